@@ -1,0 +1,212 @@
+"""Dataset and Sequence: the one abstraction every loader fills.
+
+A dataset yields sequences; a sequence knows its frame stems, which frames are annotated and
+its object ids, and reads frames (RGB ``uint8``) and annotations (``uint8`` object-id maps)
+lazily, one at a time: nothing ever loads a whole video. Loaders differ only in how they
+find files and decode masks.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence as Seq, Tuple
+
+import numpy as np
+
+from vosbench.errors import DatasetError, Problem
+from vosbench.io import read_frame, read_mask
+
+TASKS = ("semi-supervised", "unsupervised")
+
+# How stored annotation values become object ids (recorded in result metadata).
+MASK_RULES = {
+    "index": "pixel value = object id, 255 = void",
+    "nonzero": "binary: any non-zero value is the object (id 1)",
+    "threshold128": "binary: channel 0 >= 128 is the object; several objects come from numbered sub-folders",
+}
+
+
+def ids_from_first_frame(labels: np.ndarray, void_label: Optional[int]) -> Tuple[int, ...]:
+    """Official DAVIS rule: objects are 1 … max id of the first annotation (void excluded)."""
+    values = labels[labels != void_label] if void_label is not None else labels
+    top = int(values.max()) if values.size else 0
+    return tuple(range(1, top + 1))
+
+
+class Sequence:
+    """One video: ordered frame stems, annotated stems, object ids, lazy readers.
+
+    Subclasses implement :meth:`read_frame` and :meth:`read_annotation`; everything else
+    derives from the stems and the first annotation.
+    """
+
+    name: str
+    frames: Tuple[str, ...]
+    annotated: Tuple[str, ...]
+    void_label: Optional[int] = None
+    mask_rule: str = "index"
+    attributes: Mapping[str, object] = {}
+
+    def read_frame(self, stem: str) -> np.ndarray:
+        """RGB ``uint8`` image of shape (H, W, 3)."""
+        raise NotImplementedError
+
+    def read_annotation(self, stem: str) -> np.ndarray:
+        """``uint8`` object-id map of shape (H, W); 255 marks void where ``void_label`` is 255."""
+        raise NotImplementedError
+
+    def annotation_path(self, stem: str) -> Optional[Path]:
+        """The file behind an annotation, for error messages (None for in-memory data)."""
+        return None
+
+    def frame_path(self, stem: str) -> Optional[Path]:
+        return None
+
+    @cached_property
+    def object_ids(self) -> Tuple[int, ...]:
+        if not self.annotated:
+            return ()
+        return ids_from_first_frame(self.read_annotation(self.annotated[0]), self.void_label)
+
+    @cached_property
+    def size(self) -> Tuple[int, int]:
+        """(H, W) of the annotations."""
+        return tuple(self.read_annotation(self.annotated[0]).shape[:2])  # type: ignore[return-value]
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, {len(self.frames)} frames, {len(self.annotated)} annotated)"
+
+
+Decoder = Callable[[Path], np.ndarray]
+
+
+class FileSequence(Sequence):
+    """A sequence backed by image and mask files on disk.
+
+    Args:
+        name: sequence name.
+        frame_paths: stem → image path, in frame order.
+        annotation_paths: stem → mask path (or several paths, one per object, for datasets
+            that store objects in sub-folders), in frame order.
+        decode: turns the annotation path(s) of one frame into an object-id map.
+    """
+
+    def __init__(self, name: str, frame_paths: Mapping[str, Path],
+                 annotation_paths: Mapping[str, object], *, decode: Callable[[object], np.ndarray],
+                 void_label: Optional[int] = None, mask_rule: str = "index",
+                 attributes: Optional[Mapping[str, object]] = None,
+                 object_ids: Optional[Seq[int]] = None):
+        self.name = name
+        self._frame_paths = dict(frame_paths)
+        self._annotation_paths = dict(annotation_paths)
+        self._decode = decode
+        stems = list(self._frame_paths) or list(self._annotation_paths)
+        self.frames = tuple(stems)
+        self.annotated = tuple(sorted(self._annotation_paths))
+        self.void_label = void_label
+        self.mask_rule = mask_rule
+        self.attributes = dict(attributes or {})
+        if object_ids is not None:
+            self.__dict__["object_ids"] = tuple(object_ids)
+
+    def read_frame(self, stem: str) -> np.ndarray:
+        return read_frame(self._lookup(self._frame_paths, stem, "frame"))
+
+    def read_annotation(self, stem: str) -> np.ndarray:
+        return self._decode(self._lookup(self._annotation_paths, stem, "annotation"))
+
+    def frame_path(self, stem: str) -> Optional[Path]:
+        return self._frame_paths.get(stem)
+
+    def annotation_path(self, stem: str) -> Optional[Path]:
+        path = self._annotation_paths.get(stem)
+        return path[0] if isinstance(path, (list, tuple)) else path  # type: ignore[return-value]
+
+    def _lookup(self, table: Mapping[str, object], stem: str, what: str):
+        try:
+            return table[stem]
+        except KeyError:
+            raise DatasetError(Problem(None, f"sequence {self.name!r} has no {what} for frame {stem!r}", "missing")) from None
+
+
+def decode_index(path: Path) -> np.ndarray:
+    """Indexed/greyscale mask: pixel value = object id (DAVIS-2017, folder datasets)."""
+    return read_mask(path)
+
+
+def decode_nonzero(path: Path) -> np.ndarray:
+    """Binary mask, any non-zero value is the object (DAVIS-2016 0/255 annotations)."""
+    return (read_mask(path) > 0).view(np.uint8)
+
+
+@dataclass
+class Dataset:
+    """A named, split-specific collection of sequences plus what evaluation needs to know.
+
+    Attributes:
+        name: catalogue name (``davis2017``).
+        split: split name (``val``).
+        task: ``semi-supervised`` or ``unsupervised``.
+        sequences: the sequences, in the split list's order.
+        root: the folder it was read from (None for in-memory data).
+        binary: single-object data; predictions are binarised with ``> 0`` (DAVIS-2016).
+        problems: what indexing found wrong but could survive (e.g. sequences of the split
+            list missing on disk); :func:`vosbench.datasets.validate_dataset` reports them.
+        info: free metadata recorded with results (resolution, year, mask rule …).
+    """
+
+    name: str
+    split: str
+    task: str
+    sequences: List[Sequence]
+    root: Optional[Path] = None
+    binary: bool = False
+    problems: List[Problem] = field(default_factory=list)
+    info: Dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise DatasetError(Problem(None, f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}", "config"))
+
+    def __iter__(self) -> Iterator[Sequence]:
+        return iter(self.sequences)
+
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+    @property
+    def names(self) -> List[str]:
+        return [s.name for s in self.sequences]
+
+    def __getitem__(self, name: str) -> Sequence:
+        for sequence in self.sequences:
+            if sequence.name == name:
+                return sequence
+        raise DatasetError(Problem(self.root, _missing_message(name, self.names, self.label)))
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}/{self.split}"
+
+    def select(self, names: Optional[Seq[str]]) -> "Dataset":
+        """A copy restricted to ``names`` (in the given order); unknown names are an error."""
+        if not names:
+            return self
+        known = set(self.names)
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise DatasetError([Problem(self.root, _missing_message(n, self.names, self.label), "missing") for n in unknown])
+        chosen = [self[n] for n in names]
+        return Dataset(self.name, self.split, self.task, chosen, self.root, self.binary, [], dict(self.info))
+
+
+def _missing_message(name: str, known: Seq[str], label: str) -> str:
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return f"sequence {name!r} is not in {label}{hint}"

@@ -1,0 +1,77 @@
+"""Typed errors. Library code raises these; only the CLI turns them into exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Optional
+
+
+class VosbenchError(Exception):
+    """Base class of every error vosbench raises on purpose (the CLI exits non-zero)."""
+
+
+class ConfigError(VosbenchError):
+    """A bad option or combination of options."""
+
+
+class UnknownNameError(VosbenchError, KeyError):
+    """A registry lookup failed; the message carries "did you mean" suggestions."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, tied to the file (or folder) it concerns."""
+
+    path: Optional[Path]
+    message: str
+    kind: str = "invalid"
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path is not None else self.message
+
+
+class InputError(VosbenchError):
+    """One or more problems with input files; ``problems`` lists each with its path."""
+
+    def __init__(self, problems: Iterable[Problem] | Problem):
+        self.problems = [problems] if isinstance(problems, Problem) else list(problems)
+        super().__init__(self._render())
+
+    @property
+    def kind(self) -> str:
+        return self.problems[0].kind if self.problems else "invalid"
+
+    def _render(self) -> str:
+        if len(self.problems) == 1:
+            return str(self.problems[0])
+        lines = [f"{len(self.problems)} problems found:"]
+        lines += [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class MaskFormatError(InputError):
+    """A mask file cannot be read as a label map (RGB, 16-bit, unreadable, ...)."""
+
+
+class DatasetError(InputError):
+    """A dataset folder is missing, incomplete or malformed."""
+
+
+class EvaluationError(InputError):
+    """Predictions cannot be evaluated against the ground truth as given."""
+
+
+class SizeMismatchError(EvaluationError):
+    """A prediction's size differs from its ground truth's."""
+
+
+class ExtraObjectError(EvaluationError):
+    """A prediction holds object ids the ground truth does not define."""
+
+
+class SequenceTooShortError(EvaluationError):
+    """A sequence leaves no frame to evaluate under the chosen protocol."""

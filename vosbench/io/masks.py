@@ -1,0 +1,115 @@
+"""The one mask reader and the one palette writer every part of vosbench goes through.
+
+Masks are label maps: a 2-D ``uint8`` array whose values are object ids (0 = background,
+255 = void where a dataset defines it). Ids are read from the stored indices, never from
+colours: a palette PNG's colours are irrelevant and an RGB PNG is refused unless the caller
+says it is a grey mask stored in three equal channels (SegTrackv2).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image
+
+from vosbench.errors import MaskFormatError, Problem
+from vosbench.io.atomic import atomic_write_bytes
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _voc_palette() -> np.ndarray:
+    """The Pascal VOC colour map used by the DAVIS annotations and the official writer."""
+    palette = np.zeros((256, 3), dtype=np.uint8)
+    for index in range(256):
+        label, r, g, b = index, 0, 0, 0
+        for bit in range(8):
+            r |= ((label >> 0) & 1) << (7 - bit)
+            g |= ((label >> 1) & 1) << (7 - bit)
+            b |= ((label >> 2) & 1) << (7 - bit)
+            label >>= 3
+        palette[index] = (r, g, b)
+    return palette
+
+
+DAVIS_PALETTE: np.ndarray = _voc_palette()
+DAVIS_PALETTE.setflags(write=False)
+
+_INDEX_MODES = {"P", "L", "1"}
+
+
+def read_mask(path: PathLike, *, grey_rgb: bool = False) -> np.ndarray:
+    """Read a mask PNG (or BMP) as a ``uint8`` label map of shape (H, W).
+
+    Args:
+        path: the mask file.
+        grey_rgb: accept 3-channel masks whose channels are equal (SegTrackv2) and return
+            channel 0. Without it an RGB mask is an error: ids cannot be recovered from
+            colours.
+
+    Raises:
+        MaskFormatError: unreadable file, RGB without ``grey_rgb``, more than 8 bits.
+    """
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            mode = image.mode
+            array = np.asarray(image)
+    except FileNotFoundError:
+        raise MaskFormatError(Problem(path, "file not found", "missing")) from None
+    except (OSError, ValueError, SyntaxError) as error:
+        raise MaskFormatError(Problem(path, f"cannot be read as an image ({error})", "unreadable")) from None
+    if mode in _INDEX_MODES:
+        return array.astype(np.uint8, copy=False) if mode == "1" else array
+    if mode == "LA":  # one real DAVIS-2016 annotation is grey + alpha
+        return np.ascontiguousarray(array[..., 0])
+    if mode in ("RGB", "RGBA"):
+        if grey_rgb:
+            channel = array[..., 0]
+            if np.array_equal(channel, array[..., 1]) and np.array_equal(channel, array[..., 2]):
+                return np.ascontiguousarray(channel)
+            raise MaskFormatError(Problem(path, "RGB mask whose channels differ; expected a grey mask", "format"))
+        raise MaskFormatError(Problem(
+            path,
+            f"{mode} PNG: expected an indexed (palette) or greyscale PNG whose pixel values are "
+            "object ids; save masks with vosbench.io.write_mask or PIL mode 'P'",
+            "format",
+        ))
+    raise MaskFormatError(Problem(path, f"unsupported image mode {mode!r}; expected 8-bit indexed or greyscale", "format"))
+
+
+def write_mask(path: PathLike, labels: np.ndarray, palette: np.ndarray = DAVIS_PALETTE) -> Path:
+    """Write a label map as an indexed PNG with the DAVIS palette, atomically.
+
+    The file is readable by :func:`read_mask`, by ``vosbench eval`` and by the official
+    DAVIS evaluator (which reads indices with ``np.array(Image.open(p))``).
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 2:
+        raise ValueError(f"a label map must be 2-D, got shape {labels.shape}")
+    if labels.dtype != np.uint8:
+        if labels.size and (labels.min() < 0 or labels.max() > 255):
+            raise ValueError("label values must lie in 0..255")
+        labels = labels.astype(np.uint8)
+    labels = np.ascontiguousarray(labels)
+    image = Image.frombytes("P", (labels.shape[1], labels.shape[0]), labels.tobytes())
+    image.putpalette(np.asarray(palette, dtype=np.uint8).reshape(-1).tolist())
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def read_frame(path: PathLike) -> np.ndarray:
+    """Read an image file (JPEG, PNG, BMP) as RGB ``uint8`` of shape (H, W, 3)."""
+    import cv2
+
+    path = Path(path)
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        kind = "missing" if not path.exists() else "unreadable"
+        raise MaskFormatError(Problem(path, "file not found" if kind == "missing" else "cannot be read as an image", kind))
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

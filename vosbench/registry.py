@@ -1,0 +1,135 @@
+"""One generic registry for datasets and methods.
+
+Entries are the object itself or a lazy ``"package.module:Object"`` string, imported only
+when first used, so listing names never imports heavy dependencies. Outside packages add
+entries through an importlib entry-point group (``vosbench.methods``, ``vosbench.datasets``).
+Unknown names fail with "did you mean" suggestions.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import threading
+from dataclasses import dataclass, field
+from importlib import metadata as importlib_metadata
+from typing import Any, Callable, Dict, Generic, Iterator, List, Optional, TypeVar, Union
+
+from vosbench.errors import UnknownNameError
+
+T = TypeVar("T")
+
+
+def import_object(spec: str) -> Any:
+    """Import ``"package.module:Object.attr"`` and return the object."""
+    module_name, _, attribute = spec.partition(":")
+    if not attribute:
+        raise ValueError(f"lazy registry entry {spec!r} must look like 'package.module:Object'")
+    obj: Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+@dataclass
+class Entry(Generic[T]):
+    """A registered name: its target (object or lazy string) and descriptive metadata."""
+
+    name: str
+    target: Union[T, str]
+    aliases: tuple = ()
+    info: Dict[str, Any] = field(default_factory=dict)
+    origin: str = "builtin"
+
+    def load(self) -> T:
+        if isinstance(self.target, str):
+            self.target = import_object(self.target)
+        return self.target  # type: ignore[return-value]
+
+
+class Registry(Generic[T]):
+    """Names → objects, with lazy imports, aliases, entry-point plugins and suggestions."""
+
+    def __init__(self, kind: str, entry_point_group: Optional[str] = None):
+        self.kind = kind
+        self.entry_point_group = entry_point_group
+        self._entries: Dict[str, Entry[T]] = {}
+        self._aliases: Dict[str, str] = {}
+        self._plugins_loaded = entry_point_group is None
+        self._lock = threading.RLock()
+
+    def register(self, name: str, target: Union[T, str, None] = None, *, aliases: tuple = (),
+                 origin: str = "builtin", **info: Any) -> Any:
+        """Register ``target`` under ``name``; without a target, act as a decorator."""
+        if target is None:
+            def decorator(obj: T) -> T:
+                self.register(name, obj, aliases=aliases, origin=origin, **info)
+                return obj
+            return decorator
+        key = self._normalise(name)
+        with self._lock:
+            if key in self._entries or key in self._aliases:
+                raise ValueError(f"{self.kind} {name!r} is already registered")
+            self._entries[key] = Entry(key, target, tuple(aliases), dict(info), origin)
+            for alias in aliases:
+                self._aliases[self._normalise(alias)] = key
+        return target
+
+    def entry(self, name: str) -> Entry[T]:
+        key = self._normalise(name)
+        self._load_plugins()
+        key = self._aliases.get(key, key)
+        if key not in self._entries:
+            raise UnknownNameError(self._unknown_message(name))
+        return self._entries[key]
+
+    def get(self, name: str) -> T:
+        return self.entry(name).load()
+
+    def names(self) -> List[str]:
+        self._load_plugins()
+        return sorted(self._entries)
+
+    def entries(self) -> Iterator[Entry[T]]:
+        for name in self.names():
+            yield self._entries[name]
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        self._load_plugins()
+        key = self._normalise(name)
+        return key in self._entries or key in self._aliases
+
+    @staticmethod
+    def _normalise(name: str) -> str:
+        return name.strip().lower()
+
+    def _unknown_message(self, name: str) -> str:
+        candidates = list(self._entries) + list(self._aliases)
+        close = difflib.get_close_matches(self._normalise(name), candidates, n=3, cutoff=0.5)
+        message = f"unknown {self.kind} {name!r}"
+        if close:
+            message += f"; did you mean {' or '.join(repr(c) for c in close)}?"
+        return message + f" (known: {', '.join(sorted(self._entries))})"
+
+    def _load_plugins(self) -> None:
+        if self._plugins_loaded:
+            return
+        with self._lock:
+            if self._plugins_loaded:
+                return
+            self._plugins_loaded = True
+            for point in _entry_points(self.entry_point_group or ""):
+                if self._normalise(point.name) not in self._entries:
+                    self.register(point.name, point.value, origin=f"plugin:{point.dist.name if point.dist else '?'}")
+
+
+def _entry_points(group: str) -> list:
+    points = importlib_metadata.entry_points()
+    if hasattr(points, "select"):
+        return list(points.select(group=group))
+    return list(points.get(group, []))  # Python < 3.10
+
+
+Factory = Callable[..., Any]
