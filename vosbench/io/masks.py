@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 import numpy as np
 from PIL import Image
@@ -42,11 +42,12 @@ DAVIS_PALETTE.setflags(write=False)
 _INDEX_MODES = {"P", "L", "1"}
 
 
-def read_mask(path: PathLike, *, grey_rgb: bool = False) -> np.ndarray:
+def read_mask(path: PathLike, *, grey_rgb: bool = False, data: Optional[bytes] = None) -> np.ndarray:
     """Read a mask PNG (or BMP) as a ``uint8`` label map of shape (H, W).
 
     Args:
-        path: the mask file.
+        path: the mask file (named in errors).
+        data: the file's bytes when the caller already read them (to hash them, say).
         grey_rgb: accept 3-channel masks whose channels are equal (SegTrackv2) and return
             channel 0. Without it an RGB mask is an error: ids cannot be recovered from
             colours.
@@ -56,7 +57,7 @@ def read_mask(path: PathLike, *, grey_rgb: bool = False) -> np.ndarray:
     """
     path = Path(path)
     try:
-        with Image.open(path) as image:
+        with Image.open(io.BytesIO(data) if data is not None else path) as image:
             mode = image.mode
             array = np.asarray(image)
     except FileNotFoundError:

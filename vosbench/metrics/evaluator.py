@@ -1,0 +1,459 @@
+"""Evaluate a results folder against a dataset, streaming one frame at a time.
+
+Each sequence is scored independently (in worker processes when ``workers > 1``): its
+ground truth and predictions are decoded once, as ``uint8`` label maps, objects are split by
+comparison on the fly and scored on their own crops. Peak memory therefore does not grow
+with sequence length or object count, unlike the official evaluator's float64 one-hot
+arrays. Per-frame values equal the official ones exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Sequence as Seq, Tuple
+
+import numpy as np
+
+from vosbench.datasets.base import Dataset, Sequence
+from vosbench.errors import (
+    ConfigError,
+    EvaluationError,
+    ExtraObjectError,
+    InputError,
+    Problem,
+    SequenceTooShortError,
+    SizeMismatchError,
+)
+from vosbench.io import read_mask
+from vosbench.metrics.boundary import BOUND_TH, boundary_radius, crop_box, region_and_boundary, seg2bmap
+from vosbench.metrics.statistics import DECAY_MODES, Statistics, db_statistics
+
+EXTRA_ID_POLICIES = ("error", "ignore")
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How a results folder is scored.
+
+    Attributes:
+        task: ``semi-supervised`` (frames 1 … T−2, void counts as background) or
+            ``unsupervised`` (all frames, void excluded, proposals matched by Hungarian).
+        bound_th: F tolerance (fraction of the diagonal, or whole pixels if ≥ 1).
+        decay_mode: ``exact`` (default) or the official evaluator's ``davis2017`` overflow.
+        extra_ids: ``error`` (official: ids beyond the ground truth's are an error) or
+            ``ignore`` (drop them, as vos-benchmark; non-official).
+        all_frames: score every frame in the semi-supervised task (non-official).
+        skip_short: skip, with a warning, sequences too short for the protocol.
+        max_proposals: the unsupervised task's proposal limit.
+    """
+
+    task: str = "semi-supervised"
+    bound_th: float = BOUND_TH
+    decay_mode: str = "exact"
+    extra_ids: str = "error"
+    all_frames: bool = False
+    skip_short: bool = False
+    max_proposals: int = 20
+
+    def __post_init__(self) -> None:
+        if self.task not in ("semi-supervised", "unsupervised"):
+            raise ConfigError(f"unknown task {self.task!r}")
+        if self.decay_mode not in DECAY_MODES:
+            raise ConfigError(f"unknown decay mode {self.decay_mode!r}; choose one of {', '.join(DECAY_MODES)}")
+        if self.extra_ids not in EXTRA_ID_POLICIES:
+            raise ConfigError(f"unknown extra-id policy {self.extra_ids!r}; choose one of {', '.join(EXTRA_ID_POLICIES)}")
+        if self.bound_th <= 0:
+            raise ConfigError("the boundary tolerance must be positive")
+
+    @property
+    def official(self) -> bool:
+        """Whether numbers follow the official DAVIS protocol (comparable with leaderboards)."""
+        return self.extra_ids == "error" and not self.all_frames and self.bound_th == BOUND_TH
+
+    @property
+    def frame_rule(self) -> str:
+        if self.task == "unsupervised" or self.all_frames:
+            return "all annotated frames"
+        return "annotated frames 1 … T-2 (first and last dropped)"
+
+    def evaluated_stems(self, annotated: Seq[str]) -> Tuple[str, ...]:
+        if self.task == "unsupervised" or self.all_frames:
+            return tuple(annotated)
+        return tuple(annotated[1:-1])
+
+
+@dataclass
+class ObjectScores:
+    """Per-frame J and F of one (sequence, object) pair and their statistics."""
+
+    sequence: str
+    index: int  # 1-based position in the sequence's results (official ``<seq>_<index>`` name)
+    object_id: int  # ground-truth id
+    proposal_id: Optional[int]  # matched proposal (unsupervised), else None
+    frames: Tuple[str, ...]
+    j: np.ndarray
+    f: np.ndarray
+    bound_pix: int
+    decay_mode: str = "exact"
+
+    @property
+    def name(self) -> str:
+        return f"{self.sequence}_{self.index}"
+
+    @property
+    def j_stats(self) -> Statistics:
+        return db_statistics(self.j, self.decay_mode)
+
+    @property
+    def f_stats(self) -> Statistics:
+        return db_statistics(self.f, self.decay_mode)
+
+
+@dataclass
+class SequenceScores:
+    """What scoring one sequence produced: object scores, problems and warnings."""
+
+    name: str
+    objects: List[ObjectScores] = field(default_factory=list)
+    problems: List[Problem] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+    digest: str = ""
+    skipped: bool = False
+
+
+@dataclass
+class EvaluationResult:
+    """Scores of a whole results folder; tables and files come from :mod:`vosbench.metrics.outputs`."""
+
+    dataset: str
+    split: str
+    protocol: Protocol
+    results_dir: Path
+    sequences: List[SequenceScores]
+    info: Dict[str, object] = field(default_factory=dict)
+
+    @property
+    def objects(self) -> List[ObjectScores]:
+        return [obj for seq in self.sequences for obj in seq.objects]
+
+    @property
+    def warnings(self) -> List[str]:
+        return [w for seq in self.sequences for w in seq.warnings]
+
+    def global_metrics(self) -> Dict[str, float]:
+        """Official global numbers: unweighted means over all (sequence, object) pairs."""
+        objects = self.objects
+        if not objects:
+            raise EvaluationError(Problem(self.results_dir, "no object was evaluated", "empty"))
+        j = np.array([o.j_stats for o in objects], dtype=np.float64)
+        f = np.array([o.f_stats for o in objects], dtype=np.float64)
+        j_mean, f_mean = np.mean(j[:, 0]), np.mean(f[:, 0])
+        return {
+            "J&F-Mean": float((j_mean + f_mean) / 2.0),
+            "J-Mean": float(j_mean), "J-Recall": float(np.mean(j[:, 1])), "J-Decay": float(np.mean(j[:, 2])),
+            "F-Mean": float(f_mean), "F-Recall": float(np.mean(f[:, 1])), "F-Decay": float(np.mean(f[:, 2])),
+        }
+
+    def protocol_record(self) -> Dict[str, object]:
+        record = asdict(self.protocol)
+        record.update(frame_rule=self.protocol.frame_rule, official=self.protocol.official)
+        return record
+
+
+# --------------------------------------------------------------------------------------------
+# Reading predictions
+
+
+def prediction_path(results_dir: Path, sequence: str, stem: str) -> Path:
+    return results_dir / sequence / f"{stem}.png"
+
+
+def _read_prediction(path: Path, digest: "hashlib._Hash", binary: bool) -> np.ndarray:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise EvaluationError(Problem(path, "prediction file not found", "missing")) from None
+    except OSError as error:
+        raise EvaluationError(Problem(path, f"cannot read prediction ({error.strerror})", "unreadable")) from None
+    digest.update(data)
+    labels = read_mask(path, data=data)
+    return (labels != 0).view(np.uint8) if binary else labels
+
+
+def _check_ids(labels: np.ndarray, n_objects: int, path: Path,
+               policy: str) -> Tuple[np.ndarray, Optional[Problem]]:
+    """Ids beyond the ground truth's objects: an error (official) or dropped (``ignore``)."""
+    top = int(labels.max()) if labels.size else 0
+    if top <= n_objects:
+        return labels, None
+    if policy == "ignore":
+        return np.where(labels > n_objects, 0, labels).astype(np.uint8), None
+    if top == 255:
+        return labels, Problem(path, "prediction contains label 255 (void is not a valid prediction; "
+                             "write object ids 1 … K and 0 for background)", "extra-id")
+    extra = sorted(int(v) for v in np.unique(labels) if v > n_objects)
+    return labels, Problem(path, f"prediction holds object id(s) {extra} but the ground truth defines "
+                         f"only {n_objects} object(s) (ids 1 … {n_objects})", "extra-id")
+
+
+# --------------------------------------------------------------------------------------------
+# Scoring one sequence
+
+
+class _Scorer:
+    """Shared per-sequence state: frames to read, problems, digest, the stop-or-collect rule."""
+
+    def __init__(self, sequence: Sequence, results_dir: Path, protocol: Protocol, binary: bool, collect: bool):
+        self.sequence = sequence
+        self.results_dir = results_dir
+        self.protocol = protocol
+        self.binary = binary
+        self.collect = collect
+        self.digest = hashlib.blake2b(digest_size=16)
+        self.result = SequenceScores(sequence.name)
+
+    def fail(self, error: InputError) -> None:
+        if not self.collect:
+            raise error
+        self.result.problems.extend(error.problems)
+
+    def frames(self, stems: Iterable[str]):
+        """Yield (stem, ground truth, prediction) per frame; bad frames are reported, not yielded."""
+        for stem in stems:
+            path = prediction_path(self.results_dir, self.sequence.name, stem)
+            try:
+                gt = self.sequence.read_annotation(stem)
+                pred = _read_prediction(path, self.digest, self.binary)
+            except InputError as error:
+                self.fail(error)
+                continue
+            if pred.shape != gt.shape:
+                gt_path = self.sequence.annotation_path(stem)
+                self.fail(SizeMismatchError(Problem(path, f"prediction is {pred.shape[1]}×{pred.shape[0]} (W×H) but "
+                          f"ground truth {gt_path or stem} is {gt.shape[1]}×{gt.shape[0]}", "size")))
+                continue
+            yield stem, gt, pred
+
+
+def score_sequence(sequence: Sequence, results_dir: Path, protocol: Protocol, *, binary: bool = False,
+                   collect: bool = False) -> SequenceScores:
+    """Score one sequence's predictions; raises at the first problem unless ``collect``."""
+    scorer = _Scorer(sequence, results_dir, protocol, binary, collect)
+    stems = protocol.evaluated_stems(sequence.annotated)
+    if not stems:
+        error = SequenceTooShortError(Problem(
+            sequence.annotation_path(sequence.annotated[0]) if sequence.annotated else None,
+            f"sequence {sequence.name!r} has {len(sequence.annotated)} annotated frame(s): too short for the "
+            f"{protocol.task} protocol ({protocol.frame_rule}); pass --skip-short to skip it", "too-short"))
+        if protocol.skip_short:
+            scorer.result.skipped = True
+            scorer.result.warnings.append(f"{sequence.name}: skipped, too short for the protocol")
+            return scorer.result
+        scorer.fail(error)
+        return scorer.result
+    if protocol.task == "unsupervised":
+        _score_unsupervised(scorer, stems)
+    else:
+        _score_semisupervised(scorer, stems)
+    scorer.result.digest = scorer.digest.hexdigest()
+    return scorer.result
+
+
+def _score_semisupervised(scorer: _Scorer, stems: Tuple[str, ...]) -> None:
+    n_objects = len(scorer.sequence.object_ids)
+    j = np.zeros((n_objects, len(stems)))
+    f = np.zeros((n_objects, len(stems)))
+    radius, identical, empty = None, True, True
+    for t, (stem, gt, pred) in enumerate(scorer.frames(stems)):
+        pred, problem = _check_ids(pred, n_objects, prediction_path(scorer.results_dir, scorer.sequence.name, stem),
+                             scorer.protocol.extra_ids)
+        if problem:
+            scorer.fail(ExtraObjectError(problem))
+            continue
+        radius = radius or boundary_radius(gt.shape, scorer.protocol.bound_th)
+        identical = identical and np.array_equal(pred, gt)
+        empty = empty and not pred.any()
+        for k in range(n_objects):
+            # Void (255) never equals an object id, so it counts as background here.
+            j[k, t], f[k, t] = region_and_boundary(pred == k + 1, gt == k + 1, radius)
+    if scorer.result.problems:
+        return
+    name = scorer.sequence.name
+    scorer.result.objects = [ObjectScores(name, k + 1, k + 1, None, stems, j[k], f[k], radius or 0,
+                                          scorer.protocol.decay_mode) for k in range(n_objects)]
+    if identical:
+        scorer.result.warnings.append(f"{name}: predictions are identical to the ground truth "
+                                      "(evaluating the ground truth, or the wrong folder?)")
+    elif empty:
+        scorer.result.warnings.append(f"{name}: every evaluated prediction is empty")
+
+
+def _grown_box(mask: np.ndarray, margin: int) -> Optional[Tuple[int, int, int, int]]:
+    box = crop_box(mask)
+    if box is None:
+        return None
+    rows, cols = box
+    return rows.start - margin, rows.stop + margin, cols.start - margin, cols.stop + margin
+
+
+def _far_apart(a: Optional[tuple], b: Optional[tuple]) -> bool:
+    """Two non-empty masks whose grown boxes are disjoint score J = F = 0 exactly."""
+    return a is not None and b is not None and (a[1] <= b[0] or b[1] <= a[0] or a[3] <= b[2] or b[3] <= a[2])
+
+
+def _score_unsupervised(scorer: _Scorer, stems: Tuple[str, ...]) -> None:
+    """Every proposal against every GT object, then the official Hungarian assignment."""
+    from scipy.optimize import linear_sum_assignment
+
+    sequence, protocol = scorer.sequence, scorer.protocol
+    gt_ids = sequence.object_ids
+    n_gt, n_frames = len(gt_ids), len(stems)
+    empty_j = np.zeros((n_gt, n_frames))
+    empty_f = np.zeros((n_gt, n_frames))
+    pairs: Dict[Tuple[int, int, int], Tuple[float, float]] = {}
+    top_id, radius = 0, 0
+    for t, (stem, gt, pred) in enumerate(scorer.frames(stems)):
+        radius = radius or boundary_radius(gt.shape, protocol.bound_th)
+        keep = gt != 255 if sequence.void_label is not None else None
+        frame_top = int(pred.max())
+        top_id = max(top_id, frame_top)
+        if frame_top > protocol.max_proposals:
+            continue
+        gts = [_without(gt == g, keep) for g in gt_ids]
+        for g, mask in enumerate(gts):  # a proposal absent from this frame is an empty mask
+            empty_j[g, t] = float(not mask.any())
+            empty_f[g, t] = float(not seg2bmap(mask).any())
+        gt_boxes = [_grown_box(mask, radius) for mask in gts]
+        for p in range(1, frame_top + 1):
+            proposal = _without(pred == p, keep)
+            box = _grown_box(proposal, radius)
+            if box is None:
+                continue
+            for g, mask in enumerate(gts):
+                pairs[p, g, t] = (0.0, 0.0) if _far_apart(box, gt_boxes[g]) else region_and_boundary(proposal, mask, radius)
+    if top_id > protocol.max_proposals:
+        scorer.fail(ExtraObjectError(Problem(scorer.results_dir / sequence.name,
+                    f"{top_id} proposals (highest id); the unsupervised protocol allows at most "
+                    f"{protocol.max_proposals}", "extra-id")))
+    if scorer.result.problems:
+        return
+    n_proposals = max(top_id, n_gt)
+    j = np.broadcast_to(empty_j, (n_proposals, n_gt, n_frames)).copy()
+    f = np.broadcast_to(empty_f, (n_proposals, n_gt, n_frames)).copy()
+    for (p, g, t), (jv, fv) in pairs.items():
+        j[p - 1, g, t], f[p - 1, g, t] = jv, fv
+    score = (np.mean(j, axis=2) + np.mean(f, axis=2)) / 2
+    rows, cols = linear_sum_assignment(-score)
+    scorer.result.objects = [
+        ObjectScores(sequence.name, i + 1, int(gt_ids[c]), int(r) + 1, stems, j[r, c], f[r, c], radius,
+                     protocol.decay_mode)
+        for i, (r, c) in enumerate(zip(rows, cols))
+    ]
+
+
+def _without(mask: np.ndarray, keep: Optional[np.ndarray]) -> np.ndarray:
+    return mask if keep is None else mask & keep
+
+
+# --------------------------------------------------------------------------------------------
+# Checks before scoring and the parallel driver
+
+
+def missing_predictions(dataset: Dataset, results_dir: Path, protocol: Protocol) -> List[Problem]:
+    """Every expected prediction file that is absent, and every sequence too short, at once."""
+    problems: List[Problem] = []
+    if not results_dir.is_dir():
+        return [Problem(results_dir, "results folder does not exist", "missing")]
+    for sequence in dataset:
+        stems = protocol.evaluated_stems(sequence.annotated)
+        if not stems and not protocol.skip_short:
+            problems.append(Problem(None, f"sequence {sequence.name!r} has {len(sequence.annotated)} annotated "
+                                          f"frame(s): too short for the {protocol.task} protocol "
+                                          "(pass --skip-short to skip it)", "too-short"))
+            continue
+        folder = results_dir / sequence.name
+        if not folder.is_dir():
+            problems.append(Problem(folder, f"no results folder for sequence {sequence.name!r} "
+                                            f"({len(stems)} frames expected)", "missing"))
+            continue
+        present = {entry.name for entry in os.scandir(folder)}
+        absent = [stem for stem in stems if f"{stem}.png" not in present]
+        problems += [Problem(folder / f"{stem}.png", "prediction file not found", "missing") for stem in absent]
+    return problems
+
+
+def evaluate(dataset: Dataset, results_dir, protocol: Optional[Protocol] = None, *,
+             workers: Optional[int] = None, collect_problems: bool = False,
+             progress: Optional[Callable[[SequenceScores], None]] = None) -> EvaluationResult:
+    """Score ``results_dir`` (``<seq>/<frame>.png``) against ``dataset``.
+
+    Args:
+        dataset: the ground truth (its task must match the protocol's).
+        results_dir: folder of predictions in the official layout.
+        protocol: scoring rules; defaults to the official rules for the dataset's task.
+        workers: processes scoring sequences in parallel (default: the number of cores).
+        collect_problems: report every problem found instead of stopping at the first.
+        progress: called with each finished sequence (for progress bars).
+
+    Raises:
+        EvaluationError: missing files, size mismatches, extra ids, unreadable or RGB
+            masks, sequences too short; ``.problems`` lists each with its file.
+    """
+    results_dir = Path(results_dir)
+    protocol = protocol or Protocol(task=dataset.task)
+    if protocol.task != dataset.task:
+        raise ConfigError(f"protocol task {protocol.task!r} differs from the dataset's {dataset.task!r}")
+    missing = missing_predictions(dataset, results_dir, protocol)
+    if missing:
+        raise EvaluationError(missing)
+    scores = _run_all(dataset, results_dir, protocol, workers or os.cpu_count() or 1, collect_problems, progress)
+    problems = [p for s in scores for p in s.problems]
+    if problems:
+        raise EvaluationError(problems)
+    info = {"dataset_info": dict(dataset.info), "binary": dataset.binary}
+    return EvaluationResult(dataset.name, dataset.split, protocol, results_dir, scores, info)
+
+
+def _run_all(dataset: Dataset, results_dir: Path, protocol: Protocol, workers: int, collect: bool,
+             progress: Optional[Callable[[SequenceScores], None]]) -> List[SequenceScores]:
+    sequences = list(dataset)
+    done: Dict[str, SequenceScores] = {}
+
+    def finish(scores: SequenceScores) -> None:
+        done[scores.name] = scores
+        if progress:
+            progress(scores)
+
+    if workers <= 1 or len(sequences) <= 1:
+        for sequence in sequences:
+            finish(score_sequence(sequence, results_dir, protocol, binary=dataset.binary, collect=collect))
+    else:
+        longest_first = sorted(sequences, key=lambda s: -len(s.annotated))
+        with ProcessPoolExecutor(max_workers=min(workers, len(sequences)), mp_context=_pool_context()) as pool:
+            pending = {pool.submit(score_sequence, s, results_dir, protocol, binary=dataset.binary, collect=collect)
+                       for s in longest_first}
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for future in finished:
+                    _collect(future, finish, pending)
+    return [done[s.name] for s in sequences]
+
+
+def _collect(future: Future, finish: Callable[[SequenceScores], None], pending: set) -> None:
+    error = future.exception()
+    if error is not None:
+        for other in pending:
+            other.cancel()
+        raise error
+    finish(future.result())
+
+
+def _pool_context():
+    """Fork where available (workers inherit loaded modules, starting in milliseconds)."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")

@@ -1,0 +1,152 @@
+"""Result files and printed tables.
+
+Official files (same names, columns and ``%.3f`` rounding as the DAVIS evaluator, NaN as an
+empty cell): ``global_results-<split>.csv`` and ``per-sequence_results-<split>.csv``.
+vosbench adds ``per-frame_results-<split>.csv`` (full precision), ``per-object_results-<split>.csv``
+(Mean/Recall/Decay per object) and ``evaluation-<split>.json`` (protocol, inputs' digests,
+versions). Every file is written atomically, and every run rewrites all of them: nothing is
+ever reused from an earlier run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Dict, List, Sequence as Seq
+
+import numpy as np
+
+from vosbench import __version__
+from vosbench.io import atomic_write_text
+from vosbench.metrics.evaluator import EvaluationResult
+
+GLOBAL_COLUMNS = ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
+
+
+def official_number(value: float) -> str:
+    """``%.3f`` as pandas writes it with ``float_format``; NaN becomes an empty cell."""
+    return "" if value is None or math.isnan(value) else "%.3f" % value
+
+
+def _csv(header: Seq[str], rows: List[Seq[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def global_csv(result: EvaluationResult) -> str:
+    metrics = result.global_metrics()
+    return _csv(GLOBAL_COLUMNS, [[official_number(metrics[c]) for c in GLOBAL_COLUMNS]])
+
+
+def per_sequence_csv(result: EvaluationResult) -> str:
+    rows = [[o.name, official_number(o.j_stats.mean), official_number(o.f_stats.mean)] for o in result.objects]
+    return _csv(("Sequence", "J-Mean", "F-Mean"), rows)
+
+
+def per_frame_csv(result: EvaluationResult) -> str:
+    rows = [[o.sequence, o.object_id, stem, repr(float(j)), repr(float(f))]
+            for o in result.objects for stem, j, f in zip(o.frames, o.j, o.f)]
+    return _csv(("Sequence", "Object", "Frame", "J", "F"), rows)
+
+
+def per_object_rows(result: EvaluationResult) -> List[Dict[str, object]]:
+    rows = []
+    for o in result.objects:
+        js, fs = o.j_stats, o.f_stats
+        rows.append({
+            "Sequence": o.sequence, "Object": o.object_id, "Proposal": o.proposal_id or "",
+            "Frames": len(o.frames), "J&F": (js.mean + fs.mean) / 2,
+            "J-Mean": js.mean, "J-Recall": js.recall, "J-Decay": js.decay,
+            "F-Mean": fs.mean, "F-Recall": fs.recall, "F-Decay": fs.decay, "bound_pix": o.bound_pix,
+        })
+    return rows
+
+
+def per_object_csv(result: EvaluationResult) -> str:
+    rows = per_object_rows(result)
+    header = list(rows[0]) if rows else ["Sequence", "Object"]
+    return _csv(header, [[_full(row[c]) for c in header] for row in rows])
+
+
+def per_sequence_rows(result: EvaluationResult) -> List[Dict[str, object]]:
+    """Means over each sequence's objects (a convenience view; not an official table)."""
+    rows = []
+    for seq in result.sequences:
+        if not seq.objects:
+            continue
+        j = float(np.mean([o.j_stats.mean for o in seq.objects]))
+        f = float(np.mean([o.f_stats.mean for o in seq.objects]))
+        rows.append({"Sequence": seq.name, "Objects": len(seq.objects), "J&F": (j + f) / 2, "J-Mean": j, "F-Mean": f})
+    return rows
+
+
+def _full(value: object) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    return str(value)
+
+
+def metadata(result: EvaluationResult) -> Dict[str, object]:
+    return {
+        "vosbench": __version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "dataset": result.dataset,
+        "split": result.split,
+        "dataset_info": result.info.get("dataset_info", {}),
+        "results_dir": str(result.results_dir.resolve()),
+        "protocol": result.protocol_record(),
+        "sequences": {s.name: {"objects": len(s.objects), "predictions_blake2b": s.digest, "skipped": s.skipped}
+                      for s in result.sequences},
+        "warnings": result.warnings,
+        "global": result.global_metrics(),
+    }
+
+
+def write_outputs(result: EvaluationResult, output_dir) -> Dict[str, Path]:
+    """Write every result file into ``output_dir``; returns name → path."""
+    output_dir = Path(output_dir)
+    split = result.split
+    files = {
+        "global": (f"global_results-{split}.csv", global_csv(result)),
+        "per-sequence": (f"per-sequence_results-{split}.csv", per_sequence_csv(result)),
+        "per-frame": (f"per-frame_results-{split}.csv", per_frame_csv(result)),
+        "per-object": (f"per-object_results-{split}.csv", per_object_csv(result)),
+        "metadata": (f"evaluation-{split}.json", json.dumps(metadata(result), indent=2, default=_json_default) + "\n"),
+    }
+    return {key: atomic_write_text(output_dir / name, text) for key, (name, text) in files.items()}
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return str(value)
+
+
+def format_table(rows: List[Dict[str, object]], digits: int = 3) -> str:
+    """A plain aligned text table (what the CLI prints)."""
+    if not rows:
+        return "(no rows)"
+    header = list(rows[0])
+    cells = [[_short(row[c], digits) for c in header] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths))]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
+    return "\n".join(lines)
+
+
+def _short(value: object, digits: int) -> str:
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else f"{value:.{digits}f}"
+    return str(value)
