@@ -18,6 +18,7 @@ from PIL import Image
 
 from vosbench.errors import MaskFormatError, Problem
 from vosbench.io.atomic import atomic_write_bytes
+from vosbench.io.png import decode_png_labels
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -56,8 +57,18 @@ def read_mask(path: PathLike, *, grey_rgb: bool = False, data: Optional[bytes] =
         MaskFormatError: unreadable file, RGB without ``grey_rgb``, more than 8 bits.
     """
     path = Path(path)
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise MaskFormatError(Problem(path, "file not found", "missing")) from None
+        except OSError as error:
+            raise MaskFormatError(Problem(path, f"cannot be read ({error.strerror})", "unreadable")) from None
+    labels = decode_png_labels(data)
+    if labels is not None:
+        return labels
     try:
-        with Image.open(io.BytesIO(data) if data is not None else path) as image:
+        with Image.open(io.BytesIO(data)) as image:
             mode = image.mode
             array = np.asarray(image)
     except FileNotFoundError:

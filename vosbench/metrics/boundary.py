@@ -43,12 +43,23 @@ def seg2bmap(mask: np.ndarray) -> np.ndarray:
     A pixel is a boundary pixel iff it differs from its east, south or south-east neighbour,
     neighbours outside the image being ignored: the image border is never a boundary.
     """
-    mask = np.asarray(mask) != 0
-    boundary = np.zeros_like(mask)
-    np.not_equal(mask[:, :-1], mask[:, 1:], out=boundary[:, :-1])
-    boundary[:-1, :] |= mask[:-1, :] != mask[1:, :]
-    boundary[:-1, :-1] |= mask[:-1, :-1] != mask[1:, 1:]
-    return boundary
+    mask = np.ascontiguousarray(np.asarray(mask) != 0)
+    return boundary_map(mask.view(np.uint8)) != 0
+
+
+_QUAD = np.ones((2, 2), np.uint8)
+
+
+def boundary_map(mask: np.ndarray) -> np.ndarray:
+    """:func:`seg2bmap` on a ``uint8`` 0/1 mask, as ``uint8`` (non-zero = boundary).
+
+    "Differs from a neighbour among E, S, SE" is "max ≠ min over the 2 × 2 window anchored
+    at the pixel"; OpenCV's morphology ignores pixels outside the image, which is exactly the
+    rule that the border is never a boundary.
+    """
+    high = cv2.dilate(mask, _QUAD, anchor=(0, 0))
+    low = cv2.erode(mask, _QUAD, anchor=(0, 0))
+    return cv2.subtract(high, low)
 
 
 @lru_cache(maxsize=64)
@@ -63,39 +74,60 @@ def disk_rectangles(radius: int) -> Tuple[Tuple[int, int], ...]:
 
 
 @lru_cache(maxsize=64)
-def _rectangle_offsets(radius: int) -> Tuple[np.ndarray, np.ndarray]:
-    rects = np.array(disk_rectangles(radius), dtype=np.int64)
-    return rects[:, 0:1], rects[:, 1:2]
+def _rectangles_by_area(radius: int) -> Tuple[Tuple[int, int], ...]:
+    return tuple(sorted(disk_rectangles(radius), key=lambda wh: -(2 * wh[0] + 1) * (2 * wh[1] + 1)))
 
 
-def _count_near(points_y: np.ndarray, points_x: np.ndarray, integral: np.ndarray, radius: int) -> int:
-    """How many of the points have a pixel of the integral's map within the disk."""
-    if points_y.size == 0:
+def _count_near(points: Optional[np.ndarray], integral: np.ndarray, radius: int) -> int:
+    """How many points (``cv2.findNonZero`` layout) have a pixel of the integral's map in the disk.
+
+    Rectangles are tried largest first and accepted points leave the test, so a point near the
+    other boundary usually costs one box sum.
+    """
+    if points is None:
         return 0
-    half_w, half_h = _rectangle_offsets(radius)
+    points = points.reshape(-1, 2).astype(np.intp)
+    xs, ys = points[:, 0], points[:, 1]
     height, width = integral.shape[0] - 1, integral.shape[1] - 1
-    y0 = np.clip(points_y - half_h, 0, height)
-    y1 = np.clip(points_y + half_h + 1, 0, height)
-    x0 = np.clip(points_x - half_w, 0, width)
-    x1 = np.clip(points_x + half_w + 1, 0, width)
-    sums = integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
-    return int(np.count_nonzero((sums > 0).any(axis=0)))
+    hits = 0
+    for half_w, half_h in _rectangles_by_area(radius):
+        y0, y1 = np.maximum(ys - half_h, 0), np.minimum(ys + half_h + 1, height)
+        x0, x1 = np.maximum(xs - half_w, 0), np.minimum(xs + half_w + 1, width)
+        found = (integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]) > 0
+        n_found = int(np.count_nonzero(found))
+        hits += n_found
+        if n_found == xs.size:
+            break
+        if n_found:
+            missed = ~found
+            xs, ys = xs[missed], ys[missed]
+    return hits
 
 
 def f_from_boundaries(pred_boundary: np.ndarray, gt_boundary: np.ndarray, radius: int) -> float:
-    """F from two boundary maps of equal shape (official precision/recall edge cases)."""
-    pred_y, pred_x = np.nonzero(pred_boundary)
-    gt_y, gt_x = np.nonzero(gt_boundary)
-    n_pred, n_gt = pred_y.size, gt_y.size
+    """F from two boundary maps of equal shape (official precision/recall edge cases).
+
+    Maps are ``uint8`` 0/1 (or bool). Pixels on both boundaries match at distance 0; only
+    the others are looked up.
+    """
+    pred_u8, gt_u8 = _as_u8(pred_boundary), _as_u8(gt_boundary)
+    n_pred, n_gt = cv2.countNonZero(pred_u8), cv2.countNonZero(gt_u8)
     if n_pred == 0 or n_gt == 0:
         return 1.0 if n_pred == n_gt else 0.0
-    gt_integral = cv2.integral(gt_boundary.view(np.uint8), sdepth=cv2.CV_32S)
-    pred_integral = cv2.integral(pred_boundary.view(np.uint8), sdepth=cv2.CV_32S)
-    precision = _count_near(pred_y, pred_x, gt_integral, radius) / n_pred
-    recall = _count_near(gt_y, gt_x, pred_integral, radius) / n_gt
+    n_both = cv2.countNonZero(cv2.bitwise_and(pred_u8, gt_u8))
+    pred_only = cv2.findNonZero(cv2.subtract(pred_u8, gt_u8)) if n_both < n_pred else None
+    gt_only = cv2.findNonZero(cv2.subtract(gt_u8, pred_u8)) if n_both < n_gt else None
+    precision = (n_both + _count_near(pred_only, cv2.integral(gt_u8, sdepth=cv2.CV_32S), radius)) / n_pred \
+        if pred_only is not None else 1.0
+    recall = (n_both + _count_near(gt_only, cv2.integral(pred_u8, sdepth=cv2.CV_32S), radius)) / n_gt \
+        if gt_only is not None else 1.0
     if precision + recall == 0:
         return 0.0
     return 2 * precision * recall / (precision + recall)
+
+
+def _as_u8(mask: np.ndarray) -> np.ndarray:
+    return mask.view(np.uint8) if mask.dtype == np.bool_ else mask
 
 
 def crop_box(mask: np.ndarray) -> Optional[Tuple[slice, slice]]:
@@ -120,11 +152,11 @@ def region_and_boundary(pred: np.ndarray, gt: np.ndarray, radius: int) -> Tuple[
     box = crop_box(pred | gt)
     if box is None:
         return 1.0, 1.0
-    pred, gt = pred[box], gt[box]
-    intersection = int(np.count_nonzero(pred & gt))
-    union = int(np.count_nonzero(pred | gt))
+    pred, gt = np.ascontiguousarray(pred[box]).view(np.uint8), np.ascontiguousarray(gt[box]).view(np.uint8)
+    intersection = cv2.countNonZero(cv2.bitwise_and(pred, gt))
+    union = cv2.countNonZero(cv2.bitwise_or(pred, gt))
     j = 1.0 if union == 0 else intersection / union
-    return j, f_from_boundaries(seg2bmap(pred), seg2bmap(gt), radius)
+    return j, f_from_boundaries(boundary_map(pred), boundary_map(gt), radius)
 
 
 def boundary_measure(pred: np.ndarray, gt: np.ndarray, void: Optional[np.ndarray] = None,

@@ -1,0 +1,193 @@
+"""The ``vosbench`` command: thin click commands over the library API.
+
+Each command maps options to one library call and prints the result; errors raised by the
+library (:class:`vosbench.errors.VosbenchError`) become a message on stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Optional, Sequence as Seq
+
+import click
+
+from vosbench import __version__
+from vosbench.errors import VosbenchError
+
+TASK_CHOICE = click.Choice(["semi-supervised", "unsupervised"])
+
+
+def _split_names(values: Seq[str]) -> Optional[list]:
+    names = [name.strip() for value in values for name in value.split(",") if name.strip()]
+    return names or None
+
+
+def _dataset_options(function):
+    """--dataset/--root/--split/--task/--sequences/--resolution, shared by every dataset command."""
+    options = [
+        click.option("--dataset", "-d", default="synthetic", show_default=True,
+                     help="Dataset name (see `vosbench datasets`)."),
+        click.option("--root", type=click.Path(file_okay=False, path_type=Path),
+                     help="Dataset folder (not needed for the in-memory synthetic dataset)."),
+        click.option("--split", help="Split (default: the dataset's evaluation split, e.g. val)."),
+        click.option("--task", type=TASK_CHOICE, help="Task (default: semi-supervised)."),
+        click.option("--sequences", "-s", multiple=True, help="Only these sequences (repeat or comma-separate)."),
+        click.option("--resolution", help="480p (default) or 1080p / Full-Resolution for DAVIS."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _load(dataset: str, root: Optional[Path], split: Optional[str], task: Optional[str],
+          sequences: Seq[str], resolution: Optional[str]):
+    from vosbench.datasets import load_dataset
+
+    options = {"resolution": resolution} if resolution else {}
+    return load_dataset(dataset, root, split, task=task, sequences=_split_names(sequences), **options)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="vosbench")
+def cli() -> None:
+    """Benchmark video object segmentation methods under one protocol."""
+
+
+@cli.command("eval")
+@click.argument("results_dir", type=click.Path(path_type=Path))
+@_dataset_options
+@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write the CSVs (default: RESULTS_DIR).")
+@click.option("--workers", "-j", type=click.IntRange(min=1), help="Processes (default: number of cores).")
+@click.option("--decay-compat", "decay_mode", flag_value="davis2017", default=None,
+              help="Reproduce the official evaluator's Decay (wrong for objects with ≥ 256 frames).")
+@click.option("--decay-mode", "decay_mode", type=click.Choice(["exact", "davis2017", "davis2017-numpy1"]),
+              help="Decay computation (default: exact).")
+@click.option("--extra-ids", type=click.Choice(["error", "ignore"]), default="error", show_default=True,
+              help="Prediction ids beyond the ground truth's: an error (official) or dropped (non-official).")
+@click.option("--all-frames", is_flag=True, help="Score first and last frames too (non-official).")
+@click.option("--skip-short", is_flag=True, help="Skip sequences too short for the protocol, with a warning.")
+@click.option("--all-problems", is_flag=True, help="Report every problem found instead of stopping at the first.")
+@click.option("--bound-th", type=float, default=0.008, show_default=True,
+              help="F tolerance: fraction of the diagonal, or whole pixels if ≥ 1 (non-default is non-official).")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the global table.")
+def eval_command(results_dir: Path, dataset: str, root: Optional[Path], split: Optional[str], task: Optional[str],
+                 sequences: Seq[str], resolution: Optional[str], output: Optional[Path], workers: Optional[int],
+                 decay_mode: Optional[str], extra_ids: str, all_frames: bool, skip_short: bool,
+                 all_problems: bool, bound_th: float, quiet: bool) -> None:
+    """Score RESULTS_DIR (<sequence>/<frame>.png) with the official DAVIS J and F."""
+    from vosbench.metrics import Protocol, evaluate, write_outputs
+    from vosbench.metrics.outputs import format_table, per_sequence_rows
+
+    data = _load(dataset, root, split, task, sequences, resolution)
+    protocol = Protocol(task=data.task, bound_th=bound_th, decay_mode=decay_mode or "exact", extra_ids=extra_ids,
+                        all_frames=all_frames, skip_short=skip_short)
+    click.echo(f"Evaluating {results_dir} on {data.label} ({len(data)} sequences, {protocol.task}, "
+               f"{protocol.frame_rule}{'' if protocol.official else '; NON-OFFICIAL settings'})", err=True)
+    started = time.perf_counter()
+    with _progress(len(data), "sequences") as bar:
+        result = evaluate(data, results_dir, protocol, workers=workers, collect_problems=all_problems,
+                          progress=lambda _: bar.update(1))
+    elapsed = time.perf_counter() - started
+    files = write_outputs(result, output or results_dir)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if not quiet:
+        click.echo(f"\n--------------------------- Per-sequence results for {data.label} ---------------------------")
+        click.echo(format_table(per_sequence_rows(result)))
+    click.echo(f"\n--------------------------- Global results for {data.label} ---------------------------")
+    click.echo(format_table([result.global_metrics()]))
+    click.echo(f"\n{len(result.objects)} objects in {len(result.sequences)} sequences scored in {elapsed:.2f} s; "
+               f"wrote {', '.join(p.name for p in files.values())} to {files['global'].parent}", err=True)
+
+
+@cli.command("datasets")
+def datasets_command() -> None:
+    """List the datasets vosbench can read."""
+    from vosbench.datasets import DATASETS
+
+    for entry in DATASETS.entries():
+        splits = ", ".join(entry.info.get("splits", ()))
+        click.echo(f"{entry.name:<12} {entry.info.get('description', '')}")
+        click.echo(f"{'':<12} splits: {splits}; origin: {entry.origin}")
+
+
+@cli.command("validate")
+@_dataset_options
+def validate_command(dataset: str, root: Optional[Path], split: Optional[str], task: Optional[str],
+                     sequences: Seq[str], resolution: Optional[str]) -> None:
+    """Check a dataset folder and report every problem found, at once."""
+    from vosbench.datasets import validate_dataset
+
+    data = _load(dataset, root, split, task, sequences, resolution)
+    problems = validate_dataset(data)
+    errors = [p for p in problems if p.kind not in ("warning", "info")]
+    for problem in problems:
+        click.echo(f"{'warning' if problem not in errors else 'error'}: {problem}")
+    frames = sum(len(s) for s in data)
+    click.echo(f"{data.label}: {len(data)} sequences, {frames} frames, {len(errors)} error(s), "
+               f"{len(problems) - len(errors)} warning(s)")
+    if errors:
+        raise click.exceptions.Exit(1)
+
+
+@cli.command("synth")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--preset", default="val", show_default=True, help="Generator preset (small, val, bench, hard).")
+@click.option("--split", default="val", show_default=True, help="Split name written to ImageSets/2017.")
+@click.option("--predictions", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write noisy predictions (a demo results folder) here.")
+def synth_command(out_dir: Path, preset: str, split: str, predictions: Optional[Path]) -> None:
+    """Write a synthetic dataset in the DAVIS-2017 layout (and optionally predictions)."""
+    from vosbench.datasets.synthetic import write_predictions, write_synthetic
+
+    root = write_synthetic(out_dir, preset, split=split)
+    click.echo(f"wrote synthetic dataset ({preset}, split {split}) to {root}")
+    if predictions is not None:
+        from vosbench.datasets import load_dataset
+
+        write_predictions(load_dataset("synthetic", root, split), predictions)
+        click.echo(f"wrote predictions to {predictions}")
+
+
+class _progress:
+    """A tqdm bar on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, total: int, unit: str):
+        self.total, self.unit, self.bar = total, unit, None
+
+    def __enter__(self):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=self.total, unit=f" {self.unit}", file=sys.stderr, disable=None, leave=False)
+        return self.bar
+
+    def __exit__(self, *exc) -> None:
+        self.bar.close()
+
+
+def main(argv: Optional[Seq[str]] = None) -> int:
+    """Entry point: run the CLI, turning library errors into a message and exit code 1."""
+    try:
+        code = cli.main(args=list(argv) if argv is not None else None, prog_name="vosbench", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except VosbenchError as error:
+        click.echo(f"error: {error}", err=True)
+        return 1
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else 1
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return 130
+    return code if isinstance(code, int) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,192 @@
+"""Plain folder datasets, and the file-indexing helpers every file-based loader shares.
+
+Three layouts are read, tried in this order:
+
+* ``root/JPEGImages/<seq>/*`` + ``root/Annotations/<seq>/*.png`` (DAVIS-like, no resolution level);
+* ``root/JPEGImages/*`` + ``root/Annotations/*.png``: one sequence named after ``root``;
+* ``root/<seq>/*.png``: annotation folders only; frames are the annotation stems.
+
+Masks are indexed PNGs (pixel value = object id, 255 = void), as written by
+:func:`vosbench.io.write_mask`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Dict, List, Mapping, Optional, Sequence as Seq, Tuple, Union
+
+from vosbench.datasets.base import TASKS, Dataset, FileSequence, decode_index
+from vosbench.errors import DatasetError, Problem
+
+IMAGE_EXTENSIONS: Tuple[str, ...] = ("jpg", "jpeg", "png", "bmp")
+MASK_EXTENSIONS: Tuple[str, ...] = ("png",)
+
+PathArg = Union[str, Path, None]
+
+
+def index_files(folder: Path, extensions: Seq[str]) -> Dict[str, Path]:
+    """Stem → file for the files of ``folder`` with one of ``extensions`` (any case), by stem.
+
+    Hidden files (``._00000.png`` left by macOS) are skipped. When two files share a stem, the
+    extension listed first wins, so the choice never depends on directory order.
+    """
+    if not folder.is_dir():
+        return {}
+    rank = {ext.lower(): i for i, ext in enumerate(extensions)}
+    files = [
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix[1:].lower() in rank
+    ]
+    files.sort(key=lambda p: (p.stem, rank[p.suffix[1:].lower()], p.name))
+    table: Dict[str, Path] = {}
+    for path in files:
+        table.setdefault(path.stem, path)
+    return table
+
+
+def subfolders(folder: Path) -> List[str]:
+    """Names of the visible sub-folders of ``folder``, sorted (empty when it does not exist)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def folder_sequence(
+    name: str,
+    image_dir: Optional[Path],
+    annotation_dir: Path,
+    *,
+    decode: Callable[[Path], object] = decode_index,
+    void_label: Optional[int] = 255,
+    mask_rule: str = "index",
+    attributes: Optional[Mapping[str, object]] = None,
+    object_ids: Optional[Seq[int]] = None,
+) -> FileSequence:
+    """A sequence whose frames and masks are the files of two folders, matched by stem.
+
+    Frame order is the sorted image stems; without images (evaluation needs none) it is the
+    sorted annotation stems.
+    """
+    frames = index_files(image_dir, IMAGE_EXTENSIONS) if image_dir is not None else {}
+    annotations = index_files(annotation_dir, MASK_EXTENSIONS)
+    return FileSequence(
+        name,
+        frames,
+        annotations,
+        decode=decode,
+        void_label=void_label,
+        mask_rule=mask_rule,
+        attributes=attributes,
+        object_ids=object_ids,
+    )
+
+
+def dataset_root(root: PathArg, label: str) -> Path:
+    """``root`` as a Path, or a DatasetError saying why it cannot be a dataset root."""
+    if root is None:
+        raise DatasetError(Problem(None, f"{label} needs a dataset root folder", "config"))
+    path = Path(root).expanduser()
+    if not path.is_dir():
+        raise DatasetError(
+            Problem(path, f"dataset root for {label} does not exist or is not a folder", "missing")
+        )
+    return path
+
+
+def present_sequences(
+    names: Seq[str], folders: Callable[[str], Seq[Path]], label: str
+) -> Tuple[List[str], List[Problem]]:
+    """Split listed names into those on disk and a "missing" Problem for each of the others.
+
+    A sequence is present when any of ``folders(name)`` exists. Partial downloads are common,
+    so missing sequences are reported, not fatal, unless none at all is present.
+    """
+    present: List[str] = []
+    problems: List[Problem] = []
+    for name in names:
+        candidates = list(folders(name))
+        if any(folder.is_dir() for folder in candidates):
+            present.append(name)
+        else:
+            expected = " or ".join(str(folder) for folder in candidates)
+            problems.append(
+                Problem(
+                    candidates[0],
+                    f"sequence {name!r} of {label} is missing: expected folder {expected}",
+                    "missing",
+                )
+            )
+    if names and not present:
+        lead = Problem(
+            problems[0].path.parent,
+            f"none of the {len(names)} sequences of {label} is on disk",
+            "missing",
+        )
+        raise DatasetError([lead] + problems)
+    return present, problems
+
+
+def require_split(split: Optional[str], label: str, known: Seq[str] = ("all",)) -> str:
+    """The split name, or a DatasetError for a split this dataset does not define."""
+    split = split or known[0]
+    if split not in known:
+        raise DatasetError(
+            Problem(
+                None, f"{label} has no split {split!r}; choose one of {', '.join(known)}", "config"
+            )
+        )
+    return split
+
+
+def require_task(task: str) -> str:
+    """The task name, or a DatasetError (checked early because it selects annotation folders)."""
+    if task not in TASKS:
+        raise DatasetError(
+            Problem(None, f"unknown task {task!r}; choose one of {', '.join(TASKS)}", "config")
+        )
+    return task
+
+
+def preview(items: Seq[str], count: int = 5) -> str:
+    """The first few names of a long list, for one-line problem messages."""
+    return ", ".join(items[:count]) + (", …" if len(items) > count else "")
+
+
+def load_folder(
+    root: PathArg, split: Optional[str] = "all", *, task: str = "semi-supervised"
+) -> Dataset:
+    """Load any folder of indexed annotations (and optionally frames) as a dataset.
+
+    Sequences are sorted by name. Raises DatasetError when the root holds no sequence.
+    """
+    root = dataset_root(root, "folder")
+    split = require_split(split, "folder")
+    task = require_task(task)
+    entries, annotation_folder = _layout(root)
+    sequences = [
+        folder_sequence(name, image_dir, annotation_dir)
+        for name, image_dir, annotation_dir in entries
+    ]
+    if not sequences:
+        raise DatasetError(
+            Problem(
+                root,
+                "no sequences found: expected JPEGImages/<seq>/ and "
+                "Annotations/<seq>/, or <seq>/ folders of PNG masks",
+                "empty",
+            )
+        )
+    info = {"mask_rule": "index", "annotation_folder": annotation_folder}
+    return Dataset("folder", split, task, sequences, root, info=info)
+
+
+def _layout(root: Path) -> Tuple[List[Tuple[str, Optional[Path], Path]], str]:
+    """(name, image folder, annotation folder) per sequence, and the annotation folder's name."""
+    images, annotations = root / "JPEGImages", root / "Annotations"
+    if images.is_dir() or annotations.is_dir():
+        names = sorted(set(subfolders(images)) | set(subfolders(annotations)))
+        if names:
+            return [(name, images / name, annotations / name) for name in names], "Annotations"
+        return [(root.name, images, annotations)], "Annotations"
+    return [(name, None, root / name) for name in subfolders(root)], "."
