@@ -181,6 +181,10 @@ def main(argv: Optional[Seq[str]] = None) -> int:
     except VosbenchError as error:
         click.echo(f"error: {error}", err=True)
         return 1
+    except OSError as error:  # unwritable output folder, full disk …
+        where = f"{error.filename}: " if error.filename else ""
+        click.echo(f"error: {where}{error.strerror or error}", err=True)
+        return 1
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else 1
     except KeyboardInterrupt:
