@@ -170,7 +170,7 @@ class EvaluationResult:
 
 
 def prediction_path(results_dir: Path, sequence: str, stem: str) -> Path:
-    return results_dir / sequence / f"{stem}.png"
+    return Path(os.path.join(results_dir, sequence, f"{stem}.png"))
 
 
 def _read_prediction(path: Path, digest: "hashlib._Hash", binary: bool) -> np.ndarray:
