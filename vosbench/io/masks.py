@@ -58,12 +58,7 @@ def read_mask(path: PathLike, *, grey_rgb: bool = False, data: Optional[bytes] =
     """
     path = Path(path)
     if data is None:
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise MaskFormatError(Problem(path, "file not found", "missing")) from None
-        except OSError as error:
-            raise MaskFormatError(Problem(path, f"cannot be read ({error.strerror})", "unreadable")) from None
+        data = read_mask_bytes(path)
     labels = decode_png_labels(data)
     if labels is not None:
         return labels
@@ -92,6 +87,16 @@ def read_mask(path: PathLike, *, grey_rgb: bool = False, data: Optional[bytes] =
             "format",
         ))
     raise MaskFormatError(Problem(path, f"unsupported image mode {mode!r}; expected 8-bit indexed or greyscale", "format"))
+
+
+def read_mask_bytes(path: Path) -> bytes:
+    """A mask file's bytes; a missing or unreadable file is a :class:`MaskFormatError` naming it."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise MaskFormatError(Problem(path, "file not found", "missing")) from None
+    except OSError as error:
+        raise MaskFormatError(Problem(path, f"cannot be read ({error.strerror})", "unreadable")) from None
 
 
 def write_mask(path: PathLike, labels: np.ndarray, palette: np.ndarray = DAVIS_PALETTE) -> Path:

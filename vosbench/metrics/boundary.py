@@ -20,6 +20,8 @@ from typing import Optional, Tuple
 import cv2
 import numpy as np
 
+from vosbench.metrics.region import binary_pair
+
 BOUND_TH = 0.008
 
 
@@ -154,10 +156,5 @@ def boundary_measure(pred: np.ndarray, gt: np.ndarray, void: Optional[np.ndarray
     diagonal, or pixels if ≥ 1). With ``void``, both masks lose the void pixels first
     (the unsupervised task's rule, which can create boundaries along void edges).
     """
-    pred, gt = np.asarray(pred) != 0, np.asarray(gt) != 0
-    if pred.shape != gt.shape:
-        raise ValueError(f"prediction shape {pred.shape} differs from ground truth shape {gt.shape}")
-    if void is not None:
-        keep = np.asarray(void) == 0
-        pred, gt = pred & keep, gt & keep
+    pred, gt = binary_pair(pred, gt, void)
     return region_and_boundary(pred, gt, boundary_radius(gt.shape, bound_th))[1]

@@ -29,7 +29,7 @@ from vosbench.errors import (
     SequenceTooShortError,
     SizeMismatchError,
 )
-from vosbench.io import read_mask
+from vosbench.io.masks import read_mask, read_mask_bytes
 from vosbench.metrics.boundary import BOUND_TH, boundary_radius, crop_box, region_and_boundary, seg2bmap
 from vosbench.metrics.statistics import DECAY_MODES, Statistics, db_statistics
 
@@ -174,12 +174,7 @@ def prediction_path(results_dir: Path, sequence: str, stem: str) -> Path:
 
 
 def _read_prediction(path: Path, digest: "hashlib._Hash", binary: bool) -> np.ndarray:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise EvaluationError(Problem(path, "prediction file not found", "missing")) from None
-    except OSError as error:
-        raise EvaluationError(Problem(path, f"cannot read prediction ({error.strerror})", "unreadable")) from None
+    data = read_mask_bytes(path)
     digest.update(data)
     labels = read_mask(path, data=data)
     return (labels != 0).view(np.uint8) if binary else labels

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -10,6 +10,17 @@ import numpy as np
 def jaccard_from_counts(intersection: int, union: int) -> float:
     """J from integer pixel counts; an empty union (both masks empty) scores 1."""
     return 1.0 if union == 0 else intersection / union
+
+
+def binary_pair(pred: np.ndarray, gt: np.ndarray, void: Optional[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
+    """Both masks as booleans of equal shape, void pixels removed from both."""
+    pred, gt = np.asarray(pred) != 0, np.asarray(gt) != 0
+    if pred.shape != gt.shape:
+        raise ValueError(f"prediction shape {pred.shape} differs from ground truth shape {gt.shape}")
+    if void is not None:
+        keep = np.asarray(void) == 0
+        pred, gt = pred & keep, gt & keep
+    return pred, gt
 
 
 def region_similarity(pred: np.ndarray, gt: np.ndarray, void: Optional[np.ndarray] = None) -> float:
@@ -25,10 +36,5 @@ def region_similarity(pred: np.ndarray, gt: np.ndarray, void: Optional[np.ndarra
     >>> region_similarity(a, np.ones((4, 4), bool))
     0.5
     """
-    pred, gt = np.asarray(pred) != 0, np.asarray(gt) != 0
-    if pred.shape != gt.shape:
-        raise ValueError(f"prediction shape {pred.shape} differs from ground truth shape {gt.shape}")
-    if void is not None:
-        keep = np.asarray(void) == 0
-        pred, gt = pred & keep, gt & keep
+    pred, gt = binary_pair(pred, gt, void)
     return jaccard_from_counts(int(np.count_nonzero(pred & gt)), int(np.count_nonzero(pred | gt)))
