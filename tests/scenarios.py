@@ -12,6 +12,8 @@ Every builder draws shapes with numpy only (fixed seeds) and writes:
 ``build_scenario(name, root)`` returns a dict: ``gt_root``, ``results``, ``task``, ``split``,
 ``sequences``, ``expect`` (``"ok"`` or the kind of failure for the error scenarios) and
 ``notes``. ``SCENARIOS`` lists the scored scenarios, ``ERROR_SCENARIOS`` the error paths.
+``scenario_digest(info)`` hashes the decoded label data of a built scenario; the golden file
+records it (``data_digest``) so a test can tell "the data changed" from "the metric changed".
 
 The per-frame J and F of the official evaluator (davis2017-evaluation ac7c43f) on every scored
 scenario are frozen in ``tests/golden/official_scenarios.json``; they were produced by running
@@ -547,6 +549,26 @@ ERROR_SCENARIOS: Dict[str, Callable[[PathLike], dict]] = {
 ALL_SCENARIOS: Dict[str, Callable[[PathLike], dict]] = {**SCENARIOS, **ERROR_SCENARIOS}
 
 
+def scenario_digest(info: dict) -> str:
+    """SHA-256 of the decoded label data of a built scenario (GT masks and predictions).
+
+    The golden file records it per scenario: when it differs, the builders (or the PNG
+    codec) changed the data and the golden values no longer apply.
+    """
+    import hashlib
+
+    h = hashlib.sha256()
+    for base in (Path(info["annotations"]), Path(info["results"])):
+        for path in sorted(base.rglob("*.png")):
+            with Image.open(path) as image:
+                array = np.asarray(image)
+                mode = image.mode
+            rel = path.relative_to(base).as_posix()
+            h.update(f"{base.name}/{rel}|{mode}|{array.shape}|".encode())
+            h.update(np.ascontiguousarray(array).tobytes())
+    return h.hexdigest()
+
+
 def build_scenario(name: str, root: PathLike) -> dict:
     """Write scenario ``name`` under ``root`` (created if needed) and describe it.
 
@@ -564,4 +586,4 @@ def build_scenario(name: str, root: PathLike) -> dict:
     return info
 
 
-__all__ = ["ALL_SCENARIOS", "ERROR_SCENARIOS", "SCENARIOS", "build_scenario"]
+__all__ = ["ALL_SCENARIOS", "ERROR_SCENARIOS", "SCENARIOS", "build_scenario", "scenario_digest"]
