@@ -14,7 +14,7 @@ from vosbench.cli import main
 from vosbench.datasets import load_dataset
 from vosbench.datasets.synthetic import write_predictions, write_synthetic
 from vosbench.io import read_mask, write_mask
-from vosbench.metrics import Protocol, evaluate, region_similarity
+from vosbench.metrics import Evaluator, Protocol, evaluate, region_similarity
 from vosbench.metrics.outputs import GLOBAL_COLUMNS
 
 from test_metrics import reference_f
@@ -97,7 +97,7 @@ def test_default_output_is_the_results_folder_and_reruns_recompute(small_root, p
 def test_parallel_equals_serial(small_root, predictions):
     dataset = load_dataset("davis2017", small_root)
     serial = evaluate(dataset, predictions, workers=1)
-    parallel = evaluate(dataset, predictions, workers=2)
+    parallel = Evaluator(dataset, workers=2)(predictions)
     for a, b in zip(serial.objects, parallel.objects):
         assert a.name == b.name and np.array_equal(a.j, b.j) and np.array_equal(a.f, b.f)
 

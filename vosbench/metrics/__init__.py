@@ -10,11 +10,19 @@ Functional API (arrays in, numbers out)::
 Evaluator API (files in, tables out)::
 
     result = evaluate(dataset, results_dir, Protocol(task="semi-supervised"), workers=2)
+    evaluator = Evaluator(dataset, workers=2); result = evaluator(results_dir)   # reusable
     result.global_metrics(); write_outputs(result, out_dir)
 """
 
 from vosbench.metrics.boundary import boundary_measure, boundary_radius, seg2bmap
-from vosbench.metrics.evaluator import EvaluationResult, ObjectScores, Protocol, SequenceScores, evaluate
+from vosbench.metrics.evaluator import (
+    EvaluationResult,
+    Evaluator,
+    ObjectScores,
+    Protocol,
+    SequenceScores,
+    evaluate,
+)
 from vosbench.metrics.outputs import write_outputs
 from vosbench.metrics.region import region_similarity
 from vosbench.metrics.statistics import DECAY_MODES, Statistics, db_statistics, decay_bin_ids
@@ -22,6 +30,7 @@ from vosbench.metrics.statistics import DECAY_MODES, Statistics, db_statistics, 
 __all__ = [
     "DECAY_MODES",
     "EvaluationResult",
+    "Evaluator",
     "ObjectScores",
     "Protocol",
     "SequenceScores",

@@ -414,6 +414,25 @@ def evaluate(dataset: Dataset, results_dir, protocol: Optional[Protocol] = None,
     return EvaluationResult(dataset.name, dataset.split, protocol, results_dir, scores, info)
 
 
+class Evaluator:
+    """A dataset and a protocol, applied to any number of results folders (several methods).
+
+    >>> evaluator = Evaluator(dataset, Protocol(task="semi-supervised"), workers=4)  # doctest: +SKIP
+    >>> scores = {name: evaluator(folder) for name, folder in runs.items()}          # doctest: +SKIP
+    """
+
+    def __init__(self, dataset: Dataset, protocol: Optional[Protocol] = None, *, workers: Optional[int] = None,
+                 collect_problems: bool = False):
+        self.dataset = dataset
+        self.protocol = protocol or Protocol(task=dataset.task)
+        self.workers = workers
+        self.collect_problems = collect_problems
+
+    def __call__(self, results_dir, progress: Optional[Callable[[SequenceScores], None]] = None) -> EvaluationResult:
+        return evaluate(self.dataset, results_dir, self.protocol, workers=self.workers,
+                        collect_problems=self.collect_problems, progress=progress)
+
+
 def _run_all(dataset: Dataset, results_dir: Path, protocol: Protocol, workers: int, collect: bool,
              progress: Optional[Callable[[SequenceScores], None]]) -> List[SequenceScores]:
     sequences = list(dataset)
