@@ -13,7 +13,7 @@ import importlib
 import threading
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
-from typing import Any, Callable, Dict, Generic, Iterator, List, Optional, TypeVar, Union
+from typing import Any, Dict, Generic, Iterator, List, Optional, TypeVar, Union
 
 from vosbench.errors import UnknownNameError
 
@@ -131,5 +131,3 @@ def _entry_points(group: str) -> list:
         return list(points.select(group=group))
     return list(points.get(group, []))  # Python < 3.10
 
-
-Factory = Callable[..., Any]

@@ -20,7 +20,7 @@ from typing import Optional, Tuple
 import cv2
 import numpy as np
 
-from vosbench.metrics.region import binary_pair
+from vosbench.metrics.region import binary_pair, jaccard_from_counts
 
 BOUND_TH = 0.008
 
@@ -146,8 +146,7 @@ def region_and_boundary(pred: np.ndarray, gt: np.ndarray, radius: int) -> Tuple[
     pred, gt = np.ascontiguousarray(pred[box]).view(np.uint8), np.ascontiguousarray(gt[box]).view(np.uint8)
     intersection = cv2.countNonZero(cv2.bitwise_and(pred, gt))
     union = cv2.countNonZero(cv2.bitwise_or(pred, gt))
-    j = 1.0 if union == 0 else intersection / union
-    return j, f_from_boundaries(boundary_map(pred), boundary_map(gt), radius)
+    return jaccard_from_counts(intersection, union), f_from_boundaries(boundary_map(pred), boundary_map(gt), radius)
 
 
 def boundary_measure(pred: np.ndarray, gt: np.ndarray, void: Optional[np.ndarray] = None,
