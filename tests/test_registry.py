@@ -1,0 +1,62 @@
+"""The generic registry: lazy entries, aliases, plugins and suggestions."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+import vosbench.registry as registry_module
+from vosbench.datasets import DATASETS
+from vosbench.errors import UnknownNameError
+from vosbench.registry import Registry, import_object
+
+
+def test_lazy_entries_import_on_first_use():
+    registry = Registry("thing")
+    registry.register("join", "os.path:join", aliases=("path-join",), description="joins paths")
+    entry = registry.entry("join")
+    assert entry.target == "os.path:join"  # nothing imported yet
+    import os.path
+
+    assert registry.get("PATH-JOIN") is os.path.join
+    assert entry.info["description"] == "joins paths"
+
+
+def test_unknown_names_suggest_close_ones():
+    with pytest.raises(UnknownNameError) as error:
+        DATASETS.get("davis2061")
+    assert "did you mean 'davis2016'" in str(error.value)
+    assert "known:" in str(error.value)
+
+
+def test_duplicates_are_refused():
+    registry = Registry("thing")
+    registry.register("a", 1)
+    with pytest.raises(ValueError):
+        registry.register("A", 2)
+
+
+def test_decorator_form():
+    registry = Registry("thing")
+
+    @registry.register("double")
+    def double(x):
+        return 2 * x
+
+    assert registry.get("double")(3) == 6
+
+
+def test_entry_point_plugins(monkeypatch):
+    point = SimpleNamespace(name="outside", value="math:sqrt", dist=SimpleNamespace(name="outside-pkg"))
+    monkeypatch.setattr(registry_module, "_entry_points", lambda group: [point] if group == "demo.group" else [])
+    registry = Registry("thing", entry_point_group="demo.group")
+    assert "outside" in registry.names()
+    assert registry.get("outside")(9) == 3.0
+    assert registry.entry("outside").origin == "plugin:outside-pkg"
+
+
+def test_import_object_needs_a_colon():
+    with pytest.raises(ValueError):
+        import_object("os.path.join")
+    assert import_object("os.path:join.__name__") == "join"
