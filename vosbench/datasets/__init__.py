@@ -10,8 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional, Sequence as Seq, Union
 
-from vosbench.datasets.base import TASKS, Dataset, FileSequence, Sequence
-from vosbench.errors import DatasetError, Problem
+from vosbench.datasets.base import TASKS, Dataset, FileSequence, Sequence, require_task
 from vosbench.registry import Registry
 
 DATASETS: Registry = Registry("dataset", entry_point_group="vosbench.datasets")
@@ -57,14 +56,8 @@ def load_dataset(name: str, root: Union[str, Path, None] = None, split: Optional
     """
     entry = DATASETS.entry(name)
     split = split or entry.info.get("default_split")
-    task = task or entry.info.get("default_task", "semi-supervised")
-    if task not in TASKS:
-        raise DatasetError(Problem(None, f"unknown task {task!r}; choose one of {', '.join(TASKS)}", "config"))
-    if root is not None:
-        root = Path(root).expanduser()
-        if not root.is_dir():
-            raise DatasetError(Problem(root, f"dataset root for {entry.name} does not exist or is not a folder", "missing"))
-    dataset = entry.load()(root, split, task=task, **options)
+    task = require_task(task or entry.info.get("default_task", "semi-supervised"))
+    dataset = entry.load()(root, split, task=task, **options)  # each loader checks its root
     return dataset.select(sequences)
 
 

@@ -29,6 +29,13 @@ MASK_RULES = {
 }
 
 
+def require_task(task: str) -> str:
+    """The task name, or a DatasetError (checked early: it selects annotation folders)."""
+    if task not in TASKS:
+        raise DatasetError(Problem(None, f"unknown task {task!r}; choose one of {', '.join(TASKS)}", "config"))
+    return task
+
+
 def ids_from_first_frame(labels: np.ndarray, void_label: Optional[int]) -> Tuple[int, ...]:
     """Official DAVIS rule: objects are 1 … max id of the first annotation (void excluded)."""
     values = labels[labels != void_label] if void_label is not None else labels
@@ -171,8 +178,7 @@ class Dataset:
     info: Dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise DatasetError(Problem(None, f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}", "config"))
+        require_task(self.task)
 
     def __iter__(self) -> Iterator[Sequence]:
         return iter(self.sequences)

@@ -18,14 +18,13 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence as Seq, Tu
 import numpy as np
 import yaml
 
-from vosbench.datasets.base import Dataset, FileSequence, decode_index, decode_nonzero
+from vosbench.datasets.base import Dataset, FileSequence, decode_index, decode_nonzero, require_task
 from vosbench.datasets.folder import (
     PathArg,
     dataset_root,
     folder_sequence,
     present_sequences,
     preview,
-    require_task,
 )
 from vosbench.errors import DatasetError, Problem
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Sequence as Seq, Tuple, Union
 
-from vosbench.datasets.base import TASKS, Dataset, FileSequence, decode_index
+from vosbench.datasets.base import Dataset, FileSequence, decode_index, require_task
 from vosbench.errors import DatasetError, Problem
 
 IMAGE_EXTENSIONS: Tuple[str, ...] = ("jpg", "jpeg", "png", "bmp")
@@ -137,15 +137,6 @@ def require_split(split: Optional[str], label: str, known: Seq[str] = ("all",)) 
             )
         )
     return split
-
-
-def require_task(task: str) -> str:
-    """The task name, or a DatasetError (checked early because it selects annotation folders)."""
-    if task not in TASKS:
-        raise DatasetError(
-            Problem(None, f"unknown task {task!r}; choose one of {', '.join(TASKS)}", "config")
-        )
-    return task
 
 
 def preview(items: Seq[str], count: int = 5) -> str:

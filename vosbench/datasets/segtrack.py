@@ -16,7 +16,7 @@ from typing import Callable, Dict, List, Optional, Sequence as Seq, Tuple, Union
 
 import numpy as np
 
-from vosbench.datasets.base import Dataset, FileSequence
+from vosbench.datasets.base import Dataset, FileSequence, require_task
 from vosbench.datasets.folder import (
     IMAGE_EXTENSIONS,
     PathArg,
@@ -25,7 +25,6 @@ from vosbench.datasets.folder import (
     present_sequences,
     preview,
     require_split,
-    require_task,
     subfolders,
 )
 from vosbench.errors import DatasetError, MaskFormatError, Problem

@@ -28,7 +28,7 @@ from typing import Sequence as Seq
 import cv2
 import numpy as np
 
-from vosbench.datasets.base import TASKS, Dataset, FileSequence, Sequence, decode_index
+from vosbench.datasets.base import Dataset, FileSequence, Sequence, decode_index, require_task
 from vosbench.errors import DatasetError, Problem
 from vosbench.io import atomic_write_bytes, atomic_write_text, write_mask
 
@@ -710,10 +710,7 @@ def load_synthetic(
     same file path as DAVIS-2017 (a requested preset or override must match its record).
     """
     split = split or "val"
-    if task not in TASKS:
-        raise DatasetError(
-            Problem(None, f"unknown task {task!r}; choose one of {', '.join(TASKS)}", "config")
-        )
+    require_task(task)
     if root is None:
         return synthetic_dataset(resolve_config(preset, **overrides), split, task)
     requested = resolve_config(preset, **overrides) if (preset is not None or overrides) else None

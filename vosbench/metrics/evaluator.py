@@ -235,16 +235,21 @@ class _Scorer:
             yield stem, gt, pred
 
 
+def too_short(sequence: Sequence, protocol: Protocol) -> Problem:
+    """The problem of a sequence that leaves no frame to score under ``protocol``."""
+    where = sequence.annotation_path(sequence.annotated[0]) if sequence.annotated else None
+    return Problem(where, f"sequence {sequence.name!r} has {len(sequence.annotated)} annotated frame(s): too "
+                          f"short for the {protocol.task} protocol ({protocol.frame_rule}); pass --skip-short "
+                          "to skip it", "too-short")
+
+
 def score_sequence(sequence: Sequence, results_dir: Path, protocol: Protocol, *, binary: bool = False,
                    collect: bool = False) -> SequenceScores:
     """Score one sequence's predictions; raises at the first problem unless ``collect``."""
     scorer = _Scorer(sequence, results_dir, protocol, binary, collect)
     stems = protocol.evaluated_stems(sequence.annotated)
     if not stems:
-        error = SequenceTooShortError(Problem(
-            sequence.annotation_path(sequence.annotated[0]) if sequence.annotated else None,
-            f"sequence {sequence.name!r} has {len(sequence.annotated)} annotated frame(s): too short for the "
-            f"{protocol.task} protocol ({protocol.frame_rule}); pass --skip-short to skip it", "too-short"))
+        error = SequenceTooShortError(too_short(sequence, protocol))
         if protocol.skip_short:
             scorer.result.skipped = True
             scorer.result.warnings.append(f"{sequence.name}: skipped, too short for the protocol")
@@ -367,9 +372,7 @@ def missing_predictions(dataset: Dataset, results_dir: Path, protocol: Protocol)
     for sequence in dataset:
         stems = protocol.evaluated_stems(sequence.annotated)
         if not stems and not protocol.skip_short:
-            problems.append(Problem(None, f"sequence {sequence.name!r} has {len(sequence.annotated)} annotated "
-                                          f"frame(s): too short for the {protocol.task} protocol "
-                                          "(pass --skip-short to skip it)", "too-short"))
+            problems.append(too_short(sequence, protocol))
             continue
         folder = results_dir / sequence.name
         if not folder.is_dir():
