@@ -214,23 +214,29 @@ def test_all_problems_option_reports_everything(small_root, predictions, capsys)
     assert code == 1 and "2 problems found" in err and str(rgb) in err and str(small) in err
 
 
-def short_dataset(tmp_path: Path, frames: int) -> Path:
-    root = tmp_path / "short"
+def one_clip(root: Path, pairs, annotations: str = "Annotations") -> Path:
+    """A DAVIS-2017-layout dataset holding one sequence ``clip`` at ``root``, and its predictions
+    in ``root.parent / "pred"``, from (ground truth, prediction) label maps per frame."""
     (root / "ImageSets/2017").mkdir(parents=True)
     (root / "ImageSets/2017/val.txt").write_text("clip\n")
-    (root / "Annotations/480p/clip").mkdir(parents=True)
-    for t in range(frames):
-        labels = np.zeros((20, 30), np.uint8)
-        labels[5:10, 5 + t:10 + t] = 1
-        write_mask(root / "Annotations/480p/clip" / f"{t:05d}.png", labels)
-        write_mask(tmp_path / "pred/clip" / f"{t:05d}.png", labels)
+    (root / annotations / "480p/clip").mkdir(parents=True)
+    (root.parent / "pred/clip").mkdir(parents=True, exist_ok=True)
+    for t, (gt, pred) in enumerate(pairs):
+        write_mask(root / annotations / "480p/clip" / f"{t:05d}.png", gt)
+        write_mask(root.parent / "pred/clip" / f"{t:05d}.png", pred)
     return root
+
+
+def short_dataset(tmp_path: Path, frames: int) -> Path:
+    labels = [np.zeros((20, 30), np.uint8) for _ in range(frames)]
+    for t, frame in enumerate(labels):
+        frame[5:10, 5 + t:10 + t] = 1
+    return one_clip(tmp_path / "short", [(frame, frame) for frame in labels])
 
 
 @pytest.mark.parametrize("frames", [0, 1, 2])
 def test_too_short_sequences(tmp_path, capsys, frames):
     root = short_dataset(tmp_path, frames)
-    (tmp_path / "pred/clip").mkdir(parents=True, exist_ok=True)
     code, _, err = run_eval(capsys, *eval_args(root, tmp_path / "pred"))
     assert code == 1 and "too short for the semi-supervised protocol" in err
 
@@ -261,9 +267,7 @@ def test_missing_root(capsys, tmp_path):
 
 def test_extra_ground_truth_ids_after_first_frame_are_ignored_and_gaps_score(tmp_path):
     """Official rule: objects are 1 … max(frame 0); id 2 missing from frame 0 is still scored."""
-    root = tmp_path / "ids"
-    (root / "ImageSets/2017").mkdir(parents=True)
-    (root / "ImageSets/2017/val.txt").write_text("clip\n")
+    pairs = []
     for t in range(6):
         gt = np.zeros((40, 60), np.uint8)
         gt[5:15, 5:15] = 1
@@ -271,11 +275,11 @@ def test_extra_ground_truth_ids_after_first_frame_are_ignored_and_gaps_score(tmp
         if t >= 3:
             gt[25:35, 5:15] = 2
         gt[0:2, 0:2] = 7 if t == 4 else 0  # beyond max(frame 0): ignored
-        write_mask(root / "Annotations/480p/clip" / f"{t:05d}.png", gt)
         pred = gt.copy()
         pred[pred == 7] = 0
         pred[pred == 2] = 0  # object 2 never predicted
-        write_mask(tmp_path / "pred/clip" / f"{t:05d}.png", pred)
+        pairs.append((gt, pred))
+    root = one_clip(tmp_path / "ids", pairs)
     result = evaluate(load_dataset("davis2017", root), tmp_path / "pred", workers=1)
     by_id = {o.object_id: o for o in result.objects}
     assert sorted(by_id) == [1, 2, 3]
@@ -284,17 +288,12 @@ def test_extra_ground_truth_ids_after_first_frame_are_ignored_and_gaps_score(tmp
 
 
 def test_void_is_background_in_semi_supervised(tmp_path):
-    root = tmp_path / "void"
-    (root / "ImageSets/2017").mkdir(parents=True)
-    (root / "ImageSets/2017/val.txt").write_text("clip\n")
-    for t in range(3):
-        gt = np.zeros((200, 200), np.uint8)
-        gt[100:150, 100:150] = 1
-        gt[50:100, 100:150] = 255
-        write_mask(root / "Annotations/480p/clip" / f"{t:05d}.png", gt)
-        pred = np.zeros((200, 200), np.uint8)
-        pred[50:150, 100:150] = 1
-        write_mask(tmp_path / "pred/clip" / f"{t:05d}.png", pred)
+    gt = np.zeros((200, 200), np.uint8)
+    gt[100:150, 100:150] = 1
+    gt[50:100, 100:150] = 255
+    pred = np.zeros((200, 200), np.uint8)
+    pred[50:150, 100:150] = 1
+    root = one_clip(tmp_path / "void", [(gt, pred)] * 3)
     dataset = load_dataset("davis2017", root)
     result = evaluate(dataset, tmp_path / "pred", workers=1)
     assert result.objects[0].j[0] == 0.5
@@ -302,22 +301,19 @@ def test_void_is_background_in_semi_supervised(tmp_path):
 
 
 def unsupervised_dataset(tmp_path: Path, permutation, extra_proposals=0, frames=5):
-    root = tmp_path / "unsup"
-    (root / "ImageSets/2017").mkdir(parents=True, exist_ok=True)
-    (root / "ImageSets/2017/val.txt").write_text("clip\n")
+    pairs = []
     for t in range(frames):
         gt = np.zeros((60, 90), np.uint8)
         for k in range(1, 4):
             gt[5 + 15 * (k - 1):15 + 15 * (k - 1), 10 + 3 * t + 10 * k:25 + 3 * t + 10 * k] = k
         gt[55:58, 0:10] = 255
-        write_mask(root / "Annotations_unsupervised/480p/clip" / f"{t:05d}.png", gt)
         pred = np.zeros_like(gt)
         for k in range(1, 4):
             pred[gt == k] = permutation[k - 1]
         for p in range(extra_proposals):  # spurious one-pixel proposals in the background
             pred[48, 2 * p] = 4 + p
-        write_mask(tmp_path / "pred/clip" / f"{t:05d}.png", pred)
-    return root
+        pairs.append((gt, pred))
+    return one_clip(tmp_path / "unsup", pairs, annotations="Annotations_unsupervised")
 
 
 def test_unsupervised_permuted_proposals_match_perfectly(tmp_path):
@@ -339,17 +335,14 @@ def test_unsupervised_too_many_proposals(tmp_path, capsys):
 
 
 def test_decay_compat_reproduces_the_official_overflow(tmp_path, capsys):
-    root = tmp_path / "long"
-    (root / "ImageSets/2017").mkdir(parents=True)
-    (root / "ImageSets/2017/val.txt").write_text("clip\n")
+    gt = np.zeros((30, 40), np.uint8)
+    gt[5:25, 5:35] = 1
+    pairs = []
     for t in range(302):  # 300 evaluated frames
-        gt = np.zeros((30, 40), np.uint8)
-        gt[5:25, 5:35] = 1
         pred = np.zeros_like(gt)
-        width = max(1, 30 - t // 10)
-        pred[5:25, 5:5 + width] = 1
-        write_mask(root / "Annotations/480p/clip" / f"{t:05d}.png", gt)
-        write_mask(tmp_path / "pred/clip" / f"{t:05d}.png", pred)
+        pred[5:25, 5:5 + max(1, 30 - t // 10)] = 1
+        pairs.append((gt, pred))
+    root = one_clip(tmp_path / "long", pairs)
     dataset = load_dataset("davis2017", root)
     exact = evaluate(dataset, tmp_path / "pred", workers=1).global_metrics()
     compat = evaluate(dataset, tmp_path / "pred", Protocol(decay_mode="davis2017"), workers=1).global_metrics()
