@@ -17,6 +17,7 @@ from vosbench import __version__
 from vosbench.errors import VosbenchError
 
 TASK_CHOICE = click.Choice(["semi-supervised", "unsupervised"])
+PRECISION_CHOICES = ("fp32", "tf32", "amp-bf16", "amp-fp16", "fp16")
 
 
 def _split_names(values: Seq[str]) -> Optional[list]:
@@ -150,6 +151,146 @@ def synth_command(out_dir: Path, preset: str, split: str, predictions: Optional[
 
         write_predictions(load_dataset("synthetic", root, split), predictions)
         click.echo(f"wrote predictions to {predictions}")
+
+
+@cli.command("run")
+@click.option("--method", "-m", required=True, help="Method name (see `vosbench methods`).")
+@_dataset_options
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--precision", default="fp32", show_default=True, type=click.Choice(list(PRECISION_CHOICES)),
+              help="Numeric precision (methods list what they support).")
+@click.option("--weights", "-w", type=click.Path(dir_okay=False, path_type=Path),
+              help="Weights file (a vosbench checkpoint; see `vosbench convert`).")
+@click.option("--random-init", is_flag=True, help="Run a network without weights (speed tests only).")
+@click.option("--config", "-c", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config option of the method (repeatable).")
+@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path),
+              help="Run folder (default: <results>/<dataset>-<split>/<method>).")
+@click.option("--results", "results_root", default="results", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Root of the default run folders.")
+@click.option("--shard", help="Run only shard K/N of the sequences (0-based); torchrun's RANK/WORLD_SIZE also work.")
+@click.option("--warmup", default=10, show_default=True, type=click.IntRange(min=0),
+              help="Untimed warm-up frames before the first sequence.")
+@click.option("--io-workers", default=1, show_default=True, type=click.IntRange(min=0),
+              help="Frame-decoding threads ahead of the method (0: decode inline).")
+@click.option("--force", is_flag=True, help="Replace whatever the run folder holds instead of resuming.")
+@click.option("--no-eval", is_flag=True, help="Do not evaluate after running.")
+@click.option("--workers", "-j", type=click.IntRange(min=1), help="Evaluation processes (default: number of cores).")
+def run_command(method: str, dataset: str, root: Optional[Path], split: Optional[str], task: Optional[str],
+                sequences: Seq[str], resolution: Optional[str], device: str, precision: str,
+                weights: Optional[Path], random_init: bool, overrides: Seq[str], output: Optional[Path],
+                results_root: Path, shard: Optional[str], warmup: int, io_workers: int, force: bool,
+                no_eval: bool, workers: Optional[int]) -> None:
+    """Run a method on a dataset, write its masks and timings, and evaluate them.
+
+    \b
+    Examples:
+      vosbench run --method flow                                   # synthetic data
+      vosbench run --method flow --dataset davis2016 --root /data/DAVIS-2016
+      vosbench run --method rgmp --weights rgmp.pth --dataset davis2017 --root /data/DAVIS --shard 0/4
+    """
+    from vosbench.runner import RunSettings, Shard, get_method, parse_overrides, run
+    from vosbench.runner.runner import dataset_spec_of
+
+    card = get_method(method).card
+    data = _load(dataset, root, split, task or card.task, sequences, resolution)
+    settings = RunSettings(device=device, precision=precision, weights=weights, random_init=random_init,
+                           warmup_frames=warmup, io_workers=io_workers, shard=Shard.parse(shard), force=force,
+                           evaluate=not no_eval, eval_workers=workers)
+    spec = dataset_spec_of(data, {"resolution": resolution} if resolution else {})
+    if data.sequences and settings.shard.count > 1:
+        click.echo(f"shard {settings.shard}: {len(settings.shard.select(data.sequences))} of {len(data)} sequences", err=True)
+    with _RunBars() as bars:
+        result = run(method, data, config=parse_overrides(overrides), settings=settings, output=output,
+                     results_root=results_root, progress=bars, dataset_spec=spec)
+    _print_run(result)
+    if not result.ok:
+        click.echo(f"\n{len(result.failures)} sequence(s) failed (details in {result.store.root / 'failures'}):", err=True)
+        for name, error in result.failures.items():
+            click.echo(f"  {name}: {error}", err=True)
+        raise click.exceptions.Exit(1)
+
+
+def _print_run(result) -> None:
+    from vosbench.metrics.outputs import format_table
+
+    summary, manifest = result.summary, result.manifest
+    click.echo(f"{manifest['method']} on {manifest['dataset']['label']} ({manifest['device_name']}, "
+               f"{manifest['precision']}): {len(result.ran)} sequence(s) run, {len(result.resumed)} already done; "
+               f"output {result.store.root}", err=True)
+    row = {"method": manifest["method"]}
+    if result.evaluation is not None:
+        row.update(result.evaluation.global_metrics())
+    row.update({"FPS": summary.get("fps"), "e2e FPS": summary.get("e2e_fps"), "init ms": summary.get("init_ms"),
+                "frames": summary.get("frames")})
+    click.echo(format_table([row]))
+    if result.evaluation is None and result.evaluation_note:
+        click.echo(f"not evaluated: {result.evaluation_note}", err=True)
+
+
+@cli.command("methods")
+@click.option("--verbose", "-v", is_flag=True, help="Also show each method's config options and defaults.")
+def methods_command(verbose: bool) -> None:
+    """List the methods vosbench can run."""
+    import dataclasses
+
+    from vosbench.runner import METHODS, get_method
+
+    rows, details = [], []
+    for entry in METHODS.entries():
+        try:
+            method = get_method(entry.name)
+        except (VosbenchError, ImportError) as error:
+            click.echo(f"warning: {entry.name} ({entry.origin}) cannot be loaded: {error}", err=True)
+            continue
+        card = method.card
+        rows.append((card.name, card.task, "yes" if card.needs_weights else "no", card.paper or "-",
+                     card.licence or "none given", entry.origin))
+        if verbose:
+            options = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(method.Config)
+                                if f.default is not dataclasses.MISSING)
+            details.append(f"{card.name}: {card.summary}\n  options: {options or 'none'}\n  input: {card.input_policy}; "
+                           f"devices: {', '.join(card.devices)}; precisions: {', '.join(card.precisions)}"
+                           + (f"\n  weights: {card.weights_help}" if card.needs_weights else ""))
+    header = ("name", "task", "weights", "paper", "licence", "origin")
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    for row in [header] + rows:
+        click.echo("  ".join(str(value).ljust(width) for value, width in zip(row, widths)).rstrip())
+    for detail in details:
+        click.echo("\n" + detail)
+
+
+class _RunBars:
+    """Two tqdm bars for `vosbench run`: sequences overall and frames of the current sequence."""
+
+    def __enter__(self):
+        from tqdm import tqdm
+
+        self._tqdm = tqdm
+        self.overall = self.current = None
+        return self
+
+    def run_start(self, total: int, done: int) -> None:
+        self.overall = self._tqdm(total=total, initial=done, unit=" seq", desc="sequences", file=sys.stderr,
+                                  disable=None, position=0)
+
+    def sequence_start(self, name: str, frames: int) -> None:
+        self.current = self._tqdm(total=frames, unit=" frames", desc=name, file=sys.stderr, disable=None,
+                                  position=1, leave=False)
+
+    def frame(self) -> None:
+        self.current.update(1)
+
+    def sequence_end(self, name: str, error: Optional[str]) -> None:
+        self.current.close()
+        self.overall.update(1)
+        if error:
+            self.overall.write(f"{name}: FAILED ({error})", file=sys.stderr)
+
+    def __exit__(self, *exc) -> None:
+        for bar in (self.current, self.overall):
+            if bar is not None:
+                bar.close()
 
 
 class _progress:

@@ -83,6 +83,15 @@ class Sequence:
         """(H, W) of the annotations."""
         return tuple(self.read_annotation(self.annotated[0]).shape[:2])  # type: ignore[return-value]
 
+    def prompts(self) -> Dict[str, Tuple[int, ...]]:
+        """Annotated frames handed to a semi-supervised method → the object ids that appear there.
+
+        The DAVIS protocol gives the first annotated frame with every object; a dataset whose
+        objects appear later (YouTube-VOS style) overrides this with one entry per first
+        appearance.
+        """
+        return {self.annotated[0]: self.object_ids} if self.annotated else {}
+
     def __len__(self) -> int:
         return len(self.frames)
 

@@ -3,6 +3,7 @@
 from vosbench.io.atomic import atomic_write_bytes, atomic_write_text
 from vosbench.io.masks import (
     DAVIS_PALETTE,
+    encode_mask,
     read_frame,
     read_mask,
     write_mask,
@@ -10,6 +11,7 @@ from vosbench.io.masks import (
 
 __all__ = [
     "DAVIS_PALETTE",
+    "encode_mask",
     "atomic_write_bytes",
     "atomic_write_text",
     "read_frame",

@@ -105,6 +105,11 @@ def write_mask(path: PathLike, labels: np.ndarray, palette: np.ndarray = DAVIS_P
     The file is readable by :func:`read_mask`, by ``vosbench eval`` and by the official
     DAVIS evaluator (which reads indices with ``np.array(Image.open(p))``).
     """
+    return atomic_write_bytes(path, encode_mask(labels, palette))
+
+
+def encode_mask(labels: np.ndarray, palette: np.ndarray = DAVIS_PALETTE) -> bytes:
+    """A label map as the bytes of an indexed PNG with ``palette`` (what :func:`write_mask` writes)."""
     labels = np.asarray(labels)
     if labels.ndim != 2:
         raise ValueError(f"a label map must be 2-D, got shape {labels.shape}")
@@ -117,7 +122,7 @@ def write_mask(path: PathLike, labels: np.ndarray, palette: np.ndarray = DAVIS_P
     image.putpalette(np.asarray(palette, dtype=np.uint8).reshape(-1).tolist())
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    return atomic_write_bytes(path, buffer.getvalue())
+    return buffer.getvalue()
 
 
 def read_frame(path: PathLike) -> np.ndarray:

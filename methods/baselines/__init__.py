@@ -1,0 +1,1 @@
+"""Weight-free baselines: ``first-frame`` (the floor) and ``flow`` (optical-flow propagation)."""

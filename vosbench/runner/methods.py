@@ -1,0 +1,114 @@
+"""Method catalogue: names → lazy method classes, plus the entry-point group ``vosbench.methods``.
+
+An outside package registers its own method in its packaging metadata::
+
+    [options.entry_points]
+    vosbench.methods =
+        my-method = my_package.module:MyMethod
+
+where ``MyMethod`` subclasses :class:`vosbench.runner.protocol.VOSMethod`. Configurations are
+dataclasses; :func:`make_config` builds one from ``key=value`` overrides with type checks, and
+:func:`config_hash` names the exact settings a run used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import typing
+from typing import Any, Dict, Mapping, Optional, Sequence as Seq, Tuple, Type
+
+from vosbench.errors import ConfigError
+from vosbench.registry import Registry
+from vosbench.runner.protocol import VOSMethod
+
+METHODS: Registry = Registry("method", entry_point_group="vosbench.methods")
+METHODS.register("first-frame", "vosbench_methods.baselines.first_frame:FirstFrame", aliases=("copy-first-mask",))
+METHODS.register("flow", "vosbench_methods.baselines.flow:FlowPropagation", aliases=("optical-flow",))
+
+
+def get_method(name: str) -> Type[VOSMethod]:
+    """The method class registered as ``name`` (raises with "did you mean" suggestions)."""
+    method = METHODS.get(name)
+    if not (isinstance(method, type) and issubclass(method, VOSMethod)):
+        raise ConfigError(f"method {name!r} ({METHODS.entry(name).origin}) is not a vosbench.runner.VOSMethod subclass")
+    return method
+
+
+def parse_overrides(items: Seq[str]) -> Dict[str, str]:
+    """``["scales=0.5,1.0", "preset=fast"]`` → ``{"scales": "0.5,1.0", "preset": "fast"}``."""
+    overrides: Dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"config override {item!r} must look like key=value")
+        overrides[key.strip().replace("-", "_")] = value.strip()
+    return overrides
+
+
+def make_config(config_class: type, overrides: Optional[Mapping[str, Any]] = None) -> Any:
+    """An instance of the dataclass ``config_class`` with ``overrides`` applied.
+
+    String values are converted to the field's declared type (bool, int, float, str, tuples of
+    those, Optional of those); unknown keys and unconvertible values are a :class:`ConfigError`.
+    """
+    overrides = dict(overrides or {})
+    fields = {f.name: f for f in dataclasses.fields(config_class)}
+    unknown = [key for key in overrides if key not in fields]
+    if unknown:
+        known = ", ".join(fields) or "none"
+        raise ConfigError(f"{config_class.__qualname__}: unknown option(s) {', '.join(unknown)} (options: {known})")
+    hints = typing.get_type_hints(config_class)
+    values = {key: _convert(value, hints[key], f"{config_class.__qualname__}.{key}") for key, value in overrides.items()}
+    try:
+        return config_class(**values)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{config_class.__qualname__}: {error}") from None
+
+
+def config_record(config: Any) -> Dict[str, Any]:
+    """A JSON-ready dict of a config dataclass (tuples become lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(config), default=str))
+
+
+def config_hash(method: str, config: Any, *, weights_sha256: str = "", precision: str = "fp32",
+                extra: Optional[Mapping[str, Any]] = None) -> str:
+    """A short, stable digest of everything that changes a method's output."""
+    record = {"method": method, "config": config_record(config), "weights_sha256": weights_sha256,
+              "precision": precision, **dict(extra or {})}
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _convert(value: Any, kind: Any, where: str) -> Any:
+    if not isinstance(value, str):
+        return value
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin is typing.Union:
+        if value.lower() in ("none", "null", "") and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _convert(value, inner[0], where) if len(inner) == 1 else value
+    if origin in (tuple, Tuple, list):
+        item = args[0] if args else str
+        parts = [p for p in value.replace(" ", "").split(",") if p]
+        converted = [_convert(p, item, where) for p in parts]
+        return tuple(converted) if origin is not list else converted
+    if origin is typing.Literal:
+        if value not in args:
+            raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(str, args))}")
+        return value
+    try:
+        if kind is bool:
+            lowered = value.lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind in (int, float, str):
+            return kind(value)
+    except ValueError:
+        raise ConfigError(f"{where}: cannot read {value!r} as {kind.__name__}") from None
+    return value

@@ -1,0 +1,150 @@
+"""The method interface: an online ``reset`` / ``step`` loop that every method implements.
+
+A method never sees paths. The runner hands it, for each sequence, a :class:`SequenceMeta`
+(``reset``) and then one frame at a time (``step``), with an annotation for the objects that
+appear at that frame (the first frame in DAVIS; later frames for datasets whose objects
+appear later). The method answers with either
+
+* an object-id map: an integer tensor of shape (H, W) whose values are object ids, or
+* probabilities: a floating tensor of shape (K + 1, H, W), channel 0 the background and
+  channel k the k-th object handed to the method so far (in the order they were handed in).
+
+Either answer is at the annotation's size and on the method's device. Everything specific
+to a method's protocol (normalisation, padding, letterbox, crops, scales, multi-object
+aggregation) happens inside ``step``, so the runner and its timer treat every method alike.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Dict, Mapping, Optional, Sequence as Seq, Tuple
+
+import torch
+
+TASKS = ("semi-supervised", "unsupervised")
+PRECISIONS = ("fp32", "tf32", "amp-bf16", "amp-fp16", "fp16")
+
+
+@dataclass(frozen=True)
+class MethodCard:
+    """What a method is and what it needs: shown by ``vosbench methods``, stored in run manifests.
+
+    Attributes:
+        name: registry name (``flow``).
+        task: ``semi-supervised`` (first-frame masks given) or ``unsupervised``.
+        summary: one line saying what the method does.
+        paper: citation (title, venue, year) or "" for a baseline.
+        code_url: the authors' code.
+        licence: the licence of the authors' code/weights ("" when they ship none).
+        needs_weights: whether a meaningful run needs a weights file.
+        weights_help: how to obtain and convert the weights (shown when they are missing).
+        weights_url, weights_sha256: where the released weights live and their checksum.
+        devices: device types the method runs on (``cpu``, ``cuda``).
+        precisions: precisions it supports (see :data:`PRECISIONS`).
+        multi_object: handles several objects itself (otherwise one object only).
+        offline: looks at future frames (not causal; recorded with speed figures).
+        input_policy: how frames are brought to the network's input size.
+        reference: published numbers and their source, e.g. ``{"davis2016/val J-Mean": "81.5 (paper)"}``.
+    """
+
+    name: str
+    task: str
+    summary: str
+    paper: str = ""
+    code_url: str = ""
+    licence: str = ""
+    needs_weights: bool = False
+    weights_help: str = ""
+    weights_url: str = ""
+    weights_sha256: str = ""
+    devices: Tuple[str, ...] = ("cpu", "cuda")
+    precisions: Tuple[str, ...] = ("fp32",)
+    multi_object: bool = True
+    offline: bool = False
+    input_policy: str = "native resolution"
+    reference: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"method {self.name!r}: unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
+        unknown = [p for p in self.precisions if p not in PRECISIONS]
+        if unknown:
+            raise ValueError(f"method {self.name!r}: unknown precision(s) {unknown}")
+
+    def as_record(self) -> Dict[str, Any]:
+        record = dataclasses.asdict(self)
+        record["reference"] = dict(self.reference)
+        return record
+
+
+@dataclass(frozen=True)
+class SequenceMeta:
+    """What a method may know about a sequence before its first frame.
+
+    Attributes:
+        name: sequence name.
+        num_frames: number of frames the method will be given.
+        size: (H, W) of the annotations, hence of the answers expected.
+        object_ids: every object id of the sequence that the runner will hand in (empty for
+            unsupervised methods).
+        dataset: dataset label (``davis2016/val``), for logs only.
+    """
+
+    name: str
+    num_frames: int
+    size: Tuple[int, int]
+    object_ids: Tuple[int, ...] = ()
+    dataset: str = ""
+
+
+@dataclass(frozen=True)
+class NoConfig:
+    """The configuration of a method without options."""
+
+
+class VOSMethod(abc.ABC):
+    """Base class of every method: subclasses set ``card`` and ``Config`` and implement
+    :meth:`reset` and :meth:`step`.
+
+    Args:
+        config: an instance of ``Config`` (default: ``Config()``).
+        device: where frames arrive and answers are expected.
+        weights: a weights file (None for weight-free methods or a random initialisation).
+        precision: one of ``card.precisions``.
+    """
+
+    card: ClassVar[MethodCard]
+    Config: ClassVar[type] = NoConfig
+
+    def __init__(self, config: Any = None, *, device: str | torch.device = "cpu",
+                 weights: Optional[str] = None, precision: str = "fp32"):
+        self.config = config if config is not None else self.Config()
+        self.device = torch.device(device)
+        self.weights = weights
+        self.precision = precision
+
+    @abc.abstractmethod
+    def reset(self, meta: SequenceMeta) -> None:
+        """Forget the previous sequence and get ready for ``meta``."""
+
+    @abc.abstractmethod
+    def step(self, frame: torch.Tensor, mask: Optional[torch.Tensor] = None,
+             obj_ids: Optional[Seq[int]] = None) -> torch.Tensor:
+        """Segment one frame.
+
+        Args:
+            frame: RGB ``uint8`` tensor of shape (H, W, 3) on ``self.device``.
+            mask: ``uint8`` object-id map of shape (H, W) holding the objects that appear at
+                this frame (None when no object appears; always None for unsupervised methods).
+            obj_ids: the ids of those new objects, in ascending order.
+
+        Returns:
+            An integer object-id map (H, W), or floating probabilities (K + 1, H, W) over the
+            background and the K objects handed in so far.
+        """
+
+    def describe(self) -> Dict[str, Any]:
+        """Settings worth recording with speed figures (input size, scales …); default none."""
+        return {}

@@ -1,0 +1,414 @@
+"""Run a method over a dataset: one sequence at a time, timed, written atomically, resumable.
+
+The loop per frame is: take the (prefetched) decoded frame → copy to the device → hand in
+the annotation of objects that appear at this frame → ``method.step`` (the model region) →
+argmax / id lookup → label map on the host (the end-to-end region ends here) → PNG encode
+into the sequence's staging folder (outside both regions). A sequence becomes visible only
+when it is complete (see :mod:`vosbench.runner.store`); a method that raises on one
+sequence has its error recorded and the run goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence as Seq, Tuple
+
+import numpy as np
+import torch
+
+from vosbench.datasets import load_dataset
+from vosbench.datasets.base import Dataset, Sequence
+from vosbench.errors import ConfigError, VosbenchError
+from vosbench.io.masks import encode_mask
+from vosbench.io.prefetch import prefetch
+from vosbench.runner.environment import device_name, environment
+from vosbench.runner.methods import config_hash, config_record, get_method, make_config
+from vosbench.runner.protocol import SequenceMeta, VOSMethod
+from vosbench.runner.store import RUN_FORMAT, RunStore, write_json
+from vosbench.runner.timing import Timer, summarize
+
+
+class MethodError(VosbenchError):
+    """A method returned something the runner cannot turn into a label map."""
+
+
+@dataclass(frozen=True)
+class Shard:
+    """This process's share of the sequences: index ``k`` of ``n`` (0-based)."""
+
+    index: int = 0
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if self.count < 1 or not 0 <= self.index < self.count:
+            raise ConfigError(f"invalid shard {self.index}/{self.count}: need 0 <= K < N")
+
+    @classmethod
+    def parse(cls, text: Optional[str], environ: Mapping[str, str] = os.environ) -> "Shard":
+        """``"K/N"`` (0-based), else torchrun's ``RANK`` / ``WORLD_SIZE``, else the whole run."""
+        if text:
+            index, sep, count = text.partition("/")
+            if not sep or not index.strip().isdigit() or not count.strip().isdigit():
+                raise ConfigError(f"--shard {text!r}: expected K/N, e.g. 0/4")
+            return cls(int(index), int(count))
+        if "WORLD_SIZE" in environ and "RANK" in environ:
+            return cls(int(environ["RANK"]), int(environ["WORLD_SIZE"]))
+        return cls()
+
+    def select(self, sequences: Seq[Sequence]) -> List[Sequence]:
+        """Longest-first order, then every N-th sequence from K (balances uneven lengths)."""
+        if self.count == 1:
+            return list(sequences)
+        ordered = sorted(sequences, key=lambda s: (-len(s), s.name))
+        return [s for i, s in enumerate(ordered) if i % self.count == self.index]
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+class RunProgress:
+    """Progress callbacks (the CLI draws bars with them); the default does nothing."""
+
+    def run_start(self, total: int, done: int) -> None: ...
+
+    def sequence_start(self, name: str, frames: int) -> None: ...
+
+    def frame(self) -> None: ...
+
+    def sequence_end(self, name: str, error: Optional[str]) -> None: ...
+
+
+@dataclass
+class RunResult:
+    """What a run did: where, which sequences ran / were already done / failed, speed, accuracy."""
+
+    store: RunStore
+    manifest: Dict[str, Any]
+    ran: List[str] = field(default_factory=list)
+    resumed: List[str] = field(default_factory=list)
+    failures: Dict[str, str] = field(default_factory=dict)
+    summary: Dict[str, Any] = field(default_factory=dict)
+    evaluation: Any = None
+    evaluation_note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How to run: everything besides the method, its config and the dataset."""
+
+    device: str = "auto"
+    precision: str = "fp32"
+    weights: Optional[Path] = None
+    random_init: bool = False
+    warmup_frames: int = 10
+    io_workers: int = 1
+    shard: Shard = Shard()
+    force: bool = False
+    evaluate: bool = True
+    eval_workers: Optional[int] = None
+
+
+def run(method: str, dataset: Dataset, *, config: Optional[Mapping[str, Any]] = None,
+        settings: RunSettings = RunSettings(), output: Optional[Path | str] = None,
+        results_root: Path | str = "results", progress: Optional[RunProgress] = None,
+        dataset_spec: Optional[Mapping[str, Any]] = None) -> RunResult:
+    """Run ``method`` on ``dataset`` and store masks, timings, manifest (and the evaluation).
+
+    Args:
+        method: registry name (``flow``).
+        dataset: the loaded dataset (its sequences, possibly a selection).
+        config: option overrides for the method's config dataclass (strings are converted).
+        settings: device, precision, weights, warm-up, prefetch, shard, force, evaluation.
+        output: the run folder (default ``<results_root>/<dataset>-<split>/<method>[-<hash>]``).
+        progress: callbacks for progress bars.
+        dataset_spec: how to load the dataset again (name, root, split, task, options); the
+            report re-evaluates runs from it. Default: derived from ``dataset``.
+
+    Raises:
+        ConfigError: unknown method or option, missing weights, a device or precision the
+            method does not support, an output folder holding another run.
+    """
+    progress = progress or RunProgress()
+    method_class = get_method(method)
+    card = method_class.card
+    _check_task(card.task, dataset)
+    method_config = make_config(method_class.Config, config)
+    device = resolve_device(settings.device, card.devices, card.name)
+    if settings.precision not in card.precisions:
+        raise ConfigError(f"{card.name} supports precision {', '.join(card.precisions)}, not {settings.precision!r}")
+    weights = resolve_weights(card, settings.weights, settings.random_init)
+    manifest = _manifest(card.name, method_class, method_config, weights, settings, device, dataset, dataset_spec)
+    default_config = method_config == method_class.Config() and weights is None and settings.precision == "fp32"
+    folder = Path(output) if output is not None else default_output(results_root, dataset, card.name,
+                                                                      None if default_config else manifest["config_hash"])
+    store = RunStore(folder)
+    store.open(manifest, force=settings.force)
+
+    todo = settings.shard.select(dataset.sequences)
+    pending = [s for s in todo if not store.is_done(s.name, manifest["config_hash"])]
+    result = RunResult(store, manifest, resumed=[s.name for s in todo if s not in pending])
+    progress.run_start(len(todo), len(result.resumed))
+    if pending:
+        instance = method_class(method_config, device=device, weights=str(weights) if weights else None,
+                                precision=settings.precision)
+        timer = Timer(device)
+        _warm_up(instance, pending[0], dataset, device, settings.warmup_frames)
+        exclusive = settings.shard.count == 1
+        for sequence in pending:
+            _run_one(instance, sequence, dataset, store, timer, settings, exclusive, result, progress)
+    records = store.records()
+    result.summary = {**summarize(records), "exclusive": all(r.get("exclusive", False) for r in records)}
+    store.write_timing_csv(records)
+    write_json(store.root / "summary.json", result.summary)
+    if settings.evaluate:
+        _evaluate_if_possible(result, dataset, settings)
+    return result
+
+
+def _run_one(method: VOSMethod, sequence: Sequence, dataset: Dataset, store: RunStore, timer: Timer,
+             settings: RunSettings, exclusive: bool, result: RunResult, progress: RunProgress) -> None:
+    progress.sequence_start(sequence.name, len(sequence))
+    writer = store.staging(sequence.name)
+    try:
+        record = run_sequence(method, sequence, dataset, timer, writer.write, settings.io_workers, progress)
+    except Exception as error:  # noqa: BLE001 - a crashing method must not end the run
+        writer.abandon()
+        message = f"{type(error).__name__}: {error}"
+        store.record_failure(sequence.name, {
+            "sequence": sequence.name, "error": message, "traceback": traceback.format_exc(),
+            "config_hash": result.manifest["config_hash"], "time": _now()})
+        result.failures[sequence.name] = message
+        progress.sequence_end(sequence.name, message)
+        return
+    except BaseException:
+        writer.abandon()
+        raise
+    record.update(config_hash=result.manifest["config_hash"], shard=str(settings.shard), exclusive=exclusive,
+                  io_workers=settings.io_workers, finished=_now())
+    writer.commit(record)
+    result.ran.append(sequence.name)
+    progress.sequence_end(sequence.name, None)
+
+
+def run_sequence(method: VOSMethod, sequence: Sequence, dataset: Dataset, timer: Timer,
+                 write: Optional[Callable[[str, bytes], None]] = None, io_workers: int = 1,
+                 progress: Optional[RunProgress] = None, limit: Optional[int] = None) -> Dict[str, Any]:
+    """Run ``method`` over one sequence; ``write(stem, png_bytes)`` receives each answer.
+
+    Returns the sequence's record: frames, object count, per-frame model / end-to-end times,
+    peak memory. ``limit`` stops after that many frames (warm-up).
+    """
+    device = method.device
+    semi = dataset.task == "semi-supervised"
+    prompts = _load_prompts(sequence) if semi else {}
+    stems = sequence.frames[:limit] if limit else sequence.frames
+    size = sequence.size
+    object_ids = tuple(i for _, ids in prompts.values() for i in ids)
+    meta = SequenceMeta(sequence.name, len(stems), size, object_ids, dataset.label)
+    handed: List[int] = []
+    lookup = torch.zeros(256, dtype=torch.uint8, device=device)
+    method.reset(meta)
+    timer.begin_sequence()
+    frames = prefetch(stems, sequence.read_frame, workers=io_workers)
+    try:
+        for stem in stems:
+            started = timer.now()
+            frame = torch.from_numpy(next(frames)).to(device, non_blocking=True)
+            mask, new_ids = prompts.get(stem, (None, None))
+            if mask is not None:
+                mask = mask.to(device, non_blocking=True)
+                handed.extend(new_ids)
+                lookup[1:len(handed) + 1] = torch.tensor(handed, dtype=torch.uint8)
+            timer.model_begin()
+            with torch.inference_mode():
+                answer = method.step(frame, mask, new_ids)
+            timer.model_end()
+            labels = _to_labels(answer, lookup if semi else None, size, sequence.name, stem)
+            timer.frame_end(started)
+            if write is not None:
+                write(stem, encode_mask(labels))
+            if progress is not None:
+                progress.frame()
+    finally:
+        frames.close()
+    timing = timer.end_sequence()
+    return {
+        "sequence": sequence.name, "frames": list(stems), "num_frames": len(stems),
+        "num_objects": len(meta.object_ids), "object_ids": list(meta.object_ids), "size": list(size),
+        "model_ms": timing.model_ms, "e2e_ms": timing.e2e_ms, "init_ms": timing.model_ms[0] if stems else None,
+        "peak_host_mb": timing.peak_host_mb, "peak_gpu_mb": timing.peak_gpu_mb,
+    }
+
+
+def _load_prompts(sequence: Sequence) -> Dict[str, Tuple[torch.Tensor, Tuple[int, ...]]]:
+    """The annotation of each prompt frame, restricted to the objects that appear there."""
+    prompts = {}
+    for stem, ids in sequence.prompts().items():
+        labels = sequence.read_annotation(stem)
+        keep = np.isin(labels, ids)
+        prompts[stem] = (torch.from_numpy(np.where(keep, labels, 0).astype(np.uint8)), tuple(sorted(ids)))
+    return prompts
+
+
+def _to_labels(answer: torch.Tensor, lookup: Optional[torch.Tensor], size: Tuple[int, int],
+               sequence: str, stem: str) -> np.ndarray:
+    """A method's answer (id map, or probabilities over background + handed objects) → host ids."""
+    if not isinstance(answer, torch.Tensor):
+        raise MethodError(f"{sequence}/{stem}: step returned {type(answer).__name__}, expected a torch.Tensor")
+    if answer.is_floating_point():
+        if answer.ndim != 3 or tuple(answer.shape[1:]) != tuple(size):
+            raise MethodError(f"{sequence}/{stem}: probabilities of shape {tuple(answer.shape)}, "
+                              f"expected (K+1, {size[0]}, {size[1]})")
+        index = answer.argmax(0)
+        labels = lookup[index] if lookup is not None else index.to(torch.uint8)
+    else:
+        if tuple(answer.shape) != tuple(size):
+            raise MethodError(f"{sequence}/{stem}: id map of shape {tuple(answer.shape)}, expected {tuple(size)}")
+        labels = answer if answer.dtype == torch.uint8 else answer.to(torch.uint8)
+    return labels.cpu().numpy()
+
+
+def _warm_up(method: VOSMethod, sequence: Sequence, dataset: Dataset, device: torch.device, frames: int) -> None:
+    """Run the first frames of a sequence untimed (caches, allocator, lazy initialisation)."""
+    if frames <= 0:
+        return
+    try:
+        run_sequence(method, sequence, dataset, Timer(device), None, io_workers=0, limit=frames)
+    except Exception:  # noqa: BLE001 - the real run records the error with its sequence
+        pass
+
+
+def _evaluate_if_possible(result: RunResult, dataset: Dataset, settings: RunSettings) -> None:
+    if settings.shard.count > 1:
+        result.evaluation_note = "shard: `vosbench report` evaluates the merged run"
+        return
+    done = {r["sequence"] for r in result.store.records()}
+    scored = [s.name for s in dataset.sequences if s.name in done]
+    if not scored:
+        result.evaluation_note = "no completed sequence"
+        return
+    if any(len(s.annotated) < 2 for s in dataset.sequences if s.name in done):
+        result.evaluation_note = "no ground truth beyond the first frame (test split)"
+        return
+    result.evaluation = evaluate_run(result.store, dataset=dataset.select(scored), workers=settings.eval_workers)
+
+
+def evaluate_run(store: RunStore, *, dataset: Optional[Dataset] = None, workers: Optional[int] = None):
+    """(Re-)evaluate a run's completed sequences, write the outputs into its folder, mark them current.
+
+    The dataset is loaded from the manifest unless given. Raises a :class:`VosbenchError`
+    when the ground truth cannot be loaded.
+    """
+    from vosbench.metrics import Protocol, evaluate, write_outputs
+
+    manifest = store.manifest()
+    done = [r["sequence"] for r in store.records()]
+    if dataset is None:
+        spec = manifest["dataset"]
+        dataset = load_dataset(spec["name"], spec.get("root"), spec["split"], task=spec["task"],
+                               **dict(spec.get("options") or {}))
+        dataset = dataset.select([name for name in dataset.names if name in set(done)])
+    state = store.state_digest()
+    evaluation = evaluate(dataset, store.masks_dir, Protocol(task=dataset.task), workers=workers)
+    write_outputs(evaluation, store.root)
+    store.mark_evaluated({"state": state, "sequences": len(dataset), "time": _now()})
+    return evaluation
+
+
+def resolve_device(requested: str, supported: Seq[str], method: str) -> torch.device:
+    """``auto`` → CUDA when present and supported, else CPU; explicit requests are checked."""
+    if requested == "auto":
+        kind = "cuda" if torch.cuda.is_available() and "cuda" in supported else "cpu"
+        return torch.device(kind)
+    try:
+        device = torch.device(requested)
+    except RuntimeError:
+        raise ConfigError(f"unknown device {requested!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type not in supported:
+        raise ConfigError(f"{method} runs on {', '.join(supported)}, not {device.type}")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device {requested}: CUDA is not available here (torch {torch.__version__})")
+    return device
+
+
+def resolve_weights(card, weights: Optional[Path], random_init: bool) -> Optional[Path]:
+    """The weights file to use, or an error saying how to get one."""
+    if weights is not None and random_init:
+        raise ConfigError("--weights and --random-init exclude each other")
+    if weights is None:
+        if card.needs_weights and not random_init:
+            raise ConfigError(f"{card.name} needs weights. {card.weights_help or 'See its README.'} "
+                              "Pass --weights FILE, or --random-init for speed tests only.")
+        return None
+    weights = Path(weights)
+    if not weights.is_file():
+        raise ConfigError(f"{weights}: weights file not found")
+    return weights
+
+
+def default_output(results_root: Path | str, dataset: Dataset, method: str, variant: Optional[str]) -> Path:
+    """``<root>/<dataset>-<split>/<method>``, suffixed with the config hash for non-default settings."""
+    name = method if variant is None else f"{method}-{variant}"
+    return Path(results_root) / f"{dataset.name}-{dataset.split}" / name
+
+
+def dataset_spec_of(dataset: Dataset, options: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+    """How to load ``dataset`` again: catalogue name, root, split, task, loader options."""
+    return {"name": dataset.name, "root": str(Path(dataset.root).resolve()) if dataset.root else None,
+            "split": dataset.split, "task": dataset.task, "options": dict(options or {})}
+
+
+def _manifest(name: str, method_class: type, config: Any, weights: Optional[Path], settings: RunSettings,
+              device: torch.device, dataset: Dataset, spec: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+    spec = dict(spec) if spec is not None else dataset_spec_of(dataset)
+    weights_sha = sha256_file(weights) if weights else ""
+    identity = {key: spec.get(key) for key in ("name", "split", "task", "options")}
+    return {
+        "format": RUN_FORMAT,
+        "method": name,
+        "card": method_class.card.as_record(),
+        "config": config_record(config),
+        "config_hash": config_hash(name, config, weights_sha256=weights_sha, precision=settings.precision,
+                                   extra={"random_init": settings.random_init}),
+        "weights": {"path": str(weights), "sha256": weights_sha} if weights else None,
+        "random_init": settings.random_init,
+        "dataset": {**spec, "label": dataset.label, "binary": dataset.binary},
+        "dataset_id": hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12],
+        "device": str(device),
+        "device_name": device_name(device),
+        "precision": settings.precision,
+        "settings": {"warmup_frames": settings.warmup_frames, "io_workers": settings.io_workers,
+                     "batch_size": 1, "torch_threads": torch.get_num_threads()},
+        "environment": environment(device),
+        "created": _now(),
+    }
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_task(task: str, dataset: Dataset) -> None:
+    if task != dataset.task:
+        hint = "--task unsupervised" if task == "unsupervised" else "--task semi-supervised"
+        raise ConfigError(f"the method is {task} but {dataset.label} was loaded for the {dataset.task} task; pass {hint}")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+

@@ -1,0 +1,168 @@
+"""The one timer: per-frame model and end-to-end times, peak memory, and their aggregation.
+
+Follows the FPS protocol: on CUDA the model region is timed with CUDA events recorded on
+the current stream and read after one synchronisation at the end of the sequence (no
+synchronisation inside the loop); on CPU with ``time.perf_counter``. The end-to-end region
+ends with the label map on the host, which synchronises by itself, so ``perf_counter`` is
+exact there. Aggregates are Σ frames / Σ time (never a mean of 1/t).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import resource
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional, Sequence as Seq
+
+import numpy as np
+import torch
+
+
+@dataclass
+class SequenceTiming:
+    """Per-frame times of one sequence (frame 0 is the init frame) and peak memory."""
+
+    model_ms: List[float]
+    e2e_ms: List[float]
+    peak_host_mb: float
+    peak_gpu_mb: Optional[float]
+
+
+class Timer:
+    """Times each frame of a sequence; one instance per device, reused across sequences."""
+
+    def __init__(self, device: torch.device | str = "cpu"):
+        self.device = torch.device(device)
+        self.cuda = self.device.type == "cuda"
+        self._model: List[Any] = []
+        self._e2e: List[float] = []
+        self._model_start: Any = None
+
+    now = staticmethod(time.perf_counter)
+
+    def begin_sequence(self) -> None:
+        self._model, self._e2e = [], []
+        reset_peak_memory(self.device)
+
+    def model_begin(self) -> None:
+        if self.cuda:
+            self._model_start = torch.cuda.Event(enable_timing=True)
+            self._model_start.record()
+        else:
+            self._model_start = time.perf_counter()
+
+    def model_end(self) -> None:
+        if self.cuda:
+            end = torch.cuda.Event(enable_timing=True)
+            end.record()
+            self._model.append((self._model_start, end))
+        else:
+            self._model.append((time.perf_counter() - self._model_start) * 1e3)
+
+    def frame_end(self, started: float) -> None:
+        """Close the end-to-end region of a frame opened at ``started`` (a :meth:`now` value)."""
+        self._e2e.append((time.perf_counter() - started) * 1e3)
+
+    def end_sequence(self) -> SequenceTiming:
+        if self.cuda:
+            torch.cuda.synchronize(self.device)
+            model = [start.elapsed_time(end) for start, end in self._model]
+        else:
+            model = list(self._model)
+        return SequenceTiming(model, list(self._e2e), peak_host_mb(), peak_gpu_mb(self.device))
+
+
+# -- memory ---------------------------------------------------------------------------------
+_CLEAR_REFS = "/proc/self/clear_refs"
+
+
+def reset_peak_memory(device: torch.device) -> None:
+    """Restart the peak counters: host (Linux: VmHWM via clear_refs) and CUDA allocator."""
+    try:
+        with open(_CLEAR_REFS, "w") as handle:
+            handle.write("5")
+    except OSError:
+        pass  # not Linux or not permitted: the host peak is then the process's lifetime peak
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def peak_host_mb() -> float:
+    """Peak resident memory of this process since the last reset, in MiB."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
+def peak_gpu_mb(device: torch.device) -> Optional[float]:
+    if device.type != "cuda":
+        return None
+    return torch.cuda.max_memory_allocated(device) / 2**20
+
+
+# -- aggregation ----------------------------------------------------------------------------
+def summarize(records: Seq[Mapping[str, Any]]) -> Dict[str, Any]:
+    """Run-level speed figures from per-sequence records (``model_ms`` / ``e2e_ms`` lists).
+
+    ``fps`` (the headline) = Σ frames / Σ model time, the init frame included;
+    ``fps_propagation`` leaves the init frames out; ``fps_seq_mean`` averages per-sequence
+    FPS; ``e2e_fps`` is the same as ``fps`` for the end-to-end region; latencies are
+    percentiles of the propagated frames' model times.
+    """
+    if not records:
+        return {"sequences": 0, "frames": 0}
+    frames = sum(len(r["model_ms"]) for r in records)
+    model_total = sum(sum(r["model_ms"]) for r in records) / 1e3
+    e2e_total = sum(sum(r["e2e_ms"]) for r in records) / 1e3
+    propagated = np.array([t for r in records for t in r["model_ms"][1:]], dtype=np.float64)
+    e2e_propagated = np.array([t for r in records for t in r["e2e_ms"][1:]], dtype=np.float64)
+    per_sequence = [len(r["model_ms"]) / (sum(r["model_ms"]) / 1e3) for r in records if sum(r["model_ms"]) > 0]
+    gpu = [r["peak_gpu_mb"] for r in records if r.get("peak_gpu_mb") is not None]
+    return {
+        "sequences": len(records),
+        "frames": frames,
+        "objects": sum(r["num_objects"] for r in records),
+        "fps": _ratio(frames, model_total),
+        "fps_propagation": _ratio(len(propagated), propagated.sum() / 1e3),
+        "fps_seq_mean": float(np.mean(per_sequence)) if per_sequence else math.nan,
+        "e2e_fps": _ratio(frames, e2e_total),
+        "e2e_fps_propagation": _ratio(len(e2e_propagated), e2e_propagated.sum() / 1e3),
+        "latency_ms_p50": _percentile(propagated, 50),
+        "latency_ms_p90": _percentile(propagated, 90),
+        "latency_ms_p99": _percentile(propagated, 99),
+        "e2e_ms_p50": _percentile(e2e_propagated, 50),
+        "e2e_ms_p90": _percentile(e2e_propagated, 90),
+        "init_ms": float(np.median([r["model_ms"][0] for r in records])),
+        "peak_host_mb": max(r["peak_host_mb"] for r in records),
+        "peak_gpu_mb": max(gpu) if gpu else None,
+        "model_s": float(model_total),
+        "e2e_s": float(e2e_total),
+    }
+
+
+def _ratio(count: float, seconds: float) -> float:
+    return float(count / seconds) if seconds > 0 else math.nan
+
+
+def _percentile(values: np.ndarray, q: float) -> float:
+    return float(np.percentile(values, q)) if values.size else math.nan
+
+
+def cpu_threads() -> int:
+    return torch.get_num_threads()
+
+
+def load_average() -> Optional[float]:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
