@@ -90,6 +90,9 @@ def _convert(value: Any, kind: Any, where: str) -> Any:
             return None
         inner = [a for a in args if a is not type(None)]
         return _convert(value, inner[0], where) if len(inner) == 1 else value
+    if kind in (tuple, list):  # bare annotation: items read as numbers where they are numbers
+        items = tuple(_number_or_text(p) for p in value.replace(" ", "").split(",") if p)
+        return items if kind is tuple else list(items)
     if origin in (tuple, Tuple, list):
         item = args[0] if args else str
         parts = [p for p in value.replace(" ", "").split(",") if p]
@@ -112,3 +115,12 @@ def _convert(value: Any, kind: Any, where: str) -> Any:
     except ValueError:
         raise ConfigError(f"{where}: cannot read {value!r} as {kind.__name__}") from None
     return value
+
+
+def _number_or_text(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text

@@ -151,7 +151,7 @@ def run(method: str, dataset: Dataset, *, config: Optional[Mapping[str, Any]] = 
     default_config = method_config == method_class.Config() and weights is None and settings.precision == "fp32"
     folder = Path(output) if output is not None else default_output(results_root, dataset, card.name,
                                                                       None if default_config else manifest["config_hash"])
-    store = RunStore(folder)
+    store = RunStore(folder, worker=f"shard-{settings.shard.index}-of-{settings.shard.count}")
     store.open(manifest, force=settings.force)
 
     todo = settings.shard.select(dataset.sequences)

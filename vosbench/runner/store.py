@@ -60,8 +60,13 @@ def read_json(path: Path) -> Dict[str, Any]:
 class RunStore:
     """One run folder: paths, manifest, markers, and the atomic sequence commit."""
 
-    def __init__(self, root: Path | str):
+    def __init__(self, root: Path | str, worker: str = "0-of-1"):
         self.root = Path(root)
+        self.worker = worker  # shards writing into one folder stage their sequences apart
+
+    @property
+    def staging_root(self) -> Path:
+        return self.root / ".tmp" / self.worker
 
     # -- paths ------------------------------------------------------------------------------
     @property
@@ -143,12 +148,13 @@ class RunStore:
         write_json(self.failure_path(sequence), record)
 
     def discard_partial(self) -> None:
-        """Remove what an interrupted run left behind: staging folders and unmarked masks."""
-        shutil.rmtree(self.root / ".tmp", ignore_errors=True)
-        if self.masks_dir.is_dir():
-            for folder in self.masks_dir.iterdir():
-                if folder.is_dir() and not self.marker_path(folder.name).is_file():
-                    shutil.rmtree(folder, ignore_errors=True)
+        """Remove the staging folders an interrupted run of this worker left behind.
+
+        Mask folders without a marker (a kill between rename and marker) stay until their
+        sequence is run again, which replaces them; other shards' staging is left alone.
+        """
+        shutil.rmtree(self.staging_root, ignore_errors=True)
+        _remove_empty(self.root / ".tmp")
 
     # -- derived files ----------------------------------------------------------------------
     def state_digest(self) -> str:
@@ -186,7 +192,7 @@ class SequenceWriter:
 
     def __init__(self, store: RunStore, sequence: str):
         self.store, self.sequence = store, sequence
-        self.folder = store.root / ".tmp" / f"{sequence}.{uuid.uuid4().hex[:8]}"
+        self.folder = store.staging_root / f"{sequence}.{uuid.uuid4().hex[:8]}"
         self.folder.mkdir(parents=True)
         self.digest = hashlib.blake2b(digest_size=16)
 
@@ -203,11 +209,15 @@ class SequenceWriter:
         if target.exists():
             shutil.rmtree(target)
         os.replace(self.folder, target)
+        _remove_empty(self.store.staging_root)
+        _remove_empty(self.store.root / ".tmp")
         self.store.failure_path(self.sequence).unlink(missing_ok=True)
         write_json(self.store.marker_path(self.sequence), {**record, "digest": self.digest.hexdigest()})
 
     def abandon(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+        _remove_empty(self.store.staging_root)
+        _remove_empty(self.store.root / ".tmp")
 
 
 def find_runs(results_dir: Path | str) -> Iterator[RunStore]:
@@ -215,6 +225,13 @@ def find_runs(results_dir: Path | str) -> Iterator[RunStore]:
     for path in sorted(Path(results_dir).rglob(MANIFEST)):
         if ".tmp" not in path.parts and "masks" not in path.parts:
             yield RunStore(path.parent)
+
+
+def _remove_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # absent, or still in use by another shard
 
 
 def _mismatch_message(root: Path, old: Mapping[str, Any], new: Mapping[str, Any], different: List[str]) -> str:
