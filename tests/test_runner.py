@@ -243,7 +243,7 @@ def test_a_crashing_sequence_is_recorded_and_the_run_goes_on(tmp_path):
 def test_cli_run_exits_non_zero_with_a_summary_of_failures(tmp_path, capsys):
     data = small()
     code = main(["run", "-m", "test-crashy", "--dataset", "synthetic", "-o", str(tmp_path), "--warmup", "0",
-                 "-c", f"crash_on={data.names[0]}", "--no-eval"])
+                 "-c", f"crash_on={data.names[0]}", "--no-eval", "-s", ",".join(data.names[:2])])
     err = capsys.readouterr().err
     assert code == 1
     assert "1 sequence(s) failed" in err and f"{data.names[0]}: RuntimeError: boom" in err
@@ -280,7 +280,7 @@ def test_unknown_method_and_option_errors(tmp_path, capsys):
 
 # -- protocol details -----------------------------------------------------------------------
 class LateObjectSequence(Sequence):
-    """Object 1 from frame 0, object 2 handed in when it appears at frame 3."""
+    """Object 1 from frame 0, object 3 handed in when it appears at frame 3 (ids need not be contiguous)."""
 
     def __init__(self):
         self.name, self.frames, self.annotated = "late", tuple(f"{i:05d}" for i in range(6)), ("00000",)
@@ -292,11 +292,11 @@ class LateObjectSequence(Sequence):
         labels = np.zeros((8, 10), np.uint8)
         labels[:4, :4] = 1
         if int(stem) >= 3:
-            labels[5:, 6:] = 2
+            labels[5:, 6:] = 3
         return labels
 
     def prompts(self):
-        return {"00000": (1,), "00003": (2,)}
+        return {"00000": (1,), "00003": (3,)}
 
 
 def test_objects_appearing_later_are_handed_in_when_they_appear(tmp_path):
@@ -307,7 +307,7 @@ def test_objects_appearing_later_are_handed_in_when_they_appear(tmp_path):
         for stem in data.sequences[0].frames:
             labels = read_mask(result.store.masks_dir / "late" / f"{stem}.png")
             assert labels[0, 0] == 1
-            assert labels[7, 9] == (2 if int(stem) >= 3 else 0), (method, stem)
+            assert labels[7, 9] == (3 if int(stem) >= 3 else 0), (method, stem)
 
 
 def test_unsupervised_probabilities_become_proposal_ids(tmp_path):

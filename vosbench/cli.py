@@ -78,10 +78,22 @@ def eval_command(results_dir: Path, dataset: str, root: Optional[Path], split: O
                  sequences: Seq[str], resolution: Optional[str], output: Optional[Path], workers: Optional[int],
                  decay_mode: Optional[str], extra_ids: str, all_frames: bool, skip_short: bool,
                  all_problems: bool, bound_th: float, quiet: bool) -> None:
-    """Score RESULTS_DIR (<sequence>/<frame>.png) with the official DAVIS J and F."""
+    """Score RESULTS_DIR (<sequence>/<frame>.png, or a `vosbench run` folder) with the official DAVIS J and F.
+
+    For a run folder the masks are read from its masks/ and, unless --dataset is given, the
+    dataset from its manifest.
+    """
     from vosbench.metrics import Protocol, evaluate, write_outputs
     from vosbench.metrics.outputs import format_table, per_sequence_rows
 
+    run_spec = _run_folder_dataset(results_dir)
+    if run_spec is not None:
+        output = output or results_dir
+        results_dir = results_dir / "masks"
+        if click.get_current_context().get_parameter_source("dataset") == click.core.ParameterSource.DEFAULT:
+            dataset, root = run_spec["name"], run_spec.get("root")
+            split, task = split or run_spec["split"], task or run_spec["task"]
+            resolution = resolution or (run_spec.get("options") or {}).get("resolution")
     data = _load(dataset, root, split, task, sequences, resolution)
     protocol = Protocol(task=data.task, bound_th=bound_th, decay_mode=decay_mode or "exact", extra_ids=extra_ids,
                         all_frames=all_frames, skip_short=skip_short)
@@ -93,6 +105,8 @@ def eval_command(results_dir: Path, dataset: str, root: Optional[Path], split: O
                           progress=lambda _: bar.update(1))
     elapsed = time.perf_counter() - started
     files = write_outputs(result, output or results_dir)
+    if run_spec is not None and files["global"].parent.resolve() == results_dir.parent.resolve():
+        _record_run_evaluation(results_dir.parent, complete=protocol.official and not sequences)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     if not quiet:
@@ -102,6 +116,22 @@ def eval_command(results_dir: Path, dataset: str, root: Optional[Path], split: O
     click.echo(format_table([result.global_metrics()]))
     click.echo(f"\n{len(result.objects)} objects in {len(result.sequences)} sequences scored in {elapsed:.2f} s; "
                f"wrote {', '.join(p.name for p in files.values())} to {files['global'].parent}", err=True)
+
+
+def _record_run_evaluation(folder: Path, complete: bool) -> None:
+    """Tell the run folder whether its stored evaluation is the official one of all its masks."""
+    from vosbench.runner import RunStore
+
+    store = RunStore(folder)
+    store.mark_evaluated() if complete else store.invalidate_evaluation()
+
+
+def _run_folder_dataset(folder: Path) -> Optional[dict]:
+    """The dataset spec of a `vosbench run` folder (None for a plain results folder)."""
+    from vosbench.runner import RunStore
+
+    store = RunStore(folder)
+    return store.manifest()["dataset"] if store.exists() and store.masks_dir.is_dir() else None
 
 
 @cli.command("datasets")

@@ -233,7 +233,8 @@ def run_sequence(method: VOSMethod, sequence: Sequence, dataset: Dataset, timer:
             with torch.inference_mode():
                 answer = method.step(frame, mask, new_ids)
             timer.model_end()
-            labels = _to_labels(answer, lookup if semi else None, size, sequence.name, stem)
+            identity = not semi or handed == list(range(1, len(handed) + 1))
+            labels = _to_labels(answer, None if identity else lookup, size, sequence.name, stem)
             timer.frame_end(started)
             if write is not None:
                 write(stem, encode_mask(labels))
@@ -269,8 +270,8 @@ def _to_labels(answer: torch.Tensor, lookup: Optional[torch.Tensor], size: Tuple
         if answer.ndim != 3 or tuple(answer.shape[1:]) != tuple(size):
             raise MethodError(f"{sequence}/{stem}: probabilities of shape {tuple(answer.shape)}, "
                               f"expected (K+1, {size[0]}, {size[1]})")
-        index = answer.argmax(0)
-        labels = lookup[index] if lookup is not None else index.to(torch.uint8)
+        index = answer.max(0).indices  # as argmax(0) (first maximum), but ~10× faster on CPU
+        labels = index.to(torch.uint8) if lookup is None else lookup[index]
     else:
         if tuple(answer.shape) != tuple(size):
             raise MethodError(f"{sequence}/{stem}: id map of shape {tuple(answer.shape)}, expected {tuple(size)}")

@@ -172,6 +172,10 @@ class RunStore:
         except ConfigError:
             return False
 
+    def invalidate_evaluation(self) -> None:
+        """The stored evaluation no longer describes the run (a subset or non-official settings)."""
+        (self.root / "evaluation-state.json").unlink(missing_ok=True)
+
     def mark_evaluated(self, extra: Optional[Mapping[str, Any]] = None) -> None:
         write_json(self.root / "evaluation-state.json", {"state": self.state_digest(), **dict(extra or {})})
 

@@ -1,0 +1,353 @@
+"""Gather every run folder under a results directory into :class:`RunReport` records.
+
+The report never trusts a stale evaluation: a run whose ``evaluation-state.json`` does not
+match its current masks (``RunStore.evaluation_is_current()``) is re-evaluated through the
+injected ``evaluate`` callable, and when that is impossible (no ground truth, no evaluator)
+the run is reported as *not evaluated* instead of showing old numbers.
+
+Numbers stay fractions in [0, 1], as in the official DAVIS CSV files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from vosbench.errors import ConfigError, VosbenchError
+from vosbench.runner.store import RunStore, find_runs, read_json
+
+EvaluateFn = Callable[[RunStore], object]
+GLOBAL_COLUMNS = ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
+RUN_FORMAT_PREFIX = "vosbench-run/"
+
+
+class ReportError(VosbenchError):
+    """A run folder cannot be read into a report (corrupt manifest, malformed result file)."""
+
+
+def default_evaluate(store: RunStore) -> object:
+    """Evaluate with the runner's ``evaluate_run`` (imported lazily: it pulls in torch)."""
+    try:
+        from vosbench.runner import evaluate_run
+    except ImportError as error:
+        raise ReportError(f"the run evaluator is unavailable ({error})") from None
+    return evaluate_run(store)
+
+
+@dataclass
+class RunReport:
+    """Everything the report shows about one run folder (all shards together)."""
+
+    run_dir: Path
+    manifest: dict[str, Any]
+    summary: dict[str, Any]
+    records: list[dict[str, Any]]
+    failures: list[dict[str, Any]]
+    global_metrics: dict[str, float] | None = None
+    per_sequence: pd.DataFrame | None = None  # Sequence, Objects, J&F, J-Mean, F-Mean
+    per_frame: pd.DataFrame | None = None  # Sequence, Object, Frame, J, F
+    status: str = "not evaluated"
+    notes: list[str] = field(default_factory=list)
+    total_sequences: int | None = None
+    label: str = ""
+    dataset: Any = field(default=None, repr=False)  # the loaded Dataset, or None without GT
+
+    def __post_init__(self) -> None:
+        self.label = self.label or self.method
+
+    # -- manifest views ---------------------------------------------------------------------
+    @property
+    def method(self) -> str:
+        return str(self.manifest.get("method", "?"))
+
+    @property
+    def dataset_spec(self) -> dict[str, Any]:
+        return dict(self.manifest.get("dataset") or {})
+
+    @property
+    def dataset_name(self) -> str:
+        return str(self.dataset_spec.get("name", "?"))
+
+    @property
+    def split(self) -> str:
+        return str(self.dataset_spec.get("split", "?"))
+
+    @property
+    def task(self) -> str:
+        return str(self.dataset_spec.get("task", "semi-supervised"))
+
+    @property
+    def dataset_key(self) -> str:
+        """File-name friendly group key: runs with equal keys are compared with each other."""
+        key = f"{self.dataset_name}-{self.split}"
+        return key if self.task == "semi-supervised" else f"{key}-{self.task}"
+
+    @property
+    def evaluated(self) -> bool:
+        return self.global_metrics is not None
+
+    @property
+    def jf(self) -> float:
+        return self.metric("J&F-Mean")
+
+    def metric(self, name: str) -> float:
+        value = (self.global_metrics or {}).get(name)
+        return math.nan if value is None else float(value)
+
+    @property
+    def fps(self) -> float:
+        return _number(self.summary.get("fps"))
+
+    @property
+    def e2e_fps(self) -> float:
+        return _number(self.summary.get("e2e_fps"))
+
+    @property
+    def completed(self) -> list[str]:
+        return [str(r.get("sequence")) for r in self.records]
+
+    @property
+    def device(self) -> str:
+        return str(self.manifest.get("device_name") or self.manifest.get("device") or "")
+
+    @property
+    def precision(self) -> str:
+        return str(self.manifest.get("precision") or "")
+
+    @property
+    def config_hash(self) -> str:
+        return str(self.manifest.get("config_hash") or "")
+
+    @property
+    def exclusive(self) -> bool | None:
+        value = (self.manifest.get("settings") or {}).get("exclusive")
+        return None if value is None else bool(value)
+
+    @property
+    def card(self) -> dict[str, Any]:
+        return dict(self.manifest.get("card") or {})
+
+
+def _number(value: Any) -> float:
+    try:
+        return math.nan if value is None else float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+# -- datasets ---------------------------------------------------------------------------------
+class DatasetCache:
+    """Loads each run's dataset once (several runs usually share one), remembering failures."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, Any] = {}
+
+    def get(self, spec: Mapping[str, Any]) -> Any:
+        """The dataset described by a manifest's ``dataset`` record; raises VosbenchError."""
+        key = json.dumps(spec_identity(spec), sort_keys=True, default=str)
+        if key not in self._loaded:
+            try:
+                self._loaded[key] = load_spec(spec)
+            except VosbenchError as error:
+                self._loaded[key] = error
+        value = self._loaded[key]
+        if isinstance(value, VosbenchError):
+            raise value
+        return value
+
+
+def spec_identity(spec: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: spec.get(k) for k in ("name", "root", "split", "task", "options", "sequences")}
+
+
+def load_spec(spec: Mapping[str, Any]) -> Any:
+    """Load a dataset from a manifest's ``dataset`` record."""
+    from vosbench.datasets import load_dataset
+
+    return load_dataset(str(spec["name"]), spec.get("root"), spec.get("split"), task=spec.get("task"),
+                        sequences=spec.get("sequences") or None, **dict(spec.get("options") or {}))
+
+
+# -- reading one run --------------------------------------------------------------------------
+def read_manifest(store: RunStore) -> dict[str, Any]:
+    """The manifest, checked enough that later code can rely on its shape."""
+    path = store.manifest_path
+    try:
+        manifest = store.manifest()
+    except (ConfigError, OSError, UnicodeDecodeError) as error:
+        raise ReportError(f"{path}: cannot read the run manifest ({error})") from None
+    if not isinstance(manifest, dict):
+        raise ReportError(f"{path}: not a vosbench run manifest (a JSON object is expected)")
+    fmt = str(manifest.get("format", ""))
+    if not fmt.startswith(RUN_FORMAT_PREFIX):
+        raise ReportError(f"{path}: not a vosbench run manifest (format {fmt!r})")
+    dataset = manifest.get("dataset")
+    missing = [k for k in ("name", "split") if not isinstance(dataset, dict) or k not in dataset]
+    if "method" not in manifest or missing:
+        what = "method" if "method" not in manifest else f"dataset.{missing[0]}"
+        raise ReportError(f"{path}: not a vosbench run manifest (no {what})")
+    return manifest
+
+
+def read_summary(store: RunStore, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """``summary.json``, recomputed from the markers when it misses sequences (shards)."""
+    path = store.root / "summary.json"
+    summary: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            summary = read_json(path)
+        except ConfigError as error:
+            raise ReportError(str(error)) from None
+    if records and summary.get("sequences") != len(records):
+        from vosbench.runner.timing import summarize
+
+        summary = summarize(records)
+    return summary
+
+
+def _read_csv(path: Path, columns: tuple) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise ReportError(f"{path}: cannot read the table ({error})") from None
+    absent = [c for c in columns if c not in frame.columns]
+    if absent:
+        raise ReportError(f"{path}: missing column(s) {', '.join(absent)}")
+    return frame
+
+
+def read_evaluation(run_dir: Path, split: str) -> tuple:
+    """(global metrics, per-sequence table, per-frame table) from the evaluator's files."""
+    global_path = run_dir / f"global_results-{split}.csv"
+    objects_path = run_dir / f"per-object_results-{split}.csv"
+    frames_path = run_dir / f"per-frame_results-{split}.csv"
+    missing = [p.name for p in (global_path, objects_path) if not p.is_file()]
+    if missing:
+        raise ReportError(f"{run_dir}: evaluation files missing: {', '.join(missing)}")
+    table = _read_csv(global_path, GLOBAL_COLUMNS)
+    if len(table) != 1:
+        raise ReportError(f"{global_path}: expected one row of results, found {len(table)}")
+    metrics = {c: float(table[c].iloc[0]) for c in GLOBAL_COLUMNS}
+    per_sequence = per_sequence_table(_read_csv(objects_path, ("Sequence", "J-Mean", "F-Mean")))
+    per_frame = _read_csv(frames_path, ("Sequence", "Object", "Frame", "J", "F")) if frames_path.is_file() else None
+    if per_frame is not None:
+        per_frame["Sequence"] = per_frame["Sequence"].astype(str)
+    return metrics, per_sequence, per_frame
+
+
+def per_sequence_table(objects: pd.DataFrame) -> pd.DataFrame:
+    """Per-object means → one row per sequence (J and F averaged over its objects)."""
+    objects = objects.assign(Sequence=objects["Sequence"].astype(str))
+    grouped = objects.groupby("Sequence", sort=True)
+    table = pd.DataFrame({
+        "Objects": grouped.size(),
+        "J-Mean": grouped["J-Mean"].mean(),
+        "F-Mean": grouped["F-Mean"].mean(),
+    })
+    table.insert(1, "J&F", (table["J-Mean"] + table["F-Mean"]) / 2)
+    return table.reset_index()
+
+
+# -- collecting ---------------------------------------------------------------------------------
+def collect_run(store: RunStore, *, evaluate: EvaluateFn | None = default_evaluate,
+                datasets: DatasetCache | None = None) -> RunReport:
+    """Read one run folder, re-evaluating it first when its evaluation is missing or stale."""
+    manifest = read_manifest(store)
+    records = store.records()
+    report = RunReport(store.root, manifest, read_summary(store, records), records, store.failures())
+    _attach_dataset(report, datasets or DatasetCache())
+    if report.failures:
+        names = ", ".join(str(f.get("sequence", "?")) for f in report.failures)
+        report.notes.append(f"{len(report.failures)} sequence(s) failed: {names}")
+    if not records:
+        report.status = "no completed sequences"
+        return report
+    reason = _ensure_evaluation(store, evaluate)
+    if reason is not None:
+        report.status = f"not evaluated: {reason}"
+        return report
+    report.global_metrics, report.per_sequence, report.per_frame = read_evaluation(store.root, report.split)
+    report.status = "evaluated"
+    return report
+
+
+def _attach_dataset(report: RunReport, datasets: DatasetCache) -> None:
+    try:
+        report.dataset = datasets.get(report.dataset_spec)
+        report.total_sequences = len(report.dataset)
+    except VosbenchError as error:
+        listed = report.dataset_spec.get("sequences")
+        report.total_sequences = len(listed) if isinstance(listed, list) else None
+        report.notes.append(f"dataset unavailable ({_first_line(error)}): no frames or attributes")
+
+
+def _ensure_evaluation(store: RunStore, evaluate: EvaluateFn | None) -> str | None:
+    """None when a current evaluation exists (after re-evaluating if needed), else why not."""
+    if store.evaluation_is_current():
+        return None
+    state = "stale" if (store.root / "evaluation-state.json").is_file() else "missing"
+    if evaluate is None:
+        return f"evaluation {state} and re-evaluation disabled"
+    try:
+        evaluate(store)
+    except VosbenchError as error:
+        return f"evaluation {state}; re-evaluating failed: {_first_line(error)}"
+    if not store.evaluation_is_current():
+        return f"evaluation {state}; re-evaluation did not mark it current"
+    return None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def collect_runs(results_dir: Path | str, *, evaluate: EvaluateFn | None = default_evaluate,
+                 datasets: DatasetCache | None = None) -> list[RunReport]:
+    """Every run under ``results_dir`` (sorted by folder), with unique display labels.
+
+    ``evaluate(store)`` is called for runs whose evaluation is missing or stale; pass None
+    to never evaluate (such runs are then reported as not evaluated).
+    """
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        raise ReportError(f"{results_dir}: results folder not found")
+    datasets = datasets or DatasetCache()
+    runs = [collect_run(store, evaluate=evaluate, datasets=datasets) for store in find_runs(results_dir)]
+    assign_labels(runs, results_dir)
+    return runs
+
+
+def assign_labels(runs: list[RunReport], results_dir: Path) -> None:
+    """Label = method name, or method + folder when a dataset holds several runs of it."""
+    counts: dict[tuple, int] = {}
+    for run in runs:
+        counts[(run.dataset_key, run.method)] = counts.get((run.dataset_key, run.method), 0) + 1
+    for run in runs:
+        if counts[(run.dataset_key, run.method)] > 1:
+            try:
+                where = run.run_dir.relative_to(results_dir).as_posix()
+            except ValueError:
+                where = run.run_dir.name
+            run.label = f"{run.method} [{where}]"
+        else:
+            run.label = run.method
+
+
+def group_runs(runs: list[RunReport]) -> dict[str, list[RunReport]]:
+    """Runs by dataset key, keys sorted; within a group best J&F first (unevaluated last)."""
+    groups: dict[str, list[RunReport]] = {}
+    for run in runs:
+        groups.setdefault(run.dataset_key, []).append(run)
+    return {key: sorted(groups[key], key=rank_key) for key in sorted(groups)}
+
+
+def rank_key(run: RunReport) -> tuple:
+    jf = run.jf
+    return (math.isnan(jf), -jf if not math.isnan(jf) else 0.0, run.label)
