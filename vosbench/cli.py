@@ -290,6 +290,64 @@ def methods_command(verbose: bool) -> None:
         click.echo("\n" + detail)
 
 
+@cli.command("report")
+@click.argument("results_dir", default="results", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write the report (default: RESULTS_DIR).")
+@click.option("--no-html", is_flag=True, help="Only the tables and plots.")
+@click.option("--no-plots", is_flag=True, help="Only the tables (and report.html unless --no-html).")
+@click.option("--no-eval", is_flag=True, help="Never (re-)evaluate: runs without a current evaluation show as such.")
+@click.option("--thumbnails", default=3, show_default=True, type=click.IntRange(min=0),
+              help="Overlay thumbnails per sequence in report.html.")
+def report_command(results_dir: Path, output: Optional[Path], no_html: bool, no_plots: bool, no_eval: bool,
+                   thumbnails: int) -> None:
+    """Collect every run under RESULTS_DIR into leaderboard tables, plots and report.html.
+
+    Runs whose evaluation is missing or stale (new masks, merged shards) are evaluated again
+    from the dataset named in their manifest.
+    """
+    from vosbench.report import write_report
+    from vosbench.report.collect import default_evaluate
+
+    if not results_dir.is_dir():
+        raise click.UsageError(f"{results_dir}: no such folder (run `vosbench run` first)")
+    files = write_report(results_dir, output, evaluate=None if no_eval else default_evaluate,
+                         plots=not no_plots, html=not no_html, thumbnails=thumbnails)
+    click.echo(files["leaderboard.md"].read_text(encoding="utf-8").rstrip())
+    click.echo(f"wrote {len(files)} files to {output or results_dir} "
+               f"(leaderboard.csv, leaderboard.md{'' if no_html else ', report.html'})", err=True)
+
+
+@cli.command("viz")
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--sequence", "-s", "sequences", multiple=True,
+              help="Sequence(s) to render (default: every completed sequence).")
+@click.option("--output", "-o", type=click.Path(path_type=Path),
+              help="A .mp4/.gif file (one sequence) or a folder (default: RUN_DIR/viz).")
+@click.option("--format", "fmt", type=click.Choice(["mp4", "gif"]), default="mp4", show_default=True)
+@click.option("--fps", default=10.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--max-width", type=click.IntRange(min=16), help="Shrink wider videos to this width.")
+def viz_command(run_dir: Path, sequences: Seq[str], output: Optional[Path], fmt: str, fps: float,
+                max_width: Optional[int]) -> None:
+    """Write overlay videos (or GIFs) of a run's masks over its frames."""
+    from vosbench.report import write_overlay_video
+    from vosbench.runner import RunStore
+
+    store = RunStore(run_dir)
+    if not store.exists():
+        raise click.UsageError(f"{run_dir}: not a vosbench run folder (no manifest.json)")
+    names = _split_names(sequences) or [record["sequence"] for record in store.records()]
+    if not names:
+        raise click.UsageError(f"{run_dir}: no completed sequence to render")
+    single = output is not None and output.suffix.lower() in (".mp4", ".gif")
+    if single and len(names) > 1:
+        raise click.UsageError("--output names one file; pass one --sequence or a folder")
+    for name in names:
+        target = output if single else (output or run_dir / "viz") / f"{name}.{fmt}"
+        write_overlay_video(store, name, target, fps=fps, max_width=max_width)
+        click.echo(f"wrote {target}")
+
+
 class _RunBars:
     """Two tqdm bars for `vosbench run`: sequences overall and frames of the current sequence."""
 

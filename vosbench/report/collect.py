@@ -213,7 +213,8 @@ def read_summary(store: RunStore, records: list[dict[str, Any]]) -> dict[str, An
 
 def _read_csv(path: Path, columns: tuple) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(path)
+        # Names stay text ("00000" is not 0, "NA" is not missing); only empty cells are NaN.
+        frame = pd.read_csv(path, dtype={"Sequence": str, "Frame": str}, keep_default_na=False, na_values=[""])
     except (OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as error:
         raise ReportError(f"{path}: cannot read the table ({error})") from None
     absent = [c for c in columns if c not in frame.columns]
@@ -236,14 +237,11 @@ def read_evaluation(run_dir: Path, split: str) -> tuple:
     metrics = {c: float(table[c].iloc[0]) for c in GLOBAL_COLUMNS}
     per_sequence = per_sequence_table(_read_csv(objects_path, ("Sequence", "J-Mean", "F-Mean")))
     per_frame = _read_csv(frames_path, ("Sequence", "Object", "Frame", "J", "F")) if frames_path.is_file() else None
-    if per_frame is not None:
-        per_frame["Sequence"] = per_frame["Sequence"].astype(str)
     return metrics, per_sequence, per_frame
 
 
 def per_sequence_table(objects: pd.DataFrame) -> pd.DataFrame:
     """Per-object means → one row per sequence (J and F averaged over its objects)."""
-    objects = objects.assign(Sequence=objects["Sequence"].astype(str))
     grouped = objects.groupby("Sequence", sort=True)
     table = pd.DataFrame({
         "Objects": grouped.size(),
@@ -268,11 +266,18 @@ def collect_run(store: RunStore, *, evaluate: EvaluateFn | None = default_evalua
     if not records:
         report.status = "no completed sequences"
         return report
+    if report.total_sequences is not None and len(records) < report.total_sequences:
+        report.notes.append(f"partial: {len(records)} of {report.total_sequences} sequences done; "
+                            "its scores are not comparable with complete runs")
     reason = _ensure_evaluation(store, evaluate)
     if reason is not None:
         report.status = f"not evaluated: {reason}"
         return report
-    report.global_metrics, report.per_sequence, report.per_frame = read_evaluation(store.root, report.split)
+    try:
+        report.global_metrics, report.per_sequence, report.per_frame = read_evaluation(store.root, report.split)
+    except ReportError as error:  # one damaged run must not hide the others
+        report.status = f"not evaluated: {error}"
+        return report
     report.status = "evaluated"
     return report
 

@@ -148,11 +148,12 @@ def _even(rgb: np.ndarray) -> np.ndarray:
 
 
 def _write_mp4(frames: Iterator[np.ndarray], out_path: Path, fps: float) -> Path:
+    """Encode into a private folder, then rename: a reader never sees a half-written file."""
     out_path.parent.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", dir=out_path.parent))
+    temp = workdir / out_path.name  # OpenCV picks the container from the extension
+    writer = None
     try:
-        temp = workdir / out_path.name  # OpenCV picks the container from the extension
-        writer = None
         for rgb in frames:
             rgb = _even(rgb)
             if writer is None:
@@ -166,6 +167,8 @@ def _write_mp4(frames: Iterator[np.ndarray], out_path: Path, fps: float) -> Path
         writer.release()
         os.replace(temp, out_path)
     finally:
+        if writer is not None:
+            writer.release()
         shutil.rmtree(workdir, ignore_errors=True)
     return out_path
 

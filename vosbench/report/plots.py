@@ -48,6 +48,11 @@ def new_figure(width: float, height: float) -> Figure:
     return figure
 
 
+def outside_legend(figure: Figure, entries: int) -> None:
+    """The legend under the axes, where it never hides data."""
+    figure.legend(loc="outside lower center", ncols=min(entries, 3), fontsize=7, frameon=False)
+
+
 def png_bytes(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
@@ -63,12 +68,20 @@ def speed_accuracy_figure(runs: Seq[RunReport], title: str, colours: Mapping[str
         return None
     figure = new_figure(6.4, 4.4)
     axes = figure.add_subplot()
+    low, high = min(r.fps for r in points) / 2, max(r.fps for r in points) * 2
+    middle = math.sqrt(low * high)
+    placed: list[tuple[float, float]] = []
     for run in points:
         axes.scatter(run.fps, run.jf, s=46, color=colours[run.label], zorder=3)
-        axes.annotate(_text(run.label), (run.fps, run.jf), xytext=(5, 4), textcoords="offset points", fontsize=8)
+        crowd = sum(abs(math.log10(run.fps / f)) < 0.15 and abs(run.jf - j) < 0.015 for f, j in placed)
+        placed.append((run.fps, run.jf))
+        left = run.fps > middle  # labels point inwards so they stay inside the axes
+        note = axes.annotate(_text(run.label), (run.fps, run.jf), xytext=(-6 if left else 6, 3 - 11 * crowd),
+                             textcoords="offset points", fontsize=8, ha="right" if left else "left")
+        note.set_in_layout(False)  # long labels must not squeeze the axes
     axes.set_xscale("log")
-    fps = [r.fps for r in points]
-    axes.set_xlim(min(fps) / 2, max(fps) * 2)
+    axes.set_xlim(low, high)
+    axes.margins(y=0.12)
     axes.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     axes.xaxis.set_minor_formatter(NullFormatter())
@@ -95,7 +108,7 @@ def per_sequence_figure(runs: Seq[RunReport], title: str, colours: Mapping[str, 
     axes.set_ylim(0, 1.02)
     axes.set_ylabel("J&F (mean over objects)")
     axes.set_title(_text(f"{title}: J&F per sequence"))
-    axes.legend(fontsize=7, loc="lower left")
+    outside_legend(figure, len(table.columns))
     return figure
 
 
@@ -130,7 +143,7 @@ def decay_figure(runs: Seq[RunReport], title: str, colours: Mapping[str, tuple],
     axes.set_xlabel("normalised time in the sequence")
     axes.set_ylabel("mean J")
     axes.set_title(_text(f"{title}: J over time ({bins} bins)"))
-    axes.legend(fontsize=7)
+    outside_legend(figure, len(series))
     return figure
 
 
@@ -177,7 +190,7 @@ def attribute_figure(runs: Seq[RunReport], title: str, colours: Mapping[str, tup
     axes.set_ylim(0, 1.02)
     axes.set_ylabel("J&F (mean over sequences)")
     axes.set_title(_text(f"{title}: J&F by attribute (number of sequences)"))
-    axes.legend(fontsize=7, loc="lower left")
+    outside_legend(figure, len(table.columns))
     return figure
 
 

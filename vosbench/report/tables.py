@@ -92,7 +92,8 @@ def to_markdown(rows: list[dict[str, str]], columns: Seq[str]) -> str:
     def cell(text: str) -> str:
         return (text or "–").replace("|", "\\|").replace("\n", " ")
 
-    numeric = {c for c in columns if rows and all(_is_number(r.get(c, "")) for r in rows)}
+    numeric = {c for c in columns
+               if any(r.get(c, "") for r in rows) and all(_is_number(r.get(c, "")) for r in rows)}
     lines = ["| " + " | ".join(cell(c) for c in columns) + " |",
              "|" + "|".join("---:" if c in numeric else "---" for c in columns) + "|"]
     lines += ["| " + " | ".join(cell(r.get(c, "")) for c in columns) + " |" for r in rows]

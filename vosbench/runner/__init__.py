@@ -1,23 +1,34 @@
-"""Run methods fairly: the method interface, the catalogue, the timed and resumable runner."""
+"""Run methods fairly: the method interface, the catalogue, the timed and resumable runner.
 
-from vosbench.runner.methods import METHODS, config_hash, get_method, make_config, parse_overrides
-from vosbench.runner.protocol import PRECISIONS, MethodCard, NoConfig, SequenceMeta, VOSMethod
-from vosbench.runner.runner import (
-    MethodError,
-    RunProgress,
-    RunResult,
-    RunSettings,
-    Shard,
-    evaluate_run,
-    run,
-    run_sequence,
-)
-from vosbench.runner.store import RunMismatchError, RunStore, find_runs
-from vosbench.runner.timing import Timer, summarize
+Names are imported on first use (PEP 562), so that reading a run folder
+(:mod:`vosbench.runner.store`, used by the report) does not import torch.
+"""
 
-__all__ = [
-    "METHODS", "PRECISIONS", "MethodCard", "MethodError", "NoConfig", "RunMismatchError", "RunProgress",
-    "RunResult", "RunSettings", "RunStore", "SequenceMeta", "Shard", "Timer", "VOSMethod", "config_hash",
-    "evaluate_run", "find_runs", "get_method", "make_config", "parse_overrides", "run", "run_sequence",
-    "summarize",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "METHODS": "methods", "config_hash": "methods", "get_method": "methods", "make_config": "methods",
+    "parse_overrides": "methods",
+    "PRECISIONS": "protocol", "MethodCard": "protocol", "NoConfig": "protocol", "SequenceMeta": "protocol",
+    "VOSMethod": "protocol",
+    "MethodError": "runner", "RunProgress": "runner", "RunResult": "runner", "RunSettings": "runner",
+    "Shard": "runner", "evaluate_run": "runner", "run": "runner", "run_sequence": "runner",
+    "RunMismatchError": "store", "RunStore": "store", "find_runs": "store",
+    "Timer": "timing", "summarize": "timing",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'vosbench.runner' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"vosbench.runner.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list:
+    return __all__
