@@ -390,3 +390,24 @@ def test_methods_command_lists_the_catalogue(capsys):
     assert main(["methods"]) == 0
     out = capsys.readouterr().out
     assert "first-frame" in out and "flow" in out and "semi-supervised" in out
+
+
+def test_cli_run_report_and_viz_end_to_end(tmp_path, capsys):
+    results = tmp_path / "results"
+    for method in ("first-frame", "flow"):
+        assert main(["run", "-m", method, "-s", "synth-000", "--results", str(results), "--warmup", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "J&F-Mean" in out and "FPS" in out
+    assert main(["report", str(results)]) == 0
+    board = (results / "leaderboard.csv").read_text().splitlines()
+    assert board[0].startswith("method,dataset,split,J&F") and len(board) == 3
+    assert board[1].split(",")[0] == "flow", "flow must rank above first-frame"
+    assert (results / "report.html").is_file() and (results / "plots").is_dir()
+    run_dir = results / "synthetic-val" / "flow"
+    assert main(["viz", str(run_dir), "-o", str(tmp_path / "v.gif")]) == 0
+    from PIL import Image
+
+    with Image.open(tmp_path / "v.gif") as gif:
+        assert gif.n_frames > 1
+    assert main(["eval", str(run_dir), "-q"]) == 0
+    assert RunStore(run_dir).evaluation_is_current()

@@ -88,6 +88,8 @@ def eval_command(results_dir: Path, dataset: str, root: Optional[Path], split: O
 
     run_spec = _run_folder_dataset(results_dir)
     if run_spec is not None:
+        completed = run_spec["completed"]
+        sequences = sequences or (",".join(completed),)  # by default, what the run has finished
         output = output or results_dir
         results_dir = results_dir / "masks"
         if click.get_current_context().get_parameter_source("dataset") == click.core.ParameterSource.DEFAULT:
@@ -106,7 +108,7 @@ def eval_command(results_dir: Path, dataset: str, root: Optional[Path], split: O
     elapsed = time.perf_counter() - started
     files = write_outputs(result, output or results_dir)
     if run_spec is not None and files["global"].parent.resolve() == results_dir.parent.resolve():
-        _record_run_evaluation(results_dir.parent, complete=protocol.official and not sequences)
+        _record_run_evaluation(results_dir.parent, complete=protocol.official and set(data.names) == set(completed))
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     if not quiet:
@@ -131,7 +133,9 @@ def _run_folder_dataset(folder: Path) -> Optional[dict]:
     from vosbench.runner import RunStore
 
     store = RunStore(folder)
-    return store.manifest()["dataset"] if store.exists() and store.masks_dir.is_dir() else None
+    if not (store.exists() and store.masks_dir.is_dir()):
+        return None
+    return {**store.manifest()["dataset"], "completed": [record["sequence"] for record in store.records()]}
 
 
 @cli.command("datasets")
@@ -279,7 +283,8 @@ def methods_command(verbose: bool) -> None:
         if verbose:
             options = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(method.Config)
                                 if f.default is not dataclasses.MISSING)
-            details.append(f"{card.name}: {card.summary}\n  options: {options or 'none'}\n  input: {card.input_policy}; "
+            details.append(f"{card.name}: {card.summary}\n  options: {options or 'none'}\n  protocol: {card.protocol}"
+                           f"\n  input: {card.input_policy}; "
                            f"devices: {', '.join(card.devices)}; precisions: {', '.join(card.precisions)}"
                            + (f"\n  weights: {card.weights_help}" if card.needs_weights else ""))
     header = ("name", "task", "weights", "paper", "licence", "origin")

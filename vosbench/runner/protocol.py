@@ -46,6 +46,7 @@ class MethodCard:
         multi_object: handles several objects itself (otherwise one object only).
         offline: looks at future frames (not causal; recorded with speed figures).
         input_policy: how frames are brought to the network's input size.
+        protocol: the default test protocol, in words (scales, references, post-processing).
         reference: published numbers and their source, e.g. ``{"davis2016/val J-Mean": "81.5 (paper)"}``.
     """
 
@@ -64,6 +65,7 @@ class MethodCard:
     multi_object: bool = True
     offline: bool = False
     input_policy: str = "native resolution"
+    protocol: str = "online, one frame at a time"
     reference: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
