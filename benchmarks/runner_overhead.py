@@ -43,6 +43,7 @@ from vosbench.datasets import load_dataset
 from vosbench.datasets.synthetic import resolve_config, write_synthetic
 from vosbench.io.masks import encode_mask
 from vosbench.runner import RunSettings, Timer, run
+from vosbench.runner.environment import cpu_model
 
 MEMORY_SCRIPT = """
 import json, sys
@@ -105,7 +106,7 @@ def report(overhead: Dict[str, object], memory: Dict[int, Dict[str, float]], arg
     lines = [
         "# Runner overhead and memory",
         "",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical cores, "
+        f"Machine: {cpu_model()}, {os.cpu_count()} logical cores, "
         f"Python {platform.python_version()}; `python benchmarks/runner_overhead.py` "
         f"(preset `{args.preset}`, {overhead['sequences']} sequences, {overhead['frames']} frames at "
         f"{args.width}x{args.height}, median of {args.repeats}).",
