@@ -36,6 +36,7 @@ def environment(device: torch.device) -> Dict[str, Any]:
         "logical_cores": os.cpu_count(),
         "ram_gb": _ram_gb(),
         "torch_threads": torch.get_num_threads(),
+        "load_average_1min": _load_average(),  # CPU speed figures compare only on an idle machine
         "host": hashlib.sha256(socket.gethostname().encode()).hexdigest()[:12],
     }
     if torch.cuda.is_available():
@@ -87,4 +88,11 @@ def _ram_gb() -> Optional[float]:
     try:
         return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
     except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _load_average() -> Optional[float]:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (OSError, AttributeError):
         return None

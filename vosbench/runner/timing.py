@@ -10,7 +10,6 @@ exact there. Aggregates are Σ frames / Σ time (never a mean of 1/t).
 from __future__ import annotations
 
 import math
-import os
 import resource
 import sys
 import time
@@ -155,14 +154,3 @@ def _ratio(count: float, seconds: float) -> float:
 
 def _percentile(values: np.ndarray, q: float) -> float:
     return float(np.percentile(values, q)) if values.size else math.nan
-
-
-def cpu_threads() -> int:
-    return torch.get_num_threads()
-
-
-def load_average() -> Optional[float]:
-    try:
-        return os.getloadavg()[0]
-    except OSError:
-        return None
