@@ -169,8 +169,10 @@ def test_a_different_config_never_mixes_into_an_older_run(tmp_path):
     assert "delay_ms" in str(error.value) and "--force" in str(error.value)
     with pytest.raises(RunMismatchError, match="method"):
         run("first-frame", data, output=tmp_path, settings=FAST)
+    (tmp_path / "notes.txt").write_text("mine")
     forced = run("first-frame", data, output=tmp_path, settings=RunSettings(warmup_frames=0, force=True, evaluate=False))
     assert forced.ran == data.names and forced.store.manifest()["method"] == "first-frame"
+    assert (tmp_path / "notes.txt").read_text() == "mine", "--force deletes run outputs only"
 
 
 def test_refuses_a_non_empty_folder_without_manifest(tmp_path):

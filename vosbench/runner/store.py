@@ -38,6 +38,9 @@ from vosbench.io.atomic import atomic_write_text
 RUN_FORMAT = "vosbench-run/1"
 MANIFEST = "manifest.json"
 TIMING_COLUMNS = ("sequence", "frame", "index", "init", "num_objects", "model_ms", "e2e_ms")
+# Files a run writes at the top of its folder (what --force deletes).
+RUN_FILES = (MANIFEST, "summary.json", "timing.csv", "evaluation-state.json", "evaluation-*.json",
+             "global_results-*.csv", "per-*_results-*.csv")
 # Manifest fields that identify a run: a folder is reused only when all of them match.
 IDENTITY_FIELDS = ("method", "config_hash", "dataset_id")
 
@@ -112,11 +115,11 @@ class RunStore:
         self.discard_partial()
 
     def clear(self) -> None:
-        """Delete every run output in the folder (``--force``)."""
-        for name in ("masks", "sequences", "failures", ".tmp"):
+        """Delete the run outputs in the folder (``--force``); other files are left alone."""
+        for name in ("masks", "sequences", "failures", "viz", ".tmp"):
             shutil.rmtree(self.root / name, ignore_errors=True)
-        for path in self.root.glob("*"):
-            if path.is_file():
+        for pattern in RUN_FILES:
+            for path in self.root.glob(pattern):
                 path.unlink()
 
     # -- sequences --------------------------------------------------------------------------
