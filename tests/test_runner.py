@@ -196,6 +196,14 @@ def test_resume_redoes_only_unfinished_sequences_with_identical_results(tmp_path
     assert not (store.root / ".tmp").exists()
 
 
+def test_a_subset_then_more_sequences_share_one_run(tmp_path):
+    data = small()
+    run("first-frame", data.select(data.names[:1]), output=tmp_path, settings=FAST)
+    more = run("first-frame", data.select(data.names[1:]), output=tmp_path, settings=FAST)
+    assert more.ran == data.names[1:] and len(more.store.records()) == 3
+    assert more.store.manifest()["dataset"]["sequences"] == data.names
+
+
 KILL_SCRIPT = textwrap.dedent("""
     import sys
     sys.path.insert(0, {tests!r})

@@ -110,6 +110,7 @@ class RunStore:
                 different = [key for key in IDENTITY_FIELDS if old.get(key) != manifest.get(key)]
                 if different:
                     raise RunMismatchError(_mismatch_message(self.root, old, manifest, different))
+                manifest = _with_all_sequences(manifest, old)
         self.root.mkdir(parents=True, exist_ok=True)
         write_json(self.manifest_path, manifest)
         self.discard_partial()
@@ -232,6 +233,14 @@ def find_runs(results_dir: Path | str) -> Iterator[RunStore]:
     for path in sorted(Path(results_dir).rglob(MANIFEST)):
         if ".tmp" not in path.parts and "masks" not in path.parts:
             yield RunStore(path.parent)
+
+
+def _with_all_sequences(manifest: Mapping[str, Any], old: Mapping[str, Any]) -> Dict[str, Any]:
+    """The manifest listing the sequences of every run into the folder (a subset, then more)."""
+    before = (old.get("dataset") or {}).get("sequences") or []
+    now = (manifest.get("dataset") or {}).get("sequences") or []
+    merged = list(before) + [name for name in now if name not in set(before)]
+    return {**manifest, "dataset": {**manifest["dataset"], "sequences": merged}}
 
 
 def _remove_empty(folder: Path) -> None:
