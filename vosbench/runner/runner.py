@@ -139,20 +139,10 @@ def run(method: str, dataset: Dataset, *, config: Optional[Mapping[str, Any]] = 
             method does not support, an output folder holding another run.
     """
     progress = progress or RunProgress()
-    method_class = get_method(method)
-    card = method_class.card
-    _check_task(card.task, dataset)
-    method_config = make_config(method_class.Config, config)
-    device = resolve_device(settings.device, card.devices, card.name)
-    if settings.precision not in card.precisions:
-        raise ConfigError(f"{card.name} supports precision {', '.join(card.precisions)}, not {settings.precision!r}")
-    weights = resolve_weights(card, settings.weights, settings.random_init)
-    manifest = _manifest(card.name, method_class, method_config, weights, settings, device, dataset, dataset_spec)
-    default_config = method_config == method_class.Config() and weights is None and settings.precision == "fp32"
-    folder = Path(output) if output is not None else default_output(results_root, dataset, card.name,
-                                                                      None if default_config else manifest["config_hash"])
-    store = RunStore(folder, worker=f"shard-{settings.shard.index}-of-{settings.shard.count}")
-    store.open(manifest, force=settings.force)
+    method_class, method_config, device, weights = _resolve(method, dataset, config, settings)
+    manifest = _manifest(method_class.card.name, method_class, method_config, weights, settings, device, dataset,
+                         dataset_spec)
+    store = _open_store(output, results_root, dataset, method_class, method_config, weights, settings, manifest)
 
     todo = settings.shard.select(dataset.sequences)
     pending = [s for s in todo if not store.is_done(s.name, manifest["config_hash"])]
@@ -163,20 +153,49 @@ def run(method: str, dataset: Dataset, *, config: Optional[Mapping[str, Any]] = 
                                 precision=settings.precision)
         timer = Timer(device)
         _warm_up(instance, pending[0], dataset, device, settings.warmup_frames)
-        exclusive = settings.shard.count == 1
         for sequence in pending:
-            _run_one(instance, sequence, dataset, store, timer, settings, exclusive, result, progress)
-    records = store.records()
-    result.summary = {**summarize(records), "exclusive": all(r.get("exclusive", False) for r in records)}
-    store.write_timing_csv(records)
-    write_json(store.root / "summary.json", result.summary)
+            _run_one(instance, sequence, dataset, store, timer, settings, result, progress)
+    _write_run_files(result)
     if settings.evaluate:
         _evaluate_if_possible(result, dataset, settings)
     return result
 
 
+def _resolve(method: str, dataset: Dataset, config: Optional[Mapping[str, Any]], settings: RunSettings):
+    """The method class, its config, the device and the weights file, all checked."""
+    method_class = get_method(method)
+    card = method_class.card
+    _check_task(card.task, dataset)
+    method_config = make_config(method_class.Config, config)
+    device = resolve_device(settings.device, card.devices, card.name)
+    if settings.precision not in card.precisions:
+        raise ConfigError(f"{card.name} supports precision {', '.join(card.precisions)}, not {settings.precision!r}")
+    return method_class, method_config, device, resolve_weights(card, settings.weights, settings.random_init)
+
+
+def _open_store(output: Optional[Path | str], results_root: Path | str, dataset: Dataset, method_class: type,
+                method_config: Any, weights: Optional[Path], settings: RunSettings,
+                manifest: Dict[str, Any]) -> RunStore:
+    """The run folder, claimed for this run (default settings get the plain method name)."""
+    default = method_config == method_class.Config() and weights is None and settings.precision == "fp32"
+    folder = Path(output) if output is not None else default_output(
+        results_root, dataset, method_class.card.name, None if default else manifest["config_hash"])
+    store = RunStore(folder, worker=f"shard-{settings.shard.index}-of-{settings.shard.count}")
+    store.open(manifest, force=settings.force)
+    return store
+
+
+def _write_run_files(result: RunResult) -> None:
+    """summary.json and timing.csv over every completed sequence (all shards so far)."""
+    records = result.store.records()
+    result.summary = {**summarize(records), "exclusive": all(r.get("exclusive", False) for r in records)}
+    result.store.write_timing_csv(records)
+    write_json(result.store.root / "summary.json", result.summary)
+
+
 def _run_one(method: VOSMethod, sequence: Sequence, dataset: Dataset, store: RunStore, timer: Timer,
-             settings: RunSettings, exclusive: bool, result: RunResult, progress: RunProgress) -> None:
+             settings: RunSettings, result: RunResult, progress: RunProgress) -> None:
+    """Run one sequence and commit it, or record its failure; the run goes on either way."""
     progress.sequence_start(sequence.name, len(sequence))
     writer = store.staging(sequence.name)
     try:
@@ -193,7 +212,8 @@ def _run_one(method: VOSMethod, sequence: Sequence, dataset: Dataset, store: Run
     except BaseException:
         writer.abandon()
         raise
-    record.update(config_hash=result.manifest["config_hash"], shard=str(settings.shard), exclusive=exclusive,
+    record.update(config_hash=result.manifest["config_hash"], shard=str(settings.shard),
+                  exclusive=settings.shard.count == 1,
                   io_workers=settings.io_workers, finished=_now())
     writer.commit(record)
     result.ran.append(sequence.name)
