@@ -266,6 +266,24 @@ def test_a_wrong_answer_shape_names_the_sequence_and_frame(tmp_path):
     assert "MethodError" in message and f"{name}/{data[name].frames[0]}" in message and "(97, 160)" in message
 
 
+class TooManyChannels(Probabilities):
+    card = MethodCard(name="test-channels", task="semi-supervised", summary="test method")
+
+    def step(self, frame, mask=None, obj_ids=None):
+        probs = super().step(frame, mask, obj_ids)
+        return torch.cat([probs, probs[:1]])
+
+
+if "test-channels" not in METHODS:
+    METHODS.register("test-channels", TooManyChannels)
+
+
+def test_a_wrong_channel_count_is_an_error_not_background(tmp_path):
+    result = run("test-channels", small(num_sequences=1), output=tmp_path, settings=FAST)
+    (message,) = result.failures.values()
+    assert "probability channels, expected" in message
+
+
 def test_a_method_needing_weights_refuses_to_run_without_them(tmp_path):
     data = small(num_sequences=1)
     with pytest.raises(ConfigError, match="needs weights.*Download w.pth.*--random-init"):

@@ -254,7 +254,8 @@ def run_sequence(method: VOSMethod, sequence: Sequence, dataset: Dataset, timer:
                 answer = method.step(frame, mask, new_ids)
             timer.model_end()
             identity = not semi or handed == list(range(1, len(handed) + 1))
-            labels = _to_labels(answer, None if identity else lookup, size, sequence.name, stem)
+            labels = _to_labels(answer, None if identity else lookup, size, sequence.name, stem,
+                                channels=len(handed) + 1 if semi else None)
             timer.frame_end(started)
             if write is not None:
                 write(stem, encode_mask(labels))
@@ -282,14 +283,21 @@ def _load_prompts(sequence: Sequence) -> Dict[str, Tuple[torch.Tensor, Tuple[int
 
 
 def _to_labels(answer: torch.Tensor, lookup: Optional[torch.Tensor], size: Tuple[int, int],
-               sequence: str, stem: str) -> np.ndarray:
-    """A method's answer (id map, or probabilities over background + handed objects) → host ids."""
+               sequence: str, stem: str, channels: Optional[int] = None) -> np.ndarray:
+    """A method's answer (id map, or probabilities over background + handed objects) → host ids.
+
+    ``channels``: the number of probability channels expected (background + objects handed
+    in), None for unsupervised proposals.
+    """
     if not isinstance(answer, torch.Tensor):
         raise MethodError(f"{sequence}/{stem}: step returned {type(answer).__name__}, expected a torch.Tensor")
     if answer.is_floating_point():
         if answer.ndim != 3 or tuple(answer.shape[1:]) != tuple(size):
             raise MethodError(f"{sequence}/{stem}: probabilities of shape {tuple(answer.shape)}, "
                               f"expected (K+1, {size[0]}, {size[1]})")
+        if channels is not None and answer.shape[0] != channels:
+            raise MethodError(f"{sequence}/{stem}: {answer.shape[0]} probability channels, expected {channels} "
+                              f"(background + {channels - 1} object(s) handed in)")
         index = answer.max(0).indices  # as argmax(0) (first maximum), but ~10× faster on CPU
         labels = index.to(torch.uint8) if lookup is None else lookup[index]
     else:
