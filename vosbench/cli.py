@@ -224,14 +224,14 @@ def run_command(method: str, dataset: str, root: Optional[Path], split: Optional
       vosbench run --method rgmp --weights rgmp.pth --dataset davis2017 --root /data/DAVIS --shard 0/4
     """
     from vosbench.runner import RunSettings, Shard, get_method, parse_overrides, run
-    from vosbench.runner.runner import dataset_spec_of
+    from vosbench.runner.store import dataset_spec
 
     card = get_method(method).card
     data = _load(dataset, root, split, task or card.task, sequences, resolution)
     settings = RunSettings(device=device, precision=precision, weights=weights, random_init=random_init,
                            warmup_frames=warmup, io_workers=io_workers, shard=Shard.parse(shard), force=force,
                            evaluate=not no_eval, eval_workers=workers)
-    spec = dataset_spec_of(data, {"resolution": resolution} if resolution else {})
+    spec = dataset_spec(data, {"resolution": resolution} if resolution else {})
     if data.sequences and settings.shard.count > 1:
         click.echo(f"shard {settings.shard}: {len(settings.shard.select(data.sequences))} of {len(data)} sequences", err=True)
     with _RunBars() as bars:

@@ -33,7 +33,8 @@ def official_number(value: float) -> str:
     return "" if value is None or math.isnan(value) else "%.3f" % value
 
 
-def _csv(header: Seq[str], rows: List[Seq[object]]) -> str:
+def csv_text(header: Seq[str], rows: List[Seq[object]]) -> str:
+    """CSV text with ``header``, ``\\n`` line ends (as every vosbench table is written)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
@@ -43,18 +44,18 @@ def _csv(header: Seq[str], rows: List[Seq[object]]) -> str:
 
 def global_csv(result: EvaluationResult) -> str:
     metrics = result.global_metrics()
-    return _csv(GLOBAL_COLUMNS, [[official_number(metrics[c]) for c in GLOBAL_COLUMNS]])
+    return csv_text(GLOBAL_COLUMNS, [[official_number(metrics[c]) for c in GLOBAL_COLUMNS]])
 
 
 def per_sequence_csv(result: EvaluationResult) -> str:
     rows = [[o.name, official_number(o.j_stats.mean), official_number(o.f_stats.mean)] for o in result.objects]
-    return _csv(("Sequence", "J-Mean", "F-Mean"), rows)
+    return csv_text(("Sequence", "J-Mean", "F-Mean"), rows)
 
 
 def per_frame_csv(result: EvaluationResult) -> str:
     rows = [[o.sequence, o.object_id, stem, repr(float(j)), repr(float(f))]
             for o in result.objects for stem, j, f in zip(o.frames, o.j, o.f)]
-    return _csv(("Sequence", "Object", "Frame", "J", "F"), rows)
+    return csv_text(("Sequence", "Object", "Frame", "J", "F"), rows)
 
 
 def per_object_rows(result: EvaluationResult) -> List[Dict[str, object]]:
@@ -73,7 +74,7 @@ def per_object_rows(result: EvaluationResult) -> List[Dict[str, object]]:
 def per_object_csv(result: EvaluationResult) -> str:
     rows = per_object_rows(result)
     header = list(rows[0]) if rows else ["Sequence", "Object"]
-    return _csv(header, [[_full(row[c]) for c in header] for row in rows])
+    return csv_text(header, [[_full(row[c]) for c in header] for row in rows])
 
 
 def per_sequence_rows(result: EvaluationResult) -> List[Dict[str, object]]:

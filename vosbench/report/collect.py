@@ -20,11 +20,11 @@ from typing import Any
 import pandas as pd
 
 from vosbench.errors import ConfigError, VosbenchError
-from vosbench.runner.store import RunStore, find_runs, read_json
+from vosbench.metrics.outputs import GLOBAL_COLUMNS
+from vosbench.runner.store import RUN_FORMAT, RunStore, find_runs, load_dataset_spec, read_json
 
 EvaluateFn = Callable[[RunStore], object]
-GLOBAL_COLUMNS = ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
-RUN_FORMAT_PREFIX = "vosbench-run/"
+RUN_FORMAT_PREFIX = RUN_FORMAT.split("/")[0] + "/"  # any version of the run format
 
 
 class ReportError(VosbenchError):
@@ -153,7 +153,7 @@ class DatasetCache:
         key = json.dumps(spec_identity(spec), sort_keys=True, default=str)
         if key not in self._loaded:
             try:
-                self._loaded[key] = load_spec(spec)
+                self._loaded[key] = load_dataset_spec(spec)
             except VosbenchError as error:
                 self._loaded[key] = error
         value = self._loaded[key]
@@ -164,14 +164,6 @@ class DatasetCache:
 
 def spec_identity(spec: Mapping[str, Any]) -> dict[str, Any]:
     return {k: spec.get(k) for k in ("name", "root", "split", "task", "options", "sequences")}
-
-
-def load_spec(spec: Mapping[str, Any]) -> Any:
-    """Load a dataset from a manifest's ``dataset`` record."""
-    from vosbench.datasets import load_dataset
-
-    return load_dataset(str(spec["name"]), spec.get("root"), spec.get("split"), task=spec.get("task"),
-                        sequences=spec.get("sequences") or None, **dict(spec.get("options") or {}))
 
 
 # -- reading one run --------------------------------------------------------------------------

@@ -7,8 +7,6 @@ at 10 FPS and above, 2 below. A missing number is an empty CSV cell and "–" in
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Sequence as Seq
 from pathlib import Path
@@ -16,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from vosbench.io import atomic_write_text
-from vosbench.report.collect import GLOBAL_COLUMNS, RunReport, group_runs
+from vosbench.metrics.outputs import GLOBAL_COLUMNS, csv_text
+from vosbench.report.collect import RunReport, group_runs
 
 METRIC_COLUMNS = ("J&F",) + GLOBAL_COLUMNS[1:]
 LEADERBOARD_COLUMNS = (
@@ -80,11 +79,7 @@ def leaderboard_rows(runs: Seq[RunReport], results_dir: Path | None = None) -> l
 
 
 def to_csv(rows: list[dict[str, str]], columns: Seq[str]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows([[row.get(c, "") for c in columns] for row in rows])
-    return buffer.getvalue()
+    return csv_text(columns, [[row.get(c, "") for c in columns] for row in rows])
 
 
 def to_markdown(rows: list[dict[str, str]], columns: Seq[str]) -> str:

@@ -22,7 +22,6 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence as Seq
 import numpy as np
 import torch
 
-from vosbench.datasets import load_dataset
 from vosbench.datasets.base import Dataset, Sequence
 from vosbench.errors import ConfigError, VosbenchError
 from vosbench.io.masks import encode_mask
@@ -30,7 +29,7 @@ from vosbench.io.prefetch import prefetch
 from vosbench.runner.environment import device_name, environment
 from vosbench.runner.methods import config_hash, config_record, get_method, make_config
 from vosbench.runner.protocol import SequenceMeta, VOSMethod
-from vosbench.runner.store import RUN_FORMAT, RunStore, write_json
+from vosbench.runner.store import RUN_FORMAT, RunStore, dataset_spec, load_dataset_spec, write_json
 from vosbench.runner.timing import Timer, summarize
 
 
@@ -237,6 +236,7 @@ def run_sequence(method: VOSMethod, sequence: Sequence, dataset: Dataset, timer:
     meta = SequenceMeta(sequence.name, len(stems), size, object_ids, dataset.label)
     handed: List[int] = []
     lookup = torch.zeros(256, dtype=torch.uint8, device=device)
+    id_lookup: Optional[torch.Tensor] = None  # None while channel k is object id k
     method.reset(meta)
     timer.begin_sequence()
     frames = prefetch(stems, sequence.read_frame, workers=io_workers)
@@ -249,12 +249,12 @@ def run_sequence(method: VOSMethod, sequence: Sequence, dataset: Dataset, timer:
                 mask = mask.to(device, non_blocking=True)
                 handed.extend(new_ids)
                 lookup[1:len(handed) + 1] = torch.tensor(handed, dtype=torch.uint8)
+                id_lookup = None if handed == list(range(1, len(handed) + 1)) else lookup
             timer.model_begin()
             with torch.inference_mode():
                 answer = method.step(frame, mask, new_ids)
             timer.model_end()
-            identity = not semi or handed == list(range(1, len(handed) + 1))
-            labels = _to_labels(answer, None if identity else lookup, size, sequence.name, stem,
+            labels = _to_labels(answer, id_lookup, size, sequence.name, stem,
                                 channels=len(handed) + 1 if semi else None)
             timer.frame_end(started)
             if write is not None:
@@ -343,14 +343,12 @@ def evaluate_run(store: RunStore, *, dataset: Optional[Dataset] = None, workers:
     manifest = store.manifest()
     done = [r["sequence"] for r in store.records()]
     if dataset is None:
-        spec = manifest["dataset"]
-        dataset = load_dataset(spec["name"], spec.get("root"), spec["split"], task=spec["task"],
-                               **dict(spec.get("options") or {}))
+        dataset = load_dataset_spec({**manifest["dataset"], "sequences": None})
         dataset = dataset.select([name for name in dataset.names if name in set(done)])
     state = store.state_digest()
     evaluation = evaluate(dataset, store.masks_dir, Protocol(task=dataset.task), workers=workers)
     write_outputs(evaluation, store.root)
-    store.mark_evaluated({"state": state, "sequences": len(dataset), "time": _now()})
+    store.mark_evaluated(state, sequences=len(dataset), time=_now())
     return evaluation
 
 
@@ -391,15 +389,9 @@ def default_output(results_root: Path | str, dataset: Dataset, method: str, vari
     return Path(results_root) / f"{dataset.name}-{dataset.split}" / name
 
 
-def dataset_spec_of(dataset: Dataset, options: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
-    """How to load ``dataset`` again: catalogue name, root, split, task, loader options."""
-    return {"name": dataset.name, "root": str(Path(dataset.root).resolve()) if dataset.root else None,
-            "split": dataset.split, "task": dataset.task, "options": dict(options or {})}
-
-
 def _manifest(name: str, method_class: type, config: Any, weights: Optional[Path], settings: RunSettings,
               device: torch.device, dataset: Dataset, spec: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
-    spec = dict(spec) if spec is not None else dataset_spec_of(dataset)
+    spec = dict(spec) if spec is not None else dataset_spec(dataset)
     weights_sha = sha256_file(weights) if weights else ""
     identity = {key: spec.get(key) for key in ("name", "split", "task", "options")}
     return {

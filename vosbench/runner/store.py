@@ -180,8 +180,9 @@ class RunStore:
         """The stored evaluation no longer describes the run (a subset or non-official settings)."""
         (self.root / "evaluation-state.json").unlink(missing_ok=True)
 
-    def mark_evaluated(self, extra: Optional[Mapping[str, Any]] = None) -> None:
-        write_json(self.root / "evaluation-state.json", {"state": self.state_digest(), **dict(extra or {})})
+    def mark_evaluated(self, state: Optional[str] = None, **extra: Any) -> None:
+        """Record that the stored evaluation saw ``state`` (default: the current masks)."""
+        write_json(self.root / "evaluation-state.json", {"state": state or self.state_digest(), **extra})
 
     def write_timing_csv(self, records: Optional[List[Dict[str, Any]]] = None) -> Path:
         """``timing.csv``: one row per frame of every completed sequence."""
@@ -226,6 +227,20 @@ class SequenceWriter:
         shutil.rmtree(self.folder, ignore_errors=True)
         _remove_empty(self.store.staging_root)
         _remove_empty(self.store.root / ".tmp")
+
+
+def dataset_spec(dataset: Any, options: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+    """How to load ``dataset`` again (a manifest's ``dataset`` record): name, root, split, task, options."""
+    return {"name": dataset.name, "root": str(Path(dataset.root).resolve()) if dataset.root else None,
+            "split": dataset.split, "task": dataset.task, "options": dict(options or {})}
+
+
+def load_dataset_spec(spec: Mapping[str, Any]) -> Any:
+    """The dataset a manifest's ``dataset`` record describes (only its ``sequences``, if listed)."""
+    from vosbench.datasets import load_dataset
+
+    return load_dataset(str(spec["name"]), spec.get("root"), spec.get("split"), task=spec.get("task"),
+                        sequences=spec.get("sequences") or None, **dict(spec.get("options") or {}))
 
 
 def find_runs(results_dir: Path | str) -> Iterator[RunStore]:
