@@ -1,29 +1,37 @@
-"""Building blocks shared by several methods (the ResNet backbone and its weight loading)."""
+"""Building blocks shared by several methods: the ResNet backbone, weights files, inference set-up."""
 
 from __future__ import annotations
 
+from .checkpoint import (
+    CHECKPOINT_FORMAT,
+    WeightsError,
+    fit_state_dict,
+    load_state_dict_file,
+    read_state_dict,
+    save_checkpoint,
+)
 from .resnet import (
     FEATURE_NAMES,
     Bottleneck,
     FrozenBatchNorm2d,
     ResNet,
-    WeightsError,
     freeze_batchnorm,
-    load_state_dict_file,
-    read_state_dict,
     resnet50,
     resnet101,
 )
 
 __all__ = [
+    "CHECKPOINT_FORMAT",
     "FEATURE_NAMES",
     "Bottleneck",
     "FrozenBatchNorm2d",
     "ResNet",
     "WeightsError",
+    "fit_state_dict",
     "freeze_batchnorm",
     "load_state_dict_file",
     "read_state_dict",
     "resnet50",
     "resnet101",
+    "save_checkpoint",
 ]

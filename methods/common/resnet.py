@@ -20,14 +20,14 @@ of copies:
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterable, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from vosbench.errors import ConfigError
+
+from .checkpoint import COUNTER as _COUNTER
 
 NormLayer = Callable[[int], nn.Module]
 
@@ -35,35 +35,6 @@ FEATURE_NAMES = ("conv1", "res2", "res3", "res4", "res5")
 """Names :meth:`ResNet.features` returns; output strides 2, 4, 8, 16, 32 without dilation."""
 
 _LAYERS = {"resnet50": (3, 4, 6, 3), "resnet101": (3, 4, 23, 3)}
-_WRAPPER_KEYS = ("state_dict", "model")
-_COUNTER = "num_batches_tracked"
-_SHOWN = 20  # keys listed per kind in an error message; all are on the exception
-
-
-class WeightsError(ConfigError):
-    """A weights file cannot be read or does not fit the model; names the file and the keys."""
-
-    def __init__(
-        self,
-        path: Path | str,
-        reason: str,
-        missing: Sequence[str] = (),
-        unexpected: Sequence[str] = (),
-        mismatched: Sequence[str] = (),
-    ):
-        self.path = Path(path)
-        self.missing, self.unexpected = list(missing), list(unexpected)
-        self.mismatched = list(mismatched)
-        lines = [f"{self.path}: {reason}"]
-        for title, keys in (
-            ("missing keys", self.missing),
-            ("unexpected keys", self.unexpected),
-            ("shape mismatches", self.mismatched),
-        ):
-            if keys:
-                shown = ", ".join(keys[:_SHOWN]) + (" ..." if len(keys) > _SHOWN else "")
-                lines.append(f"  {title} ({len(keys)}): {shown}")
-        super().__init__("\n".join(lines))
 
 
 class FrozenBatchNorm2d(nn.Module):
@@ -304,84 +275,3 @@ def resnet50(**kw) -> ResNet:
 def resnet101(**kw) -> ResNet:
     """ResNet-101 (3, 4, 23, 3); options as :class:`ResNet`. 44,549,160 parameters with fc."""
     return ResNet(_LAYERS["resnet101"], **kw)
-
-
-def read_state_dict(
-    path: Path | str,
-    *,
-    rename: Mapping[str, str] | None = None,
-    drop: Iterable[str] = (),
-) -> OrderedDict[str, Tensor]:
-    """Read a weights file safely (``weights_only=True``) and normalise its keys.
-
-    Unwraps ``{"state_dict": …}`` / ``{"model": …}``, strips a DataParallel ``module.`` prefix
-    (when every key has it), drops keys starting with any prefix in ``drop`` (e.g. ``"fc."``)
-    and then replaces key prefixes per ``rename`` (e.g. ``{"layer1.": "Encoder.res2."}``).
-    """
-    path = Path(path)
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise WeightsError(path, "weights file not found") from None
-    except Exception as e:  # unpickling errors come in many types
-        raise WeightsError(path, f"cannot be read as a weights-only checkpoint ({e})") from e
-    state = _unwrap(obj, path)
-    if state and all(k.startswith("module.") for k in state):
-        state = OrderedDict((k[len("module."):], v) for k, v in state.items())
-    drop = tuple(drop)
-    state = OrderedDict((k, v) for k, v in state.items() if not (drop and k.startswith(drop)))
-    return OrderedDict((_rename(k, rename or {}), v) for k, v in state.items())
-
-
-def _unwrap(obj: object, path: Path) -> OrderedDict[str, Tensor]:
-    """Find the tensor dict inside a checkpoint object."""
-    if isinstance(obj, Mapping):
-        if obj and all(isinstance(v, Tensor) for v in obj.values()):
-            return OrderedDict(obj)
-        for key in _WRAPPER_KEYS:
-            if isinstance(obj.get(key), Mapping):
-                return _unwrap(obj[key], path)
-        if not obj:
-            return OrderedDict()
-    raise WeightsError(path, f"no state dict found (top level is {type(obj).__name__})")
-
-
-def _rename(key: str, rename: Mapping[str, str]) -> str:
-    for old, new in rename.items():
-        if key.startswith(old):
-            return new + key[len(old):]
-    return key
-
-
-def load_state_dict_file(
-    model: nn.Module,
-    path: Path | str,
-    *,
-    strict: bool = True,
-    rename: Mapping[str, str] | None = None,
-    drop: Iterable[str] = (),
-) -> tuple[list[str], list[str]]:
-    """Load a .pth into ``model``; raise :class:`WeightsError` naming the file and keys.
-
-    Shape mismatches always fail; missing / unexpected keys fail when ``strict``. Missing
-    ``num_batches_tracked`` counters (files saved before PyTorch 0.4) are not an error: the
-    model keeps its own. Returns ``(missing, unexpected)`` (empty when strict succeeded).
-    """
-    state = read_state_dict(path, rename=rename, drop=drop)
-    own = model.state_dict()
-    for key in own:
-        if key.endswith(_COUNTER) and key not in state:
-            state[key] = own[key]
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    mismatched = [
-        f"{k} file {tuple(state[k].shape)} model {tuple(own[k].shape)}"
-        for k in own
-        if k in state and state[k].shape != own[k].shape
-    ]
-    if mismatched or (strict and (missing or unexpected)):
-        raise WeightsError(
-            path, f"does not fit {type(model).__name__}", missing, unexpected, mismatched
-        )
-    model.load_state_dict(state, strict=False)
-    return missing, unexpected

@@ -26,6 +26,8 @@ from vosbench.runner.protocol import VOSMethod
 METHODS: Registry = Registry("method", entry_point_group="vosbench.methods")
 METHODS.register("first-frame", "vosbench_methods.baselines.first_frame:FirstFrame", aliases=("copy-first-mask",))
 METHODS.register("flow", "vosbench_methods.baselines.flow:FlowPropagation", aliases=("optical-flow",))
+METHODS.register("rgmp", "vosbench_methods.rgmp:RGMP")
+METHODS.register("fan", "vosbench_methods.fan:FAN", aliases=("fanforvos",))
 
 
 def get_method(name: str) -> Type[VOSMethod]:

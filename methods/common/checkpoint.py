@@ -1,0 +1,215 @@
+"""Weights files: safe reading, strict fitting to a network, and vosbench's own checkpoint format.
+
+Authors release weights in many shapes (a bare state dict, ``{"model": …}``, DataParallel
+``module.`` prefixes, pickles from PyTorch 0.3 without BatchNorm counters). A conversion
+step (``vosbench convert``) reads such a file once, checks that *every* key fits the
+network (nothing missing, nothing left over, no shape mismatch) and writes a vosbench
+checkpoint: a zip-format file that ``torch.load(weights_only=True)`` reads, holding the
+state dict under the network's own names plus where it came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from vosbench.errors import ConfigError
+from vosbench.io.atomic import atomic_write
+
+COUNTER = "num_batches_tracked"
+"""BatchNorm's step counter: absent from files saved before PyTorch 0.4, unused at inference."""
+
+CHECKPOINT_FORMAT = "vosbench-weights/1"
+_WRAPPER_KEYS = ("state_dict", "model")
+_SHOWN = 20  # keys listed per kind in an error message; all are on the exception
+
+
+class WeightsError(ConfigError):
+    """A weights file cannot be read or does not fit the model; names the file and the keys."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        reason: str,
+        missing: Sequence[str] = (),
+        unexpected: Sequence[str] = (),
+        mismatched: Sequence[str] = (),
+    ):
+        self.path = Path(path)
+        self.missing, self.unexpected = list(missing), list(unexpected)
+        self.mismatched = list(mismatched)
+        lines = [f"{self.path}: {reason}"]
+        for title, keys in (
+            ("missing keys", self.missing),
+            ("unexpected keys", self.unexpected),
+            ("shape mismatches", self.mismatched),
+        ):
+            if keys:
+                shown = ", ".join(keys[:_SHOWN]) + (" ..." if len(keys) > _SHOWN else "")
+                lines.append(f"  {title} ({len(keys)}): {shown}")
+        super().__init__("\n".join(lines))
+
+
+def load_file(path: Path | str, *, allow_pickle: bool = False) -> Any:
+    """``torch.load`` on the CPU, refusing arbitrary pickled code unless ``allow_pickle``.
+
+    Plain tensor pickles (also PyTorch 0.3's legacy format) load safely; a file that needs
+    more (pickled classes) is refused with an error saying how to opt in for a trusted file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(path, "weights file not found")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=not allow_pickle)
+    except Exception as error:  # unpickling errors come in many types
+        if allow_pickle:
+            raise WeightsError(path, f"cannot be read as a PyTorch file ({_first_line(error)})") from error
+        raise WeightsError(
+            path,
+            f"cannot be read as a weights-only PyTorch file ({_first_line(error)}). If it is a trusted "
+            "file (e.g. the authors' release), convert it once with `vosbench convert --allow-pickle`",
+        ) from error
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def read_state_dict(
+    path: Path | str,
+    *,
+    rename: Mapping[str, str] | None = None,
+    drop: Iterable[str] = (),
+    allow_pickle: bool = False,
+    method: str | None = None,
+) -> OrderedDict[str, Tensor]:
+    """Read a weights file and normalise its keys.
+
+    ``method``: refuse a vosbench checkpoint written for another method (e.g. RGMP weights
+    given to FAN), which would otherwise fail later with a list of missing keys.
+
+    Unwraps ``{"state_dict": …}`` / ``{"model": …}`` (vosbench checkpoints use the former),
+    strips a DataParallel ``module.`` prefix (when every key has it), drops keys starting with
+    any prefix in ``drop`` (e.g. ``"fc."``) and then replaces key prefixes per ``rename``
+    (e.g. ``{"layer1.": "Encoder.res2."}``).
+    """
+    path = Path(path)
+    obj = load_file(path, allow_pickle=allow_pickle)
+    if method and isinstance(obj, Mapping) and obj.get("format") == CHECKPOINT_FORMAT and obj.get("method") != method:
+        raise WeightsError(path, f"is a vosbench checkpoint for {obj.get('method')!r}, not {method!r}")
+    state = _unwrap(obj, path)
+    if state and all(k.startswith("module.") for k in state):
+        state = OrderedDict((k[len("module."):], v) for k, v in state.items())
+    drop = tuple(drop)
+    state = OrderedDict((k, v) for k, v in state.items() if not (drop and k.startswith(drop)))
+    return OrderedDict((_rename(k, rename or {}), v) for k, v in state.items())
+
+
+def _unwrap(obj: object, path: Path) -> OrderedDict[str, Tensor]:
+    """Find the tensor dict inside a checkpoint object."""
+    if isinstance(obj, Mapping):
+        if obj and all(isinstance(v, Tensor) for v in obj.values()):
+            return OrderedDict(obj)
+        for key in _WRAPPER_KEYS:
+            if isinstance(obj.get(key), Mapping):
+                return _unwrap(obj[key], path)
+        if not obj:
+            raise WeightsError(path, "holds an empty state dict")
+    raise WeightsError(path, f"no state dict found (top level is {type(obj).__name__})")
+
+
+def _rename(key: str, rename: Mapping[str, str]) -> str:
+    for old, new in rename.items():
+        if key.startswith(old):
+            return new + key[len(old):]
+    return key
+
+
+def fit_state_dict(
+    expected: Mapping[str, Tensor],
+    state: Mapping[str, Tensor],
+    path: Path | str,
+    *,
+    strict: bool = True,
+    what: str = "the network",
+) -> OrderedDict[str, Tensor]:
+    """``state`` checked against ``expected`` (a model's ``state_dict()``), in ``expected``'s order.
+
+    Shape mismatches always fail; missing / unexpected keys fail when ``strict``. Missing
+    BatchNorm counters (pre-0.4 files) are filled from ``expected``. Tensors are cast to the
+    expected dtype (a float64 or half file still loads into a float32 network).
+    """
+    missing = [k for k in expected if k not in state and not k.endswith(COUNTER)]
+    unexpected = [k for k in state if k not in expected]
+    mismatched = [
+        f"{k} file {tuple(state[k].shape)} model {tuple(expected[k].shape)}"
+        for k in expected
+        if k in state and state[k].shape != expected[k].shape
+    ]
+    if mismatched or (strict and (missing or unexpected)):
+        raise WeightsError(path, f"does not fit {what}", missing, unexpected, mismatched)
+    fitted: OrderedDict[str, Tensor] = OrderedDict()
+    for key, reference in expected.items():
+        value = state.get(key)
+        if value is None and key.endswith(COUNTER):
+            value = torch.zeros(reference.shape, dtype=reference.dtype)
+        elif value is None:  # allowed to be missing when not strict: keep the model's own
+            value = reference.detach().clone()
+        fitted[key] = value.detach().to(dtype=reference.dtype).contiguous()
+    return fitted
+
+
+def load_state_dict_file(
+    model: nn.Module,
+    path: Path | str,
+    *,
+    strict: bool = True,
+    rename: Mapping[str, str] | None = None,
+    drop: Iterable[str] = (),
+) -> tuple[list[str], list[str]]:
+    """Load a .pth into ``model``; raise :class:`WeightsError` naming the file and keys.
+
+    Returns ``(missing, unexpected)`` (empty when strict succeeded).
+    """
+    state = read_state_dict(path, rename=rename, drop=drop)
+    own = model.state_dict()
+    fitted = fit_state_dict(own, state, path, strict=strict, what=type(model).__name__)
+    model.load_state_dict({k: v for k, v in fitted.items() if k in state or k.endswith(COUNTER)}, strict=False)
+    missing = [k for k in own if k not in state and not k.endswith(COUNTER)]
+    return missing, [k for k in state if k not in own]
+
+
+def sha256_file(path: Path | str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_checkpoint(
+    path: Path | str, state_dict: Mapping[str, Tensor], *, method: str, source: Path | str | None = None,
+    notes: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write a vosbench checkpoint atomically (zip format; loads with ``weights_only=True``).
+
+    The file records the method, the format and, for a conversion, the source file's name and
+    sha256, so a checkpoint says where its numbers came from.
+    """
+    record: dict[str, Any] = {
+        "format": CHECKPOINT_FORMAT,
+        "method": method,
+        "state_dict": OrderedDict((k, v.detach().cpu().contiguous()) for k, v in state_dict.items()),
+    }
+    if source is not None:
+        record["source"] = {"file": Path(source).name, "sha256": sha256_file(source)}
+    if notes:
+        record["notes"] = dict(notes)
+    return atomic_write(path, lambda tmp: torch.save(record, tmp))

@@ -1,0 +1,229 @@
+"""Side-by-side check: vosbench's RGMP / FAN against the authors' code, same weights, same inputs.
+
+Usage (the authors' repositories checked out anywhere; no torchvision needed)::
+
+    python tools/parity/compare.py --method rgmp --repo /path/to/RGMP [--davis /path/to/DAVIS-2016]
+    python tools/parity/compare.py --method fan  --repo /path/to/FANforVOS
+
+Both networks get the same random weights: the authors' model is built with a seed, its state
+dict is written the way their release was (DataParallel ``module.`` keys, legacy pickle,
+no BatchNorm counters for RGMP) and goes through ``vosbench convert`` into ours. The last head
+is scaled so that the logits are of order one (random ResNet features otherwise saturate the
+softmax, and a saturated probability compares equal whatever happens before it).
+
+Compared, in fp32:
+
+1. network: encoder maps r2 … r5 and decoder logits for a batch of masks, at a small size and
+   at DAVIS's padded 512×864; ours plain and as run (folded BatchNorm, channels-last);
+2. protocol: whole sequences through ``vosbench``'s method (``step`` per frame, as the runner
+   calls it) against the authors' inference (``Infer_MO`` of RGMP's ``run.py`` with 3 scales;
+   FAN's ``Propagate_MS`` loop of ``val.py`` with ``reference=previous``): a synthetic
+   3-object sequence and, with ``--davis``, the first frames of a DAVIS-2016 sequence.
+
+For each, the largest difference relative to the largest reference value is printed; the
+check passes when every one is at most 1e-5. Under modern PyTorch their ``F.upsample`` no
+longer aligns corners; RGMP is compared both as their code runs today (``align_corners=False``)
+and as under PyTorch 0.3.1 (``True``, what the released weights need).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Tuple
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import reference  # noqa: E402  (the loader of the authors' code, beside this file)
+
+from vosbench.runner.protocol import SequenceMeta  # noqa: E402
+from vosbench_methods.common.checkpoint import save_checkpoint  # noqa: E402
+
+TOLERANCE = 1e-5
+
+
+def relative_difference(ours: torch.Tensor, theirs: torch.Tensor) -> float:
+    """max |ours − theirs| / max |theirs| (an element-wise ratio explodes where values cross zero)."""
+    ours, theirs = ours.detach().double(), theirs.detach().double()
+    if ours.shape != theirs.shape:
+        raise AssertionError(f"shapes differ: ours {tuple(ours.shape)} theirs {tuple(theirs.shape)}")
+    scale = theirs.abs().max().clamp_min(1e-12)
+    return float((ours - theirs).abs().max() / scale)
+
+
+def tame_head(model: torch.nn.Module, probe: Callable[[], torch.Tensor]) -> float:
+    """Scale the final head so the logits' spread is about 2; returns the factor used."""
+    decoder = model.module.Decoder if hasattr(model, "module") else model.Decoder
+    with torch.no_grad():
+        spread = float(probe().std())
+        factor = 2.0 / max(spread, 1e-6)
+        decoder.pred2.weight.mul_(factor)
+        decoder.pred2.bias.mul_(factor)
+    return factor
+
+
+def export_release(model: torch.nn.Module, path: Path, *, legacy: bool) -> None:
+    """Write the authors' model state as their release was: ``module.`` keys, optionally legacy pickle."""
+    state = model.state_dict()
+    if not next(iter(state)).startswith("module."):
+        state = {f"module.{k}": v for k, v in state.items()}
+    state = {k: v for k, v in state.items() if not (legacy and k.endswith("num_batches_tracked"))}
+    torch.save(state, path, _use_new_zipfile_serialization=not legacy)
+
+
+def build_ours(method: str, release: Path, workdir: Path, **config):
+    """``vosbench convert`` of the release file, then the method built on the converted weights."""
+    from vosbench.runner import get_method, make_config
+
+    method_class = get_method(method)
+    converted = workdir / f"{method}-converted.pth"
+    save_checkpoint(converted, method_class.convert_weights(release), method=method, source=release)
+    return method_class, method_class.build_network(make_config(method_class.Config, config), converted), converted
+
+
+def network_rows(theirs_model, ours_net, sizes, masks: int) -> List[Tuple[str, float]]:
+    """Encoder maps and decoder logits, theirs vs ours plain and ours as run (folded, channels-last)."""
+    theirs_module = theirs_model.module if hasattr(theirs_model, "module") else theirs_model
+    folded = ours_net.for_inference().to(memory_format=torch.channels_last)
+    rows = []
+    generator = torch.Generator().manual_seed(1)
+    for height, width in sizes:
+        rgb = torch.rand(1, 3, height, width, generator=generator)
+        prev = torch.rand(masks, height, width, generator=generator)
+        with torch.no_grad(), reference.quiet():
+            their_feats = theirs_module.Encoder(rgb.expand(masks, -1, -1, -1), prev)
+            ref_r5 = their_feats[0].flip(0)  # any reference features; reversed to pair different ones
+            their_logits = theirs_module.Decoder(their_feats[0], ref_r5, *their_feats[1:])[0]
+        with torch.inference_mode():
+            for label, net in (("plain", ours_net), ("as run", folded)):
+                layout = torch.channels_last if label == "as run" else torch.contiguous_format
+                feats = net.Encoder(rgb.contiguous(memory_format=layout), prev.unsqueeze(1))
+                logits = net.Decoder(feats, ref_r5.clone())
+                for name, ours_t, theirs_t in zip(("r5", "r4", "r3", "r2"), feats, their_feats):
+                    rows.append((f"network {height}x{width} {label}: encoder {name}", relative_difference(ours_t, theirs_t)))
+                rows.append((f"network {height}x{width} {label}: decoder logits", relative_difference(logits, their_logits)))
+    return rows
+
+
+def run_ours(method_class, config: Dict, weights: Path, frames: np.ndarray, labels0: np.ndarray) -> torch.Tensor:
+    """Probabilities (T, K+1, H, W) from the vosbench method, fed frame by frame as the runner does."""
+    from vosbench.runner import make_config
+
+    ids = tuple(int(i) for i in np.unique(labels0) if i != 0)
+    method = method_class(make_config(method_class.Config, config), weights=str(weights))
+    method.reset(SequenceMeta("parity", len(frames), labels0.shape, ids))
+    outputs = []
+    with torch.inference_mode():
+        for t, frame in enumerate(frames):
+            mask = torch.from_numpy(labels0) if t == 0 else None
+            outputs.append(method.step(torch.from_numpy(frame), mask, ids if t == 0 else None).clone())
+    return torch.stack(outputs)
+
+
+def crop(padded: torch.Tensor, pad) -> torch.Tensor:
+    """(…, H', W') → (…, H, W) with the authors' pad record ((top, bottom), (left, right))."""
+    (top, bottom), (left, right) = pad
+    return padded[..., top:padded.shape[-2] - bottom, left:padded.shape[-1] - right]
+
+
+def sequences(davis: Path | None, davis_frames: int) -> List[Tuple[str, np.ndarray, np.ndarray]]:
+    """(name, frames uint8 (T, H, W, 3), first-frame labels (H, W)) to propagate."""
+    from vosbench.datasets import load_dataset
+
+    synthetic = load_dataset("synthetic", None, "val", preset="small").sequences[0]
+    found = [("synthetic 3 objects", synthetic)]
+    if davis is not None:
+        data = load_dataset("davis2016", davis, "val", sequences=["blackswan"])
+        found.append(("DAVIS-2016 blackswan", data.sequences[0]))
+    out = []
+    for name, sequence in found:
+        stems = sequence.frames[: davis_frames if "DAVIS" in name else len(sequence.frames)]
+        frames = np.stack([sequence.read_frame(s) for s in stems])
+        out.append((f"{name} ({len(stems)} frames)", frames, sequence.read_annotation(stems[0]).astype(np.uint8)))
+    return out
+
+
+def compare_rgmp(repo: Path, davis: Path | None, davis_frames: int, workdir: Path) -> List[Tuple[str, float]]:
+    rows: List[Tuple[str, float]] = []
+    seqs = sequences(davis, davis_frames)
+    for align in (False, True):
+        tag = f"align_corners={align}"
+        theirs = reference.load_rgmp(repo, align_corners=align if align else None, seed=0)
+        probe_rgb = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(2))
+        probe_mask = torch.rand(1, 96, 128, generator=torch.Generator().manual_seed(3))
+
+        def probe():
+            with reference.quiet():
+                feats = theirs.model.module.Encoder(probe_rgb, probe_mask)
+                return theirs.model.module.Decoder(feats[0], feats[0], *feats[1:])[0]
+
+        tame_head(theirs.model, probe)
+        release = workdir / f"rgmp-release-{align}.pth"
+        export_release(theirs.model, release, legacy=True)
+        method_class, ours, weights = build_ours("rgmp", release, workdir, align_corners=align)
+        sizes = [(96, 128)] + ([(512, 864)] if align else [])
+        rows += [(f"[{tag}] {n}", d) for n, d in network_rows(theirs.model, ours, sizes, masks=3)]
+        for name, frames, labels0 in seqs:
+            num_objects = int(labels0.max())
+            labels = np.repeat(labels0[None], len(frames), axis=0)
+            all_F, all_M, pad = theirs.pad(frames, labels, num_objects, multi_object=True)
+            their_probs = crop(theirs.infer_mo(all_F, all_M, len(frames), num_objects)[0], pad)
+            ours_probs = run_ours(method_class, {"align_corners": align}, weights, frames, labels0)
+            rows.append((f"[{tag}] protocol 3 scales, {name}", relative_difference(ours_probs, their_probs.transpose(0, 1))))
+    return rows
+
+
+def compare_fan(repo: Path, davis: Path | None, davis_frames: int, workdir: Path) -> List[Tuple[str, float]]:
+    rows: List[Tuple[str, float]] = []
+    theirs = reference.load_fan(repo, seed=0)  # their code as it runs today: align_corners=False
+    probe_rgb = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(2))
+    probe_mask = torch.rand(1, 96, 128, generator=torch.Generator().manual_seed(3))
+
+    def probe():
+        with reference.quiet():
+            feats = theirs.model.Encoder(probe_rgb, probe_mask)
+            return theirs.model.Decoder(feats[0], feats[0], *feats[1:])[0]
+
+    tame_head(theirs.model, probe)
+    release = workdir / "fan-release.pth"
+    export_release(theirs.model, release, legacy=False)
+    method_class, ours, weights = build_ours("fan", release, workdir)
+    rows += network_rows(theirs.model, ours, [(96, 128), (512, 864)], masks=2)
+    for name, frames, labels0 in sequences(davis, davis_frames):
+        binary = (labels0 > 0).astype(np.uint8)  # FAN's released script merges all objects
+        labels = np.repeat(binary[None], len(frames), axis=0)
+        all_F, all_M, pad = theirs.pad(frames, labels)
+        their_fg = crop(theirs.infer_sequence(all_F, all_M[:, :, 0].float(), len(frames))[0, 0], pad)
+        ours_probs = run_ours(method_class, {"reference": "previous"}, weights, frames, binary)
+        rows.append((f"protocol reference=previous, {name}", relative_difference(ours_probs[:, 1], their_fg)))
+    return rows
+
+
+def main(argv: List[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--method", choices=("rgmp", "fan"), required=True)
+    parser.add_argument("--repo", type=Path, required=True, help="checkout of the authors' repository")
+    parser.add_argument("--davis", type=Path, help="DAVIS-2016 root, to add a real 480p sequence")
+    parser.add_argument("--davis-frames", type=int, default=4, help="frames of the DAVIS sequence (default 4)")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        compare = compare_rgmp if args.method == "rgmp" else compare_fan
+        rows = compare(args.repo, args.davis, args.davis_frames, Path(tmp))
+    worst = max(d for _, d in rows)
+    width = max(len(n) for n, _ in rows)
+    for name, difference in rows:
+        print(f"{name:<{width}}  {difference:.2e}  {'ok' if difference <= TOLERANCE else 'FAIL'}")
+    verdict = "PASS" if worst <= TOLERANCE else "FAIL"
+    print(f"{verdict}: {args.method} vs {args.repo} (commit {reference._git_commit(args.repo.resolve()) or '?'}), "
+          f"largest relative difference {worst:.2e} (tolerance {TOLERANCE:.0e}), {time.perf_counter() - started:.0f} s")
+    return 0 if worst <= TOLERANCE else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
