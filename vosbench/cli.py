@@ -262,6 +262,31 @@ def _print_run(result) -> None:
         click.echo(f"not evaluated: {result.evaluation_note}", err=True)
 
 
+@cli.command("convert")
+@click.option("--method", "-m", required=True, help="Method whose released weights SRC holds.")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--allow-pickle", is_flag=True,
+              help="Let SRC run pickled code while loading (only for a trusted file that a safe load refuses).")
+@click.option("--force", is_flag=True, help="Replace DESTINATION if it exists.")
+def convert_command(method: str, source: Path, destination: Path, allow_pickle: bool, force: bool) -> None:
+    """Convert the authors' released weights SRC into a vosbench checkpoint DESTINATION.
+
+    Every key of SRC must fit the network (none missing, none left over, no shape mismatch);
+    DESTINATION records the method and SRC's sha256 and loads with `vosbench run --weights`.
+
+    \b
+    Example:
+      vosbench convert --method rgmp weights.pth rgmp.pth
+      vosbench run --method rgmp --weights rgmp.pth --dataset davis2016 --root /data/DAVIS-2016
+    """
+    from vosbench.runner import convert_checkpoint
+
+    done = convert_checkpoint(method, source, destination, allow_pickle=allow_pickle, force=force)
+    click.echo(f"{done.method}: {done.tensors} tensors ({done.values:,} values) from {done.source} "
+               f"(sha256 {done.source_sha256[:16]}…) written to {done.destination} (sha256 {done.sha256[:16]}…)")
+
+
 @cli.command("methods")
 @click.option("--verbose", "-v", is_flag=True, help="Also show each method's config options and defaults.")
 def methods_command(verbose: bool) -> None:

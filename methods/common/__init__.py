@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .checkpoint import (
+from vosbench.runner.checkpoint import (
     CHECKPOINT_FORMAT,
     WeightsError,
     fit_state_dict,

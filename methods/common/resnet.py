@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from vosbench.errors import ConfigError
 
-from .checkpoint import COUNTER as _COUNTER
+from vosbench.runner.checkpoint import COUNTER as _COUNTER
 
 NormLayer = Callable[[int], nn.Module]
 

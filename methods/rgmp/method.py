@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
-from vosbench_methods.common.checkpoint import fit_state_dict, read_state_dict
+from vosbench.runner.checkpoint import fit_state_dict, read_state_dict
 from vosbench_methods.common.inference import precision_context, seeded
 
 from .network import RGMPNet
@@ -111,7 +111,7 @@ class RGMP(VOSMethod):
         licence="authors' code and weights: non-commercial research use only; vosbench re-implementation: BSD-3-Clause",
         needs_weights=True,
         weights_help=f"Download the authors' weights.pth ({WEIGHTS_URL}) and convert it once: "
-                     "`vosbench convert --method rgmp weights.pth rgmp.pth --allow-pickle`.",
+                     "`vosbench convert --method rgmp weights.pth rgmp.pth`.",
         weights_url=WEIGHTS_URL,
         precisions=("fp32", "tf32", "amp-bf16", "amp-fp16"),
         input_policy="zero padding to the next multiple of 32 (always 1-32 px added), cropped back",

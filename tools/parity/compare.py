@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 import torch
@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference  # noqa: E402  (the loader of the authors' code, beside this file)
 
 from vosbench.runner.protocol import SequenceMeta  # noqa: E402
-from vosbench_methods.common.checkpoint import save_checkpoint  # noqa: E402
+from vosbench.runner.checkpoint import save_checkpoint  # noqa: E402
 
 TOLERANCE = 1e-5
 
@@ -56,14 +56,17 @@ def relative_difference(ours: torch.Tensor, theirs: torch.Tensor) -> float:
     return float((ours - theirs).abs().max() / scale)
 
 
-def tame_head(model: torch.nn.Module, probe: Callable[[], torch.Tensor]) -> float:
-    """Scale the final head so the logits' spread is about 2; returns the factor used."""
-    decoder = model.module.Decoder if hasattr(model, "module") else model.Decoder
-    with torch.no_grad():
-        spread = float(probe().std())
+def tame_head(model: torch.nn.Module) -> float:
+    """Scale the final head so the logits' spread is about 2 on a probe input; returns the factor."""
+    module = model.module if hasattr(model, "module") else model
+    rgb = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(2))
+    mask = torch.rand(1, 96, 128, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad(), reference.quiet():
+        feats = module.Encoder(rgb, mask)
+        spread = float(module.Decoder(feats[0], feats[0], *feats[1:])[0].std())
         factor = 2.0 / max(spread, 1e-6)
-        decoder.pred2.weight.mul_(factor)
-        decoder.pred2.bias.mul_(factor)
+        module.Decoder.pred2.weight.mul_(factor)
+        module.Decoder.pred2.bias.mul_(factor)
     return factor
 
 
@@ -154,15 +157,7 @@ def compare_rgmp(repo: Path, davis: Path | None, davis_frames: int, workdir: Pat
     for align in (False, True):
         tag = f"align_corners={align}"
         theirs = reference.load_rgmp(repo, align_corners=align if align else None, seed=0)
-        probe_rgb = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(2))
-        probe_mask = torch.rand(1, 96, 128, generator=torch.Generator().manual_seed(3))
-
-        def probe():
-            with reference.quiet():
-                feats = theirs.model.module.Encoder(probe_rgb, probe_mask)
-                return theirs.model.module.Decoder(feats[0], feats[0], *feats[1:])[0]
-
-        tame_head(theirs.model, probe)
+        tame_head(theirs.model)
         release = workdir / f"rgmp-release-{align}.pth"
         export_release(theirs.model, release, legacy=True)
         method_class, ours, weights = build_ours("rgmp", release, workdir, align_corners=align)
@@ -181,15 +176,7 @@ def compare_rgmp(repo: Path, davis: Path | None, davis_frames: int, workdir: Pat
 def compare_fan(repo: Path, davis: Path | None, davis_frames: int, workdir: Path) -> List[Tuple[str, float]]:
     rows: List[Tuple[str, float]] = []
     theirs = reference.load_fan(repo, seed=0)  # their code as it runs today: align_corners=False
-    probe_rgb = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(2))
-    probe_mask = torch.rand(1, 96, 128, generator=torch.Generator().manual_seed(3))
-
-    def probe():
-        with reference.quiet():
-            feats = theirs.model.Encoder(probe_rgb, probe_mask)
-            return theirs.model.Decoder(feats[0], feats[0], *feats[1:])[0]
-
-    tame_head(theirs.model, probe)
+    tame_head(theirs.model)
     release = workdir / "fan-release.pth"
     export_release(theirs.model, release, legacy=False)
     method_class, ours, weights = build_ours("fan", release, workdir)

@@ -10,6 +10,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
+    "WeightsError": "checkpoint", "convert_checkpoint": "checkpoint", "save_checkpoint": "checkpoint",
     "METHODS": "methods", "config_hash": "methods", "get_method": "methods", "make_config": "methods",
     "parse_overrides": "methods",
     "PRECISIONS": "protocol", "MethodCard": "protocol", "NoConfig": "protocol", "SequenceMeta": "protocol",

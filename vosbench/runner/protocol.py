@@ -19,9 +19,12 @@ from __future__ import annotations
 import abc
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Dict, Mapping, Optional, Sequence as Seq, Tuple
 
 import torch
+
+from vosbench.errors import ConfigError
 
 TASKS = ("semi-supervised", "unsupervised")
 PRECISIONS = ("fp32", "tf32", "amp-bf16", "amp-fp16", "fp16")
@@ -146,6 +149,15 @@ class VOSMethod(abc.ABC):
             An integer object-id map (H, W), or floating probabilities (K + 1, H, W) over the
             background and the K objects handed in so far.
         """
+
+    @classmethod
+    def convert_weights(cls, source: Path, *, allow_pickle: bool = False) -> Mapping[str, torch.Tensor]:
+        """Read a released weights file and return the state dict this method loads (``vosbench convert``).
+
+        Implementations must consume every key of the file and fill every parameter of the
+        network, raising a :class:`vosbench.errors.ConfigError` naming the file otherwise.
+        """
+        raise ConfigError(f"{cls.card.name} has no weights conversion (it loads no released weights)")
 
     def describe(self) -> Dict[str, Any]:
         """Settings worth recording with speed figures (input size, scales …); default none."""

@@ -26,6 +26,7 @@ from vosbench.datasets.base import Dataset, Sequence
 from vosbench.errors import ConfigError, VosbenchError
 from vosbench.io.masks import encode_mask
 from vosbench.io.prefetch import prefetch
+from vosbench.runner.checkpoint import sha256_file
 from vosbench.runner.environment import device_name, environment
 from vosbench.runner.methods import config_hash, config_record, get_method, make_config
 from vosbench.runner.protocol import SequenceMeta, VOSMethod
@@ -225,7 +226,7 @@ def run_sequence(method: VOSMethod, sequence: Sequence, dataset: Dataset, timer:
     """Run ``method`` over one sequence; ``write(stem, png_bytes)`` receives each answer.
 
     Returns the sequence's record: frames, object count, per-frame model / end-to-end times,
-    peak memory. ``limit`` stops after that many frames (warm-up).
+    peak memory, and the method's own settings for it (``describe()``: input size, scales …). ``limit`` stops after that many frames (warm-up).
     """
     device = method.device
     semi = dataset.task == "semi-supervised"
@@ -269,6 +270,7 @@ def run_sequence(method: VOSMethod, sequence: Sequence, dataset: Dataset, timer:
         "num_objects": len(meta.object_ids), "object_ids": list(meta.object_ids), "size": list(size),
         "model_ms": timing.model_ms, "e2e_ms": timing.e2e_ms, "init_ms": timing.model_ms[0] if stems else None,
         "peak_host_mb": timing.peak_host_mb, "peak_gpu_mb": timing.peak_gpu_mb,
+        "method_settings": method.describe(),
     }
 
 
@@ -414,14 +416,6 @@ def _manifest(name: str, method_class: type, config: Any, weights: Optional[Path
         "environment": environment(device),
         "created": _now(),
     }
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _check_task(task: str, dataset: Dataset) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from dataclasses import dataclass
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -68,12 +69,13 @@ def load_file(path: Path | str, *, allow_pickle: bool = False) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=not allow_pickle)
     except Exception as error:  # unpickling errors come in many types
-        if allow_pickle:
-            raise WeightsError(path, f"cannot be read as a PyTorch file ({_first_line(error)})") from error
+        if allow_pickle or "weights only load failed" not in str(error).lower():
+            raise WeightsError(path, f"cannot be read as a PyTorch file, truncated or corrupt? "
+                                     f"({_first_line(error)})") from error
         raise WeightsError(
             path,
-            f"cannot be read as a weights-only PyTorch file ({_first_line(error)}). If it is a trusted "
-            "file (e.g. the authors' release), convert it once with `vosbench convert --allow-pickle`",
+            f"needs pickled code to load, which a safe load refuses ({_first_line(error)}). If it is a "
+            "trusted file (e.g. the authors' release), convert it once with `vosbench convert --allow-pickle`",
         ) from error
 
 
@@ -213,3 +215,42 @@ def save_checkpoint(
     if notes:
         record["notes"] = dict(notes)
     return atomic_write(path, lambda tmp: torch.save(record, tmp))
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """What ``vosbench convert`` wrote."""
+
+    method: str
+    source: Path
+    destination: Path
+    tensors: int
+    values: int
+    source_sha256: str
+    sha256: str
+
+
+def convert_checkpoint(method: str, source: Path | str, destination: Path | str, *,
+                       allow_pickle: bool = False, force: bool = False) -> Conversion:
+    """Turn a released weights file into a vosbench checkpoint for ``method`` (strict, atomic).
+
+    Raises:
+        ConfigError: unknown method, no conversion for it, ``destination`` exists (without
+            ``force``) or is the source, or a :class:`WeightsError` for a file that cannot be
+            read or does not fit the network (every missing / unexpected / mis-shaped key listed).
+    """
+    from vosbench.runner.methods import get_method
+
+    method_class = get_method(method)
+    source, destination = Path(source), Path(destination)
+    if not source.is_file():
+        raise WeightsError(source, "weights file not found")
+    if destination.exists() and destination.resolve() == source.resolve():
+        raise ConfigError(f"{destination}: the destination is the source file; choose another name")
+    if destination.exists() and not force:
+        raise ConfigError(f"{destination} exists; pass --force to replace it")
+    state = method_class.convert_weights(source, allow_pickle=allow_pickle)
+    name = method_class.card.name
+    save_checkpoint(destination, state, method=name, source=source)
+    return Conversion(name, source, destination, len(state), sum(v.numel() for v in state.values()),
+                      sha256_file(source), sha256_file(destination))
