@@ -327,6 +327,39 @@ def test_convert_cli_errors_name_the_file(rgmp_release, tmp_path, capsys):
     assert "did you mean" in capsys.readouterr().err.lower()
 
 
+def test_converted_weights_run_from_the_command_line(rgmp_release, tmp_path, capsys):
+    source, _ = rgmp_release
+    assert main(["convert", "--method", "rgmp", str(source), str(tmp_path / "rgmp.pth")]) == 0
+    assert "372 tensors" in capsys.readouterr().out
+    assert main(["synth", str(tmp_path / "data"), "--preset", "small"]) == 0
+    code = main(["run", "--method", "rgmp", "--weights", str(tmp_path / "rgmp.pth"), "--dataset", "synthetic",
+                 "--root", str(tmp_path / "data"), "-s", "synth-002", "-c", "scales=1.0", "--warmup", "0",
+                 "--output", str(tmp_path / "run")])
+    assert code == 0, capsys.readouterr().err
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["weights"]["sha256"] and manifest["config"]["scales"] == [1.0]
+    assert len(list((tmp_path / "run" / "masks" / "synth-002").glob("*.png"))) == 12
+
+
+def test_imagenet_initialisation_maps_torchvision_keys(tmp_path):
+    from vosbench_methods.common import resnet50
+
+    torch.manual_seed(3)
+    imagenet = resnet50()  # torchvision's layout, fc included
+    torch.save(imagenet.state_dict(), tmp_path / "resnet50.pth")
+    net = RGMPNet()
+    before = net.Encoder.conv1_p.weight.clone()
+    net.Encoder.load_imagenet(tmp_path / "resnet50.pth")
+    assert torch.equal(net.Encoder.res5[2].conv3.weight, imagenet.layer4[2].conv3.weight)
+    assert torch.equal(net.Encoder.bn1.running_var, imagenet.bn1.running_var)
+    assert torch.equal(net.Encoder.conv1_p.weight, before)
+    state = imagenet.state_dict()
+    del state["layer2.0.conv1.weight"]
+    torch.save(state, tmp_path / "broken.pth")
+    with pytest.raises(WeightsError, match=r"missing keys \(1\): res3.0.conv1.weight"):
+        RGMPNet().Encoder.load_imagenet(tmp_path / "broken.pth")
+
+
 def test_fan_converts_an_authors_format_checkpoint(tmp_path):
     """FAN's scripts save ``{'epoch', 'model', 'optimizer'}``; the model part converts strictly."""
     state = _release_state("FAN_state_dict_keys.txt", values=0.25)

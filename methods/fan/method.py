@@ -61,10 +61,10 @@ class FAN(RGMP):
         name="fan",
         task="semi-supervised",
         summary="RGMP's siamese encoder and decoder with CBAM channel + spatial attention in each refine module",
-        paper="'Symmetry Encoder-Decoder Network with Attention Mechanism for Fast Video Object "
-              "Segmentation', Symmetry 11(8):1006, 2019 (the paper behind FANforVOS; identity unconfirmed)",
+        paper="Symmetry Encoder-Decoder Network with Attention Mechanism for Fast VOS, Symmetry 2019 "
+              "(very likely FAN's paper)",
         code_url="https://github.com/djzgroup/FANforVOS",
-        licence="authors' code: no licence given; vosbench re-implementation: BSD-3-Clause",
+        licence="authors' code: none given",
         needs_weights=True,
         weights_help="The authors released no weights: train FAN with vosbench (its checkpoints load "
                      "directly), or convert an authors'-format checkpoint with `vosbench convert --method fan`.",

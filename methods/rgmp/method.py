@@ -53,7 +53,8 @@ class RGMPConfig:
             released weights (trained under PyTorch 0.3.1).
         fold_bn: fold the frozen BatchNorms into the convolutions (same outputs, faster).
         channels_last: NHWC memory layout (usually faster for convolutions on CPU and GPU).
-        compile: ``torch.compile`` the encoder and decoder (compile time falls in the warm-up).
+        compile: ``torch.compile`` the encoder and decoder (inductor, weights frozen as constants);
+            compiled once per input shape, in the runner's warm-up of each frame size.
         seed: seed of the random initialisation used with ``--random-init``.
     """
 
@@ -108,7 +109,7 @@ class RGMP(VOSMethod):
         paper="Oh, Lee, Sunkavalli, Kim: Fast Video Object Segmentation by Reference-Guided Mask "
               "Propagation, CVPR 2018",
         code_url="https://github.com/seoungwugoh/RGMP",
-        licence="authors' code and weights: non-commercial research use only; vosbench re-implementation: BSD-3-Clause",
+        licence="authors' code and weights: non-commercial research only",
         needs_weights=True,
         weights_help=f"Download the authors' weights.pth ({WEIGHTS_URL}) and convert it once: "
                      "`vosbench convert --method rgmp weights.pth rgmp.pth`.",
@@ -137,8 +138,15 @@ class RGMP(VOSMethod):
         if self.config.channels_last:
             net = net.to(memory_format=torch.channels_last)
         self.net = net
-        self._encode = torch.compile(net.Encoder) if self.config.compile else net.Encoder
-        self._decode = torch.compile(net.Decoder) if self.config.compile else net.Decoder
+        self._encode, self._decode = net.Encoder, net.Decoder
+        if self.config.compile:  # inductor with the weights frozen as constants (inference only)
+            options = {"freezing": True}
+            self._encode = torch.compile(net.Encoder, dynamic=False, options=options)
+            self._decode = torch.compile(net.Decoder, dynamic=False, options=options)
+
+    @property
+    def shape_specialised(self) -> bool:
+        return bool(self.config.compile)
 
     @classmethod
     def build_network(cls, config: Any, weights: Optional[str | Path] = None) -> RGMPNet:

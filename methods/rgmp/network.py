@@ -18,12 +18,14 @@ padded DAVIS input 512×864.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from vosbench.runner.checkpoint import fit_state_dict, read_state_dict
 from vosbench_methods.common.inference import fold_batchnorm, fold_stem
 from vosbench_methods.common.resnet import FrozenBatchNorm2d, resnet50
 
@@ -53,6 +55,17 @@ class Encoder(nn.Module):
             setattr(self, name, stage)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+
+    def load_imagenet(self, path: Path | str) -> None:
+        """Start the ResNet-50 part from an ImageNet file with torchvision's keys (training).
+
+        ``conv1``/``bn1``/``layer1…4`` map 1:1 to ``conv1``/``bn1``/``res2…5``; ``fc`` is dropped;
+        every other key must fit (strict). ``conv1_p`` keeps its initialisation, as in the paper.
+        """
+        rename = {f"layer{i}.": f"res{i + 1}." for i in range(1, 5)}
+        state = read_state_dict(path, drop=("fc.",), rename=rename)
+        own = {k: v for k, v in self.state_dict().items() if not k.startswith(("conv1_p.", "mean", "std"))}
+        self.load_state_dict(fit_state_dict(own, state, path, what="RGMP's ResNet-50 encoder"), strict=False)
 
     def forward(self, rgb: Tensor, mask: Tensor) -> Features:
         """Encode RGB in [0, 1] (1 or N, 3, H, W) with soft masks (N, 1, H, W).

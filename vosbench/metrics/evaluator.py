@@ -317,7 +317,7 @@ def _score_unsupervised(scorer: _Scorer, stems: Tuple[str, ...]) -> None:
     empty_f = np.zeros((n_gt, n_frames))
     pairs: Dict[Tuple[int, int, int], Tuple[float, float]] = {}
     top_id, radius = 0, 0
-    for t, (stem, gt, pred) in enumerate(scorer.frames(stems)):
+    for t, (_stem, gt, pred) in enumerate(scorer.frames(stems)):
         radius = radius or boundary_radius(gt.shape, protocol.bound_th)
         keep = gt != 255 if sequence.void_label is not None else None
         frame_top = int(pred.max())

@@ -150,6 +150,12 @@ class VOSMethod(abc.ABC):
             background and the K objects handed in so far.
         """
 
+    @property
+    def shape_specialised(self) -> bool:
+        """True when the method compiles or tunes itself per input shape (``torch.compile``,
+        cuDNN benchmark): the runner then warms it up on every frame size before timing."""
+        return False
+
     @classmethod
     def convert_weights(cls, source: Path, *, allow_pickle: bool = False) -> Mapping[str, torch.Tensor]:
         """Read a released weights file and return the state dict this method loads (``vosbench convert``).

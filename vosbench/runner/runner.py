@@ -96,6 +96,7 @@ class RunResult:
     summary: Dict[str, Any] = field(default_factory=dict)
     evaluation: Any = None
     evaluation_note: str = ""
+    warmup_s: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -152,7 +153,10 @@ def run(method: str, dataset: Dataset, *, config: Optional[Mapping[str, Any]] = 
         instance = method_class(method_config, device=device, weights=str(weights) if weights else None,
                                 precision=settings.precision)
         timer = Timer(device)
-        _warm_up(instance, pending[0], dataset, device, settings.warmup_frames)
+        warmup_started = timer.now()
+        for sequence in _warm_up_sequences(instance, pending):
+            _warm_up(instance, sequence, dataset, device, settings.warmup_frames)
+        result.warmup_s = timer.now() - warmup_started
         for sequence in pending:
             _run_one(instance, sequence, dataset, store, timer, settings, result, progress)
     _write_run_files(result)
@@ -188,7 +192,8 @@ def _open_store(output: Optional[Path | str], results_root: Path | str, dataset:
 def _write_run_files(result: RunResult) -> None:
     """summary.json and timing.csv over every completed sequence (all shards so far)."""
     records = result.store.records()
-    result.summary = {**summarize(records), "exclusive": all(r.get("exclusive", False) for r in records)}
+    result.summary = {**summarize(records), "exclusive": all(r.get("exclusive", False) for r in records),
+                      "warmup_s": round(result.warmup_s, 3)}  # this invocation's, compilation included
     result.store.write_timing_csv(records)
     write_json(result.store.root / "summary.json", result.summary)
 
@@ -307,6 +312,17 @@ def _to_labels(answer: torch.Tensor, lookup: Optional[torch.Tensor], size: Tuple
             raise MethodError(f"{sequence}/{stem}: id map of shape {tuple(answer.shape)}, expected {tuple(size)}")
         labels = answer if answer.dtype == torch.uint8 else answer.to(torch.uint8)
     return labels.cpu().numpy()
+
+
+def _warm_up_sequences(method: VOSMethod, pending: Seq[Sequence]) -> List[Sequence]:
+    """The first pending sequence, or for shape-specialised methods the first of each frame size
+    (compilation or autotuning must not fall inside the timed region)."""
+    if not method.shape_specialised:
+        return list(pending[:1])
+    by_size: Dict[Tuple[int, int], Sequence] = {}
+    for sequence in pending:
+        by_size.setdefault(tuple(sequence.size), sequence)
+    return list(by_size.values())
 
 
 def _warm_up(method: VOSMethod, sequence: Sequence, dataset: Dataset, device: torch.device, frames: int) -> None:

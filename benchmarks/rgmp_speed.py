@@ -1,0 +1,182 @@
+#!/usr/bin/env python
+"""RGMP / FAN inference speed at 480p: vosbench's runner against the authors' own inference code.
+
+Workload: synthetic 854x480 sequences (``--frames`` frames each; one with a single object and
+one with several), the same frames and the same random weights for both sides (the authors'
+model is built with a seed, written as their release was and converted with
+``vosbench convert``). Speed does not depend on the weight values; accuracy is not measured
+here.
+
+* vosbench: ``vosbench.runner.run`` (model region: padding, scales, network, aggregation,
+  crop, on the device), headline FPS = frames / (init + propagation time), after an untimed
+  warm-up of ``--warmup`` frames.
+* authors: RGMP's ``Infer_MO`` (run.py) or FAN's ``Propagate_MS`` loop (val.py), executed from
+  their checkout with a torchvision stand-in (see tools/parity), on frames already padded
+  by their loader, timed as their demo does (frames / elapsed, frame 0 included), after one
+  warm-up call. Run under ``torch.no_grad()``, which is what their ``volatile=True`` meant
+  in PyTorch 0.3 (today it is ignored and their code would also record gradients).
+
+Each case is timed ``--repeats`` times, alternating sides; the table gives medians.
+
+Usage::
+
+    python benchmarks/rgmp_speed.py --rgmp-repo /path/RGMP --fan-repo /path/FANforVOS \\
+        --out results/rgmp_fan_speed.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools" / "parity"))
+
+from vosbench.datasets import load_dataset  # noqa: E402
+from vosbench.runner import RunSettings, run  # noqa: E402
+from vosbench.runner.environment import cpu_model  # noqa: E402
+
+CASES = [
+    # name, method, vosbench config, precision, objects, authors' scales (None: no authors' run),
+    # frames override (several objects cost (M + 1) x scales passes a frame)
+    ("rgmp 3 scales", "rgmp", {}, "fp32", 1, (0.5, 0.75, 1.0), None),
+    ("rgmp 1 scale", "rgmp", {"scales": "1.0"}, "fp32", 1, (1.0,), None),
+    ("rgmp 3 scales", "rgmp", {}, "fp32", 3, (0.5, 0.75, 1.0), 3),
+    ("rgmp 3 scales, compiled", "rgmp", {"compile": "true"}, "fp32", 1, (0.5, 0.75, 1.0), None),
+    ("rgmp 1 scale, compiled", "rgmp", {"scales": "1.0", "compile": "true"}, "fp32", 1, (1.0,), None),
+    ("rgmp 1 scale, NCHW, BN not folded", "rgmp", {"scales": "1.0", "channels_last": "false", "fold_bn": "false"},
+     "fp32", 1, None, None),
+    ("rgmp 1 scale", "rgmp", {"scales": "1.0"}, "amp-bf16", 1, None, None),
+    ("fan 1 scale, reference=previous", "fan", {"reference": "previous"}, "fp32", 1, (1.0,), None),
+]
+
+
+def clip(objects: int, frames: int):
+    """A synthetic 854x480 sequence with exactly ``objects`` objects in frame 0."""
+    data = load_dataset("synthetic", None, "val", preset="val", num_frames=frames)
+    for sequence in data.sequences:
+        if len(sequence.prompts()[sequence.frames[0]]) == objects:
+            return data.select([sequence.name]), sequence
+    raise SystemExit(f"no synthetic sequence with {objects} object(s)")
+
+
+def time_ours(method: str, config: Dict[str, str], precision: str, weights: Path, data, warmup: int):
+    """(headline FPS, warm-up seconds incl. any compilation) of one fresh runner invocation."""
+    with tempfile.TemporaryDirectory() as out:
+        result = run(method, data, config=config, output=out,
+                     settings=RunSettings(weights=weights, precision=precision, warmup_frames=warmup,
+                                          evaluate=False))
+    return float(result.summary["fps"]), float(result.summary["warmup_s"])
+
+
+def their_inputs(ref, sequence, objects: int):
+    frames = np.stack([sequence.read_frame(s) for s in sequence.frames])
+    labels = sequence.read_annotation(sequence.frames[0]).astype(np.uint8)
+    if ref.__class__.__name__ == "FANReference":
+        return ref.pad(frames, (labels > 0).astype(np.uint8)[None])
+    return ref.pad(frames, labels[None], objects, multi_object=True)
+
+
+def time_theirs(ref, all_F, all_M, objects: int, scales) -> float:
+    frames = all_F.shape[2]
+    started = time.perf_counter()
+    if hasattr(ref, "infer_mo"):
+        ref.infer_mo(all_F, all_M, frames, objects, scales=scales)
+    else:
+        ref.infer_sequence(all_F, all_M[:, :, 0].float(), frames)
+    return frames / (time.perf_counter() - started)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rgmp-repo", type=Path, help="checkout of seoungwugoh/RGMP (omit: vosbench only)")
+    parser.add_argument("--fan-repo", type=Path, help="checkout of djzgroup/FANforVOS")
+    parser.add_argument("--frames", type=int, default=6)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("results/rgmp_fan_speed.md"))
+    args = parser.parse_args(argv)
+
+    import reference
+    from compare import build_ours, export_release
+
+    rows: List[Dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        refs: Dict[str, Any] = {}
+        weights: Dict[str, Path] = {}
+        for method, repo in (("rgmp", args.rgmp_repo), ("fan", args.fan_repo)):
+            loader = reference.load_rgmp if method == "rgmp" else reference.load_fan
+            if repo is not None:
+                refs[method] = loader(repo, seed=0)
+                model = refs[method].model
+            else:  # no checkout: our own network's random weights
+                from vosbench.runner import get_method, make_config
+                cls = get_method(method)
+                model = cls.build_network(make_config(cls.Config, {}))
+            release = work / f"{method}-release.pth"
+            export_release(model, release, legacy=False)
+            weights[method] = build_ours(method, release, work)[2]
+        for name, method, config, precision, objects, scales, frames in CASES:
+            frames = min(frames or args.frames, args.frames)
+            data, sequence = clip(objects, frames)
+            ref = refs.get(method) if scales is not None else None
+            ours, theirs, warmups = [], [], []
+            if ref is not None:
+                all_F, all_M, _ = their_inputs(ref, sequence, objects)
+                time_theirs(ref, all_F[:, :, :2], all_M[:, :, :2], objects, scales)  # warm-up
+            for _ in range(args.repeats):
+                fps, warmup_s = time_ours(method, config, precision, weights[method], data, args.warmup)
+                ours.append(fps)
+                warmups.append(warmup_s)
+                if ref is not None:
+                    theirs.append(time_theirs(ref, all_F, all_M, objects, scales))
+            row = {"case": name, "objects": objects, "precision": precision, "config": config,
+                   "frames": frames, "ours_fps": ours, "theirs_fps": theirs, "ours_warmup_s": warmups}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    write_report(rows, args)
+    return 0
+
+
+def write_report(rows: List[Dict[str, Any]], args) -> None:
+    def median(values):
+        return statistics.median(values) if values else None
+
+    lines = [
+        "# RGMP and FAN inference speed (CPU)",
+        "",
+        f"Machine: {cpu_model()}, {torch.get_num_threads()} torch threads, Python {platform.python_version()}, "
+        f"torch {torch.__version__}; `python benchmarks/rgmp_speed.py` (854x480 synthetic frames padded to 864x512, "
+        f"frames per sequence as listed, incl. the annotated one; batch 1; median of {args.repeats}).",
+        "",
+        "vosbench: frames / (init + propagation) in the runner's model region. Authors: their inference function, "
+        "frames / elapsed as in their demo, under `torch.no_grad()`. Same frames, same weights. "
+        "Warm-up: the untimed frames before timing, where `torch.compile` compiles (each repeat is a fresh "
+        "process-level run; inductor's cache makes later compilations shorter).",
+        "",
+        "| case | objects | frames | precision | vosbench FPS | authors' FPS | vosbench / authors | vosbench warm-up s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        ours, theirs = median(row["ours_fps"]), median(row["theirs_fps"])
+        ratio = f"{ours / theirs:.2f}x" if theirs else "-"
+        lines.append(f"| {row['case']} | {row['objects']} | {row['frames']} | {row['precision']} | {ours:.3f} | "
+                     f"{f'{theirs:.3f}' if theirs else '-'} | {ratio} | {median(row['ours_warmup_s']):.0f} |")
+    lines += ["", "Raw figures (every repeat):", "", "```json", json.dumps(rows, indent=1), "```", ""]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines))
+    print("\n".join(lines[:len(rows) + 9]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
