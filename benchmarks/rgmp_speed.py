@@ -162,7 +162,9 @@ def write_report(rows: List[Dict[str, Any]], args) -> None:
         "vosbench: frames / (init + propagation) in the runner's model region. Authors: their inference function, "
         "frames / elapsed as in their demo, under `torch.no_grad()`. Same frames, same weights. "
         "Warm-up: the untimed frames before timing, where `torch.compile` compiles (each repeat is a fresh "
-        "process-level run; inductor's cache makes later compilations shorter).",
+        "runner invocation in the same process; inductor's cache makes later compilations shorter). "
+        "This shared 2-core machine's speed drifts by up to 30 % over minutes: compare the two sides "
+        "within a row (they alternate), not rows with each other.",
         "",
         "| case | objects | frames | precision | vosbench FPS | authors' FPS | vosbench / authors | vosbench warm-up s |",
         "|---|---|---|---|---|---|---|---|",

@@ -389,6 +389,20 @@ def test_runner_runs_rgmp_and_fan_on_synthetic_data(tmp_path):
     assert again.ok and again.manifest["config"]["reference"] == "previous"
 
 
+def test_compiled_methods_are_warmed_up_on_every_frame_size():
+    from types import SimpleNamespace
+
+    from vosbench.runner.runner import _warm_up_sequences
+
+    sequences = [SimpleNamespace(name=n, size=s) for n, s in
+                 (("a", (480, 854)), ("b", (480, 910)), ("c", (480, 854)), ("d", (360, 640)))]
+    eager = RGMP(RGMPConfig(scales=(1.0,)))
+    compiled = object.__new__(RGMP)
+    compiled.config = RGMPConfig(compile=True)
+    assert [s.name for s in _warm_up_sequences(eager, sequences)] == ["a"]
+    assert [s.name for s in _warm_up_sequences(compiled, sequences)] == ["a", "b", "d"]
+
+
 def test_runner_refuses_rgmp_without_weights(tmp_path):
     data = load_dataset("synthetic", None, "val", preset="small", num_sequences=1, num_frames=3)
     with pytest.raises(Exception, match="vosbench convert --method rgmp"):
