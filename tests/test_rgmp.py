@@ -394,13 +394,14 @@ def test_compiled_methods_are_warmed_up_on_every_frame_size():
 
     from vosbench.runner.runner import _warm_up_sequences
 
-    sequences = [SimpleNamespace(name=n, size=s) for n, s in
-                 (("a", (480, 854)), ("b", (480, 910)), ("c", (480, 854)), ("d", (360, 640)))]
+    sequences = [SimpleNamespace(name=n, size=s, prompts=lambda k=k: {"00000": tuple(range(1, k + 1))})
+                 for n, s, k in (("a", (480, 854), 1), ("b", (480, 910), 1), ("c", (480, 854), 1),
+                                 ("d", (360, 640), 2), ("e", (480, 854), 3))]
     eager = RGMP(RGMPConfig(scales=(1.0,)))
     compiled = object.__new__(RGMP)
     compiled.config = RGMPConfig(compile=True)
     assert [s.name for s in _warm_up_sequences(eager, sequences)] == ["a"]
-    assert [s.name for s in _warm_up_sequences(compiled, sequences)] == ["a", "b", "d"]
+    assert [s.name for s in _warm_up_sequences(compiled, sequences)] == ["a", "b", "d", "e"]
 
 
 def test_runner_refuses_rgmp_without_weights(tmp_path):

@@ -54,7 +54,7 @@ class RGMPConfig:
         fold_bn: fold the frozen BatchNorms into the convolutions (same outputs, faster).
         channels_last: NHWC memory layout (usually faster for convolutions on CPU and GPU).
         compile: ``torch.compile`` the encoder and decoder (inductor, weights frozen as constants);
-            compiled once per input shape, in the runner's warm-up of each frame size.
+            compiled once per input shape, in the runner's warm-up of each frame size and object count.
         seed: seed of the random initialisation used with ``--random-init``.
     """
 

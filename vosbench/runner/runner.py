@@ -231,7 +231,8 @@ def run_sequence(method: VOSMethod, sequence: Sequence, dataset: Dataset, timer:
     """Run ``method`` over one sequence; ``write(stem, png_bytes)`` receives each answer.
 
     Returns the sequence's record: frames, object count, per-frame model / end-to-end times,
-    peak memory, and the method's own settings for it (``describe()``: input size, scales …). ``limit`` stops after that many frames (warm-up).
+    peak memory, and the method's own settings for it (``describe()``: input size, scales …).
+    ``limit`` stops after that many frames (warm-up).
     """
     device = method.device
     semi = dataset.task == "semi-supervised"
@@ -316,13 +317,14 @@ def _to_labels(answer: torch.Tensor, lookup: Optional[torch.Tensor], size: Tuple
 
 def _warm_up_sequences(method: VOSMethod, pending: Seq[Sequence]) -> List[Sequence]:
     """The first pending sequence, or for shape-specialised methods the first of each frame size
-    (compilation or autotuning must not fall inside the timed region)."""
+    and object count (methods batch objects), so compilation or autotuning stays untimed."""
     if not method.shape_specialised:
         return list(pending[:1])
-    by_size: Dict[Tuple[int, int], Sequence] = {}
+    by_shape: Dict[Tuple[Tuple[int, int], int], Sequence] = {}
     for sequence in pending:
-        by_size.setdefault(tuple(sequence.size), sequence)
-    return list(by_size.values())
+        objects = sum(len(ids) for ids in sequence.prompts().values())
+        by_shape.setdefault((tuple(sequence.size), objects), sequence)
+    return list(by_shape.values())
 
 
 def _warm_up(method: VOSMethod, sequence: Sequence, dataset: Dataset, device: torch.device, frames: int) -> None:
