@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Dict, List, Tuple
 from torch import Tensor
 
 from vosbench.runner.protocol import MethodCard
-from vosbench_methods.rgmp.method import RGMP
+from vosbench_methods.rgmp.method import RGMP, check_scales
 
 from .network import FANNet
 
@@ -50,8 +50,7 @@ class FANConfig:
     def __post_init__(self) -> None:
         if self.reference not in REFERENCES:
             raise ValueError(f"reference must be one of {', '.join(REFERENCES)}, not {self.reference!r}")
-        if not self.scales or any(not 0.0 < s <= 4.0 for s in self.scales):
-            raise ValueError(f"scales must be a non-empty list of factors in (0, 4], not {self.scales!r}")
+        check_scales(self.scales)
 
 
 class FAN(RGMP):

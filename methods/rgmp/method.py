@@ -66,8 +66,12 @@ class RGMPConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if not self.scales or any(not 0.0 < s <= 4.0 for s in self.scales):
-            raise ValueError(f"scales must be a non-empty list of factors in (0, 4], not {self.scales!r}")
+        check_scales(self.scales)
+
+
+def check_scales(scales: Tuple[float, ...]) -> None:
+    if not scales or any(not 0.0 < s <= 4.0 for s in scales):
+        raise ValueError(f"scales must be a non-empty list of factors in (0, 4], not {scales!r}")
 
 
 def pad_amounts(height: int, width: int) -> Tuple[int, int, int, int]:
