@@ -1,0 +1,7 @@
+"""RANet (Wang et al., ICCV 2019): network, released test protocol and checkpoint conversion."""
+
+from __future__ import annotations
+
+from .network import RANetNet
+
+__all__ = ["RANetNet"]
