@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .method import RANet, RANetConfig
 from .network import RANetNet
 
-__all__ = ["RANetNet"]
+__all__ = ["RANet", "RANetConfig", "RANetNet"]

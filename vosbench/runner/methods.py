@@ -28,6 +28,7 @@ METHODS.register("first-frame", "vosbench_methods.baselines.first_frame:FirstFra
 METHODS.register("flow", "vosbench_methods.baselines.flow:FlowPropagation", aliases=("optical-flow",))
 METHODS.register("rgmp", "vosbench_methods.rgmp:RGMP")
 METHODS.register("fan", "vosbench_methods.fan:FAN", aliases=("fanforvos",))
+METHODS.register("ranet", "vosbench_methods.ranet:RANet")
 
 
 def get_method(name: str) -> Type[VOSMethod]:

@@ -1,0 +1,311 @@
+"""RANet as a vosbench method: the released crop-and-track test protocol around :class:`RANetNet`.
+
+Per sequence (ranet.md §4):
+
+* **Letterbox.** Every frame is brought into the network's fixed 480×864 input: scaled to fit
+  (DAVIS's 854×480 frames are not resampled) and centred with zero padding (5 black columns
+  each side for 854 wide). Images are resized bilinearly (antialiased), masks with nearest
+  neighbour; answers are mapped back the same way.
+* **Crop and track.** The template is the first frame cropped to the 1.5× box around its mask
+  (480 : 864 aspect kept; integer floor arithmetic as released) and resized back to 480×864;
+  its kernels are computed once. Each later frame is cropped with the box of the *previous
+  prediction*, resized to 480×864 (bilinear, corners not aligned), predicted, and the
+  probabilities are resized back to the crop (bilinear, corners aligned) and zero-padded into
+  the frame. The previous-mask input is the previous hard prediction, cropped with the same box
+  and resized with nearest neighbour. An empty mask or a box under 32 px gives the full frame.
+* **Heads.** One object: the single-object head (sigmoid > 0.5). Several objects: the
+  multi-object head; a pixel belongs to object i when p_i > 0.5 and p_i is the largest. The
+  answer is (K+1) probabilities with a constant 0.5 background channel, so the runner's argmax
+  reproduces exactly that rule.
+
+Objects handed in after the first frame, or a sequence whose objects disappear, are handled as
+vosbench extensions: a new object restarts the template from that frame with all objects
+present (the released code only reads frame 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Dict, Mapping, Optional, Sequence as Seq, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from vosbench.errors import ConfigError
+from vosbench.runner.checkpoint import fit_state_dict, read_state_dict
+from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
+from vosbench_methods.common.inference import precision_context, seeded
+
+from .network import DEAD_MODULES, RANetNet
+
+INPUT_HW = (480, 864)
+BOX_SCALE = 1.5
+MIN_BOX = 32
+THRESHOLD = 0.5
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+WEIGHTS_URL = "https://drive.google.com/folderview?id=1EwvDQiXAKAys_KVLTX5VRu8HggYiiUnl"
+
+
+@dataclass(frozen=True)
+class RANetConfig:
+    """Options of ``ranet``.
+
+    Attributes:
+        crop: the released crop-and-track loop (True) or the whole letterboxed frame every time
+            (False: an ablation, labelled ``no-crop``).
+        head: ``auto`` (single-object head for one object, multi-object head otherwise, as the
+            two released models are used), ``single`` or ``multi``.
+        channels_last: NHWC memory layout for the convolutions.
+        seed: seed of the random initialisation used with ``--random-init``.
+    """
+
+    crop: bool = True
+    head: str = "auto"
+    channels_last: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.head not in ("auto", "single", "multi"):
+            raise ValueError(f"head must be auto, single or multi, not {self.head!r}")
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """How a frame of ``size`` sits in the 480×864 input: scaled to ``scaled`` and placed at ``offset``."""
+
+    size: Tuple[int, int]
+    scaled: Tuple[int, int]
+    offset: Tuple[int, int]
+
+    @classmethod
+    def fit(cls, height: int, width: int) -> "Letterbox":
+        scale = min(INPUT_HW[0] / height, INPUT_HW[1] / width)
+        scaled = (height, width) if scale >= 1.0 else (round(height * scale), round(width * scale))
+        return cls((height, width), scaled, ((INPUT_HW[0] - scaled[0]) // 2, (INPUT_HW[1] - scaled[1]) // 2))
+
+    def place(self, x: Tensor, mode: str) -> Tensor:
+        """(N, C, H, W) frame-sized → (N, C, 480, 864), zero outside the frame."""
+        if tuple(x.shape[-2:]) != self.scaled:
+            x = _resize(x, self.scaled, mode)
+        top, left = self.offset
+        bottom, right = INPUT_HW[0] - top - self.scaled[0], INPUT_HW[1] - left - self.scaled[1]
+        return F.pad(x, (left, right, top, bottom))
+
+    def remove(self, x: Tensor) -> Tensor:
+        """(N, C, 480, 864) → (N, C, H, W) with nearest-neighbour resizing (answers, labels)."""
+        top, left = self.offset
+        x = x[..., top:top + self.scaled[0], left:left + self.scaled[1]]
+        return x if self.scaled == self.size else _resize(x, self.size, "nearest")
+
+
+def _resize(x: Tensor, size: Tuple[int, int], mode: str) -> Tensor:
+    if mode == "nearest":
+        return F.interpolate(x, size=size, mode="nearest")
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+
+
+def crop_box(mask: Tensor) -> Tuple[int, int, int, int]:
+    """(top, left, bottom, right) of the 1.5× box around ``mask`` (480×864, bool), as released.
+
+    Centre by integer floor division of the extreme rows / columns, half-sizes scaled by 1.5 and
+    widened to the 480 : 864 aspect, truncated to integers, clamped to the frame; the whole
+    frame when the mask is empty or the box is under 32 px.
+    """
+    full = (0, 0, INPUT_HW[0], INPUT_HW[1])
+    rows = torch.nonzero(mask.any(dim=1)).flatten()
+    cols = torch.nonzero(mask.any(dim=0)).flatten()
+    if rows.numel() == 0:
+        return full
+    r0, r1, c0, c1 = (int(v) for v in (rows[0], rows[-1], cols[0], cols[-1]))
+    ratio = INPUT_HW[0] / INPUT_HW[1]
+    centre_r, centre_c = (r0 + r1) // 2, (c0 + c1) // 2
+    half = max((r1 - r0) * BOX_SCALE / 2, ratio * ((c1 - c0) * BOX_SCALE / 2))
+    half_r, half_c = int(half), int(half / ratio)
+    top, left = max(centre_r - half_r, 0), max(centre_c - half_c, 0)
+    bottom, right = min(centre_r + half_r, INPUT_HW[0]), min(centre_c + half_c, INPUT_HW[1])
+    if bottom - top < MIN_BOX or right - left < MIN_BOX:
+        return full
+    return top, left, bottom, right
+
+
+def crop_resize(x: Tensor, box: Tuple[int, int, int, int], mode: str) -> Tensor:
+    """Crop (N, C, 480, 864) to ``box`` and resize to 480×864 (bilinear without aligned corners, or nearest)."""
+    top, left, bottom, right = box
+    x = x[..., top:bottom, left:right]
+    if mode == "nearest":
+        return F.interpolate(x, size=INPUT_HW, mode="nearest")
+    return F.interpolate(x, size=INPUT_HW, mode="bilinear", align_corners=False)
+
+
+def uncrop(x: Tensor, box: Tuple[int, int, int, int]) -> Tensor:
+    """Network output (N, C, 480, 864) back into the box (bilinear, corners aligned), zero elsewhere."""
+    top, left, bottom, right = box
+    x = F.interpolate(x, size=(bottom - top, right - left), mode="bilinear", align_corners=True)
+    return F.pad(x, (left, INPUT_HW[1] - right, top, INPUT_HW[0] - bottom))
+
+
+class RANet(VOSMethod):
+    """Ranking attention network with the released crop-and-track test protocol."""
+
+    card: ClassVar[MethodCard] = MethodCard(
+        name="ranet",
+        task="semi-supervised",
+        summary="correlation of the current frame with first-frame template kernels, ranking attention "
+                "keeps the top 256 foreground and background maps, InstanceNorm ResNet-101 encoder-decoder",
+        paper="Wang, Xu, Liu, Zhu, Shao: RANet: Ranking Attention Network for Fast Video Object "
+              "Segmentation, ICCV 2019",
+        code_url="https://github.com/Storife/RANet",
+        licence="Apache-2.0 (authors' code)",
+        needs_weights=True,
+        weights_help=f"Download RANet_video_single.pth (DAVIS-2016) or RANet_video_multi.pth (DAVIS-2017) "
+                     f"from {WEIGHTS_URL} and convert it once: `vosbench convert --method ranet "
+                     "RANet_video_single.pth ranet-single.pth`.",
+        weights_url=WEIGHTS_URL,
+        precisions=("fp32", "tf32", "amp-bf16", "amp-fp16"),
+        input_policy="letterbox into 480x864 (scale to fit, zero padding), crop to the 1.5x box of the "
+                     "previous prediction, resized back to 480x864",
+        protocol="template kernels from the first frame's box; each frame cropped around the previous "
+                 "prediction; top-256 ranked maps; threshold 0.5 (several objects: above 0.5 and largest). "
+                 f"Dead weights kept for strict loading, never run: {', '.join(DEAD_MODULES)}. "
+                 "The paper's 30 FPS was timed without synchronisation, in fp16 with 4-video batches.",
+        reference={
+            "davis2016/val J-Mean": "85.5 (paper)",
+            "davis2016/val F-Mean": "85.4 (paper)",
+            "davis2017/val J-Mean": "63.2 (paper; DAVIS leaderboard .6325)",
+            "davis2017/val F-Mean": "68.2 (DAVIS leaderboard .6819)",
+            "davis2016/val ms/frame": "33 (paper, TITAN Xp, unsynchronised, fp16, batch 4; 45 synchronised "
+                                      "batch 1 on a GTX 1080 Ti per the authors' issue #7)",
+        },
+    )
+    Config: ClassVar[type] = RANetConfig
+
+    def __init__(self, config: Any = None, *, device: str | torch.device = "cpu",
+                 weights: Optional[str] = None, precision: str = "fp32"):
+        super().__init__(config, device=device, weights=weights, precision=precision)
+        net = self.build_network(self.config, weights).to(self.device)
+        if self.config.channels_last:
+            net = net.to(memory_format=torch.channels_last)
+        self.net = net
+        self.mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
+        self.std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
+
+    @classmethod
+    def build_network(cls, config: Any, weights: Optional[str | Path] = None) -> RANetNet:
+        with seeded(config.seed):
+            net = RANetNet()
+        if weights is not None:
+            state = read_state_dict(weights, method=cls.card.name)
+            net.load_state_dict(fit_state_dict(net.state_dict(), state, weights, what=cls.card.name))
+        return net.eval()
+
+    @classmethod
+    def convert_weights(cls, source: Path, *, allow_pickle: bool = False) -> Mapping[str, Tensor]:
+        """Any of the three released files (video single, image single, video multi) → our keys, strictly.
+
+        The dead modules' weights are kept: every key of the file is consumed.
+        """
+        with torch.device("meta"):
+            expected = RANetNet().state_dict()
+        state = read_state_dict(source, allow_pickle=allow_pickle)
+        return fit_state_dict(expected, state, source, what="the ranet network")
+
+    # -- per sequence ---------------------------------------------------------------------
+
+    def reset(self, meta: SequenceMeta) -> None:
+        self.size = meta.size
+        self.letterbox = Letterbox.fit(*meta.size)
+        self.kernels: Optional[Tensor] = None
+        self.template_masks: Optional[Tensor] = None  # (1, K+1, 480, 864): background incl. padding, objects
+        self.labels: Optional[Tensor] = None  # (480, 864) long: 0 background, k object k (handing order)
+        self.num_objects = 0
+
+    def step(self, frame: Tensor, mask: Optional[Tensor] = None, obj_ids: Optional[Seq[int]] = None) -> Tensor:
+        with precision_context(self.device, self.precision):
+            rgb = self._prepare(frame)
+            if self.labels is not None and self.num_objects:
+                probs = self._predict(rgb)
+                self.labels = _labels(probs)
+            else:
+                probs = None
+            if mask is not None and obj_ids:
+                probs = self._add_objects(rgb, mask, obj_ids, probs)
+        if probs is None:
+            return torch.ones((1, *self.size), device=self.device)
+        background = torch.full_like(probs[:1], THRESHOLD)
+        return self.letterbox.remove(torch.cat([background, probs])[None])[0]
+
+    def describe(self) -> Dict[str, Any]:
+        return {"input_hw": list(INPUT_HW), "letterbox_scaled_hw": list(self.letterbox.scaled),
+                "num_objects": self.num_objects, "crop": self.config.crop, "head": self._head(),
+                "batch_size": 1}
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _head(self) -> str:
+        if self.config.head != "auto":
+            return self.config.head
+        return "single" if self.num_objects <= 1 else "multi"
+
+    def _prepare(self, frame: Tensor) -> Tensor:
+        """uint8 (H, W, 3) → letterboxed (1, 3, 480, 864) in [0, 1] (zero padding, normalised later)."""
+        rgb = frame.permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
+        return self.letterbox.place(rgb, "bilinear")
+
+    def _normalise(self, rgb: Tensor) -> Tensor:
+        x = (rgb - self.mean) / self.std
+        return x.contiguous(memory_format=torch.channels_last) if self.config.channels_last else x
+
+    def _box(self, labels: Tensor) -> Tuple[int, int, int, int]:
+        return crop_box(labels > 0) if self.config.crop else (0, 0, *INPUT_HW)
+
+    def _add_objects(self, rgb: Tensor, mask: Tensor, obj_ids: Seq[int], probs: Optional[Tensor]) -> Tensor:
+        """New objects: paste them into the labels, (re)build the template from this frame and
+        answer with the propagated objects (cleared under the new masks) plus the new masks."""
+        if self.config.head == "single" and self.num_objects + len(obj_ids) > 1:
+            raise ConfigError("ranet head=single handles one object; this sequence has several (use head=auto)")
+        placed = self.letterbox.place(mask[None, None].float(), "nearest")[0, 0].long()
+        labels = self.labels if self.labels is not None else torch.zeros(INPUT_HW, dtype=torch.long,
+                                                                           device=self.device)
+        new = []
+        for obj_id in obj_ids:
+            self.num_objects += 1
+            hit = placed == int(obj_id)
+            labels = torch.where(hit, torch.full_like(labels, self.num_objects), labels)
+            new.append(hit.float())
+        self.labels = labels
+        box = self._box(labels)
+        self.kernels = self.net.template(self._normalise(crop_resize(rgb, box, "bilinear")))
+        cropped = crop_resize(labels[None, None].float(), box, "nearest")[0, 0].long()
+        objects = torch.stack([(cropped == k).float() for k in range(1, self.num_objects + 1)])
+        self.template_masks = torch.cat([1.0 - objects.sum(0, keepdim=True), objects])[None]
+        new_masks = torch.stack(new)
+        if probs is None:
+            return new_masks
+        return torch.cat([probs * (1.0 - new_masks.sum(0, keepdim=True)).clamp_min(0.0), new_masks])
+
+    def _predict(self, rgb: Tensor) -> Tensor:
+        """Object probabilities (K, 480, 864) for this frame, from the previous hard labels."""
+        box = self._box(self.labels)
+        x = self._normalise(crop_resize(rgb, box, "bilinear"))
+        previous = crop_resize(self.labels[None, None].float(), box, "nearest")[0, 0].long()
+        objects = torch.stack([(previous == k).float() for k in range(1, self.num_objects + 1)])[None]
+        if self._head() == "single":
+            template = self.template_masks[:, 1:].sum(1, keepdim=True)
+            out = self.net.forward_single(x, self.kernels, template, objects.sum(1, keepdim=True))
+        else:
+            out = self.net.forward_multi(x, self.kernels, self.template_masks, objects)
+        return uncrop(out, box)[0]
+
+
+def _labels(probs: Tensor) -> Tensor:
+    """Hard labels (480, 864): object k where p_k > 0.5 and p_k is the largest (the later object on ties)."""
+    labels = torch.zeros(probs.shape[1:], dtype=torch.long, device=probs.device)
+    top = probs.max(0, keepdim=True).values
+    for k in range(probs.shape[0]):
+        keep = (probs[k] > THRESHOLD) & (probs[k] >= top[0])
+        labels = torch.where(keep, torch.full_like(labels, k + 1), labels)
+    return labels
+
