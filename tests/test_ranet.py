@@ -53,6 +53,24 @@ def test_crop_box_follows_the_released_rule():
     assert top == 0 and right == 864 and bottom > 0 and left < 800
 
 
+def _mask(*boxes):
+    mask = torch.zeros(480, 864, dtype=torch.bool)
+    for r0, r1, c0, c1 in boxes:  # inclusive
+        mask[r0:r1 + 1, c0:c1 + 1] = True
+    return mask
+
+
+@pytest.mark.parametrize("boxes, expected", [  # boxes the authors' msk2bbox gives (run side by side)
+    (((100, 139, 200, 299),), (78, 175, 160, 323)),
+    (((100, 140, 400, 410),), (90, 352, 150, 458)),  # 30 / (480/864) truncates to 53 in float32
+    (((0, 59, 800, 863),), (0, 752, 73, 864)),
+    (((50, 60, 50, 60), (300, 310, 600, 610)), (0, 0, 413, 750)),
+    (((200, 205, 400, 405),), (0, 0, 480, 864)),
+])
+def test_crop_box_equals_the_authors(boxes, expected):
+    assert crop_box(_mask(*boxes)) == expected
+
+
 def test_letterbox_places_and_removes_exactly():
     davis = Letterbox.fit(480, 854)
     assert davis.scaled == (480, 854) and davis.offset == (0, 5)

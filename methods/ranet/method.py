@@ -111,8 +111,8 @@ def crop_box(mask: Tensor) -> Tuple[int, int, int, int]:
     """(top, left, bottom, right) of the 1.5× box around ``mask`` (480×864, bool), as released.
 
     Centre by integer floor division of the extreme rows / columns, half-sizes scaled by 1.5 and
-    widened to the 480 : 864 aspect, truncated to integers, clamped to the frame; the whole
-    frame when the mask is empty or the box is under 32 px.
+    widened to the 480 : 864 aspect in float32, truncated to integers, clamped to the frame; the
+    whole frame when the mask is empty or the box is under 32 px.
     """
     full = (0, 0, INPUT_HW[0], INPUT_HW[1])
     rows = torch.nonzero(mask.any(dim=1)).flatten()
@@ -122,8 +122,11 @@ def crop_box(mask: Tensor) -> Tuple[int, int, int, int]:
     r0, r1, c0, c1 = (int(v) for v in (rows[0], rows[-1], cols[0], cols[-1]))
     ratio = INPUT_HW[0] / INPUT_HW[1]
     centre_r, centre_c = (r0 + r1) // 2, (c0 + c1) // 2
-    half = max((r1 - r0) * BOX_SCALE / 2, ratio * ((c1 - c0) * BOX_SCALE / 2))
-    half_r, half_c = int(half), int(half / ratio)
+    # float32 as released: 30 / (480/864) is 53.99999 there, truncated to 53 (float64 gives 54)
+    half_h = torch.tensor(float(r1 - r0), dtype=torch.float32) * BOX_SCALE / 2
+    half_w = torch.tensor(float(c1 - c0), dtype=torch.float32) * BOX_SCALE / 2
+    half = torch.maximum(half_h, ratio * half_w)
+    half_r, half_c = int(half.long()), int((half / ratio).long())
     top, left = max(centre_r - half_r, 0), max(centre_c - half_c, 0)
     bottom, right = min(centre_r + half_r, INPUT_HW[0]), min(centre_c + half_c, INPUT_HW[1])
     if bottom - top < MIN_BOX or right - left < MIN_BOX:

@@ -1,8 +1,9 @@
-"""Run the authors' original RGMP and FAN code (from their own checkouts) on CPU, for parity tests.
+"""Run the authors' original RGMP, FAN and RANet code (their checkouts) on CPU, for parity tests.
 
-Why this exists: vosbench re-implements RGMP and FAN; to compare against the released code we
-execute the authors' files as they are, from a checkout whose path is passed in (or taken from
-``VOSBENCH_RGMP_REPO`` / ``VOSBENCH_FAN_REPO``).  Nothing of theirs is copied here:
+Why this exists: vosbench re-implements RGMP, FAN and RANet; to compare against the released code
+we execute the authors' files as they are, from a checkout whose path is passed in (or taken from
+``VOSBENCH_RGMP_REPO`` / ``VOSBENCH_FAN_REPO`` / ``VOSBENCH_RANET_REPO``).  Nothing of theirs is
+copied here (RANet specifics, and what its code needs from modern torch, are in :func:`load_ranet`):
 
 * ``model.py`` and ``utils.py`` are imported by file path under private module names (so RGMP's
   and FAN's same-named files never collide, and repeated loads are independent);
@@ -24,14 +25,16 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import functools
 import importlib.util
+import io
 import itertools
 import os
 import subprocess
 import tempfile
 import types
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,10 +51,16 @@ except ImportError:  # run with tools/parity on sys.path (scripts in this folder
 
 __all__ = [
     "FAN_REPO_ENV",
+    "RANET_INPUT_HW",
+    "RANET_NET_TYPES",
+    "RANET_REPO_ENV",
     "RGMP_REPO_ENV",
     "FANReference",
+    "RANetReference",
+    "RANetSequence",
     "RGMPReference",
     "load_fan",
+    "load_ranet",
     "load_rgmp",
     "pad_like_authors",
     "quiet",
@@ -59,6 +68,7 @@ __all__ = [
 
 RGMP_REPO_ENV = "VOSBENCH_RGMP_REPO"
 FAN_REPO_ENV = "VOSBENCH_FAN_REPO"
+RANET_REPO_ENV = "VOSBENCH_RANET_REPO"
 
 PathLike = str | os.PathLike[str]
 _counter = itertools.count()
@@ -79,6 +89,7 @@ def quiet() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*nn\.functional\.upsample.* is deprecated")
         warnings.filterwarnings("ignore", message=r"volatile was removed")
+        warnings.filterwarnings("ignore", message=r".*nn\.functional\.sigmoid is deprecated")
         yield
 
 
@@ -129,13 +140,41 @@ def _git_commit(repo: Path) -> str | None:
     return commit if out.returncode == 0 and commit else None
 
 
-def _import_file(path: Path, tag: str) -> types.ModuleType:
-    """Import one of their files under a private, unique module name (not put in sys.modules)."""
+def _builtins_with_imports(supplied: Mapping[str, types.ModuleType]) -> dict[str, Any]:
+    """Builtins whose ``__import__`` answers ``from <name> import ...`` with ``supplied[name]``.
+
+    Lets one of their files import a sibling that was itself loaded privately, without putting
+    anything in ``sys.modules`` or on ``sys.path``.  Other names of the same top-level packages
+    are refused rather than looked up on ``sys.path`` (where a stray copy could be found).
+    """
+    real_import = builtins.__import__
+    roots = {name.split(".")[0] for name in supplied}
+
+    def __import__(name: str, globals: Any = None, locals: Any = None,
+                   fromlist: Sequence[str] | None = (), level: int = 0) -> Any:
+        if level == 0 and name.split(".")[0] in roots:
+            if name not in supplied or not fromlist:
+                raise ImportError(f"reference harness supplies only 'from X import ...' for "
+                                  f"{sorted(supplied)}, not {name!r}")
+            return supplied[name]
+        return real_import(name, globals, locals, fromlist, level)
+
+    return {**vars(builtins), "__import__": __import__}
+
+
+def _import_file(path: Path, tag: str,
+                 supplied: Mapping[str, types.ModuleType] | None = None) -> types.ModuleType:
+    """Import one of their files under a private, unique module name (not put in sys.modules).
+
+    ``supplied`` maps module names the file imports to already loaded private modules.
+    """
     name = f"_vosbench_ref_{tag}_{next(_counter)}_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
+    if supplied:
+        module.__dict__["__builtins__"] = _builtins_with_imports(supplied)
     spec.loader.exec_module(module)
     return module
 
@@ -413,3 +452,418 @@ def load_fan(repo: PathLike | None = None, align_corners: bool | None = None,
     return FANReference(repo=path, commit=_git_commit(path), align_corners=align_corners,
                         device=device, model=model, model_module=model_module,
                         utils_module=utils_module, val_namespace=namespace)
+
+
+# ----------------------------------------------------------------------------------------------
+# RANet
+
+
+RANET_INPUT_HW = (480, 864)
+RANET_NET_TYPES = ("single_object", "multi_object")
+_RANET_FILES = ("codes/RANet_model.py", "codes/RANet.py", "codes/RANet_lib/RANet_lib.py",
+                "codes/RANet_lib/RANet_Model_imagenet.py", "codes/RANet_lib/RANet_resnet_ins.py")
+# Their PAD_transform: ToTensor, then Normalize with these (torchvision 0.2, per-channel scalars).
+_RANET_MEAN = (0.485, 0.456, 0.406)
+_RANET_STD = (0.229, 0.224, 0.225)
+_RANET_THRESHOLD = 0.5  # fitpredict17 uses 0.5 for every dataset mode
+
+
+class _View:
+    """A module seen with a few attributes replaced; put into *their* namespaces only."""
+
+    def __init__(self, base: Any, **replaced: Any) -> None:
+        self._base = base
+        self.__dict__.update(replaced)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._base, name)
+
+    def __repr__(self) -> str:
+        replaced = sorted(k for k in vars(self) if k != "_base")
+        return f"<{getattr(self._base, '__name__', self._base)!s} with {replaced} replaced>"
+
+
+class _CudaNoOpTensor(torch.Tensor):
+    """A tensor their code created on a CPU run: ``.cuda()`` hands it back as a plain tensor.
+
+    Their test code calls ``.cuda()`` unconditionally (``torch.zeros(4).cuda()`` in ``msk2bbox``,
+    ``torch.zeros(...).cuda()`` in ``msks2P``, ``Variable(...).cuda()``); on a CPU build that
+    raises.  Only tensors made by the factories of their namespace's ``torch`` are of this class,
+    and ``.cuda()`` returns a plain tensor, so the class never reaches the model.
+    """
+
+    def cuda(self, *args: Any, **kwargs: Any) -> torch.Tensor:  # type: ignore[override]
+        return self.as_subclass(torch.Tensor)
+
+
+def _integral(x: Any) -> bool:
+    if isinstance(x, torch.Tensor):
+        return not (x.is_floating_point() or x.is_complex())
+    return isinstance(x, int)
+
+
+class _TruncDivTensor(torch.Tensor):
+    """Integer tensor whose ``/`` truncates, as integer-tensor ``/`` did up to PyTorch 1.4.
+
+    Used only for ``torch.nonzero``'s result inside their ``msk2bbox`` (the box centre
+    ``(nzx[0] + nzx[-1]) / 2``); with modern true division the box becomes float and their
+    ``bbox_crop`` raises ``TypeError`` (float tensors cannot be slice indices).
+    """
+
+    def __truediv__(self, other: Any) -> torch.Tensor:  # type: ignore[override]
+        if _integral(self) and _integral(other):
+            return torch.div(self, other, rounding_mode="trunc")
+        return torch.Tensor.__truediv__(self, other)
+
+
+def _returning(cls: type[torch.Tensor],
+               fn: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> torch.Tensor:
+        return fn(*args, **kwargs).as_subclass(cls)
+    return wrapper
+
+
+def _rebind(func: types.FunctionType, namespace: dict[str, Any]) -> types.FunctionType:
+    """Their function (the same code object) resolving its globals in ``namespace``."""
+    new = types.FunctionType(func.__code__, namespace, func.__name__, func.__defaults__,
+                             func.__closure__)
+    new.__kwdefaults__ = func.__kwdefaults__
+    new.__qualname__ = func.__qualname__
+    new.__doc__ = func.__doc__
+    return new
+
+
+def _ranet_lib_namespace(lib: types.ModuleType, device: torch.device,
+                         legacy_division: bool) -> tuple[dict[str, Any], list[str]]:
+    """A copy of ``RANet_lib.py``'s globals in which their test functions can run here.
+
+    Their module object is left untouched; ``msk2bbox``, ``bbox_crop``, ``bbox_uncrop`` and
+    ``process_SVOS_batch`` are re-bound (same code) to the copy, which differs only in:
+    ``torch`` (on CPU: ``zeros``/``from_numpy``/``tensor`` give tensors whose ``.cuda()`` is a
+    no-op; for ``msk2bbox`` with ``legacy_division``: ``nonzero`` gives :class:`_TruncDivTensor`)
+    and ``Variable`` (on CPU: same data, ``.cuda()`` a no-op; ``volatile`` is moot under
+    ``no_grad``).  ``msk2bbox``'s result is handed on as a plain tensor.
+    """
+    patches: list[str] = []
+    factories: dict[str, Any] = {}
+    namespace = dict(vars(lib))
+    if device.type == "cpu":
+        factories = {name: _returning(_CudaNoOpTensor, getattr(torch, name))
+                     for name in ("zeros", "from_numpy", "tensor")}
+        namespace["Variable"] = _returning(_CudaNoOpTensor, lambda data, **_: data)
+        patches.append("RANet_lib: .cuda() is a no-op on CPU for tensors made by torch.zeros/"
+                       "from_numpy/tensor and Variable (their code calls .cuda() unconditionally)")
+    namespace["torch"] = _View(torch, **factories)
+    box_factories = dict(factories)
+    if legacy_division:
+        box_factories["nonzero"] = _returning(_TruncDivTensor, torch.nonzero)
+        patches.append("RANet_lib.msk2bbox: integer-tensor '/' truncates (PyTorch <= 1.4 "
+                       "semantics; modern true division gives float boxes and bbox_crop fails)")
+    their_box = _rebind(lib.msk2bbox, dict(namespace, torch=_View(torch, **box_factories)))
+
+    @functools.wraps(their_box)
+    def msk2bbox(*args: Any, **kwargs: Any) -> torch.Tensor:
+        return their_box(*args, **kwargs).as_subclass(torch.Tensor)
+
+    namespace["msk2bbox"] = msk2bbox
+    for name in ("bbox_crop", "bbox_uncrop", "process_SVOS_batch"):
+        namespace[name] = _rebind(getattr(lib, name), namespace)
+    return namespace, patches
+
+
+@dataclass
+class RANetSequence:
+    """What :meth:`RANetReference.infer_sequence` returns (all in the 480x864 letterboxed frame).
+
+    probs: float32 (T, K, 480, 864).  Frame 0 = the given masks (0/1); frame t >= 1 = their
+    sigmoid maps after ``bbox_uncrop`` (0 outside the crop box).  Multi-object: channel k is
+    label k+2; single-object: K = 1, the union of all objects.
+    labels: uint8 (T, 480, 864) in their convention, as their ``Out_Mask`` holds it: 1 background,
+    2..K+1 objects (single-object: 2 = object); frame 0 is the given map (0 outside
+    ``content_box``, as their loader leaves letterbox padding), later frames have no 0.
+    label_ids: the original id of label i+1 is ``label_ids[i]`` (their loader's Python-set order,
+    ascending for small ids; label 1 is normally id 0).
+    boxes: int64 (T, 4) ``(top, left, bottom, right)``, end-exclusive: the box frame t was cropped
+    with (frames 0 and 1: the template box from frame 0's mask).
+    """
+
+    probs: np.ndarray
+    labels: np.ndarray
+    label_ids: tuple[int, ...]
+    boxes: np.ndarray
+
+
+@dataclass
+class RANetReference:
+    """The authors' RANet loaded from ``repo``: ``model`` plus their crop-and-track functions.
+
+    ``patches`` lists every attribute supplied in their namespaces to run under this torch.
+    """
+
+    repo: Path
+    commit: str | None
+    net_type: str
+    device: torch.device
+    legacy_division: bool
+    model: nn.Module = field(repr=False)
+    model_module: types.ModuleType
+    imagenet_module: types.ModuleType
+    resnet_module: types.ModuleType
+    lib_module: types.ModuleType
+    lib_namespace: dict[str, Any] = field(repr=False)
+    patches: tuple[str, ...]
+
+    @property
+    def single_object(self) -> bool:
+        return self.net_type == "single_object"
+
+    # -- their model -----------------------------------------------------------------------
+
+    def template(self, frame: torch.Tensor) -> torch.Tensor:
+        """Their forward with ``mode='first'``: template kernels (N, 512, 15, 27) from a
+        normalised (N, 3, 480, 864) frame (already cropped and resized, as their loop does)."""
+        with torch.no_grad(), quiet():
+            return self.model(None, frame.to(self.device), None, None, mode="first")[0]
+
+    def forward(self, x1: torch.Tensor, ker: torch.Tensor, msk2: torch.Tensor,
+                msk_p: torch.Tensor) -> torch.Tensor:
+        """Their eval forward; returns probabilities (N, 1, 480, 864) single-object,
+        (N, K, 480, 864) multi-object (K from ``msk2``'s largest label; all N must agree).
+
+        x1: normalised current frame (N, 3, 480, 864); ker: :meth:`template` output; msk2: the
+        template mask, msk_p: the previous mask, both float (N, 1, 480, 864) label maps (bg 1,
+        objects 2..K+1, padding 0).  The multi-object head writes label 2 into ``msk2[i, 0, 0, 0]``
+        in place when ``msk2[i]`` holds no object (their edge-case hack).
+        """
+        with torch.no_grad(), quiet():
+            out, _ = self.model(x1, ker, msk2, msk_p)
+        probs = out[0]
+        if isinstance(probs, list):  # multi-object: one (1, K, H, W) tensor per sample
+            if len({p.shape[1] for p in probs}) != 1:
+                raise ValueError("samples have different object counts; call ref.model directly")
+            probs = torch.cat(probs)
+        return probs
+
+    # -- their test-loop helpers (RANet_lib.py), runnable here ---------------------------------
+
+    def msk2bbox(self, msk: torch.Tensor, k: float = 1.5, *,
+                 legacy_division: bool | None = None) -> torch.Tensor:
+        """Their ``msk2bbox``: int64 ``(top, left, bottom, right)`` of the k-times box of a bool
+        (1, 480, 864) mask, aspect 480:864, clamped; the full frame when empty or under 32 px.
+
+        ``legacy_division=False`` runs it with modern integer ``/`` (then the box comes back as
+        float, which their ``bbox_crop`` rejects); None uses the load-time setting.
+        """
+        if legacy_division is None or legacy_division == self.legacy_division:
+            fn = self.lib_namespace["msk2bbox"]
+        else:
+            fn = _ranet_lib_namespace(self.lib_module, self.device, legacy_division)[0]["msk2bbox"]
+        return fn(msk, k=k)
+
+    def bbox_crop(self, img: torch.Tensor, bbox: torch.Tensor) -> torch.Tensor:
+        """Their ``bbox_crop``: ``img[:, top:bottom, left:right]`` of a 3-D (C, H, W) tensor."""
+        return self.lib_namespace["bbox_crop"](img, bbox)
+
+    def bbox_uncrop(self, img: torch.Tensor, bbox: torch.Tensor,
+                    crop_size: Sequence[int]) -> torch.Tensor:
+        """Their ``bbox_uncrop``: (N, C, 480, 864) -> bilinear (align_corners=True) to
+        ``crop_size[2:]``, zero-padded back into 480x864.  ``crop_size`` is the 4-D size of the
+        cropped frame, as their loop passes it."""
+        with quiet():
+            return self.lib_namespace["bbox_uncrop"](img, bbox, None, crop_size)
+
+    def resize(self, x: torch.Tensor, size: Sequence[int] = RANET_INPUT_HW,
+               mode: str = "bilinear") -> torch.Tensor:
+        """Their two resize calls, as written: ``F.upsample(x, size, mode='bilinear')`` for frames
+        (align_corners False in torch >= 0.4) and ``F.upsample(x, size)`` (nearest) for masks."""
+        upsample = self.lib_module.F.upsample
+        with quiet():
+            if mode == "bilinear":
+                return upsample(x, tuple(size), mode="bilinear")
+            if mode == "nearest":
+                return upsample(x, tuple(size))
+        raise ValueError(f"mode must be 'bilinear' or 'nearest', got {mode!r}")
+
+    # -- their data loader's effect on already letterboxed input (ours) -------------------------
+
+    @staticmethod
+    def preprocess(frames: np.ndarray) -> torch.Tensor:
+        """uint8 (T, 480, 864, 3) letterboxed RGB -> float32 (T, 3, 480, 864) as their
+        ``PAD_transform`` leaves it: ToTensor (/255), then per-channel ``sub_(mean).div_(std)``.
+        (Their ``Pad_to_size_list`` resize and crop are the identity at 864x480.)"""
+        frames = np.asarray(frames)
+        if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[1:] != (*RANET_INPUT_HW, 3):
+            raise ValueError(f"frames must be uint8 (T, 480, 864, 3), got {frames.dtype} "
+                             f"{frames.shape}")
+        x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float().div(255)
+        for c, (m, s) in enumerate(zip(_RANET_MEAN, _RANET_STD)):
+            x[:, c].sub_(m).div_(s)
+        return x
+
+    @staticmethod
+    def label_map(first_labels: np.ndarray, content_box: Sequence[int] | None = None
+                  ) -> tuple[torch.Tensor, tuple[int, ...]]:
+        """uint8 (480, 864) ids -> ((1, 1, 480, 864) float32 label map, label_ids), as their
+        ``DAVIS2017_loader`` builds it for a palette PNG: each distinct value, in Python-set
+        order, becomes position + 1 (so id 0 -> 1, objects -> 2..K+1).  Their loader also leaves
+        letterbox padding at 0; pass ``content_box=(top, left, bottom, right)`` of the real image
+        to get that (it only changes frame 0's label map, not any network input that matters).
+        """
+        labels = np.asarray(first_labels)
+        if labels.dtype != np.uint8 or labels.shape != RANET_INPUT_HW:
+            raise ValueError(f"first_labels must be uint8 (480, 864), got {labels.dtype} "
+                             f"{labels.shape}")
+        label_ids = tuple(int(v) for v in set(labels.reshape(-1)))  # their objs_ids order
+        label_map = torch.zeros(RANET_INPUT_HW)
+        for i, value in enumerate(label_ids):
+            label_map[torch.from_numpy(labels == value)] = i + 1
+        if content_box is not None:
+            top, left, bottom, right = (int(v) for v in content_box)
+            inside = torch.zeros(RANET_INPUT_HW, dtype=torch.bool)
+            inside[top:bottom, left:right] = True
+            label_map[~inside] = 0
+        return label_map[None, None], label_ids
+
+    # -- our driver --------------------------------------------------------------------------------
+
+    def infer_sequence(self, frames: np.ndarray, first_labels: np.ndarray,
+                       net_type: str | None = None, *,
+                       content_box: Sequence[int] | None = None) -> RANetSequence:
+        """Our minimal driver of their per-sequence test logic, batch size 1, fp32.
+
+        frames: uint8 (T >= 2, 480, 864, 3) already letterboxed; first_labels: uint8 (480, 864)
+        ids of frame 0.  ``net_type`` must match the loaded model (their ``set_type`` does not
+        switch back reliably), None = the loaded one.
+
+        Ours (inline in their code, reimplemented minimally): the data loader's normalisation and
+        label map (:meth:`preprocess`, :meth:`label_map`); ``test_SVOS_Video_batch``'s template
+        step -- ``msk2bbox(mask >= 1.6, k=1.5)``, crop frame and mask with ``bbox_crop``, resize
+        with their ``F.upsample`` calls (bilinear / nearest), ``model(..., mode='first')`` --
+        and its ``Frames_batch`` bookkeeping for one video.  Theirs, run unchanged: the whole
+        per-frame loop ``process_SVOS_batch`` (crop with the previous box, resize, predict,
+        ``bbox_uncrop``, threshold 0.5 / threshold-and-largest, ``msks2P``, next box from the
+        prediction, previous mask = prediction cropped and nearest-resized).  Probabilities and
+        boxes are recorded by wrapping ``bbox_uncrop`` / ``msk2bbox`` in the namespace copy.
+        """
+        if net_type is not None and net_type != self.net_type:
+            raise ValueError(f"loaded as {self.net_type!r}; load_ranet(net_type={net_type!r})")
+        x = self.preprocess(frames).to(self.device)
+        num_frames = x.shape[0]
+        if num_frames < 2:
+            raise ValueError("their loop needs at least 2 frames (frame 0 is only the template)")
+        init_mask, label_ids = self.label_map(first_labels, content_box)
+        init_mask = init_mask.to(self.device)
+
+        namespace = self.lib_namespace
+        boxes: list[torch.Tensor] = []
+        uncropped: list[torch.Tensor] = []
+
+        def msk2bbox(*args: Any, **kwargs: Any) -> torch.Tensor:
+            box = namespace["msk2bbox"](*args, **kwargs)
+            boxes.append(box)
+            return box
+
+        def bbox_uncrop(*args: Any, **kwargs: Any) -> torch.Tensor:
+            out = namespace["bbox_uncrop"](*args, **kwargs)
+            uncropped.append(out)
+            return out
+
+        run_namespace = dict(namespace, msk2bbox=msk2bbox, bbox_uncrop=bbox_uncrop)
+        process = _rebind(self.lib_module.process_SVOS_batch, run_namespace)
+        bbox_crop = namespace["bbox_crop"]
+        upsample = self.lib_module.F.upsample
+        n = num_frames - 1
+        with torch.no_grad(), quiet():
+            # test_SVOS_Video_batch's template step for one video (batch[0][0], batch[1][0]).
+            size = x.shape[2:]
+            bbox = msk2bbox(init_mask[0].ge(1.6), k=1.5)
+            key_frame = upsample(bbox_crop(x[0], bbox).unsqueeze(0), size, mode="bilinear")
+            key_mask = upsample(bbox_crop(init_mask[0], bbox).unsqueeze(0), size)
+            key_feature = self.model(None, key_frame, None, None, mode="first")[0]
+            # Their Frames_batch for one video in slot 0 (batch size 1), then their loop.
+            frames_batch = {
+                "Frames": [[x[t:t + 1] for t in range(1, num_frames)]],
+                "Key_features": [[key_feature] + [None] * (n - 1)],
+                "Key_masks": [[key_mask] * n],
+                "Init_Key_masks": [[init_mask] * n],
+                "Box": [[bbox] + [None] * (n - 1)],
+                "Flags": [[1] + [2] * (num_frames - 3) + [3] + [False]],
+                "Sizes": [n, 0],
+                "batchsize": 1,
+            }
+            out_mask = process(frames_batch, self.model, _RANET_THRESHOLD, self.single_object,
+                               False)[0]
+        if len(out_mask) != num_frames or len(uncropped) != n or len(boxes) != num_frames:
+            raise RuntimeError(f"unexpected loop trace: {len(out_mask)} masks, {len(uncropped)} "
+                               f"predictions, {len(boxes)} boxes for {num_frames} frames")
+
+        if self.single_object:
+            first = init_mask[0].ge(1.6).float()
+        else:
+            first = torch.cat([init_mask[0] == label
+                               for label in range(2, len(label_ids) + 1)]).float()
+        probs = torch.cat([first[None].cpu()] + [p.float().cpu() for p in uncropped])
+        crop_boxes = [boxes[0], boxes[0]] + boxes[1:n]
+        return RANetSequence(
+            probs=probs.numpy(),
+            labels=np.stack([np.asarray(m) for m in out_mask]).astype(np.uint8),
+            label_ids=label_ids,
+            boxes=torch.stack([b.reshape(4).long().cpu() for b in crop_boxes]).numpy(),
+        )
+
+
+def load_ranet(repo: PathLike | None = None, net_type: str = "single_object", *,
+               seed: int | None = None, checkpoint: PathLike | None = None,
+               legacy_division: bool = True) -> RANetReference:
+    """Build their ``RANet(pretrained=False, type=net_type)`` as ``RANet.py`` does; eval, fp32.
+
+    Loading, without touching ``sys.modules``/``sys.path`` or their files:
+    ``codes/RANet_lib/RANet_resnet_ins.py``, ``RANet_Model_imagenet.py`` (its ``import
+    torchvision.models`` gets :mod:`standin_torchvision`; only ``models.__dict__`` is read) and
+    ``codes/RANet_model.py`` are imported privately, each ``from RANet_lib.X import *`` /
+    ``from RANet_resnet_ins import *`` answered with the privately loaded sibling.  The
+    ``RANet_lib`` package ``__init__`` (``sys.path.append('./RANet_lib')``, the data loader with
+    ``torchvision.transforms`` and ``cv2``) is not run; its effect on letterboxed input is
+    reproduced by :meth:`RANetReference.preprocess` / :meth:`~RANetReference.label_map`.
+    ``RANet.py`` (argparse at import) is not imported: it only builds the model, loads the
+    checkpoint and sets fp16, all done here.
+
+    ``net_type``: 'single_object' (DAVIS-2016 weights) or 'multi_object' (DAVIS-2017 weights).
+    ``seed``: reproducible random init without disturbing the global RNG (the same seed gives the
+    same weights for both types).  ``checkpoint``: a released ``.pth``, loaded strictly as their
+    ``checkpoint_load`` does, but with ``map_location`` (theirs fails on CPU for CUDA-saved files).
+    ``legacy_division``: run ``msk2bbox`` with PyTorch <= 1.4 integer division (what they ran;
+    without it their loop fails).  The model goes to CUDA when available (their loop calls
+    ``.cuda()``), else CPU.  Their ``Dtype`` uses ``torch._C._TensorBase``; if this torch lacks
+    it, ``torch._C.TensorBase`` is supplied under that name in their model module only.
+    """
+    if net_type not in RANET_NET_TYPES:
+        raise ValueError(f"net_type must be one of {RANET_NET_TYPES}, got {net_type!r}")
+    path = _resolve_repo(repo, RANET_REPO_ENV, _RANET_FILES)
+    standin_torchvision.install()
+    codes = path / "codes"
+    resnet_module = _import_file(codes / "RANet_lib" / "RANet_resnet_ins.py", "ranet")
+    imagenet_module = _import_file(codes / "RANet_lib" / "RANet_Model_imagenet.py", "ranet",
+                                   {"RANet_resnet_ins": resnet_module})
+    model_module = _import_file(codes / "RANet_model.py", "ranet",
+                                {"RANet_lib.RANet_Model_imagenet": imagenet_module})
+    lib_module = _import_file(codes / "RANet_lib" / "RANet_lib.py", "ranet")
+
+    patches: list[str] = []
+    if not hasattr(torch._C, "_TensorBase"):
+        model_module.torch = _View(torch, _C=_View(torch._C, _TensorBase=torch._C.TensorBase))
+        patches.append("RANet_model: torch._C._TensorBase := torch._C.TensorBase")
+    device = _device()
+    with _seeded(seed), quiet(), contextlib.redirect_stdout(io.StringIO()):  # it prints the mode
+        model = model_module.RANet(pretrained=False, type=net_type)
+    if checkpoint is not None:
+        state = torch.load(Path(checkpoint), map_location="cpu")
+        model.load_state_dict(state, strict=True)
+    model.to(device).eval()
+    namespace, lib_patches = _ranet_lib_namespace(lib_module, device, legacy_division)
+    return RANetReference(repo=path, commit=_git_commit(path), net_type=net_type, device=device,
+                          legacy_division=legacy_division, model=model, model_module=model_module,
+                          imagenet_module=imagenet_module, resnet_module=resnet_module,
+                          lib_module=lib_module, lib_namespace=namespace,
+                          patches=tuple(patches + lib_patches))
