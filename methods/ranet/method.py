@@ -253,12 +253,15 @@ class RANet(VOSMethod):
         return "single" if self.num_objects <= 1 else "multi"
 
     def _prepare(self, frame: Tensor) -> Tensor:
-        """uint8 (H, W, 3) → letterboxed (1, 3, 480, 864) in [0, 1] (zero padding, normalised later)."""
-        rgb = frame.permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
-        return self.letterbox.place(rgb, "bilinear")
+        """uint8 (H, W, 3) → letterboxed (1, 3, 480, 864), zero-padded in [0, 1], then normalised.
 
-    def _normalise(self, rgb: Tensor) -> Tensor:
-        x = (rgb - self.mean) / self.std
+        Normalising before cropping and resizing, as released: the other order differs by
+        rounding only, but the top-256 ranking turns such differences into different selections.
+        """
+        rgb = self.letterbox.place(frame.permute(2, 0, 1).unsqueeze(0).float().div_(255.0), "bilinear")
+        return (rgb - self.mean) / self.std
+
+    def _layout(self, x: Tensor) -> Tensor:
         return x.contiguous(memory_format=torch.channels_last) if self.config.channels_last else x
 
     def _box(self, labels: Tensor) -> Tuple[int, int, int, int]:
@@ -280,7 +283,7 @@ class RANet(VOSMethod):
             new.append(hit.float())
         self.labels = labels
         box = self._box(labels)
-        self.kernels = self.net.template(self._normalise(crop_resize(rgb, box, "bilinear")))
+        self.kernels = self.net.template(self._layout(crop_resize(rgb, box, "bilinear")))
         cropped = crop_resize(labels[None, None].float(), box, "nearest")[0, 0].long()
         objects = torch.stack([(cropped == k).float() for k in range(1, self.num_objects + 1)])
         self.template_masks = torch.cat([1.0 - objects.sum(0, keepdim=True), objects])[None]
@@ -292,7 +295,7 @@ class RANet(VOSMethod):
     def _predict(self, rgb: Tensor) -> Tensor:
         """Object probabilities (K, 480, 864) for this frame, from the previous hard labels."""
         box = self._box(self.labels)
-        x = self._normalise(crop_resize(rgb, box, "bilinear"))
+        x = self._layout(crop_resize(rgb, box, "bilinear"))
         previous = crop_resize(self.labels[None, None].float(), box, "nearest")[0, 0].long()
         objects = torch.stack([(previous == k).float() for k in range(1, self.num_objects + 1)])[None]
         if self._head() == "single":

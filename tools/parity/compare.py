@@ -191,16 +191,56 @@ def compare_fan(repo: Path, davis: Path | None, davis_frames: int, workdir: Path
     return rows
 
 
+def compare_ranet(repo: Path, davis: Path | None, davis_frames: int, workdir: Path) -> List[Tuple[str, float]]:
+    """Both released heads: network outputs, then whole sequences through the crop-and-track loop."""
+    from vosbench.datasets import load_dataset
+
+    rows: List[Tuple[str, float]] = []
+    data = load_dataset("synthetic", None, "val", preset="val", num_frames=davis_frames)
+    by_objects = {len(s.prompts()[s.frames[0]]): s for s in data.sequences}
+    for net_type, objects in (("single_object", 1), ("multi_object", 3)):
+        theirs = reference.load_ranet(repo, net_type, seed=0)
+        release = workdir / f"ranet-{net_type}.pth"
+        torch.save(theirs.model.state_dict(), release)
+        method_class, ours, weights = build_ours("ranet", release, workdir)
+        sequence = by_objects[objects]
+        frames = np.stack([sequence.read_frame(s) for s in sequence.frames])  # 480x854
+        labels0 = sequence.read_annotation(sequence.frames[0]).astype(np.uint8)
+        boxed = np.pad(frames, ((0, 0), (0, 0), (5, 5), (0, 0)))  # the letterbox of 854-wide frames
+        boxed_labels = np.pad(labels0, ((0, 0), (5, 5)))
+        x = theirs.preprocess(boxed[:2])
+        with torch.no_grad(), reference.quiet():
+            their_kernels = theirs.template(x[:1])
+            their_map, _ = theirs.label_map(boxed_labels, content_box=(0, 5, 480, 859))
+            their_out = theirs.forward(x[1:2], their_kernels, their_map.clone(), their_map.clone())
+        with torch.inference_mode():
+            our_kernels = ours.template(x[:1])
+            objects_masks = torch.stack([torch.from_numpy(boxed_labels == k).float() for k in range(1, objects + 1)])[None]
+            if objects == 1:
+                our_out = ours.forward_single(x[1:2], our_kernels, objects_masks, objects_masks)
+            else:
+                template = torch.cat([1 - objects_masks.sum(1, keepdim=True), objects_masks], 1)
+                our_out = ours.forward_multi(x[1:2], our_kernels, template, objects_masks)
+        rows.append((f"{net_type}: template kernels", relative_difference(our_kernels, their_kernels)))
+        rows.append((f"{net_type}: head output", relative_difference(our_out, their_out)))
+        their_seq = theirs.infer_sequence(boxed, boxed_labels, content_box=(0, 5, 480, 859))
+        ours_probs = run_ours(method_class, {}, weights, frames, labels0)[:, 1:]  # drop the 0.5 background
+        theirs_probs = torch.from_numpy(their_seq.probs[..., 5:859])
+        rows.append((f"{net_type}: protocol, synthetic {objects} object(s) ({len(frames)} frames)",
+                     relative_difference(ours_probs, theirs_probs)))
+    return rows
+
+
 def main(argv: List[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--method", choices=("rgmp", "fan"), required=True)
+    parser.add_argument("--method", choices=("rgmp", "fan", "ranet"), required=True)
     parser.add_argument("--repo", type=Path, required=True, help="checkout of the authors' repository")
     parser.add_argument("--davis", type=Path, help="DAVIS-2016 root, to add a real 480p sequence")
     parser.add_argument("--davis-frames", type=int, default=4, help="frames of the DAVIS sequence (default 4)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        compare = compare_rgmp if args.method == "rgmp" else compare_fan
+        compare = {"rgmp": compare_rgmp, "fan": compare_fan, "ranet": compare_ranet}[args.method]
         rows = compare(args.repo, args.davis, args.davis_frames, Path(tmp))
     worst = max(d for _, d in rows)
     width = max(len(n) for n, _ in rows)
