@@ -71,20 +71,22 @@ def test_crop_box_equals_the_authors(boxes, expected):
     assert crop_box(_mask(*boxes)) == expected
 
 
-def test_letterbox_places_and_removes_exactly():
-    davis = Letterbox.fit(480, 854)
-    assert davis.scaled == (480, 854) and davis.offset == (0, 5)
-    x = torch.rand(1, 2, 480, 854)
-    placed = davis.place(x, "bilinear")
-    assert placed.shape == (1, 2, 480, 864)
-    assert torch.all(placed[..., :5] == 0) and torch.all(placed[..., -5:] == 0)
-    assert torch.equal(davis.remove(placed), x)
-    wide = Letterbox.fit(480, 910)
-    assert wide.scaled == (456, 864) and wide.offset == (12, 0)
-    labels = torch.zeros(1, 1, 480, 910)
-    labels[..., 100:200, 300:500] = 1
-    back = wide.remove(wide.place(labels, "nearest"))
-    assert back.shape == labels.shape and (back != labels).float().mean() < 0.01
+@pytest.mark.parametrize("size, scaled, offset, restore, restore_offset", [
+    ((480, 854), (480, 854), (0, 5), (480, 854), (0, 5)),       # DAVIS: no resampling, 5 columns each side
+    ((480, 910), (455, 864), (12, 0), (506, 910), (13, 0)),     # wider: 864x455, 12 rows on top
+    ((480, 1152), (360, 864), (60, 0), (640, 1152), (80, 0)),
+    ((360, 640), (480, 854), (0, 5), (480, 854), (0, 5)),       # SegTrackv2 bmx: enlarged to 854x480
+])
+def test_letterbox_uses_the_released_arithmetic(size, scaled, offset, restore, restore_offset):
+    box = Letterbox.fit(*size)
+    assert (box.scaled, box.offset, box.restore, box.restore_offset) == (scaled, offset, restore, restore_offset)
+    labels = torch.zeros(1, 1, *size)
+    labels[..., size[0] // 4:size[0] // 2, size[1] // 4:size[1] // 2] = 1
+    back = box.remove(box.place(labels, "nearest"))
+    assert back.shape == labels.shape
+    if size[1] <= 864:  # the exact way back (enlarged frames too, unlike the released code)
+        mismatch = float((back != labels).float().mean())
+        assert mismatch == 0 if box.scaled == size else mismatch < 0.01
 
 
 def test_full_box_crop_and_uncrop_are_the_identity():

@@ -4,8 +4,9 @@ Per sequence (ranet.md §4):
 
 * **Letterbox.** Every frame is brought into the network's fixed 480×864 input: scaled to fit
   (DAVIS's 854×480 frames are not resampled) and centred with zero padding (5 black columns
-  each side for 854 wide). Images are resized bilinearly (antialiased), masks with nearest
-  neighbour; answers are mapped back the same way.
+  each side for 854 wide), with the released size arithmetic (:class:`Letterbox`). Images are
+  resized with antialiased bicubic (Pillow's default filter the released loader gets), masks
+  with nearest neighbour; answers go back the authors' way.
 * **Crop and track.** The template is the first frame cropped to the 1.5× box around its mask
   (480 : 864 aspect kept; integer floor arithmetic as released) and resized back to 480×864;
   its kernels are computed once. Each later frame is cropped with the box of the *previous
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Dict, Mapping, Optional, Sequence as Seq, Tuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -74,17 +76,38 @@ class RANetConfig:
 
 @dataclass(frozen=True)
 class Letterbox:
-    """How a frame of ``size`` sits in the 480×864 input: scaled to ``scaled`` and placed at ``offset``."""
+    """How a frame of ``size`` maps into the 480×864 input and back, with the released arithmetic.
+
+    In: the frame is resized to ``scaled`` (fit to 864 wide in the 480 : 864 aspect space,
+    floored, odd sizes bumped to even, so 854×480 stays, 910×480 → 864×455 and 640×360 →
+    854×480) and centred with zero padding at ``offset`` (the crop offsets rounded half to even,
+    as Pillow does). Out, for frames wider than 864: the 480×864 answer is resized as a whole to
+    ``restore`` (the frame size divided by the fit factor, rounded) with nearest neighbour and the
+    frame-sized centre is taken at ``restore_offset`` — the authors' way back, not the exact
+    inverse of the way in. Narrower frames: see :meth:`remove`.
+    """
 
     size: Tuple[int, int]
     scaled: Tuple[int, int]
     offset: Tuple[int, int]
+    restore: Tuple[int, int]
+    restore_offset: Tuple[int, int]
 
     @classmethod
     def fit(cls, height: int, width: int) -> "Letterbox":
-        scale = min(INPUT_HW[0] / height, INPUT_HW[1] / width)
-        scaled = (height, width) if scale >= 1.0 else (round(height * scale), round(width * scale))
-        return cls((height, width), scaled, ((INPUT_HW[0] - scaled[0]) // 2, (INPUT_HW[1] - scaled[1]) // 2))
+        ratio = np.float32(INPUT_HW[0]) / np.float32(INPUT_HW[1])
+        aspect = np.asarray([1, ratio])  # float64, as numpy coerces this list
+        flat = np.asarray([width, height], dtype=np.float32) / aspect  # height in width units
+        fitted = np.floor(flat / flat.max() * np.float32(INPUT_HW[1]))
+        new_w, new_h = (int(v) for v in (fitted * aspect + fitted % 2).astype(np.int32))
+        offset = (-round((new_h - INPUT_HW[0]) / 2), -round((new_w - INPUT_HW[1]) / 2))
+        if width > INPUT_HW[1]:  # the released way back: whole input resized, centre taken
+            factor = min(INPUT_HW[1] / width, INPUT_HW[0] / height)
+            restore = (int(INPUT_HW[0] / factor + 0.5), int(INPUT_HW[1] / factor + 0.5))
+            restore_offset = (round((restore[0] - height) / 2), round((restore[1] - width) / 2))
+        else:  # the frame's own region, resized back if it was enlarged (see remove)
+            restore, restore_offset = (new_h, new_w), offset
+        return cls((height, width), (new_h, new_w), offset, restore, restore_offset)
 
     def place(self, x: Tensor, mode: str) -> Tensor:
         """(N, C, H, W) frame-sized → (N, C, 480, 864), zero outside the frame."""
@@ -95,16 +118,33 @@ class Letterbox:
         return F.pad(x, (left, right, top, bottom))
 
     def remove(self, x: Tensor) -> Tensor:
-        """(N, C, 480, 864) → (N, C, H, W) with nearest-neighbour resizing (answers, labels)."""
-        top, left = self.offset
-        x = x[..., top:top + self.scaled[0], left:left + self.scaled[1]]
-        return x if self.scaled == self.size else _resize(x, self.size, "nearest")
+        """(N, C, 480, 864) → (N, C, H, W) with nearest neighbour.
+
+        Frames wider than 864: the whole input resized to ``restore`` and its centre taken, as
+        released. Others: the frame's region taken and resized to the frame size — the released
+        code takes the centre without resizing, which misplaces frames it had enlarged (e.g.
+        640×360 → 854×480); vosbench undoes the enlargement instead.
+        """
+        if self.size[1] <= INPUT_HW[1]:
+            top, left = self.offset
+            x = x[..., top:top + self.scaled[0], left:left + self.scaled[1]]
+            return x if self.scaled == self.size else _resize(x, self.size, "nearest")
+        if tuple(x.shape[-2:]) != self.restore:
+            x = _resize(x, self.restore, "nearest")
+        top, left = self.restore_offset
+        height, width = self.size
+        x = F.pad(x, (max(-left, 0), max(left + width - x.shape[-1], 0), max(-top, 0),
+                      max(top + height - x.shape[-2], 0)))
+        top, left = max(top, 0), max(left, 0)
+        return x[..., top:top + height, left:left + width]
 
 
 def _resize(x: Tensor, size: Tuple[int, int], mode: str) -> Tensor:
+    """Pillow's filters: NEAREST (pixel-centre rule: ``nearest-exact``) for masks and answers,
+    antialiased BICUBIC for images (what the released code gets from Pillow >= 7)."""
     if mode == "nearest":
-        return F.interpolate(x, size=size, mode="nearest")
-    return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+        return F.interpolate(x, size=size, mode="nearest-exact")
+    return F.interpolate(x, size=size, mode="bicubic", align_corners=False, antialias=True).clamp_(0.0, 1.0)
 
 
 def crop_box(mask: Tensor) -> Tuple[int, int, int, int]:
