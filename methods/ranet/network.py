@@ -189,11 +189,9 @@ class RANetNet(nn.Module):
         corr = self.correlate(kernels, self.matching(feats))
         weight = F.adaptive_avg_pool2d(template_mask, kernels.shape[-2:]).flatten(1)
         weight_bg = ((1 - weight) >= 0.9).to(corr.dtype)
-        fg_maps = corr * weight[:, :, None, None]
-        bg_maps = corr * weight_bg[:, :, None, None]
-        fg = select_top(fg_maps, self.ranking_scores(fg_maps) * (weight != 0))
-        bg = select_top(bg_maps, self.ranking_scores(bg_maps) * weight_bg)
-        merged = self.merge(torch.cat([fg, bg]))
+        maps = torch.cat([corr * weight[:, :, None, None], corr * weight_bg[:, :, None, None]])
+        scores = self.ranking_scores(maps) * torch.cat([(weight != 0).to(corr.dtype), weight_bg])
+        merged = self.merge(select_top(maps, scores))  # foreground and background as one batch
         return self.decode(feats, merged[:1], merged[1:], previous)
 
     def forward_multi(self, x: Tensor, kernels: Tensor, template_masks: Tensor, previous: Tensor) -> Tensor:

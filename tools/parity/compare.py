@@ -70,10 +70,11 @@ def tame_head(model: torch.nn.Module) -> float:
     return factor
 
 
-def export_release(model: torch.nn.Module, path: Path, *, legacy: bool) -> None:
-    """Write the authors' model state as their release was: ``module.`` keys, optionally legacy pickle."""
+def export_release(model: torch.nn.Module, path: Path, *, legacy: bool, prefix: bool = True) -> None:
+    """Write the authors' model state as their release was: ``module.`` keys (``prefix``), optionally
+    a legacy pickle without BatchNorm counters."""
     state = model.state_dict()
-    if not next(iter(state)).startswith("module."):
+    if prefix and not next(iter(state)).startswith("module."):
         state = {f"module.{k}": v for k, v in state.items()}
     state = {k: v for k, v in state.items() if not (legacy and k.endswith("num_batches_tracked"))}
     torch.save(state, path, _use_new_zipfile_serialization=not legacy)

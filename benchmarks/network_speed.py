@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""RGMP / FAN inference speed at 480p: vosbench's runner against the authors' own inference code.
+"""RGMP / FAN / RANet inference speed at 480p: vosbench's runner against the authors' own inference code.
 
 Workload: synthetic 854x480 sequences (``--frames`` frames each; one with a single object and
 one with several), the same frames and the same random weights for both sides (the authors'
@@ -9,10 +9,12 @@ here.
 
 * vosbench: ``vosbench.runner.run`` (model region: padding, scales, network, aggregation,
   crop, on the device), headline FPS = frames / (init + propagation time), after an untimed
-  warm-up of ``--warmup`` frames.
-* authors: RGMP's ``Infer_MO`` (run.py) or FAN's ``Propagate_MS`` loop (val.py), executed from
-  their checkout with a torchvision stand-in (see tools/parity), on frames already padded
-  by their loader, timed as their demo does (frames / elapsed, frame 0 included), after one
+  warm-up of ``--warmup`` frames; frames are decoded inline (``io_workers=0``), so no decoding
+  thread competes with the model for the cores, as the authors' frames sit in memory.
+* authors: RGMP's ``Infer_MO`` (run.py), FAN's ``Propagate_MS`` loop (val.py) or RANet's
+  ``process_SVOS_batch`` at batch 1 in fp32 (after their template step), executed from their
+  checkout with a torchvision stand-in (see tools/parity), on frames already padded /
+  letterboxed, timed as their demo does (frames / elapsed, frame 0 included), after one
   warm-up call. Run under ``torch.no_grad()``, which is what their ``volatile=True`` meant
   in PyTorch 0.3 (today it is ignored and their code would also record gradients).
 
@@ -20,8 +22,9 @@ Each case is timed ``--repeats`` times, alternating sides; the table gives media
 
 Usage::
 
-    python benchmarks/rgmp_speed.py --rgmp-repo /path/RGMP --fan-repo /path/FANforVOS \\
+    python benchmarks/network_speed.py --methods rgmp,fan --rgmp-repo /path/RGMP --fan-repo /path/FANforVOS \\
         --out results/rgmp_fan_speed.md
+    python benchmarks/network_speed.py --methods ranet --ranet-repo /path/RANet --out results/ranet_speed.md
 """
 
 from __future__ import annotations
@@ -57,6 +60,9 @@ CASES = [
      "fp32", 1, None, None),
     ("rgmp 1 scale", "rgmp", {"scales": "1.0"}, "amp-bf16", 1, None, None),
     ("fan 1 scale, reference=previous", "fan", {"reference": "previous"}, "fp32", 1, (1.0,), None),
+    ("ranet crop-and-track", "ranet", {}, "fp32", 1, "single_object", None),
+    ("ranet crop-and-track", "ranet", {}, "fp32", 3, "multi_object", 3),
+    ("ranet no-crop", "ranet", {"crop": "false"}, "fp32", 1, None, None),
 ]
 
 
@@ -74,19 +80,25 @@ def time_ours(method: str, config: Dict[str, str], precision: str, weights: Path
     with tempfile.TemporaryDirectory() as out:
         result = run(method, data, config=config, output=out,
                      settings=RunSettings(weights=weights, precision=precision, warmup_frames=warmup,
-                                          evaluate=False))
+                                          io_workers=0, evaluate=False))  # no decoding thread beside the model
     return float(result.summary["fps"]), float(result.summary["warmup_s"])
 
 
 def their_inputs(ref, sequence, objects: int):
     frames = np.stack([sequence.read_frame(s) for s in sequence.frames])
     labels = sequence.read_annotation(sequence.frames[0]).astype(np.uint8)
+    if ref.__class__.__name__ == "RANetReference":  # letterboxed 854 → 864 as their loader does
+        return np.pad(frames, ((0, 0), (0, 0), (5, 5), (0, 0))), np.pad(labels, ((0, 0), (5, 5))), None
     if ref.__class__.__name__ == "FANReference":
         return ref.pad(frames, (labels > 0).astype(np.uint8)[None])
     return ref.pad(frames, labels[None], objects, multi_object=True)
 
 
 def time_theirs(ref, all_F, all_M, objects: int, scales) -> float:
+    if ref.__class__.__name__ == "RANetReference":
+        started = time.perf_counter()
+        ref.infer_sequence(all_F, all_M, content_box=(0, 5, 480, 859))
+        return len(all_F) / (time.perf_counter() - started)
     frames = all_F.shape[2]
     started = time.perf_counter()
     if hasattr(ref, "infer_mo"):
@@ -100,6 +112,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rgmp-repo", type=Path, help="checkout of seoungwugoh/RGMP (omit: vosbench only)")
     parser.add_argument("--fan-repo", type=Path, help="checkout of djzgroup/FANforVOS")
+    parser.add_argument("--ranet-repo", type=Path, help="checkout of Storife/RANet")
+    parser.add_argument("--methods", default="rgmp,fan,ranet", help="comma-separated methods to time")
     parser.add_argument("--frames", type=int, default=6)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
@@ -112,28 +126,39 @@ def main(argv: Optional[List[str]] = None) -> int:
     rows: List[Dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        refs: Dict[str, Any] = {}
+        methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+        repos = {"rgmp": args.rgmp_repo, "fan": args.fan_repo, "ranet": args.ranet_repo}
+        refs: Dict[Any, Any] = {}
         weights: Dict[str, Path] = {}
-        for method, repo in (("rgmp", args.rgmp_repo), ("fan", args.fan_repo)):
-            loader = reference.load_rgmp if method == "rgmp" else reference.load_fan
-            if repo is not None:
-                refs[method] = loader(repo, seed=0)
+        for method in methods:
+            repo = repos[method]
+            if repo is not None and method == "ranet":  # one model per head, same seeded weights
+                for net_type in ("single_object", "multi_object"):
+                    refs[method, net_type] = reference.load_ranet(repo, net_type, seed=0)
+                model = refs[method, "single_object"].model
+            elif repo is not None:
+                refs[method] = (reference.load_rgmp if method == "rgmp" else reference.load_fan)(repo, seed=0)
                 model = refs[method].model
             else:  # no checkout: our own network's random weights
                 from vosbench.runner import get_method, make_config
                 cls = get_method(method)
                 model = cls.build_network(make_config(cls.Config, {}))
             release = work / f"{method}-release.pth"
-            export_release(model, release, legacy=False)
+            export_release(model, release, legacy=False, prefix=method != "ranet")
             weights[method] = build_ours(method, release, work)[2]
         for name, method, config, precision, objects, scales, frames in CASES:
+            if method not in methods:
+                continue
             frames = min(frames or args.frames, args.frames)
             data, sequence = clip(objects, frames)
-            ref = refs.get(method) if scales is not None else None
+            ref = None if scales is None else refs.get((method, scales) if method == "ranet" else method)
             ours, theirs, warmups = [], [], []
             if ref is not None:
                 all_F, all_M, _ = their_inputs(ref, sequence, objects)
-                time_theirs(ref, all_F[:, :, :2], all_M[:, :, :2], objects, scales)  # warm-up
+                if method == "ranet":
+                    time_theirs(ref, all_F[:2], all_M, objects, scales)  # warm-up
+                else:
+                    time_theirs(ref, all_F[:, :, :2], all_M[:, :, :2], objects, scales)  # warm-up
             for _ in range(args.repeats):
                 fps, warmup_s = time_ours(method, config, precision, weights[method], data, args.warmup)
                 ours.append(fps)
@@ -153,10 +178,10 @@ def write_report(rows: List[Dict[str, Any]], args) -> None:
         return statistics.median(values) if values else None
 
     lines = [
-        "# RGMP and FAN inference speed (CPU)",
+        f"# {', '.join(m.upper() for m in args.methods.split(','))} inference speed (CPU)",
         "",
         f"Machine: {cpu_model()}, {torch.get_num_threads()} torch threads, Python {platform.python_version()}, "
-        f"torch {torch.__version__}; `python benchmarks/rgmp_speed.py` (854x480 synthetic frames padded to 864x512, "
+        f"torch {torch.__version__}; `python benchmarks/network_speed.py --methods {args.methods}` (854x480 synthetic frames padded to 864x512 (RGMP, FAN) or letterboxed to 864x480 (RANet), "
         f"frames per sequence as listed, incl. the annotated one; batch 1; median of {args.repeats}).",
         "",
         "vosbench: frames / (init + propagation) in the runner's model region. Authors: their inference function, "
