@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from vosbench.errors import ConfigError
-from vosbench.runner.checkpoint import fit_state_dict, read_state_dict
+from vosbench.runner.checkpoint import convert_for, load_weights
 from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
 from vosbench_methods.common.inference import precision_context, seeded
 
@@ -239,10 +239,7 @@ class RANet(VOSMethod):
     def build_network(cls, config: Any, weights: Optional[str | Path] = None) -> RANetNet:
         with seeded(config.seed):
             net = RANetNet()
-        if weights is not None:
-            state = read_state_dict(weights, method=cls.card.name)
-            net.load_state_dict(fit_state_dict(net.state_dict(), state, weights, what=cls.card.name))
-        return net.eval()
+        return (net if weights is None else load_weights(net, weights, cls.card.name)).eval()
 
     @classmethod
     def convert_weights(cls, source: Path, *, allow_pickle: bool = False) -> Mapping[str, Tensor]:
@@ -250,10 +247,7 @@ class RANet(VOSMethod):
 
         The dead modules' weights are kept: every key of the file is consumed.
         """
-        with torch.device("meta"):
-            expected = RANetNet().state_dict()
-        state = read_state_dict(source, allow_pickle=allow_pickle)
-        return fit_state_dict(expected, state, source, what="the ranet network")
+        return convert_for(RANetNet, source, cls.card.name, allow_pickle=allow_pickle)
 
     # -- per sequence ---------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ selected correlation maps.
 
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+from typing import List, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -217,7 +217,3 @@ class RANetNet(nn.Module):
         merged = self.merge(torch.cat(fg + bg))
         return self.decode(feats, merged[:objects], merged[objects:], previous.transpose(0, 1)).transpose(0, 1)
 
-
-def grid_of(height: int, width: int) -> Tuple[int, int]:
-    """The template grid for an input size: the matching features (1/16) pooled 2×2."""
-    return height // 32, width // 32

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
-from vosbench.runner.checkpoint import fit_state_dict, read_state_dict
+from vosbench.runner.checkpoint import convert_for, load_weights
 from vosbench_methods.common.inference import precision_context, seeded
 
 from .network import RGMPNet
@@ -157,10 +157,7 @@ class RGMP(VOSMethod):
         """The network (eval mode, CPU) with ``weights`` loaded strictly, or seeded random weights."""
         with seeded(config.seed):
             net = cls.network_class(align_corners=config.align_corners)
-        if weights is not None:
-            state = read_state_dict(weights, method=cls.card.name)
-            net.load_state_dict(fit_state_dict(net.state_dict(), state, weights, what=cls.card.name))
-        return net.eval()
+        return (net if weights is None else load_weights(net, weights, cls.card.name)).eval()
 
     @classmethod
     def convert_weights(cls, source: Path, *, allow_pickle: bool = False) -> Mapping[str, Tensor]:
@@ -168,10 +165,7 @@ class RGMP(VOSMethod):
 
         Every key of the file must be consumed and every parameter of the network filled.
         """
-        with torch.device("meta"):
-            expected = cls.network_class().state_dict()
-        state = read_state_dict(source, allow_pickle=allow_pickle)
-        return fit_state_dict(expected, state, source, what=f"the {cls.card.name} network")
+        return convert_for(cls.network_class, source, cls.card.name, allow_pickle=allow_pickle)
 
     # -- per sequence ---------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -254,3 +254,20 @@ def convert_checkpoint(method: str, source: Path | str, destination: Path | str,
     save_checkpoint(destination, state, method=name, source=source)
     return Conversion(name, source, destination, len(state), sum(v.numel() for v in state.values()),
                       sha256_file(source), sha256_file(destination))
+
+
+def load_weights(net: nn.Module, path: Path | str, method: str) -> nn.Module:
+    """Load a weights file into ``net`` strictly (vosbench checkpoints for another method refused)."""
+    state = read_state_dict(path, method=method)
+    net.load_state_dict(fit_state_dict(net.state_dict(), state, path, what=method))
+    return net
+
+
+def convert_for(build: Callable[[], nn.Module], source: Path | str, method: str, *,
+                allow_pickle: bool = False) -> OrderedDict[str, Tensor]:
+    """A released file's state dict fitted strictly to the network ``build()`` makes (built on the
+    meta device: only names and shapes are needed)."""
+    with torch.device("meta"):
+        expected = build().state_dict()
+    state = read_state_dict(source, allow_pickle=allow_pickle)
+    return fit_state_dict(expected, state, source, what=f"the {method} network")
