@@ -27,7 +27,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vosbench.errors import ConfigError
-
 from vosbench.runner.checkpoint import COUNTER as _COUNTER
 
 NormLayer = Callable[[int], nn.Module]

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from vosbench.errors import ConfigError
-from vosbench.runner.checkpoint import convert_for, load_weights
+from vosbench.runner.checkpoint import convert_for, load_state_dict_file
 from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
 from vosbench_methods.common.inference import precision_context, seeded
 
@@ -239,7 +239,9 @@ class RANet(VOSMethod):
     def build_network(cls, config: Any, weights: Optional[str | Path] = None) -> RANetNet:
         with seeded(config.seed):
             net = RANetNet()
-        return (net if weights is None else load_weights(net, weights, cls.card.name)).eval()
+        if weights is not None:
+            load_state_dict_file(net, weights, method=cls.card.name)
+        return net.eval()
 
     @classmethod
     def convert_weights(cls, source: Path, *, allow_pickle: bool = False) -> Mapping[str, Tensor]:

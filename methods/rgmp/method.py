@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
-from vosbench.runner.checkpoint import convert_for, load_weights
+from vosbench.runner.checkpoint import convert_for, load_state_dict_file
 from vosbench_methods.common.inference import precision_context, seeded
 
 from .network import RGMPNet
@@ -157,7 +157,9 @@ class RGMP(VOSMethod):
         """The network (eval mode, CPU) with ``weights`` loaded strictly, or seeded random weights."""
         with seeded(config.seed):
             net = cls.network_class(align_corners=config.align_corners)
-        return (net if weights is None else load_weights(net, weights, cls.card.name)).eval()
+        if weights is not None:
+            load_state_dict_file(net, weights, method=cls.card.name)
+        return net.eval()
 
     @classmethod
     def convert_weights(cls, source: Path, *, allow_pickle: bool = False) -> Mapping[str, Tensor]:

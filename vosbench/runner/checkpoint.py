@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from dataclasses import dataclass
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -175,14 +175,17 @@ def load_state_dict_file(
     strict: bool = True,
     rename: Mapping[str, str] | None = None,
     drop: Iterable[str] = (),
+    method: str | None = None,
 ) -> tuple[list[str], list[str]]:
     """Load a .pth into ``model``; raise :class:`WeightsError` naming the file and keys.
 
-    Returns ``(missing, unexpected)`` (empty when strict succeeded).
+    ``method``: the method the weights are for (a vosbench checkpoint for another one is
+    refused, see :func:`read_state_dict`). Returns ``(missing, unexpected)`` (empty when strict
+    succeeded).
     """
-    state = read_state_dict(path, rename=rename, drop=drop)
+    state = read_state_dict(path, rename=rename, drop=drop, method=method)
     own = model.state_dict()
-    fitted = fit_state_dict(own, state, path, strict=strict, what=type(model).__name__)
+    fitted = fit_state_dict(own, state, path, strict=strict, what=method or type(model).__name__)
     model.load_state_dict({k: v for k, v in fitted.items() if k in state or k.endswith(COUNTER)}, strict=False)
     missing = [k for k in own if k not in state and not k.endswith(COUNTER)]
     return missing, [k for k in state if k not in own]
@@ -198,12 +201,13 @@ def sha256_file(path: Path | str) -> str:
 
 def save_checkpoint(
     path: Path | str, state_dict: Mapping[str, Tensor], *, method: str, source: Path | str | None = None,
-    notes: Mapping[str, Any] | None = None,
+    source_sha256: str | None = None, notes: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a vosbench checkpoint atomically (zip format; loads with ``weights_only=True``).
 
     The file records the method, the format and, for a conversion, the source file's name and
-    sha256, so a checkpoint says where its numbers came from.
+    sha256 (hashed here unless ``source_sha256`` is given), so a checkpoint says where its
+    numbers came from.
     """
     record: dict[str, Any] = {
         "format": CHECKPOINT_FORMAT,
@@ -211,7 +215,7 @@ def save_checkpoint(
         "state_dict": OrderedDict((k, v.detach().cpu().contiguous()) for k, v in state_dict.items()),
     }
     if source is not None:
-        record["source"] = {"file": Path(source).name, "sha256": sha256_file(source)}
+        record["source"] = {"file": Path(source).name, "sha256": source_sha256 or sha256_file(source)}
     if notes:
         record["notes"] = dict(notes)
     return atomic_write(path, lambda tmp: torch.save(record, tmp))
@@ -250,17 +254,10 @@ def convert_checkpoint(method: str, source: Path | str, destination: Path | str,
     if destination.exists() and not force:
         raise ConfigError(f"{destination} exists; pass --force to replace it")
     state = method_class.convert_weights(source, allow_pickle=allow_pickle)
-    name = method_class.card.name
-    save_checkpoint(destination, state, method=name, source=source)
+    name, source_sha256 = method_class.card.name, sha256_file(source)
+    save_checkpoint(destination, state, method=name, source=source, source_sha256=source_sha256)
     return Conversion(name, source, destination, len(state), sum(v.numel() for v in state.values()),
-                      sha256_file(source), sha256_file(destination))
-
-
-def load_weights(net: nn.Module, path: Path | str, method: str) -> nn.Module:
-    """Load a weights file into ``net`` strictly (vosbench checkpoints for another method refused)."""
-    state = read_state_dict(path, method=method)
-    net.load_state_dict(fit_state_dict(net.state_dict(), state, path, what=method))
-    return net
+                      source_sha256, sha256_file(destination))
 
 
 def convert_for(build: Callable[[], nn.Module], source: Path | str, method: str, *,
