@@ -52,10 +52,15 @@ def seeded(seed: int) -> Iterator[None]:
         yield
 
 
+def _affine(norm: FrozenBatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """The (scale, shift) per channel that a frozen BatchNorm applies."""
+    scale = norm.weight * (norm.running_var + norm.eps).rsqrt()
+    return scale, norm.bias - norm.running_mean * scale
+
+
 def _fold(conv: nn.Conv2d, norm: FrozenBatchNorm2d) -> nn.Conv2d:
     """A conv with the following frozen BatchNorm folded into its weights and bias."""
-    scale = norm.weight * (norm.running_var + norm.eps).rsqrt()
-    shift = norm.bias - norm.running_mean * scale
+    scale, shift = _affine(norm)
     folded = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride,
                        padding=conv.padding, dilation=conv.dilation, groups=conv.groups, bias=True,
                        device=conv.weight.device, dtype=conv.weight.dtype)
@@ -89,7 +94,7 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
 
 def fold_stem(conv: nn.Conv2d, extra: nn.Conv2d, norm: FrozenBatchNorm2d) -> tuple[nn.Conv2d, nn.Conv2d]:
     """Fold ``norm(conv(x) + extra(y))`` into ``conv'(x) + extra'(y)`` (RGMP's RGB + mask stem)."""
-    scale = norm.weight * (norm.running_var + norm.eps).rsqrt()
+    scale, _ = _affine(norm)
     rgb = _fold(conv, norm)  # carries the BN shift (plus conv's own bias, if any)
     mask = nn.Conv2d(extra.in_channels, extra.out_channels, extra.kernel_size, stride=extra.stride,
                      padding=extra.padding, bias=extra.bias is not None, device=extra.weight.device,
