@@ -140,8 +140,10 @@ class Letterbox:
 
 
 def _resize(x: Tensor, size: Tuple[int, int], mode: str) -> Tensor:
-    """Pillow's filters: NEAREST (pixel-centre rule: ``nearest-exact``) for masks and answers,
-    antialiased BICUBIC for images (what the released code gets from Pillow >= 7)."""
+    """Pillow's filters: ``nearest`` (pixel-centre rule: ``nearest-exact``) for masks and answers,
+    ``bicubic`` antialiased for images (what the released code gets from Pillow >= 7)."""
+    if mode not in ("nearest", "bicubic"):
+        raise ValueError(f"letterbox resize mode must be nearest or bicubic, not {mode!r}")
     if mode == "nearest":
         return F.interpolate(x, size=size, mode="nearest-exact")
     return F.interpolate(x, size=size, mode="bicubic", align_corners=False, antialias=True).clamp_(0.0, 1.0)
@@ -294,7 +296,7 @@ class RANet(VOSMethod):
         Normalising before cropping and resizing, as released: the other order differs by
         rounding only, but the top-256 ranking turns such differences into different selections.
         """
-        rgb = self.letterbox.place(frame.permute(2, 0, 1).unsqueeze(0).float().div_(255.0), "bilinear")
+        rgb = self.letterbox.place(frame.permute(2, 0, 1).unsqueeze(0).float().div_(255.0), "bicubic")
         return (rgb - self.mean) / self.std
 
     def _layout(self, x: Tensor) -> Tensor:
@@ -320,20 +322,24 @@ class RANet(VOSMethod):
         self.labels = labels
         box = self._box(labels)
         self.kernels = self.net.template(self._layout(crop_resize(rgb, box, "bilinear")))
-        cropped = crop_resize(labels[None, None].float(), box, "nearest")[0, 0].long()
-        objects = torch.stack([(cropped == k).float() for k in range(1, self.num_objects + 1)])
+        objects = self._object_masks(labels, box)
         self.template_masks = torch.cat([1.0 - objects.sum(0, keepdim=True), objects])[None]
         new_masks = torch.stack(new)
         if probs is None:
             return new_masks
         return torch.cat([probs * (1.0 - new_masks.sum(0, keepdim=True)).clamp_min(0.0), new_masks])
 
+    def _object_masks(self, labels: Tensor, box: Tuple[int, int, int, int]) -> Tensor:
+        """Per-object masks (K, 480, 864) of the hard labels cropped to ``box`` (nearest neighbour)."""
+        cropped = crop_resize(labels[None, None].float(), box, "nearest")[0, 0]
+        ids = torch.arange(1, self.num_objects + 1, device=cropped.device, dtype=cropped.dtype)
+        return (cropped[None] == ids[:, None, None]).float()
+
     def _predict(self, rgb: Tensor) -> Tensor:
         """Object probabilities (K, 480, 864) for this frame, from the previous hard labels."""
         box = self._box(self.labels)
         x = self._layout(crop_resize(rgb, box, "bilinear"))
-        previous = crop_resize(self.labels[None, None].float(), box, "nearest")[0, 0].long()
-        objects = torch.stack([(previous == k).float() for k in range(1, self.num_objects + 1)])[None]
+        objects = self._object_masks(self.labels, box)[None]
         if self._head() == "single":
             template = self.template_masks[:, 1:].sum(1, keepdim=True)
             out = self.net.forward_single(x, self.kernels, template, objects.sum(1, keepdim=True))
