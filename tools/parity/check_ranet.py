@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference
-from check_reference import Checker, _default_keys_dir, _describe, _spec_rows, _state_dict_rows
+from check_reference import Checker, _default_keys_dir, _describe, _spec_rows, _state_dict_rows, verdict
 
 EXPECTED_PARAMS = 64_521_236
 KEY_FILE = "RANet_state_dict_keys.txt"
@@ -213,12 +213,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}; torchvision stand-in: "
           f"{reference.standin_torchvision.__version__}")
-    check = Checker()
-    t0 = time.perf_counter()
+    check, t0 = Checker(), time.perf_counter()
     run(check, args.ranet_repo, args.keys_dir)
-    print(f"{'PASS' if not check.failures else 'FAIL'}: {len(check.failures)} failure(s), "
-          f"{time.perf_counter() - t0:.1f}s")
-    return 1 if check.failures else 0
+    return verdict(check, t0)
 
 
 if __name__ == "__main__":

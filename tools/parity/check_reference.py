@@ -163,6 +163,13 @@ def _default_keys_dir() -> Path:
     return next((d for d in _DEFAULT_KEYS_DIRS if d.is_dir()), _DEFAULT_KEYS_DIRS[-1])
 
 
+def verdict(check: Checker, started: float) -> int:
+    """Print PASS/FAIL with the failure count and time; the exit code."""
+    print(f"{'PASS' if not check.failures else 'FAIL'}: {len(check.failures)} failure(s), "
+          f"{time.perf_counter() - started:.1f}s")
+    return 1 if check.failures else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rgmp-repo", type=Path, default=os.environ.get(reference.RGMP_REPO_ENV))
@@ -180,13 +187,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(f"torch {torch.__version__}; torchvision stand-in: "
           f"{reference.standin_torchvision.__version__}")
-    check = Checker()
-    t0 = time.perf_counter()
+    check, t0 = Checker(), time.perf_counter()
     run_rgmp(check, args.rgmp_repo, args.keys_dir, args.scales)
     run_fan(check, args.fan_repo, args.keys_dir)
-    print(f"{'PASS' if not check.failures else 'FAIL'}: {len(check.failures)} failure(s), "
-          f"{time.perf_counter() - t0:.1f}s")
-    return 1 if check.failures else 0
+    return verdict(check, t0)
 
 
 if __name__ == "__main__":
