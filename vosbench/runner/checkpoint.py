@@ -201,7 +201,7 @@ def sha256_file(path: Path | str) -> str:
 
 def save_checkpoint(
     path: Path | str, state_dict: Mapping[str, Tensor], *, method: str, source: Path | str | None = None,
-    source_sha256: str | None = None, notes: Mapping[str, Any] | None = None,
+    source_sha256: str | None = None,
 ) -> Path:
     """Write a vosbench checkpoint atomically (zip format; loads with ``weights_only=True``).
 
@@ -216,8 +216,6 @@ def save_checkpoint(
     }
     if source is not None:
         record["source"] = {"file": Path(source).name, "sha256": source_sha256 or sha256_file(source)}
-    if notes:
-        record["notes"] = dict(notes)
     return atomic_write(path, lambda tmp: torch.save(record, tmp))
 
 
