@@ -1,0 +1,1 @@
+"""Training: clip sources (video and simulated from static images) and the training engine."""
