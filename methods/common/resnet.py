@@ -14,6 +14,8 @@ of copies:
   output stride 8 or 16); torchvision keeps the previous dilation in a dilated layer's first
   block, DeepLab uses the new one there.
 * ``maxpool_ceil_mode``: DeepLab's Caffe stem uses a ceil-mode max pool.
+* ``freeze_downsample_norm``: DeepLab (COSNet) trains with the downsample branches' norm
+  parameters fixed (``requires_grad=False``); inference is unaffected.
 * :meth:`ResNet.features` returns the intermediate maps (``conv1``, ``res2`` ... ``res5``) and
   accepts ``stem_extra`` (RGMP adds its mask convolution to ``conv1``'s output before ``bn1``).
 """
@@ -159,6 +161,7 @@ class ResNet(nn.Module):
         stride_in_1x1: stride on each block's 1×1 ``conv1`` (Caffe/DeepLab) instead of the 3×3.
         maxpool_ceil_mode: ceil-mode stem pool (Caffe/DeepLab: 473 → 237 → 119).
         zero_init_residual: start each block's last norm at zero (torchvision option).
+        freeze_downsample_norm: the downsample branches' norm parameters do not train (DeepLab).
     """
 
     def __init__(
@@ -173,6 +176,7 @@ class ResNet(nn.Module):
         stride_in_1x1: bool = False,
         maxpool_ceil_mode: bool = False,
         zero_init_residual: bool = False,
+        freeze_downsample_norm: bool = False,
     ):
         super().__init__()
         if len(layers) != 4 or len(replace_stride_with_dilation) != 3:
@@ -182,6 +186,7 @@ class ResNet(nn.Module):
             )
         self._norm, self._stride_in_1x1 = norm_layer, stride_in_1x1
         self._dilate_first = dilate_first_block
+        self._freeze_downsample_norm = freeze_downsample_norm
         self.inplanes, self.dilation = 64, 1
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = norm_layer(64)
@@ -205,6 +210,8 @@ class ResNet(nn.Module):
         downsample = None
         if stride != 1 or self.inplanes != out:
             downsample = nn.Sequential(_conv(self.inplanes, out, 1, stride=stride), self._norm(out))
+            if self._freeze_downsample_norm:
+                downsample[1].requires_grad_(False)
         kw = {"norm_layer": self._norm, "stride_in_1x1": self._stride_in_1x1}
         layers = [Bottleneck(self.inplanes, planes, stride, first_dilation, downsample, **kw)]
         self.inplanes = out

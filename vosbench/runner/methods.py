@@ -29,6 +29,7 @@ METHODS.register("flow", "vosbench_methods.baselines.flow:FlowPropagation", alia
 METHODS.register("rgmp", "vosbench_methods.rgmp:RGMP")
 METHODS.register("fan", "vosbench_methods.fan:FAN", aliases=("fanforvos",))
 METHODS.register("ranet", "vosbench_methods.ranet:RANet")
+METHODS.register("cosnet", "vosbench_methods.cosnet:COSNet")
 
 
 def get_method(name: str) -> Type[VOSMethod]:

@@ -12,6 +12,10 @@ appear later). The method answers with either
 Either answer is at the annotation's size and on the method's device. Everything specific
 to a method's protocol (normalisation, padding, letterbox, crops, scales, multi-object
 aggregation) happens inside ``step``, so the runner and its timer treat every method alike.
+
+Offline methods (``card.offline``, e.g. COSNet's references drawn from the whole video) may
+also read any frame of the sequence through ``SequenceMeta.frame_reader``; such reads happen
+inside ``step`` and are therefore timed as the method's own work.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import abc
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Dict, Mapping, Optional, Sequence as Seq, Tuple
+from typing import Any, Callable, ClassVar, Dict, Mapping, Optional, Sequence as Seq, Tuple
 
 import torch
 
@@ -95,6 +99,9 @@ class SequenceMeta:
         object_ids: every object id of the sequence that the runner will hand in (empty for
             unsupervised methods).
         dataset: dataset label (``davis2016/val``), for logs only.
+        frame_reader: for offline methods only (None otherwise): frame index (0 … num_frames − 1,
+            in the order ``step`` receives them) → RGB ``uint8`` tensor (H, W, 3) on the method's
+            device, decoded on demand; calls from ``step`` count in the timed model region.
     """
 
     name: str
@@ -102,6 +109,7 @@ class SequenceMeta:
     size: Tuple[int, int]
     object_ids: Tuple[int, ...] = ()
     dataset: str = ""
+    frame_reader: Optional[Callable[[int], torch.Tensor]] = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

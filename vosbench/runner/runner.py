@@ -240,7 +240,8 @@ def run_sequence(method: VOSMethod, sequence: Sequence, dataset: Dataset, timer:
     stems = sequence.frames[:limit] if limit else sequence.frames
     size = sequence.size
     object_ids = tuple(i for _, ids in prompts.values() for i in ids)
-    meta = SequenceMeta(sequence.name, len(stems), size, object_ids, dataset.label)
+    reader = _frame_reader(sequence, stems, device) if method.card.offline else None
+    meta = SequenceMeta(sequence.name, len(stems), size, object_ids, dataset.label, frame_reader=reader)
     handed: List[int] = []
     lookup = torch.zeros(256, dtype=torch.uint8, device=device)
     id_lookup: Optional[torch.Tensor] = None  # None while channel k is object id k
@@ -278,6 +279,17 @@ def run_sequence(method: VOSMethod, sequence: Sequence, dataset: Dataset, timer:
         "peak_host_mb": timing.peak_host_mb, "peak_gpu_mb": timing.peak_gpu_mb,
         "method_settings": method.describe(),
     }
+
+
+def _frame_reader(sequence: Sequence, stems: Seq[str], device: torch.device) -> Callable[[int], torch.Tensor]:
+    """Frame index → RGB uint8 tensor on ``device``, decoded on demand (offline methods' references)."""
+
+    def read(index: int) -> torch.Tensor:
+        if not 0 <= index < len(stems):
+            raise IndexError(f"{sequence.name}: frame index {index} outside 0 … {len(stems) - 1}")
+        return torch.from_numpy(sequence.read_frame(stems[index])).to(device)
+
+    return read
 
 
 def _load_prompts(sequence: Sequence) -> Dict[str, Tuple[torch.Tensor, Tuple[int, ...]]]:

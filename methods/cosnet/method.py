@@ -1,0 +1,319 @@
+"""COSNet as a vosbench method: the released test protocol around :class:`COSNetNet`.
+
+Per frame (cosnet.md §4), nothing is given: the frame is segmented against ``references``
+frames of the same video (default 5) and the x1 maps of the pairs are averaged.
+
+* **Pre-processing.** The RGB uint8 frame is warped to 473×473 with Pillow's bilinear resize
+  (what the released ``scipy.misc.imresize`` did; :func:`pillow_resize` gives Pillow's bytes on
+  any device), turned to BGR (the released code reads with OpenCV), converted to float and the
+  Caffe BGR means are subtracted (no scaling, no std).
+* **References.** ``reference_rule=random`` (the paper's protocol): for every frame, frame 0
+  included, ``random.sample`` over all frame indices of the video (without replacement, the
+  frame itself possible), from a generator seeded per sequence with ``seed`` and the sequence
+  name, so a run is reproducible and independent of sharding; the released code draws unseeded.
+  ``deterministic``: the same evenly spaced frames for every frame. A video shorter than
+  ``references`` uses all its frames (the released code fails there). The draws are recorded
+  (``describe()`` → the run's ``sequences/<seq>.json``).
+* **Network.** x1 only (the released forward also computes x2 and the reference's saliency
+  map, unused at test time). Each frame's encoder features are computed once and kept in an
+  LRU cache of ``feature_cache`` frames, so a frame costs one encoder pass plus N co-attention
+  heads instead of 2N encoder passes, with identical x1; ``feature_cache=0`` re-encodes both
+  frames of every pair as released. ``group=true`` is the released group variant (the
+  references' features concatenated along the height, one head pass).
+* **Output.** The averaged map is resized to the frame's own size with bilinear half-pixel
+  interpolation (OpenCV ``INTER_LINEAR``; the released script hard-codes 854×480) and answered as
+  probabilities [1 − p, p], which the runner binarises at 0.5 (object id 1). With ``crf=true``
+  the map is quantised to 8 bits as the released script saves it, min-max normalised per frame
+  (a constant map is left as it is) and refined by the dense CRF; the answer is then the CRF's
+  labels.
+
+The reference frames are read through ``SequenceMeta.frame_reader`` inside ``step``, hence
+inside the runner's timed model region.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence as Seq
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from vosbench.errors import ConfigError
+from vosbench.runner.checkpoint import WeightsError, fit_state_dict, load_state_dict_file, read_state_dict
+from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
+from vosbench_methods.common.inference import precision_context, seeded
+from vosbench_methods.common.pillow import pillow_resize
+
+from .network import INPUT_SIZE, COSNetNet, DeepLabV3
+
+CAFFE_MEAN_BGR = (104.00699, 116.66877, 122.67892)
+REFERENCE_RULES = ("random", "deterministic")
+WEIGHTS_URL = "https://drive.google.com/open?id=14ya3ZkneeHsegCgDrvkuFtGoAfVRgErz"
+INIT_WEIGHTS_URL = "https://drive.google.com/open?id=1hy0-BAEestT9H4a3Sv78xrHrzmZga9mj"
+CRF_FIELDS = ("iterations", "gaussian_sxy", "gaussian_compat", "bilateral_sxy", "bilateral_srgb", "bilateral_compat")
+
+
+@dataclass(frozen=True)
+class COSNetConfig:
+    """Options of ``cosnet``.
+
+    Attributes:
+        references: reference frames per frame (the released ``sample_range``, 5).
+        reference_rule: ``random`` (seeded ``random.sample`` per frame, the paper's protocol) or
+            ``deterministic`` (the same evenly spaced frames for every frame).
+        seed: seeds the reference draws and the ``--random-init`` weights.
+        group: the released group variant (feature-level fusion of all references in one head
+            pass) instead of averaging the pairs' maps.
+        feature_cache: frames whose encoder features are kept (least recently used dropped first;
+            about 3.7 MB each in fp32); 0 re-encodes both frames of every pair, as released.
+        crf: refine each frame with the dense CRF (``vosbench_methods.common.densecrf``).
+        crf_iterations … crf_bilateral_compat: the CRF's parameters; None keeps its default.
+        input_size: the square network input (473 as released; smaller only for quick tests or
+            speed ablations, which are then not the paper's protocol).
+    """
+
+    references: int = 5
+    reference_rule: str = "random"
+    seed: int = 0
+    group: bool = False
+    feature_cache: int = 128
+    crf: bool = False
+    crf_iterations: Optional[int] = None
+    crf_gaussian_sxy: Optional[float] = None
+    crf_gaussian_compat: Optional[float] = None
+    crf_bilateral_sxy: Optional[float] = None
+    crf_bilateral_srgb: Optional[float] = None
+    crf_bilateral_compat: Optional[float] = None
+    input_size: int = INPUT_SIZE
+
+    def __post_init__(self) -> None:
+        if self.references < 1:
+            raise ValueError(f"references must be at least 1, not {self.references}")
+        if self.reference_rule not in REFERENCE_RULES:
+            raise ValueError(f"reference_rule must be {' or '.join(REFERENCE_RULES)}, not {self.reference_rule!r}")
+        if self.feature_cache < 0:
+            raise ValueError(f"feature_cache must be 0 or more frames, not {self.feature_cache}")
+        if self.input_size < 33:
+            raise ValueError(f"input_size must be at least 33 pixels, not {self.input_size}")
+
+
+def draw_references(rule: str, count: int, num_frames: int, rng: random.Random) -> List[int]:
+    """Reference frame indices for one frame; at most ``num_frames`` of them (all frames then)."""
+    count = min(count, num_frames)
+    if rule == "random":
+        return rng.sample(range(num_frames), count)
+    if count == 1:
+        return [(num_frames - 1) // 2]
+    step = (num_frames - 1) / (count - 1)
+    return [int(np.floor(i * step + 0.5)) for i in range(count)]
+
+
+class FeatureCache:
+    """Encoder features by frame index, least recently used dropped beyond ``capacity`` entries."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self.entries: "OrderedDict[int, Tensor]" = OrderedDict()
+
+    def get(self, index: int) -> Optional[Tensor]:
+        found = self.entries.get(index)
+        if found is not None:
+            self.entries.move_to_end(index)
+        return found
+
+    def put(self, index: int, features: Tensor) -> None:
+        if self.capacity <= 0:
+            return
+        self.entries[index] = features
+        self.entries.move_to_end(index)
+        while len(self.entries) > self.capacity:
+            self.entries.popitem(last=False)
+
+
+def resize_probability(probability: Tensor, size: Seq[int]) -> Tensor:
+    """(N, 1, h, w) → (N, 1, H, W), bilinear with half-pixel centres (OpenCV ``INTER_LINEAR``)."""
+    if tuple(probability.shape[-2:]) == tuple(size):
+        return probability
+    return F.interpolate(probability, size=tuple(size), mode="bilinear", align_corners=False)
+
+
+class COSNet(VOSMethod):
+    """Co-attention Siamese network with the released test protocol (reference averaging)."""
+
+    card: ClassVar[MethodCard] = MethodCard(
+        name="cosnet",
+        task="unsupervised",
+        summary="co-attention between the frame and reference frames of the same video (DeepLabv3 "
+                "ResNet-101 encoder), gated, per-pair heads; the maps of 5 random references averaged",
+        paper="Lu, Wang, Ma, Shen, Shao, Porikli: See More, Know More: Unsupervised Video Object "
+              "Segmentation with Co-Attention Siamese Networks, CVPR 2019",
+        code_url="https://github.com/carrierlxk/COSNet",
+        licence="none stated (the authors' repository ships no licence file)",
+        needs_weights=True,
+        weights_help=f"Download the authors' COSNet checkpoint ({WEIGHTS_URL}) and convert it once: "
+                     "`vosbench convert --method cosnet co_attention.pth cosnet.pth` (the DeepLabv3 "
+                     f"training initialisation deeplab_davis_12_0.pth, {INIT_WEIGHTS_URL}, converts to an "
+                     "encoder-only file for training; it cannot segment).",
+        weights_url=WEIGHTS_URL,
+        precisions=("fp32", "tf32", "amp-bf16", "amp-fp16"),
+        multi_object=False,
+        offline=True,
+        input_policy="every frame warped to 473x473 (Pillow bilinear on uint8, aspect ratio not kept), BGR, "
+                     "Caffe mean subtraction; the answer resized back to the frame's size",
+        protocol="per frame, 5 reference frames drawn with random.sample over the whole video (seeded and "
+                 "recorded); x1 of each (frame, reference) pair averaged; binarised at 0.5 (id 1). Paper "
+                 "numbers add a dense CRF (-c crf=true). Reference frames are read inside step (timed); "
+                 "x2 and the saliency map are not computed; each frame is encoded once (feature cache)",
+        reference={
+            "davis2016/val J-Mean": "80.5 (DAVIS leaderboard, with CRF; ~78.3-79.0 without, issue #22)",
+            "davis2016/val F-Mean": "79.5 (DAVIS leaderboard, with CRF)",
+            "davis2016/val J-Mean group": "81.1 (README, group co-attention)",
+            "fbms/test J-Mean": "75.6 (paper aggregators)",
+        },
+    )
+    Config: ClassVar[type] = COSNetConfig
+
+    def __init__(self, config: Any = None, *, device: str | torch.device = "cpu",
+                 weights: Optional[str] = None, precision: str = "fp32"):
+        super().__init__(config, device=device, weights=weights, precision=precision)
+        self.net = self.build_network(self.config, weights).to(self.device)
+        self.mean = torch.tensor(CAFFE_MEAN_BGR, device=self.device).view(1, 3, 1, 1)
+        self.crf_params: Optional[Any] = self._crf_params() if self.config.crf else None
+        self.meta: Optional[SequenceMeta] = None
+
+    @classmethod
+    def build_network(cls, config: Any, weights: Optional[str | Path] = None) -> COSNetNet:
+        """The network (eval mode, CPU) with ``weights`` loaded strictly, or seeded random weights."""
+        with seeded(config.seed):
+            net = COSNetNet()
+        if weights is not None:
+            try:
+                load_state_dict_file(net, weights, method=cls.card.name)
+            except WeightsError as error:
+                if error.missing and not (error.unexpected or error.mismatched) and not any(
+                        k.startswith("encoder.") for k in error.missing):
+                    raise WeightsError(weights, "holds only COSNet's encoder (the converted DeepLabv3 training "
+                                                "initialisation): its co-attention head is untrained, so it cannot "
+                                                "segment; use the converted COSNet checkpoint",
+                                       missing=error.missing) from None
+                raise
+        return net.eval()
+
+    @classmethod
+    def convert_weights(cls, source: Path, *, allow_pickle: bool = False) -> Mapping[str, Tensor]:
+        """The released COSNet checkpoint (``{"epoch", "model"}``, ``module.`` keys) → our keys, or
+        the DeepLabv3 initialisation ``deeplab_davis_12_0.pth`` (``{"model"}``, ``module.``-prefixed
+        ResNet + ASPP keys) → ``encoder.*`` only, as the released training script maps it.
+
+        Strict either way: every key of the file consumed, every parameter filled.
+        """
+        state = read_state_dict(source, allow_pickle=allow_pickle)
+        if any(key.startswith("encoder.") for key in state):
+            with torch.device("meta"):
+                expected = COSNetNet().state_dict()
+            return fit_state_dict(expected, state, source, what="the cosnet network")
+        with torch.device("meta"):
+            expected = DeepLabV3().state_dict()
+        encoder = fit_state_dict(expected, state, source, what="the cosnet encoder (DeepLabv3 initialisation)")
+        return OrderedDict((f"encoder.{key}", value) for key, value in encoder.items())
+
+    # -- per sequence ---------------------------------------------------------------------
+
+    def reset(self, meta: SequenceMeta) -> None:
+        if meta.frame_reader is None:
+            raise ConfigError("cosnet is offline: it reads reference frames from the whole video through "
+                              "SequenceMeta.frame_reader, which the runner provides to offline methods")
+        self.meta = meta
+        self.index = 0
+        self.rng = random.Random(f"{self.config.seed}/{meta.name}")
+        self.cache = FeatureCache(self.config.feature_cache)
+        self.drawn: List[List[int]] = []
+        self.encoder_passes = 0
+        self.head_passes = 0
+
+    def step(self, frame: Tensor, mask: Optional[Tensor] = None, obj_ids: Optional[Seq[int]] = None) -> Tensor:
+        if self.meta is None:
+            raise ConfigError("cosnet: step before reset")
+        index = self.index
+        self.index += 1
+        references = draw_references(self.config.reference_rule, self.config.references,
+                                     self.meta.num_frames, self.rng)
+        self.drawn.append(references)
+        with precision_context(self.device, self.precision):
+            probability = resize_probability(self.probability(index, frame, references), self.meta.size)[0, 0]
+        if self.crf_params is not None:
+            return self._refine(frame, probability)
+        return torch.stack([1.0 - probability, probability])
+
+    def describe(self) -> Dict[str, Any]:
+        record: Dict[str, Any] = {
+            "input_hw": [self.config.input_size] * 2, "references": self.config.references,
+            "reference_rule": self.config.reference_rule, "seed": self.config.seed, "group": self.config.group,
+            "feature_cache": self.config.feature_cache, "computes_x2": False, "crf": self.config.crf,
+        }
+        if self.crf_params is not None:
+            record["crf_params"] = dataclasses.asdict(self.crf_params)
+        if self.meta is not None:
+            record.update(encoder_passes=self.encoder_passes, head_passes=self.head_passes,
+                          references_drawn=self.drawn)
+        return record
+
+    # -- internals ------------------------------------------------------------------------
+
+    def probability(self, index: int, frame: Tensor, references: Seq[int]) -> Tensor:
+        """Foreground probability (1, 1, S, S) of frame ``index`` (S = ``input_size``): the mean of the
+        pairs' x1 maps (summed in reference order), or the group variant's single map."""
+        size = (self.config.input_size, self.config.input_size)
+        if self.config.group:
+            features = self._features(index, frame)
+            refs = [self._features(r, frame if r == index else None) for r in references]
+            self.head_passes += 1
+            return self.net.segment_group(features, refs, size).float()
+        total: Optional[Tensor] = None
+        for reference in references:
+            features = self._features(index, frame)  # a cache hit unless feature_cache=0
+            x1 = self.net.segment(features, self._features(reference, frame if reference == index else None), size)
+            self.head_passes += 1
+            total = x1.float() if total is None else total + x1.float()
+        return total / len(references)
+
+    def _features(self, index: int, frame: Optional[Tensor] = None) -> Tensor:
+        """Encoder features of frame ``index`` (read through the sequence's reader unless given)."""
+        found = self.cache.get(index)
+        if found is not None:
+            return found
+        image = frame if frame is not None else self.meta.frame_reader(index)
+        features = self.net.encoder.encode(self.prepare(image))
+        self.encoder_passes += 1
+        self.cache.put(index, features)
+        return features
+
+    def prepare(self, frame: Tensor) -> Tensor:
+        """RGB uint8 (H, W, 3) → (1, 3, S, S) BGR float minus the Caffe means, as released."""
+        warped = pillow_resize(frame, (self.config.input_size, self.config.input_size), "bilinear")
+        bgr = warped.flip(-1).permute(2, 0, 1).unsqueeze(0).float()
+        return bgr - self.mean
+
+    def _crf_params(self) -> Any:
+        from vosbench_methods.common.densecrf import DenseCRFParams
+
+        given = {name: getattr(self.config, f"crf_{name}") for name in CRF_FIELDS}
+        return DenseCRFParams(**{name: value for name, value in given.items() if value is not None})
+
+    def _refine(self, frame: Tensor, probability: Tensor) -> Tensor:
+        """Dense-CRF labels (H, W) uint8 0/1 from the map, prepared as the released CRF script reads it:
+        quantised to 8 bits (the saved PNG), then min-max normalised (a constant map left as it is)."""
+        from vosbench_methods.common.densecrf import dense_crf
+
+        saved = (probability.float() * 255.0).to(torch.uint8).float()
+        low, high = saved.min(), saved.max()
+        normalised = (saved - low) / (high - low) if high > low else saved / 255.0
+        labels = dense_crf(frame.cpu().numpy(), normalised.cpu().numpy().astype(np.float32), self.crf_params)
+        return torch.from_numpy(np.ascontiguousarray(labels, dtype=np.uint8)).to(self.device)
