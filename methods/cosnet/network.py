@@ -25,12 +25,14 @@ variant: the references' features concatenated along the height before co-attent
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from vosbench.runner.checkpoint import fit_state_dict, read_state_dict
 from vosbench_methods.common.resnet import ResNet
 
 INPUT_SIZE = 473
@@ -121,6 +123,14 @@ class COSNetNet(nn.Module):
         self.main_classifier2 = nn.Conv2d(channels, 1, 1)
         init_like_release(self)
 
+    def load_encoder(self, path: Path | str) -> None:
+        """Load the DeepLabv3 training initialisation into ``encoder`` strictly: the released
+        ``deeplab_davis_12_0.pth`` (``module.``-prefixed ResNet + ASPP keys) or its vosbench
+        conversion (``encoder.*`` keys); the co-attention layers keep their own weights."""
+        state = read_state_dict(path, rename={"encoder.": ""}, method="cosnet")
+        fitted = fit_state_dict(self.encoder.state_dict(), state, path, what="the cosnet encoder")
+        self.encoder.load_state_dict(fitted)
+
     # -- co-attention ------------------------------------------------------------------------
 
     def affinity(self, va: Tensor, vb: Tensor) -> Tensor:
@@ -189,9 +199,3 @@ def init_like_release(module: nn.Module) -> None:
         elif isinstance(m, nn.BatchNorm2d):
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
-
-
-def encoder_keys() -> Tuple[str, ...]:
-    """State-dict keys of the encoder alone (the DeepLabv3 initialisation), without the prefix."""
-    with torch.device("meta"):
-        return tuple(DeepLabV3().state_dict())

@@ -1,9 +1,10 @@
-"""Side-by-side check: vosbench's RGMP / FAN against the authors' code, same weights, same inputs.
+"""Side-by-side check: vosbench's RGMP / FAN / RANet / COSNet against the authors' code, same weights, same inputs.
 
 Usage (the authors' repositories checked out anywhere; no torchvision needed)::
 
     python tools/parity/compare.py --method rgmp --repo /path/to/RGMP [--davis /path/to/DAVIS-2016]
     python tools/parity/compare.py --method fan  --repo /path/to/FANforVOS
+    python tools/parity/compare.py --method cosnet --repo /path/to/COSNet [--davis /path/to/DAVIS-2016]
 
 Both networks get the same random weights: the authors' model is built with a seed, its state
 dict is written the way their release was (DataParallel ``module.`` keys, legacy pickle,
@@ -20,6 +21,12 @@ Compared, in fp32:
    FAN's ``Propagate_MS`` loop of ``val.py`` with ``reference=previous``): a synthetic
    3-object sequence and, with ``--davis``, the first frames of a DAVIS-2016 sequence.
 
+COSNet (:func:`compare_cosnet`): encoder features V, the saliency map, x1 (ours computing x1
+alone), x2 and the saliency output of the released three-output forward, the group variant
+(their hard-coded 2 references), the DeepLabv3 initialisation converted and loaded into our
+encoder, and whole videos through their test loader and per-frame loop against our method with
+our reference draws in place of their unseeded ones.
+
 For each, the largest difference relative to the largest reference value is printed; the
 check passes when every one is at most 1e-5. Under modern PyTorch their ``F.upsample`` no
 longer aligns corners; RGMP is compared both as their code runs today (``align_corners=False``)
@@ -33,7 +40,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -232,16 +239,158 @@ def compare_ranet(repo: Path, davis: Path | None, davis_frames: int, workdir: Pa
     return rows
 
 
+def informative_cosnet(model: torch.nn.Module, seed: int) -> None:
+    """Replace their initialisation (N(0, 0.01) convolutions, identity BatchNorms: features of order
+    1e-3, a uniform attention) by seeded He-normal convolutions and perturbed BatchNorms, with each
+    block's last norm damped so 33 residual blocks stay finite; the values are arbitrary, both sides
+    get them through the release file."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.Conv2d):
+                fan_in = module.weight[0].numel()
+                module.weight.copy_(torch.randn(module.weight.shape, generator=generator) * (2.0 / fan_in) ** 0.5)
+                if module.bias is not None:
+                    module.bias.copy_(torch.randn(module.bias.shape, generator=generator) * 0.1)
+            elif isinstance(module, torch.nn.BatchNorm2d):
+                n = module.num_features
+                module.weight.copy_(torch.rand(n, generator=generator) * 0.4 + 0.8)
+                module.bias.copy_(torch.randn(n, generator=generator) * 0.1)
+                module.running_mean.copy_(torch.randn(n, generator=generator) * 0.1)
+                module.running_var.copy_(torch.rand(n, generator=generator) * 0.4 + 0.8)
+        for module in model.modules():
+            if type(module).__name__ == "Bottleneck":
+                module.bn3.weight.mul_(0.2)
+
+
+def tame_cosnet(ref) -> None:
+    """Scale W (``linear_e``), the gate and the three classifiers so that, on a probe pair, the
+    affinity has a spread of about 3 and the gate and classifier logits about 2: otherwise the
+    softmaxes and sigmoids saturate, and saturated values compare equal whatever precedes them."""
+    model = ref.model
+    generator = torch.Generator().manual_seed(7)
+    probe_a, probe_b = (torch.randn(1, 3, 97, 97, generator=generator) * 50 for _ in range(2))
+    va, vb = ref.encode(probe_a)[0], ref.encode(probe_b)[0]
+    with torch.no_grad():
+        affinity = model.linear_e(va.flatten(2).transpose(1, 2)) @ vb.flatten(2)
+        model.linear_e.weight.mul_(3.0 / float(affinity.std()))
+    for name in ("gate", "main_classifier1", "main_classifier2", "encoder.main_classifier"):
+        module = model.get_submodule(name)
+        seen: List[torch.Tensor] = []
+        handle = module.register_forward_hook(lambda _m, _i, out, seen=seen: seen.append(out.detach()))
+        ref.forward(probe_a, probe_b)
+        handle.remove()
+        with torch.no_grad():
+            factor = 2.0 / float(torch.cat([s.flatten() for s in seen]).std())
+            module.weight.mul_(factor)
+            if module.bias is not None:
+                module.bias.mul_(factor)
+    ref.sync_group()
+
+
+def export_cosnet_release(state: Dict[str, torch.Tensor], path: Path, *, epoch: Optional[int]) -> None:
+    """As released: ``{"epoch", "model"}`` (the DeepLabv3 initialisation: ``{"model"}``) with
+    DataParallel ``module.`` keys, in the pre-1.6 (non-zip) format PyTorch 1.0.1 wrote."""
+    record: Dict[str, object] = {"model": {f"module.{k}": v for k, v in state.items()}}
+    if epoch is not None:
+        record = {"epoch": epoch, **record}
+    torch.save(record, path, _use_new_zipfile_serialization=False)
+
+
+def run_cosnet(method, frames: np.ndarray) -> Tuple[torch.Tensor, torch.Tensor, List[List[int]]]:
+    """From the vosbench method fed frame by frame as the runner does (references read through
+    ``frame_reader``): the averaged maps (T, 473, 473), the answers' foreground (T, H, W) and the
+    references it drew."""
+    averaged: List[torch.Tensor] = []
+    probability = method.probability
+
+    def recording(*args, **kwargs):
+        out = probability(*args, **kwargs)
+        averaged.append(out[0, 0].clone())
+        return out
+
+    method.probability = recording
+    reader = lambda index: torch.from_numpy(frames[index])  # noqa: E731
+    method.reset(SequenceMeta("parity", len(frames), frames.shape[1:3], frame_reader=reader))
+    with torch.inference_mode():
+        probs = torch.stack([method.step(torch.from_numpy(frame))[1].clone() for frame in frames])
+    return torch.stack(averaged), probs, method.describe()["references_drawn"]
+
+
+def compare_cosnet(repo: Path, davis: Path | None, davis_frames: int, workdir: Path) -> List[Tuple[str, float]]:
+    """Network outputs at 97x97 and 473x473, the DeepLabv3 initialisation, whole videos through the test loop."""
+    from vosbench.datasets import load_dataset
+    from vosbench.runner import make_config
+
+    rows: List[Tuple[str, float]] = []
+    theirs = reference.load_cosnet(repo, seed=0)
+    informative_cosnet(theirs.model, seed=1)
+    tame_cosnet(theirs)
+    release = workdir / "cosnet-release.pth"
+    export_cosnet_release(theirs.model.state_dict(), release, epoch=0)
+    method_class, ours, weights = build_ours("cosnet", release, workdir)
+    generator = torch.Generator().manual_seed(3)
+    for size in (97, 473):
+        a, b, c = (torch.randn(1, 3, size, size, generator=generator) * 50 for _ in range(3))
+        their_va, their_saliency = theirs.encode(a)
+        their_x1, their_x2, their_temp = theirs.forward(a, b)
+        their_group = theirs.group_forward(a, torch.stack([b, c], 1))
+        with torch.inference_mode():
+            va, saliency = ours.encoder(a)
+            vb, vc = ours.encoder.encode(b), ours.encoder.encode(c)
+            x1 = ours.segment(va, vb, (size, size))
+            forward = ours(a, b)
+            group = ours.segment_group(va, [vb, vc], (size, size))
+        tag = f"{size}x{size}"
+        rows += [(f"network {tag}: encoder V", relative_difference(va, their_va)),
+                 (f"network {tag}: encoder saliency", relative_difference(saliency, their_saliency)),
+                 (f"network {tag}: x1 alone (segment)", relative_difference(x1, their_x1)),
+                 (f"network {tag}: forward x1, x2, temp", max(relative_difference(o, t) for o, t in
+                                                            zip(forward, (their_x1, their_x2, their_temp)))),
+                 (f"network {tag}: group x1, 2 references", relative_difference(group, their_group))]
+    with reference._seeded(0), reference.quiet():
+        deeplab = theirs.model_module.Res_Deeplab(num_classes=2).eval()
+    informative_cosnet(deeplab, seed=2)
+    init = workdir / "deeplab_davis_12_0.pth"
+    export_cosnet_release(deeplab.state_dict(), init, epoch=None)
+    converted = workdir / "cosnet-init-converted.pth"  # encoder only: a run refuses it, training loads it
+    save_checkpoint(converted, method_class.convert_weights(init), method="cosnet", source=init)
+    net = method_class.build_network(make_config(method_class.Config, {}))
+    net.load_encoder(converted)
+    probe = torch.randn(1, 3, 97, 97, generator=generator) * 50
+    with torch.no_grad(), reference.quiet():
+        their_fea, their_sal = deeplab(probe)
+    with torch.inference_mode():
+        fea, sal = net.encoder(probe)
+    rows.append(("DeepLabv3 initialisation converted: V and saliency",
+                 max(relative_difference(fea, their_fea), relative_difference(sal, their_sal))))
+
+    videos = [("synthetic", load_dataset("synthetic", None, "val", preset="val", num_frames=3).sequences[0], 3)]
+    if davis is not None:
+        videos.append(("DAVIS-2016 blackswan", load_dataset("davis2016", davis, "val", task="unsupervised",
+                                                            sequences=["blackswan"]).sequences[0], davis_frames))
+    for name, sequence, count in videos:
+        frames = np.stack([sequence.read_frame(s) for s in sequence.frames[:count]])
+        method = method_class(make_config(method_class.Config, {"references": "2"}), weights=str(weights))
+        ours_averaged, ours_probs, draws = run_cosnet(method, frames)
+        their_averaged, their_probs = (torch.from_numpy(x) for x in theirs.test_loop(frames, draws))
+        tag = f"protocol 2 references, {name} ({len(frames)} frames, {frames.shape[2]}x{frames.shape[1]})"
+        rows.append((f"{tag}: averaged 473x473 maps", relative_difference(ours_averaged, their_averaged)))
+        rows.append((f"{tag}: maps at the frame size", relative_difference(ours_probs, their_probs)))
+    return rows
+
+
 def main(argv: List[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--method", choices=("rgmp", "fan", "ranet"), required=True)
+    parser.add_argument("--method", choices=("rgmp", "fan", "ranet", "cosnet"), required=True)
     parser.add_argument("--repo", type=Path, required=True, help="checkout of the authors' repository")
     parser.add_argument("--davis", type=Path, help="DAVIS-2016 root, to add a real 480p sequence")
     parser.add_argument("--davis-frames", type=int, default=4, help="frames of the DAVIS sequence (default 4)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        compare = {"rgmp": compare_rgmp, "fan": compare_fan, "ranet": compare_ranet}[args.method]
+        compare = {"rgmp": compare_rgmp, "fan": compare_fan, "ranet": compare_ranet,
+                   "cosnet": compare_cosnet}[args.method]
         rows = compare(args.repo, args.davis, args.davis_frames, Path(tmp))
     worst = max(d for _, d in rows)
     width = max(len(n) for n, _ in rows)

@@ -50,6 +50,7 @@ except ImportError:  # run with tools/parity on sys.path (scripts in this folder
     import standin_torchvision  # type: ignore[no-redef]
 
 __all__ = [
+    "COSNET_REPO_ENV",
     "FAN_REPO_ENV",
     "RANET_INPUT_HW",
     "RANET_NET_TYPES",
@@ -59,6 +60,8 @@ __all__ = [
     "RANetReference",
     "RANetSequence",
     "RGMPReference",
+    "COSNetReference",
+    "load_cosnet",
     "load_fan",
     "load_ranet",
     "load_rgmp",
@@ -69,6 +72,7 @@ __all__ = [
 RGMP_REPO_ENV = "VOSBENCH_RGMP_REPO"
 FAN_REPO_ENV = "VOSBENCH_FAN_REPO"
 RANET_REPO_ENV = "VOSBENCH_RANET_REPO"
+COSNET_REPO_ENV = "VOSBENCH_COSNET_REPO"
 
 PathLike = str | os.PathLike[str]
 _counter = itertools.count()
@@ -141,7 +145,8 @@ def _git_commit(repo: Path) -> str | None:
 
 
 def _builtins_with_imports(supplied: Mapping[str, types.ModuleType]) -> dict[str, Any]:
-    """Builtins whose ``__import__`` answers ``from <name> import ...`` with ``supplied[name]``.
+    """Builtins whose ``__import__`` answers ``from <name> import ...`` with ``supplied[name]``
+    (and ``import package.module`` with the real package whose ``module`` is ``supplied[name]``).
 
     Lets one of their files import a sibling that was itself loaded privately, without putting
     anything in ``sys.modules`` or on ``sys.path``.  Other names of the same top-level packages
@@ -153,6 +158,10 @@ def _builtins_with_imports(supplied: Mapping[str, types.ModuleType]) -> dict[str
     def __import__(name: str, globals: Any = None, locals: Any = None,
                    fromlist: Sequence[str] | None = (), level: int = 0) -> Any:
         if level == 0 and name.split(".")[0] in roots:
+            root, _, child = name.partition(".")
+            if name in supplied and not fromlist and child and "." not in child:
+                # ``import package.module``: the real package with that one module replaced
+                return _View(real_import(root, globals, locals, (), 0), **{child: supplied[name]})
             if name not in supplied or not fromlist:
                 raise ImportError(f"reference harness supplies only 'from X import ...' for "
                                   f"{sorted(supplied)}, not {name!r}")
@@ -867,3 +876,195 @@ def load_ranet(repo: PathLike | None = None, net_type: str = "single_object", *,
                           imagenet_module=imagenet_module, resnet_module=resnet_module,
                           lib_module=lib_module, lib_namespace=namespace,
                           patches=tuple(patches + lib_patches))
+
+
+# ----------------------------------------------------------------------------------------------
+# COSNet
+
+
+_COSNET_FILES = ("deeplab/siamese_model_conf.py", "deeplab/siamese_model_conf_try_single.py",
+                 "dataloaders/PairwiseImg_test.py", "test_coattention_conf.py")
+COSNET_INPUT_SIZE = 473  # their test script's inputRes
+
+
+def _scipy_misc_standin() -> types.ModuleType:
+    """``scipy.misc`` as SciPy < 1.3 had it, reduced to what their test loader calls: ``imresize``.
+
+    SciPy 1.2's ``imresize(arr, size)`` made a PIL image of the array (``toimage``: a uint8
+    three-channel array goes in unchanged), called ``resize((size[1], size[0]), BILINEAR)`` and
+    turned the result back into an array; this does the same with today's Pillow.  Only the
+    uint8 three-channel case their test loader uses is accepted.
+    """
+    from PIL import Image
+
+    def imresize(arr: np.ndarray, size: Any, interp: str = "bilinear", mode: Any = None) -> np.ndarray:
+        arr = np.asarray(arr)
+        if mode is not None or arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3 \
+                or not isinstance(size, tuple):
+            raise NotImplementedError("stand-in imresize: uint8 (H, W, 3) arrays and (h, w) sizes only")
+        resample = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}[interp]
+        return np.asarray(Image.fromarray(arr).resize((size[1], size[0]), resample))
+
+    module = types.ModuleType("scipy.misc")
+    module.__doc__ = "vosbench stand-in for the removed scipy.misc (imresize only)"
+    module.imresize = imresize  # type: ignore[attr-defined]
+    return module
+
+
+class _DeviceVariable:
+    """Their ``Variable(x, volatile=True).cuda()``: the tensor on the harness device (CPU here)."""
+
+    def __init__(self, tensor: torch.Tensor, volatile: bool = False) -> None:
+        self.tensor = tensor
+
+    def cuda(self) -> torch.Tensor:
+        return self.tensor.to(_device())
+
+
+@dataclass
+class COSNetReference:
+    """The authors' COSNet, loaded from ``repo``: the pair model (``siamese_model_conf``), the group
+    model (``siamese_model_conf_try_single``, same weights), their test loader and test loop."""
+
+    repo: Path
+    commit: str | None
+    device: torch.device
+    model: nn.Module = field(repr=False)
+    group_model: nn.Module = field(repr=False)
+    model_module: types.ModuleType
+    group_module: types.ModuleType
+    loader_module: types.ModuleType
+
+    def sync_group(self) -> None:
+        """Give the group model the pair model's current weights (same keys)."""
+        self.group_model.load_state_dict(self.model.state_dict())
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Their encoder: (V, saliency probability) of a pre-processed (N, 3, H, W) batch."""
+        with torch.no_grad(), quiet():
+            return self.model.encoder(x.to(self.device))
+
+    def forward(self, input1: torch.Tensor, input2: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Their pair forward: (x1, x2, temp)."""
+        with torch.no_grad(), quiet():
+            return self.model(input1.to(self.device), input2.to(self.device))
+
+    def group_forward(self, input1: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
+        """Their group forward: x1 from (1, 3, H, W) and references (1, N, 3, H, W); N must be their
+        hard-coded ``nframes`` (2)."""
+        if references.shape[1] != self.group_model.nframes:
+            raise ValueError(f"their group model reads exactly nframes={self.group_model.nframes} references")
+        with torch.no_grad(), quiet():
+            return self.group_model(input1.to(self.device), references.to(self.device))[0]
+
+    def test_loop(self, frames: np.ndarray, draws: Sequence[Sequence[int]],
+                  input_size: int = COSNET_INPUT_SIZE) -> tuple[np.ndarray, np.ndarray]:
+        """Their test protocol on one video: the averaged maps (T, 473, 473) and the float probability
+        maps (T, H, W) at the frames' size.
+
+        frames: RGB uint8 (T, H, W, 3); draws: the reference indices of each frame (ours, replacing
+        their unseeded ``random.sample``).  Their ``PairwiseImg`` test loader (OpenCV read, the
+        ``imresize`` stand-in, Caffe means) runs unchanged over a temporary DAVIS-2016 layout with
+        the frames stored losslessly (PNG bytes under their ``%05d.jpg`` names, the video named
+        ``blackswan`` because their script reads its output size there), and so does the
+        per-frame ``for`` loop of their ``main()`` in ``test_coattention_conf.py`` (extracted with
+        ``ast``: average of the ``sample_range`` x1 maps, ``cv2.resize`` to the frame size, 8-bit
+        PNG).  Both are recorded at their ``cv2.resize`` call (its input and output), before the
+        8-bit rounding.
+        """
+        from PIL import Image
+
+        frames = np.asarray(frames)
+        if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
+            raise ValueError(f"frames must be uint8 (T, H, W, 3), got {frames.dtype} {frames.shape}")
+        counts = {len(d) for d in draws}
+        if len(draws) != len(frames) or len(counts) != 1:
+            raise ValueError("one draw per frame, all of the same length, is needed")
+        sample_range = counts.pop()
+        pending = iter([list(d) for d in draws])
+
+        def sample(population: Sequence[int], k: int) -> list[int]:
+            if list(population) != list(range(len(frames))) or k != sample_range:
+                raise ValueError(f"unexpected draw: sample({population!r}, {k})")
+            return next(pending)
+
+        averaged: list[np.ndarray] = []
+        recorded: list[np.ndarray] = []
+
+        def resize(image: np.ndarray, size: Any, *args: Any, **kwargs: Any) -> np.ndarray:
+            averaged.append(np.array(image, copy=True))
+            out = cv2_module.resize(image, size, *args, **kwargs)
+            recorded.append(np.array(out, copy=True))
+            return out
+
+        import cv2 as cv2_module
+
+        with tempfile.TemporaryDirectory(prefix="vosbench_ref_cosnet_") as tmp:
+            root = Path(tmp)
+            images = root / "JPEGImages" / "480p" / "blackswan"
+            labels = root / "Annotations" / "480p" / "blackswan"
+            images.mkdir(parents=True)
+            labels.mkdir(parents=True)
+            (root / "val_seqs.txt").write_text("blackswan\n")
+            for t, frame in enumerate(frames):
+                Image.fromarray(frame, "RGB").save(images / f"{t:05d}.jpg", format="PNG")
+                Image.fromarray(np.zeros(frame.shape[:2], np.uint8)).save(labels / f"{t:05d}.png")
+            self.loader_module.random = _View(__import__("random"), sample=sample)
+            dataset = self.loader_module.PairwiseImg(train=False, inputRes=(input_size, input_size),
+                                                     db_root_dir=str(root), transform=None, seq_name=None,
+                                                     sample_range=sample_range)
+            loader = torch.utils.data.DataLoader(dataset, batch_size=1, shuffle=False, num_workers=0)
+            args = types.SimpleNamespace(sample_range=sample_range, data_dir=str(root), dataset="davis",
+                                         seg_save_dir=str(root / "out"), save_segimage=True, seq_name=None)
+            namespace: dict[str, Any] = {
+                "testloader": loader, "model": self.model, "args": args, "Variable": _DeviceVariable,
+                "np": np, "cv2": _View(cv2_module, resize=resize), "Image": Image, "os": os,
+                "my_index": 0, "old_temp": "", "__name__": "_vosbench_ref_cosnet_test",
+            }
+            loop = _test_loop_code(self.repo / "test_coattention_conf.py")
+            with torch.no_grad(), quiet(), contextlib.redirect_stdout(io.StringIO()):
+                exec(loop, namespace)  # noqa: S102 - running the authors' own loop is the point
+        if len(recorded) != len(frames):
+            raise RuntimeError(f"their loop resized {len(recorded)} maps for {len(frames)} frames")
+        return np.stack(averaged), np.stack(recorded)
+
+
+def _test_loop_code(path: Path) -> types.CodeType:
+    """The ``for index, batch in enumerate(testloader)`` loop of their ``main()``, compiled alone."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    main = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main"), None)
+    if main is None:
+        raise LookupError(f"{path}: no main()")
+    loops = [n for n in main.body if isinstance(n, ast.For) and isinstance(n.iter, ast.Call)
+             and getattr(n.iter.func, "id", None) == "enumerate"
+             and any(getattr(a, "id", None) == "testloader" for a in n.iter.args)]
+    if len(loops) != 1:
+        raise LookupError(f"{path}: expected one `for ... in enumerate(testloader)` loop in main(), found {len(loops)}")
+    return compile(ast.Module(body=loops, type_ignores=[]), filename=str(path), mode="exec")
+
+
+def load_cosnet(repo: PathLike | None = None, *, seed: int | None = None) -> COSNetReference:
+    """Build their ``CoattentionNet(num_classes=2)`` (pair and group files) as their scripts do; eval, fp32.
+
+    ``deeplab/siamese_model_conf.py`` and ``siamese_model_conf_try_single.py`` import only torch;
+    ``dataloaders/PairwiseImg_test.py`` imports ``scipy.misc.imresize`` (removed in SciPy 1.3),
+    answered by :func:`_scipy_misc_standin` for that file only.  The group model gets the pair
+    model's weights.  ``seed``: reproducible random weights (their initialisation).
+    """
+    path = _resolve_repo(repo, COSNET_REPO_ENV, _COSNET_FILES)
+    model_module = _import_file(path / "deeplab" / "siamese_model_conf.py", "cosnet")
+    group_module = _import_file(path / "deeplab" / "siamese_model_conf_try_single.py", "cosnet")
+    loader_module = _import_file(path / "dataloaders" / "PairwiseImg_test.py", "cosnet",
+                                 {"scipy.misc": _scipy_misc_standin()})
+    device = _device()
+    with _seeded(seed), quiet():
+        model = model_module.CoattentionNet(num_classes=2)
+        group_model = group_module.CoattentionNet(num_classes=2)
+    model.to(device).eval()
+    group_model.to(device).eval()
+    reference = COSNetReference(repo=path, commit=_git_commit(path), device=device, model=model,
+                                group_model=group_model, model_module=model_module,
+                                group_module=group_module, loader_module=loader_module)
+    reference.sync_group()
+    return reference
