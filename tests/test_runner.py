@@ -439,3 +439,49 @@ def test_cli_run_report_and_viz_end_to_end(tmp_path, capsys):
         assert gif.n_frames > 1
     assert main(["eval", str(run_dir), "-q"]) == 0
     assert RunStore(run_dir).evaluation_is_current()
+
+
+# -- offline methods: frame_reader ------------------------------------------------------------
+class LooksAhead(VOSMethod):
+    """Offline: segments each frame by differencing it with the last frame, read through the reader."""
+
+    card = MethodCard(name="test-offline", task="unsupervised", summary="test method", offline=True)
+
+    def reset(self, meta) -> None:
+        self.meta, self.index = meta, 0
+
+    def step(self, frame, mask=None, obj_ids=None):
+        read = self.meta.frame_reader(self.index)
+        assert torch.equal(read, frame) and read.device == frame.device  # the reader gives step's frames
+        last = self.meta.frame_reader(self.meta.num_frames - 1)
+        self.index += 1
+        return ((frame.int() - last.int()).abs().sum(-1) > 60).to(torch.uint8)
+
+
+def test_offline_methods_read_any_frame_through_the_runner(tmp_path):
+    if "test-offline" not in METHODS:
+        METHODS.register("test-offline", LooksAhead)
+    data = small(num_sequences=1, num_frames=4, task="unsupervised")
+    sequence = data.sequences[0]
+    result = run("test-offline", data, output=tmp_path / "run", settings=FAST)
+    assert result.ok, result.failures
+    last = sequence.read_frame(sequence.frames[-1]).astype(int)
+    for stem in sequence.frames:
+        expected = (np.abs(sequence.read_frame(stem).astype(int) - last).sum(-1) > 60).astype(np.uint8)
+        assert np.array_equal(read_mask(result.store.masks_dir / sequence.name / f"{stem}.png"), expected)
+    seen = []
+
+    class Online(Unsupervised):
+        def reset(self, meta) -> None:
+            seen.append(meta.frame_reader)
+            super().reset(meta)
+
+    from vosbench.runner.runner import run_sequence
+    from vosbench.runner.timing import Timer
+
+    run_sequence(Online(), sequence, data, Timer(torch.device("cpu")), io_workers=0)
+    assert seen == [None]  # online methods get no reader
+    offline = LooksAhead()
+    run_sequence(offline, sequence, data, Timer(torch.device("cpu")), io_workers=0)
+    with pytest.raises(IndexError, match="frame index 4 outside 0 … 3"):
+        offline.meta.frame_reader(4)
