@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""RGMP / FAN / RANet inference speed at 480p: vosbench's runner against the authors' own inference code.
+"""RGMP / FAN / RANet / COSNet inference speed at 480p: vosbench's runner against the authors' own inference code.
 
 Workload: synthetic 854x480 sequences (``--frames`` frames each; one with a single object and
 one with several), the same frames and the same random weights for both sides (the authors'
@@ -11,8 +11,10 @@ here.
   crop, on the device), headline FPS = frames / (init + propagation time), after an untimed
   warm-up of ``--warmup`` frames; frames are decoded inline (``io_workers=0``), so no decoding
   thread competes with the model for the cores, as the authors' frames sit in memory.
-* authors: RGMP's ``Infer_MO`` (run.py), FAN's ``Propagate_MS`` loop (val.py) or RANet's
-  ``process_SVOS_batch`` at batch 1 in fp32 (after their template step), executed from their
+* authors: RGMP's ``Infer_MO`` (run.py), FAN's ``Propagate_MS`` loop (val.py), RANet's
+  ``process_SVOS_batch`` at batch 1 in fp32 (after their template step) or COSNet's per-frame
+  loop of ``test_coattention_conf.py`` with their test loader (reading the frames from files,
+  as their script does; 2 encoder passes per pair), executed from their
   checkout with a torchvision stand-in (see tools/parity), on frames already padded /
   letterboxed, timed as their demo does (frames / elapsed, frame 0 included), after one
   warm-up call. Run under ``torch.no_grad()``, which is what their ``volatile=True`` meant
@@ -25,6 +27,12 @@ Usage::
     python benchmarks/network_speed.py --methods rgmp,fan --rgmp-repo /path/RGMP --fan-repo /path/FANforVOS \\
         --out results/rgmp_fan_speed.md
     python benchmarks/network_speed.py --methods ranet --ranet-repo /path/RANet --out results/ranet_speed.md
+    python benchmarks/network_speed.py --methods cosnet --cosnet-repo /path/COSNet --out results/cosnet_speed.md
+
+COSNet cases: 5 references (the paper's protocol) and 1, vosbench's default (each frame encoded
+once, x1 alone) and the released computation (``feature_cache=0``: both frames of every pair
+encoded), and with the dense CRF when ``vosbench_methods.common.densecrf`` is installed. Their
+loop needs at least as many frames as references.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import random
 import statistics
 import sys
 import tempfile
@@ -63,11 +72,20 @@ CASES = [
     ("ranet crop-and-track", "ranet", {}, "fp32", 1, "single_object", None),
     ("ranet crop-and-track", "ranet", {}, "fp32", 3, "multi_object", 3),
     ("ranet no-crop", "ranet", {"crop": "false"}, "fp32", 1, None, None),
+    # COSNet (unsupervised: no objects handed in); the authors' slot holds their number of references
+    ("cosnet 5 references", "cosnet", {}, "fp32", 0, 5, None),
+    ("cosnet 1 reference", "cosnet", {"references": "1"}, "fp32", 0, 1, None),
+    ("cosnet 5 references, released computation (no feature cache)", "cosnet", {"feature_cache": "0"}, "fp32",
+     0, None, None),
+    ("cosnet 5 references + dense CRF", "cosnet", {"crf": "true"}, "fp32", 0, None, None),
 ]
 
 
 def clip(objects: int, frames: int):
-    """A synthetic 854x480 sequence with exactly ``objects`` objects in frame 0."""
+    """A synthetic 854x480 sequence with exactly ``objects`` objects in frame 0 (0: the unsupervised task)."""
+    if objects == 0:
+        data = load_dataset("synthetic", None, "val", preset="val", num_frames=frames, task="unsupervised")
+        return data.select(data.names[:1]), data.sequences[0]
     data = load_dataset("synthetic", None, "val", preset="val", num_frames=frames)
     for sequence in data.sequences:
         if len(sequence.prompts()[sequence.frames[0]]) == objects:
@@ -84,8 +102,13 @@ def time_ours(method: str, config: Dict[str, str], precision: str, weights: Path
     return float(result.summary["fps"]), float(result.summary["warmup_s"])
 
 
-def their_inputs(ref, sequence, objects: int):
+def their_inputs(ref, sequence, objects: int, references: int = 0):
     frames = np.stack([sequence.read_frame(s) for s in sequence.frames])
+    if ref.__class__.__name__ == "COSNetReference":  # frames and one seeded draw per frame
+        from vosbench_methods.cosnet.method import draw_references
+
+        rng = random.Random(0)
+        return frames, [draw_references("random", references, len(frames), rng) for _ in frames], None
     labels = sequence.read_annotation(sequence.frames[0]).astype(np.uint8)
     if ref.__class__.__name__ == "RANetReference":  # letterboxed 854 → 864 as their loader does
         return np.pad(frames, ((0, 0), (0, 0), (5, 5), (0, 0))), np.pad(labels, ((0, 0), (5, 5))), None
@@ -95,6 +118,10 @@ def their_inputs(ref, sequence, objects: int):
 
 
 def time_theirs(ref, all_F, all_M, objects: int, scales) -> float:
+    if ref.__class__.__name__ == "COSNetReference":  # all_F: frames, all_M: the draws
+        started = time.perf_counter()
+        ref.test_loop(all_F, all_M)
+        return len(all_F) / (time.perf_counter() - started)
     if ref.__class__.__name__ == "RANetReference":
         started = time.perf_counter()
         ref.infer_sequence(all_F, all_M, content_box=(0, 5, 480, 859))
@@ -113,6 +140,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--rgmp-repo", type=Path, help="checkout of seoungwugoh/RGMP (omit: vosbench only)")
     parser.add_argument("--fan-repo", type=Path, help="checkout of djzgroup/FANforVOS")
     parser.add_argument("--ranet-repo", type=Path, help="checkout of Storife/RANet")
+    parser.add_argument("--cosnet-repo", type=Path, help="checkout of carrierlxk/COSNet")
     parser.add_argument("--methods", default="rgmp,fan,ranet", help="comma-separated methods to time")
     parser.add_argument("--frames", type=int, default=6)
     parser.add_argument("--warmup", type=int, default=2)
@@ -127,7 +155,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-        repos = {"rgmp": args.rgmp_repo, "fan": args.fan_repo, "ranet": args.ranet_repo}
+        repos = {"rgmp": args.rgmp_repo, "fan": args.fan_repo, "ranet": args.ranet_repo, "cosnet": args.cosnet_repo}
         refs: Dict[Any, Any] = {}
         weights: Dict[str, Path] = {}
         for method in methods:
@@ -137,7 +165,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                     refs[method, net_type] = reference.load_ranet(repo, net_type, seed=0)
                 model = refs[method, "single_object"].model
             elif repo is not None:
-                refs[method] = (reference.load_rgmp if method == "rgmp" else reference.load_fan)(repo, seed=0)
+                loader = {"rgmp": reference.load_rgmp, "fan": reference.load_fan, "cosnet": reference.load_cosnet}
+                refs[method] = loader[method](repo, seed=0)
                 model = refs[method].model
             else:  # no checkout: our own network's random weights
                 from vosbench.runner import get_method, make_config
@@ -147,17 +176,19 @@ def main(argv: Optional[List[str]] = None) -> int:
             export_release(model, release, legacy=False, prefix=method != "ranet")
             weights[method] = build_ours(method, release, work)[2]
         for name, method, config, precision, objects, scales, frames in CASES:
-            if method not in methods:
+            if method not in methods or (config.get("crf") == "true" and not crf_available()):
                 continue
             frames = min(frames or args.frames, args.frames)
             data, sequence = clip(objects, frames)
             ref = None if scales is None else refs.get((method, scales) if method == "ranet" else method)
             ours, theirs, warmups = [], [], []
+            if method == "cosnet" and scales is not None and frames < scales:
+                ref = None  # their loop draws without replacement: it needs frames >= references
             if ref is not None:
-                all_F, all_M, _ = their_inputs(ref, sequence, objects)
+                all_F, all_M, _ = their_inputs(ref, sequence, objects, scales if method == "cosnet" else 0)
                 if method == "ranet":
                     time_theirs(ref, all_F[:2], all_M, objects, scales)  # warm-up
-                else:
+                elif method != "cosnet":  # (COSNet: no warm-up call, a frame is 2 encoder passes per reference)
                     time_theirs(ref, all_F[:, :, :2], all_M[:, :, :2], objects, scales)  # warm-up
             for _ in range(args.repeats):
                 fps, warmup_s = time_ours(method, config, precision, weights[method], data, args.warmup)
@@ -173,6 +204,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     return 0
 
 
+def crf_available() -> bool:
+    """Whether the dense CRF (``vosbench_methods.common.densecrf``) can be imported here."""
+    try:
+        import vosbench_methods.common.densecrf  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def write_report(rows: List[Dict[str, Any]], args) -> None:
     def median(values):
         return statistics.median(values) if values else None
@@ -181,7 +221,7 @@ def write_report(rows: List[Dict[str, Any]], args) -> None:
         f"# {', '.join(m.upper() for m in args.methods.split(','))} inference speed (CPU)",
         "",
         f"Machine: {cpu_model()}, {torch.get_num_threads()} torch threads, Python {platform.python_version()}, "
-        f"torch {torch.__version__}; `python benchmarks/network_speed.py --methods {args.methods}` (854x480 synthetic frames padded to 864x512 (RGMP, FAN) or letterboxed to 864x480 (RANet), "
+        f"torch {torch.__version__}; `python benchmarks/network_speed.py --methods {args.methods}` (854x480 synthetic frames padded to 864x512 (RGMP, FAN), letterboxed to 864x480 (RANet) or warped to 473x473 (COSNet), "
         f"frames per sequence as listed, incl. the annotated one; batch 1; median of {args.repeats}).",
         "",
         "vosbench: frames / (init + propagation) in the runner's model region. Authors: their inference function, "
