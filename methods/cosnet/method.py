@@ -158,7 +158,7 @@ class COSNet(VOSMethod):
         licence="none stated (the authors' repository ships no licence file)",
         needs_weights=True,
         weights_help=f"Download the authors' COSNet checkpoint ({WEIGHTS_URL}) and convert it once: "
-                     "`vosbench convert --method cosnet co_attention.pth cosnet.pth` (the DeepLabv3 "
+                     "`vosbench convert --method cosnet cosnet-release.pth cosnet.pth` (the DeepLabv3 "
                      f"training initialisation deeplab_davis_12_0.pth, {INIT_WEIGHTS_URL}, converts to an "
                      "encoder-only file for training; it cannot segment).",
         weights_url=WEIGHTS_URL,
@@ -302,8 +302,11 @@ class COSNet(VOSMethod):
         return bgr - self.mean
 
     def _crf_params(self) -> Any:
-        from vosbench_methods.common.densecrf import DenseCRFParams
-
+        try:
+            from vosbench_methods.common.densecrf import DenseCRFParams
+        except ImportError as error:
+            raise ConfigError(f"cosnet -c crf=true needs the dense CRF (vosbench_methods.common.densecrf): "
+                              f"{error}") from error
         given = {name: getattr(self.config, f"crf_{name}") for name in CRF_FIELDS}
         return DenseCRFParams(**{name: value for name, value in given.items() if value is not None})
 
