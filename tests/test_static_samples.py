@@ -22,10 +22,12 @@ from vosbench.train.augment import (
     deform_previous,
     fit_tps,
     mirror_matrix,
+    node_grid,
     previous_displacement,
     remap_image,
     remap_labels,
     tps_field,
+    upsample_nodes,
 )
 from vosbench.train.clips import Clip
 from vosbench.train.static import (
@@ -289,12 +291,12 @@ def test_tps_interpolates_its_control_points_and_reproduces_affine_maps():
     centres = control_grid(0, 0, 200, 120, 4) + rng.uniform(-5, 5, (16, 2))
     shifts = rng.uniform(-20, 20, (16, 2))
     spline = fit_tps(centres, shifts)
-    np.testing.assert_allclose(spline(centres), shifts, atol=1e-8)
+    np.testing.assert_allclose(spline(centres), shifts, atol=1e-3)  # float32 evaluation
     # a displacement that is affine in the position is reproduced exactly everywhere
     affine = np.array([[0.1, -0.05], [0.02, 0.2]])
     linear = fit_tps(centres, centres @ affine + [3.0, -4.0])
     points = rng.uniform(-50, 250, (40, 2))
-    np.testing.assert_allclose(linear(points), points @ affine + [3.0, -4.0], atol=1e-8)
+    np.testing.assert_allclose(linear(points), points @ affine + [3.0, -4.0], atol=1e-3)
 
 
 @pytest.mark.parametrize("height, width", [(100, 150), (384, 384)])
@@ -309,8 +311,18 @@ def test_tps_field_matches_the_spline_at_every_pixel(height, width):
     exact = fit_tps(centres, shifts, unit=float(max(height, width)))(
         np.stack([xs.ravel(), ys.ravel()], axis=1)).reshape(height, width, 2)
     assert np.abs(field - exact).max() < 1.0
-    coarse = tps_field(centres, shifts, height, width, step=8)
-    np.testing.assert_allclose(coarse[::8, ::8], exact[::8, ::8], atol=0.05)
+
+
+@pytest.mark.parametrize("step", [2, 4, 8])
+def test_node_interpolation_is_aligned_with_the_pixels(step):
+    """Values affine in the node positions come out as the same affine function of the pixel
+    position, at every pixel (a half-node misalignment would be off by several px)."""
+    height, width = 37, 53
+    nodes = node_grid(height, width, step)
+    values = np.stack([0.7 * nodes[..., 0] - 0.2 * nodes[..., 1] + 3, 0.1 * nodes[..., 0] + 1.3 * nodes[..., 1]], -1)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
+    expected = np.stack([0.7 * xs - 0.2 * ys + 3, 0.1 * xs + 1.3 * ys], -1)
+    np.testing.assert_allclose(upsample_nodes(values, height, width, step), expected, atol=1e-3)
 
 
 def test_affine_round_trip_and_conventions():
@@ -351,7 +363,7 @@ def test_colour_jitter_factors():
 
 
 def test_invalid_parameters_are_refused():
-    with pytest.raises(ConfigError, match="rotation"):
+    with pytest.raises(ConfigError, match=r"rotation must lie in \[0, 180\], got -1"):
         StaticAugmentation(rotation=-1)
     with pytest.raises(ConfigError, match="scale"):
         StaticAugmentation(scale=(1.2, 0.8))
@@ -500,7 +512,11 @@ def test_ecssd_layout_and_custom_layouts(tmp_path):
     custom = SaliencyFolder(tmp_path / "ECSSD", SaliencyLayout("images", "ground_truth_mask"), name="mine")
     assert custom.name == "mine" and len(custom) == 2
     both = ConcatImageSet([images, custom])
-    assert len(both) == 4 and both.key(3) == "mine:0002" and both.read(2).key == "mine:0001"
+    assert len(both) == 4 and both.key(3) == "0002" and both.describe(3) == "mine:0002"
+    assert both.read(2).key == "0001" and both.name == "ecssd+mine"
+    clip = StaticClipSampler(both, 2, SIZE, StaticAugmentation(paste_probability=1.0), seed=3).sample(
+        np.random.default_rng(0))
+    assert clip.source.startswith(("ecssd:000", "mine:000")) and " + background " in clip.source
 
 
 def test_saliency_layout_errors(tmp_path):
@@ -535,3 +551,17 @@ def test_image_set_registry_suggests_names():
 def test_previous_bound_formula_is_documented_value():
     assert math.isclose(StaticAugmentation().previous_bound_px((384, 384)), 19.2)
     assert math.isclose(StaticAugmentation().previous_bound_px((480, 864)), 24.0)
+
+
+def test_previous_mask_of_tiny_and_thin_objects():
+    """One-pixel and one-row objects deform without a singular TPS system and are never erased."""
+    labels = np.zeros((64, 64), np.uint8)
+    labels[10, 10] = 1
+    labels[40, 5:60] = 2
+    labels[20:50, 30] = 3
+    for seed in range(10):
+        previous = deform_previous(labels, np.random.default_rng(seed), StaticAugmentation(previous_morph=3))
+        assert set(np.unique(previous)) == {0, 1, 2, 3}
+        for oid in (1, 2, 3):
+            moved = previous == oid
+            assert distance_to(labels == oid)[moved].max() <= 0.05 * 64 + 3 + 1

@@ -21,7 +21,7 @@ The parameters (and where each default comes from) are in :class:`StaticAugmenta
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import List, Optional, Tuple
 
@@ -33,6 +33,9 @@ from vosbench.errors import ConfigError
 VOID_LABEL = 255
 # TPS fields are evaluated on nodes at most FIELD_STEP px apart and interpolated in between.
 FIELD_STEP = 8
+MIN_TPS_SPAN = 8.0
+# The previous mask's field is random and clipped anyway: a coarser node grid is enough.
+PREVIOUS_NODES_PER_SPACING = 6
 
 
 @dataclass(frozen=True)
@@ -124,35 +127,32 @@ class StaticAugmentation:
         return self.previous_max_shift * min(size)
 
 
+# name -> (smallest, largest) allowed value; ranges are (low, high) pairs checked apart
+_LIMITS = {
+    "rotation": (0, 180), "translation": (0, 1), "shear": (0, 60), "tps_shift": (0, 0.49),
+    "mirror_probability": (0, 1), "brightness": (0, 0.99), "contrast": (0, 0.99), "saturation": (0, 0.99),
+    "hue": (0, 0.5), "paste_probability": (0, 1), "occluder_probability": (0, 1),
+    "previous_scale": (0, 0.99), "previous_rotation": (0, 180), "previous_translation": (0, 1),
+    "previous_tps_shift": (0, 0.49), "previous_max_shift": (0, 1), "previous_morph": (0, 64),
+    "max_objects": (0, 254),
+}
+
+
 def _parameter_problems(p: StaticAugmentation) -> List[str]:
     problems = []
-    for name in ("rotation", "translation", "shear", "tps_shift", "brightness", "contrast",
-                 "saturation", "hue", "previous_scale", "previous_rotation", "previous_translation",
-                 "previous_tps_shift", "previous_max_shift"):
-        if not (getattr(p, name) >= 0 and math.isfinite(getattr(p, name))):
-            problems.append(f"{name} must be a finite number >= 0, got {getattr(p, name)!r}")
-    for name in ("mirror_probability", "paste_probability", "occluder_probability"):
-        if not 0 <= getattr(p, name) <= 1:
-            problems.append(f"{name} is a probability in [0, 1], got {getattr(p, name)!r}")
+    for name, (low, high) in _LIMITS.items():
+        value = getattr(p, name)
+        if not (isinstance(value, (int, float)) and low <= value <= high):
+            problems.append(f"{name} must lie in [{low}, {high}], got {value!r}")
     for name in ("scale", "occluder_scale"):
-        low, high = getattr(p, name)
-        if not 0 < low <= high:
+        value = tuple(getattr(p, name))
+        if len(value) != 2 or not 0 < value[0] <= value[1]:
             problems.append(f"{name} must be (low, high) with 0 < low <= high, got {getattr(p, name)!r}")
     for name in ("tps_points", "previous_tps_points"):
-        if getattr(p, name) not in (0,) and getattr(p, name) < 2:
-            problems.append(f"{name} must be 0 (off) or >= 2, got {getattr(p, name)!r}")
-    if p.brightness >= 1 or p.contrast >= 1 or p.saturation >= 1 or p.hue > 0.5:
-        problems.append("brightness, contrast and saturation must be < 1 and hue <= 0.5")
-    if p.previous_scale >= 1 or p.tps_shift >= 0.5 or p.previous_max_shift >= 1:
-        problems.append("previous_scale, previous_max_shift must be < 1 and tps_shift < 0.5")
-    if p.previous_morph < 0 or p.max_objects < 0:
-        problems.append("previous_morph and max_objects must be >= 0")
+        value = getattr(p, name)
+        if not (isinstance(value, int) and (value == 0 or 2 <= value <= 16)):
+            problems.append(f"{name} must be 0 (off) or 2 ... 16, got {value!r}")
     return problems
-
-
-def augmentation_fields() -> Tuple[str, ...]:
-    """Names of the parameters, for configs and error messages."""
-    return tuple(f.name for f in fields(StaticAugmentation))
 
 
 # --------------------------------------------------------------------------------------------
@@ -225,24 +225,29 @@ class ThinPlateSpline:
     unit: float
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
-        """Values (m, k) at ``points`` (m, 2) in pixels."""
-        p = np.asarray(points, dtype=np.float64) / self.unit
-        kernel = _tps_kernel(_squared_distances(p, self.centres))
-        # einsum's own loops rather than BLAS, whose threads cost more than these small products
-        radial = np.einsum("ij,jk->ik", kernel, self.weights)
-        linear = p[:, 0:1] * self.affine[1] + p[:, 1:2] * self.affine[2]
-        return radial + linear + self.affine[0]
+        """Values (m, k) at ``points`` (m, 2) in pixels (float32 arithmetic: sub-pixel accuracy
+        is all a random warp needs)."""
+        p = (np.asarray(points, dtype=np.float64) / self.unit).astype(np.float32)
+        centres = self.centres.astype(np.float32)
+        kernel = _tps_kernel(_squared_distances(p, centres))
+        radial = kernel @ self.weights.astype(np.float32)
+        affine = self.affine.astype(np.float32)
+        return radial + p[:, 0:1] * affine[1] + p[:, 1:2] * affine[2] + affine[0]
 
 
 def _squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     dx = a[:, 0:1] - b[None, :, 0]
     dy = a[:, 1:2] - b[None, :, 1]
-    return dx * dx + dy * dy
+    dx *= dx
+    dy *= dy
+    dx += dy
+    return dx
 
 
 def _tps_kernel(r2: np.ndarray) -> np.ndarray:
     """U = r² log r², 0 at r = 0."""
-    return r2 * np.log(np.maximum(r2, 1e-300))
+    tiny = np.finfo(r2.dtype).tiny
+    return r2 * np.log(np.maximum(r2, tiny))
 
 
 def fit_tps(centres: np.ndarray, values: np.ndarray, unit: Optional[float] = None) -> ThinPlateSpline:
@@ -278,35 +283,72 @@ def control_grid(x0: float, y0: float, x1: float, y1: float, points: int) -> np.
     return np.stack([gx.ravel(), gy.ravel()], axis=1)
 
 
+def node_step(centres: np.ndarray, nodes_per_spacing: float = 12) -> int:
+    """Node spacing for a spline through ``centres``: the closest control points' distance
+    over ``nodes_per_spacing``, rounded down to a power of two in 2 … FIELD_STEP."""
+    spacing = float(np.sqrt(_squared_distances(centres, centres) + np.eye(len(centres)) * 1e18).min())
+    step = FIELD_STEP
+    while step > 2 and step > spacing / nodes_per_spacing:
+        step //= 2
+    return step
+
+
+def _node_count(size: int, step: int) -> int:
+    return size // step + 3
+
+
+def node_grid(height: int, width: int, step: int) -> np.ndarray:
+    """(ny, nx, 2) float64 (x, y) of the nodes :func:`upsample_nodes` interpolates from.
+
+    Node k sits at (k - 1)·step + (step - 1)/2: where ``cv2.resize`` by a factor ``step`` puts
+    source sample k once the first ``step`` output pixels are cropped, so that every pixel of
+    the H x W image lies strictly between nodes.
+    """
+    grid = np.empty((_node_count(height, step), _node_count(width, step), 2))
+    grid[..., 0] = (np.arange(grid.shape[1])[None, :] - 1) * float(step) + (step - 1) / 2
+    grid[..., 1] = (np.arange(grid.shape[0])[:, None] - 1) * float(step) + (step - 1) / 2
+    return grid
+
+
+def upsample_nodes(values: np.ndarray, height: int, width: int, step: int) -> np.ndarray:
+    """(H, W, 2) float32 bilinear interpolation of ``values`` on :func:`node_grid` to every pixel.
+
+    An affine function of the position is reproduced exactly, and every interpolated vector is
+    a convex combination of node vectors (a bound on their length holds in between).
+    """
+    ny, nx = values.shape[:2]
+    if (ny, nx) != (_node_count(height, step), _node_count(width, step)):
+        raise ValueError(f"{ny}x{nx} nodes do not match a {height}x{width} image with step {step}")
+    full = cv2.resize(values.astype(np.float32), (nx * step, ny * step), interpolation=cv2.INTER_LINEAR)
+    return full[step:step + height, step:step + width]
+
+
 def tps_field(centres: np.ndarray, shifts: np.ndarray, height: int, width: int,
               step: Optional[int] = None) -> np.ndarray:
     """(H, W, 2) float32 displacement (dx, dy) interpolating ``shifts`` (n, 2) at ``centres``.
 
-    The spline is evaluated on nodes every ``step`` px and bilinearly interpolated in between
-    (OpenCV's fixed-point weights, 1/32 px; exact at the nodes). The default step is a twelfth
-    of the closest control points' spacing, between 2 and FIELD_STEP px: the interpolation
-    then stays within a pixel of the spline even for shifts of 15 % of the size.
+    The spline is evaluated on nodes every ``step`` px (default :func:`node_step`) and
+    interpolated bilinearly in between: exact at the nodes, within a pixel of the spline
+    elsewhere even for shifts of 15 % of the size.
     """
-    if step is None:
-        spacing = float(np.sqrt(_squared_distances(centres, centres) + np.eye(len(centres)) * 1e18).min())
-        step = int(np.clip(spacing / 12, 2, FIELD_STEP))
+    step = step or node_step(centres)
+    nodes = node_grid(height, width, step)
     spline = fit_tps(centres, shifts, unit=float(max(height, width)))
-    ny, nx = (height - 1) // step + 2, (width - 1) // step + 2
-    gx, gy = np.meshgrid(np.arange(nx) * float(step), np.arange(ny) * float(step))
-    nodes = spline(np.stack([gx.ravel(), gy.ravel()], axis=1)).astype(np.float32).reshape(ny, nx, 2)
-    to_nodes = np.array([[1.0 / step, 0.0, 0.0], [0.0, 1.0 / step, 0.0]])
-    return cv2.warpAffine(nodes, to_nodes, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_REPLICATE)
+    return upsample_nodes(spline(nodes.reshape(-1, 2)).reshape(nodes.shape), height, width, step)
 
 
-def random_tps_field(rng: np.random.Generator, box: Tuple[float, float, float, float], points: int,
-                     shift: Tuple[float, float], height: int, width: int) -> Optional[np.ndarray]:
-    """A TPS field whose points-by-points control grid over ``box`` moves by ± ``shift`` (x, y) px."""
+def _random_spline(rng: np.random.Generator, box: Tuple[float, float, float, float], points: int,
+                   shift: Tuple[float, float], unit: float) -> Optional[ThinPlateSpline]:
+    """A spline moving a points-by-points control grid over ``box`` by ± ``shift`` (x, y) px."""
     if points < 2 or (shift[0] <= 0 and shift[1] <= 0):
         return None
     centres = control_grid(*box, points)
     shifts = rng.uniform(-1.0, 1.0, size=centres.shape) * np.asarray(shift, dtype=np.float64)
-    return tps_field(centres, shifts, height, width)
+    return fit_tps(centres, shifts, unit=unit)
+
+
+def _spline_step(spline: Optional[ThinPlateSpline], nodes_per_spacing: float = 12) -> int:
+    return node_step(spline.centres * spline.unit, nodes_per_spacing) if spline is not None else FIELD_STEP
 
 
 # --------------------------------------------------------------------------------------------
@@ -344,12 +386,19 @@ def remap_labels(labels: np.ndarray, coordinates: np.ndarray) -> np.ndarray:
 
 def random_frame_map(rng: np.random.Generator, params: StaticAugmentation, placement: np.ndarray,
                      output_hw: Tuple[int, int]) -> np.ndarray:
-    """One simulated frame's backward map: random affine after ``placement``, then the frame TPS."""
+    """One simulated frame's backward map: forward⁻¹(p + tps(p)), forward = a random affine
+    after ``placement``. With a TPS the map is computed on nodes and interpolated (the
+    affine part commutes with the interpolation)."""
     oh, ow = output_hw
-    forward = random_frame_affine(rng, params, output_hw) @ placement
-    field = random_tps_field(rng, (0.0, 0.0, ow - 1.0, oh - 1.0), params.tps_points,
-                             (params.tps_shift * ow, params.tps_shift * oh), oh, ow)
-    return backward_map(forward, output_hw, field)
+    inverse = np.linalg.inv(random_frame_affine(rng, params, output_hw) @ placement)[:2]
+    spline = _random_spline(rng, (0.0, 0.0, ow - 1.0, oh - 1.0), params.tps_points,
+                            (params.tps_shift * ow, params.tps_shift * oh), float(max(oh, ow)))
+    if spline is None:
+        return cv2.transform(pixel_grid(oh, ow), inverse)
+    step = _spline_step(spline)
+    nodes = node_grid(oh, ow, step)
+    moved = nodes + spline(nodes.reshape(-1, 2)).reshape(nodes.shape)
+    return upsample_nodes(cv2.transform(moved, inverse), oh, ow, step)
 
 
 # --------------------------------------------------------------------------------------------
@@ -407,7 +456,11 @@ def previous_displacement(rng: np.random.Generator, params: StaticAugmentation,
                           box: Tuple[int, int, int, int], crop_hw: Tuple[int, int],
                           bound: float) -> np.ndarray:
     """(h, w, 2) displacement of one object's crop: affine + TPS around ``box`` (x, y, w, h in
-    crop coordinates), each vector's length clipped to ``bound`` px."""
+    crop coordinates), each vector's length at most ``bound`` px.
+
+    The field is computed and clipped on nodes, then interpolated: interpolated vectors are
+    convex combinations of clipped ones, so the bound holds at every pixel.
+    """
     ch, cw = crop_hw
     x, y, bw, bh = box
     centre = (x + (bw - 1) / 2, y + (bh - 1) / 2)
@@ -418,16 +471,21 @@ def previous_displacement(rng: np.random.Generator, params: StaticAugmentation,
                      float(rng.uniform(-1, 1) * params.previous_translation * bh)),
         centre=centre,
     )
-    field = cv2.transform(pixel_grid(ch, cw), (forward - np.eye(3))[:2])
-    tps = random_tps_field(rng, (x, y, x + bw - 1.0, y + bh - 1.0), params.previous_tps_points,
-                           (params.previous_tps_shift * bw, params.previous_tps_shift * bh), ch, cw)
-    if tps is not None:
-        field += tps
-    length = np.sqrt(field[..., 0] ** 2 + field[..., 1] ** 2)
+    # control points span the box, at least MIN_TPS_SPAN px (a thin object still gets a solvable grid)
+    half_w, half_h = max(bw - 1, MIN_TPS_SPAN) / 2, max(bh - 1, MIN_TPS_SPAN) / 2
+    spline = _random_spline(rng, (centre[0] - half_w, centre[1] - half_h, centre[0] + half_w, centre[1] + half_h),
+                            params.previous_tps_points,
+                            (params.previous_tps_shift * bw, params.previous_tps_shift * bh), float(max(ch, cw)))
+    step = _spline_step(spline, PREVIOUS_NODES_PER_SPACING)
+    nodes = node_grid(ch, cw, step)
+    points = nodes.reshape(-1, 2)
+    shift = cv2.transform(nodes, forward[:2]).reshape(-1, 2) - points
+    if spline is not None:
+        shift += spline(points)
+    length = np.sqrt((shift ** 2).sum(axis=1))
     too_long = length > bound
-    if too_long.any():
-        field[too_long] *= (bound / length[too_long])[:, None]
-    return field
+    shift[too_long] *= (bound / length[too_long])[:, None]
+    return upsample_nodes(shift.reshape(nodes.shape), ch, cw, step)
 
 
 def morph(mask: np.ndarray, radius: int) -> np.ndarray:
@@ -443,8 +501,9 @@ def deform_previous(labels: np.ndarray, rng: np.random.Generator, params: Static
 
     Each object is moved by a random affine + TPS displacement (every pixel by at most
     ``params.previous_bound_px(labels.shape)`` px), then dilated or eroded by up to
-    ``params.previous_morph`` px; objects are drawn in ascending id order (a later one covers
-    an earlier one). Void becomes background: a previous mask is a prediction.
+    ``params.previous_morph`` px (an erosion that would erase the object is skipped); objects
+    are drawn in ascending id order (a later one covers an earlier one). Void becomes
+    background: a previous mask is a prediction.
     """
     height, width = labels.shape
     bound = params.previous_bound_px((height, width))
@@ -459,7 +518,8 @@ def deform_previous(labels: np.ndarray, rng: np.random.Generator, params: Static
         field = previous_displacement(rng, params, (x - x0, y - y0, bw, bh), crop.shape, bound)
         moved = remap_labels(crop, pixel_grid(*crop.shape) + field)
         radius = int(rng.integers(-params.previous_morph, params.previous_morph + 1))
-        moved = morph(moved, radius)
+        morphed = morph(moved, radius)
+        moved = morphed if radius > 0 or morphed.any() else moved  # erosion never erases an object
         out[y0:y1, x0:x1][moved.view(bool)] = oid
     return out
 
@@ -469,7 +529,6 @@ __all__ = [
     "StaticAugmentation",
     "ThinPlateSpline",
     "affine_matrix",
-    "augmentation_fields",
     "backward_map",
     "colour_jitter",
     "control_grid",
@@ -479,13 +538,15 @@ __all__ = [
     "mirror_matrix",
     "morph",
     "object_ids",
+    "node_grid",
+    "node_step",
     "pixel_grid",
     "previous_displacement",
     "random_frame_affine",
     "random_frame_map",
-    "random_tps_field",
     "remap_image",
     "remap_labels",
     "tps_field",
     "translation_matrix",
+    "upsample_nodes",
 ]

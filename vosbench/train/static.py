@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
+import cv2
 import numpy as np
 
 from vosbench.errors import ConfigError, DatasetError, Problem
@@ -82,6 +83,10 @@ class ImageSet(abc.ABC):
 
     @abc.abstractmethod
     def read(self, index: int) -> StaticImage: ...
+
+    def describe(self, index: int) -> str:
+        """``<set name>:<key>``: item ``index`` as clip sources name it."""
+        return f"{self.name}:{self.key(index)}"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, {len(self)} images)"
@@ -359,12 +364,15 @@ class ConcatImageSet(ImageSet):
 
     def key(self, index: int) -> str:
         image_set, local = self._locate(index)
-        return f"{image_set.name}:{image_set.key(local)}"
+        return image_set.key(local)
+
+    def describe(self, index: int) -> str:
+        image_set, local = self._locate(index)
+        return image_set.describe(local)
 
     def read(self, index: int) -> StaticImage:
         image_set, local = self._locate(index)
-        item = image_set.read(local)
-        return StaticImage(item.image, item.labels, f"{image_set.name}:{item.key}")
+        return image_set.read(local)
 
 
 IMAGE_SETS: Registry = Registry("static image set", entry_point_group="vosbench.image_sets")
@@ -388,7 +396,7 @@ def open_image_set(name: str, root: Optional[PathLike] = None, **options) -> Ima
 
 def simulate_clip(item: StaticImage, length: int, size: Tuple[int, int], params: StaticAugmentation,
                   rng: np.random.Generator, *, background: Optional[StaticImage] = None,
-                  occluder: Optional[StaticImage] = None, source: str = "") -> Optional[Clip]:
+                  occluder: Optional[StaticImage] = None) -> Optional[Clip]:
     """A clip of ``length`` frames simulated from one image and its mask; None when the
     reference frame ends up showing no object (the caller draws again).
 
@@ -416,13 +424,13 @@ def simulate_clip(item: StaticImage, length: int, size: Tuple[int, int], params:
         frame, mask = remap_image(item.image, maps), remap_labels(labels, maps)
         if background is not None:
             behind = remap_image(background.image, random_frame_map(rng, params, background_placement, size))
-            frame = np.where((mask == 0)[..., None], behind, frame)
+            cv2.copyTo(behind, (mask == 0).view(np.uint8), frame)
         if occluder is not None:
             occluder_maps = random_frame_map(rng, params, occluder_placement, size)
             cover = remap_labels(occluder.labels, occluder_maps)
-            cover = (cover != 0) & (cover != VOID_LABEL)
-            frame = np.where(cover[..., None], remap_image(occluder.image, occluder_maps), frame)
-            mask[cover] = 0
+            cover = ((cover != 0) & (cover != VOID_LABEL)).view(np.uint8)
+            cv2.copyTo(remap_image(occluder.image, occluder_maps), cover, frame)
+            mask[cover.view(bool)] = 0
         frames[t] = colour_jitter(frame, rng, params)
         masks[t] = mask
     kept = object_ids(masks[0])
@@ -435,7 +443,7 @@ def simulate_clip(item: StaticImage, length: int, size: Tuple[int, int], params:
     previous[0] = np.where(masks[0] == VOID_LABEL, 0, masks[0])
     for t in range(1, length):
         previous[t] = deform_previous(masks[t], rng, params)
-    parts = [source or item.key]
+    parts = [item.key]
     if background is not None:
         parts.append(f"background {background.key}")
     if occluder is not None:
@@ -507,13 +515,13 @@ class StaticClipSampler:
         params = self.augmentation
         for _ in range(self.max_attempts):
             index = int(rng.integers(len(self.source)))
-            item = self.source.read(index)
+            item = self._read(index)
             if not object_ids(item.labels):
                 continue
             background = self._other(rng, index, params.paste_probability, need_objects=False)
             occluder = self._other(rng, index, params.occluder_probability, need_objects=True)
             clip = simulate_clip(item, self.length, self.size, params, rng, background=background,
-                                 occluder=occluder, source=f"{self.source.name}:{item.key}")
+                                 occluder=occluder)
             if clip is not None:
                 return clip
         raise DatasetError(Problem(None, f"{self.max_attempts} draws from {self.source.name!r} gave no clip with an "
@@ -525,8 +533,12 @@ class StaticClipSampler:
         if rng.random() >= probability or len(self.source) < 2:
             return None
         other = int(rng.integers(len(self.source) - 1))
-        item = self.source.read(other + (other >= index))
+        item = self._read(other + (other >= index))
         return item if not need_objects or object_ids(item.labels) else None
+
+    def _read(self, index: int) -> StaticImage:
+        item = self.source.read(index)
+        return StaticImage(item.image, item.labels, self.source.describe(index))
 
     def __iter__(self) -> Iterator[Clip]:
         rng = np.random.Generator(np.random.PCG64(self.seed))
