@@ -7,9 +7,9 @@ label maps), so an image and its mask always share one geometry.
 * **Affine**: 3 x 3 matrices (mirror, cover-fit, random rotation / scale / shear /
   translation) composed and inverted exactly.
 * **Thin-plate spline** (TPS): a smooth displacement field interpolating random shifts of a
-  grid of control points, solved here with numpy. It is evaluated on a coarse node grid and
-  upsampled bilinearly with node-aligned weights (two small matrix products), which is exact
-  at the nodes and smooth in between.
+  grid of control points, solved here with numpy. Maps are evaluated on a node grid (2-8 px
+  apart) and interpolated bilinearly to every pixel with ``cv2.resize``; affine parts pass
+  through the interpolation unchanged.
 * **Previous mask**: each object of a target mask moved by its own random affine + TPS warp,
   the displacement clipped to a hard bound, then dilated or eroded: an imperfect propagation,
   as RGMP simulates it for static-image pre-training.
@@ -33,6 +33,7 @@ from vosbench.errors import ConfigError
 VOID_LABEL = 255
 # TPS fields are evaluated on nodes at most FIELD_STEP px apart and interpolated in between.
 FIELD_STEP = 8
+# A previous-mask control grid spans at least this many px, so thin objects get a solvable one.
 MIN_TPS_SPAN = 8.0
 # The previous mask's field is random and clipped anyway: a coarser node grid is enough.
 PREVIOUS_NODES_PER_SPACING = 6
@@ -471,7 +472,6 @@ def previous_displacement(rng: np.random.Generator, params: StaticAugmentation,
                      float(rng.uniform(-1, 1) * params.previous_translation * bh)),
         centre=centre,
     )
-    # control points span the box, at least MIN_TPS_SPAN px (a thin object still gets a solvable grid)
     half_w, half_h = max(bw - 1, MIN_TPS_SPAN) / 2, max(bh - 1, MIN_TPS_SPAN) / 2
     spline = _random_spline(rng, (centre[0] - half_w, centre[1] - half_h, centre[0] + half_w, centre[1] + half_h),
                             params.previous_tps_points,
