@@ -565,3 +565,15 @@ def test_previous_mask_of_tiny_and_thin_objects():
         for oid in (1, 2, 3):
             moved = previous == oid
             assert distance_to(labels == oid)[moved].max() <= 0.05 * 64 + 3 + 1
+
+
+def test_annotated_frames_of_a_real_dataset(davis2016_root):
+    """DAVIS-2016 frames as still images: 0/255 masks arrive as object 1, clips build from them."""
+    images = open_image_set("frames", davis2016_root, dataset="davis2016", split="val", stride=40)
+    assert images.name == "davis2016/val" and len(images) > 20
+    item = images.read(0)
+    assert item.image.shape[2] == 3 and item.labels.shape == item.image.shape[:2]
+    assert set(np.unique(item.labels)) == {0, 1}
+    assert images.describe(0) == f"davis2016/val:{images.key(0)}" and "/" in images.key(0)
+    clip = StaticClipSampler(images, 2, SIZE, seed=0).sample(np.random.default_rng(0))
+    assert clip.object_ids == (1,) and clip.source.startswith("davis2016/val:")
