@@ -82,13 +82,16 @@ class DenseCRFParams:
 
 # --------------------------------------------------------------------------- lattice
 
+# Vertex keys are packed into one int64 while the product of the coordinate spans stays below this.
+_MAX_PACKED_CODE = 2.0 ** 62
+
+
 class PermutohedralLattice:
     """Approximate Gaussian filtering ``out_i = sum_j exp(-|f_i - f_j|^2 / 2) v_j`` of N points.
 
-    Built once per feature set (the splat/slice weights and the blur neighbours), then applied
-    to any number of value channels. The result carries densecrf's overall scale, which differs
-    from the exact sum by a smooth factor; normalised uses (see :class:`SymmetricKernel`) cancel
-    most of it.
+    Built once per feature set (splat/slice weights, blur neighbours), then applied to any
+    number of value channels. The result carries densecrf's overall scale, which differs from
+    the exact sum by a smooth factor; normalised uses (:class:`SymmetricKernel`) cancel most of it.
     """
 
     def __init__(self, features: np.ndarray):
@@ -98,133 +101,163 @@ class PermutohedralLattice:
         if not np.all(np.isfinite(features)):
             raise ValueError("lattice features must be finite")
         self.size, self.dim = features.shape
-        elevated = _elevate(features)
+        elevated = _elevate(np.ascontiguousarray(features.T))
         remainder0, rank = _enclosing_simplex(elevated)
         weights = _barycentric_weights(elevated, remainder0, rank)
-        keys = _simplex_vertex_keys(remainder0, rank)
-        vertex_of_point, self._neighbours = _vertex_tables(keys)
+        vertex_of_point, self._neighbours = _vertex_tables(remainder0, rank)
         self.vertices = int(self._neighbours.shape[-1])
         n, d1 = self.size, self.dim + 1
         self._slice = sparse.csr_matrix(
-            (weights.ravel(), vertex_of_point.ravel(), np.arange(0, n * d1 + 1, d1)),
-            shape=(n, self.vertices))
+            (np.ascontiguousarray(weights.T).ravel(), np.ascontiguousarray(vertex_of_point.T).ravel(),
+             np.arange(0, n * d1 + 1, d1)), shape=(n, self.vertices))
         self._splat = self._slice.T.tocsr()
         self._alpha = np.float32(1.0 / (1.0 + 2.0 ** (-self.dim)))
 
     def filter(self, values: np.ndarray) -> np.ndarray:
-        """Filter (N,) or (N, C) values; returns float32 of the same shape."""
+        """Filter values of shape (N,) or (C, N), channel by channel; returns float32, same shape."""
         values = np.asarray(values, dtype=np.float32)
-        flat = values.reshape(self.size, -1)
-        grid = np.zeros((self.vertices + 1, flat.shape[1]), dtype=np.float32)  # last row: "absent"
-        grid[:-1] = self._splat @ flat
+        if values.shape[-1] != self.size or values.ndim > 2:
+            raise ValueError(f"lattice of {self.size} points cannot filter values of shape {values.shape}")
+        channels = values.reshape(-1, self.size)
+        out = np.empty(channels.shape, dtype=np.float32)
+        for c, channel in enumerate(channels):
+            out[c] = self._filter_channel(channel)
+        return out.reshape(values.shape)
+
+    def _filter_channel(self, values: np.ndarray) -> np.ndarray:
+        grid = np.empty(self.vertices + 1, dtype=np.float32)  # the last entry stands for absent vertices
+        grid[:-1] = self._splat @ values
+        grid[-1] = 0
         blurred = np.empty_like(grid)
         blurred[-1] = 0
-        for forward, backward in self._neighbours:
-            np.add(grid[forward], grid[backward], out=blurred[:-1])
-            blurred[:-1] *= np.float32(0.5)
+        half = np.float32(0.5)
+        for forward, backward in self._neighbours:  # axes 0..d in order, each [1/2, 1, 1/2]
+            np.add(grid.take(forward), grid.take(backward), out=blurred[:-1])
+            blurred[:-1] *= half
             blurred[:-1] += grid[:-1]
             grid, blurred = blurred, grid
         out = self._slice @ grid[:-1]
         out *= self._alpha
-        return out.reshape(values.shape)
+        return out
 
 
 def _elevate(features: np.ndarray) -> np.ndarray:
-    """Project d-dim features onto the plane sum(x) = 0 of R^(d+1), scaled for unit std."""
-    n, d = features.shape
+    """(d+1, N): d-dim features (d, N) on the plane sum(x) = 0 of R^(d+1), scaled for unit std."""
+    d, n = features.shape
     inv_std = np.float32(math.sqrt(2.0 / 3.0) * (d + 1))
     scale = [np.float32(1.0 / math.sqrt((i + 2) * (i + 1)) * float(inv_std)) for i in range(d)]
-    elevated = np.empty((n, d + 1), dtype=np.float32)
+    elevated = np.empty((d + 1, n), dtype=np.float32)
     running = np.zeros(n, dtype=np.float32)
     for j in range(d, 0, -1):
-        scaled = features[:, j - 1] * scale[j - 1]
-        elevated[:, j] = running - np.float32(j) * scaled
+        scaled = features[j - 1] * scale[j - 1]
+        np.subtract(running, np.float32(j) * scaled, out=elevated[j])
         running += scaled
-    elevated[:, 0] = running
+    elevated[0] = running
     return elevated
 
 
 def _enclosing_simplex(elevated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest remainder-0 lattice point (as float32 coordinates) and the rank of each coordinate."""
-    d1 = elevated.shape[1]
-    down = elevated * np.float32(1.0 / d1)
-    rounded = np.rint(down)
+    """Nearest remainder-0 lattice point (float32 coordinates) and the rank of each coordinate.
+
+    Ranks count the coordinates whose residual is larger, ties going to the lower index; the
+    point is then moved back onto the plane as the rounding required.
+    """
+    d1 = elevated.shape[0]
+    rounded = np.rint(elevated * np.float32(1.0 / d1))  # half to even, as SSE rounding
     remainder0 = rounded * np.float32(d1)
-    offset = rounded.sum(axis=1).astype(np.int64)
     residual = elevated - remainder0
-    rank = np.zeros(elevated.shape, dtype=np.int64)
+    rank = np.zeros(elevated.shape, dtype=np.int16)
     for i in range(d1 - 1):
         for j in range(i + 1, d1):
-            smaller = residual[:, i] < residual[:, j]
-            rank[:, i] += smaller
-            rank[:, j] += ~smaller
-    rank += offset[:, None]
-    low, high = rank < 0, rank >= d1
-    rank[low] += d1
-    rank[high] -= d1
-    remainder0[low] += np.float32(d1)
-    remainder0[high] -= np.float32(d1)
+            smaller = residual[i] < residual[j]
+            rank[i] += smaller
+            rank[j] += 1
+            rank[j] -= smaller
+    rank += rounded.sum(axis=0).astype(np.int16)
+    wrap = (rank < 0).astype(np.int16) - (rank >= d1).astype(np.int16)
+    rank += np.int16(d1) * wrap
+    remainder0 += np.float32(d1) * wrap
     return remainder0, rank
 
 
 def _barycentric_weights(elevated: np.ndarray, remainder0: np.ndarray, rank: np.ndarray) -> np.ndarray:
-    """Weights of the d+1 simplex vertices, indexed by vertex remainder (0..d)."""
-    n, d1 = elevated.shape
-    d = d1 - 1
-    contribution = (elevated - remainder0) * np.float32(1.0 / d1)
-    weights = np.zeros((n, d1 + 1), dtype=np.float32)
-    rows = np.arange(n)
-    for i in range(d1):
-        column = d - rank[:, i]
-        weights[rows, column] += contribution[:, i]
-        weights[rows, column + 1] -= contribution[:, i]
-    weights[:, 0] += np.float32(1.0) + weights[:, d1]
-    return weights[:, :d1]
+    """(d+1, N) weights of the simplex vertices, indexed by vertex remainder 0..d."""
+    d1 = elevated.shape[0]
+    by_position = np.empty_like(elevated)
+    np.put_along_axis(by_position, (d1 - 1) - rank.astype(np.intp),
+                      (elevated - remainder0) * np.float32(1.0 / d1), axis=0)
+    weights = np.empty_like(elevated)
+    weights[1:] = by_position[1:] - by_position[:-1]
+    weights[0] = by_position[0] + (np.float32(1.0) - by_position[-1])
+    return weights
 
 
-def _simplex_vertex_keys(remainder0: np.ndarray, rank: np.ndarray) -> np.ndarray:
-    """(N, d+1 vertices, d) integer coordinates; the (d+1)-th coordinate is implied (sum 0)."""
-    d1 = rank.shape[1]
-    d = d1 - 1
-    base = remainder0[:, :d].astype(np.int64)
-    rank = rank[:, :d]
-    keys = np.empty((rank.shape[0], d1, d), dtype=np.int64)
-    for r in range(d1):
-        keys[:, r] = base + r - d1 * (rank > d - r)
-    return keys
+def _vertex_tables(remainder0: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vertex id of every (remainder, point), shape (d+1, N), and the blur neighbours, (d+1, 2, M).
 
-
-def _vertex_tables(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Vertex id of every (point, remainder) and, per axis, the two blur neighbours of each vertex.
-
-    Neighbour ids equal the vertex count where the neighbour does not exist (a zero row).
-    Along axis j the neighbours of key k are k + (d+1) e_j - 1 and k - (d+1) e_j + 1.
+    The remainder-r vertex of a point has coordinates ``remainder0 + r`` minus d+1 where the
+    rank exceeds d - r; keys keep the first d coordinates (the last one is implied by sum 0).
+    Along axis j the neighbours of key k are k + (d+1) e_j - 1 and k - (d+1) e_j + 1; a missing
+    neighbour gets id M (a zero entry).
     """
-    n, d1, d = keys.shape
-    flat = keys.reshape(-1, d)
+    d1, n = rank.shape
+    d = d1 - 1
+    base = remainder0[:d].astype(np.int64)
+    low = base.min(axis=1) - 2 * d1
+    span = base.max(axis=1) + 2 * d1 - low + 1
     steps = np.full((d1, d), -1, dtype=np.int64)
     steps[np.arange(d), np.arange(d)] += d1
-    low = flat.min(axis=0) - d1
-    span = flat.max(axis=0) + d1 - low + 1
-    if float(np.prod(span.astype(np.float64))) < 2.0 ** 62:
-        stride = np.concatenate([np.cumprod(span[::-1])[::-1][1:], [1]]).astype(np.int64)
-        codes = (flat - low) @ stride
-        vertex_codes, vertex_of_point = np.unique(codes, return_inverse=True)
-        step_codes = steps @ stride
-        neighbour_codes = np.stack([np.stack([vertex_codes + c, vertex_codes - c]) for c in step_codes])
-    else:  # coordinates too spread for one int64 code: compare whole rows instead
-        vertex_keys, vertex_of_point = np.unique(flat, axis=0, return_inverse=True)
-        candidates = np.concatenate([vertex_keys] + [vertex_keys + s * sign for s in steps for sign in (1, -1)])
-        _, row_codes = np.unique(candidates, axis=0, return_inverse=True)
-        row_codes = row_codes.reshape(-1)
-        m = len(vertex_keys)
-        vertex_codes = row_codes[:m]  # increasing, as both uniques sort rows the same way
-        neighbour_codes = row_codes[m:].reshape(d1, 2, m)
-    m = len(vertex_codes)
-    position = np.searchsorted(vertex_codes, neighbour_codes)
-    found = np.take(vertex_codes, np.minimum(position, m - 1)) == neighbour_codes
-    neighbours = np.where(found, position, m).astype(np.intp)
-    return vertex_of_point.reshape(n, d1).astype(np.intp), neighbours
+    if float(np.prod(span.astype(np.float64))) >= _MAX_PACKED_CODE:
+        return _vertex_tables_by_rows(base, rank, steps)
+    stride = np.ones(d, dtype=np.int64)
+    stride[:-1] = np.cumprod(span[::-1])[::-1][1:]
+    base_code = stride @ (base - low[:, None])
+    # Stride of the coordinate holding each rank (the implied last coordinate has none).
+    stride_by_rank = np.empty((d1, n), dtype=np.int64)
+    np.put_along_axis(stride_by_rank, rank.astype(np.intp),
+                      np.broadcast_to(np.append(stride, 0)[:, None], (d1, n)), axis=0)
+    codes = np.empty((d1, n), dtype=np.int64)
+    lowered = np.zeros(n, dtype=np.int64)  # sum of the strides of coordinates ranked above d - r
+    for r in range(d1):
+        if r:
+            lowered += stride_by_rank[d1 - r]
+        codes[r] = base_code + r * stride.sum() - d1 * lowered
+    vertex_codes, vertex_of_point = np.unique(codes, return_inverse=True)
+    forward = np.stack([_lookup(vertex_codes, vertex_codes + c) for c in steps @ stride])
+    return vertex_of_point.reshape(d1, n), _blur_neighbours(forward)
+
+
+def _vertex_tables_by_rows(base: np.ndarray, rank: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_vertex_tables` for coordinates too spread to pack: keys compared as whole rows."""
+    d1, n = rank.shape
+    d = d1 - 1
+    keys = np.stack([base.T + r - d1 * (rank[:d].T > d - r) for r in range(d1)])  # (d+1, N, d)
+    vertex_keys, vertex_of_point = np.unique(keys.reshape(-1, d), axis=0, return_inverse=True)
+    candidates = [vertex_keys] + [vertex_keys + step for step in steps]
+    _, row_codes = np.unique(np.concatenate(candidates), axis=0, return_inverse=True)
+    row_codes = row_codes.reshape(-1).astype(np.int64)
+    m = len(vertex_keys)
+    vertex_codes = row_codes[:m]  # increasing: both uniques order rows the same way
+    forward = _lookup(vertex_codes, row_codes[m:].reshape(d1, m))
+    return vertex_of_point.reshape(d1, n), _blur_neighbours(forward)
+
+
+def _blur_neighbours(forward: np.ndarray) -> np.ndarray:
+    """(d+1, 2, M) neighbours from the forward ones: b = forward(a) exactly when a = backward(b)."""
+    d1, m = forward.shape
+    backward = np.full((d1, m), m, dtype=np.intp)
+    for axis in range(d1):
+        present = np.flatnonzero(forward[axis] < m)
+        backward[axis, forward[axis, present]] = present
+    return np.stack([forward, backward], axis=1)
+
+
+def _lookup(sorted_codes: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Index of each query among sorted unique codes, or len(sorted_codes) where absent."""
+    m = len(sorted_codes)
+    position = np.searchsorted(sorted_codes, queries)
+    found = sorted_codes.take(np.minimum(position, m - 1)) == queries
+    return np.where(found, position, m).astype(np.intp)
 
 
 # --------------------------------------------------------------------------- mean field
@@ -235,49 +268,58 @@ class SymmetricKernel:
     def __init__(self, features: np.ndarray):
         self.lattice = PermutohedralLattice(features)
         ones = np.ones(self.lattice.size, dtype=np.float32)
-        self.norm = (1.0 / np.sqrt(self.lattice.filter(ones) + 1e-20)).astype(np.float32)[:, None]
+        self.norm = (1.0 / np.sqrt(self.lattice.filter(ones) + np.float32(1e-20))).astype(np.float32)
 
     def __call__(self, q: np.ndarray) -> np.ndarray:
+        """Filter (C, N) or (N,) values."""
         return self.lattice.filter(q * self.norm) * self.norm
 
 
 def mean_field(unary: np.ndarray, pairwise: Sequence[tuple[float, Callable[[np.ndarray], np.ndarray]]],
                iterations: int) -> np.ndarray:
-    """Marginals (N, L) after ``iterations`` parallel updates; ``unary`` is (N, L) energies.
+    """Marginals (L, N) after ``iterations`` parallel updates from ``unary`` energies (L, N).
 
-    Each pairwise term is (Potts weight, kernel) where kernel maps (N, L) marginals to filtered
-    (N, L) marginals; all terms read the same marginals within an update, as densecrf does.
+    Each pairwise term is (Potts weight, kernel), the kernel a linear map of (C, N) values
+    to (C, N) values; every term reads the same marginals within an update, as in densecrf.
+    Marginals sum to 1 over labels, so the last label's message is the kernel of ones minus
+    the others': L - 1 filterings per term and update instead of L.
     """
     unary = np.asarray(unary, dtype=np.float32)
+    labels, n = unary.shape
+    filtered_ones = [kernel(np.ones((1, n), dtype=np.float32))[0] for _, kernel in pairwise]
     q = _softmax(-unary)
     for _ in range(iterations):
         logits = -unary
-        for weight, kernel in pairwise:
-            logits = logits + np.float32(weight) * kernel(q)
+        for (weight, kernel), ones in zip(pairwise, filtered_ones):
+            message = np.empty_like(q)
+            message[:-1] = kernel(q[:-1])
+            np.subtract(ones, message[:-1].sum(axis=0), out=message[-1])
+            logits = logits + np.float32(weight) * message
         q = _softmax(logits)
     return q
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+    """Softmax over labels (axis 0)."""
+    shifted = np.exp(logits - logits.max(axis=0, keepdims=True))
+    return shifted / shifted.sum(axis=0, keepdims=True)
 
 
 # --------------------------------------------------------------------------- images
 
 def minmax_normalise(probability: np.ndarray) -> np.ndarray:
-    """Stretch a map to [0, 1]: ``(p - min) / (max - min)``, as COSNet's CRF script does.
+    """Stretch a map to [0, 1], ``(p - min) / (max - min)`` in float64, as COSNet's CRF script does.
 
-    A constant map has no range to stretch; it is returned unchanged (as float32). Its value is
-    then all the information it carries: a constant 0 stays background, a constant 1 stays
-    foreground. (The authors' script divides 0 by 0 there; its NaN marginals make the argmax
-    pick background whatever the value.)
+    A constant map has no range to stretch and is returned unchanged (as float64): its value is
+    all it says, so a constant 0 stays background and a constant 1 stays foreground. (The
+    authors' script divides 0 by 0 there; the NaN marginals make its argmax pick background
+    whatever the value.)
     """
     p = np.asarray(probability, dtype=np.float64)
     low, high = float(p.min()), float(p.max())
     if high <= low:
-        return p.astype(np.float32)
-    return ((p - low) / (high - low)).astype(np.float32)
+        return p.copy()
+    return (p - low) / (high - low)
 
 
 def spatial_features(height: int, width: int, sxy: float) -> np.ndarray:
@@ -294,55 +336,78 @@ def bilateral_features(image: np.ndarray, sxy: float, srgb: float) -> np.ndarray
     return np.concatenate([spatial_features(h, w, sxy), colour], axis=1)
 
 
-def dense_crf_marginals(image: np.ndarray, probabilities: np.ndarray, params: DenseCRFParams = DenseCRFParams(),
-                        backend: str = "numpy") -> np.ndarray:
-    """Mean-field marginals (L, H, W) float32 of the CRF over ``image`` with unary from ``probabilities``.
+class DenseCRF:
+    """The CRF of one setting, reused across frames.
 
-    ``probabilities`` is (L, H, W) in [0, 1]; no min-max stretch is applied here.
-    ``backend="pydensecrf"`` runs the same model through the optional pydensecrf2 package.
+    The spatial kernel depends only on the frame size, so it is built once per size and kept
+    (at 480p that saves about a third of a frame's time); the bilateral kernel is per image.
+    ``backend="pydensecrf"`` runs the same model (same features and unary) through the optional
+    pydensecrf2 package (``pip install 'vosbench[crf]'``) instead.
     """
-    image, probabilities = _check_inputs(image, probabilities)
-    if backend not in BACKENDS:
-        raise ConfigError(f"unknown dense CRF backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    labels, h, w = probabilities.shape
-    unary = -np.log(np.clip(probabilities.astype(np.float64), params.unary_clip, 1.0)).astype(np.float32)
-    unary = unary.reshape(labels, h * w)
-    gaussian = spatial_features(h, w, params.gaussian_sxy)
-    bilateral = bilateral_features(image, params.bilateral_sxy, params.bilateral_srgb)
-    if backend == "pydensecrf":
-        q = _pydensecrf_marginals(unary, [(params.gaussian_compat, gaussian), (params.bilateral_compat, bilateral)],
-                                  params.iterations)
-    else:
-        terms = [(params.gaussian_compat, SymmetricKernel(gaussian)),
-                 (params.bilateral_compat, SymmetricKernel(bilateral))]
-        q = mean_field(np.ascontiguousarray(unary.T), terms, params.iterations).T
-    return np.ascontiguousarray(q.reshape(labels, h, w), dtype=np.float32)
 
+    def __init__(self, params: DenseCRFParams = DenseCRFParams(), backend: str = "numpy"):
+        if backend not in BACKENDS:
+            raise ConfigError(f"unknown dense CRF backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        self.params = params
+        self.backend = backend
+        self._spatial: tuple[tuple[int, int], SymmetricKernel] | None = None
 
-def dense_crf_labels(image: np.ndarray, probabilities: np.ndarray, params: DenseCRFParams = DenseCRFParams(),
-                     backend: str = "numpy") -> np.ndarray:
-    """Argmax labels (H, W) uint8 of the CRF for (L, H, W) per-label probabilities, L <= 256."""
-    q = dense_crf_marginals(image, probabilities, params, backend)
-    if q.shape[0] > 256:
-        raise ValueError(f"dense_crf_labels returns uint8 labels; got {q.shape[0]} labels")
-    return q.argmax(axis=0).astype(np.uint8)
+    def marginals(self, image: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+        """Marginals (L, H, W) float32 for per-label probabilities (L, H, W) in [0, 1], as given."""
+        image, probabilities = _check_inputs(image, probabilities)
+        params = self.params
+        labels, h, w = probabilities.shape
+        unary = -np.log(np.clip(probabilities.astype(np.float64), params.unary_clip, 1.0))
+        unary = unary.astype(np.float32).reshape(labels, h * w)
+        bilateral = bilateral_features(image, params.bilateral_sxy, params.bilateral_srgb)
+        if self.backend == "pydensecrf":
+            terms = [(params.gaussian_compat, spatial_features(h, w, params.gaussian_sxy)),
+                     (params.bilateral_compat, bilateral)]
+            q = _pydensecrf_marginals(unary, terms, params.iterations)
+        else:
+            kernels = [(params.gaussian_compat, self._spatial_kernel(h, w)),
+                       (params.bilateral_compat, SymmetricKernel(bilateral))]
+            q = mean_field(unary, kernels, params.iterations)
+        return np.ascontiguousarray(q.reshape(labels, h, w), dtype=np.float32)
+
+    def labels(self, image: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+        """Argmax labels (H, W) uint8 for per-label probabilities (L, H, W), L <= 256."""
+        if np.ndim(probabilities) == 3 and np.shape(probabilities)[0] > 256:
+            raise ValueError(f"dense CRF labels are uint8; got {np.shape(probabilities)[0]} labels")
+        return self.marginals(image, probabilities).argmax(axis=0).astype(np.uint8)
+
+    def binary(self, image: np.ndarray, probability: np.ndarray) -> np.ndarray:
+        """Foreground (H, W) uint8 in {0, 1} from a foreground probability (H, W) in [0, 1].
+
+        COSNet's post-processing: min-max stretch (if ``normalise_probability``), labels
+        [1 - p, p], the CRF, argmax.
+        """
+        probability = np.asarray(probability)
+        if probability.ndim != 2:
+            raise ValueError(f"dense CRF probability must be an (H, W) map, got shape {probability.shape}")
+        _check_probability(probability)
+        p = probability.astype(np.float64)
+        if self.params.normalise_probability:
+            p = minmax_normalise(p)
+        return self.labels(image, np.stack([1.0 - p, p]))
+
+    def _spatial_kernel(self, height: int, width: int) -> SymmetricKernel:
+        if self._spatial is None or self._spatial[0] != (height, width):
+            features = spatial_features(height, width, self.params.gaussian_sxy)
+            self._spatial = ((height, width), SymmetricKernel(features))
+        return self._spatial[1]
 
 
 def dense_crf(image: np.ndarray, probability: np.ndarray, params: DenseCRFParams = DenseCRFParams(),
               backend: str = "numpy") -> np.ndarray:
-    """Binary foreground (H, W) uint8 in {0, 1} from an (H, W) foreground probability in [0, 1].
+    """Foreground (H, W) uint8 in {0, 1}: :meth:`DenseCRF.binary` for one frame."""
+    return DenseCRF(params, backend).binary(image, probability)
 
-    COSNet's post-processing: optional min-max stretch, labels [1 - p, p], the CRF, argmax.
-    """
-    image = np.asarray(image)
-    probability = np.asarray(probability)
-    if probability.ndim != 2:
-        raise ValueError(f"dense_crf probability must be an (H, W) map, got shape {probability.shape}")
-    _check_probability(probability)
-    if params.normalise_probability:
-        probability = minmax_normalise(probability)
-    p = probability.astype(np.float64)
-    return dense_crf_labels(image, np.stack([1.0 - p, p]), params, backend)
+
+def dense_crf_labels(image: np.ndarray, probabilities: np.ndarray, params: DenseCRFParams = DenseCRFParams(),
+                     backend: str = "numpy") -> np.ndarray:
+    """Labels (H, W) uint8 from (L, H, W) probabilities: :meth:`DenseCRF.labels` for one frame."""
+    return DenseCRF(params, backend).labels(image, probabilities)
 
 
 def _check_inputs(image: np.ndarray, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
