@@ -8,15 +8,17 @@ Krähenbühl's ``densecrf`` library as wrapped by ``pydensecrf``, which COSNet's
 * unary ``-log(clip(p, 1e-5, 1))`` per label (pydensecrf's ``unary_from_softmax``);
 * a spatial Gaussian kernel on (row, column) / ``gaussian_sxy`` and a bilateral kernel on
   (row, column) / ``bilateral_sxy`` and (R, G, B) / ``bilateral_srgb``, both with unit
-  ("diagonal") feature weights, so a kernel is ``exp(-|f_i - f_j|^2 / 2)``;
+  ("diagonal") feature weights, so a kernel is ``exp(-|f_i - f_j|^2 / 2)``, the pixel itself
+  included (the paper's sum leaves it out; the lattice, like densecrf, cannot);
 * symmetric normalisation: with ``n = 1 / sqrt(K 1)``, a kernel contributes ``n * K(n * Q)``;
 * Potts compatibility: label ``l`` gains ``compat * [n K(n Q)]_l`` in its log-probability;
 * ``iterations`` parallel mean-field updates starting from ``softmax(-unary)``; label = argmax.
 
 The lattice follows the published algorithm and densecrf's choices (elevation scale
-``sqrt(2/3) (d + 1)``, round-half-to-even remainder-0 point, per-axis [1/2, 1, 1/2] blur in axis
-order 0..d over existing vertices only, slicing scaled by ``1 / (1 + 2^-d)``), in float32, so it
-agrees with pydensecrf to float rounding, not only to the lattice's approximation error.
+``sqrt(2/3) (d + 1)``, splatting with barycentric weights, a [1/2, 1, 1/2] blur along each of
+the d + 1 lattice axes in order 0..d over existing vertices only, slicing scaled by
+``1 / (1 + 2^-d)``), in float32 with the same operation order, so it agrees with pydensecrf to
+float rounding (about 1e-5 on marginals), not merely to the lattice's approximation error.
 """
 
 from __future__ import annotations
@@ -163,7 +165,8 @@ def _enclosing_simplex(elevated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     point is then moved back onto the plane as the rounding required.
     """
     d1 = elevated.shape[0]
-    rounded = np.rint(elevated * np.float32(1.0 / d1))  # half to even, as SSE rounding
+    # Any nearby remainder-0 start gives the same simplex after the rank correction below.
+    rounded = np.rint(elevated * np.float32(1.0 / d1))
     remainder0 = rounded * np.float32(d1)
     residual = elevated - remainder0
     rank = np.zeros(elevated.shape, dtype=np.int16)
