@@ -12,7 +12,8 @@ here.
   warm-up of ``--warmup`` frames; frames are decoded inline (``io_workers=0``), so no decoding
   thread competes with the model for the cores, as the authors' frames sit in memory.
 * authors: RGMP's ``Infer_MO`` (run.py), FAN's ``Propagate_MS`` loop (val.py) or RANet's
-  ``process_SVOS_batch`` at batch 1 in fp32 (after their template step), executed from their
+  ``process_SVOS_batch`` at batch 1 in fp32, or fp16 with their ``--fp16`` set-up (after
+  their template step), executed from their
   checkout with a torchvision stand-in (see tools/parity), on frames already padded /
   letterboxed, timed as their demo does (frames / elapsed, frame 0 included), after one
   warm-up call. Run under ``torch.no_grad()``, which is what their ``volatile=True`` meant
@@ -63,6 +64,8 @@ CASES = [
     ("ranet crop-and-track", "ranet", {}, "fp32", 1, "single_object", None),
     ("ranet crop-and-track", "ranet", {}, "fp32", 3, "multi_object", 3),
     ("ranet no-crop", "ranet", {"crop": "false"}, "fp32", 1, None, None),
+    ("ranet crop-and-track, NHWC", "ranet", {"channels_last": "true"}, "fp32", 1, "single_object", None),
+    ("ranet crop-and-track", "ranet", {}, "fp16", 1, "single_object/fp16", None),
 ]
 
 
@@ -118,6 +121,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("results/rgmp_fan_speed.md"))
+    parser.add_argument("--cases", help="only cases whose 'name precision' contains this text")
+    parser.add_argument("--no-their-warmup", action="store_true",
+                        help="skip the authors' untimed warm-up call (for very slow cases such as CPU fp16)")
     args = parser.parse_args(argv)
 
     import reference
@@ -133,8 +139,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         for method in methods:
             repo = repos[method]
             if repo is not None and method == "ranet":  # one model per head, same seeded weights
-                for net_type in ("single_object", "multi_object"):
-                    refs[method, net_type] = reference.load_ranet(repo, net_type, seed=0)
+                for key in ("single_object", "multi_object", "single_object/fp16"):
+                    net_type, _, half = key.partition("/")
+                    refs[method, key] = reference.load_ranet(repo, net_type, seed=0, fp16=bool(half))
                 model = refs[method, "single_object"].model
             elif repo is not None:
                 refs[method] = (reference.load_rgmp if method == "rgmp" else reference.load_fan)(repo, seed=0)
@@ -147,7 +154,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             export_release(model, release, legacy=False, prefix=method != "ranet")
             weights[method] = build_ours(method, release, work)[2]
         for name, method, config, precision, objects, scales, frames in CASES:
-            if method not in methods:
+            if method not in methods or (args.cases and args.cases not in f"{name} {precision}"):
                 continue
             frames = min(frames or args.frames, args.frames)
             data, sequence = clip(objects, frames)
@@ -155,7 +162,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             ours, theirs, warmups = [], [], []
             if ref is not None:
                 all_F, all_M, _ = their_inputs(ref, sequence, objects)
-                if method == "ranet":
+                if args.no_their_warmup:
+                    pass
+                elif method == "ranet":
                     time_theirs(ref, all_F[:2], all_M, objects, scales)  # warm-up
                 else:
                     time_theirs(ref, all_F[:, :, :2], all_M[:, :, :2], objects, scales)  # warm-up
