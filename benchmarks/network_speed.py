@@ -12,9 +12,10 @@ here.
   warm-up of ``--warmup`` frames; frames are decoded inline (``io_workers=0``), so no decoding
   thread competes with the model for the cores, as the authors' frames sit in memory.
 * authors: RGMP's ``Infer_MO`` (run.py), FAN's ``Propagate_MS`` loop (val.py), RANet's
-  ``process_SVOS_batch`` at batch 1 in fp32 (after their template step) or COSNet's per-frame
-  loop of ``test_coattention_conf.py`` with their test loader (reading the frames from files,
-  as their script does; 2 encoder passes per pair), executed from their
+  ``process_SVOS_batch`` at batch 1 in fp32, or fp16 with their ``--fp16`` set-up (after
+  their template step), or COSNet's per-frame loop of ``test_coattention_conf.py`` with their
+  test loader (reading the frames from files, as their script does; 2 encoder passes per
+  pair), executed from their
   checkout with a torchvision stand-in (see tools/parity), on frames already padded /
   letterboxed, timed as their demo does (frames / elapsed, frame 0 included), after one
   warm-up call. Run under ``torch.no_grad()``, which is what their ``volatile=True`` meant
@@ -31,8 +32,8 @@ Usage::
 
 COSNet cases: 5 references (the paper's protocol) and 1, vosbench's default (each frame encoded
 once, x1 alone) and the released computation (``feature_cache=0``: both frames of every pair
-encoded), and with the dense CRF when ``vosbench_methods.common.densecrf`` is installed. Their
-loop needs at least as many frames as references.
+encoded), and with the dense CRF inside the timed step (``-c crf=true``). Their loop needs at
+least as many frames as references.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ CASES = [
     ("ranet crop-and-track", "ranet", {}, "fp32", 1, "single_object", None),
     ("ranet crop-and-track", "ranet", {}, "fp32", 3, "multi_object", 3),
     ("ranet no-crop", "ranet", {"crop": "false"}, "fp32", 1, None, None),
+    ("ranet crop-and-track, NHWC", "ranet", {"channels_last": "true"}, "fp32", 1, "single_object", None),
+    ("ranet crop-and-track", "ranet", {}, "fp16", 1, "single_object/fp16", None),
     # COSNet (unsupervised: no objects handed in); the authors' slot holds their number of references
     ("cosnet 5 references", "cosnet", {}, "fp32", 0, 5, None),
     ("cosnet 1 reference", "cosnet", {"references": "1"}, "fp32", 0, 1, None),
@@ -146,6 +149,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("results/rgmp_fan_speed.md"))
+    parser.add_argument("--cases", help="only cases whose 'name precision' contains this text")
+    parser.add_argument("--no-their-warmup", action="store_true",
+                        help="skip the authors' untimed warm-up call (for very slow cases such as CPU fp16)")
     args = parser.parse_args(argv)
 
     import reference
@@ -161,8 +167,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         for method in methods:
             repo = repos[method]
             if repo is not None and method == "ranet":  # one model per head, same seeded weights
-                for net_type in ("single_object", "multi_object"):
-                    refs[method, net_type] = reference.load_ranet(repo, net_type, seed=0)
+                for key in ("single_object", "multi_object", "single_object/fp16"):
+                    net_type, _, half = key.partition("/")
+                    refs[method, key] = reference.load_ranet(repo, net_type, seed=0, fp16=bool(half))
                 model = refs[method, "single_object"].model
             elif repo is not None:
                 loader = {"rgmp": reference.load_rgmp, "fan": reference.load_fan, "cosnet": reference.load_cosnet}
@@ -176,7 +183,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             export_release(model, release, legacy=False, prefix=method != "ranet")
             weights[method] = build_ours(method, release, work)[2]
         for name, method, config, precision, objects, scales, frames in CASES:
-            if method not in methods or (config.get("crf") == "true" and not crf_available()):
+            if method not in methods or (args.cases and args.cases not in f"{name} {precision}"):
                 continue
             frames = min(frames or args.frames, args.frames)
             data, sequence = clip(objects, frames)
@@ -186,9 +193,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                 ref = None  # their loop draws without replacement: it needs frames >= references
             if ref is not None:
                 all_F, all_M, _ = their_inputs(ref, sequence, objects, scales if method == "cosnet" else 0)
-                if method == "ranet":
+                if args.no_their_warmup or method == "cosnet":  # COSNet: 2 encoder passes per reference a frame
+                    pass
+                elif method == "ranet":
                     time_theirs(ref, all_F[:2], all_M, objects, scales)  # warm-up
-                elif method != "cosnet":  # (COSNet: no warm-up call, a frame is 2 encoder passes per reference)
+                else:
                     time_theirs(ref, all_F[:, :, :2], all_M[:, :, :2], objects, scales)  # warm-up
             for _ in range(args.repeats):
                 fps, warmup_s = time_ours(method, config, precision, weights[method], data, args.warmup)
@@ -202,15 +211,6 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(json.dumps(row), flush=True)
     write_report(rows, args)
     return 0
-
-
-def crf_available() -> bool:
-    """Whether the dense CRF (``vosbench_methods.common.densecrf``) can be imported here."""
-    try:
-        import vosbench_methods.common.densecrf  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def write_report(rows: List[Dict[str, Any]], args) -> None:

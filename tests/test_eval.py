@@ -391,3 +391,22 @@ def test_unwritable_output_is_a_clear_error(small_root, predictions, capsys, tmp
     blocker.write_text("not a folder")
     code, _, err = run_eval(capsys, *eval_args(small_root, predictions, "--output", blocker / "out"))
     assert code == 1 and str(blocker) in err
+
+
+@pytest.mark.real_data
+def test_davis2016_unsupervised_follows_the_davis2016_toolkit(davis2016_root, tmp_path):
+    """DAVIS-2016 unsupervised numbers (COSNet's 80.5 J) come from the 2016 toolkit: frames 1 … T-2
+    of the binary primary object; proposal ids beyond 1 count as foreground."""
+    dataset = load_dataset("davis2016", davis2016_root, "val", task="unsupervised", sequences=["blackswan"])
+    sequence = dataset["blackswan"]
+    for index, stem in enumerate(sequence.annotated):
+        labels = (sequence.read_annotation(stem) > 0).astype(np.uint8) * 2  # proposal id 2
+        if index == 0:
+            labels[:] = 0  # the first frame is not scored under the 2016 rule
+        write_mask(tmp_path / sequence.name / f"{stem}.png", labels)
+    result = evaluate(dataset, tmp_path, workers=1)
+    assert result.objects[0].frames == sequence.annotated[1:-1]
+    assert result.global_metrics()["J-Mean"] == 1.0
+    every_frame = evaluate(dataset, tmp_path, Protocol(task="unsupervised"), workers=1)  # DAVIS-2017 rule
+    assert every_frame.objects[0].frames == sequence.annotated
+    assert every_frame.global_metrics()["J-Mean"] < 1.0

@@ -97,7 +97,7 @@ def eval_command(results_dir: Path, dataset: str, root: Optional[Path], split: O
             split, task = split or run_spec["split"], task or run_spec["task"]
             resolution = resolution or (run_spec.get("options") or {}).get("resolution")
     data = _load(dataset, root, split, task, sequences, resolution)
-    protocol = Protocol(task=data.task, bound_th=bound_th, decay_mode=decay_mode or "exact", extra_ids=extra_ids,
+    protocol = Protocol.for_dataset(data, bound_th=bound_th, decay_mode=decay_mode or "exact", extra_ids=extra_ids,
                         all_frames=all_frames, skip_short=skip_short)
     click.echo(f"Evaluating {results_dir} on {data.label} ({len(data)} sequences, {protocol.task}, "
                f"{protocol.frame_rule}{'' if protocol.official else '; NON-OFFICIAL settings'})", err=True)

@@ -24,6 +24,9 @@ AUTOCAST_DTYPES = {"amp-bf16": torch.bfloat16, "amp-fp16": torch.float16}
 def precision_context(device: torch.device, precision: str) -> Iterator[None]:
     """Autocast for ``amp-*``; on CUDA, cuDNN TF32 on only for ``tf32``.
 
+    ``fp16`` needs no context: the method casts its network and inputs to half itself (the
+    whole-model ``.half()`` of releases such as RANet's), so nothing is autocast.
+
     PyTorch lets cuDNN convolutions use TF32 by default, so a plain "fp32" run on an Ampere or
     newer GPU would silently be TF32; here fp32 means fp32.
     """
@@ -35,7 +38,7 @@ def precision_context(device: torch.device, precision: str) -> Iterator[None]:
                                             allow_tf32=precision == "tf32"))
         if precision in AUTOCAST_DTYPES:
             stack.enter_context(torch.autocast(device.type, dtype=AUTOCAST_DTYPES[precision]))
-        elif precision not in ("fp32", "tf32"):
+        elif precision not in ("fp32", "tf32", "fp16"):
             raise ConfigError(f"unsupported precision {precision!r}")
         yield
 

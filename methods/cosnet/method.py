@@ -23,9 +23,9 @@ frames of the same video (default 5) and the x1 maps of the pairs are averaged.
 * **Output.** The averaged map is resized to the frame's own size with bilinear half-pixel
   interpolation (OpenCV ``INTER_LINEAR``; the released script hard-codes 854×480) and answered as
   probabilities [1 − p, p], which the runner binarises at 0.5 (object id 1). With ``crf=true``
-  the map is quantised to 8 bits as the released script saves it, min-max normalised per frame
-  (a constant map is left as it is) and refined by the dense CRF; the answer is then the CRF's
-  labels.
+  the map is quantised to 8 bits as the released script saves it and refined by the dense CRF
+  (which min-max normalises it per frame, leaving a constant map as it is); the answer is then
+  the CRF's labels.
 
 The reference frames are read through ``SequenceMeta.frame_reader`` inside ``step``, hence
 inside the runner's timed model region.
@@ -311,12 +311,10 @@ class COSNet(VOSMethod):
         return DenseCRFParams(**{name: value for name, value in given.items() if value is not None})
 
     def _refine(self, frame: Tensor, probability: Tensor) -> Tensor:
-        """Dense-CRF labels (H, W) uint8 0/1 from the map, prepared as the released CRF script reads it:
-        quantised to 8 bits (the saved PNG), then min-max normalised (a constant map left as it is)."""
+        """Dense-CRF labels (H, W) uint8 0/1 from the map as the released CRF script reads it: quantised
+        to 8 bits (the saved PNG); the CRF min-max normalises it per frame (a constant map left as it is)."""
         from vosbench_methods.common.densecrf import dense_crf
 
-        saved = (probability.float() * 255.0).to(torch.uint8).float()
-        low, high = saved.min(), saved.max()
-        normalised = (saved - low) / (high - low) if high > low else saved / 255.0
-        labels = dense_crf(frame.cpu().numpy(), normalised.cpu().numpy().astype(np.float32), self.crf_params)
+        saved = (probability.float() * 255.0).to(torch.uint8).cpu().numpy()
+        labels = dense_crf(frame.cpu().numpy(), saved.astype(np.float32) / 255.0, self.crf_params)
         return torch.from_numpy(np.ascontiguousarray(labels, dtype=np.uint8)).to(self.device)

@@ -60,13 +60,17 @@ class RANetConfig:
             (False: an ablation, labelled ``no-crop``).
         head: ``auto`` (single-object head for one object, multi-object head otherwise, as the
             two released models are used), ``single`` or ``multi``.
-        channels_last: NHWC memory layout for the convolutions.
+        channels_last: NHWC memory layout for the convolutions; None (default) = only for
+            ``--precision fp16``: CPU half convolutions are far slower in NCHW (a first frame
+            took 529 s NCHW and 49 s NHWC here). In fp32 NHWC is faster on CPU but rounds
+            differently, and the top-256 ranking turns that into other selected maps, so
+            the released arithmetic (NCHW) stays the default.
         seed: seed of the random initialisation used with ``--random-init``.
     """
 
     crop: bool = True
     head: str = "auto"
-    channels_last: bool = False
+    channels_last: Optional[bool] = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -209,7 +213,7 @@ class RANet(VOSMethod):
                      f"from {WEIGHTS_URL} and convert it once: `vosbench convert --method ranet "
                      "RANet_video_single.pth ranet-single.pth`.",
         weights_url=WEIGHTS_URL,
-        precisions=("fp32", "tf32", "amp-bf16", "amp-fp16"),
+        precisions=("fp32", "tf32", "amp-bf16", "amp-fp16", "fp16"),
         input_policy="letterbox into 480x864 (scale to fit, zero padding), crop to the 1.5x box of the "
                      "previous prediction, resized back to 480x864",
         protocol="template kernels from the first frame's box; each frame cropped around the previous "
@@ -230,8 +234,12 @@ class RANet(VOSMethod):
     def __init__(self, config: Any = None, *, device: str | torch.device = "cpu",
                  weights: Optional[str] = None, precision: str = "fp32"):
         super().__init__(config, device=device, weights=weights, precision=precision)
-        net = self.build_network(self.config, weights).to(self.device)
-        if self.config.channels_last:
+        # fp16 is the release's whole-model half precision (weights, inputs and masks in half).
+        self.dtype = torch.float16 if precision == "fp16" else torch.float32
+        net = self.build_network(self.config, weights).to(self.device, self.dtype)
+        channels_last = self.config.channels_last
+        self.channels_last = precision == "fp16" if channels_last is None else channels_last
+        if self.channels_last:
             net = net.to(memory_format=torch.channels_last)
         self.net = net
         self.mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
@@ -276,11 +284,12 @@ class RANet(VOSMethod):
         if probs is None:
             return torch.ones((1, *self.size), device=self.device)
         background = torch.full_like(probs[:1], THRESHOLD)
-        return self.letterbox.remove(torch.cat([background, probs])[None])[0]
+        return self.letterbox.remove(torch.cat([background, probs]).float()[None])[0]
 
     def describe(self) -> Dict[str, Any]:
         return {"input_hw": list(INPUT_HW), "letterbox_scaled_hw": list(self.letterbox.scaled),
                 "num_objects": self.num_objects, "crop": self.config.crop, "head": self._head(),
+                "channels_last": self.channels_last,
                 "batch_size": 1}
 
     # -- internals ------------------------------------------------------------------------
@@ -297,10 +306,10 @@ class RANet(VOSMethod):
         rounding only, but the top-256 ranking turns such differences into different selections.
         """
         rgb = self.letterbox.place(frame.permute(2, 0, 1).unsqueeze(0).float().div_(255.0), "bicubic")
-        return (rgb - self.mean) / self.std
+        return ((rgb - self.mean) / self.std).to(self.dtype)
 
     def _layout(self, x: Tensor) -> Tensor:
-        return x.contiguous(memory_format=torch.channels_last) if self.config.channels_last else x
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     def _box(self, labels: Tensor) -> Tuple[int, int, int, int]:
         return crop_box(labels > 0) if self.config.crop else (0, 0, *INPUT_HW)
@@ -318,7 +327,7 @@ class RANet(VOSMethod):
             self.num_objects += 1
             hit = placed == int(obj_id)
             labels = torch.where(hit, torch.full_like(labels, self.num_objects), labels)
-            new.append(hit.float())
+            new.append(hit.to(self.dtype))
         self.labels = labels
         box = self._box(labels)
         self.kernels = self.net.template(self._layout(crop_resize(rgb, box, "bilinear")))
@@ -333,7 +342,7 @@ class RANet(VOSMethod):
         """Per-object masks (K, 480, 864) of the hard labels cropped to ``box`` (nearest neighbour)."""
         cropped = crop_resize(labels[None, None].float(), box, "nearest")[0, 0]
         ids = torch.arange(1, self.num_objects + 1, device=cropped.device, dtype=cropped.dtype)
-        return (cropped[None] == ids[:, None, None]).float()
+        return (cropped[None] == ids[:, None, None]).to(self.dtype)
 
     def _predict(self, rgb: Tensor) -> Tensor:
         """Object probabilities (K, 480, 864) for this frame, from the previous hard labels."""

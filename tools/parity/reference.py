@@ -739,7 +739,8 @@ class RANetReference:
     def infer_sequence(self, frames: np.ndarray, first_labels: np.ndarray,
                        net_type: str | None = None, *,
                        content_box: Sequence[int] | None = None) -> RANetSequence:
-        """Our minimal driver of their per-sequence test logic, batch size 1, fp32.
+        """Our minimal driver of their per-sequence test logic, batch size 1, fp32 (fp16 when
+        loaded with ``fp16=True``).
 
         frames: uint8 (T >= 2, 480, 864, 3) already letterboxed; first_labels: uint8 (480, 864)
         ids of frame 0.  ``net_type`` must match the loaded model (their ``set_type`` does not
@@ -763,6 +764,8 @@ class RANetReference:
             raise ValueError("their loop needs at least 2 frames (frame 0 is only the template)")
         init_mask, label_ids = self.label_map(first_labels, content_box)
         init_mask = init_mask.to(self.device)
+        if getattr(self.model, "fp16", False):  # their test_SVOS_Video_batch halves the batch
+            x, init_mask = x.half(), init_mask.half()
 
         namespace = self.lib_namespace
         boxes: list[torch.Tensor] = []
@@ -824,8 +827,9 @@ class RANetReference:
 
 def load_ranet(repo: PathLike | None = None, net_type: str = "single_object", *,
                seed: int | None = None, checkpoint: PathLike | None = None,
-               legacy_division: bool = True) -> RANetReference:
-    """Build their ``RANet(pretrained=False, type=net_type)`` as ``RANet.py`` does; eval, fp32.
+               legacy_division: bool = True, fp16: bool = False) -> RANetReference:
+    """Build their ``RANet(pretrained=False, type=net_type)`` as ``RANet.py`` does; eval, fp32
+    (``fp16=True``: their ``--fp16`` set-up, ``model.half()`` and ``model.fp16 = True``).
 
     Loading, without touching ``sys.modules``/``sys.path`` or their files:
     ``codes/RANet_lib/RANet_resnet_ins.py``, ``RANet_Model_imagenet.py`` (its ``import
@@ -870,6 +874,9 @@ def load_ranet(repo: PathLike | None = None, net_type: str = "single_object", *,
         state = torch.load(Path(checkpoint), map_location="cpu")
         model.load_state_dict(state, strict=True)
     model.to(device).eval()
+    if fp16:
+        model = model.half()
+        model.fp16 = True
     namespace, lib_patches = _ranet_lib_namespace(lib_module, device, legacy_division)
     return RANetReference(repo=path, commit=_git_commit(path), net_type=net_type, device=device,
                           legacy_division=legacy_division, model=model, model_module=model_module,

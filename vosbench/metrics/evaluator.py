@@ -15,7 +15,7 @@ import os
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence as Seq, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence as Seq, Tuple
 
 import numpy as np
 
@@ -50,6 +50,9 @@ class Protocol:
         all_frames: score every frame in the semi-supervised task (non-official).
         skip_short: skip, with a warning, sequences too short for the protocol.
         max_proposals: the unsupervised task's proposal limit.
+        unsupervised_drop_ends: score frames 1 … T−2 in the unsupervised task too: the DAVIS-2016
+            toolkit's rule, under which DAVIS-2016 unsupervised leaderboard numbers (COSNet's
+            80.5 J) were computed; :meth:`for_dataset` sets it for ``davis2016``.
     """
 
     task: str = "semi-supervised"
@@ -59,6 +62,13 @@ class Protocol:
     all_frames: bool = False
     skip_short: bool = False
     max_proposals: int = 20
+    unsupervised_drop_ends: bool = False
+
+    @classmethod
+    def for_dataset(cls, dataset: Any, **options: Any) -> "Protocol":
+        """The official rules for ``dataset``'s task (``options`` override them)."""
+        options.setdefault("unsupervised_drop_ends", dataset.name == "davis2016")
+        return cls(task=dataset.task, **options)
 
     def __post_init__(self) -> None:
         if self.task not in ("semi-supervised", "unsupervised"):
@@ -77,14 +87,16 @@ class Protocol:
 
     @property
     def frame_rule(self) -> str:
-        if self.task == "unsupervised" or self.all_frames:
+        if self._all_frames:
             return "all annotated frames"
         return "annotated frames 1 … T-2 (first and last dropped)"
 
     def evaluated_stems(self, annotated: Seq[str]) -> Tuple[str, ...]:
-        if self.task == "unsupervised" or self.all_frames:
-            return tuple(annotated)
-        return tuple(annotated[1:-1])
+        return tuple(annotated) if self._all_frames else tuple(annotated[1:-1])
+
+    @property
+    def _all_frames(self) -> bool:
+        return self.all_frames or (self.task == "unsupervised" and not self.unsupervised_drop_ends)
 
 
 @dataclass
@@ -403,7 +415,7 @@ def evaluate(dataset: Dataset, results_dir, protocol: Optional[Protocol] = None,
             masks, sequences too short; ``.problems`` lists each with its file.
     """
     results_dir = Path(results_dir)
-    protocol = protocol or Protocol(task=dataset.task)
+    protocol = protocol or Protocol.for_dataset(dataset)
     if protocol.task != dataset.task:
         raise ConfigError(f"protocol task {protocol.task!r} differs from the dataset's {dataset.task!r}")
     missing = missing_predictions(dataset, results_dir, protocol)
@@ -427,7 +439,7 @@ class Evaluator:
     def __init__(self, dataset: Dataset, protocol: Optional[Protocol] = None, *, workers: Optional[int] = None,
                  collect_problems: bool = False):
         self.dataset = dataset
-        self.protocol = protocol or Protocol(task=dataset.task)
+        self.protocol = protocol or Protocol.for_dataset(dataset)
         self.workers = workers
         self.collect_problems = collect_problems
 

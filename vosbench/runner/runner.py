@@ -378,7 +378,7 @@ def evaluate_run(store: RunStore, *, dataset: Optional[Dataset] = None, workers:
         dataset = load_dataset_spec({**manifest["dataset"], "sequences": None})
         dataset = dataset.select([name for name in dataset.names if name in set(done)])
     state = store.state_digest()
-    evaluation = evaluate(dataset, store.masks_dir, Protocol(task=dataset.task), workers=workers)
+    evaluation = evaluate(dataset, store.masks_dir, Protocol.for_dataset(dataset), workers=workers)
     write_outputs(evaluation, store.root)
     store.mark_evaluated(state, sequences=len(dataset), time=_now())
     return evaluation
