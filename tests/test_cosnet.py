@@ -532,3 +532,21 @@ def test_runner_refuses_cosnet_without_weights(tmp_path):
     data = load_dataset("synthetic", None, "val", preset="small", num_sequences=1, num_frames=2, task="unsupervised")
     with pytest.raises(ConfigError, match="vosbench convert --method cosnet"):
         run("cosnet", data, settings=RunSettings(), results_root=tmp_path)
+
+
+def test_crf_refines_the_quantised_map_of_each_frame(base):
+    from vosbench_methods.common.densecrf import DenseCRFParams, dense_crf
+
+    video = _video(frames=3)
+    plain = _segment(_method(base, references=2, seed=1), video)
+    method = _method(base, references=2, seed=1, crf=True, crf_bilateral_sxy=10.0, crf_bilateral_compat=8.0)
+    method.crf_params = method._crf_params()
+    assert method.crf_params == DenseCRFParams(bilateral_sxy=10.0, bilateral_compat=8.0)
+    refined = _segment(method, video)
+    for frame, probs, labels in zip(video, plain, refined):
+        assert labels.dtype == torch.uint8 and labels.shape == video.shape[1:3]
+        saved = (probs[1] * 255.0).to(torch.uint8).numpy().astype(np.float32) / 255.0  # the released PNG
+        expected = dense_crf(frame, saved, method.crf_params)
+        assert np.array_equal(labels.numpy(), expected)
+    assert any(not torch.equal(lab.bool(), p[1] > 0.5) for lab, p in zip(refined, plain))  # the CRF changed something
+    assert method.describe()["crf_params"]["bilateral_sxy"] == 10.0
