@@ -34,7 +34,7 @@ from vosbench.train.sources import ClipBatch
 from vosbench.train.trainers import MethodTrainer, first_frame_objects
 from vosbench_methods.common.resnet import thaw_batchnorm
 
-from .method import aggregate
+from .method import aggregate, pad_amounts
 from .network import RGMPNet
 
 VOID = 255
@@ -56,6 +56,9 @@ class RecurrentOptions:
             the reference becomes the frame just processed).
         deep_supervision: weight of the losses of the auxiliary heads p3, p4, p5 (0: off).
         encoder_lr_scale: learning-rate factor of the encoder relative to the decoder.
+        pad: zero-pad every clip as the test protocol pads frames (1–32 px up to a multiple of
+            32, in [0, 1] space; the padding is void for the loss), so the network learns
+            with the borders it meets at inference.
     """
 
     objects: str = "aggregate"
@@ -65,6 +68,7 @@ class RecurrentOptions:
     reference: str = "first"
     deep_supervision: float = 0.0
     encoder_lr_scale: float = 1.0
+    pad: bool = False
 
     def __post_init__(self) -> None:
         if self.objects not in OBJECT_MODES:
@@ -119,6 +123,8 @@ class RecurrentTrainer(MethodTrainer):
 
     def loss(self, model: nn.Module, batch: ClipBatch) -> Dict[str, Tensor]:
         rgb, labels = batch.rgb(), batch.masks.long()
+        if self.options.pad:
+            rgb, labels, batch = _pad(rgb, labels, batch)
         steps = rgb.shape[1]
         if steps < 2:
             raise ValueError("recurrent training needs clips of at least 2 frames (reference + target)")
@@ -196,6 +202,15 @@ class RecurrentTrainer(MethodTrainer):
                 maps = torch.cat([objects.sum(0, keepdim=True), objects])
             parts.append(maps)
         return torch.cat(parts)
+
+
+def _pad(rgb: Tensor, labels: Tensor, batch: ClipBatch):
+    """The clip zero-padded as :func:`pad_amounts` pads test frames; labels void, previous masks empty there."""
+    top, bottom, left, right = pad_amounts(*rgb.shape[-2:])
+    sides = (left, right, top, bottom)
+    previous = F.pad(batch.previous, sides)
+    padded = ClipBatch(batch.frames, batch.masks, previous, batch.has_previous, batch.sources)
+    return F.pad(rgb, sides), F.pad(labels, sides, value=VOID), padded
 
 
 def _deep_loss(logits: Tensor, truth: Tensor) -> Tensor:

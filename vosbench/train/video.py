@@ -6,7 +6,8 @@ A clip is drawn as follows, every random choice from the generator handed to :me
 2. T annotated frames in temporal order: gaps between consecutive frames drawn uniformly in
    1 … ``max_skip`` (one value for every gap, or one per gap; ``null`` = anywhere later in the
    video), shrunk when the video is too short, and a random start; optionally reversed in time;
-3. one geometric transform for the whole clip: scaled so the frame covers the training size,
+3. one geometric transform for the whole clip: scaled so the frame covers the training size
+   (``crop: cover``; ``crop: native`` keeps the frame's own scale when it is large enough),
    times a random zoom in ``scale``, a random crop position (retried until the first frame holds
    an object), optionally flipped left-right;
 4. frames resampled bilinearly, masks with nearest neighbour; void (255) stays void. The crop
@@ -41,7 +42,9 @@ class VideoClips:
         size: (H, W) of the clips.
         max_skip: largest gap between consecutive frames: an int for every gap, a list with one
             entry per gap (T − 1 entries), ``null`` for "anywhere later".
-        scale: (min, max) random zoom over the scale at which the frame just covers ``size``.
+        scale: (min, max) random zoom over the base scale.
+        crop: base scale: ``cover`` (the frame just covers ``size``: whole frames, shrunk) or
+            ``native`` (the frame's own scale, cropped; shrunk only where smaller than ``size``).
         flip: probability of a left-right flip of the whole clip.
         reverse: probability of playing the clip backwards.
         min_object_pixels: least object pixels the first frame of a clip must hold after cropping.
@@ -52,7 +55,7 @@ class VideoClips:
 
     def __init__(self, dataset: Union[str, Dataset] = "synthetic", root: Optional[str] = None,
                  split: Optional[str] = "train", *, frames: int = 3, size: Seq[int] = (256, 448),
-                 max_skip: SkipSpec = 5, scale: Seq[float] = (1.0, 1.3), flip: float = 0.5,
+                 max_skip: SkipSpec = 5, scale: Seq[float] = (1.0, 1.3), crop: str = "cover", flip: float = 0.5,
                  reverse: float = 0.0, min_object_pixels: int = 16, max_objects: Optional[int] = None,
                  sequences: Optional[Seq[str]] = None,
                  options: Optional[Mapping[str, Any]] = None, seed: int = 0):
@@ -64,6 +67,9 @@ class VideoClips:
         self.size = _pair(size, "size")
         self.gaps = _gaps(max_skip, self.frames)
         self.scale = _range(scale)
+        if crop not in ("cover", "native"):
+            raise ValueError(f"crop must be cover or native, not {crop!r}")
+        self.crop = crop
         if not (0.0 <= flip <= 1.0 and 0.0 <= reverse <= 1.0):
             raise ValueError(f"flip and reverse are probabilities in [0, 1], got {flip} and {reverse}")
         self.flip, self.reverse = float(flip), float(reverse)
@@ -79,7 +85,7 @@ class VideoClips:
     def describe(self) -> Dict[str, Any]:
         return {"kind": "video", "dataset": self.dataset.label, "sequences": len(self.sequences),
                 "frames": self.frames, "size": list(self.size), "max_skip": self.gaps,
-                "scale": list(self.scale), "flip": self.flip, "reverse": self.reverse,
+                "scale": list(self.scale), "crop": self.crop, "flip": self.flip, "reverse": self.reverse,
                 "max_objects": self.max_objects}
 
     def __iter__(self):
@@ -129,7 +135,8 @@ class VideoClips:
         holds an object), flip."""
         height, width = first_mask.shape
         out_h, out_w = self.size
-        zoom = max(out_h / height, out_w / width) * float(rng.uniform(*self.scale))
+        cover = max(out_h / height, out_w / width)
+        zoom = (cover if self.crop == "cover" else max(cover, 1.0)) * float(rng.uniform(*self.scale))
         span_y, span_x = height * zoom - out_h, width * zoom - out_w
         flip = rng.random() < self.flip
         objects = (first_mask != 0) & (first_mask != VOID_LABEL)
@@ -191,7 +198,7 @@ def _pair(value: Seq[int], name: str) -> Tuple[int, int]:
 
 def _range(value: Seq[float]) -> Tuple[float, float]:
     if len(value) != 2 or not 1.0 <= float(value[0]) <= float(value[1]):
-        raise ValueError(f"scale must be [min, max] with 1 <= min <= max (zoom over the covering scale), "
+        raise ValueError(f"scale must be [min, max] with 1 <= min <= max (zoom over the base scale), "
                          f"got {list(value)}")
     return float(value[0]), float(value[1])
 
