@@ -29,7 +29,7 @@ SYNTH = {"num_sequences": 3, "num_frames": 10, "height": 64, "width": 96}
 TINY = {
     "method": "rgmp",
     "model": {"size": "tiny"},
-    "trainer": {"objects": "aggregate", "batchnorm": "train"},
+    "trainer": {"objects": "aggregate", "batchnorm": "train", "perturb_previous": 0.5, "confuse_previous": 0.5},
     "data": {"batch_size": 2, "sources": [{"kind": "video", "dataset": "synthetic", "split": "train",
                                            "options": SYNTH, "frames": 3, "size": [64, 96], "max_skip": 2}]},
     "optim": {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 1e-4, "scheduler": "poly",
@@ -253,6 +253,27 @@ def test_recurrent_passes_and_aggregated_previous_masks():
     background = 1 - objects.sum(0)
     assert torch.allclose(previous[0], objects.sum(0)) and bool((background > 0).all())
     assert torch.equal(previous[3], foreground[3])  # a single-object clip is not aggregated
+
+
+def test_previous_mask_perturbations():
+    from vosbench_methods.rgmp.train import _confuse, _perturb
+
+    trainer, _ = tiny_trainer(objects="aggregate")
+    labels = torch.zeros(2, 1, 9, 9, dtype=torch.long)
+    labels[0, 0, 1:3, 1:3], labels[0, 0, 6:8, 6:8], labels[1, 0, 4, 4] = 1, 2, 1
+    passes = trainer._passes(labels)
+    previous = trainer._targets(labels[:, 0], passes)  # [union, 1, 2] of clip 0, [1] of clip 1
+    confused = _confuse(previous, passes, 1.0)
+    assert torch.equal(confused[1], confused[2]) and torch.equal(confused[1], previous[0])  # each took the other
+    assert torch.equal(confused[0], previous[0]) and torch.equal(confused[3], previous[3])
+    assert torch.equal(_confuse(previous, passes, 0.0), previous)
+    torch.manual_seed(0)
+    changed = _perturb(previous, 1.0, 1)
+    for before, after in zip(previous, changed):  # a 3x3 max pool: grown or shrunk by one pixel
+        grown = torch.nn.functional.max_pool2d(before[None, None], 3, 1, 1)[0, 0]
+        shrunk = -torch.nn.functional.max_pool2d(-before[None, None], 3, 1, 1)[0, 0]
+        assert torch.equal(after, grown) or torch.equal(after, shrunk)
+    assert torch.equal(_perturb(previous, 0.0, 3), previous)
 
 
 def test_simulated_previous_masks_replace_the_prediction():

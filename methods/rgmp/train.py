@@ -59,6 +59,14 @@ class RecurrentOptions:
         pad: zero-pad every clip as the test protocol pads frames (1–32 px up to a multiple of
             32, in [0, 1] space; the padding is void for the loss), so the network learns
             with the borders it meets at inference.
+        perturb_previous: probability that a pass's previous mask is dilated or eroded (max
+            pooling, radius 1 … ``perturb_radius`` px) before it is fed: imperfect previous masks
+            that the network learns to correct from the reference, as the paper's static-image
+            stage teaches with deformed masks (a vosbench option for training without it; 0: off).
+        perturb_radius: largest dilation / erosion radius in pixels.
+        confuse_previous: probability that an object pass's previous mask also covers another
+            object of its clip (its previous mask added), so the network learns to keep only the
+            object its reference shows (0: off).
     """
 
     objects: str = "aggregate"
@@ -69,6 +77,9 @@ class RecurrentOptions:
     deep_supervision: float = 0.0
     encoder_lr_scale: float = 1.0
     pad: bool = False
+    perturb_previous: float = 0.0
+    perturb_radius: int = 4
+    confuse_previous: float = 0.0
 
     def __post_init__(self) -> None:
         if self.objects not in OBJECT_MODES:
@@ -77,6 +88,10 @@ class RecurrentOptions:
             raise ValueError(f"batchnorm must be frozen or train, not {self.batchnorm!r}")
         if self.reference not in ("first", "previous"):
             raise ValueError(f"reference must be first or previous, not {self.reference!r}")
+        if not 0.0 <= self.confuse_previous <= 1.0:
+            raise ValueError("confuse_previous is a probability in [0, 1]")
+        if not 0.0 <= self.perturb_previous <= 1.0 or self.perturb_radius < 1:
+            raise ValueError("perturb_previous is a probability in [0, 1] and perturb_radius must be >= 1")
         if self.max_objects < 1 or self.truncate < 0 or self.deep_supervision < 0 or self.encoder_lr_scale < 0:
             raise ValueError("need max_objects >= 1, truncate >= 0, deep_supervision >= 0, encoder_lr_scale >= 0")
 
@@ -138,6 +153,10 @@ class RecurrentTrainer(MethodTrainer):
             if simulated.any():
                 given = self._targets(batch.previous[:, t].long(), passes)
                 previous = torch.where(simulated[:, None, None], given, previous)
+            if self.options.confuse_previous > 0:
+                previous = _confuse(previous, passes, self.options.confuse_previous)
+            if self.options.perturb_previous > 0:
+                previous = _perturb(previous, self.options.perturb_previous, self.options.perturb_radius)
             target = model.Encoder(rgb[owner, t], previous.unsqueeze(1))
             outputs = model.Decoder(target, reference, deep=self.options.deep_supervision > 0)
             logits = outputs[0] if isinstance(outputs, tuple) else outputs
@@ -202,6 +221,42 @@ class RecurrentTrainer(MethodTrainer):
                 maps = torch.cat([objects.sum(0, keepdim=True), objects])
             parts.append(maps)
         return torch.cat(parts)
+
+
+def _confuse(previous: Tensor, passes: Passes, probability: float) -> Tensor:
+    """With ``probability``, an object pass's previous mask joined (max) with another object's of its
+    clip (torch's global generator, as :func:`_perturb`)."""
+    rows = list(previous)
+    for group, both in zip(passes.groups, passes.aggregated):
+        objects = group[1:] if both else group
+        if len(objects) < 2:
+            continue
+        chosen = torch.rand(len(objects)) < probability
+        others = torch.randint(0, len(objects) - 1, (len(objects),))
+        for i, (pick, other) in enumerate(zip(chosen.tolist(), others.tolist())):
+            if pick:
+                j = other + (other >= i)  # any object pass but this one
+                rows[objects[i]] = torch.maximum(previous[objects[i]], previous[objects[j]])
+    return torch.stack(rows)
+
+
+def _perturb(previous: Tensor, probability: float, radius: int) -> Tensor:
+    """Each mask (P, H, W), with ``probability``, dilated or eroded by a random radius (max pooling).
+
+    Draws from torch's global generator, whose state the engine saves and restores, so resumed
+    runs draw the same perturbations.
+    """
+    chosen = torch.rand(len(previous)) < probability
+    grow = torch.rand(len(previous)) < 0.5
+    radii = torch.randint(1, radius + 1, (len(previous),))
+    rows = []
+    for mask, pick, dilate, r in zip(previous, chosen.tolist(), grow.tolist(), radii.tolist()):
+        if pick:
+            size = 2 * r + 1
+            sign = 1.0 if dilate else -1.0
+            mask = sign * F.max_pool2d(sign * mask[None, None], size, stride=1, padding=r)[0, 0]
+        rows.append(mask)
+    return torch.stack(rows)
 
 
 def _pad(rgb: Tensor, labels: Tensor, batch: ClipBatch):
