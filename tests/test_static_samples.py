@@ -577,3 +577,21 @@ def test_annotated_frames_of_a_real_dataset(davis2016_root):
     assert images.describe(0) == f"davis2016/val:{images.key(0)}" and "/" in images.key(0)
     clip = StaticClipSampler(images, 2, SIZE, seed=0).sample(np.random.default_rng(0))
     assert clip.object_ids == (1,) and clip.source.startswith("davis2016/val:")
+
+
+def test_static_source_of_a_training_config():
+    from vosbench.train.config import SourceConfig
+    from vosbench.train.sources import build_source, clip_rng
+
+    entry = SourceConfig("static", options={"images": "synthetic", "frames": 3, "size": [64, 96],
+                                            "augmentation": {"rotation": 10.0},
+                                            "options": {"num_sequences": 2, "num_frames": 4, "height": 60,
+                                                        "width": 100}})
+    source = build_source(entry, 0, "cfg.yaml", "data.sources[0]")
+    clip = source.sample(clip_rng(0, 0))
+    assert clip.frames.shape == (3, 64, 96, 3) and clip.previous is not None and clip.object_ids
+    assert source.augmentation.rotation == 10.0
+    assert_clips_equal(clip, build_source(entry, 0, "cfg.yaml", "data.sources[0]").sample(clip_rng(0, 0)))
+    wrong = SourceConfig("static", options={"images": "synthetic", "augmentation": {"rotations": 5}})
+    with pytest.raises(ConfigError, match=r"cfg.yaml: data.sources\[0\].*rotations"):
+        build_source(wrong, 0, "cfg.yaml", "data.sources[0]")

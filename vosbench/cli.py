@@ -262,6 +262,82 @@ def _print_run(result) -> None:
         click.echo(f"not evaluated: {result.evaluation_note}", err=True)
 
 
+@cli.command("train")
+@click.option("--method", "-m", help="Method to train (default: the config's `method`).")
+@click.option("--config", "-c", "config", required=True,
+              help="Training config: a YAML file or a bundled name (rgmp_tiny, rgmp_davis2017 …).")
+@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path),
+              help="Run folder (default: results/train/<config name>).")
+@click.option("--resume", is_flag=True, help="Require a checkpoint to continue from (by default a run folder "
+                                             "with checkpoints is resumed, an empty one starts afresh).")
+@click.option("--force", is_flag=True, help="Start over in a folder holding another run.")
+@click.option("--max-steps", type=click.IntRange(min=0), help="Stop after this step (the schedule keeps train.steps).")
+@click.option("--time-budget", type=click.FloatRange(min=0, min_open=True),
+              help="Stop after this many seconds of training (overrides train.time_budget).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+def train_command(method: Optional[str], config: str, output: Optional[Path], resume: bool, force: bool,
+                  max_steps: Optional[int], time_budget: Optional[float], device: str) -> None:
+    """Train a network: checkpoints, logs and validation in a run folder, weights for `vosbench run`.
+
+    \b
+    Examples:
+      vosbench train --method rgmp --config rgmp_tiny              # CPU, synthetic videos
+      vosbench train --method rgmp --config configs/train/rgmp_davis2017.yaml --device cuda
+      vosbench run --method rgmp -c size=tiny -c scales=1.0 --weights results/train/rgmp_tiny/weights.pth
+    """
+    from vosbench.train.engine import find_config, train
+
+    path = find_config(config)
+    with _TrainBar() as bar:
+        result = train(path, method=method, output=output or Path("results") / "train" / path.stem, device=device,
+                       max_steps=max_steps, resume=True if resume else None, force=force, progress=bar,
+                       time_budget=time_budget)
+    losses = ", ".join(f"{k} {v:.4f}" for k, v in result.last_terms.items())
+    resumed = f" (resumed at step {result.resumed_from})" if result.resumed_from else ""
+    click.echo(f"{result.method}: {result.step} steps{resumed}, stopped: {result.stop_reason}, "
+               f"{result.elapsed_s:.0f} s of training; {losses or 'no step run'}", err=True)
+    for record in result.validations[-1:]:
+        scores = ", ".join(f"{k} {v:.3f}" for k, v in record["validation"].items() if k in ("J&F-Mean", "J-Mean"))
+        click.echo(f"validation at step {record['step']}: {scores}", err=True)
+    click.echo(f"weights: {result.weights}  (vosbench run --method {result.method} --weights {result.weights}"
+               f"{_option_text(result.method_options)})")
+
+
+def _option_text(options: dict) -> str:
+    return "".join(f" -c {key}={value}" for key, value in options.items())
+
+
+class _TrainBar:
+    """A tqdm bar over the training steps, with the latest loss and validation J&F."""
+
+    def __enter__(self):
+        from tqdm import tqdm
+
+        self._tqdm, self.bar = tqdm, None
+        return self
+
+    def start(self, total: int, done: int) -> None:
+        self.bar = self._tqdm(total=total, initial=done, unit=" step", desc="training", file=sys.stderr,
+                              disable=None, dynamic_ncols=True)
+
+    def step(self, step: int, terms) -> None:
+        self.bar.update(step - self.bar.n)
+        self.bar.set_postfix(loss=f"{terms.get('loss', float('nan')):.4f}", refresh=False)
+
+    def validation(self, step: int, metrics) -> None:
+        if metrics:
+            self.bar.write(f"step {step}: validation J&F {metrics.get('J&F-Mean', float('nan')):.3f}, "
+                           f"J {metrics.get('J-Mean', float('nan')):.3f}", file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 @cli.command("convert")
 @click.option("--method", "-m", required=True, help="Method whose released weights SRC holds.")
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))

@@ -100,6 +100,28 @@ def freeze_batchnorm(module: nn.Module) -> nn.Module:
     return module
 
 
+def thaw_batchnorm(module: nn.Module) -> nn.Module:
+    """Replace every :class:`FrozenBatchNorm2d` by a trainable BatchNorm2d with the same statistics.
+
+    The inverse of :func:`freeze_batchnorm`, for networks trained from scratch whose BatchNorms
+    must learn (batch statistics in training, running ones in evaluation). State-dict keys are
+    unchanged, so the trained weights load back into the frozen network.
+    """
+    if isinstance(module, FrozenBatchNorm2d):
+        bn = nn.BatchNorm2d(module.num_features, eps=module.eps).to(module.weight.device)
+        with torch.no_grad():
+            for name in ("weight", "bias"):
+                getattr(bn, name).copy_(getattr(module, name))
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                getattr(bn, name).copy_(getattr(module, name))
+        return bn
+    for name, child in module.named_children():
+        new = thaw_batchnorm(child)
+        if new is not child:
+            setattr(module, name, new)
+    return module
+
+
 def _conv(cin: int, cout: int, k: int, stride: int = 1, dilation: int = 1) -> nn.Conv2d:
     """Bias-free conv with 'same' padding for odd ``k`` (torchvision's conv1x1/conv3x3)."""
     pad = dilation * (k - 1) // 2
@@ -162,6 +184,9 @@ class ResNet(nn.Module):
         maxpool_ceil_mode: ceil-mode stem pool (Caffe/DeepLab: 473 → 237 → 119).
         zero_init_residual: start each block's last norm at zero (torchvision option).
         freeze_downsample_norm: the downsample branches' norm parameters do not train (DeepLab).
+        width: stem channels; stage i has ``width·2^i`` planes and ``4·width·2^i`` outputs. 64 is
+            every published ResNet; narrower ones (same keys, smaller shapes) are for small
+            networks trained from scratch.
     """
 
     def __init__(
@@ -177,6 +202,7 @@ class ResNet(nn.Module):
         maxpool_ceil_mode: bool = False,
         zero_init_residual: bool = False,
         freeze_downsample_norm: bool = False,
+        width: int = 64,
     ):
         super().__init__()
         if len(layers) != 4 or len(replace_stride_with_dilation) != 3:
@@ -187,17 +213,19 @@ class ResNet(nn.Module):
         self._norm, self._stride_in_1x1 = norm_layer, stride_in_1x1
         self._dilate_first = dilate_first_block
         self._freeze_downsample_norm = freeze_downsample_norm
-        self.inplanes, self.dilation = 64, 1
-        self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
-        self.bn1 = norm_layer(64)
+        if width < 1:
+            raise ConfigError(f"ResNet width must be >= 1, got {width}")
+        self.inplanes, self.dilation = width, 1
+        self.conv1 = nn.Conv2d(3, width, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = norm_layer(width)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1, ceil_mode=maxpool_ceil_mode)
         dilate = (False, *replace_stride_with_dilation)
         for i, blocks in enumerate(layers):
-            stage = self._make_layer(64 << i, blocks, stride=1 if i == 0 else 2, dilate=dilate[i])
+            stage = self._make_layer(width << i, blocks, stride=1 if i == 0 else 2, dilate=dilate[i])
             setattr(self, f"layer{i + 1}", stage)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(512 * Bottleneck.expansion, num_classes) if with_fc else None
+        self.fc = nn.Linear(self.inplanes, num_classes) if with_fc else None
         self._init_weights(zero_init_residual)
 
     def _make_layer(self, planes: int, blocks: int, stride: int, dilate: bool) -> nn.Sequential:

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Dict, List, Tuple
 from torch import Tensor
 
 from vosbench.runner.protocol import MethodCard
-from vosbench_methods.rgmp.method import RGMP, check_scales
+from vosbench_methods.rgmp.method import RGMP, check_scales, check_size
 
 from .network import FANNet
 
@@ -36,7 +36,7 @@ class FANConfig:
             infer with the same value.
         reference: ``first`` (match against the annotated frame) or ``previous`` (the released
             script: the reference becomes the frame just processed).
-        fold_bn, channels_last, compile, seed: as for ``rgmp``.
+        fold_bn, channels_last, compile, seed, size: as for ``rgmp``.
     """
 
     scales: Tuple[float, ...] = (1.0,)
@@ -46,8 +46,10 @@ class FANConfig:
     channels_last: bool = True
     compile: bool = False
     seed: int = 0
+    size: str = "full"
 
     def __post_init__(self) -> None:
+        check_size(self.size)
         if self.reference not in REFERENCES:
             raise ValueError(f"reference must be one of {', '.join(REFERENCES)}, not {self.reference!r}")
         check_scales(self.scales)

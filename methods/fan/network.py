@@ -67,5 +67,5 @@ class FANNet(RGMPNet):
 
     decoder_class = FANDecoder
 
-    def __init__(self, align_corners: bool = False):
-        super().__init__(align_corners)
+    def __init__(self, align_corners: bool = False, size: str = "full"):
+        super().__init__(align_corners, size)

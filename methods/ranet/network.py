@@ -180,7 +180,7 @@ class RANetNet(nn.Module):
     # -- the two evaluation heads -----------------------------------------------------------
 
     def forward_single(self, x: Tensor, kernels: Tensor, template_mask: Tensor, previous: Tensor) -> Tensor:
-        """Single-object head: binary template and previous masks (1, 1, H, W) → probability (1, 1, H, W).
+        """Single-object head: binary template and previous masks (N, 1, H, W) → probability (N, 1, H, W).
 
         Foreground cells are weighted by their object fraction; background cells are those with
         at most 10 % object (hard weights), as released.
@@ -192,7 +192,8 @@ class RANetNet(nn.Module):
         maps = torch.cat([corr * weight[:, :, None, None], corr * weight_bg[:, :, None, None]])
         scores = self.ranking_scores(maps) * torch.cat([(weight != 0).to(corr.dtype), weight_bg])
         merged = self.merge(select_top(maps, scores))  # foreground and background as one batch
-        return self.decode(feats, merged[:1], merged[1:], previous)
+        n = x.shape[0]
+        return self.decode(feats, merged[:n], merged[n:], previous)
 
     def forward_multi(self, x: Tensor, kernels: Tensor, template_masks: Tensor, previous: Tensor) -> Tensor:
         """Multi-object head: template masks (1, K+1, H, W) [background incl. padding, objects],

@@ -35,7 +35,7 @@ from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
 from vosbench.runner.checkpoint import convert_for, load_state_dict_file
 from vosbench_methods.common.inference import precision_context, seeded
 
-from .network import RGMPNet
+from .network import SIZES, RGMPNet
 
 STRIDE = 32
 EPS = 1e-7
@@ -56,6 +56,9 @@ class RGMPConfig:
         compile: ``torch.compile`` the encoder and decoder (inductor, weights frozen as constants);
             compiled once per input shape, in the runner's warm-up of each frame size and object count.
         seed: seed of the random initialisation used with ``--random-init``.
+        size: network size: ``full`` is the released network (ResNet-50 encoder); ``small`` and
+            ``tiny`` are narrower networks with the same layout, for weights trained by
+            ``vosbench train`` on a CPU (weights fit only the size they were trained with).
     """
 
     scales: Tuple[float, ...] = (0.5, 0.75, 1.0)
@@ -64,9 +67,16 @@ class RGMPConfig:
     channels_last: bool = True
     compile: bool = False
     seed: int = 0
+    size: str = "full"
 
     def __post_init__(self) -> None:
         check_scales(self.scales)
+        check_size(self.size)
+
+
+def check_size(size: str) -> None:
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {', '.join(SIZES)}, not {size!r}")
 
 
 def check_scales(scales: Tuple[float, ...]) -> None:
@@ -156,7 +166,7 @@ class RGMP(VOSMethod):
     def build_network(cls, config: Any, weights: Optional[str | Path] = None) -> RGMPNet:
         """The network (eval mode, CPU) with ``weights`` loaded strictly, or seeded random weights."""
         with seeded(config.seed):
-            net = cls.network_class(align_corners=config.align_corners)
+            net = cls.network_class(align_corners=config.align_corners, size=config.size)
         if weights is not None:
             load_state_dict_file(net, weights, method=cls.card.name)
         return net.eval()
@@ -196,7 +206,7 @@ class RGMP(VOSMethod):
         return self.probs[:, top:top + self.size[0], left:left + self.size[1]]
 
     def describe(self) -> Dict[str, Any]:
-        return {"input_hw": list(self.padded), "scales": list(self.config.scales),
+        return {"input_hw": list(self.padded), "scales": list(self.config.scales), "size": self.config.size,
                 "scale_hw": [list(s) for s in self.sizes], "num_objects": self.num_objects,
                 "align_corners": self.config.align_corners}
 

@@ -14,24 +14,58 @@ padded DAVIS input 512×864.
   bilinear ×4. ``pred3/4/5`` exist for deep supervision in training only.
 * Upsampling: the released weights come from PyTorch 0.3.1, whose bilinear upsampling aligned
   corners; ``align_corners=True`` (the default) reproduces it.
+* Size: ``size="full"`` (the default) is the released network. Narrower sizes (:data:`SIZES`)
+  keep every module and key name with smaller widths and fewer blocks, for networks trained
+  from scratch where the full one is too slow (a CPU); their weights fit only their own size.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Dict, NamedTuple, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from vosbench.errors import ConfigError
 from vosbench.runner.checkpoint import fit_state_dict, read_state_dict
 from vosbench_methods.common.inference import fold_batchnorm, fold_stem
-from vosbench_methods.common.resnet import FrozenBatchNorm2d, resnet50
+from vosbench_methods.common.resnet import FrozenBatchNorm2d, ResNet
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 DECODER_CHANNELS = 256
+
+
+@dataclass(frozen=True)
+class NetworkSize:
+    """Widths of an RGMP-family network: encoder stem width and blocks per stage, decoder channels."""
+
+    width: int = 64
+    blocks: Tuple[int, int, int, int] = (3, 4, 6, 3)
+    decoder: int = DECODER_CHANNELS
+
+    @property
+    def feature_channels(self) -> Tuple[int, int, int, int]:
+        """Channels of r2, r3, r4, r5 (256, 512, 1024, 2048 for ResNet-50)."""
+        return tuple(4 * self.width << i for i in range(4))  # type: ignore[return-value]
+
+
+SIZES: Dict[str, NetworkSize] = {
+    "full": NetworkSize(),  # the released network: ResNet-50 encoder, 256-channel decoder
+    "small": NetworkSize(width=32, blocks=(2, 2, 2, 2), decoder=64),
+    "tiny": NetworkSize(width=16, blocks=(1, 1, 1, 1), decoder=32),
+}
+
+
+def network_size(name: str) -> NetworkSize:
+    """The named size, or a ConfigError listing the known ones."""
+    try:
+        return SIZES[name]
+    except KeyError:
+        raise ConfigError(f"unknown network size {name!r}; choose one of {', '.join(SIZES)}") from None
 
 
 class Features(NamedTuple):
@@ -46,10 +80,10 @@ class Features(NamedTuple):
 class Encoder(nn.Module):
     """ResNet-50 with a mask stem: ``bn1(conv1(normalise(rgb)) + conv1_p(mask))`` → res2 … res5."""
 
-    def __init__(self) -> None:
+    def __init__(self, size: NetworkSize = SIZES["full"]) -> None:
         super().__init__()
-        resnet = resnet50(with_fc=False, norm_layer=FrozenBatchNorm2d)
-        self.conv1_p = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=True)
+        resnet = ResNet(size.blocks, width=size.width, with_fc=False, norm_layer=FrozenBatchNorm2d)
+        self.conv1_p = nn.Conv2d(1, size.width, kernel_size=7, stride=2, padding=3, bias=True)
         self.conv1, self.bn1, self.maxpool = resnet.conv1, resnet.bn1, resnet.maxpool
         for name, stage in resnet.stages():
             setattr(self, name, stage)
@@ -129,15 +163,16 @@ class Decoder(nn.Module):
 
     refine_class: type[Refine] = Refine
 
-    def __init__(self, align_corners: bool = True):
+    def __init__(self, align_corners: bool = True, size: NetworkSize = SIZES["full"]):
         super().__init__()
-        c = DECODER_CHANNELS
-        self.GC = GlobalConv(2 * 2048, c)
+        c = size.decoder
+        r2, r3, r4, r5 = size.feature_channels
+        self.GC = GlobalConv(2 * r5, c)
         self.convG1 = _conv3x3(c, c)
         self.convG2 = _conv3x3(c, c)
-        self.RF4 = self.refine_class(1024, c, align_corners)
-        self.RF3 = self.refine_class(512, c, align_corners)
-        self.RF2 = self.refine_class(256, c, align_corners)
+        self.RF4 = self.refine_class(r4, c, align_corners)
+        self.RF3 = self.refine_class(r3, c, align_corners)
+        self.RF2 = self.refine_class(r2, c, align_corners)
         self.pred5, self.pred4, self.pred3, self.pred2 = (_conv3x3(c, 2) for _ in range(4))
         self.align_corners = align_corners
 
@@ -160,10 +195,12 @@ class RGMPNet(nn.Module):
 
     decoder_class: type[Decoder] = Decoder
 
-    def __init__(self, align_corners: bool = True):
+    def __init__(self, align_corners: bool = True, size: str = "full"):
         super().__init__()
-        self.Encoder = Encoder()
-        self.Decoder = self.decoder_class(align_corners)
+        widths = network_size(size)
+        self.size = size
+        self.Encoder = Encoder(widths)
+        self.Decoder = self.decoder_class(align_corners, widths)
 
     def forward(self, rgb: Tensor, mask: Tensor, reference_r5: Tensor) -> Tensor:
         """Logits for target frames ``rgb`` with previous masks ``mask`` against reference features."""

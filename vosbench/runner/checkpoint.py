@@ -201,13 +201,14 @@ def sha256_file(path: Path | str) -> str:
 
 def save_checkpoint(
     path: Path | str, state_dict: Mapping[str, Tensor], *, method: str, source: Path | str | None = None,
-    source_sha256: str | None = None,
+    source_sha256: str | None = None, training: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a vosbench checkpoint atomically (zip format; loads with ``weights_only=True``).
 
     The file records the method, the format and, for a conversion, the source file's name and
-    sha256 (hashed here unless ``source_sha256`` is given), so a checkpoint says where its
-    numbers came from.
+    sha256 (hashed here unless ``source_sha256`` is given), or for weights trained by vosbench,
+    ``training`` (config, steps, method options: plain JSON-like values), so a checkpoint says
+    where its numbers came from.
     """
     record: dict[str, Any] = {
         "format": CHECKPOINT_FORMAT,
@@ -216,6 +217,8 @@ def save_checkpoint(
     }
     if source is not None:
         record["source"] = {"file": Path(source).name, "sha256": source_sha256 or sha256_file(source)}
+    if training is not None:
+        record["training"] = dict(training)
     return atomic_write(path, lambda tmp: torch.save(record, tmp))
 
 

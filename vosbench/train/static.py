@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import abc
 import bisect
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -546,6 +547,36 @@ class StaticClipSampler:
             yield self.sample(rng)
 
 
+class StaticClips(StaticClipSampler):
+    """The ``static`` clip source of training configs: an image set by name plus simulation options.
+
+    A config entry ``{kind: static, images: voc, root: /data/VOC2012, frames: 3, size: [384, 384],
+    augmentation: {rotation: 20}, options: {split: train}}`` becomes
+    ``StaticClipSampler(open_image_set("voc", root, split="train"), 3, (384, 384), ...)``.
+
+    Args:
+        images: a registered image set (:data:`IMAGE_SETS`: voc, msra10k, ecssd, saliency,
+            synthetic, frames).
+        root: its folder (None for ``synthetic``).
+        frames: T, frames per clip (the same name as the video source's).
+        size: output (H, W).
+        augmentation: :class:`StaticAugmentation` fields to change.
+        options: the image set's own options (``split``, ``layout`` …).
+        seed: seed of :meth:`__iter__`.
+    """
+
+    def __init__(self, images: str = "synthetic", root: Optional[PathLike] = None, *, frames: int = 3,
+                 size: Sequence[int] = (384, 384), augmentation: Optional[Mapping[str, Any]] = None,
+                 options: Optional[Mapping[str, Any]] = None, seed: int = 0):
+        changes = dict(augmentation or {})
+        known = {f.name for f in dataclasses.fields(StaticAugmentation)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ValueError(f"augmentation: unknown option(s) {', '.join(unknown)} (options: {', '.join(sorted(known))})")
+        super().__init__(open_image_set(images, root, **dict(options or {})), frames, tuple(size),
+                         StaticAugmentation(**changes), seed)
+
+
 __all__ = [
     "IMAGE_SETS",
     "SALIENCY_LAYOUTS",
@@ -558,6 +589,7 @@ __all__ = [
     "SaliencyLayout",
     "StaticAugmentation",
     "StaticClipSampler",
+    "StaticClips",
     "StaticImage",
     "binarise_saliency",
     "dataset_frames",

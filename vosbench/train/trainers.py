@@ -1,0 +1,109 @@
+"""The method side of training: how a network is built, what it learns, and its loss on a batch.
+
+A trainer is registered under the method's name in :data:`TRAINERS` (lazy ``"module:Class"``
+strings; outside packages use the entry-point group ``vosbench.trainers``). The engine does
+everything else: data, optimisation, precision, checkpoints, validation, export.
+
+COSNet: its trainer (pairs of frames of one video alternating with static saliency images,
+cosnet.md §6) belongs in ``methods/cosnet/train.py`` and is registered here once it exists as
+``TRAINERS.register("cosnet", "vosbench_methods.cosnet.train:COSNetTrainer")``; the per-clip
+``sources`` of a :class:`~vosbench.train.sources.ClipBatch` let it tell image steps from video steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Dict, List, Optional, Type
+
+import torch
+from torch import Tensor, nn
+
+from vosbench.errors import ConfigError
+from vosbench.registry import Registry
+from vosbench.train.sources import ClipBatch
+
+TRAINERS: Registry = Registry("trainer", entry_point_group="vosbench.trainers")
+TRAINERS.register("rgmp", "vosbench_methods.rgmp.train:RecurrentTrainer",
+                  description="recurrent training through T frames with the soft previous mask (BPTT)")
+TRAINERS.register("fan", "vosbench_methods.rgmp.train:RecurrentTrainer",
+                  description="RGMP's recurrent training on FAN's network")
+TRAINERS.register("ranet", "vosbench_methods.ranet.train:PairTrainer",
+                  description="template / current frame pairs with a nearby frame's mask as previous mask")
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """A trainer without options."""
+
+
+class MethodTrainer:
+    """Base class of the per-method training logic.
+
+    Subclasses set ``Options`` (a frozen dataclass read from the config's ``trainer`` section)
+    and implement :meth:`build_model` and :meth:`loss`.
+    """
+
+    Options: ClassVar[type] = NoOptions
+
+    def __init__(self, method_class: type, method_config: Any, options: Any):
+        self.method_class = method_class
+        self.method_config = method_config
+        self.options = options
+
+    @property
+    def method(self) -> str:
+        return self.method_class.card.name
+
+    def build_model(self) -> nn.Module:
+        """The network in training form (the caller seeds the initialisation)."""
+        raise NotImplementedError
+
+    def load_imagenet(self, model: nn.Module, path: str) -> None:
+        """Start the backbone from an ImageNet file with torchvision's keys."""
+        raise ConfigError(f"{self.method}: no ImageNet initialisation is defined for this trainer")
+
+    def parameter_groups(self, model: nn.Module) -> List[Dict[str, Any]]:
+        """``[{"params": [...], "lr_scale": 1.0, "name": ...}]``; default: every trainable parameter."""
+        return [{"name": "all", "params": [p for p in model.parameters() if p.requires_grad], "lr_scale": 1.0}]
+
+    def loss(self, model: nn.Module, batch: ClipBatch) -> Dict[str, Tensor]:
+        """Loss terms of one batch (already on the model's device); ``"loss"`` is the one minimised."""
+        raise NotImplementedError
+
+    def export_state(self, model: nn.Module) -> Dict[str, Tensor]:
+        """The state dict written as the method's weights (keys as the method loads them)."""
+        return model.state_dict()
+
+    def describe(self) -> Dict[str, Any]:
+        return {"trainer": type(self).__name__}
+
+
+def get_trainer(method: str) -> Type[MethodTrainer]:
+    """The trainer class of ``method`` (an error naming the methods that have one)."""
+    if method not in TRAINERS:
+        raise ConfigError(f"method {method!r} has no trainer yet; trainers exist for {', '.join(TRAINERS.names())}")
+    trainer = TRAINERS.get(method)
+    if not (isinstance(trainer, type) and issubclass(trainer, MethodTrainer)):
+        raise ConfigError(f"trainer of {method!r} ({TRAINERS.entry(method).origin}) is not a MethodTrainer subclass")
+    return trainer
+
+
+def masked_mean(values: Tensor, valid: Tensor) -> Tensor:
+    """Mean of ``values`` over ``valid`` pixels (0 when none is valid, keeping the graph)."""
+    valid = valid.to(values.dtype)
+    return (values * valid).sum() / valid.sum().clamp_min(1.0)
+
+
+def object_targets(labels: Tensor, ids: Tensor) -> Tensor:
+    """(…, H, W) labels and object ids (K,) → (…, K, H, W) float binary masks."""
+    return (labels.unsqueeze(-3) == ids.view(-1, 1, 1).to(labels.dtype)).float()
+
+
+def first_frame_objects(labels: Tensor, limit: Optional[int], void: int = 255) -> List[Tensor]:
+    """Per clip, the ids present in its first frame (void excluded), ascending, at most ``limit``."""
+    out = []
+    for clip in labels[:, 0]:
+        ids = torch.unique(clip)
+        ids = ids[(ids != 0) & (ids != void)]
+        out.append(ids[:limit] if limit else ids)
+    return out
