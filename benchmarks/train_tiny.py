@@ -4,13 +4,14 @@
 Workload (all through the command line, as a user would do it):
 
 1. data: synthetic videos written in the DAVIS-2017 layout (what ``vosbench synth`` writes) at
-   ``--size`` (default 128x224): ``--train-sequences`` training videos (split ``train``) and
-   ``--val-sequences`` held-out videos (split ``val``, another seed stream: none of them is
-   seen in training), 40 frames each, 1-3 objects;
+   ``--size`` (default 256x448), 40 frames each: ``--train-sequences`` training videos with
+   1-3 objects (split ``train``) and two held-out sets of ``--val-sequences`` videos (split
+   ``val``, another seed stream: none is seen in training), one with a single object per video
+   (as DAVIS-2016) and one with 1-3 objects (as DAVIS-2017);
 2. ``vosbench train --config <bundled config>`` reading the training folder, stopped by
    ``--time-budget`` seconds of wall clock (the schedule is that of the config's full length),
    with ``--threads`` CPU threads;
-3. ``vosbench run --method rgmp -c size=tiny -c scales=1.0 --weights …`` on the held-out videos,
+3. ``vosbench run --method rgmp -c size=tiny -c scales=1.0 --weights …`` on each held-out set,
    then ``vosbench eval`` of that run folder;
 4. the same held-out videos through the ``first-frame`` baseline, for scale.
 
@@ -42,13 +43,15 @@ from vosbench.datasets.synthetic import resolve_config, write_synthetic
 from vosbench.runner.environment import cpu_model
 from vosbench.train.engine import find_config
 
+LABELS = {"val-1-object": "1 object per video", "val-1-3-objects": "1-3 objects per video"}
+
 
 def main(argv: List[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", default="rgmp_tiny", help="bundled config name or YAML file")
     parser.add_argument("--time-budget", type=float, default=600.0, help="seconds of training (wall clock)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads for training and running")
-    parser.add_argument("--size", default="128x224", help="HxW of the synthetic videos")
+    parser.add_argument("--size", default="256x448", help="HxW of the synthetic videos")
     parser.add_argument("--train-sequences", type=int, default=200)
     parser.add_argument("--val-sequences", type=int, default=10)
     parser.add_argument("--work", type=Path, default=Path("results/train_tiny_work"), help="scratch folder")
@@ -57,49 +60,54 @@ def main(argv: List[str] | None = None) -> int:
 
     height, width = (int(v) for v in args.size.lower().split("x"))
     work = args.work
-    data = {"train": work / "data" / "train", "val": work / "data" / "val"}
+    shape = {"num_frames": 40, "height": height, "width": width}
+    sets = {  # folder name → (split, sequences, objects per video)
+        "train": ("train", args.train_sequences, (1, 3)),
+        "val-1-object": ("val", args.val_sequences, (1, 1)),
+        "val-1-3-objects": ("val", args.val_sequences, (1, 3)),
+    }
     started = time.perf_counter()
-    for split, count in (("train", args.train_sequences), ("val", args.val_sequences)):
-        config = resolve_config("val", num_sequences=count, num_frames=40, height=height, width=width)
-        write_synthetic(data[split], config, split=split)
+    for name, (split, count, (low, high)) in sets.items():
+        config = resolve_config("val", num_sequences=count, min_objects=low, max_objects=high, **shape)
+        write_synthetic(work / "data" / name, config, split=split)
     data_s = time.perf_counter() - started
 
-    config_path = _derived_config(find_config(args.config), data["train"], work, args.threads)
+    config_path = _derived_config(find_config(args.config), work / "data" / "train", work, args.threads)
     method = yaml.safe_load(config_path.read_text())["method"]
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads)}
-    train_dir, run_dir, floor_dir = work / "train", work / "run", work / "first-frame"
-    commands = {
-        "train": ["vosbench", "train", "--method", method, "--config", str(config_path), "--output", str(train_dir),
-                  "--device", "cpu", "--force", "--time-budget", str(args.time_budget)],
-    }
+    train_dir = work / "train"
+    commands = {"train": ["vosbench", "train", "--method", method, "--config", str(config_path), "--output",
+                          str(train_dir), "--device", "cpu", "--force", "--time-budget", str(args.time_budget)]}
     train_s = _run(commands["train"], env)
     options = json.loads((train_dir / "run.json").read_text())["config"].get("model", {})
     overrides = [item for key, value in options.items() for item in ("-c", f"{key}={value}")]
-    dataset = ["--dataset", "synthetic", "--root", str(data["val"]), "--split", "val"]
-    commands["run"] = ["vosbench", "run", "--method", method, *overrides, "-c", "scales=1.0", "--weights",
-                       str(train_dir / "weights.pth"), *dataset, "--output", str(run_dir), "--device", "cpu",
-                       "--force", "--no-eval", "--warmup", "0"]
-    commands["eval"] = ["vosbench", "eval", str(run_dir), "-q"]
-    commands["floor"] = ["vosbench", "run", "--method", "first-frame", *dataset, "--output", str(floor_dir),
-                         "--force", "--warmup", "0"]
-    run_s = _run(commands["run"], env)
-    _run(commands["eval"], env)
-    _run(commands["floor"], env)
+    scores: Dict[str, Dict[str, float]] = {}
+    for name in ("val-1-object", "val-1-3-objects"):
+        dataset = ["--dataset", "synthetic", "--root", str(work / "data" / name), "--split", "val"]
+        run_dir, floor_dir = work / "runs" / name / method, work / "runs" / name / "first-frame"
+        commands[f"run {name}"] = ["vosbench", "run", "--method", method, *overrides, "-c", "scales=1.0",
+                                   "--weights", str(train_dir / "weights.pth"), *dataset, "--output", str(run_dir),
+                                   "--device", "cpu", "--force", "--no-eval", "--warmup", "0"]
+        commands[f"eval {name}"] = ["vosbench", "eval", str(run_dir), "-q"]
+        commands[f"first-frame {name}"] = ["vosbench", "run", "--method", "first-frame", *dataset, "--output",
+                                           str(floor_dir), "--force", "--warmup", "0"]
+        for key in ("run", "eval", "first-frame"):
+            _run(commands[f"{key} {name}"], env)
+        scores[name] = {**_scores(run_dir), "first-frame J-Mean": _scores(floor_dir)["J-Mean"]}
 
-    scores, floor = _scores(run_dir), _scores(floor_dir)
     log = [json.loads(line) for line in (train_dir / "log.jsonl").read_text().splitlines()]
     steps = [r for r in log if "loss" in r]
     record = {
-        "J-Mean": scores["J-Mean"], "J&F-Mean": scores["J&F-Mean"], "F-Mean": scores["F-Mean"],
-        "first-frame J-Mean": floor["J-Mean"], "steps": steps[-1]["step"] if steps else 0,
-        "training_s": steps[-1]["elapsed_s"] if steps else 0.0, "train_command_s": train_s, "run_s": run_s,
-        "data_s": data_s, "clips_per_s": round(sum(r["clips_per_s"] for r in steps) / max(len(steps), 1), 2),
+        "steps": steps[-1]["step"] if steps else 0, "training_s": steps[-1]["elapsed_s"] if steps else 0.0,
+        "train_command_s": train_s, "data_s": round(data_s, 1),
+        "clips_per_s": round(sum(r["clips_per_s"] for r in steps) / max(len(steps), 1), 2),
         "final_loss": steps[-1]["loss"] if steps else None,
     }
-    print(f"J-Mean {record['J-Mean']:.3f} (J&F {record['J&F-Mean']:.3f}) on {args.val_sequences} held-out synthetic "
-          f"videos after {record['steps']} steps in {record['training_s']:.0f} s of training "
-          f"({args.threads} threads); first-frame J {record['first-frame J-Mean']:.3f}")
-    _write_report(args, record, commands, config_path)
+    for name, values in scores.items():
+        print(f"{name}: J-Mean {values['J-Mean']:.3f} (J&F {values['J&F-Mean']:.3f}; first-frame J "
+              f"{values['first-frame J-Mean']:.3f}) on {args.val_sequences} held-out videos")
+    print(f"after {record['steps']} steps in {record['training_s']:.0f} s of training ({args.threads} threads)")
+    _write_report(args, record, scores, commands, config_path)
     return 0
 
 
@@ -130,7 +138,8 @@ def _scores(run_dir: Path) -> Dict[str, float]:
     return {k: float(v) for k, v in row.items() if v}
 
 
-def _write_report(args: argparse.Namespace, record: Dict, commands: Dict[str, List[str]], config: Path) -> None:
+def _write_report(args: argparse.Namespace, record: Dict, scores: Dict[str, Dict[str, float]],
+                  commands: Dict[str, List[str]], config: Path) -> None:
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",) * 3
     lines = [
         "# Tiny RGMP trained on a CPU: J on held-out synthetic videos",
@@ -139,23 +148,27 @@ def _write_report(args: argparse.Namespace, record: Dict, commands: Dict[str, Li
         f"--threads {args.threads} --size {args.size} --train-sequences {args.train_sequences} "
         f"--val-sequences {args.val_sequences}`",
         "",
-        "| measure | value |",
+        "| held-out videos | J-Mean | J&F-Mean | F-Mean | J-Decay | first-frame J-Mean |",
+        "|---|---:|---:|---:|---:|---:|",
+        *(f"| {LABELS[name]} ({args.val_sequences} videos) | **{v['J-Mean']:.3f}** | "
+          f"{v['J&F-Mean']:.3f} | {v['F-Mean']:.3f} | {v['J-Decay']:.3f} | {v['first-frame J-Mean']:.3f} |"
+          for name, v in scores.items()),
+        "",
+        "| training | value |",
         "|---|---:|",
-        f"| J-Mean (held-out, `vosbench run` + `vosbench eval`) | **{record['J-Mean']:.3f}** |",
-        f"| J&F-Mean | {record['J&F-Mean']:.3f} |",
-        f"| F-Mean | {record['F-Mean']:.3f} |",
-        f"| first-frame baseline J-Mean, same videos | {record['first-frame J-Mean']:.3f} |",
-        f"| training steps done | {record['steps']} |",
+        f"| steps done | {record['steps']} |",
         f"| training time (engine's clock) | {record['training_s']:.0f} s |",
         f"| `vosbench train` command, wall clock | {record['train_command_s']:.0f} s |",
         f"| clips per second (mean over log lines) | {record['clips_per_s']} |",
         f"| final training loss | {record['final_loss']} |",
+        f"| writing the videos (not counted) | {record['data_s']:.0f} s |",
         "",
-        f"Conditions: {args.threads} torch threads, time budget {args.time_budget:g} s, synthetic videos "
-        f"{args.size} (40 frames, 1-3 objects; {args.train_sequences} training, {args.val_sequences} held-out), "
-        f"CPU {cpu_model()} ({os.cpu_count()} cores), load average at the end {', '.join(str(v) for v in load)}, "
-        f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}. Test protocol: single scale, "
-        "soft aggregation of several objects.",
+        f"Conditions: {args.threads} torch thread(s), time budget {args.time_budget:g} s, synthetic videos "
+        f"{args.size}, 40 frames ({args.train_sequences} training videos with 1-3 objects; held-out videos from "
+        f"the generator's `val` seed stream), CPU {cpu_model()} ({os.cpu_count()} cores), load average at the end "
+        f"{', '.join(f'{v:.2f}' if isinstance(v, float) else str(v) for v in load)}, "
+        f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}. Test protocol: RGMP's, single scale, "
+        "soft aggregation of several objects; J and F by `vosbench eval` (DAVIS semi-supervised protocol).",
         "",
         "Commands run:",
         "",

@@ -218,6 +218,27 @@ def test_bundled_configs_parse(monkeypatch):
     assert ranet.data.sources[0].options["size"] == [480, 864]
 
 
+# -- network sizes --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method, full", [("rgmp", 51_518_920), ("fan", 51_543_790)])
+def test_network_sizes_keep_the_released_key_names(method, full):
+    network = get_method(method).network_class
+    with torch.device("meta"):
+        nets = {size: network(size=size) for size in ("full", "small", "tiny")}
+    keys = {size: list(net.state_dict()) for size, net in nets.items()}
+    counts = {size: sum(v.numel() for k, v in net.state_dict().items()  # learned values, as the spec counts
+                        if not k.endswith(("num_batches_tracked", "running_mean", "running_var"))
+                        and k not in ("Encoder.mean", "Encoder.std")) for size, net in nets.items()}
+    assert counts["full"] == full  # the default is still exactly the released network
+    assert counts["tiny"] < counts["small"] < counts["full"] / 5
+    released = set(keys["full"])
+    for size in ("small", "tiny"):  # fewer blocks per stage, every name from the released layout
+        assert set(keys[size]) <= released and "Encoder.res5.0.downsample.0.weight" in keys[size]
+    with pytest.raises(ConfigError, match="unknown network size 'huge'"):
+        network(size="huge")
+
+
 # -- trainers: losses that learn ------------------------------------------------------------
 
 
@@ -283,7 +304,7 @@ def test_simulated_previous_masks_replace_the_prediction():
     batch.has_previous = torch.tensor([True, True])
     given = trainer.loss(model, batch)["loss"]
     batch.previous = torch.zeros_like(batch.masks)  # an empty simulated previous mask: worse
-    assert float(trainer.loss(model, batch)["loss"]) != pytest.approx(float(given))
+    assert float(trainer.loss(model, batch)["loss"].detach()) != pytest.approx(float(given.detach()))
 
 
 class _RecordingRANet(torch.nn.Module):
@@ -459,6 +480,15 @@ def test_a_non_finite_loss_stops_training_with_its_step(tmp_path):
     config = write_config(tmp_path, {"optim.lr": 1e30, "optim.clip_grad_norm": None, "train.steps": 3})
     with pytest.raises(TrainingError, match="the loss is nan at step"):
         train(config, output=tmp_path / "run", device="cpu")
+
+
+def test_bf16_autocast_trains_on_the_cpu_and_fp16_is_refused_there(tmp_path):
+    result = train(write_config(tmp_path, {"train.steps": 1, "train.precision": "amp-bf16"}), output=tmp_path / "bf16",
+                   device="cpu")
+    assert result.step == 1 and np.isfinite(result.last_terms["loss"])
+    fp16 = write_config(tmp_path, {"train.steps": 1, "train.precision": "amp-fp16"}, name="fp16.yaml")
+    with pytest.raises(ConfigError, match="fp16.yaml: train.precision: amp-fp16 trains on CUDA only"):
+        train(fp16, output=tmp_path / "fp16", device="cpu")
 
 
 def test_time_budget_stops_early_with_weights(tmp_path):
