@@ -200,10 +200,13 @@ def test_bundled_configs_parse(monkeypatch):
     monkeypatch.setenv("DAVIS", "/data/DAVIS")
     monkeypatch.setenv("DAVIS2016", "/data/DAVIS-2016")
     monkeypatch.setenv("IMAGENET", "/data/resnet50.pth")
+    monkeypatch.setenv("MSRA10K", "/data/MSRA10K_Imgs_GT/Imgs")
+    monkeypatch.setenv("DEEPLAB", "/data/deeplab_davis_12_0.pth")
     from vosbench.train.engine import config_names
 
     names = dict(config_names())
-    assert {"rgmp_tiny", "fan_tiny", "rgmp_davis2017", "fan_davis2017", "ranet_davis2016", "ranet_davis2017"} <= set(names)
+    assert {"rgmp_tiny", "fan_tiny", "rgmp_davis2017", "fan_davis2017", "ranet_davis2016", "ranet_davis2017",
+            "cosnet_davis2016"} <= set(names)
     for path in names.values():
         config, _ = load_config(path)
         method = config.method
@@ -529,3 +532,53 @@ def test_cli_trains_two_steps_and_vosbench_run_loads_the_weights(tmp_path, capsy
     assert "nothing to resume" in capsys.readouterr().err
     assert main(["train", "--method", "ranet", "--config", str(config), "--output", str(out)]) == 1
     assert "the config is for 'rgmp', not 'ranet'" in capsys.readouterr().err
+
+
+# -- COSNet: video pairs and saliency images ---------------------------------------------------
+
+
+def _cosnet_batch():
+    from vosbench.train.static import StaticClips
+
+    video = VideoClips("synthetic", split="train", frames=2, size=(41, 57), max_skip=3, options=SYNTH)
+    image = StaticClips("synthetic", frames=2, size=(41, 57), options=SYNTH)
+    return collate([video.sample(np.random.default_rng(0)), image.sample(np.random.default_rng(1))])
+
+
+@pytest.mark.slow
+def test_cosnet_trainer_learns_pairs_and_images_on_a_fixed_batch():
+    method_class, trainer_class = get_method("cosnet"), get_trainer("cosnet")
+    trainer = trainer_class(method_class, method_class.Config(), trainer_class.Options())
+    torch.manual_seed(0)
+    model = trainer.build_model().train()
+    groups = trainer.parameter_groups(model)
+    assert [g["name"] for g in groups] == ["encoder", "co-attention head"] and groups[1]["lr_scale"] == 10.0
+    assert sum(p.numel() for g in groups for p in g["params"]) == sum(
+        p.numel() for p in model.parameters() if p.requires_grad)
+    optimizer = torch.optim.SGD([{"params": g["params"], "lr": 1e-3 * g["lr_scale"]} for g in groups], momentum=0.9)
+    batch = _cosnet_batch()
+    assert batch.has_previous.tolist() == [False, True]  # one video pair, one image step
+    losses = []
+    for _ in range(4):
+        terms = trainer.loss(model, batch)
+        assert set(terms) == {"loss", "image", "x1", "x2"}
+        optimizer.zero_grad()
+        terms["loss"].backward()
+        optimizer.step()
+        losses.append(float(terms["loss"].detach()))
+    assert losses[-1] < losses[0], losses
+
+
+def test_cosnet_loss_and_gradient_scaling_by_hand():
+    from vosbench_methods.cosnet.train import _bce_l1, _scale_gradient
+
+    x = torch.tensor([2.0, -3.0], requires_grad=True)
+    y = _scale_gradient(x, 0.01)
+    (y * torch.tensor([1.0, 2.0])).sum().backward()
+    assert torch.equal(y.detach(), x.detach()) and torch.allclose(x.grad, torch.tensor([0.01, 0.02]))
+    p = torch.tensor([[[0.9, 0.2], [0.4, 0.7]]])
+    truth = torch.tensor([[[1.0, 0.0], [0.0, 0.0]]])
+    valid = torch.tensor([[[True, True], [True, False]]])  # one void pixel
+    bce = -(np.log(0.9) + np.log(0.8) + np.log(0.6)) / 3
+    l1 = (0.1 + 0.2 + 0.4) / 3
+    assert float(_bce_l1(p, truth, valid)) == pytest.approx(bce / (1 / 3) + 0.8 * l1, rel=1e-6)

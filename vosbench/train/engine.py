@@ -521,11 +521,13 @@ def _validate(run: _Run, step: int, log, progress: TrainProgress) -> Dict[str, A
     """J&F of the current weights on the validation set, through the runner and the evaluator."""
     from vosbench.datasets import load_dataset
     from vosbench.runner import RunSettings, run as run_method
+    from vosbench.runner.methods import get_method
 
     v = run.config.validation
     folder = run.run_dir / "validation" / f"step-{step:08d}"
     weights = export_weights(run, folder / "weights.pth", step)
-    dataset = load_dataset(v.dataset, v.root, v.split, sequences=list(v.sequences) if v.sequences else None,
+    task = get_method(run.config.method).card.task  # COSNet validates on the unsupervised task
+    dataset = load_dataset(v.dataset, v.root, v.split, task=task, sequences=list(v.sequences) if v.sequences else None,
                            **v.options)
     config = {**_tuples(run.config.model), **_tuples(v.config)}
     settings = RunSettings(device=str(run.device), weights=weights, warmup_frames=0, io_workers=0, force=True,

@@ -4,10 +4,8 @@ A trainer is registered under the method's name in :data:`TRAINERS` (lazy ``"mod
 strings; outside packages use the entry-point group ``vosbench.trainers``). The engine does
 everything else: data, optimisation, precision, checkpoints, validation, export.
 
-COSNet: its trainer (pairs of frames of one video alternating with static saliency images,
-cosnet.md §6) belongs in ``methods/cosnet/train.py`` and is registered here once it exists as
-``TRAINERS.register("cosnet", "vosbench_methods.cosnet.train:COSNetTrainer")``; the per-clip
-``sources`` of a :class:`~vosbench.train.sources.ClipBatch` let it tell image steps from video steps.
+COSNet's trainer tells image steps from video steps by the clips' simulated previous masks,
+which only the static source gives.
 """
 
 from __future__ import annotations
@@ -29,6 +27,8 @@ TRAINERS.register("fan", "vosbench_methods.rgmp.train:RecurrentTrainer",
                   description="RGMP's recurrent training on FAN's network")
 TRAINERS.register("ranet", "vosbench_methods.ranet.train:PairTrainer",
                   description="template / current frame pairs with a nearby frame's mask as previous mask")
+TRAINERS.register("cosnet", "vosbench_methods.cosnet.train:COSNetTrainer",
+                  description="video frame pairs (both branches) alternating with saliency images (encoder)")
 
 
 @dataclass(frozen=True)
