@@ -8,7 +8,6 @@ import copy
 import json
 import random
 from collections import OrderedDict
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -26,17 +25,10 @@ from vosbench_methods.common.pillow import pillow_resize
 from vosbench_methods.cosnet import COSNet, COSNetConfig, COSNetNet, DeepLabV3
 from vosbench_methods.cosnet.method import FeatureCache, draw_references, resize_probability
 
-KEYS = Path(__file__).parent / "golden" / "keys"
+from spec_keys import KEYS, spec_keys
+
 SMALL = 65  # network input of the protocol tests (stub encoder): V is 9x9
 REAL = 33  # network input of the tests running the real encoder: V is 5x5
-
-
-def spec_keys(name: str) -> list[tuple[str, tuple[int, ...]]]:
-    rows = []
-    for line in (KEYS / name).read_text().splitlines():
-        key, shape, _dtype = line.split("\t")
-        rows.append((key, tuple(ast.literal_eval(shape))))
-    return rows
 
 
 # -- network layout --------------------------------------------------------------------------

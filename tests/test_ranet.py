@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ast
 from collections import OrderedDict
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,21 +15,13 @@ from vosbench_methods.ranet import RANet, RANetConfig, RANetNet
 from vosbench_methods.ranet.method import Letterbox, _labels, crop_box, crop_resize, uncrop
 from vosbench_methods.ranet.network import DEAD_MODULES, select_top
 
-KEYS = Path(__file__).parent / "golden" / "keys" / "RANet_state_dict_keys.txt"
-
-
-def spec_keys() -> list[tuple[str, tuple[int, ...]]]:
-    rows = []
-    for line in KEYS.read_text().splitlines():
-        key, shape, _dtype = line.split("\t")
-        rows.append((key, tuple(ast.literal_eval(shape))))
-    return rows
+from spec_keys import spec_keys
 
 
 def test_state_dict_matches_the_released_layout():
     with torch.device("meta"):
         state = RANetNet().state_dict()
-    assert [(k, tuple(v.shape)) for k, v in state.items()] == spec_keys()
+    assert [(k, tuple(v.shape)) for k, v in state.items()] == spec_keys("RANet_state_dict_keys.txt")
     assert sum(v.numel() for v in state.values()) == 64_521_236
     dead = sum(v.numel() for k, v in state.items() if k.split(".")[0] in DEAD_MODULES)
     assert dead == 1_098_146
@@ -113,7 +103,7 @@ def test_select_top_keeps_the_highest_ranked_maps():
 
 
 def test_conversion_consumes_every_key_including_dead_ones(tmp_path):
-    state = OrderedDict((k, torch.full((), 0.5).expand(shape)) for k, shape in spec_keys())
+    state = OrderedDict((k, torch.full((), 0.5).expand(shape)) for k, shape in spec_keys("RANet_state_dict_keys.txt"))
     torch.save(state, tmp_path / "RANet_video_single.pth")
     done = convert_checkpoint("ranet", tmp_path / "RANet_video_single.pth", tmp_path / "ranet.pth")
     assert done.tensors == 396

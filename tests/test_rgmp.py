@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import json
 from collections import OrderedDict
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,16 +21,7 @@ from vosbench_methods.fan.network import ChannelAttention, SpatialAttention
 from vosbench_methods.rgmp import RGMP, RGMPConfig, RGMPNet
 from vosbench_methods.rgmp.method import aggregate, pad_amounts, scaled_size
 
-KEYS = Path(__file__).parent / "golden" / "keys"
-
-
-def spec_keys(name: str) -> list[tuple[str, tuple[int, ...]]]:
-    """(key, shape) rows of a spec key list (``key<TAB>(shape)<TAB>dtype``)."""
-    rows = []
-    for line in (KEYS / name).read_text().splitlines():
-        key, shape, _dtype = line.split("\t")
-        rows.append((key, tuple(ast.literal_eval(shape))))
-    return rows
+from spec_keys import KEYS, spec_keys
 
 
 def layer_shapes(name: str) -> list[tuple[str, str, tuple, tuple]]:
