@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import re
 from pathlib import Path
@@ -21,7 +22,7 @@ from vosbench.runner.methods import get_method, make_config
 from vosbench.train.clips import Clip
 from vosbench.train.config import load_config
 from vosbench.train.engine import TrainingError, TrainProgress, checkpoints, config_digest, find_config, train
-from vosbench.train.sources import ClipStream, batches, collate
+from vosbench.train.sources import CLIP_SOURCES, ClipStream, batches, collate
 from vosbench.train.trainers import get_trainer
 from vosbench.train.video import VideoClips
 
@@ -202,17 +203,22 @@ def test_bundled_configs_parse(monkeypatch):
     monkeypatch.setenv("IMAGENET", "/data/resnet50.pth")
     monkeypatch.setenv("MSRA10K", "/data/MSRA10K_Imgs_GT/Imgs")
     monkeypatch.setenv("DEEPLAB", "/data/deeplab_davis_12_0.pth")
+    monkeypatch.setenv("VOC", "/data/VOCdevkit/VOC2012")
+    monkeypatch.setenv("ECSSD", "/data/ECSSD")
     from vosbench.train.engine import config_names
 
     names = dict(config_names())
     assert {"rgmp_tiny", "fan_tiny", "rgmp_davis2017", "fan_davis2017", "ranet_davis2016", "ranet_davis2017",
-            "cosnet_davis2016"} <= set(names)
+            "cosnet_davis2016", "rgmp_static", "ranet_static"} <= set(names)
     for path in names.values():
         config, _ = load_config(path)
         method = config.method
         get_trainer(method).Options(**config.trainer)
         make_config(get_method(method).Config, {k: tuple(v) if isinstance(v, list) else v
                                                 for k, v in config.model.items()})
+        for source in config.data.sources:  # every option is one the source takes (no data here to build it)
+            accepted = inspect.signature(CLIP_SOURCES.get(source.kind)).parameters
+            assert set(source.options) <= set(accepted) - {"seed"}, (path, source.kind, source.options)
     fan, _ = load_config(names["fan_davis2017"])  # FAN's released recipe
     assert (fan.optim.optimizer, fan.optim.lr, fan.optim.momentum, fan.optim.weight_decay) == ("sgd", 1e-5, 0.5, 4e-5)
     assert fan.trainer == {"objects": "merge", "truncate": 4, "batchnorm": "frozen", "reference": "first"}
