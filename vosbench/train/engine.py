@@ -453,7 +453,7 @@ def _loop(run: _Run, start: int, max_steps: Optional[int], progress: TrainProgre
 def _optimise(run: _Run, loss: torch.Tensor, params: List[torch.nn.Parameter], step: int, batch) -> Optional[float]:
     """One optimizer step; the gradient norm (before clipping) when clipping is on."""
     if not torch.isfinite(loss.detach()):
-        raise TrainingError(f"the loss is {float(loss)} at step {step + 1} (clips: {', '.join(batch.sources)}); "
+        raise TrainingError(f"the loss is {float(loss.detach())} at step {step + 1} (clips: {', '.join(batch.sources)}); "
                             "lower the learning rate or clip gradients (optim.clip_grad_norm)")
     run.optimizer.zero_grad(set_to_none=True)
     run.scaler.scale(loss).backward()
