@@ -31,7 +31,7 @@ import torch
 from torch import Tensor, nn
 
 from vosbench.train.sources import ClipBatch
-from vosbench.train.trainers import MethodTrainer, masked_mean
+from vosbench.train.trainers import MethodTrainer, masked_mean, pixel_bce
 
 from .method import CAFFE_MEAN_BGR
 from .network import COSNetNet
@@ -126,7 +126,7 @@ def _scale_gradient(x: Tensor, factor: float) -> Tensor:
 def _bce_l1(probability: Tensor, truth: Tensor, valid: Tensor) -> Tensor:
     """Mean over maps of BCE / pos_ratio + 0.8 · L1, void ignored (written out: autocast-safe)."""
     p = probability.float().clamp(EPS, 1 - EPS)
-    bce = -(truth * torch.log(p) + (1 - truth) * torch.log1p(-p))
+    bce = pixel_bce(p, truth, EPS)
     losses = []
     for i in range(p.shape[0]):
         counted = valid[i].float().sum().clamp_min(1.0)

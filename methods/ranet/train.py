@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from vosbench.runner.checkpoint import fit_state_dict, read_state_dict
 from vosbench.train.sources import ClipBatch
-from vosbench.train.trainers import MethodTrainer, first_frame_objects, masked_mean, object_targets
+from vosbench.train.trainers import MethodTrainer, first_frame_objects, masked_mean, object_targets, pixel_bce
 
 from .method import IMAGENET_MEAN, IMAGENET_STD, INPUT_HW
 from .network import DEAD_MODULES, RANetNet
@@ -121,7 +121,5 @@ class PairTrainer(MethodTrainer):
 
 
 def _bce(probability: Tensor, truth: Tensor, valid: Tensor) -> Tensor:
-    """BCE written out: ``F.binary_cross_entropy`` refuses to run under CUDA autocast."""
-    p = probability.float().clamp(EPS, 1 - EPS)
-    values = -(truth * torch.log(p) + (1 - truth) * torch.log1p(-p))
-    return masked_mean(values, valid)
+    """Mean BCE over the valid pixels."""
+    return masked_mean(pixel_bce(probability, truth, EPS), valid)

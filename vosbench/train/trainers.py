@@ -94,6 +94,13 @@ def masked_mean(values: Tensor, valid: Tensor) -> Tensor:
     return (values * valid).sum() / valid.sum().clamp_min(1.0)
 
 
+def pixel_bce(probability: Tensor, truth: Tensor, eps: float = 1e-6) -> Tensor:
+    """Per-pixel binary cross-entropy of probabilities, in fp32 and written out:
+    ``F.binary_cross_entropy`` refuses to run under CUDA autocast."""
+    p = probability.float().clamp(eps, 1 - eps)
+    return -(truth * torch.log(p) + (1 - truth) * torch.log1p(-p))
+
+
 def object_targets(labels: Tensor, ids: Tensor) -> Tensor:
     """(…, H, W) labels and object ids (K,) → (…, K, H, W) float binary masks."""
     return (labels.unsqueeze(-3) == ids.view(-1, 1, 1).to(labels.dtype)).float()
