@@ -30,7 +30,8 @@ SYNTH = {"num_sequences": 3, "num_frames": 10, "height": 64, "width": 96}
 TINY = {
     "method": "rgmp",
     "model": {"size": "tiny"},
-    "trainer": {"objects": "aggregate", "batchnorm": "train", "perturb_previous": 0.5, "confuse_previous": 0.5},
+    "trainer": {"objects": "aggregate", "batchnorm": "train", "perturb_previous": 0.5, "confuse_previous": 0.5,
+                "hard_pixels": 0.5},
     "data": {"batch_size": 2, "sources": [{"kind": "video", "dataset": "synthetic", "split": "train",
                                            "options": SYNTH, "frames": 3, "size": [64, 96], "max_skip": 2}]},
     "optim": {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 1e-4, "scheduler": "poly",
@@ -304,6 +305,28 @@ def test_previous_mask_perturbations():
         shrunk = -torch.nn.functional.max_pool2d(-before[None, None], 3, 1, 1)[0, 0]
         assert torch.equal(after, grown) or torch.equal(after, shrunk)
     assert torch.equal(_perturb(previous, 0.0, 3), previous)
+
+
+def test_bootstrapped_loss_keeps_each_pass_hardest_pixels():
+    from vosbench_methods.rgmp.train import RecurrentOptions, _pixel_loss
+
+    # two passes of 2x2 pixels; foreground logit l against background 0: per-pixel loss softplus(-l)
+    # for truth 1 and softplus(l) for truth 0, so every pixel's loss is known in closed form
+    margins = torch.tensor([[[0.0, 1.0], [2.0, -3.0]], [[4.0, 0.5], [-1.0, 2.5]]])
+    logits = torch.stack([torch.zeros_like(margins), margins], dim=1)
+    truth = torch.tensor([[[1, 1], [0, 255]], [[0, 1], [1, 1]]])
+    softplus = torch.nn.functional.softplus
+    per_pixel = [[softplus(-margins[0, 0, 0]), softplus(-margins[0, 0, 1]), softplus(margins[0, 1, 0])],
+                 [softplus(margins[1, 0, 0]), softplus(-margins[1, 0, 1]), softplus(-margins[1, 1, 0]),
+                  softplus(-margins[1, 1, 1])]]
+    plain = torch.stack(per_pixel[0] + per_pixel[1]).mean()  # void excluded from the mean
+    assert torch.allclose(_pixel_loss(logits, truth, 1.0), plain)
+    hardest = [max(row) for row in per_pixel]  # half of 4 pixels: the top 2 of each pass
+    top2 = [sorted(row, reverse=True)[:2] for row in per_pixel]
+    assert torch.allclose(_pixel_loss(logits, truth, 0.5), torch.stack(top2[0] + top2[1]).mean())
+    assert torch.allclose(_pixel_loss(logits, truth, 0.25), torch.stack(hardest).mean())
+    with pytest.raises(ValueError, match="hard_pixels"):
+        RecurrentOptions(hard_pixels=0.0)
 
 
 def test_simulated_previous_masks_replace_the_prediction():
