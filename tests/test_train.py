@@ -287,7 +287,7 @@ def test_recurrent_passes_and_aggregated_previous_masks():
 
 
 def test_previous_mask_perturbations():
-    from vosbench_methods.rgmp.train import _confuse, _perturb
+    from vosbench_methods.rgmp.train import _confuse, _perturb, _translate
 
     trainer, _ = tiny_trainer(objects="aggregate")
     labels = torch.zeros(2, 1, 9, 9, dtype=torch.long)
@@ -305,6 +305,18 @@ def test_previous_mask_perturbations():
         shrunk = -torch.nn.functional.max_pool2d(-before[None, None], 3, 1, 1)[0, 0]
         assert torch.equal(after, grown) or torch.equal(after, shrunk)
     assert torch.equal(_perturb(previous, 0.0, 3), previous)
+    torch.manual_seed(1)
+    moved = _perturb(previous, 1.0, 1, shift=2)
+    offsets = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)]
+    unmoved = []
+    for before, after in zip(previous, moved):  # grown or shrunk, then moved by at most 2 px each way
+        grown = torch.nn.functional.max_pool2d(before[None, None], 3, 1, 1)[0, 0]
+        shrunk = -torch.nn.functional.max_pool2d(-before[None, None], 3, 1, 1)[0, 0]
+        assert any(torch.equal(after, _translate(base, dy, dx)) for base in (grown, shrunk) for dy, dx in offsets)
+        unmoved.append(torch.equal(after, grown) or torch.equal(after, shrunk))
+    assert not all(unmoved)
+    assert torch.equal(_translate(previous[0], 1, -1)[2:4, 0:2], previous[0][1:3, 1:3])  # the 2x2 square moved
+    assert _translate(previous[0], 9, 0).sum() == 0
 
 
 def test_bootstrapped_loss_keeps_each_pass_hardest_pixels():

@@ -64,6 +64,8 @@ class RecurrentOptions:
             that the network learns to correct from the reference, as the paper's static-image
             stage teaches with deformed masks (a vosbench option for training without it; 0: off).
         perturb_radius: largest dilation / erosion radius in pixels.
+        perturb_shift: the perturbed masks are also translated by up to this many pixels in each
+            direction (zero-filled), as motion misplaces a previous mask (0: off).
         confuse_previous: probability that an object pass's previous mask also covers another
             object of its clip (its previous mask added), so the network learns to keep only the
             object its reference shows (0: off).
@@ -83,6 +85,7 @@ class RecurrentOptions:
     pad: bool = False
     perturb_previous: float = 0.0
     perturb_radius: int = 4
+    perturb_shift: int = 0
     confuse_previous: float = 0.0
     hard_pixels: float = 1.0
 
@@ -97,8 +100,9 @@ class RecurrentOptions:
             raise ValueError("confuse_previous is a probability in [0, 1]")
         if not 0.0 < self.hard_pixels <= 1.0:
             raise ValueError("hard_pixels is a fraction in (0, 1]")
-        if not 0.0 <= self.perturb_previous <= 1.0 or self.perturb_radius < 1:
-            raise ValueError("perturb_previous is a probability in [0, 1] and perturb_radius must be >= 1")
+        if not 0.0 <= self.perturb_previous <= 1.0 or self.perturb_radius < 1 or self.perturb_shift < 0:
+            raise ValueError("perturb_previous is a probability in [0, 1], perturb_radius must be >= 1 "
+                             "and perturb_shift >= 0")
         if self.max_objects < 1 or self.truncate < 0 or self.deep_supervision < 0 or self.encoder_lr_scale < 0:
             raise ValueError("need max_objects >= 1, truncate >= 0, deep_supervision >= 0, encoder_lr_scale >= 0")
 
@@ -163,7 +167,8 @@ class RecurrentTrainer(MethodTrainer):
             if self.options.confuse_previous > 0:
                 previous = _confuse(previous, passes, self.options.confuse_previous)
             if self.options.perturb_previous > 0:
-                previous = _perturb(previous, self.options.perturb_previous, self.options.perturb_radius)
+                previous = _perturb(previous, self.options.perturb_previous, self.options.perturb_radius,
+                                    self.options.perturb_shift)
             target = model.Encoder(rgb[owner, t], previous.unsqueeze(1))
             outputs = model.Decoder(target, reference, deep=self.options.deep_supervision > 0)
             logits = outputs[0] if isinstance(outputs, tuple) else outputs
@@ -247,8 +252,9 @@ def _confuse(previous: Tensor, passes: Passes, probability: float) -> Tensor:
     return torch.stack(rows)
 
 
-def _perturb(previous: Tensor, probability: float, radius: int) -> Tensor:
-    """Each mask (P, H, W), with ``probability``, dilated or eroded by a random radius (max pooling).
+def _perturb(previous: Tensor, probability: float, radius: int, shift: int = 0) -> Tensor:
+    """Each mask (P, H, W), with ``probability``, dilated or eroded by a random radius (max pooling)
+    and, when ``shift`` > 0, translated by up to ``shift`` px along each axis.
 
     Draws from torch's global generator, whose state the engine saves and restores, so resumed
     runs draw the same perturbations.
@@ -256,14 +262,26 @@ def _perturb(previous: Tensor, probability: float, radius: int) -> Tensor:
     chosen = torch.rand(len(previous)) < probability
     grow = torch.rand(len(previous)) < 0.5
     radii = torch.randint(1, radius + 1, (len(previous),))
+    moves = torch.randint(-shift, shift + 1, (len(previous), 2)).tolist() if shift > 0 else [(0, 0)] * len(previous)
     rows = []
-    for mask, pick, dilate, r in zip(previous, chosen.tolist(), grow.tolist(), radii.tolist()):
+    for mask, pick, dilate, r, move in zip(previous, chosen.tolist(), grow.tolist(), radii.tolist(), moves):
         if pick:
             size = 2 * r + 1
             sign = 1.0 if dilate else -1.0
-            mask = sign * F.max_pool2d(sign * mask[None, None], size, stride=1, padding=r)[0, 0]
+            mask = _translate(sign * F.max_pool2d(sign * mask[None, None], size, stride=1, padding=r)[0, 0], *move)
         rows.append(mask)
     return torch.stack(rows)
+
+
+def _translate(mask: Tensor, dy: int, dx: int) -> Tensor:
+    """``mask`` (H, W) moved by (dy, dx) pixels; what enters is zero."""
+    height, width = mask.shape
+    if abs(dy) >= height or abs(dx) >= width:
+        return torch.zeros_like(mask)
+    moved = torch.zeros_like(mask)
+    moved[max(dy, 0):height + min(dy, 0), max(dx, 0):width + min(dx, 0)] = \
+        mask[max(-dy, 0):height + min(-dy, 0), max(-dx, 0):width + min(-dx, 0)]
+    return moved
 
 
 def _pad(rgb: Tensor, labels: Tensor, batch: ClipBatch):
