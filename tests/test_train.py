@@ -31,7 +31,7 @@ TINY = {
     "method": "rgmp",
     "model": {"size": "tiny"},
     "trainer": {"objects": "aggregate", "batchnorm": "train", "perturb_previous": 0.5, "confuse_previous": 0.5,
-                "hard_pixels": 0.5},
+                "hard_pixels": 0.5, "aggregate_loss": 0.5},
     "data": {"batch_size": 2, "sources": [{"kind": "video", "dataset": "synthetic", "split": "train",
                                            "options": SYNTH, "frames": 3, "size": [64, 96], "max_skip": 2}]},
     "optim": {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 1e-4, "scheduler": "poly",
@@ -339,6 +339,26 @@ def test_bootstrapped_loss_keeps_each_pass_hardest_pixels():
     assert torch.allclose(_pixel_loss(logits, truth, 0.25), torch.stack(hardest).mean())
     with pytest.raises(ValueError, match="hard_pixels"):
         RecurrentOptions(hard_pixels=0.0)
+
+
+def test_aggregated_loss_scores_the_soft_aggregated_map_by_hand():
+    from vosbench_methods.rgmp.train import Passes, RecurrentOptions, _aggregated_nll
+
+    # one clip, two objects, a 1x2 image: passes [union, object 1, object 2]
+    foreground = torch.tensor([[[0.9, 0.2]], [[0.8, 0.1]], [[0.3, 0.1]]])
+    labels = torch.tensor([[[1, 0]]])
+    passes = Passes(torch.tensor([0, 0, 0]), [torch.tensor([1, 2]), torch.tensor([1]), torch.tensor([2])],
+                    [[0, 1, 2]], [True])
+    # soft aggregation normalises the odds e / (1 - e) of [1 - union, object 1, object 2]:
+    # pixel 0 (object 1): odds 1/9, 4, 3/7; pixel 1 (background): odds 4, 1/9, 1/9
+    expected = (-np.log(4 / (1 / 9 + 4 + 3 / 7)) - np.log(4 / (4 + 2 / 9))) / 2
+    assert abs(float(_aggregated_nll(foreground, labels, passes)) - expected) < 1e-6
+    labels_void = torch.tensor([[[1, 255]]])  # void pixels do not count
+    assert abs(float(_aggregated_nll(foreground, labels_void, passes)) + np.log(4 / (1 / 9 + 4 + 3 / 7))) < 1e-6
+    single = Passes(torch.tensor([0]), [torch.tensor([1])], [[0]], [False])
+    assert float(_aggregated_nll(foreground[1:2], labels, single)) == 0.0  # no clip aggregates
+    with pytest.raises(ValueError, match="aggregate_loss"):
+        RecurrentOptions(objects="each", aggregate_loss=1.0)
 
 
 def test_simulated_previous_masks_replace_the_prediction():

@@ -69,6 +69,10 @@ class RecurrentOptions:
         confuse_previous: probability that an object pass's previous mask also covers another
             object of its clip (its previous mask added), so the network learns to keep only the
             object its reference shows (0: off).
+        aggregate_loss: weight of a second loss on what the test protocol outputs: the negative
+            log-likelihood of the soft-aggregated background/object map of each clip with several
+            objects against its object ids, so that objects compete for each pixel as they do at
+            inference (0: off; ``objects: aggregate`` only).
         hard_pixels: bootstrapped cross-entropy: each pass's loss averages only this fraction of
             its pixels, the ones with the largest loss (1: every pixel, the released loss). Easy
             background dominates the plain mean; a fraction such as 0.2 puts the gradient on
@@ -88,6 +92,7 @@ class RecurrentOptions:
     perturb_shift: int = 0
     confuse_previous: float = 0.0
     hard_pixels: float = 1.0
+    aggregate_loss: float = 0.0
 
     def __post_init__(self) -> None:
         if self.objects not in OBJECT_MODES:
@@ -98,6 +103,8 @@ class RecurrentOptions:
             raise ValueError(f"reference must be first or previous, not {self.reference!r}")
         if not 0.0 <= self.confuse_previous <= 1.0:
             raise ValueError("confuse_previous is a probability in [0, 1]")
+        if self.aggregate_loss < 0 or (self.aggregate_loss > 0 and self.objects != "aggregate"):
+            raise ValueError("aggregate_loss must be >= 0 and needs objects: aggregate")
         if not 0.0 < self.hard_pixels <= 1.0:
             raise ValueError("hard_pixels is a fraction in (0, 1]")
         if not 0.0 <= self.perturb_previous <= 1.0 or self.perturb_radius < 1 or self.perturb_shift < 0:
@@ -158,7 +165,7 @@ class RecurrentTrainer(MethodTrainer):
         owner = passes.owner
         previous = self._targets(labels[:, 0], passes)  # frame 0: the ground truth (void → 0)
         reference = model.Encoder(rgb[owner, 0], previous.unsqueeze(1)).r5
-        total, deep_total = rgb.new_zeros(()), rgb.new_zeros(())
+        total, deep_total, aggregated_total = rgb.new_zeros(()), rgb.new_zeros(()), rgb.new_zeros(())
         for t in range(1, steps):
             simulated = batch.has_previous[owner]
             if simulated.any():
@@ -176,7 +183,10 @@ class RecurrentTrainer(MethodTrainer):
             total = total + _pixel_loss(logits, truth, self.options.hard_pixels)
             if isinstance(outputs, tuple):
                 deep_total = deep_total + sum(_deep_loss(p, truth) for p in outputs[2:])
-            previous = self._next_previous(torch.softmax(logits.float(), dim=1)[:, 1], passes)
+            foreground = torch.softmax(logits.float(), dim=1)[:, 1]
+            if self.options.aggregate_loss > 0:
+                aggregated_total = aggregated_total + _aggregated_nll(foreground, labels[:, t], passes)
+            previous = self._next_previous(foreground, passes)
             if self.options.truncate and t % self.options.truncate == 0:
                 previous = previous.detach()
             if self.options.reference == "previous":
@@ -185,7 +195,10 @@ class RecurrentTrainer(MethodTrainer):
         terms = {"ce": total / frames}
         if self.options.deep_supervision > 0:
             terms["deep"] = deep_total / frames
-        terms["loss"] = terms["ce"] + self.options.deep_supervision * terms.get("deep", 0.0)
+        if self.options.aggregate_loss > 0:
+            terms["aggregated"] = aggregated_total / frames
+        terms["loss"] = (terms["ce"] + self.options.deep_supervision * terms.get("deep", 0.0)
+                         + self.options.aggregate_loss * terms.get("aggregated", 0.0))
         return terms
 
     def _passes(self, labels: Tensor) -> Passes:
@@ -291,6 +304,24 @@ def _pad(rgb: Tensor, labels: Tensor, batch: ClipBatch):
     previous = F.pad(batch.previous, sides)
     padded = ClipBatch(batch.frames, batch.masks, previous, batch.has_previous, batch.sources)
     return F.pad(rgb, sides), F.pad(labels, sides, value=VOID), padded
+
+
+def _aggregated_nll(foreground: Tensor, labels: Tensor, passes: Passes) -> Tensor:
+    """Mean negative log-likelihood of each aggregating clip's soft-aggregated map (background,
+    objects) against its ids in ``labels`` (B, H, W), void ignored; zero when no clip aggregates."""
+    total, count = foreground.new_zeros(()), 0
+    for clip, (group, both) in enumerate(zip(passes.groups, passes.aggregated)):
+        if not both:
+            continue
+        probs = aggregate(foreground[group])  # (M+1, H, W): background, objects in pass order
+        row = labels[clip]
+        classes = torch.full_like(row, VOID)
+        classes[row != VOID] = 0
+        for index, member in enumerate(group[1:], start=1):
+            classes[torch.isin(row, passes.ids[member])] = index
+        total = total + F.nll_loss(torch.log(probs)[None], classes[None], ignore_index=VOID)
+        count += 1
+    return total / max(count, 1)
 
 
 def _pixel_loss(logits: Tensor, truth: Tensor, fraction: float) -> Tensor:
