@@ -11,7 +11,8 @@ Workload (all through the command line, as a user would do it):
 2. ``vosbench train --config <bundled config>`` reading the training folder, stopped by
    ``--time-budget`` seconds of wall clock (the schedule is that of the config's full length),
    with ``--threads`` CPU threads;
-3. ``vosbench run --method rgmp -c size=tiny -c scales=1.0 --weights …`` on each held-out set,
+3. ``vosbench run --method rgmp -c size=tiny -c scales=… --weights …`` on each held-out set (the
+   config's ``model`` options and its ``validation.config`` test options, e.g. ``scales: [0.5]``),
    then ``vosbench eval`` of that run folder;
 4. the same held-out videos through the ``first-frame`` baseline, for scale.
 
@@ -79,13 +80,14 @@ def main(argv: List[str] | None = None) -> int:
     commands = {"train": ["vosbench", "train", "--method", method, "--config", str(config_path), "--output",
                           str(train_dir), "--device", "cpu", "--force", "--time-budget", str(args.time_budget)]}
     train_s = _run(commands["train"], env)
-    options = json.loads((train_dir / "run.json").read_text())["config"].get("model", {})
-    overrides = [item for key, value in options.items() for item in ("-c", f"{key}={value}")]
+    trained = json.loads((train_dir / "run.json").read_text())["config"]
+    overrides = _method_options({**trained.get("model", {}), "scales": [1.0],
+                                 **(trained.get("validation") or {}).get("config", {})})
     scores: Dict[str, Dict[str, float]] = {}
     for name in ("val-1-object", "val-1-3-objects"):
         dataset = ["--dataset", "synthetic", "--root", str(work / "data" / name), "--split", "val"]
         run_dir, floor_dir = work / "runs" / name / method, work / "runs" / name / "first-frame"
-        commands[f"run {name}"] = ["vosbench", "run", "--method", method, *overrides, "-c", "scales=1.0",
+        commands[f"run {name}"] = ["vosbench", "run", "--method", method, *overrides,
                                    "--weights", str(train_dir / "weights.pth"), *dataset, "--output", str(run_dir),
                                    "--device", "cpu", "--force", "--no-eval", "--warmup", "0"]
         commands[f"eval {name}"] = ["vosbench", "eval", str(run_dir), "-q"]
@@ -118,11 +120,17 @@ def _derived_config(bundled: Path, train_root: Path, work: Path, threads: int) -
         source.update(dataset="synthetic", root=str(train_root), split="train")
         source.pop("options", None)  # the folder's own record says what it holds
     config["train"]["threads"] = threads
-    config["validation"] = {"every": 0}
+    config["validation"] = {"every": 0, "config": (config.get("validation") or {}).get("config", {})}
     path = work / f"{bundled.stem}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"# {bundled.name} reading {train_root}\n" + yaml.safe_dump(config, sort_keys=False))
     return path
+
+
+def _method_options(options: Dict) -> List[str]:
+    """``-c key=value`` arguments (lists comma-joined) for ``vosbench run``."""
+    return [item for key, value in options.items()
+            for item in ("-c", f"{key}={','.join(map(str, value)) if isinstance(value, list) else value}")]
 
 
 def _run(command: List[str], env: Dict[str, str]) -> float:
@@ -167,7 +175,8 @@ def _write_report(args: argparse.Namespace, record: Dict, scores: Dict[str, Dict
         f"{args.size}, 40 frames ({args.train_sequences} training videos with 1-3 objects; held-out videos from "
         f"the generator's `val` seed stream), CPU {cpu_model()} ({os.cpu_count()} cores), load average at the end "
         f"{', '.join(f'{v:.2f}' if isinstance(v, float) else str(v) for v in load)}, "
-        f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}. Test protocol: RGMP's, single scale, "
+        f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}. Test protocol: RGMP's at the scale "
+        "the config's validation section names (single scale), "
         "soft aggregation of several objects; J and F by `vosbench eval` (DAVIS semi-supervised protocol).",
         "",
         "Commands run:",

@@ -355,6 +355,7 @@ def test_aggregated_loss_scores_the_soft_aggregated_map_by_hand():
     assert abs(float(_aggregated_nll(foreground, labels, passes)) - expected) < 1e-6
     labels_void = torch.tensor([[[1, 255]]])  # void pixels do not count
     assert abs(float(_aggregated_nll(foreground, labels_void, passes)) + np.log(4 / (1 / 9 + 4 + 3 / 7))) < 1e-6
+    assert float(_aggregated_nll(foreground, torch.full_like(labels, 255), passes)) == 0.0  # all void
     single = Passes(torch.tensor([0]), [torch.tensor([1])], [[0]], [False])
     assert float(_aggregated_nll(foreground[1:2], labels, single)) == 0.0  # no clip aggregates
     with pytest.raises(ValueError, match="aggregate_loss"):

@@ -275,7 +275,9 @@ def _perturb(previous: Tensor, probability: float, radius: int, shift: int = 0) 
     chosen = torch.rand(len(previous)) < probability
     grow = torch.rand(len(previous)) < 0.5
     radii = torch.randint(1, radius + 1, (len(previous),))
-    moves = torch.randint(-shift, shift + 1, (len(previous), 2)).tolist() if shift > 0 else [(0, 0)] * len(previous)
+    moves = [(0, 0)] * len(previous)
+    if shift > 0:  # drawn only then, so runs without shifts keep their perturbations
+        moves = torch.randint(-shift, shift + 1, (len(previous), 2)).tolist()
     rows = []
     for mask, pick, dilate, r, move in zip(previous, chosen.tolist(), grow.tolist(), radii.tolist(), moves):
         if pick:
@@ -319,6 +321,8 @@ def _aggregated_nll(foreground: Tensor, labels: Tensor, passes: Passes) -> Tenso
         classes[row != VOID] = 0
         for index, member in enumerate(group[1:], start=1):
             classes[torch.isin(row, passes.ids[member])] = index
+        if not (classes != VOID).any():
+            continue  # an all-void frame has no likelihood to score
         total = total + F.nll_loss(torch.log(probs)[None], classes[None], ignore_index=VOID)
         count += 1
     return total / max(count, 1)
