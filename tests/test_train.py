@@ -578,12 +578,13 @@ def test_validation_runs_the_method_through_the_runner(tmp_path):
 
 
 def test_cli_trains_two_steps_and_vosbench_run_loads_the_weights(tmp_path, capsys):
-    config = write_config(tmp_path, {"train.steps": 10})
+    config = write_config(tmp_path, {"train.steps": 10, "validation.config": {"scales": [1.0]}})
     out = tmp_path / "run"
     assert main(["train", "--method", "rgmp", "--config", str(config), "--output", str(out), "--max-steps", "2",
                  "--device", "cpu"]) == 0
     printed = capsys.readouterr()
-    assert "2 steps, stopped: max_steps" in printed.err and "-c size=tiny" in printed.out
+    assert "2 steps, stopped: max_steps" in printed.err
+    assert "-c size=tiny -c scales=1.0)" in printed.out  # the model options, then the test options
     assert (out / "weights.pth").is_file() and (out / "run.json").is_file()
     assert main(["synth", str(tmp_path / "data"), "--preset", "small"]) == 0
     assert main(["run", "--method", "rgmp", "-c", "size=tiny", "-c", "scales=1.0", "--weights", str(out / "weights.pth"),

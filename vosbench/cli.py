@@ -283,7 +283,7 @@ def train_command(method: Optional[str], config: str, output: Optional[Path], re
     Examples:
       vosbench train --method rgmp --config rgmp_tiny              # CPU, synthetic videos
       vosbench train --method rgmp --config configs/train/rgmp_davis2017.yaml --device cuda
-      vosbench run --method rgmp -c size=tiny -c scales=1.0 --weights results/train/rgmp_tiny/weights.pth
+      vosbench run --method rgmp -c size=tiny -c scales=0.5 --weights results/train/rgmp_tiny/weights.pth
     """
     from vosbench.train.engine import find_config, train
 

@@ -81,7 +81,8 @@ class TrainResult:
     last_terms: Dict[str, float] = field(default_factory=dict)
     validations: List[Dict[str, Any]] = field(default_factory=list)
     elapsed_s: float = 0.0
-    method_options: Dict[str, str] = field(default_factory=dict)  # `-c key=value` the weights need
+    # `-c key=value` the weights need (model section), then those validation tests with
+    method_options: Dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -399,7 +400,8 @@ def _loop(run: _Run, start: int, max_steps: Optional[int], progress: TrainProgre
     stop = max(start, min(steps, max_steps) if max_steps is not None else steps)
     result = TrainResult(run.run_dir, run.method, start, "finished" if stop == steps else "max_steps",
                          run.run_dir / "weights.pth", resumed_from=start or None,
-                         method_options={k: _option_value(v) for k, v in config.model.items()})
+                         method_options={k: _option_value(v)
+                                         for k, v in {**config.model, **config.validation.config}.items()})
     budget = config.train.time_budget
     params = [p for group in run.optimizer.param_groups for p in group["params"]]
     progress.start(steps, start)
