@@ -269,6 +269,8 @@ def test_a_few_steps_lower_the_loss_on_a_fixed_batch(method, objects, pad):
 
 
 def test_recurrent_passes_and_aggregated_previous_masks():
+    from vosbench_methods.rgmp.train import _soft_aggregates
+
     trainer, _ = tiny_trainer(objects="aggregate")
     labels = torch.zeros(2, 2, 4, 4, dtype=torch.long)
     labels[0, 0, 0, 0], labels[0, 0, 1, 1], labels[0, 0, 2, 2] = 1, 2, 255
@@ -279,7 +281,7 @@ def test_recurrent_passes_and_aggregated_previous_masks():
     truth = trainer._targets(labels[:, 0], passes, void=True)
     assert truth[0, 0, 0] == 1 and truth[0, 1, 1] == 1 and truth[1, 1, 1] == 0 and truth[0, 2, 2] == 255
     foreground = torch.rand(4, 4, 4)
-    previous = trainer._next_previous(foreground, passes)
+    previous = trainer._next_previous(foreground, passes, _soft_aggregates(foreground, passes))
     objects = previous[1:3]
     background = 1 - objects.sum(0)
     assert torch.allclose(previous[0], objects.sum(0)) and bool((background > 0).all())
@@ -342,7 +344,7 @@ def test_bootstrapped_loss_keeps_each_pass_hardest_pixels():
 
 
 def test_aggregated_loss_scores_the_soft_aggregated_map_by_hand():
-    from vosbench_methods.rgmp.train import Passes, RecurrentOptions, _aggregated_nll
+    from vosbench_methods.rgmp.train import Passes, RecurrentOptions, _aggregated_nll, _soft_aggregates
 
     # one clip, two objects, a 1x2 image: passes [union, object 1, object 2]
     foreground = torch.tensor([[[0.9, 0.2]], [[0.8, 0.1]], [[0.3, 0.1]]])
@@ -352,12 +354,12 @@ def test_aggregated_loss_scores_the_soft_aggregated_map_by_hand():
     # soft aggregation normalises the odds e / (1 - e) of [1 - union, object 1, object 2]:
     # pixel 0 (object 1): odds 1/9, 4, 3/7; pixel 1 (background): odds 4, 1/9, 1/9
     expected = (-np.log(4 / (1 / 9 + 4 + 3 / 7)) - np.log(4 / (4 + 2 / 9))) / 2
-    assert abs(float(_aggregated_nll(foreground, labels, passes)) - expected) < 1e-6
+    assert abs(float(_aggregated_nll(_soft_aggregates(foreground, passes), labels, passes)) - expected) < 1e-6
     labels_void = torch.tensor([[[1, 255]]])  # void pixels do not count
-    assert abs(float(_aggregated_nll(foreground, labels_void, passes)) + np.log(4 / (1 / 9 + 4 + 3 / 7))) < 1e-6
-    assert float(_aggregated_nll(foreground, torch.full_like(labels, 255), passes)) == 0.0  # all void
+    assert abs(float(_aggregated_nll(_soft_aggregates(foreground, passes), labels_void, passes)) + np.log(4 / (1 / 9 + 4 + 3 / 7))) < 1e-6
+    assert float(_aggregated_nll(_soft_aggregates(foreground, passes), torch.full_like(labels, 255), passes)) == 0.0  # all void
     single = Passes(torch.tensor([0]), [torch.tensor([1])], [[0]], [False])
-    assert float(_aggregated_nll(foreground[1:2], labels, single)) == 0.0  # no clip aggregates
+    assert float(_aggregated_nll(_soft_aggregates(foreground[1:2], single), labels, single)) == 0.0  # no clip aggregates
     with pytest.raises(ValueError, match="aggregate_loss"):
         RecurrentOptions(objects="each", aggregate_loss=1.0)
 

@@ -24,7 +24,7 @@ Several objects (``objects``):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -184,9 +184,10 @@ class RecurrentTrainer(MethodTrainer):
             if isinstance(outputs, tuple):
                 deep_total = deep_total + sum(_deep_loss(p, truth) for p in outputs[2:])
             foreground = torch.softmax(logits.float(), dim=1)[:, 1]
+            merged = _soft_aggregates(foreground, passes)  # once: the next masks and the loss use it
             if self.options.aggregate_loss > 0:
-                aggregated_total = aggregated_total + _aggregated_nll(foreground, labels[:, t], passes)
-            previous = self._next_previous(foreground, passes)
+                aggregated_total = aggregated_total + _aggregated_nll(merged, labels[:, t], passes)
+            previous = self._next_previous(foreground, passes, merged)
             if self.options.truncate and t % self.options.truncate == 0:
                 previous = previous.detach()
             if self.options.reference == "previous":
@@ -233,18 +234,18 @@ class RecurrentTrainer(MethodTrainer):
         return torch.where(rows == VOID, torch.full_like(rows, VOID), hits.long())
 
     @staticmethod
-    def _next_previous(foreground: Tensor, passes: Passes) -> Tensor:
-        """The next frame's previous masks: aggregated per clip where the clip aggregates."""
+    def _next_previous(foreground: Tensor, passes: Passes, merged: List[Optional[Tensor]]) -> Tensor:
+        """The next frame's previous masks: per clip, its passes' foregrounds, or where the clip
+        aggregates, [union, objects] of its soft-aggregated map (``merged``, :func:`_soft_aggregates`)."""
         if not any(passes.aggregated):
             return foreground
         parts = []
-        for group, both in zip(passes.groups, passes.aggregated):
-            maps = foreground[group]
-            if both:
-                probs = aggregate(maps)  # [background, objects], normalised
+        for group, probs in zip(passes.groups, merged):
+            if probs is None:
+                parts.append(foreground[group])
+            else:
                 objects = probs[1:]
-                maps = torch.cat([objects.sum(0, keepdim=True), objects])
-            parts.append(maps)
+                parts.append(torch.cat([objects.sum(0, keepdim=True), objects]))
         return torch.cat(parts)
 
 
@@ -308,14 +309,21 @@ def _pad(rgb: Tensor, labels: Tensor, batch: ClipBatch):
     return F.pad(rgb, sides), F.pad(labels, sides, value=VOID), padded
 
 
-def _aggregated_nll(foreground: Tensor, labels: Tensor, passes: Passes) -> Tensor:
-    """Mean negative log-likelihood of each aggregating clip's soft-aggregated map (background,
-    objects) against its ids in ``labels`` (B, H, W), void ignored; zero when no clip aggregates."""
-    total, count = foreground.new_zeros(()), 0
-    for clip, (group, both) in enumerate(zip(passes.groups, passes.aggregated)):
-        if not both:
+def _soft_aggregates(foreground: Tensor, passes: Passes) -> List[Optional[Tensor]]:
+    """Per clip, the test protocol's soft aggregation of its passes' foregrounds, (M+1, H, W):
+    background, then objects in pass order; None for a clip that does not aggregate."""
+    return [aggregate(foreground[group]) if both else None
+            for group, both in zip(passes.groups, passes.aggregated)]
+
+
+def _aggregated_nll(merged: List[Optional[Tensor]], labels: Tensor, passes: Passes) -> Tensor:
+    """Mean negative log-likelihood of each aggregating clip's soft-aggregated map (``merged``,
+    :func:`_soft_aggregates`) against its ids in ``labels`` (B, H, W), void ignored; zero when no
+    clip aggregates."""
+    total, count = labels.new_zeros((), dtype=torch.float32), 0
+    for clip, (group, probs) in enumerate(zip(passes.groups, merged)):
+        if probs is None:
             continue
-        probs = aggregate(foreground[group])  # (M+1, H, W): background, objects in pass order
         row = labels[clip]
         classes = torch.full_like(row, VOID)
         classes[row != VOID] = 0
