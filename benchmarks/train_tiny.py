@@ -42,7 +42,8 @@ import yaml
 
 from vosbench.datasets.synthetic import resolve_config, write_synthetic
 from vosbench.runner.environment import cpu_model
-from vosbench.train.engine import find_config
+from vosbench.train.config import load_config
+from vosbench.train.engine import find_config, run_options
 
 LABELS = {"val-1-object": "1 object per video", "val-1-3-objects": "1-3 objects per video"}
 
@@ -80,9 +81,9 @@ def main(argv: List[str] | None = None) -> int:
     commands = {"train": ["vosbench", "train", "--method", method, "--config", str(config_path), "--output",
                           str(train_dir), "--device", "cpu", "--force", "--time-budget", str(args.time_budget)]}
     train_s = _run(commands["train"], env)
-    trained = json.loads((train_dir / "run.json").read_text())["config"]
-    overrides = _method_options({**trained.get("model", {}), "scales": [1.0],
-                                 **(trained.get("validation") or {}).get("config", {})})
+    options = run_options(load_config(config_path)[0])
+    options.setdefault("scales", "1.0")  # single scale unless the config's validation names one
+    overrides = [item for key, value in options.items() for item in ("-c", f"{key}={value}")]
     scores: Dict[str, Dict[str, float]] = {}
     for name in ("val-1-object", "val-1-3-objects"):
         dataset = ["--dataset", "synthetic", "--root", str(work / "data" / name), "--split", "val"]
@@ -125,12 +126,6 @@ def _derived_config(bundled: Path, train_root: Path, work: Path, threads: int) -
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"# {bundled.name} reading {train_root}\n" + yaml.safe_dump(config, sort_keys=False))
     return path
-
-
-def _method_options(options: Dict) -> List[str]:
-    """``-c key=value`` arguments (lists comma-joined) for ``vosbench run``."""
-    return [item for key, value in options.items()
-            for item in ("-c", f"{key}={','.join(map(str, value)) if isinstance(value, list) else value}")]
 
 
 def _run(command: List[str], env: Dict[str, str]) -> float:

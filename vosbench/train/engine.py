@@ -189,6 +189,12 @@ def _tuples(values: Mapping[str, Any]) -> Dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
 
 
+def run_options(config: TrainingConfig) -> Dict[str, str]:
+    """The ``vosbench run -c key=value`` options for weights trained with ``config``: the model
+    section (what the weights need), then the method options validation tests with."""
+    return {k: _option_value(v) for k, v in {**config.model, **config.validation.config}.items()}
+
+
 def _option_value(value: Any) -> str:
     """A model option as `vosbench run -c` takes it (lists comma-separated)."""
     if isinstance(value, (list, tuple)):
@@ -400,8 +406,7 @@ def _loop(run: _Run, start: int, max_steps: Optional[int], progress: TrainProgre
     stop = max(start, min(steps, max_steps) if max_steps is not None else steps)
     result = TrainResult(run.run_dir, run.method, start, "finished" if stop == steps else "max_steps",
                          run.run_dir / "weights.pth", resumed_from=start or None,
-                         method_options={k: _option_value(v)
-                                         for k, v in {**config.model, **config.validation.config}.items()})
+                         method_options=run_options(config))
     budget = config.train.time_budget
     params = [p for group in run.optimizer.param_groups for p in group["params"]]
     progress.start(steps, start)
