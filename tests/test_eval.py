@@ -214,6 +214,88 @@ def test_all_problems_option_reports_everything(small_root, predictions, capsys)
     assert code == 1 and "2 problems found" in err and str(rgb) in err and str(small) in err
 
 
+def test_a_sequence_without_masks_is_one_line(small_root, predictions, capsys):
+    names = load_dataset("davis2017", small_root).names
+    for path in (predictions / names[0]).glob("*.png"):
+        path.unlink()
+    lone = predictions / names[1] / "00005.png"
+    lone.unlink()
+    code, _, err = run_eval(capsys, *eval_args(small_root, predictions))
+    assert code == 1
+    assert err.splitlines()[1:] == [
+        "error: 2 problems found:",
+        f"  - {predictions / names[0]}: 10 of 10 prediction files missing "
+        "(00001.png, 00002.png, 00003.png, 00004.png, 00005.png, …)",
+        f"  - {lone}: prediction file not found",
+    ]
+
+
+def _bad_rgb(path: Path) -> str:
+    Image.fromarray(np.stack([read_mask(path) * 100] * 3, axis=-1)).save(path)
+    return "RGB PNG: expected an indexed (palette) or greyscale PNG"
+
+
+def _bad_size(path: Path) -> str:
+    write_mask(path, read_mask(path)[:, :-1])
+    return "prediction is 159×96 (W×H) but ground truth"
+
+
+def _bad_ids(path: Path) -> str:
+    labels = read_mask(path).copy()
+    labels[0:3, 0:3] = 9
+    write_mask(path, labels)
+    return "prediction holds object id(s) [9] but the ground truth defines only"
+
+
+def _bad_void(path: Path) -> str:
+    labels = read_mask(path).copy()
+    labels[10, 10] = 255
+    write_mask(path, labels)
+    return "prediction contains label 255"
+
+
+def _bad_bytes(path: Path) -> str:
+    path.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    return "cannot be read"
+
+
+BAD_CASES = {  # name: [(sequence index, frame, corruption)], extra options
+    "rgb": ([(0, "00003", _bad_rgb)], ()),
+    "size": ([(1, "00004", _bad_size)], ()),
+    "extra-ids": ([(2, "00002", _bad_ids)], ()),
+    "void": ([(0, "00006", _bad_void)], ()),
+    "unreadable": ([(1, "00007", _bad_bytes)], ()),
+    "several": ([(0, "00003", _bad_rgb), (0, "00007", _bad_bytes), (1, "00004", _bad_size),
+                 (2, "00002", _bad_ids), (2, "00006", _bad_void)], ("--all-problems",)),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CASES))
+def test_bad_inputs_print_the_same_with_one_or_two_workers(small_root, predictions, capsys, case):
+    """Problems found in worker processes come back whole: one line per problem, naming its file."""
+    names = load_dataset("davis2017", small_root).names
+    corruptions, options = BAD_CASES[case]
+    expected = []
+    for index, stem, corrupt in corruptions:
+        path = predictions / names[index] / f"{stem}.png"
+        expected.append((path, corrupt(path)))
+    outputs = []
+    for workers in ("1", "2"):
+        code, stdout, err = run_eval(capsys, "--dataset", "davis2017", "--root", small_root, "--split", "val",
+                                     predictions, "-j", workers, *options)
+        assert code == 1 and stdout == ""
+        outputs.append(err)
+    assert outputs[0] == outputs[1]
+    lines = outputs[0].splitlines()[1:]  # after "Evaluating …"
+    if len(expected) == 1:
+        (path, message), = expected
+        assert len(lines) == 1 and lines[0].startswith(f"error: {path}: {message}")
+    else:
+        assert lines[0] == f"error: {len(expected)} problems found:" and len(lines) == len(expected) + 1
+        for path, message in expected:
+            assert sum(line.startswith(f"  - {path}: {message}") for line in lines) == 1
+
+
 def one_clip(root: Path, pairs, annotations: str = "Annotations") -> Path:
     """A DAVIS-2017-layout dataset holding one sequence ``clip`` at ``root``, and its predictions
     in ``root.parent / "pred"``, from (ground truth, prediction) label maps per frame."""

@@ -4,11 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Any, Dict, Iterable, Optional, Tuple, Type
 
 
 class VosbenchError(Exception):
-    """Base class of every error vosbench raises on purpose (the CLI exits non-zero)."""
+    """Base class of every error vosbench raises on purpose (the CLI exits non-zero).
+
+    Errors cross process boundaries (evaluation workers), so they pickle by state: the
+    default ``cls(*args)`` would pass the rendered message to a constructor that expects
+    problems, paths or keys.
+    """
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return _rebuild, (type(self), self.args, dict(self.__dict__))
+
+
+def _rebuild(cls: Type[VosbenchError], args: Tuple[Any, ...], state: Dict[str, Any]) -> VosbenchError:
+    """An error with the given args and attributes, without re-running its ``__init__``."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigError(VosbenchError):
@@ -35,9 +51,15 @@ class Problem:
 
 
 class InputError(VosbenchError):
-    """One or more problems with input files; ``problems`` lists each with its path."""
+    """One or more problems with input files; ``problems`` lists each with its path.
 
-    def __init__(self, problems: Iterable[Problem] | Problem):
+    A plain string is taken as one problem without a path (iterating it would make one
+    problem per character).
+    """
+
+    def __init__(self, problems: Iterable[Problem] | Problem | str):
+        if isinstance(problems, str):
+            problems = Problem(None, problems)
         self.problems = [problems] if isinstance(problems, Problem) else list(problems)
         super().__init__(self._render())
 

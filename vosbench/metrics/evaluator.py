@@ -10,9 +10,8 @@ arrays. Per-frame values equal the official ones exactly.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
-from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence as Seq, Tuple
@@ -20,6 +19,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence as Se
 import numpy as np
 
 from vosbench.datasets.base import Dataset, Sequence
+from vosbench.datasets.folder import preview
 from vosbench.errors import (
     ConfigError,
     EvaluationError,
@@ -32,6 +32,7 @@ from vosbench.errors import (
 from vosbench.io.masks import read_mask, read_mask_bytes
 from vosbench.metrics.boundary import BOUND_TH, boundary_radius, crop_box, region_and_boundary, seg2bmap
 from vosbench.metrics.statistics import DECAY_MODES, Statistics, db_statistics
+from vosbench.parallel import process_pool
 
 EXTRA_ID_POLICIES = ("error", "ignore")
 
@@ -377,7 +378,8 @@ def _without(mask: np.ndarray, keep: Optional[np.ndarray]) -> np.ndarray:
 
 
 def missing_predictions(dataset: Dataset, results_dir: Path, protocol: Protocol) -> List[Problem]:
-    """Every expected prediction file that is absent, and every sequence too short, at once."""
+    """Every absent prediction, and every sequence too short, at once: one problem per sequence
+    (an empty folder of 80 frames is one line, not 80)."""
     problems: List[Problem] = []
     if not results_dir.is_dir():
         return [Problem(results_dir, "results folder does not exist", "missing")]
@@ -392,9 +394,17 @@ def missing_predictions(dataset: Dataset, results_dir: Path, protocol: Protocol)
                                             f"({len(stems)} frames expected)", "missing"))
             continue
         present = {entry.name for entry in os.scandir(folder)}
-        absent = [stem for stem in stems if f"{stem}.png" not in present]
-        problems += [Problem(folder / f"{stem}.png", "prediction file not found", "missing") for stem in absent]
+        absent = [f"{stem}.png" for stem in stems if f"{stem}.png" not in present]
+        if absent:
+            problems.append(_missing_files(folder, absent, len(stems)))
     return problems
+
+
+def _missing_files(folder: Path, absent: List[str], expected: int) -> Problem:
+    """One problem per sequence: a lone missing file by its path, many as a count and a preview."""
+    if len(absent) == 1:
+        return Problem(folder / absent[0], "prediction file not found", "missing")
+    return Problem(folder, f"{len(absent)} of {expected} prediction files missing ({preview(absent)})", "missing")
 
 
 def evaluate(dataset: Dataset, results_dir, protocol: Optional[Protocol] = None, *,
@@ -463,7 +473,7 @@ def _run_all(dataset: Dataset, results_dir: Path, protocol: Protocol, workers: i
             finish(score_sequence(sequence, results_dir, protocol, binary=dataset.binary, collect=collect))
     else:
         longest_first = sorted(sequences, key=lambda s: -len(s.annotated))
-        with ProcessPoolExecutor(max_workers=min(workers, len(sequences)), mp_context=_pool_context()) as pool:
+        with process_pool(min(workers, len(sequences))) as pool:
             pending = {pool.submit(score_sequence, s, results_dir, protocol, binary=dataset.binary, collect=collect)
                        for s in longest_first}
             while pending:
@@ -481,8 +491,3 @@ def _collect(future: Future, finish: Callable[[SequenceScores], None], pending: 
         raise error
     finish(future.result())
 
-
-def _pool_context():
-    """Fork where available (workers inherit loaded modules, starting in milliseconds)."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
