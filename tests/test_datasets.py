@@ -200,7 +200,8 @@ def test_davis2016_missing_sequences_are_problems_not_errors(tmp_path):
 
     dataset = load_davis2016(tmp_path, "train")
 
-    assert dataset.names == ["bear"]
+    assert dataset.names == ["bear"] and dataset.listed == ("bear", "boat", "bus")
+    assert dataset.missing == ["boat", "bus"]
     assert [p.kind for p in dataset.problems] == ["missing", "missing"]
     assert "'boat'" in dataset.problems[0].message and "'bus'" in dataset.problems[1].message
     assert dataset.problems[0].path == tmp_path / "Annotations" / "480p" / "boat"
@@ -552,6 +553,225 @@ def test_validate_unreadable_mask_and_frame(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------
+# unsafe names: each would become a run folder the runner replaces or deletes
+
+
+@pytest.mark.parametrize(
+    "line, shown",
+    [("..", "'..'"), (".", "'.'"), ("../../etc", "'..'"), ("bear\x00", "'bear\\x00'")],
+)
+def test_split_list_with_an_unsafe_name_is_refused_naming_file_and_line(tmp_path, line, shown):
+    _davis_sequence(tmp_path, "bear", 1)
+    _davis_sequence(tmp_path, "dog", 1)
+    listing = _write(tmp_path / "ImageSets" / "2016" / "val.txt", f"bear\n\n{line}\ndog\n")
+
+    with pytest.raises(DatasetError) as error:
+        load_davis2016(tmp_path, "val")
+
+    [problem] = error.value.problems
+    assert problem.path == listing and problem.kind == "invalid"
+    assert problem.message.startswith(f"line 3: sequence name {shown} ")
+
+
+def test_pair_list_with_dot_folder_or_stem_reports_every_bad_line(tmp_path):
+    _davis2016(tmp_path, {"bear": 2})
+    listing = tmp_path / "ImageSets" / "480p" / "val.txt"
+    bad = (
+        "/JPEGImages/480p/../00000.jpg /Annotations/480p/../00000.png\n"
+        "/JPEGImages/480p/bear/.. /Annotations/480p/bear/00000.png\n"
+    )
+    _write(listing, listing.read_text() + "\n" + bad)
+
+    with pytest.raises(DatasetError) as error:
+        load_davis2016(tmp_path, "val")
+
+    messages = [(p.path, p.message) for p in error.value.problems]
+    assert messages == [
+        (listing, "line 3: sequence name '..' is the parent folder, not a sequence"),
+        (listing, "line 4: frame name '..' is the parent folder, not a frame"),
+    ]
+
+
+def test_dataset_folder_with_a_control_character_in_a_name_is_refused(tmp_path):
+    write_mask(tmp_path / "Annotations" / "good" / "00000.png", _labels(1))
+    write_mask(tmp_path / "Annotations" / "bad\nname" / "00000.png", _labels(1))
+
+    with pytest.raises(DatasetError) as error:
+        load_folder(tmp_path)
+
+    [problem] = error.value.problems
+    assert problem.path == tmp_path / "Annotations" and problem.kind == "invalid"
+    assert "'bad\\nname'" in problem.message and "rename it" in problem.message
+
+
+def test_frame_file_with_edge_whitespace_is_refused(tmp_path):
+    write_mask(tmp_path / "Annotations" / "s" / "00000.png", _labels(1))
+    write_mask(tmp_path / "Annotations" / "s" / "00001 .png", _labels(1))
+    (tmp_path / "Annotations" / "s" / "notes\n.txt").write_text("not indexed, so harmless")
+
+    with pytest.raises(DatasetError, match=r"frame name '00001 ' in this folder starts or ends"):
+        load_folder(tmp_path)
+
+
+def test_single_sequence_folder_given_as_dot_is_named_after_it(tmp_path, monkeypatch):
+    write_mask(tmp_path / "judo" / "Annotations" / "00000.png", _labels(1))
+    monkeypatch.chdir(tmp_path / "judo")
+    assert load_folder(".").names == ["judo"]  # not "", which would be the masks folder itself
+
+
+def test_segtrack_lists_with_unsafe_names_are_refused(tmp_path):
+    _rgb(tmp_path / "GroundTruth" / "worm" / "f_1.png", _soft({(2, 2): 255}))
+    frames = _write(tmp_path / "ImageSets" / "worm.txt", "worm/\nf_1\n../..\n")
+    with pytest.raises(DatasetError) as error:
+        load_segtrackv2(tmp_path)
+    assert [(p.path, p.message[:8]) for p in error.value.problems] == [(frames, "line 3: ")]
+
+    listing = _write(tmp_path / "ImageSets" / "all.txt", "*worm\n*..\n")
+    with pytest.raises(DatasetError) as error:
+        load_segtrackv2(tmp_path)
+    assert [(p.path, p.message[:26]) for p in error.value.problems] == [
+        (listing, "line 2: sequence name '..'")
+    ]
+
+
+def test_synthetic_split_list_with_unsafe_name_is_refused(tmp_path):
+    from vosbench.datasets.synthetic import load_synthetic
+
+    listing = _write(tmp_path / "ImageSets" / "2017" / "val.txt", "synth-val-000\n..\n")
+    with pytest.raises(DatasetError) as error:
+        load_synthetic(tmp_path, "val")
+    assert [(p.path, p.message[:26]) for p in error.value.problems] == [
+        (listing, "line 2: sequence name '..'")
+    ]
+
+
+def test_validate_command_reports_a_dot_dot_list_and_exits_1(tmp_path, capsys):
+    from vosbench.cli import main
+
+    _davis_sequence(tmp_path, "bear", 1)
+    listing = _write(tmp_path / "ImageSets" / "2016" / "val.txt", "bear\n..\n")
+
+    code = main(["validate", "--dataset", "davis2016", "--root", str(tmp_path), "--split", "val"])
+
+    err = capsys.readouterr().err
+    assert code == 1 and f"{listing}: line 2: sequence name '..'" in err
+    assert "Traceback" not in err
+
+
+# ------------------------------------------------------------------------------------------
+# a split list naming sequences absent on disk: an error unless allowed or narrowed
+
+
+def _partial_davis2016(root: Path) -> Path:
+    """A train list of three sequences of which only "present" is on disk."""
+    _davis_sequence(root, "present", 2)
+    names = {"absent-but-listed": 3, "present": 2, "other-absent": 1}
+    return _write(root / "ImageSets" / "480p" / "train.txt", _pair_lines(names) + "\n")
+
+
+def test_partial_split_is_an_error_naming_the_missing_sequences(tmp_path):
+    _partial_davis2016(tmp_path)
+
+    with pytest.raises(DatasetError) as error:
+        load_dataset("davis2016", tmp_path, "train")
+
+    [problem] = error.value.problems
+    assert problem.kind == "missing" and problem.path == tmp_path
+    assert problem.message == (
+        "2 of 3 sequences of davis2016/train listed in ImageSets/480p/train.txt are missing "
+        "under Annotations/480p or JPEGImages/480p: absent-but-listed, other-absent; pass "
+        "allow_missing=True (--allow-missing) to score the 1 present, or choose with "
+        "sequences=[...] (--sequences)"
+    )
+
+
+def test_partial_split_loads_what_is_present_when_allowed(tmp_path):
+    _partial_davis2016(tmp_path)
+
+    dataset = load_dataset("davis2016", tmp_path, "train", allow_missing=True)
+
+    assert dataset.names == ["present"] and len(dataset["present"]) == 2
+    assert dataset.listed == ("absent-but-listed", "present", "other-absent")
+    assert dataset.missing == ["absent-but-listed", "other-absent"]
+    assert [p.path.name for p in dataset.problems] == ["absent-but-listed", "other-absent"]
+
+
+def test_sequences_narrow_a_partial_split_to_present_ones(tmp_path):
+    _partial_davis2016(tmp_path)
+
+    dataset = load_dataset("davis2016", tmp_path, "train", sequences=["present"])
+
+    assert dataset.names == ["present"] and len(dataset.listed) == 3
+    assert dataset.missing == ["absent-but-listed", "other-absent"]
+
+
+def test_choosing_a_listed_sequence_missing_on_disk_is_an_error(tmp_path):
+    _partial_davis2016(tmp_path)
+
+    with pytest.raises(DatasetError) as error:
+        load_dataset("davis2016", tmp_path, "train", sequences=["present", "absent-but-listed"])
+    [problem] = error.value.problems
+    assert problem.path == tmp_path / "Annotations" / "480p" / "absent-but-listed"
+    assert "'absent-but-listed' of davis2016/train is missing" in problem.message
+
+    with pytest.raises(DatasetError, match="'presnt' is not in davis2016/train; did you mean"):
+        load_dataset("davis2016", tmp_path, "train", sequences=["presnt"], allow_missing=True)
+
+
+def test_select_keeps_the_listed_names(tmp_path):
+    _davis2016(tmp_path, {"b": 2, "a": 3})
+    dataset = load_dataset("davis2016", tmp_path, "val")
+
+    assert dataset.listed == ("b", "a") and dataset.missing == []
+    assert dataset.select(["a"]).listed == ("b", "a")
+
+
+def test_listed_defaults_to_the_loaded_names(tmp_path):
+    from vosbench.datasets import Dataset
+    from vosbench.datasets.synthetic import PRESETS, synthetic_dataset
+
+    write_mask(tmp_path / "b" / "00000.png", _labels(1))
+    write_mask(tmp_path / "a" / "00000.png", _labels(1))
+    assert load_folder(tmp_path).listed == ("a", "b")
+    generated = synthetic_dataset(PRESETS["small"], "val")
+    assert generated.listed == tuple(generated.names) and generated.missing == []
+    assert Dataset("folder", "all", "semi-supervised", []).listed == ()
+
+
+def test_segtrack_and_synthetic_lists_set_listed(tmp_path):
+    _rgb(tmp_path / "st" / "GroundTruth" / "worm" / "f_1.png", _soft({(2, 2): 255}))
+    _write(tmp_path / "st" / "ImageSets" / "all.txt", "*worm\n*frog\n")
+    with pytest.raises(DatasetError, match="1 of 2 sequences of segtrackv2/all are missing under "
+                                           "GroundTruth: frog"):
+        load_dataset("segtrackv2", tmp_path / "st")
+    segtrack = load_dataset("segtrackv2", tmp_path / "st", allow_missing=True)
+    assert segtrack.listed == ("worm", "frog") and segtrack.missing == ["frog"]
+
+    from vosbench.datasets.synthetic import write_synthetic
+
+    root = write_synthetic(tmp_path / "synth", "small")
+    listing = root / "ImageSets" / "2017" / "val.txt"
+    names = listing.read_text().split()
+    listing.write_text("\n".join(names + ["synth-val-999"]) + "\n")
+    with pytest.raises(DatasetError, match=f"1 of {len(names) + 1} sequences of synthetic/val are "
+                                           "missing under Annotations/480p: synth-val-999"):
+        load_dataset("synthetic", root)
+    synthetic = load_dataset("synthetic", root, allow_missing=True)
+    assert synthetic.missing == ["synth-val-999"] and synthetic.names == names
+
+
+def test_validate_command_refuses_a_partial_split(tmp_path, capsys):
+    from vosbench.cli import main
+
+    _partial_davis2016(tmp_path)
+
+    code = main(["validate", "--dataset", "davis2016", "--root", str(tmp_path), "--split", "train"])
+
+    err = capsys.readouterr().err
+    assert code == 1 and "2 of 3 sequences of davis2016/train" in err and "other-absent" in err
+
+
+# ------------------------------------------------------------------------------------------
 # real data ($VOSBENCH_DATA)
 
 
@@ -578,6 +798,22 @@ def test_real_davis2016_train_reports_missing_sequences(davis2016_root):
     labels = dataset["bear"].read_annotation("00077")  # the grey+alpha file
     assert labels.shape == (480, 854) and set(np.unique(labels)) == {0, 1}
     assert validate_dataset(dataset) == dataset.problems  # the three present sequences are clean
+
+
+@pytest.mark.real_data
+def test_real_davis2016_train_is_an_error_unless_allowed(davis2016_root):
+    with pytest.raises(DatasetError) as error:
+        load_dataset("davis2016", davis2016_root, "train")
+    message = str(error.value)
+    assert "27 of 30 sequences of davis2016/train listed in ImageSets/480p/train.txt" in message
+    assert "bmx-bumps, boat, breakdance-flare, bus, car-turn, …" in message
+    assert "score the 3 present" in message and "bear" not in message.split("allow_missing")[0]
+
+    dataset = load_dataset("davis2016", davis2016_root, "train", allow_missing=True)
+    assert dataset.names == ["bear", "dog-agility", "tennis"] and len(dataset.listed) == 30
+    assert len(dataset.missing) == 27 and "bmx-bumps" in dataset.missing
+    narrowed = load_dataset("davis2016", davis2016_root, "train", sequences=["tennis"])
+    assert narrowed.names == ["tennis"]
 
 
 @pytest.mark.real_data

@@ -82,5 +82,6 @@ def safe_join(root: Path, *names: str, what: str = "sequence") -> Path:
     base = os.path.normpath(os.path.abspath(root))
     target = os.path.normpath(os.path.join(base, *names))
     if os.path.commonpath([base, target]) != base:
-        raise DatasetError(Problem(Path(root), f"{what} path {target} lies outside {base}", "invalid"))
+        message = f"{what} path {target} lies outside {base}"
+        raise DatasetError(Problem(Path(root), message, "invalid"))
     return Path(root).joinpath(*names)

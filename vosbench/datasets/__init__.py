@@ -2,15 +2,17 @@
 
 A loader is called as ``loader(root, split, task=..., **options)`` and returns a
 :class:`~vosbench.datasets.base.Dataset`. ``root`` may be None only for datasets that need no
-files (``synthetic``).
+files (``synthetic``). Loaders report listed sequences absent on disk as problems;
+:func:`load_dataset` is where a partial split becomes an error unless allowed.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional, Sequence as Seq, Union
+from typing import Any, List, Optional, Sequence as Seq, Union
 
 from vosbench.datasets.base import TASKS, Dataset, FileSequence, Sequence, require_task
+from vosbench.errors import DatasetError, Problem
 from vosbench.registry import Registry
 
 DATASETS: Registry = Registry("dataset", entry_point_group="vosbench.datasets")
@@ -43,22 +45,67 @@ DATASETS.register(
 
 def load_dataset(name: str, root: Union[str, Path, None] = None, split: Optional[str] = None, *,
                  task: Optional[str] = None, sequences: Optional[Seq[str]] = None,
-                 **options: Any) -> Dataset:
+                 allow_missing: bool = False, **options: Any) -> Dataset:
     """Load a dataset by catalogue name.
+
+    A split whose list names sequences absent on disk is an error: scoring the rest under the
+    split's name would pass a partial benchmark off as the whole one.
 
     Args:
         name: catalogue name (see ``vosbench datasets``).
         root: dataset folder; required except for ``synthetic``.
         split: split name; defaults to the dataset's usual evaluation split.
         task: ``semi-supervised`` (default) or ``unsupervised``.
-        sequences: restrict to these sequence names (unknown names are an error).
+        sequences: restrict to these sequence names; names outside the split or missing on
+            disk are an error, and other missing sequences no longer matter.
+        allow_missing: score the sequences present even though the split lists more
+            (``Dataset.missing`` names the rest, ``Dataset.listed`` the whole split).
         options: loader-specific options (``resolution``, ``seed`` …).
     """
     entry = DATASETS.entry(name)
     split = split or entry.info.get("default_split")
     task = require_task(task or entry.info.get("default_task", "semi-supervised"))
     dataset = entry.load()(root, split, task=task, **options)  # each loader checks its root
-    return dataset.select(sequences)
+    if sequences:
+        return dataset.select(sequences)
+    if dataset.missing and not allow_missing:
+        raise DatasetError(missing_problem(dataset))
+    return dataset
+
+
+def missing_problem(dataset: Dataset) -> Problem:
+    """One short problem for the listed sequences a dataset lacks: count, preview, where, remedy."""
+    from vosbench.datasets.folder import preview
+
+    missing = dataset.missing
+    split_list = dataset.info.get("split_list")
+    listed_in = f" listed in {split_list}" if split_list else ""
+    return Problem(
+        dataset.root,
+        f"{len(missing)} of {len(dataset.listed)} sequences of {dataset.label}{listed_in} are "
+        f"missing under {' or '.join(_looked_in(dataset, missing))}: {preview(missing)}; pass "
+        f"allow_missing=True (--allow-missing) to score the {len(dataset)} present, or choose "
+        "with sequences=[...] (--sequences)",
+        "missing",
+    )
+
+
+def _looked_in(dataset: Dataset, missing: Seq[str]) -> List[str]:
+    """The folders searched for the missing sequences (from the loader's problems), relative to
+    the dataset root that the problem's path names."""
+    names = set(missing)
+    folders = [p.path.parent for p in dataset.problems
+               if p.kind == "missing" and p.path is not None and p.path.name in names]
+    if dataset.root is not None and "image_folder" in dataset.info:
+        folders.append(dataset.root / str(dataset.info["image_folder"]))
+    shown = [_relative(folder, dataset.root) for folder in dict.fromkeys(folders)]
+    return shown or ["the dataset folder"]
+
+
+def _relative(folder: Path, root: Optional[Path]) -> str:
+    if root is not None and folder.is_relative_to(root):
+        return folder.relative_to(root).as_posix() or "."
+    return str(folder)
 
 
 def validate_dataset(dataset: Dataset) -> list:

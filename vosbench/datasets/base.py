@@ -175,6 +175,8 @@ class Dataset:
         problems: what indexing found wrong but could survive (e.g. sequences of the split
             list missing on disk); :func:`vosbench.datasets.validate_dataset` reports them.
         info: free metadata recorded with results (resolution, year, mask rule …).
+        listed: every sequence name the split defines, loaded or not (defaults to the loaded
+            names), so a partial dataset can say "k of N" and :attr:`missing` can name the rest.
     """
 
     name: str
@@ -185,9 +187,17 @@ class Dataset:
     binary: bool = False
     problems: List[Problem] = field(default_factory=list)
     info: Dict[str, object] = field(default_factory=dict)
+    listed: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         require_task(self.task)
+        self.listed = tuple(self.listed) or tuple(self.names)
+
+    @property
+    def missing(self) -> List[str]:
+        """Names the split lists that were not loaded (absent on disk), in list order."""
+        loaded = set(self.names)
+        return [name for name in self.listed if name not in loaded]
 
     def __iter__(self) -> Iterator[Sequence]:
         return iter(self.sequences)
@@ -210,15 +220,34 @@ class Dataset:
         return f"{self.name}/{self.split}"
 
     def select(self, names: Optional[Seq[str]]) -> "Dataset":
-        """A copy restricted to ``names`` (in the given order); unknown names are an error."""
+        """A copy restricted to ``names`` (in the given order), keeping :attr:`listed`.
+
+        Names outside the split, and names the split lists but the disk lacks, are errors:
+        asking for a sequence and scoring without it would be a silent loss.
+        """
         if not names:
             return self
         known = set(self.names)
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            raise DatasetError([Problem(self.root, _missing_message(n, self.names, self.label), "missing") for n in unknown])
+        problems = [self._absent(n) for n in names if n not in known]
+        if problems:
+            raise DatasetError(problems)
         chosen = [self[n] for n in names]
-        return Dataset(self.name, self.split, self.task, chosen, self.root, self.binary, [], dict(self.info))
+        return Dataset(self.name, self.split, self.task, chosen, self.root, self.binary, [],
+                       dict(self.info), listed=self.listed)
+
+    def _absent(self, name: str) -> Problem:
+        """Why ``name`` cannot be selected: not in the split, or listed but missing on disk."""
+        if name not in self.listed:
+            return Problem(self.root, _missing_message(name, self.names, self.label), "missing")
+        found = next((p for p in self.problems if _is_missing_sequence(p, name)), None)
+        message = f"sequence {name!r} of {self.label} is listed but missing on disk"
+        return found or Problem(self.root, message, "missing")
+
+
+def _is_missing_sequence(problem: Problem, name: str) -> bool:
+    """Whether ``problem`` is the loader's report of sequence ``name`` absent on disk."""
+    return (problem.kind == "missing" and problem.path is not None and problem.path.name == name
+            and problem.message.startswith(f"sequence {name!r} "))
 
 
 def _missing_message(name: str, known: Seq[str], label: str) -> str:

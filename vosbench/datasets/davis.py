@@ -6,7 +6,9 @@ years differ only in their annotation convention (:class:`_Convention`): DAVIS-2
 one binary 0/255 object per sequence, DAVIS-2017 palette indices with void 255.
 
 Sequences named by the split but absent on disk (partial downloads) are reported in
-``Dataset.problems`` instead of failing, so the sequences that are there can still be used.
+``Dataset.problems`` and left out, while ``Dataset.listed`` keeps the whole split:
+:func:`vosbench.datasets.load_dataset` refuses such a partial split unless told to score what
+is present.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from vosbench.datasets.folder import (
     folder_sequence,
     present_sequences,
     preview,
+    read_lines,
+    require_safe_lines,
+    unsafe_line,
 )
 from vosbench.errors import DatasetError, Problem
 
@@ -152,6 +157,7 @@ def _load_davis(
         binary=convention.binary,
         problems=problems,
         info=info,
+        listed=tuple(listed),
     )
 
 
@@ -161,24 +167,23 @@ def read_split_list(path: Path) -> Dict[str, List[str]]:
     Accepts name-only lines (``bear``) and DAVIS-2016 path-pair lines
     (``/JPEGImages/480p/bear/00000.jpg /Annotations/480p/bear/00000.png``), whose sequence is
     the image path's folder. Lines are stripped, never cut: 480p lists end in a space and the
-    last line may lack its newline.
+    last line may lack its newline. Any unsafe name (``..``, ``.``, a control character …)
+    refuses the whole list, each bad line named: the names become run folders.
     """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise DatasetError(
-            Problem(path, f"cannot read split list ({error})", "unreadable")
-        ) from None
     listed: Dict[str, List[str]] = {}
-    for line in text.splitlines():
-        entry = line.strip()
+    problems: List[Optional[Problem]] = []
+    for number, entry in read_lines(path, "split list"):
         if not entry:
             continue
         if "/" in entry:
-            image = PurePosixPath(entry.split()[0])
-            listed.setdefault(image.parent.name, []).append(image.stem)
+            sequence, stem = _pair_line_names(entry)
+            problems.append(unsafe_line(path, number, sequence))
+            problems.append(unsafe_line(path, number, stem, "frame"))
+            listed.setdefault(sequence, []).append(stem)
         else:
+            problems.append(unsafe_line(path, number, entry))
             listed.setdefault(entry, [])
+    require_safe_lines(problems)
     return listed
 
 
@@ -295,3 +300,11 @@ def _frame_count_problems(
             "warning",
         )
     ]
+
+
+def _pair_line_names(entry: str) -> Tuple[str, str]:
+    """(sequence folder, frame stem) of a path line, split on ``/`` as written (``..`` kept)."""
+    parts = entry.split()[0].split("/")
+    folder = parts[-2] if len(parts) > 1 else ""
+    stem = parts[-1] if parts[-1] in (".", "..") else PurePosixPath(parts[-1]).stem
+    return folder, stem

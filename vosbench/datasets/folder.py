@@ -8,15 +8,22 @@ Three layouts are read, tried in this order:
 
 Masks are indexed PNGs (pixel value = object id, 255 = void), as written by
 :func:`vosbench.io.write_mask`.
+
+Every name read from disk (folder and file names, list lines) passes
+:func:`vosbench.names.check_name` before it becomes a sequence or frame: the runner turns those
+names into folders it replaces and deletes. An unsafe one refuses the load rather than being
+skipped, since skipping would score the dataset without it and exit 0.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Callable, Dict, List, Mapping, Optional, Sequence as Seq, Tuple, Union
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence as Seq, Tuple, Union
 
 from vosbench.datasets.base import Dataset, FileSequence, decode_index, require_task
 from vosbench.errors import DatasetError, Problem
+from vosbench.names import check_name, require_name
 
 IMAGE_EXTENSIONS: Tuple[str, ...] = ("jpg", "jpeg", "png", "bmp")
 MASK_EXTENSIONS: Tuple[str, ...] = ("png",)
@@ -28,7 +35,9 @@ def index_files(folder: Path, extensions: Seq[str]) -> Dict[str, Path]:
     """Stem → file for the files of ``folder`` with one of ``extensions`` (any case), by stem.
 
     Hidden files (``._00000.png`` left by macOS) are skipped. When two files share a stem, the
-    extension listed first wins, so the choice never depends on directory order.
+    extension listed first wins, so the choice never depends on directory order. A stem that is
+    no safe name (a control character, edge whitespace) refuses the folder: it would become a
+    prediction file name.
     """
     if not folder.is_dir():
         return {}
@@ -38,6 +47,7 @@ def index_files(folder: Path, extensions: Seq[str]) -> Dict[str, Path]:
         for p in folder.iterdir()
         if p.is_file() and not p.name.startswith(".") and p.suffix[1:].lower() in rank
     ]
+    refuse_unsafe_entries(folder, [p.stem for p in files], "frame")
     files.sort(key=lambda p: (p.stem, rank[p.suffix[1:].lower()], p.name))
     table: Dict[str, Path] = {}
     for path in files:
@@ -45,11 +55,59 @@ def index_files(folder: Path, extensions: Seq[str]) -> Dict[str, Path]:
     return table
 
 
-def subfolders(folder: Path) -> List[str]:
-    """Names of the visible sub-folders of ``folder``, sorted (empty when it does not exist)."""
+def subfolders(folder: Path, what: str = "sequence") -> List[str]:
+    """Names of the visible sub-folders of ``folder``, sorted (empty when it does not exist).
+
+    An unsafe name refuses the listing (see the module docstring for why it is not skipped).
+    """
     if not folder.is_dir():
         return []
-    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    names = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    refuse_unsafe_entries(folder, names, what)
+    return names
+
+
+def refuse_unsafe_entries(folder: Path, names: Iterable[str], what: str) -> None:
+    """A DatasetError naming every unsafe entry of ``folder`` at once: one rename pass fixes all."""
+    problems = [
+        Problem(folder, f"{what} name {name!r} in this folder {reason}; rename it", "invalid")
+        for name in names
+        if (reason := check_name(name, what=what)) is not None
+    ]
+    if problems:
+        raise DatasetError(problems)
+
+
+def read_lines(path: Path, what: str = "list") -> List[Tuple[int, str]]:
+    """(line number, stripped text) of every line of a text list; unreadable → DatasetError.
+
+    A UTF-8 byte-order mark is dropped; lines are stripped, never cut (DAVIS 480p lists end in
+    a space, and the last line may lack its newline).
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise DatasetError(Problem(path, f"cannot read {what} ({error})", "unreadable")) from None
+    return [(number, line.strip()) for number, line in enumerate(text.splitlines(), start=1)]
+
+
+def unsafe_line(path: Path, number: int, name: str, what: str = "sequence") -> Optional[Problem]:
+    """The Problem of a list line whose name is unsafe, or None.
+
+    Callers collect these and refuse the whole list: a malformed list is the user's to fix, and
+    loading the rest would silently score a different set of sequences.
+    """
+    reason = check_name(name, what=what)
+    if reason is None:
+        return None
+    return Problem(path, f"line {number}: {what} name {name!r} {reason}", "invalid")
+
+
+def require_safe_lines(problems: Iterable[Optional[Problem]]) -> None:
+    """Raise every :func:`unsafe_line` problem of one list together."""
+    found = [problem for problem in problems if problem is not None]
+    if found:
+        raise DatasetError(found)
 
 
 def folder_sequence(
@@ -179,5 +237,7 @@ def _layout(root: Path) -> Tuple[List[Tuple[str, Optional[Path], Path]], str]:
         names = sorted(set(subfolders(images)) | set(subfolders(annotations)))
         if names:
             return [(name, images / name, annotations / name) for name in names], "Annotations"
-        return [(root.name, images, annotations)], "Annotations"
+        # Lexically absolute, so "." names the current folder rather than becoming "".
+        name = require_name(Path(os.path.abspath(root)).name, root)
+        return [(name, images, annotations)], "Annotations"
     return [(name, None, root / name) for name in subfolders(root)], "."

@@ -24,8 +24,11 @@ from vosbench.datasets.folder import (
     index_files,
     present_sequences,
     preview,
+    read_lines,
+    require_safe_lines,
     require_split,
     subfolders,
+    unsafe_line,
 )
 from vosbench.errors import DatasetError, MaskFormatError, Problem
 from vosbench.io import read_mask
@@ -48,7 +51,8 @@ def load_segtrackv2(
 
     Sequences come from ``ImageSets/all.txt`` when present (else the folders on disk); frame
     order from ``ImageSets/<seq>.txt`` when present (else sorted stems). Listed sequences that
-    are absent are reported in ``Dataset.problems``.
+    are absent are reported in ``Dataset.problems`` (``Dataset.listed`` keeps them all); an
+    unsafe name in a list or on disk refuses the load.
     """
     root = dataset_root(root, "segtrackv2")
     split = require_split(split, "segtrackv2")
@@ -78,7 +82,8 @@ def load_segtrackv2(
     }
     binary = all(len(sequence.object_ids) == 1 for sequence in sequences)
     return Dataset(
-        "segtrackv2", split, task, sequences, root, binary=binary, problems=problems, info=info
+        "segtrackv2", split, task, sequences, root, binary=binary, problems=problems, info=info,
+        listed=tuple(names),
     )
 
 
@@ -128,10 +133,10 @@ def _sequence_names(root: Path) -> List[str]:
     """Names from ``ImageSets/all.txt`` (``*``-prefixed), else every sequence folder on disk."""
     listing = root / "ImageSets" / "all.txt"
     if listing.is_file():
-        lines = _read_lines(listing)
-        return list(
-            dict.fromkeys(line.lstrip("*").strip() for line in lines if line.lstrip("*").strip())
-        )
+        lines = [(n, line.lstrip("*").strip()) for n, line in read_lines(listing)]
+        lines = [(n, name) for n, name in lines if name]
+        require_safe_lines(unsafe_line(listing, n, name) for n, name in lines)
+        return list(dict.fromkeys(name for _, name in lines))
     names = sorted(set(subfolders(root / "GroundTruth")) | set(subfolders(root / "JPEGImages")))
     if not names:
         raise DatasetError(
@@ -174,7 +179,11 @@ def _sequence(
 
 def _annotations(folder: Path) -> Tuple[Tuple[int, ...], Dict[str, AnnotationFiles], List[Problem]]:
     """Object ids and stem → mask file(s); numbered sub-folders make a multi-object sequence."""
-    numbered = {int(n): folder / n for n in subfolders(folder) if n.isdigit() and 0 < int(n) < 255}
+    numbered = {
+        int(n): folder / n
+        for n in subfolders(folder, "object folder")
+        if n.isdigit() and 0 < int(n) < 255
+    }
     if not numbered:
         return (1,), dict(index_files(folder, IMAGE_EXTENSIONS)), []
     ids = tuple(sorted(numbered))
@@ -203,7 +212,9 @@ def _frame_order(listing: Path, on_disk: set) -> Tuple[Optional[List[str]], List
     """Frame stems from ``ImageSets/<seq>.txt`` (line 1 is a header), or None without a list."""
     if not listing.is_file():
         return None, []
-    order = list(dict.fromkeys(_stem(line) for line in _read_lines(listing)[1:] if line))
+    lines = [(n, _stem(line)) for n, line in read_lines(listing)[1:] if line]
+    require_safe_lines(unsafe_line(listing, n, stem, "frame") for n, stem in lines)
+    order = list(dict.fromkeys(stem for _, stem in lines))
     problems = []
     missing = [stem for stem in order if stem not in on_disk]
     if missing:
@@ -225,13 +236,6 @@ def _frame_order(listing: Path, on_disk: set) -> Tuple[Optional[List[str]], List
             )
         )
     return order, problems
-
-
-def _read_lines(path: Path) -> List[str]:
-    try:
-        return [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()]
-    except (OSError, UnicodeDecodeError) as error:
-        raise DatasetError(Problem(path, f"cannot read list ({error})", "unreadable")) from None
 
 
 def _stem(entry: str) -> str:

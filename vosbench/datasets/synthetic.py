@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from vosbench.datasets.base import Dataset, FileSequence, Sequence, decode_index, require_task
+from vosbench.datasets.folder import read_lines, require_safe_lines, unsafe_line
 from vosbench.errors import DatasetError, Problem
 from vosbench.io import atomic_write_bytes, atomic_write_text, write_mask
 
@@ -769,9 +770,9 @@ def _load_folder(
                 "missing",
             )
         )
-    names = [
-        line.strip() for line in list_path.read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
+    lines = [(number, name) for number, name in read_lines(list_path, "split list") if name]
+    require_safe_lines(unsafe_line(list_path, number, name) for number, name in lines)
+    names = list(dict.fromkeys(name for _, name in lines))
     sequences: List[Sequence] = []
     problems: List[Problem] = []
     for name in names:
@@ -785,7 +786,10 @@ def _load_folder(
         if config is not None
         else {"source": "files", "mask_rule": "index", "void_label": VOID_LABEL}
     )
-    return Dataset("synthetic", split, task, sequences, root=root, problems=problems, info=info)
+    return Dataset(
+        "synthetic", split, task, sequences, root=root, problems=problems, info=info,
+        listed=tuple(names),
+    )
 
 
 def _file_sequence(root: Path, name: str) -> Union[FileSequence, Problem]:
@@ -1041,17 +1045,23 @@ def write_predictions(
     quality: Union[str, PredictionNoise] = "noisy",
     seed: int = 0,
     split: str = "val",
+    overwrite: bool = False,
 ) -> Path:
     """Write ``<out_dir>/<seq>/<stem>.png`` palette predictions for every frame.
 
     ``dataset_or_config`` is any dataset, or a synthetic config / preset name (generated in
     memory for ``split``). J is typically 0.6-0.9 with the ``noisy`` quality. Returns ``out_dir``.
+    A non-empty ``out_dir`` is refused unless ``overwrite``: writing some sequences over a
+    folder of real results would leave a mix that looks like one run.
     """
     if isinstance(dataset_or_config, Dataset):
         dataset = dataset_or_config
     else:
         dataset = synthetic_dataset(resolve_config(dataset_or_config), split)
     out = Path(out_dir).expanduser()
+    if not overwrite and out.is_dir() and any(out.iterdir()):
+        raise DatasetError(Problem(out, "the predictions folder is not empty; choose an empty one, or pass "
+                                        "--force (overwrite=True) to overwrite its masks", "exists"))
     for sequence in dataset:
         for stem, labels in predict_sequence(sequence, quality=quality, seed=seed):
             write_mask(out / sequence.name / f"{stem}.png", labels)
