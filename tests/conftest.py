@@ -30,3 +30,12 @@ def davis2016_root(real_data: Path) -> Path:
     if not root.is_dir():
         pytest.skip(f"real data not available: {root} is missing")
     return root
+
+
+@pytest.fixture
+def idle_machine(monkeypatch):
+    """The load probe sees no other process (the test machine itself may be busy)."""
+    from vosbench.runner import load
+
+    monkeypatch.setattr(load, "_system_busy_ticks", lambda: 1000)
+    monkeypatch.setattr(load, "_own_ticks", lambda: 0)

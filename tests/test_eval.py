@@ -113,9 +113,12 @@ def test_ground_truth_as_prediction_scores_one_and_warns(small_root, capsys, tmp
     assert "identical to the ground truth" in err
 
 
-def test_in_memory_synthetic_is_the_default_dataset(tmp_path, capsys):
+def test_a_plain_folder_needs_its_dataset_named(tmp_path, capsys):
     results = write_predictions(load_dataset("synthetic"), tmp_path / "pred", quality="good")
     code, stdout, err = run_eval(capsys, results, "-j", "2")
+    assert code == 1 and "pass --dataset" in err and str(results) in err and "Traceback" not in err
+    assert not (results / "global_results-val.csv").exists(), "nothing is scored against an assumed dataset"
+    code, stdout, err = run_eval(capsys, results, "-j", "2", "--dataset", "synthetic")
     assert code == 0 and "synthetic/val" in stdout
     j_and_f = float(read_csv(results / "global_results-val.csv")[1][0])
     assert 0.6 < j_and_f < 1.0

@@ -34,7 +34,8 @@ from vosbench.errors import (
 from vosbench.report.collect import ReportError
 from vosbench.runner.checkpoint import WeightsError
 from vosbench.runner.runner import MethodError
-from vosbench.runner.store import RunMismatchError
+from vosbench.results import DamagedFileError, ForeignFileError, RunLockedError, RunMismatchError
+from vosbench.results import StaleEvaluationError
 from vosbench.train.engine import TrainingError
 
 REPO = Path(vosbench.__file__).resolve().parents[1]
@@ -42,8 +43,9 @@ PROBLEMS = [Problem(Path("/data/pred/bear/00003.png"), "RGB PNG: expected an ind
             Problem(Path("/data/pred/dog"), "3 of 9 prediction files missing", "missing"),
             Problem(None, "no path here", "config")]
 INPUT_ERRORS = [InputError, MaskFormatError, DatasetError, EvaluationError, SizeMismatchError,
-                ExtraObjectError, SequenceTooShortError]
-MESSAGE_ERRORS = [VosbenchError, ConfigError, MethodError, RunMismatchError, ReportError, TrainingError]
+                ExtraObjectError, SequenceTooShortError, DamagedFileError, ForeignFileError, StaleEvaluationError]
+MESSAGE_ERRORS = [VosbenchError, ConfigError, MethodError, RunMismatchError, ReportError, TrainingError,
+                  RunLockedError]
 
 
 def examples() -> List[VosbenchError]:

@@ -23,7 +23,7 @@ from PIL import Image
 from vosbench.datasets import load_dataset
 from vosbench.datasets.synthetic import write_predictions
 from vosbench.errors import DatasetError, Problem, VosbenchError
-from vosbench.io import DAVIS_PALETTE
+from vosbench.io import DAVIS_PALETTE, read_mask, write_mask
 from vosbench.metrics import evaluate, write_outputs
 from vosbench.report import (
     ReportError,
@@ -38,7 +38,7 @@ from vosbench.report import (
 )
 from vosbench.report.plots import attribute_table, j_over_time
 from vosbench.report.tables import format_fps
-from vosbench.runner.store import RunStore, write_json
+from vosbench.results import RunStore, evaluate_run, evaluation_status, write_json
 from vosbench.runner.timing import summarize
 
 OPTIONS = {"num_sequences": 3, "num_frames": 8, "height": 48, "width": 64}
@@ -82,16 +82,15 @@ def make_run(results: Path, dataset, method: str, quality: str, ms: float, *, ev
                   "num_objects": len(sequence.object_ids), "object_ids": list(sequence.object_ids),
                   "size": list(sequence.size), "model_ms": [3 * ms] + [ms] * (n - 1),
                   "e2e_ms": [3 * ms + 2] + [ms + 2] * (n - 1), "init_ms": 3 * ms, "peak_host_mb": 100.0,
-                  "peak_gpu_mb": None, "digest": f"{quality}-{sequence.name}", "finished": "now"}
+                  "peak_gpu_mb": None, "digest": f"{quality}-{sequence.name}", "finished": "now",
+                  "load": {"other_cpu_cores": 0.0, "other_gpu_processes": None}}
         write_json(store.marker_path(sequence.name), record)
         records.append(record)
     write_json(store.manifest_path, manifest(method, spec or dataset_record()))
     write_json(store.root / "summary.json", summarize(records))
     result = None
     if evaluated:
-        result = evaluate(dataset, store.masks_dir, workers=1)
-        write_outputs(result, store.root)
-        store.mark_evaluated()
+        result = evaluate_run(store, dataset=dataset, workers=1)
     return store, result
 
 
@@ -158,16 +157,13 @@ def test_fps_and_metric_formats():
 def test_stale_evaluation_is_redone_through_the_injected_callable(two_runs, dataset):
     results, runs = two_runs
     store, _ = runs["noisy-method"]
-    write_predictions(dataset, store.masks_dir, quality="poor")  # new masks ...
-    for record in store.records():  # ... recorded by new markers: the evaluation is stale
-        write_json(store.marker_path(record["sequence"]), {**record, "digest": "poor-" + record["sequence"]})
-    assert not store.evaluation_is_current()
+    write_predictions(dataset, store.masks_dir, quality="poor", overwrite=True)  # new masks: stale
+    assert not evaluation_status(store).current
     calls = []
 
     def reevaluate(target: RunStore):
         calls.append(target.root)
-        write_outputs(evaluate(dataset, target.masks_dir, workers=1), target.root)
-        target.mark_evaluated()
+        evaluate_run(target, dataset=dataset, workers=1)
 
     reports = {r.method: r for r in collect_runs(results, evaluate=reevaluate)}
     assert calls == [store.root]
@@ -180,7 +176,8 @@ def test_stale_evaluation_without_evaluator_is_not_shown(two_runs):
     results, runs = two_runs
     store, _ = runs["good-method"]
     record = store.records()[0]
-    write_json(store.marker_path(record["sequence"]), {**record, "digest": "changed"})
+    mask = store.sequence_dir(record["sequence"]) / f"{record['frames'][1]}.png"
+    write_mask(mask, np.zeros_like(read_mask(mask)))  # one mask replaced, markers untouched
     reports = {r.method: r for r in collect_runs(results, evaluate=None)}
     stale = reports["good-method"]
     assert stale.status.startswith("not evaluated") and "stale" in stale.status
@@ -199,7 +196,7 @@ def test_missing_ground_truth_gives_a_not_evaluated_row(two_runs, dataset, tmp_p
 
     reports = {r.method: r for r in collect_runs(results, evaluate=no_ground_truth)}
     orphan = reports["orphan"]
-    assert orphan.status.startswith("not evaluated: evaluation missing; re-evaluating failed")
+    assert orphan.status.startswith("not evaluated: not evaluated yet; re-evaluating failed")
     assert "no-such-davis" in orphan.status
     assert any(note.startswith("dataset unavailable") for note in orphan.notes)
     assert orphan.total_sequences is None
@@ -212,8 +209,8 @@ def test_damaged_evaluation_files_are_reported_not_fatal(two_runs):
     results, runs = two_runs
     store, _ = runs["good-method"]
     (store.root / "per-object_results-val.csv").unlink()
-    reports = {r.method: r for r in collect_runs(results, evaluate=no_evaluation)}
-    assert reports["good-method"].status.startswith("not evaluated: ")
+    reports = {r.method: r for r in collect_runs(results, evaluate=None)}
+    assert reports["good-method"].status.startswith("not evaluated: stale: ")
     assert "per-object_results-val.csv" in reports["good-method"].status
     assert reports["noisy-method"].evaluated
 
@@ -230,11 +227,15 @@ def test_corrupt_manifest_names_the_file(two_runs):
     results, runs = two_runs
     path = runs["good-method"][0].manifest_path
     path.write_text("{not json")
-    with pytest.raises(ReportError, match=re.escape(str(path))):
-        collect_runs(results, evaluate=no_evaluation)
+    warnings: list = []
+    reports = {r.method for r in collect_runs(results, evaluate=no_evaluation, warnings=warnings)}
+    assert reports == {"noisy-method"}, "a damaged run is left out, the others reported"
+    assert len(warnings) == 1 and str(path) in warnings[0] and "damaged: not valid JSON" in warnings[0]
+    assert "--force" in warnings[0], "the warning says how to recover"
     path.write_text('{"format": "something-else/1"}')
-    with pytest.raises(VosbenchError, match="manifest.json: not a vosbench run manifest"):
-        collect_runs(results, evaluate=no_evaluation)
+    warnings = []
+    assert {r.method for r in collect_runs(results, evaluate=no_evaluation, warnings=warnings)} == {"noisy-method"}
+    assert warnings == [f"skipped {path}: not a vosbench run manifest (format 'something-else/1')"]
 
 
 def test_summary_is_recomputed_when_shards_left_it_partial(two_runs):

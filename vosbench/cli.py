@@ -18,6 +18,8 @@ from vosbench.errors import VosbenchError
 
 TASK_CHOICE = click.Choice(["semi-supervised", "unsupervised"])
 PRECISION_CHOICES = ("fp32", "tf32", "amp-bf16", "amp-fp16", "fp16")
+INTERRUPTED = ("Interrupted. Nothing complete was lost: run the same command again to resume (`vosbench run` "
+               "keeps every finished sequence; eval and report write their outputs whole or not at all).")
 
 
 def _split_names(values: Seq[str]) -> Optional[list]:
@@ -25,29 +27,36 @@ def _split_names(values: Seq[str]) -> Optional[list]:
     return names or None
 
 
-def _dataset_options(function):
-    """--dataset/--root/--split/--task/--sequences/--resolution, shared by every dataset command."""
-    options = [
-        click.option("--dataset", "-d", default="synthetic", show_default=True,
-                     help="Dataset name (see `vosbench datasets`)."),
-        click.option("--root", type=click.Path(file_okay=False, path_type=Path),
-                     help="Dataset folder (not needed for the in-memory synthetic dataset)."),
-        click.option("--split", help="Split (default: the dataset's evaluation split, e.g. val)."),
-        click.option("--task", type=TASK_CHOICE, help="Task (default: semi-supervised)."),
-        click.option("--sequences", "-s", multiple=True, help="Only these sequences (repeat or comma-separate)."),
-        click.option("--resolution", help="480p (default) or 1080p / Full-Resolution for DAVIS."),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+def _dataset_options(function=None, *, default: Optional[str] = "synthetic"):
+    """--dataset/--root/--split/--task/--sequences/--resolution/--allow-missing, shared by dataset commands."""
+    def apply(function):
+        options = [
+            click.option("--dataset", "-d", default=default, show_default=default is not None,
+                         help="Dataset name (see `vosbench datasets`)."
+                              + ("" if default else " Default: the run's, from its manifest.")),
+            click.option("--root", type=click.Path(file_okay=False, path_type=Path),
+                         help="Dataset folder (not needed for the in-memory synthetic dataset)."),
+            click.option("--split", help="Split (default: the dataset's evaluation split, e.g. val)."),
+            click.option("--task", type=TASK_CHOICE, help="Task (default: semi-supervised)."),
+            click.option("--sequences", "-s", multiple=True, help="Only these sequences (repeat or comma-separate)."),
+            click.option("--resolution", help="480p (default) or 1080p / Full-Resolution for DAVIS."),
+            click.option("--allow-missing", is_flag=True,
+                         help="Go on when sequences of the split are missing on disk (tables then say k/N)."),
+        ]
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return apply(function) if function is not None else apply
 
 
 def _load(dataset: str, root: Optional[Path], split: Optional[str], task: Optional[str],
-          sequences: Seq[str], resolution: Optional[str]):
+          sequences: Seq[str], resolution: Optional[str], allow_missing: bool = False):
     from vosbench.datasets import load_dataset
 
     options = {"resolution": resolution} if resolution else {}
-    return load_dataset(dataset, root, split, task=task, sequences=_split_names(sequences), **options)
+    return load_dataset(dataset, root, split, task=task, sequences=_split_names(sequences),
+                        allow_missing=allow_missing, **options)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,9 +67,9 @@ def cli() -> None:
 
 @cli.command("eval")
 @click.argument("results_dir", type=click.Path(path_type=Path))
-@_dataset_options
+@_dataset_options(default=None)
 @click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path),
-              help="Where to write the CSVs (default: RESULTS_DIR).")
+              help="Where to write the CSVs (default: RESULTS_DIR; for a subset of a run, RUN/evaluations/<id>).")
 @click.option("--workers", "-j", type=click.IntRange(min=1), help="Processes (default: number of cores).")
 @click.option("--decay-compat", "decay_mode", flag_value="davis2017", default=None,
               help="Reproduce the official evaluator's Decay (wrong for objects with ≥ 256 frames).")
@@ -74,68 +83,60 @@ def cli() -> None:
 @click.option("--bound-th", type=float, default=0.008, show_default=True,
               help="F tolerance: fraction of the diagonal, or whole pixels if ≥ 1 (non-default is non-official).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the global table.")
-def eval_command(results_dir: Path, dataset: str, root: Optional[Path], split: Optional[str], task: Optional[str],
-                 sequences: Seq[str], resolution: Optional[str], output: Optional[Path], workers: Optional[int],
-                 decay_mode: Optional[str], extra_ids: str, all_frames: bool, skip_short: bool,
-                 all_problems: bool, bound_th: float, quiet: bool) -> None:
+def eval_command(results_dir: Path, dataset: Optional[str], root: Optional[Path], split: Optional[str],
+                 task: Optional[str], sequences: Seq[str], resolution: Optional[str], allow_missing: bool,
+                 output: Optional[Path], workers: Optional[int], decay_mode: Optional[str], extra_ids: str,
+                 all_frames: bool, skip_short: bool, all_problems: bool, bound_th: float, quiet: bool) -> None:
     """Score RESULTS_DIR (<sequence>/<frame>.png, or a `vosbench run` folder) with the official DAVIS J and F.
 
-    For a run folder the masks are read from its masks/ and, unless --dataset is given, the
-    dataset from its manifest.
+    A run folder names its dataset in its manifest and is scored over every completed
+    sequence; a plain results folder needs --dataset (and --root).
     """
     from vosbench.metrics import Protocol, evaluate, write_outputs
     from vosbench.metrics.outputs import format_table, per_sequence_rows
+    from vosbench.results import evaluate_run
+    from vosbench.results.evaluation import plan_evaluation
 
-    run_spec = _run_folder_dataset(results_dir)
-    if run_spec is not None:
-        completed = run_spec["completed"]
-        sequences = sequences or (",".join(completed),)  # by default, what the run has finished
-        output = output or results_dir
-        results_dir = results_dir / "masks"
-        if click.get_current_context().get_parameter_source("dataset") == click.core.ParameterSource.DEFAULT:
-            dataset, root = run_spec["name"], run_spec.get("root")
-            split, task = split or run_spec["split"], task or run_spec["task"]
-            resolution = resolution or (run_spec.get("options") or {}).get("resolution")
-    data = _load(dataset, root, split, task, sequences, resolution)
-    protocol = Protocol.for_dataset(data, bound_th=bound_th, decay_mode=decay_mode or "exact", extra_ids=extra_ids,
-                        all_frames=all_frames, skip_short=skip_short)
-    click.echo(f"Evaluating {results_dir} on {data.label} ({len(data)} sequences, {protocol.task}, "
-               f"{protocol.frame_rule}{'' if protocol.official else '; NON-OFFICIAL settings'})", err=True)
+    protocol_options = dict(bound_th=bound_th, decay_mode=decay_mode or "exact", extra_ids=extra_ids,
+                            all_frames=all_frames, skip_short=skip_short)
+    official = Protocol(**protocol_options).official and not skip_short and decay_mode in (None, "exact")
+    plan = plan_evaluation(results_dir, dataset=dataset, root=root, split=split, task=task,
+                           sequences=_split_names(sequences), output=output, official=official,
+                           options={"resolution": resolution} if resolution else None)
+    spec = plan.dataset
+    data = _load(spec["name"], spec["root"], spec["split"], spec["task"], tuple(spec["sequences"] or ()),
+                 spec["options"].get("resolution"), allow_missing)
+    protocol = Protocol.for_dataset(data, **protocol_options)
+    click.echo(f"Evaluating {plan.masks_dir} on {data.label} ({_count(len(data), data)} sequences, "
+               f"{protocol.task}, {protocol.frame_rule}{'' if protocol.official else '; NON-OFFICIAL settings'})",
+               err=True)
+    for note in plan.notes:
+        click.echo(f"note: {note}", err=True)
     started = time.perf_counter()
     with _progress(len(data), "sequences") as bar:
-        result = evaluate(data, results_dir, protocol, workers=workers, collect_problems=all_problems,
-                          progress=lambda _: bar.update(1))
+        if plan.own:
+            result = evaluate_run(plan.store, dataset=data, workers=workers, collect_problems=all_problems,
+                                  progress=lambda _: bar.update(1))
+        else:
+            result = evaluate(data, plan.masks_dir, protocol, workers=workers, collect_problems=all_problems,
+                              progress=lambda _: bar.update(1))
+            write_outputs(result, plan.output)
     elapsed = time.perf_counter() - started
-    files = write_outputs(result, output or results_dir)
-    if run_spec is not None and files["global"].parent.resolve() == results_dir.parent.resolve():
-        _record_run_evaluation(results_dir.parent, complete=protocol.official and set(data.names) == set(completed))
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     if not quiet:
         click.echo(f"\n--------------------------- Per-sequence results for {data.label} ---------------------------")
         click.echo(format_table(per_sequence_rows(result)))
     click.echo(f"\n--------------------------- Global results for {data.label} ---------------------------")
-    click.echo(format_table([result.global_metrics()]))
+    click.echo(format_table([{**result.global_metrics(), "sequences": _count(len(result.sequences), data)}]))
     click.echo(f"\n{len(result.objects)} objects in {len(result.sequences)} sequences scored in {elapsed:.2f} s; "
-               f"wrote {', '.join(p.name for p in files.values())} to {files['global'].parent}", err=True)
+               f"wrote the tables to {plan.output}", err=True)
 
 
-def _record_run_evaluation(folder: Path, complete: bool) -> None:
-    """Tell the run folder whether its stored evaluation is the official one of all its masks."""
-    from vosbench.runner import RunStore
-
-    store = RunStore(folder)
-    store.mark_evaluated() if complete else store.invalidate_evaluation()
-
-
-def _run_folder_dataset(folder: Path) -> Optional[dict]:
-    """The dataset spec of a `vosbench run` folder (None for a plain results folder)."""
-    from vosbench.runner import RunStore
-
-    store = RunStore(folder)
-    if not (store.exists() and store.masks_dir.is_dir()):
-        return None
-    return {**store.manifest()["dataset"], "completed": [record["sequence"] for record in store.records()]}
+def _count(done: int, data) -> str:
+    """``k/N``: sequences scored of those the split lists (N counts sequences missing on disk)."""
+    listed = len(getattr(data, "listed", None) or data.names)
+    return f"{done}/{listed}"
 
 
 @cli.command("datasets")
@@ -152,11 +153,11 @@ def datasets_command() -> None:
 @cli.command("validate")
 @_dataset_options
 def validate_command(dataset: str, root: Optional[Path], split: Optional[str], task: Optional[str],
-                     sequences: Seq[str], resolution: Optional[str]) -> None:
+                     sequences: Seq[str], resolution: Optional[str], allow_missing: bool) -> None:
     """Check a dataset folder and report every problem found, at once."""
     from vosbench.datasets import validate_dataset
 
-    data = _load(dataset, root, split, task, sequences, resolution)
+    data = _load(dataset, root, split, task, sequences, resolution, allow_missing)
     problems = validate_dataset(data)
     errors = [p for p in problems if p.kind not in ("warning", "info")]
     for problem in problems:
@@ -173,8 +174,9 @@ def validate_command(dataset: str, root: Optional[Path], split: Optional[str], t
 @click.option("--preset", default="val", show_default=True, help="Generator preset (small, val, bench, hard).")
 @click.option("--split", default="val", show_default=True, help="Split name written to ImageSets/2017.")
 @click.option("--predictions", type=click.Path(file_okay=False, path_type=Path),
-              help="Also write noisy predictions (a demo results folder) here.")
-def synth_command(out_dir: Path, preset: str, split: str, predictions: Optional[Path]) -> None:
+              help="Also write noisy predictions (a demo results folder) here; it must be empty or absent.")
+@click.option("--force", is_flag=True, help="Let --predictions overwrite the masks of a non-empty folder.")
+def synth_command(out_dir: Path, preset: str, split: str, predictions: Optional[Path], force: bool) -> None:
     """Write a synthetic dataset in the DAVIS-2017 layout (and optionally predictions)."""
     from vosbench.datasets.synthetic import write_predictions, write_synthetic
 
@@ -183,7 +185,7 @@ def synth_command(out_dir: Path, preset: str, split: str, predictions: Optional[
     if predictions is not None:
         from vosbench.datasets import load_dataset
 
-        write_predictions(load_dataset("synthetic", root, split), predictions)
+        write_predictions(load_dataset("synthetic", root, split), predictions, overwrite=force)
         click.echo(f"wrote predictions to {predictions}")
 
 
@@ -211,7 +213,7 @@ def synth_command(out_dir: Path, preset: str, split: str, predictions: Optional[
 @click.option("--no-eval", is_flag=True, help="Do not evaluate after running.")
 @click.option("--workers", "-j", type=click.IntRange(min=1), help="Evaluation processes (default: number of cores).")
 def run_command(method: str, dataset: str, root: Optional[Path], split: Optional[str], task: Optional[str],
-                sequences: Seq[str], resolution: Optional[str], device: str, precision: str,
+                sequences: Seq[str], resolution: Optional[str], allow_missing: bool, device: str, precision: str,
                 weights: Optional[Path], random_init: bool, overrides: Seq[str], output: Optional[Path],
                 results_root: Path, shard: Optional[str], warmup: int, io_workers: int, force: bool,
                 no_eval: bool, workers: Optional[int]) -> None:
@@ -223,11 +225,11 @@ def run_command(method: str, dataset: str, root: Optional[Path], split: Optional
       vosbench run --method flow --dataset davis2016 --root /data/DAVIS-2016
       vosbench run --method rgmp --weights rgmp.pth --dataset davis2017 --root /data/DAVIS --shard 0/4
     """
+    from vosbench.results import dataset_spec
     from vosbench.runner import RunSettings, Shard, get_method, parse_overrides, run
-    from vosbench.runner.store import dataset_spec
 
     card = get_method(method).card
-    data = _load(dataset, root, split, task or card.task, sequences, resolution)
+    data = _load(dataset, root, split, task or card.task, sequences, resolution, allow_missing)
     settings = RunSettings(device=device, precision=precision, weights=weights, random_init=random_init,
                            warmup_frames=warmup, io_workers=io_workers, shard=Shard.parse(shard), force=force,
                            evaluate=not no_eval, eval_workers=workers)
@@ -247,17 +249,27 @@ def run_command(method: str, dataset: str, root: Optional[Path], split: Optional
 
 def _print_run(result) -> None:
     from vosbench.metrics.outputs import format_table
+    from vosbench.results import exclusivity_note
 
     summary, manifest = result.summary, result.manifest
     click.echo(f"{manifest['method']} on {manifest['dataset']['label']} ({manifest['device_name']}, "
                f"{manifest['precision']}): {len(result.ran)} sequence(s) run, {len(result.resumed)} already done; "
                f"output {result.store.root}", err=True)
-    row = {"method": manifest["method"]}
+    for problem in result.damaged:
+        click.echo(f"warning: {problem} (rerun)", err=True)
+    listed = result.listed
+    row = {"method": manifest["method"], "sequences": f"{result.completed}/{listed if listed else '?'}"}
     if result.evaluation is not None:
         row.update(result.evaluation.global_metrics())
     row.update({"FPS": summary.get("fps"), "e2e FPS": summary.get("e2e_fps"), "init ms": summary.get("init_ms"),
                 "frames": summary.get("frames")})
     click.echo(format_table([row]))
+    if listed and result.completed < listed:
+        click.echo(f"partial: {result.completed} of the {listed} sequences of {manifest['dataset']['label']} are "
+                   "complete; accuracy and speed above cover those only", err=True)
+    note = exclusivity_note(summary, result.completed)
+    if note:
+        click.echo(note, err=True)
     if result.evaluation is None and result.evaluation_note:
         click.echo(f"not evaluated: {result.evaluation_note}", err=True)
 
@@ -417,8 +429,11 @@ def report_command(results_dir: Path, output: Optional[Path], no_html: bool, no_
 
     if not results_dir.is_dir():
         raise click.UsageError(f"{results_dir}: no such folder (run `vosbench run` first)")
+    warnings: list = []
     files = write_report(results_dir, output, evaluate=None if no_eval else default_evaluate,
-                         plots=not no_plots, html=not no_html, thumbnails=thumbnails)
+                         plots=not no_plots, html=not no_html, thumbnails=thumbnails, warnings=warnings)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
     click.echo(files["leaderboard.md"].read_text(encoding="utf-8").rstrip())
     click.echo(f"wrote {len(files)} files to {output or results_dir} "
                f"(leaderboard.csv, leaderboard.md{'' if no_html else ', report.html'})", err=True)
@@ -437,7 +452,7 @@ def viz_command(run_dir: Path, sequences: Seq[str], output: Optional[Path], fmt:
                 max_width: Optional[int]) -> None:
     """Write overlay videos (or GIFs) of a run's masks over its frames."""
     from vosbench.report import write_overlay_video
-    from vosbench.runner import RunStore
+    from vosbench.results import RunStore
 
     store = RunStore(run_dir)
     if not store.exists():
@@ -507,8 +522,8 @@ def main(argv: Optional[Seq[str]] = None) -> int:
     """Entry point: run the CLI, turning library errors into a message and exit code 1."""
     try:
         code = cli.main(args=list(argv) if argv is not None else None, prog_name="vosbench", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo(INTERRUPTED, err=True)
         return 130
     except click.ClickException as error:
         error.show()
@@ -522,9 +537,6 @@ def main(argv: Optional[Seq[str]] = None) -> int:
         return 1
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else 1
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        return 130
     return code if isinstance(code, int) else 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable, Union
+from typing import Callable, Dict, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -25,6 +25,34 @@ def atomic_write(path: PathLike, write: Callable[[Path], None]) -> Path:
         tmp_path.unlink(missing_ok=True)
         raise
     return path
+
+
+def atomic_write_texts(folder: PathLike, texts: Dict[str, str]) -> Dict[str, Path]:
+    """Write several files so that they change together: all are staged, then all are renamed.
+
+    A failure while staging (a full disk, say) leaves every old file as it was; the renames
+    that follow need no space, so a reader never finds a mix of new and old files unless the
+    machine dies between two renames (then the evaluation record, written last, is the guard).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    staged: Dict[str, Path] = {}
+    try:
+        for name, text in texts.items():
+            fd, tmp = tempfile.mkstemp(prefix=f".{Path(name).name}.", suffix=".tmp", dir=folder)
+            staged[name] = Path(tmp)
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+            os.chmod(tmp, 0o666 & ~_umask())
+    except BaseException:
+        for tmp in staged.values():
+            tmp.unlink(missing_ok=True)
+        raise
+    written = {}
+    for name, tmp in staged.items():
+        os.replace(tmp, folder / name)
+        written[name] = folder / name
+    return written
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> Path:

@@ -5,7 +5,8 @@ empty cell): ``global_results-<split>.csv`` and ``per-sequence_results-<split>.c
 vosbench adds ``per-frame_results-<split>.csv`` (full precision), ``per-object_results-<split>.csv``
 (Mean/Recall/Decay per object) and ``evaluation-<split>.json`` (protocol, inputs' digests,
 versions). Every file is written atomically, and every run rewrites all of them: nothing is
-ever reused from an earlier run.
+ever reused from an earlier run. The files are written as one set (all staged, then all
+renamed), so a full disk never leaves new and old tables side by side.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Dict, List, Sequence as Seq
 import numpy as np
 
 from vosbench import __version__
-from vosbench.io import atomic_write_text
+from vosbench.io.atomic import atomic_write_texts
 from vosbench.metrics.evaluator import EvaluationResult
 
 GLOBAL_COLUMNS = ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
@@ -124,7 +125,8 @@ def write_outputs(result: EvaluationResult, output_dir) -> Dict[str, Path]:
         "per-object": (f"per-object_results-{split}.csv", per_object_csv(result)),
         "metadata": (f"evaluation-{split}.json", json.dumps(metadata(result), indent=2, default=_json_default) + "\n"),
     }
-    return {key: atomic_write_text(output_dir / name, text) for key, (name, text) in files.items()}
+    written = atomic_write_texts(output_dir, dict(files.values()))
+    return {key: written[name] for key, (name, _text) in files.items()}
 
 
 def _json_default(value: object) -> object:

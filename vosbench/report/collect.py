@@ -1,9 +1,10 @@
 """Gather every run folder under a results directory into :class:`RunReport` records.
 
-The report never trusts a stale evaluation: a run whose ``evaluation-state.json`` does not
-match its current masks (``RunStore.evaluation_is_current()``) is re-evaluated through the
-injected ``evaluate`` callable, and when that is impossible (no ground truth, no evaluator)
-the run is reported as *not evaluated* instead of showing old numbers.
+The report never trusts a stale evaluation: a run whose stored evaluation does not describe
+its masks as they are now (:func:`vosbench.results.evaluation_status`) is re-evaluated through
+the injected ``evaluate`` callable, and when that is impossible (no ground truth) the run is
+reported as *not evaluated* instead of showing old numbers. Foreign ``manifest.json`` files are
+skipped and damaged run folders named, each with a warning; neither stops the report.
 
 Numbers stay fractions in [0, 1], as in the official DAVIS CSV files.
 """
@@ -19,12 +20,22 @@ from typing import Any
 
 import pandas as pd
 
-from vosbench.errors import ConfigError, VosbenchError
+from vosbench.errors import VosbenchError
 from vosbench.metrics.outputs import GLOBAL_COLUMNS
-from vosbench.runner.store import RUN_FORMAT, RunStore, find_runs, load_dataset_spec, read_json
+from vosbench.results import (
+    DamagedFileError,
+    RunStore,
+    evaluate_run,
+    evaluation_status,
+    exclusivity,
+    exclusivity_note,
+    find_runs,
+    load_dataset_spec,
+    read_json,
+    summarize,
+)
 
 EvaluateFn = Callable[[RunStore], object]
-RUN_FORMAT_PREFIX = RUN_FORMAT.split("/")[0] + "/"  # any version of the run format
 
 
 class ReportError(VosbenchError):
@@ -32,11 +43,7 @@ class ReportError(VosbenchError):
 
 
 def default_evaluate(store: RunStore) -> object:
-    """Evaluate with the runner's ``evaluate_run`` (imported lazily: it pulls in torch)."""
-    try:
-        from vosbench.runner import evaluate_run
-    except ImportError as error:
-        raise ReportError(f"the run evaluator is unavailable ({error})") from None
+    """Evaluate every completed sequence of the run and store it as its current evaluation."""
     return evaluate_run(store)
 
 
@@ -126,8 +133,8 @@ class RunReport:
 
     @property
     def exclusive(self) -> bool | None:
-        value = (self.manifest.get("settings") or {}).get("exclusive")
-        return None if value is None else bool(value)
+        """Whether every sequence's speed was measured on a machine the run had to itself."""
+        return exclusivity(self.records, int((self.manifest.get("settings") or {}).get("shards") or 1))["exclusive"]
 
     @property
     def card(self) -> dict[str, Any]:
@@ -153,7 +160,7 @@ class DatasetCache:
         key = json.dumps(spec_identity(spec), sort_keys=True, default=str)
         if key not in self._loaded:
             try:
-                self._loaded[key] = load_dataset_spec(spec)
+                self._loaded[key] = load_dataset_spec(spec, allow_missing=True)  # frames, attributes
             except VosbenchError as error:
                 self._loaded[key] = error
         value = self._loaded[key]
@@ -168,23 +175,11 @@ def spec_identity(spec: Mapping[str, Any]) -> dict[str, Any]:
 
 # -- reading one run --------------------------------------------------------------------------
 def read_manifest(store: RunStore) -> dict[str, Any]:
-    """The manifest, checked enough that later code can rely on its shape."""
-    path = store.manifest_path
+    """The manifest, checked enough that later code can rely on its shape and names."""
     try:
-        manifest = store.manifest()
-    except (ConfigError, OSError, UnicodeDecodeError) as error:
-        raise ReportError(f"{path}: cannot read the run manifest ({error})") from None
-    if not isinstance(manifest, dict):
-        raise ReportError(f"{path}: not a vosbench run manifest (a JSON object is expected)")
-    fmt = str(manifest.get("format", ""))
-    if not fmt.startswith(RUN_FORMAT_PREFIX):
-        raise ReportError(f"{path}: not a vosbench run manifest (format {fmt!r})")
-    dataset = manifest.get("dataset")
-    missing = [k for k in ("name", "split") if not isinstance(dataset, dict) or k not in dataset]
-    if "method" not in manifest or missing:
-        what = "method" if "method" not in manifest else f"dataset.{missing[0]}"
-        raise ReportError(f"{path}: not a vosbench run manifest (no {what})")
-    return manifest
+        return store.manifest()
+    except DamagedFileError as error:
+        raise ReportError(str(error)) from None
 
 
 def read_summary(store: RunStore, records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -194,12 +189,10 @@ def read_summary(store: RunStore, records: list[dict[str, Any]]) -> dict[str, An
     if path.is_file():
         try:
             summary = read_json(path)
-        except ConfigError as error:
-            raise ReportError(str(error)) from None
-    if records and summary.get("sequences") != len(records):
-        from vosbench.runner.timing import summarize
-
-        summary = summarize(records)
+        except DamagedFileError:
+            summary = {}  # derived from the markers: recomputed below
+    if not isinstance(summary, dict) or summary.get("sequences") != len(records):
+        summary = summarize(records) if records else {}
     return summary
 
 
@@ -249,9 +242,12 @@ def collect_run(store: RunStore, *, evaluate: EvaluateFn | None = default_evalua
                 datasets: DatasetCache | None = None) -> RunReport:
     """Read one run folder, re-evaluating it first when its evaluation is missing or stale."""
     manifest = read_manifest(store)
-    records = store.records()
+    scan = store.scan()
+    records = scan.records
     report = RunReport(store.root, manifest, read_summary(store, records), records, store.failures())
     _attach_dataset(report, datasets or DatasetCache())
+    for problem in scan.damaged:
+        report.notes.append(f"{problem}")
     if report.failures:
         names = ", ".join(str(f.get("sequence", "?")) for f in report.failures)
         report.notes.append(f"{len(report.failures)} sequence(s) failed: {names}")
@@ -261,7 +257,11 @@ def collect_run(store: RunStore, *, evaluate: EvaluateFn | None = default_evalua
     if report.total_sequences is not None and len(records) < report.total_sequences:
         report.notes.append(f"partial: {len(records)} of {report.total_sequences} sequences done; "
                             "its scores are not comparable with complete runs")
-    reason = _ensure_evaluation(store, evaluate)
+    note = exclusivity_note(exclusivity(records, int((manifest.get("settings") or {}).get("shards") or 1)),
+                            len(records))
+    if note:
+        report.notes.append(note)
+    reason = _ensure_evaluation(store, report.completed, evaluate)
     if reason is not None:
         report.status = f"not evaluated: {reason}"
         return report
@@ -275,29 +275,33 @@ def collect_run(store: RunStore, *, evaluate: EvaluateFn | None = default_evalua
 
 
 def _attach_dataset(report: RunReport, datasets: DatasetCache) -> None:
+    """The run's dataset (for frames and attributes) and the N of "k/N": what its split lists."""
+    listed = report.dataset_spec.get("listed")
     try:
-        report.dataset = datasets.get(report.dataset_spec)
-        report.total_sequences = len(report.dataset)
+        report.dataset = datasets.get({**report.dataset_spec, "sequences": None})
+        listed = listed if isinstance(listed, int) else len(getattr(report.dataset, "listed", None)
+                                                               or report.dataset.names)
     except VosbenchError as error:
-        listed = report.dataset_spec.get("sequences")
-        report.total_sequences = len(listed) if isinstance(listed, list) else None
+        if not isinstance(listed, int):
+            named = report.dataset_spec.get("sequences")
+            listed = len(named) if isinstance(named, list) else None
         report.notes.append(f"dataset unavailable ({_first_line(error)}): no frames or attributes")
+    report.total_sequences = listed
 
 
-def _ensure_evaluation(store: RunStore, evaluate: EvaluateFn | None) -> str | None:
+def _ensure_evaluation(store: RunStore, completed: list[str], evaluate: EvaluateFn | None) -> str | None:
     """None when a current evaluation exists (after re-evaluating if needed), else why not."""
-    if store.evaluation_is_current():
+    status = evaluation_status(store, completed)
+    if status.current:
         return None
-    state = "stale" if (store.root / "evaluation-state.json").is_file() else "missing"
     if evaluate is None:
-        return f"evaluation {state} and re-evaluation disabled"
+        return f"{status.reason}; re-evaluation disabled"
     try:
         evaluate(store)
     except VosbenchError as error:
-        return f"evaluation {state}; re-evaluating failed: {_first_line(error)}"
-    if not store.evaluation_is_current():
-        return f"evaluation {state}; re-evaluation did not mark it current"
-    return None
+        return f"{status.reason}; re-evaluating failed: {_first_line(error)}"
+    after = evaluation_status(store, completed)
+    return None if after.current else f"{status.reason}; re-evaluation did not make it current ({after.reason})"
 
 
 def _first_line(error: BaseException) -> str:
@@ -306,17 +310,24 @@ def _first_line(error: BaseException) -> str:
 
 
 def collect_runs(results_dir: Path | str, *, evaluate: EvaluateFn | None = default_evaluate,
-                 datasets: DatasetCache | None = None) -> list[RunReport]:
+                 datasets: DatasetCache | None = None, warnings: list[str] | None = None) -> list[RunReport]:
     """Every run under ``results_dir`` (sorted by folder), with unique display labels.
 
     ``evaluate(store)`` is called for runs whose evaluation is missing or stale; pass None
-    to never evaluate (such runs are then reported as not evaluated).
+    to never evaluate (such runs are then reported as not evaluated). Foreign manifests and
+    run folders whose manifest is damaged are left out, each with a line in ``warnings``.
     """
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise ReportError(f"{results_dir}: results folder not found")
     datasets = datasets or DatasetCache()
-    runs = [collect_run(store, evaluate=evaluate, datasets=datasets) for store in find_runs(results_dir)]
+    warnings = warnings if warnings is not None else []
+    runs = []
+    for store in find_runs(results_dir, warnings):
+        try:
+            runs.append(collect_run(store, evaluate=evaluate, datasets=datasets))
+        except ReportError as error:
+            warnings.append(f"skipped {error}")
     assign_labels(runs, results_dir)
     return runs
 

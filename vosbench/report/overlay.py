@@ -22,7 +22,7 @@ from PIL import Image
 from vosbench.errors import VosbenchError
 from vosbench.io import DAVIS_PALETTE, atomic_write_bytes, read_mask
 from vosbench.report.collect import DatasetCache, ReportError, read_manifest
-from vosbench.runner.store import RunStore, read_json
+from vosbench.results import RunStore
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
 
@@ -110,13 +110,12 @@ def write_overlay_video(store_or_run_dir: RunStore | str | Path, sequence: str, 
 
 def run_stems(store: RunStore, sequence: str) -> list[str]:
     """The frame stems of a completed sequence (from its marker, else its mask files)."""
-    folder = store.masks_dir / sequence
+    folder = store.sequence_dir(sequence)
     if not folder.is_dir():
         raise ReportError(f"{folder}: no masks for sequence {sequence!r} in this run")
-    marker = store.marker_path(sequence)
-    if marker.is_file():
+    if store.marker_path(sequence).is_file():
         try:
-            frames = [str(stem) for stem in read_json(marker).get("frames") or []]
+            frames = [str(stem) for stem in store.marker(sequence)["frames"]]
         except VosbenchError:
             frames = []
         if frames:

@@ -1,7 +1,7 @@
 """Run methods fairly: the method interface, the catalogue, the timed and resumable runner.
 
-Names are imported on first use (PEP 562), so that reading a run folder
-(:mod:`vosbench.runner.store`, used by the report) does not import torch.
+Names are imported on first use (PEP 562). Run folders themselves (store, locks, evaluation
+state) live in the torch-free :mod:`vosbench.results`; their names are re-exported here.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ _EXPORTS = {
     "PRECISIONS": "protocol", "MethodCard": "protocol", "NoConfig": "protocol", "SequenceMeta": "protocol",
     "VOSMethod": "protocol",
     "MethodError": "runner", "RunProgress": "runner", "RunResult": "runner", "RunSettings": "runner",
-    "Shard": "runner", "evaluate_run": "runner", "run": "runner", "run_sequence": "runner",
-    "RunMismatchError": "store", "RunStore": "store", "find_runs": "store",
+    "Shard": "runner", "run": "runner", "run_sequence": "runner",
+    "evaluate_run": "vosbench.results", "RunMismatchError": "vosbench.results", "RunStore": "vosbench.results",
+    "find_runs": "vosbench.results",
     "Timer": "timing", "summarize": "timing",
 }
 __all__ = sorted(_EXPORTS)
@@ -26,7 +27,8 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
         raise AttributeError(f"module 'vosbench.runner' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"vosbench.runner.{_EXPORTS[name]}"), name)
+    module = _EXPORTS[name]
+    value = getattr(importlib.import_module(module if "." in module else f"vosbench.runner.{module}"), name)
     globals()[name] = value
     return value
 

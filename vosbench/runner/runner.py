@@ -4,8 +4,10 @@ The loop per frame is: take the (prefetched) decoded frame → copy to the devic
 the annotation of objects that appear at this frame → ``method.step`` (the model region) →
 argmax / id lookup → label map on the host (the end-to-end region ends here) → PNG encode
 into the sequence's staging folder (outside both regions). A sequence becomes visible only
-when it is complete (see :mod:`vosbench.runner.store`); a method that raises on one
-sequence has its error recorded and the run goes on.
+when it is complete (see :mod:`vosbench.results.store`); a method that raises on one
+sequence has its error recorded and the run goes on. The run folder is locked while the run
+writes into it, and the machine's load is recorded around every sequence, so that FPS measured
+on a busy machine is never stored as exclusive.
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ from vosbench.datasets.base import Dataset, Sequence
 from vosbench.errors import ConfigError, VosbenchError
 from vosbench.io.masks import encode_mask
 from vosbench.io.prefetch import prefetch
+from vosbench.results import RUN_FORMAT, RunLocks, RunStore, dataset_spec, evaluate_run, exclusivity, write_json
+from vosbench.results.speed import sequence_exclusive
 from vosbench.runner.checkpoint import sha256_file
 from vosbench.runner.environment import device_name, environment
+from vosbench.runner.load import LoadProbe
 from vosbench.runner.methods import config_hash, config_record, get_method, make_config
 from vosbench.runner.protocol import SequenceMeta, VOSMethod
-from vosbench.runner.store import RUN_FORMAT, RunStore, dataset_spec, load_dataset_spec, write_json
 from vosbench.runner.timing import Timer, summarize
 
 
@@ -97,6 +101,18 @@ class RunResult:
     evaluation: Any = None
     evaluation_note: str = ""
     warmup_s: float = 0.0
+    damaged: List[str] = field(default_factory=list)  # markers found damaged (their sequences rerun)
+
+    @property
+    def completed(self) -> int:
+        """Sequences of the folder complete now (every shard and earlier invocation)."""
+        return int(self.summary.get("sequences", 0))
+
+    @property
+    def listed(self) -> Optional[int]:
+        """How many sequences the dataset's split lists (the N of "k/N")."""
+        value = (self.manifest.get("dataset") or {}).get("listed")
+        return value if isinstance(value, int) else None
 
     @property
     def ok(self) -> bool:
@@ -143,11 +159,28 @@ def run(method: str, dataset: Dataset, *, config: Optional[Mapping[str, Any]] = 
     method_class, method_config, device, weights = _resolve(method, dataset, config, settings)
     manifest = _manifest(method_class.card.name, method_class, method_config, weights, settings, device, dataset,
                          dataset_spec)
-    store = _open_store(output, results_root, dataset, method_class, method_config, weights, settings, manifest)
+    folder = _run_folder(output, results_root, dataset, method_class, method_config, weights, settings, manifest)
+    store = RunStore(folder, worker=f"shard-{settings.shard.index}-of-{settings.shard.count}")
+    locks = RunLocks(folder)
+    with locks.folder(exclusive=settings.force), locks.worker(store.worker):
+        manifest = store.open(manifest, force=settings.force)
+        result = _run_sequences(store, manifest, method_class, method_config, device, weights, dataset, settings,
+                                progress)
+        _write_run_files(result, settings)
+    if settings.evaluate:
+        _evaluate_if_possible(result, dataset, settings)
+    return result
 
+
+def _run_sequences(store: RunStore, manifest: Dict[str, Any], method_class: type, method_config: Any,
+                   device: torch.device, weights: Optional[Path], dataset: Dataset, settings: RunSettings,
+                   progress: RunProgress) -> RunResult:
+    """Run every sequence of this shard that is not done yet (under the folder's locks)."""
+    damaged = store.scan().damaged
     todo = settings.shard.select(dataset.sequences)
     pending = [s for s in todo if not store.is_done(s.name, manifest["config_hash"])]
-    result = RunResult(store, manifest, resumed=[s.name for s in todo if s not in pending])
+    result = RunResult(store, manifest, resumed=[s.name for s in todo if s not in pending],
+                       damaged=[str(problem) for problem in damaged])
     progress.run_start(len(todo), len(result.resumed))
     if pending:
         instance = method_class(method_config, device=device, weights=str(weights) if weights else None,
@@ -157,11 +190,9 @@ def run(method: str, dataset: Dataset, *, config: Optional[Mapping[str, Any]] = 
         for sequence in _warm_up_sequences(instance, pending):
             _warm_up(instance, sequence, dataset, device, settings.warmup_frames)
         result.warmup_s = timer.now() - warmup_started
+        probe = LoadProbe(gpu=device.type == "cuda")
         for sequence in pending:
-            _run_one(instance, sequence, dataset, store, timer, settings, result, progress)
-    _write_run_files(result)
-    if settings.evaluate:
-        _evaluate_if_possible(result, dataset, settings)
+            _run_one(instance, sequence, dataset, store, timer, settings, result, progress, probe)
     return result
 
 
@@ -177,34 +208,33 @@ def _resolve(method: str, dataset: Dataset, config: Optional[Mapping[str, Any]],
     return method_class, method_config, device, resolve_weights(card, settings.weights, settings.random_init)
 
 
-def _open_store(output: Optional[Path | str], results_root: Path | str, dataset: Dataset, method_class: type,
-                method_config: Any, weights: Optional[Path], settings: RunSettings,
-                manifest: Dict[str, Any]) -> RunStore:
-    """The run folder, claimed for this run (default settings get the plain method name)."""
+def _run_folder(output: Optional[Path | str], results_root: Path | str, dataset: Dataset, method_class: type,
+                method_config: Any, weights: Optional[Path], settings: RunSettings, manifest: Dict[str, Any]) -> Path:
+    """The run folder (default settings get the plain method name)."""
+    if output is not None:
+        return Path(output)
     default = method_config == method_class.Config() and weights is None and settings.precision == "fp32"
-    folder = Path(output) if output is not None else default_output(
-        results_root, dataset, method_class.card.name, None if default else manifest["config_hash"])
-    store = RunStore(folder, worker=f"shard-{settings.shard.index}-of-{settings.shard.count}")
-    store.open(manifest, force=settings.force)
-    return store
+    return default_output(results_root, dataset, method_class.card.name, None if default else manifest["config_hash"])
 
 
-def _write_run_files(result: RunResult) -> None:
+def _write_run_files(result: RunResult, settings: RunSettings) -> None:
     """summary.json and timing.csv over every completed sequence (all shards so far)."""
     records = result.store.records()
-    result.summary = {**summarize(records), "exclusive": all(r.get("exclusive", False) for r in records),
+    result.summary = {**summarize(records), **exclusivity(records, settings.shard.count),
                       "warmup_s": round(result.warmup_s, 3)}  # this invocation's, compilation included
     result.store.write_timing_csv(records)
     write_json(result.store.root / "summary.json", result.summary)
 
 
 def _run_one(method: VOSMethod, sequence: Sequence, dataset: Dataset, store: RunStore, timer: Timer,
-             settings: RunSettings, result: RunResult, progress: RunProgress) -> None:
+             settings: RunSettings, result: RunResult, progress: RunProgress, probe: LoadProbe) -> None:
     """Run one sequence and commit it, or record its failure; the run goes on either way."""
     progress.sequence_start(sequence.name, len(sequence))
     writer = store.staging(sequence.name)
     try:
+        probe.start()
         record = run_sequence(method, sequence, dataset, timer, writer.write, settings.io_workers, progress)
+        load = probe.stop()
     except Exception as error:  # noqa: BLE001 - a crashing method must not end the run
         writer.abandon()
         message = f"{type(error).__name__}: {error}"
@@ -217,8 +247,9 @@ def _run_one(method: VOSMethod, sequence: Sequence, dataset: Dataset, store: Run
     except BaseException:
         writer.abandon()
         raise
-    record.update(config_hash=result.manifest["config_hash"], shard=str(settings.shard),
-                  exclusive=settings.shard.count == 1,
+    alone = sequence_exclusive(load)
+    record.update(config_hash=result.manifest["config_hash"], shard=str(settings.shard), load=load,
+                  exclusive=settings.shard.count == 1 and alone is not False,
                   io_workers=settings.io_workers, finished=_now())
     writer.commit(record)
     result.ran.append(sequence.name)
@@ -350,38 +381,18 @@ def _warm_up(method: VOSMethod, sequence: Sequence, dataset: Dataset, device: to
 
 
 def _evaluate_if_possible(result: RunResult, dataset: Dataset, settings: RunSettings) -> None:
+    """Evaluate every completed sequence of the folder (not only this invocation's)."""
     if settings.shard.count > 1:
         result.evaluation_note = "shard: `vosbench report` evaluates the merged run"
         return
     done = {r["sequence"] for r in result.store.records()}
-    scored = [s.name for s in dataset.sequences if s.name in done]
-    if not scored:
+    if not done:
         result.evaluation_note = "no completed sequence"
         return
     if any(len(s.annotated) < 2 for s in dataset.sequences if s.name in done):
         result.evaluation_note = "no ground truth beyond the first frame (test split)"
         return
-    result.evaluation = evaluate_run(result.store, dataset=dataset.select(scored), workers=settings.eval_workers)
-
-
-def evaluate_run(store: RunStore, *, dataset: Optional[Dataset] = None, workers: Optional[int] = None):
-    """(Re-)evaluate a run's completed sequences, write the outputs into its folder, mark them current.
-
-    The dataset is loaded from the manifest unless given. Raises a :class:`VosbenchError`
-    when the ground truth cannot be loaded.
-    """
-    from vosbench.metrics import Protocol, evaluate, write_outputs
-
-    manifest = store.manifest()
-    done = [r["sequence"] for r in store.records()]
-    if dataset is None:
-        dataset = load_dataset_spec({**manifest["dataset"], "sequences": None})
-        dataset = dataset.select([name for name in dataset.names if name in set(done)])
-    state = store.state_digest()
-    evaluation = evaluate(dataset, store.masks_dir, Protocol.for_dataset(dataset), workers=workers)
-    write_outputs(evaluation, store.root)
-    store.mark_evaluated(state, sequences=len(dataset), time=_now())
-    return evaluation
+    result.evaluation = evaluate_run(result.store, dataset=dataset, workers=settings.eval_workers)
 
 
 def resolve_device(requested: str, supported: Seq[str], method: str) -> torch.device:
@@ -425,7 +436,7 @@ def _manifest(name: str, method_class: type, config: Any, weights: Optional[Path
               device: torch.device, dataset: Dataset, spec: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
     spec = dict(spec) if spec is not None else dataset_spec(dataset)
     weights_sha = sha256_file(weights) if weights else ""
-    identity = {key: spec.get(key) for key in ("name", "split", "task", "options")}
+    identity = {key: spec.get(key) for key in ("name", "split", "task", "options")}  # the root is compared apart
     return {
         "format": RUN_FORMAT,
         "method": name,
@@ -442,7 +453,7 @@ def _manifest(name: str, method_class: type, config: Any, weights: Optional[Path
         "precision": settings.precision,
         "settings": {"warmup_frames": settings.warmup_frames, "io_workers": settings.io_workers,
                      "batch_size": 1, "torch_threads": torch.get_num_threads(),
-                     "exclusive": settings.shard.count == 1, "shards": settings.shard.count},
+                     "shards": settings.shard.count},
         "environment": environment(device),
         "created": _now(),
     }

@@ -19,6 +19,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence as Seq
 import numpy as np
 import torch
 
+from vosbench.results.speed import summarize  # noqa: F401  (re-exported: the runner's one summary)
+
 
 @dataclass
 class SequenceTiming:
@@ -106,51 +108,3 @@ def peak_gpu_mb(device: torch.device) -> Optional[float]:
     if device.type != "cuda":
         return None
     return torch.cuda.max_memory_allocated(device) / 2**20
-
-
-# -- aggregation ----------------------------------------------------------------------------
-def summarize(records: Seq[Mapping[str, Any]]) -> Dict[str, Any]:
-    """Run-level speed figures from per-sequence records (``model_ms`` / ``e2e_ms`` lists).
-
-    ``fps`` (the headline) = Σ frames / Σ model time, the init frame included;
-    ``fps_propagation`` leaves the init frames out; ``fps_seq_mean`` averages per-sequence
-    FPS; ``e2e_fps`` is the same as ``fps`` for the end-to-end region; latencies are
-    percentiles of the propagated frames' model times.
-    """
-    if not records:
-        return {"sequences": 0, "frames": 0}
-    frames = sum(len(r["model_ms"]) for r in records)
-    model_total = sum(sum(r["model_ms"]) for r in records) / 1e3
-    e2e_total = sum(sum(r["e2e_ms"]) for r in records) / 1e3
-    propagated = np.array([t for r in records for t in r["model_ms"][1:]], dtype=np.float64)
-    e2e_propagated = np.array([t for r in records for t in r["e2e_ms"][1:]], dtype=np.float64)
-    per_sequence = [len(r["model_ms"]) / (sum(r["model_ms"]) / 1e3) for r in records if sum(r["model_ms"]) > 0]
-    gpu = [r["peak_gpu_mb"] for r in records if r.get("peak_gpu_mb") is not None]
-    return {
-        "sequences": len(records),
-        "frames": frames,
-        "objects": sum(r["num_objects"] for r in records),
-        "fps": _ratio(frames, model_total),
-        "fps_propagation": _ratio(len(propagated), propagated.sum() / 1e3),
-        "fps_seq_mean": float(np.mean(per_sequence)) if per_sequence else math.nan,
-        "e2e_fps": _ratio(frames, e2e_total),
-        "e2e_fps_propagation": _ratio(len(e2e_propagated), e2e_propagated.sum() / 1e3),
-        "latency_ms_p50": _percentile(propagated, 50),
-        "latency_ms_p90": _percentile(propagated, 90),
-        "latency_ms_p99": _percentile(propagated, 99),
-        "e2e_ms_p50": _percentile(e2e_propagated, 50),
-        "e2e_ms_p90": _percentile(e2e_propagated, 90),
-        "init_ms": float(np.median([r["model_ms"][0] for r in records])),
-        "peak_host_mb": max(r["peak_host_mb"] for r in records),
-        "peak_gpu_mb": max(gpu) if gpu else None,
-        "model_s": float(model_total),
-        "e2e_s": float(e2e_total),
-    }
-
-
-def _ratio(count: float, seconds: float) -> float:
-    return float(count / seconds) if seconds > 0 else math.nan
-
-
-def _percentile(values: np.ndarray, q: float) -> float:
-    return float(np.percentile(values, q)) if values.size else math.nan

@@ -1,0 +1,267 @@
+"""The evaluation of a run folder, and the one rule that decides whether it is current.
+
+An evaluation is current only when all of these hold, checked against the files as they are
+now (never against what a marker says about them):
+
+* ``evaluation-state.json`` is whole and says the evaluation followed the official protocol;
+* it covers exactly the sequences whose completion markers are whole;
+* each sequence's mask files (names, sizes and bytes) have the fingerprint it recorded;
+* each output file it lists (``global_results-<split>.csv`` …) still has the digest it recorded.
+
+``evaluation-state.json`` is written last, after every output is in place: a reader that
+finds it whole finds the outputs it describes. ``run``, ``eval``, ``report`` and ``viz`` all
+go through :func:`evaluation_status` and :func:`evaluate_run`; nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence as Seq
+
+from vosbench.errors import ConfigError, InputError, Problem
+from vosbench.results.lock import RunLocks
+from vosbench.results.store import (
+    MANIFEST,
+    STATE_FILE,
+    DamagedFileError,
+    RunStore,
+    load_dataset_spec,
+    read_object,
+    write_json,
+)
+
+STATE_FORMAT = "vosbench-evaluation/1"
+_CHUNK = 1 << 20
+
+
+class StaleEvaluationError(InputError):
+    """The masks changed while they were being evaluated; the result was not stored."""
+
+
+@dataclass(frozen=True)
+class EvaluationStatus:
+    """Whether a run's stored evaluation describes its masks now, and if not, why."""
+
+    current: bool
+    reason: str = ""
+    sequences: int = 0  # sequences the stored evaluation covers
+
+    def __bool__(self) -> bool:
+        return self.current
+
+
+# -- fingerprints -----------------------------------------------------------------------------
+def sequence_fingerprint(folder: Path) -> str:
+    """A digest of every file in a sequence's mask folder: names, sizes and bytes.
+
+    Reading the bytes (not only sizes and times) is what makes a replaced mask visible even
+    when a copy kept its time stamps; masks are small, so this costs a fraction of decoding.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except FileNotFoundError:
+        return "absent"
+    for entry in entries:
+        digest.update(entry.name.encode("utf-8", "surrogateescape") + b"\0")
+        if not entry.is_file(follow_symlinks=False):
+            digest.update(b"<not a file>\0")
+            continue
+        with open(entry.path, "rb") as handle:
+            data = handle.read()
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def mask_fingerprints(store: RunStore, sequences: Seq[str]) -> Dict[str, str]:
+    return {name: sequence_fingerprint(store.sequence_dir(name)) for name in sequences}
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# -- status -----------------------------------------------------------------------------------
+STATE_FIELDS = {"format": str, "official": bool, "sequences": dict, "outputs": dict}
+
+
+def read_state(store: RunStore) -> Dict[str, Any]:
+    """The evaluation record (DamagedFileError when it cannot be believed)."""
+    return read_object(store.state_path, STATE_FIELDS, "run `vosbench eval` on the run folder to evaluate it again")
+
+
+def evaluation_status(store: RunStore, completed: Optional[Seq[str]] = None) -> EvaluationStatus:
+    """Whether the stored evaluation was computed from exactly the current masks (see module doc)."""
+    if not store.state_path.is_file():
+        return EvaluationStatus(False, "not evaluated yet")
+    try:
+        state = read_state(store)
+    except DamagedFileError as error:
+        return EvaluationStatus(False, str(error))
+    if state["format"] != STATE_FORMAT or not state["official"]:
+        return EvaluationStatus(False, "the stored evaluation is not an official one of this run")
+    seen: Dict[str, Any] = state["sequences"]
+    names = list(completed) if completed is not None else [r["sequence"] for r in store.records()]
+    added, removed = sorted(set(names) - set(seen)), sorted(set(seen) - set(names))
+    if added or removed:
+        parts = ([f"{len(added)} sequence(s) completed since ({_preview(added)})"] if added else []) + \
+                ([f"{len(removed)} evaluated sequence(s) no longer complete ({_preview(removed)})"] if removed else [])
+        return EvaluationStatus(False, "stale: " + "; ".join(parts), len(seen))
+    changed = [name for name in names if sequence_fingerprint(store.sequence_dir(name)) != seen[name]]
+    if changed:
+        return EvaluationStatus(False, f"stale: masks changed since the evaluation in {len(changed)} "
+                                       f"sequence(s) ({_preview(changed)})", len(seen))
+    for name, digest in state["outputs"].items():
+        path = store.root / Path(str(name)).name
+        if not path.is_file() or file_digest(path) != digest:
+            return EvaluationStatus(False, f"stale: {path.name} was changed or removed after the evaluation",
+                                    len(seen))
+    return EvaluationStatus(True, "", len(seen))
+
+
+def _preview(names: Seq[str], count: int = 4) -> str:
+    return ", ".join(names[:count]) + (", …" if len(names) > count else "")
+
+
+# -- evaluating -------------------------------------------------------------------------------
+def run_dataset(store: RunStore, names: Seq[str], dataset: Any = None) -> Any:
+    """The ground truth of ``names``: from ``dataset`` when it holds them all, else the manifest's."""
+    if dataset is not None and set(names) <= set(dataset.names):
+        return dataset.select(list(names))
+    manifest = store.manifest()
+    return load_dataset_spec(manifest["dataset"], sequences=list(names))
+
+
+def evaluate_run(store: RunStore, *, dataset: Any = None, workers: Optional[int] = None,
+                 collect_problems: bool = False, progress: Optional[Callable[[Any], None]] = None) -> Any:
+    """Evaluate every completed sequence of a run, store the outputs in its folder, mark them current.
+
+    ``dataset`` (optional) is the loaded ground truth; sequences it lacks are loaded from the
+    manifest. The masks are fingerprinted before and after scoring: when they changed in
+    between, nothing is stored (:class:`StaleEvaluationError`). Returns the
+    :class:`~vosbench.metrics.EvaluationResult`.
+    """
+    from vosbench.metrics import Protocol, evaluate, write_outputs
+
+    scan = store.scan()
+    names = scan.names
+    if not names:
+        raise InputError(Problem(store.root, "no completed sequence to evaluate", "empty"))
+    with RunLocks(store.root).evaluation():
+        data = run_dataset(store, names, dataset)
+        protocol = Protocol.for_dataset(data)
+        before = mask_fingerprints(store, names)
+        result = evaluate(data, store.masks_dir, protocol, workers=workers, collect_problems=collect_problems,
+                          progress=progress)
+        if mask_fingerprints(store, names) != before:
+            raise StaleEvaluationError(Problem(store.masks_dir, "masks changed while they were being evaluated "
+                                                                "(is a run still writing?); nothing was stored",
+                                               "stale"))
+        store.state_path.unlink(missing_ok=True)  # the old record must not outlive the outputs it described
+        files = write_outputs(result, store.root)
+        write_json(store.state_path, {
+            "format": STATE_FORMAT, "official": protocol.official, "split": data.split,
+            "protocol": json.loads(json.dumps(result.protocol_record(), default=str)),
+            "sequences": before, "listed": (store.manifest()["dataset"] or {}).get("listed"),
+            "outputs": {path.name: file_digest(path) for path in files.values()},
+            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        })
+    return result
+
+
+def subset_folder(store: RunStore, key: Mapping[str, Any]) -> Path:
+    """Where an evaluation of a subset, or with non-official settings, of a run is written.
+
+    Such an evaluation never replaces the run's own: it goes to ``evaluations/<digest>/``,
+    one folder per distinct request, so reruns of the same request overwrite only themselves.
+    """
+    text = json.dumps(key, sort_keys=True, default=str)
+    return store.root / "evaluations" / hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+@dataclass
+class EvaluationPlan:
+    """What ``vosbench eval RESULTS`` scores, against which dataset, and where it writes.
+
+    ``own`` is True when the request is the run's own official evaluation (every completed
+    sequence, default settings, into the run folder): it then goes through
+    :func:`evaluate_run` and becomes the run's current evaluation. Any other request on a run
+    folder writes into :func:`subset_folder` and leaves the run's evaluation alone.
+    """
+
+    masks_dir: Path
+    dataset: Dict[str, Any]  # load_dataset arguments: name, root, split, task, sequences, options
+    output: Path
+    store: Optional[RunStore] = None
+    own: bool = False
+    notes: List[str] = field(default_factory=list)
+
+
+def plan_evaluation(results_dir: Path | str, *, dataset: Optional[str] = None, root: Any = None,
+                    split: Optional[str] = None, task: Optional[str] = None,
+                    sequences: Optional[Seq[str]] = None, options: Optional[Mapping[str, Any]] = None,
+                    output: Optional[Path | str] = None, official: bool = True) -> EvaluationPlan:
+    """Decide what an evaluation request means (see :class:`EvaluationPlan`).
+
+    A run folder (or its ``masks/``) names its dataset in its manifest; a plain results
+    folder needs ``dataset``: nothing is assumed.
+    """
+    results_dir = Path(results_dir)
+    folder = results_dir.parent if results_dir.name == "masks" and (results_dir.parent / MANIFEST).is_file() \
+        else results_dir
+    store = RunStore(folder)
+    if not store.exists():
+        if dataset is None:
+            raise ConfigError(f"{results_dir}: a plain results folder (no {MANIFEST}); pass --dataset (and --root) "
+                              "to say which ground truth to score it against")
+        args = {"name": dataset, "root": root, "split": split, "task": task,
+                "sequences": list(sequences) if sequences else None, "options": dict(options or {})}
+        return EvaluationPlan(results_dir, args, Path(output) if output is not None else results_dir)
+    return _plan_run(store, dataset=dataset, root=root, split=split, task=task, sequences=sequences,
+                     options=options, output=output, official=official)
+
+
+def _plan_run(store: RunStore, *, dataset: Optional[str], root: Any, split: Optional[str], task: Optional[str],
+              sequences: Optional[Seq[str]], options: Optional[Mapping[str, Any]], output: Optional[Path | str],
+              official: bool) -> EvaluationPlan:
+    spec = store.manifest()["dataset"]
+    scan = store.scan()
+    notes = [f"{problem} (that sequence is not evaluated)" for problem in scan.damaged]
+    completed = scan.names
+    if not completed:
+        raise InputError(Problem(store.root, "the run has no completed sequence to evaluate", "empty"))
+    chosen = list(sequences) if sequences else completed
+    unfinished = [name for name in chosen if name not in set(completed)]
+    if unfinished:
+        raise InputError(Problem(store.root / "sequences", f"{len(unfinished)} requested sequence(s) are not "
+                                 f"complete in this run: {_preview(unfinished)}", "missing"))
+    overridden = dataset is not None or root is not None or split is not None or task is not None or bool(options)
+    args = {"name": dataset or spec["name"], "root": root if root is not None else spec.get("root"),
+            "split": split or spec.get("split"), "task": task or spec.get("task"), "sequences": chosen,
+            "options": dict(options) if options else dict(spec.get("options") or {})}
+    own = official and not overridden and set(chosen) == set(completed) and \
+        (output is None or Path(output).resolve() == store.root.resolve())
+    if own:
+        return EvaluationPlan(store.masks_dir, args, store.root, store, True, notes)
+    target = Path(output) if output is not None else subset_folder(store, {**args, "official": official})
+    notes.append(f"a subset or non-official evaluation: written to {target}; the run's own evaluation is unchanged")
+    return EvaluationPlan(store.masks_dir, args, target, store, False, notes)
+
+
+def invalidate(store: RunStore) -> None:
+    """Forget the stored evaluation (the next report evaluates again)."""
+    store.state_path.unlink(missing_ok=True)
+
+
+__all__ = ["EvaluationPlan", "EvaluationStatus", "plan_evaluation", "StaleEvaluationError", "evaluate_run", "evaluation_status", "invalidate",
+           "mask_fingerprints", "read_state", "run_dataset", "sequence_fingerprint", "subset_folder", "STATE_FILE"]
