@@ -143,7 +143,7 @@ def check_manifest(path: Path, manifest: Any) -> Dict[str, Any]:
     recovery = ("restore it, or pass --force to `vosbench run` to start the run over "
                 "(its masks and markers are replaced)")
     if not isinstance(manifest, dict):
-        raise ForeignFileError(Problem(path, f"not a vosbench run manifest (holds {_json_kind(manifest)})", "foreign"))
+        raise _damaged(path, f"holds {_json_kind(manifest)} where a run manifest is expected", recovery)
     if not str(manifest.get("format", "")).startswith(RUN_FORMAT_PREFIX):
         raise ForeignFileError(Problem(path, f"not a vosbench run manifest (format {manifest.get('format')!r})",
                                        "foreign"))
@@ -273,15 +273,18 @@ class RunStore:
         return dict(manifest)
 
     def _reuse(self, manifest: Mapping[str, Any], force: bool) -> Mapping[str, Any]:
+        try:
+            old = self.manifest()
+        except DamagedFileError as error:  # foreign too: only completion markers prove a run
+            if not (force and self._has_run_outputs()):
+                hint = "; choose another --output (nothing there was changed)" \
+                    if isinstance(error, ForeignFileError) else ""
+                raise RunMismatchError(f"{error}{hint}") from None
+            old = None
         if force:
             self.clear()
             return manifest
-        try:
-            old = self.manifest()
-        except ForeignFileError as error:
-            raise RunMismatchError(f"{error}; choose another --output (nothing there was changed)") from None
-        except DamagedFileError as error:
-            raise RunMismatchError(f"{error}") from None
+        assert old is not None
         different = [key for key in IDENTITY_FIELDS if old.get(key) != manifest.get(key)]
         old_root, new_root = (old.get("dataset") or {}).get("root"), (manifest.get("dataset") or {}).get("root")
         if old_root != new_root:
@@ -289,6 +292,10 @@ class RunStore:
         if different:
             raise RunMismatchError(_mismatch_message(self.root, old, manifest, different))
         return _with_all_sequences(manifest, old)
+
+    def _has_run_outputs(self) -> bool:
+        """Evidence beyond a damaged manifest that the folder is a run: completion markers."""
+        return any((self.root / "sequences").glob("*.json"))
 
     def holds_foreign_files(self) -> bool:
         """A non-empty folder without a manifest: not ours to write into."""
@@ -298,6 +305,11 @@ class RunStore:
         """Delete the run outputs in the folder (``--force``); other files are left alone."""
         if not self.exists():
             return
+        try:
+            self.manifest()
+        except DamagedFileError:
+            if not self._has_run_outputs():
+                return
         for name in STORE_FOLDERS:
             shutil.rmtree(self.root / name, ignore_errors=True)
         for pattern in RUN_FILES:
