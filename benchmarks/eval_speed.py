@@ -323,7 +323,7 @@ def make_workload(workdir: Path) -> Tuple[Path, Path]:
     t0 = time.perf_counter()
     print(f"generating the workload under {workdir} (once) ...", flush=True)
     write_synthetic(gt, PRESET, split=SPLIT)
-    write_predictions(synthetic_dataset(resolve_config(PRESET), SPLIT), pred, quality=QUALITY)
+    write_predictions(synthetic_dataset(resolve_config(PRESET), SPLIT), pred, quality=QUALITY, overwrite=True)
     marker.write_text(f"{PRESET} {SPLIT} {QUALITY}\n")
     print(f"  done in {time.perf_counter() - t0:.1f} s", flush=True)
     return gt, pred

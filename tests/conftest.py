@@ -10,7 +10,8 @@ import pytest
 
 def _data_root() -> Path | None:
     value = os.environ.get("VOSBENCH_DATA")
-    return Path(value).expanduser() if value else None
+    # Absolute at once: a relative value (as the README writes it) must not depend on a test's cwd.
+    return Path(value).expanduser().resolve() if value else None
 
 
 @pytest.fixture(scope="session")

@@ -399,3 +399,12 @@ def test_masks_folder_is_left_alone_when_a_sequence_name_is_unsafe(tmp_path):
     with pytest.raises(Exception, match="refusing sequence name"):
         store.sequence_dir("a/b")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_relative_data_path_is_made_absolute_once(monkeypatch, tmp_path):
+    from conftest import _data_root
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VOSBENCH_DATA", "../shared/data")
+    root = _data_root()
+    assert root.is_absolute() and root == (tmp_path / ".." / "shared" / "data").resolve()

@@ -884,7 +884,7 @@ def write_synthetic(
     atomic_write_text(out / META_FILE, json.dumps(meta, indent=2) + "\n")
     if predictions:
         quality = "noisy" if predictions is True else str(predictions)
-        write_predictions(dataset, out / "predictions" / quality, quality=quality)
+        write_predictions(dataset, out / "predictions" / quality, quality=quality, overwrite=True)  # deterministic
     return out
 
 
