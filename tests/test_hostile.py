@@ -408,3 +408,21 @@ def test_a_relative_data_path_is_made_absolute_once(monkeypatch, tmp_path):
     monkeypatch.setenv("VOSBENCH_DATA", "../shared/data")
     root = _data_root()
     assert root.is_absolute() and root == (tmp_path / ".." / "shared" / "data").resolve()
+
+
+def test_eval_report_and_the_store_never_import_torch(root, tmp_path, capsys):
+    out = tmp_path / "results" / "synthetic-val" / "first-frame"
+    assert cli(capsys, *run_args(root, out))[0] == 0
+    (out / "evaluation-state.json").unlink()  # so that both commands really evaluate
+    script = textwrap.dedent(f"""
+        import sys
+        sys.modules["torch"] = None  # any import of torch now fails
+        from vosbench.cli import main
+        assert main(["eval", {str(out)!r}, "-q", "-j", "1"]) == 0
+        (sys.modules["pathlib"].Path({str(out)!r}) / "evaluation-state.json").unlink()
+        assert main(["report", {str(tmp_path / "results")!r}, "--no-html", "--no-plots"]) == 0
+        assert main(["validate", "--dataset", "synthetic", "--root", {str(root)!r}]) == 0
+        print("torch-free")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "torch-free" in done.stdout, done.stderr
