@@ -173,3 +173,80 @@ def test_cli_refuses_a_huge_smooth_without_traceback(tmp_path, capsys):
     assert "FlowConfig.smooth: 1e9 is outside 0 … 50" in captured.err
     assert "Traceback" not in captured.err + captured.out
     assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
+# -- training clip sizes --------------------------------------------------------------------
+SYNTH = {"num_sequences": 2, "num_frames": 6, "height": 64, "width": 96}
+
+
+def training_config(folder, method="rgmp", size=(100, 150), trainer=None, kind="video"):
+    import yaml
+
+    source = {"kind": kind, "frames": 2, "size": list(size)}
+    source.update({"dataset": "synthetic", "split": "train", "options": SYNTH} if kind == "video"
+                  else {"images": "synthetic", "options": SYNTH})
+    config = {"method": method, "model": {"size": "tiny"} if method in ("rgmp", "fan") else {},
+              "trainer": trainer or {}, "data": {"batch_size": 2, "sources": [source]},
+              "train": {"steps": 1, "checkpoint_every": 1, "log_every": 1}}
+    path = folder / f"{method}.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("method", ["rgmp", "fan"])
+def test_training_size_not_a_multiple_of_32_is_a_config_error(tmp_path, method):
+    from vosbench.train.engine import train
+
+    path = training_config(tmp_path, method)
+    with pytest.raises(ConfigError) as raised:
+        train(path, output=tmp_path / "run", device="cpu")
+    assert str(raised.value) == (f"{path}: data.sources[0].size: [100, 150]: {method}'s network needs both sides "
+                                 "a multiple of 32 (e.g. [96, 160]); or set trainer.pad: true to pad the clips "
+                                 "as the test protocol pads frames")
+    assert not (tmp_path / "run").exists()  # refused before the run folder is made
+
+
+def test_training_size_check_passes_multiples_of_32_and_padded_clips(tmp_path):
+    from vosbench.train.engine import train
+
+    for name, size, trainer in (("exact", (64, 96), {}), ("padded", (100, 150), {"pad": True})):
+        folder = tmp_path / name
+        folder.mkdir()
+        result = train(training_config(folder, size=size, trainer=trainer), output=folder / "run", device="cpu")
+        assert result.step == 1
+
+
+def test_static_source_sizes_are_checked_too(tmp_path):
+    from vosbench.train.engine import train
+
+    path = training_config(tmp_path, size=(96, 90), kind="static")
+    with pytest.raises(ConfigError, match=r"data.sources\[0\].size: \[96, 90\]: rgmp's network needs both sides "
+                                          r"a multiple of 32 \(e.g. \[96, 96\]\)"):
+        train(path, output=tmp_path / "run", device="cpu")
+
+
+def test_ranet_training_size_must_be_its_input_size(tmp_path):
+    from vosbench.train.engine import train
+
+    path = training_config(tmp_path, "ranet", size=(256, 448))  # refused before ResNet-101 is built
+    with pytest.raises(ConfigError, match=r"data.sources\[0\].size: \[256, 448\]: RANet trains at 480x864 only"):
+        train(path, output=tmp_path / "run", device="cpu")
+
+
+def test_clip_size_check_without_a_fixed_size():
+    from vosbench.train.config import check_clip_sizes
+
+    seen = []
+    check_clip_sizes({"a": None, "b": (64, 96)}, lambda size: seen.append(size), "cfg.yaml")
+    assert seen == [(64, 96)]
+    with pytest.raises(ConfigError, match=r"^cfg.yaml: b: \[7, 9\]: odd$"):
+        check_clip_sizes({"b": [7, 9]}, lambda size: "odd", "cfg.yaml")
+
+
+def test_trainer_option_ranges_name_the_file(tmp_path):
+    from vosbench.train.engine import train
+
+    path = training_config(tmp_path, size=(64, 96), trainer={"perturb_radius": 1000000000})
+    with pytest.raises(ConfigError, match=r"rgmp.yaml: trainer: RecurrentOptions.perturb_radius: 1000000000 "
+                                          r"is outside 1 … 32$"):
+        train(path, output=tmp_path / "run", device="cpu")
