@@ -250,3 +250,46 @@ def test_trainer_option_ranges_name_the_file(tmp_path):
     with pytest.raises(ConfigError, match=r"rgmp.yaml: trainer: RecurrentOptions.perturb_radius: 1000000000 "
                                           r"is outside 1 … 32$"):
         train(path, output=tmp_path / "run", device="cpu")
+
+
+# -- a DAVIS-2017 folder without the unsupervised annotations ------------------------------
+@pytest.fixture(scope="module")
+def davis2017_root(tmp_path_factory):
+    """A synthetic DAVIS-2017 layout as `vosbench synth` writes it: Annotations, no Annotations_unsupervised."""
+    root = tmp_path_factory.mktemp("synth") / "davis"
+    assert main(["synth", str(root), "--preset", "small"]) == 0
+    assert (root / "Annotations" / "480p").is_dir() and not (root / "Annotations_unsupervised").exists()
+    return root
+
+
+def test_missing_unsupervised_annotations_is_a_dataset_error(davis2017_root):
+    from vosbench.datasets import load_dataset
+    from vosbench.errors import DatasetError
+
+    with pytest.raises(DatasetError) as raised:
+        load_dataset("davis2017", davis2017_root, "val", task="unsupervised")
+    folder = davis2017_root / "Annotations_unsupervised" / "480p"
+    assert str(raised.value) == f"{folder}: folder not found; the unsupervised task reads its annotations there"
+    assert raised.value.problems[0].path == folder and raised.value.kind == "missing"
+    assert len(load_dataset("davis2017", davis2017_root, "val")) == 3  # the semi-supervised task still loads
+
+
+def test_cosnet_run_names_the_missing_folder_without_traceback(davis2017_root, tmp_path, capsys):
+    code = main(["run", "-m", "cosnet", "--random-init", "-c", "input_size=33", "-c", "references=1",
+                 "--dataset", "davis2017", "--root", str(davis2017_root), "--task", "unsupervised",
+                 "-o", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert code == 1
+    folder = davis2017_root / "Annotations_unsupervised" / "480p"
+    assert f"{folder}: folder not found; the unsupervised task reads its annotations there" in captured.err
+    assert "Traceback" not in captured.err + captured.out and "IndexError" not in captured.err + captured.out
+
+
+def test_a_sequence_without_annotations_has_no_size_but_a_clear_error(tmp_path):
+    from vosbench.datasets.base import FileSequence
+    from vosbench.errors import DatasetError
+
+    sequence = FileSequence("bare", {"00000": tmp_path / "00000.jpg"}, {}, decode=lambda path: None)
+    assert sequence.object_ids == () and sequence.prompts() == {}
+    with pytest.raises(DatasetError, match="^sequence 'bare' has no annotated frame .*its size comes from its annotations"):
+        sequence.size
