@@ -6,7 +6,6 @@ import dataclasses
 import math
 import typing
 from dataclasses import dataclass
-from typing import Optional, Tuple
 
 import pytest
 
