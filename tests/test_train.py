@@ -168,7 +168,7 @@ def test_collate_refuses_mixed_sizes_and_fills_missing_previous_masks():
     ({"data": {"sources": [{"kind": "vidoe"}]}}, "data.sources[0].kind", "did you mean 'video'"),
     ({"data": {"sources": [{"kind": "video", "max_skp": 3}]}}, "data.sources[0].max_skp", "unknown option"),
     ({"data": {"sources": [{"kind": "video", "options": SYNTH, "frames": 0}]}}, "data.sources[0]", "frames must be"),
-    ({"model": {"size": "huge"}}, "model", "size must be one of"),
+    ({"model": {"size": "huge"}}, "model", "RGMPConfig.size: huge is not one of full, small, tiny"),
     ({"trainer": {"objects": "all"}}, "trainer", "objects must be one of"),
     ({"trainer": {"trucate": 2}}, "trainer.trucate", "did you mean 'truncate'"),
     ({"validation": {"every": -1}}, "validation", "every must be"),

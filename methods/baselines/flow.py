@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 import torch
 
+from vosbench.runner.options import check_options, option
 from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
 
 ALGORITHMS = ("dis", "farneback")
@@ -49,42 +50,30 @@ class FlowConfig:
     Attributes:
         algorithm: ``dis`` (DIS optical flow) or ``farneback``.
         preset: DIS preset: ``ultrafast``, ``fast`` or ``medium`` (ignored by Farneback).
-        downscale: the flow is computed on frames resized by this factor (0 < downscale <= 1),
-            then brought back to full size with its vectors rescaled.
-        smooth: sigma (pixels) of a Gaussian blur of the warped probabilities; 0 = off.
+        downscale: the flow is computed on frames resized by this factor (0.01 … 1), then
+            brought back to full size with its vectors rescaled.
+        smooth: sigma (pixels) of a Gaussian blur of the warped probabilities; 0 = off. At most
+            50: the blur's kernel grows with sigma (1e9 would ask for gigabytes).
         soft: warp the per-object probabilities bilinearly (True) or the label map with
             nearest-neighbour sampling (False).
         border: what a pixel whose source lies outside the previous frame gets: ``replicate``
             (the nearest border pixel's probabilities: objects cut by the border keep coming
             in) or ``background``.
         variational: DIS variational refinement iterations per scale (-1 = the preset's own,
-            0 = off). Refinement smooths the flow across object boundaries, which spreads the
-            masks into the background: off propagates better (see the module docstring).
+            0 = off, at most 50). Refinement smooths the flow across object boundaries, which
+            spreads the masks into the background: off propagates better (see the module docstring).
     """
 
-    algorithm: str = "dis"
-    preset: str = "medium"
-    downscale: float = 1.0
-    smooth: float = 0.0
+    algorithm: str = option("dis", choices=ALGORITHMS)
+    preset: str = option("medium", choices=tuple(DIS_PRESETS))
+    downscale: float = option(1.0, low=0.01, high=1.0)
+    smooth: float = option(0.0, low=0.0, high=50.0)
     soft: bool = True
-    border: str = "replicate"
-    variational: int = 0
+    border: str = option("replicate", choices=BORDERS)
+    variational: int = option(0, low=-1, high=50)
 
     def __post_init__(self) -> None:
-        _check_choice("algorithm", self.algorithm, ALGORITHMS)
-        _check_choice("preset", self.preset, tuple(DIS_PRESETS))
-        _check_choice("border", self.border, BORDERS)
-        if not 0.0 < self.downscale <= 1.0:
-            raise ValueError(f"downscale must be in (0, 1], not {self.downscale!r}")
-        if self.smooth < 0.0:
-            raise ValueError(f"smooth must be >= 0, not {self.smooth!r}")
-        if self.variational < -1:
-            raise ValueError(f"variational must be >= -1, not {self.variational!r}")
-
-
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+        check_options(self)
 
 
 class FlowPropagation(VOSMethod):

@@ -47,6 +47,7 @@ from torch import Tensor
 
 from vosbench.errors import ConfigError
 from vosbench.runner.checkpoint import WeightsError, fit_state_dict, load_state_dict_file, read_state_dict
+from vosbench.runner.options import check_options, option
 from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
 from vosbench_methods.common.inference import precision_context, seeded
 from vosbench_methods.common.pillow import pillow_resize
@@ -57,6 +58,13 @@ CAFFE_MEAN_BGR = (104.00699, 116.66877, 122.67892)
 REFERENCE_RULES = ("random", "deterministic")
 WEIGHTS_URL = "https://drive.google.com/open?id=14ya3ZkneeHsegCgDrvkuFtGoAfVRgErz"
 INIT_WEIGHTS_URL = "https://drive.google.com/open?id=1hy0-BAEestT9H4a3Sv78xrHrzmZga9mj"
+# Memory bounds. For input size S the features are (S/8)^2 positions x 256 channels (3.7 MB at
+# 473, 6.6 MB at 640, per cached frame) and a pair's co-attention affinity (S/8)^4 floats (52 MB
+# at 473, 164 MB at 640); the group variant holds one affinity per reference at once, twice
+# (softmax). At the largest values: 10 references in a group pass about 3.3 GB, 256 cached frames 1.7 GB.
+MAX_INPUT_SIZE = 640
+MAX_FEATURE_CACHE = 256
+MAX_REFERENCES = 10
 CRF_FIELDS = ("iterations", "gaussian_sxy", "gaussian_compat", "bilateral_sxy", "bilateral_srgb", "bilateral_compat")
 
 
@@ -65,43 +73,39 @@ class COSNetConfig:
     """Options of ``cosnet``.
 
     Attributes:
-        references: reference frames per frame (the released ``sample_range``, 5).
+        references: reference frames per frame (the released ``sample_range``, 5; 1 … 10:
+            each one is a head pass, and the group variant holds them all at once).
         reference_rule: ``random`` (seeded ``random.sample`` per frame, the paper's protocol) or
             ``deterministic`` (the same evenly spaced frames for every frame).
         seed: seeds the reference draws and the ``--random-init`` weights.
         group: the released group variant (feature-level fusion of all references in one head
             pass) instead of averaging the pairs' maps.
         feature_cache: frames whose encoder features are kept (least recently used dropped first;
-            about 3.7 MB each in fp32); 0 re-encodes both frames of every pair, as released.
+            about 3.7 MB each in fp32, at most 256); 0 re-encodes both frames of every pair, as released.
         crf: refine each frame with the dense CRF (``vosbench_methods.common.densecrf``).
-        crf_iterations … crf_bilateral_compat: the CRF's parameters; None keeps its default.
-        input_size: the square network input (473 as released; smaller only for quick tests or
-            speed ablations, which are then not the paper's protocol).
+        crf_iterations … crf_bilateral_compat: the CRF's parameters (iterations 0 … 100, kernel
+            widths 0.1 … 100 px (gaussian), 0.1 … 200 px and 0.1 … 255 levels (bilateral),
+            compatibilities 0 … 100); None keeps its default.
+        input_size: the square network input, 33 … 640 (473 as released; other sizes only for
+            quick tests or speed ablations, which are then not the paper's protocol).
     """
 
-    references: int = 5
-    reference_rule: str = "random"
-    seed: int = 0
+    references: int = option(5, low=1, high=MAX_REFERENCES)
+    reference_rule: str = option("random", choices=REFERENCE_RULES)
+    seed: int = option(0, low=0, high=2**32 - 1)
     group: bool = False
-    feature_cache: int = 128
+    feature_cache: int = option(128, low=0, high=MAX_FEATURE_CACHE)
     crf: bool = False
-    crf_iterations: Optional[int] = None
-    crf_gaussian_sxy: Optional[float] = None
-    crf_gaussian_compat: Optional[float] = None
-    crf_bilateral_sxy: Optional[float] = None
-    crf_bilateral_srgb: Optional[float] = None
-    crf_bilateral_compat: Optional[float] = None
-    input_size: int = INPUT_SIZE
+    crf_iterations: Optional[int] = option(None, low=0, high=100)
+    crf_gaussian_sxy: Optional[float] = option(None, low=0.1, high=100.0)
+    crf_gaussian_compat: Optional[float] = option(None, low=0.0, high=100.0)
+    crf_bilateral_sxy: Optional[float] = option(None, low=0.1, high=200.0)
+    crf_bilateral_srgb: Optional[float] = option(None, low=0.1, high=255.0)
+    crf_bilateral_compat: Optional[float] = option(None, low=0.0, high=100.0)
+    input_size: int = option(INPUT_SIZE, low=33, high=MAX_INPUT_SIZE)
 
     def __post_init__(self) -> None:
-        if self.references < 1:
-            raise ValueError(f"references must be at least 1, not {self.references}")
-        if self.reference_rule not in REFERENCE_RULES:
-            raise ValueError(f"reference_rule must be {' or '.join(REFERENCE_RULES)}, not {self.reference_rule!r}")
-        if self.feature_cache < 0:
-            raise ValueError(f"feature_cache must be 0 or more frames, not {self.feature_cache}")
-        if self.input_size < 33:
-            raise ValueError(f"input_size must be at least 33 pixels, not {self.input_size}")
+        check_options(self)
 
 
 def draw_references(rule: str, count: int, num_frames: int, rng: random.Random) -> List[int]:

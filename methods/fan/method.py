@@ -17,8 +17,10 @@ from typing import Any, ClassVar, Dict, List, Tuple
 
 from torch import Tensor
 
+from vosbench.runner.options import check_options, option
 from vosbench.runner.protocol import MethodCard
-from vosbench_methods.rgmp.method import RGMP, check_scales, check_size
+from vosbench_methods.rgmp.method import MAX_SCALES, RGMP, SCALE_RANGE, SEED_MAX
+from vosbench_methods.rgmp.network import SIZES
 
 from .network import FANNet
 
@@ -30,7 +32,8 @@ class FANConfig:
     """Options of ``fan``.
 
     Attributes:
-        scales: test scales averaged (the released script: 1.0 only).
+        scales: test scales averaged (the released script: 1.0 only); as for ``rgmp``, 1 … 8
+            scales, each 0.1 … 2.
         align_corners: bilinear convention inside the network. FAN's code targets PyTorch >= 0.4,
             where ``F.upsample`` does not align corners; vosbench trains FAN with False and must
             infer with the same value.
@@ -39,20 +42,17 @@ class FANConfig:
         fold_bn, channels_last, compile, seed, size: as for ``rgmp``.
     """
 
-    scales: Tuple[float, ...] = (1.0,)
+    scales: Tuple[float, ...] = option((1.0,), low=SCALE_RANGE[0], high=SCALE_RANGE[1], length=(1, MAX_SCALES))
     align_corners: bool = False
-    reference: str = "first"
+    reference: str = option("first", choices=REFERENCES)
     fold_bn: bool = True
     channels_last: bool = True
     compile: bool = False
-    seed: int = 0
-    size: str = "full"
+    seed: int = option(0, low=0, high=SEED_MAX)
+    size: str = option("full", choices=tuple(SIZES))
 
     def __post_init__(self) -> None:
-        check_size(self.size)
-        if self.reference not in REFERENCES:
-            raise ValueError(f"reference must be one of {', '.join(REFERENCES)}, not {self.reference!r}")
-        check_scales(self.scales)
+        check_options(self)
 
 
 class FAN(RGMP):

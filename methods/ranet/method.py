@@ -37,6 +37,7 @@ from torch import Tensor
 
 from vosbench.errors import ConfigError
 from vosbench.runner.checkpoint import convert_for, load_state_dict_file
+from vosbench.runner.options import check_options, option
 from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
 from vosbench_methods.common.inference import precision_context, seeded
 
@@ -69,13 +70,12 @@ class RANetConfig:
     """
 
     crop: bool = True
-    head: str = "auto"
+    head: str = option("auto", choices=("auto", "single", "multi"))
     channels_last: Optional[bool] = None
-    seed: int = 0
+    seed: int = option(0, low=0, high=2**32 - 1)
 
     def __post_init__(self) -> None:
-        if self.head not in ("auto", "single", "multi"):
-            raise ValueError(f"head must be auto, single or multi, not {self.head!r}")
+        check_options(self)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ the clips; several: the multi-object head, one clip at a time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -58,6 +58,12 @@ class PairTrainer(MethodTrainer):
 
     def build_model(self) -> RANetNet:
         return RANetNet()
+
+    def clip_size_problem(self, size: Tuple[int, int]) -> Optional[str]:
+        if tuple(size) == INPUT_HW:
+            return None
+        return (f"RANet trains at {INPUT_HW[0]}x{INPUT_HW[1]} only (its ranking module has one channel per "
+                f"template cell): set the size to {list(INPUT_HW)}")
 
     def load_imagenet(self, model: nn.Module, path: str) -> None:
         """torchvision ResNet-101 keys into the InstanceNorm backbone, as the authors load them:

@@ -33,12 +33,19 @@ from torch import Tensor
 
 from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
 from vosbench.runner.checkpoint import convert_for, load_state_dict_file
+from vosbench.runner.options import check_options, option
 from vosbench_methods.common.inference import precision_context, seeded
 
 from .network import SIZES, RGMPNet
 
 STRIDE = 32
 EPS = 1e-7
+SEED_MAX = 2**32 - 1  # numpy's and most tools' seed range
+# Test scales: each pass at scale s costs s² of the full-scale pass in time and memory, and
+# the M + 1 passes of a frame run as one batch; 2 keeps a DAVIS frame with ten objects within
+# a few GB, and 8 scales bound the references kept per object.
+SCALE_RANGE = (0.1, 2.0)
+MAX_SCALES = 8
 WEIGHTS_URL = "https://www.dropbox.com/s/gt0kivrb2hlavi2/weights.pth?dl=0"
 
 
@@ -47,8 +54,8 @@ class RGMPConfig:
     """Options of ``rgmp``.
 
     Attributes:
-        scales: test scales whose foreground probabilities are averaged; ``1.0`` alone is the
-            single-scale protocol.
+        scales: test scales whose foreground probabilities are averaged (1 … 8 of them, each
+            0.1 … 2); ``1.0`` alone is the single-scale protocol.
         align_corners: bilinear upsampling convention inside the network; True reproduces the
             released weights (trained under PyTorch 0.3.1).
         fold_bn: fold the frozen BatchNorms into the convolutions (same outputs, faster).
@@ -61,27 +68,17 @@ class RGMPConfig:
             ``vosbench train`` on a CPU (weights fit only the size they were trained with).
     """
 
-    scales: Tuple[float, ...] = (0.5, 0.75, 1.0)
+    scales: Tuple[float, ...] = option((0.5, 0.75, 1.0), low=SCALE_RANGE[0], high=SCALE_RANGE[1],
+                                       length=(1, MAX_SCALES))
     align_corners: bool = True
     fold_bn: bool = True
     channels_last: bool = True
     compile: bool = False
-    seed: int = 0
-    size: str = "full"
+    seed: int = option(0, low=0, high=SEED_MAX)
+    size: str = option("full", choices=tuple(SIZES))
 
     def __post_init__(self) -> None:
-        check_scales(self.scales)
-        check_size(self.size)
-
-
-def check_size(size: str) -> None:
-    if size not in SIZES:
-        raise ValueError(f"size must be one of {', '.join(SIZES)}, not {size!r}")
-
-
-def check_scales(scales: Tuple[float, ...]) -> None:
-    if not scales or any(not 0.0 < s <= 4.0 for s in scales):
-        raise ValueError(f"scales must be a non-empty list of factors in (0, 4], not {scales!r}")
+        check_options(self)
 
 
 def pad_amounts(height: int, width: int) -> Tuple[int, int, int, int]:

@@ -24,17 +24,18 @@ Several objects (``objects``):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from vosbench.runner.options import check_options, option
 from vosbench.train.sources import ClipBatch
 from vosbench.train.trainers import MethodTrainer, first_frame_objects
 from vosbench_methods.common.resnet import thaw_batchnorm
 
-from .method import aggregate, pad_amounts
+from .method import STRIDE, aggregate, pad_amounts
 from .network import RGMPNet
 
 VOID = 255
@@ -63,9 +64,10 @@ class RecurrentOptions:
             pooling, radius 1 … ``perturb_radius`` px) before it is fed: imperfect previous masks
             that the network learns to correct from the reference, as the paper's static-image
             stage teaches with deformed masks (a vosbench option for training without it; 0: off).
-        perturb_radius: largest dilation / erosion radius in pixels.
+        perturb_radius: largest dilation / erosion radius in pixels (1 … 32: the max pooling's
+            cost grows with the square of the radius).
         perturb_shift: the perturbed masks are also translated by up to this many pixels in each
-            direction (zero-filled), as motion misplaces a previous mask (0: off).
+            direction (zero-filled), as motion misplaces a previous mask (0: off; at most 128).
         confuse_previous: probability that an object pass's previous mask also covers another
             object of its clip (its previous mask added), so the network learns to keep only the
             object its reference shows (0: off).
@@ -88,13 +90,14 @@ class RecurrentOptions:
     encoder_lr_scale: float = 1.0
     pad: bool = False
     perturb_previous: float = 0.0
-    perturb_radius: int = 4
-    perturb_shift: int = 0
+    perturb_radius: int = option(4, low=1, high=32)
+    perturb_shift: int = option(0, low=0, high=128)
     confuse_previous: float = 0.0
     hard_pixels: float = 1.0
     aggregate_loss: float = 0.0
 
     def __post_init__(self) -> None:
+        check_options(self)
         if self.objects not in OBJECT_MODES:
             raise ValueError(f"objects must be one of {', '.join(OBJECT_MODES)}, not {self.objects!r}")
         if self.batchnorm not in ("frozen", "train"):
@@ -139,6 +142,15 @@ class RecurrentTrainer(MethodTrainer):
         if self.options.batchnorm == "train":
             thaw_batchnorm(net)
         return net
+
+    def clip_size_problem(self, size: Tuple[int, int]) -> Optional[str]:
+        """The decoder adds each upsampled level to the encoder's skip features, which line up only
+        when both sides are multiples of 32 (``pad: true`` pads clips to one, as at test time)."""
+        if self.options.pad or all(side % STRIDE == 0 for side in size):
+            return None
+        nearest = [max(STRIDE, round(side / STRIDE) * STRIDE) for side in size]
+        return (f"{self.method}'s network needs both sides a multiple of {STRIDE} (e.g. {nearest}); "
+                "or set trainer.pad: true to pad the clips as the test protocol pads frames")
 
     def load_imagenet(self, model: nn.Module, path: str) -> None:
         model.Encoder.load_imagenet(path)

@@ -80,7 +80,11 @@ class Sequence:
 
     @cached_property
     def size(self) -> Tuple[int, int]:
-        """(H, W) of the annotations."""
+        """(H, W) of the annotations (a DatasetError for a sequence without any: no size to answer at)."""
+        if not self.annotated:
+            raise DatasetError(Problem(None, f"sequence {self.name!r} has no annotated frame (its annotation "
+                                             "folder is missing or empty); its size comes from its annotations",
+                                       "missing"))
         return tuple(self.read_annotation(self.annotated[0]).shape[:2])  # type: ignore[return-value]
 
     def prompts(self) -> Dict[str, Tuple[int, ...]]:

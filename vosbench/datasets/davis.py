@@ -96,6 +96,10 @@ def load_davis2017(
     year = "2019" if unsupervised and split in _TEST_SPLITS else "2017"
     lists = [root / "ImageSets" / year / f"{split}.txt"]
     annotation_set = "Annotations_unsupervised" if unsupervised else "Annotations"
+    annotations = _resolution_dir(root / annotation_set, folders)
+    if year == "2017" and not annotations.is_dir():  # only the unsupervised test splits come without
+        raise DatasetError(Problem(annotations, f"folder not found; the {task} task reads its annotations there",
+                                   "missing"))
     return _load_davis(root, split, task, _DAVIS2017, folders, lists, annotation_set)
 
 

@@ -12,7 +12,8 @@ from typing import Any
 _EXPORTS = {
     "WeightsError": "checkpoint", "convert_checkpoint": "checkpoint", "save_checkpoint": "checkpoint",
     "METHODS": "methods", "config_hash": "methods", "get_method": "methods", "make_config": "methods",
-    "parse_overrides": "methods",
+    "parse_overrides": "methods", "describe_options": "methods",
+    "OptionRangeError": "options", "check_options": "options", "option": "options",
     "PRECISIONS": "protocol", "MethodCard": "protocol", "NoConfig": "protocol", "SequenceMeta": "protocol",
     "VOSMethod": "protocol",
     "MethodError": "runner", "RunProgress": "runner", "RunResult": "runner", "RunSettings": "runner",

@@ -7,8 +7,10 @@ An outside package registers its own method in its packaging metadata::
         my-method = my_package.module:MyMethod
 
 where ``MyMethod`` subclasses :class:`vosbench.runner.protocol.VOSMethod`. Configurations are
-dataclasses; :func:`make_config` builds one from ``key=value`` overrides with type checks, and
-:func:`config_hash` names the exact settings a run used.
+dataclasses whose fields declare their valid ranges with :func:`vosbench.runner.options.option`;
+:func:`make_config` builds one from ``key=value`` overrides with type and range checks,
+:func:`describe_options` lists the options with their ranges, and :func:`config_hash` names the
+exact settings a run used.
 """
 
 from __future__ import annotations
@@ -21,7 +23,11 @@ from typing import Any, Dict, Mapping, Optional, Sequence as Seq, Tuple, Type
 
 from vosbench.errors import ConfigError
 from vosbench.registry import Registry
+from vosbench.runner.options import check_options, check_value, describe_options
 from vosbench.runner.protocol import VOSMethod
+
+__all__ = ["METHODS", "config_hash", "config_record", "describe_options", "get_method", "make_config",
+           "parse_overrides"]
 
 METHODS: Registry = Registry("method", entry_point_group="vosbench.methods")
 METHODS.register("first-frame", "vosbench_methods.baselines.first_frame:FirstFrame", aliases=("copy-first-mask",))
@@ -55,7 +61,9 @@ def make_config(config_class: type, overrides: Optional[Mapping[str, Any]] = Non
     """An instance of the dataclass ``config_class`` with ``overrides`` applied.
 
     String values are converted to the field's declared type (bool, int, float, str, tuples of
-    those, Optional of those); unknown keys and unconvertible values are a :class:`ConfigError`.
+    those, Optional of those); unknown keys, unconvertible values and values outside a field's
+    declared range (overrides and defaults alike: a default can be wrong too) are a
+    :class:`ConfigError` naming the option.
     """
     overrides = dict(overrides or {})
     fields = {f.name: f for f in dataclasses.fields(config_class)}
@@ -65,10 +73,21 @@ def make_config(config_class: type, overrides: Optional[Mapping[str, Any]] = Non
         raise ConfigError(f"{config_class.__qualname__}: unknown option(s) {', '.join(unknown)} (options: {known})")
     hints = typing.get_type_hints(config_class)
     values = {key: _convert(value, hints[key], f"{config_class.__qualname__}.{key}") for key, value in overrides.items()}
+    for key, value in values.items():  # before construction, so the message shows the text as typed
+        raw = overrides[key]
+        check_value(config_class, fields[key], value, raw if isinstance(raw, str) and _scalar(value) else None)
     try:
-        return config_class(**values)
+        config = config_class(**values)
+    except ConfigError:
+        raise
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{config_class.__qualname__}: {error}") from None
+    check_options(config)  # the defaults, also of configs whose __post_init__ does not check
+    return config
+
+
+def _scalar(value: Any) -> bool:
+    return not isinstance(value, (tuple, list))
 
 
 def config_record(config: Any) -> Dict[str, Any]:

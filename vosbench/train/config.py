@@ -29,9 +29,10 @@ import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from vosbench.errors import ConfigError
+from vosbench.runner.options import check_options
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULERS = ("constant", "poly", "step")
@@ -218,6 +219,23 @@ def expand_variables(value: Any, path: Path | str, where: str = "") -> Any:
     return _VARIABLE.sub(lookup, value)
 
 
+def check_clip_sizes(sizes: Mapping[str, Optional[Tuple[int, int]]],
+                     problem: Callable[[Tuple[int, int]], Optional[str]], path: Path | str) -> None:
+    """Refuse the first clip size the trainer cannot train on (``problem(size)``: why, or None).
+
+    ``sizes`` maps each source's key (``data.sources[0].size``) to its (H, W), None when the source
+    has no fixed size. A size that does not fit a network otherwise fails deep inside torch at the
+    first step, after the network is built.
+    """
+    for where, size in sizes.items():
+        if size is None:
+            continue
+        height, width = int(size[0]), int(size[1])
+        reason = problem((height, width))
+        if reason:
+            raise ConfigError(f"{path}: {where}: [{height}, {width}]: {reason}")
+
+
 def parse_config(raw: Any, path: Path | str = "<config>") -> TrainingConfig:
     """The typed config from a mapping (as YAML gives it)."""
     return _build(TrainingConfig, raw, str(path), "")
@@ -243,9 +261,11 @@ def _build(cls: type, raw: Any, path: str, where: str) -> Any:
         raise ConfigError(f"{path}: {_join(where, key)}: unknown key{hint}")
     values = {key: _value(value, hints[key], path, _join(where, key)) for key, value in raw.items()}
     try:
-        return cls(**values)
+        built = cls(**values)
+        check_options(built)  # ranges declared with vosbench.runner.options.option
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{path}: {where or 'top level'}: {error}") from None
+    return built
 
 
 def _source(raw: Mapping[str, Any], path: str, where: str) -> SourceConfig:

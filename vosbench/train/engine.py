@@ -41,7 +41,7 @@ import torch
 from vosbench import __version__
 from vosbench.errors import ConfigError, VosbenchError
 from vosbench.io.atomic import atomic_write, atomic_write_text
-from vosbench.train.config import TrainingConfig, build_options, load_config
+from vosbench.train.config import TrainingConfig, build_options, check_clip_sizes, load_config
 from vosbench.train.sources import ClipStream, batches, build_source, describe_source
 from vosbench.train.trainers import MethodTrainer, get_trainer
 
@@ -170,6 +170,10 @@ def _build(config: TrainingConfig, raw: Dict[str, Any], path: Path, method: str,
     trainer = trainer_class(method_class, method_config, options)
     device = resolve_device(device_name, method_class.card.devices, method)
     _check_precision(config.train.precision, device, path)
+    sources = [build_source(s, config.train.seed + i, path, f"data.sources[{i}]")
+               for i, s in enumerate(config.data.sources)]
+    check_clip_sizes({f"data.sources[{i}].size": getattr(s, "size", None) for i, s in enumerate(sources)},
+                     trainer.clip_size_problem, path)
     with seeded(config.train.seed):
         model = trainer.build_model()
     _initialise(trainer, model, config, path, method)
@@ -177,8 +181,6 @@ def _build(config: TrainingConfig, raw: Dict[str, Any], path: Path, method: str,
     optimizer = _optimizer(trainer.parameter_groups(model), config, path)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config))
     scaler = torch.amp.GradScaler(device.type, enabled=config.train.precision == "amp-fp16")
-    sources = [build_source(s, config.train.seed + i, path, f"data.sources[{i}]")
-               for i, s in enumerate(config.data.sources)]
     stream = ClipStream(sources, [s.weight for s in config.data.sources], config.train.seed)
     return _Run(config, raw, path, method, method_config, trainer, model, optimizer, scheduler, scaler, stream,
                 device, run_dir, config_digest(method, config))

@@ -11,7 +11,7 @@ which only the static source gives.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Dict, List, Optional, Type
+from typing import Any, ClassVar, Dict, List, Optional, Tuple, Type
 
 import torch
 from torch import Tensor, nn
@@ -57,6 +57,11 @@ class MethodTrainer:
     def build_model(self) -> nn.Module:
         """The network in training form (the caller seeds the initialisation)."""
         raise NotImplementedError
+
+    def clip_size_problem(self, size: Tuple[int, int]) -> Optional[str]:
+        """Why clips of ``size`` (H, W) cannot be trained on, or None; checked before the network is
+        built, so that a bad size is a config error rather than a shape error deep inside torch."""
+        return None
 
     def load_imagenet(self, model: nn.Module, path: str) -> None:
         """Start the backbone from an ImageNet file with torchvision's keys."""

@@ -1,0 +1,187 @@
+"""Declared valid ranges of config options: ``option(default, low=, high=, choices=, length=)``.
+
+A method's config is a frozen dataclass; declaring each field with :func:`option` records what
+values it accepts, so that an override such as ``-c smooth=1e9`` is refused with the option, the
+value and the range instead of allocating gigabytes later::
+
+    @dataclass(frozen=True)
+    class MyConfig:
+        smooth: float = option(0.0, low=0, high=50)
+        scales: Tuple[float, ...] = option((1.0,), low=0.1, high=2, length=(1, 8))
+        mode: str = option("fast", choices=("fast", "exact"))
+
+        def __post_init__(self) -> None:
+            check_options(self)
+
+Bounds are inclusive; for tuple fields they apply to every item and ``length`` bounds the count.
+NaN and infinity fall outside every finite range. ``None`` is always accepted (Optional fields).
+This module imports no torch, so catalogues and the CLI can describe options cheaply.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from dataclasses import dataclass
+from typing import Any, List, Optional, Sequence as Seq, Tuple
+
+from vosbench.errors import ConfigError
+
+METADATA_KEY = "vosbench.range"
+
+
+class OptionRangeError(ConfigError, ValueError):
+    """A config value outside its declared range (a ValueError too, as dataclass checks raise)."""
+
+
+@dataclass(frozen=True)
+class ValidRange:
+    """What one option accepts: inclusive numeric bounds or a set of choices, per item for tuples."""
+
+    low: Optional[float] = None
+    high: Optional[float] = None
+    choices: Optional[Tuple[Any, ...]] = None
+    length: Optional[Tuple[int, int]] = None
+
+    def problem(self, value: Any, shown: Optional[str] = None) -> Optional[str]:
+        """Why ``value`` is refused (``shown``: how the user wrote it), or None when it is valid."""
+        if value is None:
+            return None
+        shown = shown or show(value)
+        if isinstance(value, (tuple, list)):
+            return self._sequence_problem(value)
+        if self.length is not None:
+            return f"{shown} is not a list of values ({self.describe()})"
+        found = self._item_problem(value)
+        return f"{shown} {found}" if found else None
+
+    def _sequence_problem(self, values: Seq[Any]) -> Optional[str]:
+        if self.length is None:
+            return f"{show(values)} is a list; one value expected ({self.describe()})"
+        fewest, most = self.length
+        if not fewest <= len(values) <= most:
+            return f"{len(values)} values given; the valid range is {self.describe()}"
+        for index, item in enumerate(values):
+            found = self._item_problem(item)
+            if found:
+                return f"{show(item)} (item {index + 1}) {found}"
+        return None
+
+    def _item_problem(self, value: Any) -> Optional[str]:
+        """The refusal of one value after its text (``is outside 0 … 50``), or None."""
+        if self.choices is not None:
+            return None if value in self.choices else f"is not one of {_listed(self.choices)}"
+        if self.low is None and self.high is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"is not a number ({self._bounds()})"
+        if math.isnan(value) or (self.low is not None and value < self.low) or \
+                (self.high is not None and value > self.high):
+            return f"is outside {self._bounds()}"
+        return None
+
+    def describe(self) -> str:
+        """The range in words, e.g. ``0 … 50``, ``one of dis, farneback``, ``1 … 8 values, each 0.1 … 2``."""
+        item = f"one of {_listed(self.choices)}" if self.choices is not None else self._bounds()
+        if self.length is None:
+            return item
+        return f"{self._count()} values, each {item}" if item else f"{self._count()} values"
+
+    def _bounds(self) -> str:
+        if self.low is not None and self.high is not None:
+            return f"{_bound(self.low)} … {_bound(self.high)}"
+        if self.low is not None:
+            return f">= {_bound(self.low)}"
+        return f"<= {_bound(self.high)}" if self.high is not None else ""
+
+    def _count(self) -> str:
+        fewest, most = self.length or (0, 0)
+        return str(fewest) if fewest == most else f"{fewest} … {most}"
+
+
+def option(default: Any, *, low: Optional[float] = None, high: Optional[float] = None,
+           choices: Optional[Seq[Any]] = None, length: Optional[Tuple[int, int]] = None) -> Any:
+    """A dataclass field with ``default`` and its valid range (see the module docstring)."""
+    if choices is not None and (low is not None or high is not None):
+        raise ValueError("an option takes either choices or low/high bounds, not both")
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"option bounds {low} … {high} are empty")
+    counts = (int(length[0]), int(length[1])) if length is not None else None
+    valid = ValidRange(low, high, tuple(choices) if choices is not None else None, counts)
+    return dataclasses.field(default=default, metadata={METADATA_KEY: valid})
+
+
+def valid_range(field: dataclasses.Field) -> Optional[ValidRange]:
+    """The range declared for ``field`` with :func:`option`, or None."""
+    return field.metadata.get(METADATA_KEY)
+
+
+def check_value(owner: type, field: dataclasses.Field, value: Any, shown: Optional[str] = None) -> None:
+    """Raise :class:`OptionRangeError` ``Owner.field: value … range`` when ``value`` is refused."""
+    valid = valid_range(field)
+    found = valid.problem(value, shown) if valid is not None else None
+    if found:
+        raise OptionRangeError(f"{owner.__name__}.{field.name}: {found}")
+
+
+def check_options(config: Any) -> None:
+    """Check every field of the dataclass instance ``config`` (defaults included) against its range."""
+    for field in dataclasses.fields(config):
+        check_value(type(config), field, getattr(config, field.name))
+
+
+def describe_options(config_class: type) -> List[str]:
+    """One line per option: ``name=default (range)``, the default as ``-c`` takes it.
+
+    For listings such as ``vosbench methods -v``; fields without a declared range show their type.
+    """
+    hints = typing.get_type_hints(config_class)
+    lines = []
+    for field in dataclasses.fields(config_class):
+        valid = valid_range(field)
+        accepted = valid.describe() if valid is not None else _type_name(hints.get(field.name))
+        if _optional(hints.get(field.name)):
+            accepted = f"none or {accepted}"
+        default = _default(field)
+        lines.append(f"{field.name}={default} ({accepted})" if default is not None else f"{field.name} ({accepted})")
+    return lines
+
+
+def show(value: Any) -> str:
+    """A value as ``-c`` takes it: ``0.5,1.0`` for a tuple, ``true`` for True."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (tuple, list)):
+        return ",".join(show(item) for item in value)
+    return str(value)
+
+
+def _bound(value: float) -> str:
+    """A bound as people write it: ``50`` for 50.0."""
+    text = repr(value)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _listed(choices: Seq[Any]) -> str:
+    return ", ".join(show(choice) for choice in choices)
+
+
+def _default(field: dataclasses.Field) -> Optional[str]:
+    if field.default is not dataclasses.MISSING:
+        return "none" if field.default is None else show(field.default)
+    if field.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        return show(field.default_factory())  # type: ignore[misc]
+    return None
+
+
+def _optional(kind: Any) -> bool:
+    return typing.get_origin(kind) is typing.Union and type(None) in typing.get_args(kind)
+
+
+def _type_name(kind: Any) -> str:
+    inner = [a for a in typing.get_args(kind) if a is not type(None)] if _optional(kind) else [kind]
+    base = inner[0] if inner else kind
+    if base is bool:
+        return "true or false"
+    return getattr(base, "__name__", str(base))
