@@ -379,9 +379,8 @@ def convert_command(method: str, source: Path, destination: Path, allow_pickle: 
 @click.option("--verbose", "-v", is_flag=True, help="Also show each method's config options and defaults.")
 def methods_command(verbose: bool) -> None:
     """List the methods vosbench can run."""
-    import dataclasses
-
     from vosbench.runner import METHODS, get_method
+    from vosbench.runner.methods import describe_options
 
     rows, details = [], []
     for entry in METHODS.entries():
@@ -394,8 +393,7 @@ def methods_command(verbose: bool) -> None:
         rows.append((card.name, card.task, "yes" if card.needs_weights else "no", card.paper or "-",
                      card.licence or "none given", entry.origin))
         if verbose:
-            options = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(method.Config)
-                                if f.default is not dataclasses.MISSING)
+            options = ", ".join(describe_options(method.Config))
             details.append(f"{card.name}: {card.summary}\n  options: {options or 'none'}\n  protocol: {card.protocol}"
                            f"\n  input: {card.input_policy}; "
                            f"devices: {', '.join(card.devices)}; precisions: {', '.join(card.precisions)}"
