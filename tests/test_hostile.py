@@ -181,6 +181,7 @@ def test_force_never_empties_a_folder_that_holds_no_run(root, tmp_path, capsys):
     code, _, err = cli(capsys, *run_args(root, folder, "--force"))
     assert code == 1 and "holds no vosbench run" in err
     assert (folder / "masks" / "figure.png").read_bytes() == b"precious"
+    assert sorted(p.name for p in folder.iterdir()) == ["masks"], "not even a lock file is left there"
 
 
 # -- damaged and foreign files ----------------------------------------------------------------------
@@ -225,6 +226,7 @@ def test_force_never_clears_another_programs_folder(root, tmp_path, capsys):
     before = snapshot(folder)
     code, _, err = cli(capsys, *run_args(root, folder, "--force"))
     assert code == 1 and "not a vosbench run manifest" in err and snapshot(folder) == before
+    assert not (folder / ".locks").exists()
 
 
 def test_a_foreign_manifest_anywhere_does_not_stop_the_report(root, tmp_path, capsys):

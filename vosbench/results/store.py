@@ -262,9 +262,7 @@ class RunStore:
         A non-empty folder that holds no vosbench run is never touched, ``force`` or not.
         The caller holds the folder's lock (:mod:`vosbench.results.lock`).
         """
-        if self.holds_foreign_files():
-            raise RunMismatchError(f"{self.root}: the folder is not empty and holds no vosbench run "
-                                   f"({MANIFEST} missing); choose another --output (nothing there was changed)")
+        self.refuse_foreign(force=force)
         if self.exists():
             manifest = self._reuse(manifest, force)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -292,6 +290,22 @@ class RunStore:
         if different:
             raise RunMismatchError(_mismatch_message(self.root, old, manifest, different))
         return _with_all_sequences(manifest, old)
+
+    def refuse_foreign(self, *, force: bool = False) -> None:
+        """Raise RunMismatchError when the folder is not ours to write into (checked before
+        anything, a lock included, is created there)."""
+        if self.holds_foreign_files():
+            raise RunMismatchError(f"{self.root}: the folder is not empty and holds no vosbench run "
+                                   f"({MANIFEST} missing); choose another --output (nothing there was changed)")
+        if not self.exists():
+            return
+        try:
+            self.manifest()
+        except ForeignFileError as error:
+            if not (force and self._has_run_outputs()):
+                raise RunMismatchError(f"{error}; choose another --output (nothing there was changed)") from None
+        except DamagedFileError:
+            pass  # reported by open(), under the lock
 
     def _has_run_outputs(self) -> bool:
         """Evidence beyond a damaged manifest that the folder is a run: completion markers."""

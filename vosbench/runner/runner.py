@@ -161,6 +161,7 @@ def run(method: str, dataset: Dataset, *, config: Optional[Mapping[str, Any]] = 
                          dataset_spec)
     folder = _run_folder(output, results_root, dataset, method_class, method_config, weights, settings, manifest)
     store = RunStore(folder, worker=f"shard-{settings.shard.index}-of-{settings.shard.count}")
+    store.refuse_foreign(force=settings.force)  # before a lock file is made in someone else's folder
     locks = RunLocks(folder)
     with locks.folder(exclusive=settings.force), locks.worker(store.worker):
         manifest = store.open(manifest, force=settings.force)
