@@ -517,7 +517,7 @@ def test_cli_runs_and_scores_cosnet(tmp_path, capsys):
     capsys.readouterr()
     assert main(["eval", *common, str(tmp_path / "run" / "masks")]) == 0
     assert "J&F-Mean" in capsys.readouterr().out
-    assert (tmp_path / "run" / "masks" / "global_results-val.csv").is_file()
+    assert (tmp_path / "run" / "global_results-val.csv").is_file(), "a run's masks/ are scored as the run"
 
 
 def test_runner_refuses_cosnet_without_weights(tmp_path):

@@ -33,6 +33,7 @@ from vosbench.errors import (
 )
 from vosbench.report.collect import ReportError
 from vosbench.runner.checkpoint import WeightsError
+from vosbench.runner.options import OptionRangeError
 from vosbench.runner.runner import MethodError
 from vosbench.results import DamagedFileError, ForeignFileError, RunLockedError, RunMismatchError
 from vosbench.results import StaleEvaluationError
@@ -45,7 +46,7 @@ PROBLEMS = [Problem(Path("/data/pred/bear/00003.png"), "RGB PNG: expected an ind
 INPUT_ERRORS = [InputError, MaskFormatError, DatasetError, EvaluationError, SizeMismatchError,
                 ExtraObjectError, SequenceTooShortError, DamagedFileError, ForeignFileError, StaleEvaluationError]
 MESSAGE_ERRORS = [VosbenchError, ConfigError, MethodError, RunMismatchError, ReportError, TrainingError,
-                  RunLockedError]
+                  RunLockedError, OptionRangeError]
 
 
 def examples() -> List[VosbenchError]:

@@ -245,10 +245,10 @@ def _plan_run(store: RunStore, *, dataset: Optional[str], root: Any, split: Opti
     if unfinished:
         raise InputError(Problem(store.root / "sequences", f"{len(unfinished)} requested sequence(s) are not "
                                  f"complete in this run: {_preview(unfinished)}", "missing"))
-    overridden = dataset is not None or root is not None or split is not None or task is not None or bool(options)
     args = {"name": dataset or spec["name"], "root": root if root is not None else spec.get("root"),
             "split": split or spec.get("split"), "task": task or spec.get("task"), "sequences": chosen,
-            "options": dict(options) if options else dict(spec.get("options") or {})}
+            "options": {**dict(spec.get("options") or {}), **dict(options or {})}}
+    overridden = _differs(args, spec)
     own = official and not overridden and set(chosen) == set(completed) and \
         (output is None or Path(output).resolve() == store.root.resolve())
     if own:
@@ -256,6 +256,16 @@ def _plan_run(store: RunStore, *, dataset: Optional[str], root: Any, split: Opti
     target = Path(output) if output is not None else subset_folder(store, {**args, "official": official})
     notes.append(f"a subset or non-official evaluation: written to {target}; the run's own evaluation is unchanged")
     return EvaluationPlan(store.masks_dir, args, target, store, False, notes)
+
+
+def _differs(args: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
+    """Whether the requested ground truth is another than the run's (naming the same one is not)."""
+    def where(root: Any) -> Optional[str]:
+        return None if root is None else str(Path(root).expanduser().resolve())
+
+    return (args["name"] != spec.get("name") or where(args["root"]) != where(spec.get("root"))
+            or args["split"] != spec.get("split") or args["task"] != spec.get("task")
+            or args["options"] != dict(spec.get("options") or {}))
 
 
 def invalidate(store: RunStore) -> None:
