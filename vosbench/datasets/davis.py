@@ -41,6 +41,7 @@ _DB_INFO_FILES = (
     "db_info.yaml",
 )
 _TEST_SPLITS = ("test-dev", "test-challenge")
+DB_INFO_MAX_BYTES = 256 << 10  # 50x DAVIS-2016's 5 KB file; parsing the most is still seconds
 
 
 @dataclass(frozen=True)
@@ -196,13 +197,20 @@ def read_db_info(root: Path) -> Tuple[Dict[str, Dict[str, object]], List[Problem
 
     The file is optional (the README and the toolkit disagree on where it lives, so both
     places are tried); an unreadable one is reported, not fatal, since only reports use it.
+    So that a hostile file cannot hang a run, files above :data:`DB_INFO_MAX_BYTES` and YAML
+    aliases (nine nested ones in 500 bytes stand for 9**9 entries, the "billion laughs") are
+    refused; DAVIS files use neither.
     """
     path = next((root / name for name in _DB_INFO_FILES if (root / name).is_file()), None)
     if path is None:
         return {}, []
     try:
-        entries = yaml.safe_load(path.read_text(encoding="utf-8"))["sequences"]
+        entries = yaml.load(_read_db_info_text(path), Loader=_NoAliasLoader)["sequences"]
         return {str(entry["name"]): _db_record(entry) for entry in entries}, []
+    except _DbInfoRefused as error:
+        return {}, [Problem(path, f"{error}; attributes left empty", "invalid")]
+    except RecursionError:
+        return {}, [Problem(path, "YAML nested too deeply; attributes left empty", "invalid")]
     except (
         OSError,
         UnicodeDecodeError,
@@ -217,6 +225,30 @@ def read_db_info(root: Path) -> Tuple[Dict[str, Dict[str, object]], List[Problem
                 path, f"cannot read sequence metadata ({error!r}); attributes left empty", "invalid"
             )
         ]
+
+
+class _DbInfoRefused(ValueError):
+    """A db_info.yml refused before or while parsing: too large, or using YAML aliases."""
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases, so nothing can expand beyond the file's own size."""
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(yaml.AliasEvent):
+            alias = self.peek_event()
+            where = f"*{alias.anchor} at line {alias.start_mark.line + 1}"
+            raise _DbInfoRefused(f"YAML aliases are not allowed ({where})")
+        return super().compose_node(parent, index)
+
+
+def _read_db_info_text(path: Path) -> str:
+    """The file's text, read no further than one byte past the size limit."""
+    with path.open("rb") as handle:
+        data = handle.read(DB_INFO_MAX_BYTES + 1)
+    if len(data) > DB_INFO_MAX_BYTES:
+        raise _DbInfoRefused(f"larger than the {DB_INFO_MAX_BYTES:,} bytes a db_info.yml may have")
+    return data.decode("utf-8")
 
 
 def _db_record(entry: Dict[str, object]) -> Dict[str, object]:

@@ -1,6 +1,7 @@
-"""The one mask reader, the one palette writer and atomic file writes."""
+"""The one mask reader, the one palette writer, atomic file writes and the pixel limit."""
 
 from vosbench.io.atomic import atomic_write_bytes, atomic_write_text
+from vosbench.io.headers import DEFAULT_MAX_PIXELS, MAX_PIXELS_ENV, max_pixels
 from vosbench.io.masks import (
     DAVIS_PALETTE,
     encode_mask,
@@ -11,6 +12,9 @@ from vosbench.io.masks import (
 
 __all__ = [
     "DAVIS_PALETTE",
+    "DEFAULT_MAX_PIXELS",
+    "MAX_PIXELS_ENV",
+    "max_pixels",
     "encode_mask",
     "atomic_write_bytes",
     "atomic_write_text",

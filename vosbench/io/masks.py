@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import io
 import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional, Union
+from typing import Iterator, Optional, Tuple, Union
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from vosbench.errors import MaskFormatError, Problem
 from vosbench.io.atomic import atomic_write_bytes
+from vosbench.io.headers import check_pixels, image_format, max_pixels as max_pixels_limit
 from vosbench.io.png import decode_png_labels
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -41,10 +43,20 @@ DAVIS_PALETTE: np.ndarray = _voc_palette()
 DAVIS_PALETTE.setflags(write=False)
 
 _INDEX_MODES = {"P", "L", "1"}
+_MASK_FORMATS = ("PNG", "BMP")  # lossless; SegTrackv2 ships BMP masks
 
 
-def read_mask(path: PathLike, *, grey_rgb: bool = False, data: Optional[bytes] = None) -> np.ndarray:
+def read_mask(
+    path: PathLike,
+    *,
+    grey_rgb: bool = False,
+    data: Optional[bytes] = None,
+    max_pixels: Optional[int] = None,
+) -> np.ndarray:
     """Read a mask PNG (or BMP) as a ``uint8`` label map of shape (H, W).
+
+    The file is identified by its bytes, not its name: a JPEG named ``.png`` is refused, since
+    lossy compression has already changed its ids.
 
     Args:
         path: the mask file (named in errors).
@@ -52,24 +64,64 @@ def read_mask(path: PathLike, *, grey_rgb: bool = False, data: Optional[bytes] =
         grey_rgb: accept 3-channel masks whose channels are equal (SegTrackv2) and return
             channel 0. Without it an RGB mask is an error: ids cannot be recovered from
             colours.
+        max_pixels: refuse images declaring more pixels (default
+            :func:`vosbench.io.headers.max_pixels`: ``$VOSBENCH_MAX_PIXELS`` or 2**27).
 
     Raises:
-        MaskFormatError: unreadable file, RGB without ``grey_rgb``, more than 8 bits.
+        MaskFormatError: unreadable file, not a PNG or BMP, too many pixels, RGB without
+            ``grey_rgb``, more than 8 bits.
     """
     path = Path(path)
     if data is None:
         data = read_mask_bytes(path)
-    labels = decode_png_labels(data)
-    if labels is not None:
-        return labels
+    limit = max_pixels_limit(max_pixels)
+    if _mask_format(path, data) == "PNG":
+        labels = decode_png_labels(data, path=path, max_pixels=limit)
+        if labels is not None:
+            return labels
+    mode, array = _decode_with_pillow(path, data, limit)
+    return _labels_from_mode(path, mode, array, grey_rgb)
+
+
+def _mask_format(path: Path, data: bytes) -> str:
+    """"PNG" or "BMP" from the file's leading bytes; any other content is a MaskFormatError."""
+    found = image_format(data)
+    if found in _MASK_FORMATS:
+        return found
+    if found is not None:
+        message = f"is a {found} file, not a PNG; masks must be lossless indexed PNGs"
+        raise MaskFormatError(Problem(path, message, "format"))
+    what = "empty file" if not data else "neither a PNG nor a BMP file"
+    raise MaskFormatError(Problem(path, f"cannot be read as an image ({what})", "unreadable"))
+
+
+def _decode_with_pillow(path: Path, data: bytes, limit: int) -> Tuple[str, np.ndarray]:
+    """(mode, pixels) through Pillow, refusing a declared size above ``limit`` before decoding."""
+    with _image_errors(path), Image.open(io.BytesIO(data)) as image:
+        check_pixels(path, image.size, limit)
+        return image.mode, np.asarray(image)
+
+
+@contextmanager
+def _image_errors(path: Path) -> Iterator[None]:
+    """Pillow's exceptions, bomb checks included, as a MaskFormatError naming ``path``."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            mode = image.mode
-            array = np.asarray(image)
+        yield
     except FileNotFoundError:
         raise MaskFormatError(Problem(path, "file not found", "missing")) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        message = f"declares more pixels than Pillow will decode ({error})"
+        raise MaskFormatError(Problem(path, message, "too_large")) from None
+    except UnidentifiedImageError:
+        message = "cannot be read as an image (unrecognised format)"
+        raise MaskFormatError(Problem(path, message, "unreadable")) from None
     except (OSError, ValueError, SyntaxError) as error:
-        raise MaskFormatError(Problem(path, f"cannot be read as an image ({error})", "unreadable")) from None
+        message = f"cannot be read as an image ({error})"
+        raise MaskFormatError(Problem(path, message, "unreadable")) from None
+
+
+def _labels_from_mode(path: Path, mode: str, array: np.ndarray, grey_rgb: bool) -> np.ndarray:
+    """The label map held by a decoded image of ``mode``; colours never become ids."""
     if mode in _INDEX_MODES:
         return array.astype(np.uint8, copy=False) if mode == "1" else array
     if mode == "LA":  # one real DAVIS-2016 annotation is grey + alpha
@@ -125,13 +177,24 @@ def encode_mask(labels: np.ndarray, palette: np.ndarray = DAVIS_PALETTE) -> byte
     return buffer.getvalue()
 
 
-def read_frame(path: PathLike) -> np.ndarray:
-    """Read an image file (JPEG, PNG, BMP) as RGB ``uint8`` of shape (H, W, 3)."""
+def read_frame(path: PathLike, *, max_pixels: Optional[int] = None) -> np.ndarray:
+    """Read an image file (JPEG, PNG, BMP) as RGB ``uint8`` of shape (H, W, 3).
+
+    The size is read from the header first and refused above ``max_pixels`` (default
+    :func:`vosbench.io.headers.max_pixels`), so a hostile header never reaches the decoder.
+    """
     import cv2
 
     path = Path(path)
+    check_pixels(path, _frame_size(path), max_pixels_limit(max_pixels))
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         kind = "missing" if not path.exists() else "unreadable"
         raise MaskFormatError(Problem(path, "file not found" if kind == "missing" else "cannot be read as an image", kind))
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _frame_size(path: Path) -> Tuple[int, int]:
+    """(width, height) from the image header; Pillow reads headers without decoding pixels."""
+    with _image_errors(path), Image.open(path) as image:
+        return image.size

@@ -5,44 +5,59 @@ Decoding a mask is most of the cost of evaluation; general decoders spend it on 
 stdlib zlib and copying the image out. Here the pixel rows come straight from one inflate
 (zlib-ng when installed, several times faster than zlib) with vectorised un-filtering.
 Anything else returns None and the caller falls back to Pillow, which also produces the error
-messages for damaged files.
+messages for broken streams.
+
+Decoding trusts the header only as far as it is bounded: a header above the pixel limit is
+refused before anything is inflated, and the stream is inflated to at most the size the header
+declares (plus one byte, to tell a file that holds more image data than it declares), so a
+small file cannot unpack into gigabytes.
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
-from typing import Callable, List, Optional
+from pathlib import Path
+from typing import Any, Callable, List, Optional
 
 import numpy as np
+
+from vosbench.errors import MaskFormatError, Problem
+from vosbench.io.headers import check_pixels, max_pixels as pixel_limit
 
 try:  # zlib-ng inflates the same streams several times faster than zlib
     from zlib_ng import zlib_ng as _fast_zlib
 
-    _inflate: Callable[[bytes], bytes] = _fast_zlib.decompress
+    _decompressobj: Callable[[], Any] = _fast_zlib.decompressobj
 except ImportError:  # pragma: no cover - depends on the platform's wheels
-    _inflate = zlib.decompress
+    _decompressobj = zlib.decompressobj
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _GREY, _PALETTE = 0, 3
 _NONE, _SUB, _UP = 0, 1, 2
 
 
-def decode_png_labels(data: bytes) -> Optional[np.ndarray]:
-    """The stored 8-bit values (palette indices or grey levels) of a simple PNG, else None."""
+def decode_png_labels(
+    data: bytes, *, path: Optional[Path] = None, max_pixels: Optional[int] = None
+) -> Optional[np.ndarray]:
+    """The stored 8-bit values (palette indices or grey levels) of a simple PNG, else None.
+
+    Raises:
+        MaskFormatError (naming ``path``): the header declares more than ``max_pixels``
+            (default: :func:`vosbench.io.headers.max_pixels`), or the image data inflates to
+            more, or cleanly to less, than the header declares.
+    """
     if not data.startswith(SIGNATURE):
         return None
     header, idat = _chunks(data)
-    if header is None or not idat:
+    if header is None or len(header) != 13 or not idat:
         return None
     width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", header)
+    check_pixels(path, (width, height), pixel_limit(max_pixels))
     if depth != 8 or colour not in (_GREY, _PALETTE) or interlace or width == 0 or height == 0:
         return None
-    try:
-        raw = _inflate(b"".join(idat))
-    except Exception:  # damaged stream: let Pillow report it
-        return None
-    if len(raw) != height * (width + 1):
+    raw = _inflate_rows(b"".join(idat), width, height, path)
+    if raw is None:
         return None
     rows = np.frombuffer(raw, dtype=np.uint8).reshape(height, width + 1)
     filters, pixels = rows[:, 0], rows[:, 1:]
@@ -51,6 +66,31 @@ def decode_png_labels(data: bytes) -> Optional[np.ndarray]:
     if int(filters.max()) > _UP:
         return None
     return _unfilter(filters, pixels)
+
+
+def _inflate_rows(stream: bytes, width: int, height: int, path: Optional[Path]) -> Optional[bytes]:
+    """Exactly the ``height`` filtered rows the header declares, inflating one byte past them.
+
+    More data than declared, or a stream that ends cleanly short of it (which Pillow would pad
+    with zeros, silently), is a damaged file; a stream that is itself broken returns None so
+    that Pillow reports it.
+    """
+    expected = height * (width + 1)
+    inflater = _decompressobj()
+    try:
+        raw = inflater.decompress(stream, expected + 1)
+    except Exception:  # damaged stream: let Pillow report it
+        return None
+    if len(raw) == expected:
+        return raw
+    if len(raw) > expected:
+        problem = f"damaged PNG: declares {width}x{height} but holds more image data"
+    elif inflater.eof:
+        problem = (f"damaged PNG: declares {width}x{height} but its image data ends after "
+                   f"{len(raw) // (width + 1)} of {height} rows")
+    else:
+        return None
+    raise MaskFormatError(Problem(path, problem, "unreadable"))
 
 
 def _chunks(data: bytes):
