@@ -82,11 +82,14 @@ def cli() -> None:
 @click.option("--all-problems", is_flag=True, help="Report every problem found instead of stopping at the first.")
 @click.option("--bound-th", type=float, default=0.008, show_default=True,
               help="F tolerance: fraction of the diagonal, or whole pixels if ≥ 1 (non-default is non-official).")
+@click.option("--metrics", "-m", "metric_names", multiple=True,
+              help="Metrics to compute, e.g. J,F,T (default: the dataset's official set; see `vosbench metrics`).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the global table.")
 def eval_command(results_dir: Path, dataset: Optional[str], root: Optional[Path], split: Optional[str],
                  task: Optional[str], sequences: Seq[str], resolution: Optional[str], allow_missing: bool,
                  output: Optional[Path], workers: Optional[int], decay_mode: Optional[str], extra_ids: str,
-                 all_frames: bool, skip_short: bool, all_problems: bool, bound_th: float, quiet: bool) -> None:
+                 all_frames: bool, skip_short: bool, all_problems: bool, bound_th: float, metric_names: Seq[str],
+                 quiet: bool) -> None:
     """Score RESULTS_DIR (<sequence>/<frame>.png, or a `vosbench run` folder) with the official DAVIS J and F.
 
     A run folder names its dataset in its manifest and is scored over every completed
@@ -97,9 +100,12 @@ def eval_command(results_dir: Path, dataset: Optional[str], root: Optional[Path]
     from vosbench.results import evaluate_run
     from vosbench.results.evaluation import plan_evaluation
 
+    metrics = _split_names(metric_names)
     protocol_options = dict(bound_th=bound_th, decay_mode=decay_mode or "exact", extra_ids=extra_ids,
                             all_frames=all_frames, skip_short=skip_short)
-    official = Protocol(**protocol_options).official and not skip_short and decay_mode in (None, "exact")
+    official = Protocol(**protocol_options).official and not skip_short and decay_mode in (None, "exact") \
+        and not metrics
+    protocol_options["metrics"] = metrics
     plan = plan_evaluation(results_dir, dataset=dataset, root=root, split=split, task=task,
                            sequences=_split_names(sequences), output=output, official=official,
                            options={"resolution": resolution} if resolution else None)
@@ -137,6 +143,19 @@ def _count(done: int, data) -> str:
     """``k/N``: sequences scored of those the split lists (N counts sequences missing on disk)."""
     listed = len(getattr(data, "listed", None) or data.names)
     return f"{done}/{listed}"
+
+
+@cli.command("metrics")
+def metrics_command() -> None:
+    """List the metrics vosbench can compute (built-in and plug-ins)."""
+    from vosbench.metrics.api import DEFAULT_METRICS, METRICS, OFFICIAL_METRICS
+
+    for entry in METRICS.entries():
+        official = [name for name, names in OFFICIAL_METRICS.items() if entry.name.upper() in names]
+        where = "; every dataset" if entry.name.upper() in DEFAULT_METRICS else \
+            (f"; official for {', '.join(official)}" if official else "")
+        click.echo(f"{entry.name.upper() if entry.origin == 'builtin' else entry.name:<10} "
+                   f"{entry.info.get('description', '')} ({entry.origin}{where})")
 
 
 @cli.command("datasets")

@@ -7,6 +7,10 @@ Functional API (arrays in, numbers out)::
     boundary_measure(pred, gt, void=None, bound_th)   # F of one frame
     db_statistics(values, decay_mode="exact")         # (mean, recall, decay)
 
+Metric API (:mod:`vosbench.metrics.api`): a :class:`Metric` is fed each evaluated frame of one
+object through a :class:`FrameContext`; ``METRICS`` is the catalogue (entry-point group
+``vosbench.metrics``), J, F and T its built-in entries.
+
 Evaluator API (files in, tables out)::
 
     result = evaluate(dataset, results_dir, Protocol(task="semi-supervised"), workers=2)
@@ -14,6 +18,7 @@ Evaluator API (files in, tables out)::
     result.global_metrics(); write_outputs(result, out_dir)
 """
 
+from vosbench.metrics.api import METRICS, FrameContext, Metric, get_metric, resolve_metrics
 from vosbench.metrics.boundary import boundary_measure, boundary_radius, seg2bmap
 from vosbench.metrics.evaluator import (
     EvaluationResult,
@@ -31,6 +36,9 @@ __all__ = [
     "DECAY_MODES",
     "EvaluationResult",
     "Evaluator",
+    "FrameContext",
+    "METRICS",
+    "Metric",
     "ObjectScores",
     "Protocol",
     "SequenceScores",
@@ -40,7 +48,9 @@ __all__ = [
     "db_statistics",
     "decay_bin_ids",
     "evaluate",
+    "get_metric",
     "region_similarity",
+    "resolve_metrics",
     "seg2bmap",
     "write_outputs",
 ]

@@ -30,8 +30,9 @@ from vosbench.errors import (
     SizeMismatchError,
 )
 from vosbench.io.masks import read_mask, read_mask_bytes
+from vosbench.metrics.api import FrameContext, Metric, metric_names, resolve_metrics, summary_names
 from vosbench.metrics.boundary import BOUND_TH, boundary_radius, crop_box, region_and_boundary, seg2bmap
-from vosbench.metrics.statistics import DECAY_MODES, Statistics, db_statistics
+from vosbench.metrics.statistics import DECAY_MODES, Statistics, db_statistics, mean_only
 from vosbench.parallel import process_pool
 
 EXTRA_ID_POLICIES = ("error", "ignore")
@@ -54,6 +55,8 @@ class Protocol:
         unsupervised_drop_ends: score frames 1 … T−2 in the unsupervised task too: the DAVIS-2016
             toolkit's rule, under which DAVIS-2016 unsupervised leaderboard numbers (COSNet's
             80.5 J) were computed; :meth:`for_dataset` sets it for ``davis2016``.
+        metrics: names of the metrics to compute (J and F always); :meth:`for_dataset` fills in
+            the dataset's official set (DAVIS-2016: J, F and T).
     """
 
     task: str = "semi-supervised"
@@ -64,12 +67,17 @@ class Protocol:
     skip_short: bool = False
     max_proposals: int = 20
     unsupervised_drop_ends: bool = False
+    metrics: Tuple[str, ...] = ("j", "f")
 
     @classmethod
     def for_dataset(cls, dataset: Any, **options: Any) -> "Protocol":
         """The official rules for ``dataset``'s task (``options`` override them)."""
         options.setdefault("unsupervised_drop_ends", dataset.name == "davis2016")
+        options["metrics"] = metric_names(options.get("metrics"), dataset.name)
         return cls(task=dataset.task, **options)
+
+    def resolved_metrics(self) -> Tuple[Metric, ...]:
+        return resolve_metrics(self.metrics)
 
     def __post_init__(self) -> None:
         if self.task not in ("semi-supervised", "unsupervised"):
@@ -102,7 +110,8 @@ class Protocol:
 
 @dataclass
 class ObjectScores:
-    """Per-frame J and F of one (sequence, object) pair and their statistics."""
+    """Per-frame values of one (sequence, object) pair — J, F and any other metric — and their
+    statistics."""
 
     sequence: str
     index: int  # 1-based position in the sequence's results (official ``<seq>_<index>`` name)
@@ -113,6 +122,7 @@ class ObjectScores:
     f: np.ndarray
     bound_pix: int
     decay_mode: str = "exact"
+    extra: Dict[str, np.ndarray] = field(default_factory=dict)  # other metrics' per-frame values
 
     @property
     def name(self) -> str:
@@ -125,6 +135,18 @@ class ObjectScores:
     @property
     def f_stats(self) -> Statistics:
         return db_statistics(self.f, self.decay_mode)
+
+    def values(self, name: str) -> Optional[np.ndarray]:
+        """The per-frame values of metric ``name`` (None when it did not score this object)."""
+        return {"J": self.j, "F": self.f}.get(name, self.extra.get(name))
+
+    def summary(self, metric: Metric) -> Dict[str, float]:
+        """``{"T-Mean": …}``: the statistics the metric declares, NaN where it did not apply."""
+        values = self.values(metric.name)
+        if values is None:
+            return {column: float("nan") for column in summary_names(metric)}
+        stats = db_statistics(values, self.decay_mode) if len(metric.statistics) > 1 else mean_only(values)
+        return {f"{metric.name}-{stat}": float(getattr(stats, stat.lower())) for stat in metric.statistics}
 
 
 @dataclass
@@ -159,18 +181,30 @@ class EvaluationResult:
         return [w for seq in self.sequences for w in seq.warnings]
 
     def global_metrics(self) -> Dict[str, float]:
-        """Official global numbers: unweighted means over all (sequence, object) pairs."""
+        """Official global numbers (unweighted means over all (sequence, object) pairs), then each
+        other metric's statistics (means over the objects it scored, e.g. T's ``eval_t`` ones)."""
         objects = self.objects
         if not objects:
             raise EvaluationError(Problem(self.results_dir, "no object was evaluated", "empty"))
         j = np.array([o.j_stats for o in objects], dtype=np.float64)
         f = np.array([o.f_stats for o in objects], dtype=np.float64)
         j_mean, f_mean = np.mean(j[:, 0]), np.mean(f[:, 0])
-        return {
+        metrics = {
             "J&F-Mean": float((j_mean + f_mean) / 2.0),
             "J-Mean": float(j_mean), "J-Recall": float(np.mean(j[:, 1])), "J-Decay": float(np.mean(j[:, 2])),
             "F-Mean": float(f_mean), "F-Recall": float(np.mean(f[:, 1])), "F-Decay": float(np.mean(f[:, 2])),
         }
+        for metric in self.extra_metrics:
+            scored = [o.summary(metric) for o in objects if o.values(metric.name) is not None]
+            for column in summary_names(metric):
+                values = np.array([row[column] for row in scored], dtype=np.float64)
+                metrics[column] = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+        return metrics
+
+    @property
+    def extra_metrics(self) -> Tuple[Metric, ...]:
+        """The metrics beyond J and F that this evaluation ran (their columns follow J's and F's)."""
+        return self.protocol.resolved_metrics()[2:]
 
     def protocol_record(self) -> Dict[str, object]:
         record = asdict(self.protocol)
@@ -216,7 +250,8 @@ def _check_ids(labels: np.ndarray, n_objects: int, path: Path,
 class _Scorer:
     """Shared per-sequence state: frames to read, problems, digest, the stop-or-collect rule."""
 
-    def __init__(self, sequence: Sequence, results_dir: Path, protocol: Protocol, binary: bool, collect: bool):
+    def __init__(self, sequence: Sequence, results_dir: Path, protocol: Protocol, binary: bool, collect: bool,
+                 dataset_name: str = ""):
         self.sequence = sequence
         self.results_dir = results_dir
         self.protocol = protocol
@@ -224,19 +259,26 @@ class _Scorer:
         self.collect = collect
         self.digest = hashlib.blake2b(digest_size=16)
         self.result = SequenceScores(sequence.name)
+        metrics = protocol.resolved_metrics()
+        self.region, self.boundary = metrics[0], metrics[1]
+        self.extras = tuple(m for m in metrics[2:] if m.applies(sequence, dataset_name))
 
     def fail(self, error: InputError) -> None:
         if not self.collect:
             raise error
         self.result.problems.extend(error.problems)
 
-    def frames(self, stems: Iterable[str]):
-        """Yield (stem, ground truth, prediction) per frame; bad frames are reported, not yielded."""
+    def frames(self, stems: Iterable[str], *, again: bool = False):
+        """Yield (stem, ground truth, prediction) per frame; bad frames are reported, not yielded.
+
+        ``again``: a second pass over frames already read (not added to the digest again).
+        """
+        digest = hashlib.blake2b(digest_size=16) if again else self.digest
         for stem in stems:
             path = prediction_path(self.results_dir, self.sequence.name, stem)
             try:
                 gt = self.sequence.read_annotation(stem)
-                pred = _read_prediction(path, self.digest, self.binary)
+                pred = _read_prediction(path, digest, self.binary)
             except InputError as error:
                 self.fail(error)
                 continue
@@ -257,9 +299,9 @@ def too_short(sequence: Sequence, protocol: Protocol) -> Problem:
 
 
 def score_sequence(sequence: Sequence, results_dir: Path, protocol: Protocol, *, binary: bool = False,
-                   collect: bool = False) -> SequenceScores:
+                   collect: bool = False, dataset_name: str = "") -> SequenceScores:
     """Score one sequence's predictions; raises at the first problem unless ``collect``."""
-    scorer = _Scorer(sequence, results_dir, protocol, binary, collect)
+    scorer = _Scorer(sequence, results_dir, protocol, binary, collect, dataset_name)
     stems = protocol.evaluated_stems(sequence.annotated)
     if not stems:
         error = SequenceTooShortError(too_short(sequence, protocol))
@@ -281,6 +323,9 @@ def _score_semisupervised(scorer: _Scorer, stems: Tuple[str, ...]) -> None:
     n_objects = len(scorer.sequence.object_ids)
     j = np.zeros((n_objects, len(stems)))
     f = np.zeros((n_objects, len(stems)))
+    extra = {m.name: np.full((n_objects, len(stems)), np.nan) for m in scorer.extras}
+    previous: List[Optional[np.ndarray]] = [None] * n_objects
+    keep_previous = any(m.needs_previous for m in scorer.extras)
     radius, identical, empty = None, True, True
     for t, (stem, gt, pred) in enumerate(scorer.frames(stems)):
         pred, problem = _check_ids(pred, n_objects, prediction_path(scorer.results_dir, scorer.sequence.name, stem),
@@ -293,12 +338,18 @@ def _score_semisupervised(scorer: _Scorer, stems: Tuple[str, ...]) -> None:
         empty = empty and not pred.any()
         for k in range(n_objects):
             # Void (255) never equals an object id, so it counts as background here.
-            j[k, t], f[k, t] = region_and_boundary(pred == k + 1, gt == k + 1, radius)
+            context = FrameContext(pred == k + 1, gt == k + 1, radius, stem, t, previous[k])
+            j[k, t], f[k, t] = scorer.region.frame(context), scorer.boundary.frame(context)
+            for metric in scorer.extras:
+                extra[metric.name][k, t] = metric.frame(context)
+            if keep_previous:
+                previous[k] = context.pred
     if scorer.result.problems:
         return
     name = scorer.sequence.name
     scorer.result.objects = [ObjectScores(name, k + 1, k + 1, None, stems, j[k], f[k], radius or 0,
-                                          scorer.protocol.decay_mode) for k in range(n_objects)]
+                                          scorer.protocol.decay_mode, {m: v[k] for m, v in extra.items()})
+                             for k in range(n_objects)]
     if identical:
         scorer.result.warnings.append(f"{name}: predictions are identical to the ground truth "
                                       "(evaluating the ground truth, or the wrong folder?)")
@@ -367,6 +418,26 @@ def _score_unsupervised(scorer: _Scorer, stems: Tuple[str, ...]) -> None:
                      protocol.decay_mode)
         for i, (r, c) in enumerate(zip(rows, cols))
     ]
+    if scorer.extras:
+        _score_matched_extras(scorer, stems, radius)
+
+
+def _score_matched_extras(scorer: _Scorer, stems: Tuple[str, ...], radius: int) -> None:
+    """The metrics beyond J and F, for each matched (proposal, object) pair, in a second pass:
+    only the matching needs every pair, and it is decided by J and F alone."""
+    objects = scorer.result.objects
+    keep_void = scorer.sequence.void_label is not None
+    previous: List[Optional[np.ndarray]] = [None] * len(objects)
+    for obj in objects:
+        obj.extra = {m.name: np.full(len(stems), np.nan) for m in scorer.extras}
+    for t, (stem, gt, pred) in enumerate(scorer.frames(stems, again=True)):
+        keep = gt != 255 if keep_void else None
+        for i, obj in enumerate(objects):
+            context = FrameContext(_without(pred == obj.proposal_id, keep), _without(gt == obj.object_id, keep),
+                                   radius, stem, t, previous[i])
+            for metric in scorer.extras:
+                obj.extra[metric.name][t] = metric.frame(context)
+            previous[i] = context.pred
 
 
 def _without(mask: np.ndarray, keep: Optional[np.ndarray]) -> np.ndarray:
@@ -470,12 +541,13 @@ def _run_all(dataset: Dataset, results_dir: Path, protocol: Protocol, workers: i
 
     if workers <= 1 or len(sequences) <= 1:
         for sequence in sequences:
-            finish(score_sequence(sequence, results_dir, protocol, binary=dataset.binary, collect=collect))
+            finish(score_sequence(sequence, results_dir, protocol, binary=dataset.binary, collect=collect,
+                                  dataset_name=dataset.name))
     else:
         longest_first = sorted(sequences, key=lambda s: -len(s.annotated))
         with process_pool(min(workers, len(sequences))) as pool:
-            pending = {pool.submit(score_sequence, s, results_dir, protocol, binary=dataset.binary, collect=collect)
-                       for s in longest_first}
+            pending = {pool.submit(score_sequence, s, results_dir, protocol, binary=dataset.binary, collect=collect,
+                                   dataset_name=dataset.name) for s in longest_first}
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
                 for future in finished:

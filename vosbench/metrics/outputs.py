@@ -2,9 +2,10 @@
 
 Official files (same names, columns and ``%.3f`` rounding as the DAVIS evaluator, NaN as an
 empty cell): ``global_results-<split>.csv`` and ``per-sequence_results-<split>.csv``.
-vosbench adds ``per-frame_results-<split>.csv`` (full precision), ``per-object_results-<split>.csv``
-(Mean/Recall/Decay per object) and ``evaluation-<split>.json`` (protocol, inputs' digests,
-versions). Every file is written atomically, and every run rewrites all of them: nothing is
+vosbench adds ``global_metrics-<split>.csv`` (every metric that ran, full precision),
+``per-frame_results-<split>.csv`` (full precision), ``per-object_results-<split>.csv``
+(each metric's statistics per object) and ``evaluation-<split>.json`` (protocol, inputs'
+digests, versions). Columns beyond J and F follow from the metrics that ran (T on DAVIS-2016). Every file is written atomically, and every run rewrites all of them: nothing is
 ever reused from an earlier run. The files are written as one set (all staged, then all
 renamed), so a full disk never leaves new and old tables side by side.
 """
@@ -53,22 +54,37 @@ def per_sequence_csv(result: EvaluationResult) -> str:
     return csv_text(("Sequence", "J-Mean", "F-Mean"), rows)
 
 
+def global_metrics_csv(result: EvaluationResult) -> str:
+    """vosbench's global table: the official columns, then every other metric's (full precision)."""
+    metrics = result.global_metrics()
+    return csv_text(list(metrics), [[_full(value) for value in metrics.values()]])
+
+
 def per_frame_csv(result: EvaluationResult) -> str:
-    rows = [[o.sequence, o.object_id, stem, repr(float(j)), repr(float(f))]
-            for o in result.objects for stem, j, f in zip(o.frames, o.j, o.f)]
-    return csv_text(("Sequence", "Object", "Frame", "J", "F"), rows)
+    extra = [m.name for m in result.extra_metrics]
+    rows = []
+    for o in result.objects:
+        others = [o.values(name) for name in extra]
+        for t, (stem, j, f) in enumerate(zip(o.frames, o.j, o.f)):
+            rows.append([o.sequence, o.object_id, stem, repr(float(j)), repr(float(f))]
+                        + [_full(float(v[t])) if v is not None else "" for v in others])
+    return csv_text(("Sequence", "Object", "Frame", "J", "F", *extra), rows)
 
 
 def per_object_rows(result: EvaluationResult) -> List[Dict[str, object]]:
     rows = []
     for o in result.objects:
         js, fs = o.j_stats, o.f_stats
-        rows.append({
+        row: Dict[str, object] = {
             "Sequence": o.sequence, "Object": o.object_id, "Proposal": o.proposal_id or "",
             "Frames": len(o.frames), "J&F": (js.mean + fs.mean) / 2,
             "J-Mean": js.mean, "J-Recall": js.recall, "J-Decay": js.decay,
-            "F-Mean": fs.mean, "F-Recall": fs.recall, "F-Decay": fs.decay, "bound_pix": o.bound_pix,
-        })
+            "F-Mean": fs.mean, "F-Recall": fs.recall, "F-Decay": fs.decay,
+        }
+        for metric in result.extra_metrics:
+            row.update(o.summary(metric))
+        row["bound_pix"] = o.bound_pix
+        rows.append(row)
     return rows
 
 
@@ -86,7 +102,13 @@ def per_sequence_rows(result: EvaluationResult) -> List[Dict[str, object]]:
             continue
         j = float(np.mean([o.j_stats.mean for o in seq.objects]))
         f = float(np.mean([o.f_stats.mean for o in seq.objects]))
-        rows.append({"Sequence": seq.name, "Objects": len(seq.objects), "J&F": (j + f) / 2, "J-Mean": j, "F-Mean": f})
+        row: Dict[str, object] = {"Sequence": seq.name, "Objects": len(seq.objects), "J&F": (j + f) / 2,
+                                  "J-Mean": j, "F-Mean": f}
+        for metric in result.extra_metrics:
+            column = f"{metric.name}-Mean"
+            values = [o.summary(metric)[column] for o in seq.objects if o.values(metric.name) is not None]
+            row[column] = float(np.nanmean(values)) if values and np.isfinite(values).any() else math.nan
+        rows.append(row)
     return rows
 
 
@@ -120,6 +142,7 @@ def write_outputs(result: EvaluationResult, output_dir) -> Dict[str, Path]:
     split = result.split
     files = {
         "global": (f"global_results-{split}.csv", global_csv(result)),
+        "global-metrics": (f"global_metrics-{split}.csv", global_metrics_csv(result)),
         "per-sequence": (f"per-sequence_results-{split}.csv", per_sequence_csv(result)),
         "per-frame": (f"per-frame_results-{split}.csv", per_frame_csv(result)),
         "per-object": (f"per-object_results-{split}.csv", per_object_csv(result)),

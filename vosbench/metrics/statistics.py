@@ -54,6 +54,15 @@ def decay(values: np.ndarray, mode: str = "exact") -> float:
     return _nanmean(first) - _nanmean(last)
 
 
+class MeanOnly(NamedTuple):
+    mean: float
+
+
+def mean_only(values) -> MeanOnly:
+    """The Mean of a measure for which Recall and Decay are undefined (T): NaN frames ignored."""
+    return MeanOnly(_nanmean(np.asarray(values, dtype=np.float64)))
+
+
 def db_statistics(values, decay_mode: str = "exact") -> Statistics:
     """Mean, Recall (fraction of frames strictly above 0.5; NaN counts as a failure) and Decay.
 

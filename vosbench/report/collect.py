@@ -220,19 +220,27 @@ def read_evaluation(run_dir: Path, split: str) -> tuple:
     if len(table) != 1:
         raise ReportError(f"{global_path}: expected one row of results, found {len(table)}")
     metrics = {c: float(table[c].iloc[0]) for c in GLOBAL_COLUMNS}
+    metrics.update(_other_metrics(run_dir / f"global_metrics-{split}.csv"))
     per_sequence = per_sequence_table(_read_csv(objects_path, ("Sequence", "J-Mean", "F-Mean")))
     per_frame = _read_csv(frames_path, ("Sequence", "Object", "Frame", "J", "F")) if frames_path.is_file() else None
     return metrics, per_sequence, per_frame
 
 
+def _other_metrics(path: Path) -> dict[str, float]:
+    """The columns of ``global_metrics-<split>.csv`` beyond the official ones (T-Mean …)."""
+    if not path.is_file():
+        return {}
+    table = _read_csv(path, ())
+    if len(table) != 1:
+        raise ReportError(f"{path}: expected one row of results, found {len(table)}")
+    return {str(c): float(table[c].iloc[0]) for c in table.columns if c not in GLOBAL_COLUMNS}
+
+
 def per_sequence_table(objects: pd.DataFrame) -> pd.DataFrame:
-    """Per-object means → one row per sequence (J and F averaged over its objects)."""
+    """Per-object means → one row per sequence (each metric's Mean averaged over its objects)."""
     grouped = objects.groupby("Sequence", sort=True)
-    table = pd.DataFrame({
-        "Objects": grouped.size(),
-        "J-Mean": grouped["J-Mean"].mean(),
-        "F-Mean": grouped["F-Mean"].mean(),
-    })
+    means = [c for c in objects.columns if c.endswith("-Mean")]
+    table = pd.DataFrame({"Objects": grouped.size(), **{c: grouped[c].mean() for c in means}})
     table.insert(1, "J&F", (table["J-Mean"] + table["F-Mean"]) / 2)
     return table.reset_index()
 

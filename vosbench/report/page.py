@@ -23,7 +23,8 @@ from vosbench.report.collect import RunReport, group_runs
 from vosbench.report.overlay import encode_jpeg, thumbnail
 from vosbench.report.plots import PLOT_KINDS, render_plots
 from vosbench.report.tables import (
-    LEADERBOARD_COLUMNS,
+    higher_is_better,
+    leaderboard_columns,
     leaderboard_row,
     per_sequence_frame,
     per_sequence_rows,
@@ -56,10 +57,15 @@ pre{background:#f6f8fb;border:1px solid #e3e7ee;padding:8px;font-size:11.5px;ove
 ul.notes{margin:4px 0 10px;color:#7a4b00}
 """
 
-# Leaderboard columns shown per dataset section (dataset and split are the section's title).
-SECTION_COLUMNS = tuple(c for c in LEADERBOARD_COLUMNS if c not in ("dataset", "split"))
-HIGHER_IS_BETTER = ("J&F", "J-Mean", "J-Recall", "F-Mean", "F-Recall", "model FPS", "end-to-end FPS")
-LOWER_IS_BETTER = ("J-Decay", "F-Decay")
+def section_columns(group: Seq[RunReport]) -> tuple[str, ...]:
+    """Leaderboard columns shown per dataset section (dataset and split are the section's title)."""
+    return tuple(c for c in leaderboard_columns(group) if c not in ("dataset", "split"))
+
+
+def _direction(column: str) -> bool | None:
+    if column in ("model FPS", "end-to-end FPS"):
+        return True
+    return higher_is_better(column)
 
 
 def esc(value: object) -> str:
@@ -79,9 +85,10 @@ def _float(text: str) -> float:
 
 def _best(rows: list[dict[str, str]], column: str) -> float:
     values = [v for v in (_float(r.get(column, "")) for r in rows) if not math.isnan(v)]
-    if len(values) < 2 or column not in HIGHER_IS_BETTER + LOWER_IS_BETTER:
+    direction = _direction(column) if len(values) >= 2 else None
+    if direction is None:
         return math.nan
-    return max(values) if column in HIGHER_IS_BETTER else min(values)
+    return max(values) if direction else min(values)
 
 
 def html_table(rows: list[dict[str, str]], columns: Seq[str], *, muted: list[bool] | None = None,
@@ -111,7 +118,7 @@ def html_table(rows: list[dict[str, str]], columns: Seq[str], *, muted: list[boo
 # -- sections -----------------------------------------------------------------------------------
 def leaderboard_html(group: Seq[RunReport], results_dir: Path | None) -> str:
     rows = [leaderboard_row(run, results_dir) for run in group]
-    return html_table(rows, SECTION_COLUMNS, muted=[not run.evaluated for run in group])
+    return html_table(rows, section_columns(group), muted=[not run.evaluated for run in group])
 
 
 def per_sequence_html(group: Seq[RunReport]) -> str:

@@ -24,6 +24,37 @@ LEADERBOARD_COLUMNS = (
 )
 
 
+def extra_metric_columns(runs: Seq[RunReport]) -> list[str]:
+    """Columns of the metrics beyond J and F that any run's evaluation holds (``T-Mean`` …)."""
+    seen: dict[str, None] = {}
+    for run in runs:
+        for name in run.global_metrics or {}:
+            if name not in GLOBAL_COLUMNS:
+                seen.setdefault(name, None)
+    return list(seen)
+
+
+def leaderboard_columns(runs: Seq[RunReport]) -> tuple[str, ...]:
+    """The leaderboard's columns: the official ones, then those of the other metrics that ran."""
+    at = LEADERBOARD_COLUMNS.index("F-Decay") + 1
+    return LEADERBOARD_COLUMNS[:at] + tuple(extra_metric_columns(runs)) + LEADERBOARD_COLUMNS[at:]
+
+
+def higher_is_better(column: str) -> bool | None:
+    """The direction of a metric column from its metric's declaration (None: not a metric column)."""
+    from vosbench.metrics.api import METRICS, get_metric
+
+    name = column.rsplit("-", 1)[0]
+    if column == "J&F" or name in ("J", "F"):
+        return not column.endswith("Decay")
+    if name not in METRICS:
+        return None
+    try:
+        return get_metric(name).higher_is_better
+    except Exception:  # noqa: BLE001 - a broken plug-in loses its bold, not the report
+        return None
+
+
 def format_metric(value: float | None) -> str:
     return "" if value is None or math.isnan(value) else f"{value:.3f}"
 
@@ -54,6 +85,7 @@ def leaderboard_row(run: RunReport, results_dir: Path | None = None) -> dict[str
     row = {"method": run.label, "dataset": run.dataset_name, "split": run.split}
     row.update({name: format_metric(run.metric(source))
                 for name, source in zip(METRIC_COLUMNS, GLOBAL_COLUMNS)})
+    row.update({name: format_metric(run.metric(name)) for name in extra_metric_columns([run])})
     row.update({
         "model FPS": format_fps(run.fps),
         "end-to-end FPS": format_fps(run.e2e_fps),
@@ -113,9 +145,10 @@ def write_leaderboard(runs: Seq[RunReport], out_dir: Path | str,
     """
     out_dir = Path(out_dir)
     rows = leaderboard_rows(runs, Path(results_dir) if results_dir is not None else None)
+    columns = leaderboard_columns(runs)
     files = {
-        "leaderboard.csv": atomic_write_text(out_dir / "leaderboard.csv", to_csv(rows, LEADERBOARD_COLUMNS)),
-        "leaderboard.md": atomic_write_text(out_dir / "leaderboard.md", to_markdown(rows, LEADERBOARD_COLUMNS)),
+        "leaderboard.csv": atomic_write_text(out_dir / "leaderboard.csv", to_csv(rows, columns)),
+        "leaderboard.md": atomic_write_text(out_dir / "leaderboard.md", to_markdown(rows, columns)),
     }
     files.update(write_per_sequence(runs, out_dir))
     return files

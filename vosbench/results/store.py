@@ -48,7 +48,7 @@ STATE_FILE = "evaluation-state.json"
 TIMING_COLUMNS = ("sequence", "frame", "index", "init", "num_objects", "model_ms", "e2e_ms")
 # What a run writes at the top of its folder; --force deletes exactly these (and STORE_FOLDERS).
 RUN_FILES = (MANIFEST, "summary.json", "timing.csv", STATE_FILE, "evaluation-*.json",
-             "global_results-*.csv", "per-*_results-*.csv")
+             "global_results-*.csv", "global_metrics-*.csv", "per-*_results-*.csv")
 STORE_FOLDERS = ("masks", "sequences", "failures", "viz", "evaluations", ".tmp")
 # Manifest fields that identify a run: a folder is reused only when all of them match.
 IDENTITY_FIELDS = ("method", "config_hash", "dataset_id")

@@ -1,0 +1,64 @@
+"""The built-in metrics: J and F (exactly the official DAVIS values) and DAVIS-2016's T."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import cv2
+
+from vosbench.metrics.api import FrameContext, Metric
+from vosbench.metrics.boundary import f_from_boundaries
+from vosbench.metrics.region import jaccard_from_counts
+
+
+class RegionSimilarity(Metric):
+    """J: intersection over union of the object's prediction and ground truth (1 when both empty)."""
+
+    name = "J"
+    description = "region similarity (Jaccard index)"
+
+    def frame(self, context: FrameContext) -> float:
+        pred, gt = context.crops
+        if pred.size == 0:
+            return 1.0
+        return jaccard_from_counts(cv2.countNonZero(cv2.bitwise_and(pred, gt)),
+                                   cv2.countNonZero(cv2.bitwise_or(pred, gt)))
+
+
+class BoundaryAccuracy(Metric):
+    """F: the F-measure of boundary precision and recall within the tolerance radius."""
+
+    name = "F"
+    description = "boundary accuracy (contour F-measure)"
+
+    def frame(self, context: FrameContext) -> float:
+        if context.box is None:
+            return 1.0
+        pred, gt = context.boundaries
+        return f_from_boundaries(pred, gt, context.radius)
+
+
+class TemporalStability(Metric):
+    """T: how much the predicted shape changes between consecutive evaluated frames.
+
+    The DAVIS-2016 definition (:mod:`vosbench.metrics.temporal`); only sequences flagged
+    ``eval_t`` in DAVIS-2016's ``db_info.yml`` are scored, and only its Mean is defined.
+    The first evaluated frame has no pair and is NaN.
+    """
+
+    name = "T"
+    description = "temporal stability (lower is better)"
+    higher_is_better = False
+    statistics = ("Mean",)
+    needs_previous = True
+
+    def applies(self, sequence: Any, dataset_name: str) -> bool:
+        return dataset_name == "davis2016" and bool((sequence.attributes or {}).get("eval_t"))
+
+    def frame(self, context: FrameContext) -> float:
+        if context.previous is None:
+            return math.nan
+        from vosbench.metrics.temporal import stability_pair
+
+        return stability_pair(context.previous, context.pred)
