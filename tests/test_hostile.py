@@ -23,7 +23,7 @@ import pytest
 
 from vosbench.cli import main
 from vosbench.datasets.synthetic import write_synthetic
-from vosbench.io import read_mask, write_mask
+from vosbench.io import write_mask
 from vosbench.results import RunStore, evaluation_status
 from vosbench.results.lock import FolderLock, RunLocks
 

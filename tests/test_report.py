@@ -22,9 +22,9 @@ from PIL import Image
 
 from vosbench.datasets import load_dataset
 from vosbench.datasets.synthetic import write_predictions
-from vosbench.errors import DatasetError, Problem, VosbenchError
+from vosbench.errors import DatasetError, Problem
 from vosbench.io import DAVIS_PALETTE, read_mask, write_mask
-from vosbench.metrics import evaluate, write_outputs
+from vosbench.metrics import evaluate
 from vosbench.report import (
     ReportError,
     collect_runs,

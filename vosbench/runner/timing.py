@@ -9,14 +9,12 @@ exact there. Aggregates are Σ frames / Σ time (never a mean of 1/t).
 
 from __future__ import annotations
 
-import math
 import resource
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence as Seq
+from typing import Any, List, Optional
 
-import numpy as np
 import torch
 
 from vosbench.results.speed import summarize  # noqa: F401  (re-exported: the runner's one summary)
