@@ -1,8 +1,10 @@
 """One generic registry for datasets and methods.
 
 Entries are the object itself or a lazy ``"package.module:Object"`` string, imported only
-when first used, so listing names never imports heavy dependencies. Outside packages add
-entries through an importlib entry-point group (``vosbench.methods``, ``vosbench.datasets``).
+when first used, so listing names never imports heavy dependencies. Packages add entries
+through an importlib entry-point group (``vosbench.methods``, ``vosbench.datasets``); vosbench's
+own methods and trainers come in that way too, so an entry's ``origin`` names the distribution
+that declared it. An entry that cannot be loaded raises :class:`PluginError` naming it.
 Unknown names fail with "did you mean" suggestions.
 """
 
@@ -15,9 +17,11 @@ from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from typing import Any, Dict, Generic, Iterator, List, Optional, TypeVar, Union
 
-from vosbench.errors import UnknownNameError
+from vosbench.errors import PluginError, UnknownNameError
 
 T = TypeVar("T")
+HOME_DISTRIBUTION = "vosbench"
+"""The distribution whose entry points have the origin ``vosbench`` (others: ``plugin:<name>``)."""
 
 
 def import_object(spec: str) -> Any:
@@ -40,10 +44,16 @@ class Entry(Generic[T]):
     aliases: tuple = ()
     info: Dict[str, Any] = field(default_factory=dict)
     origin: str = "builtin"
+    kind: str = "entry"
 
     def load(self) -> T:
+        """The target, imported on first use; any failure of that import is a :class:`PluginError`."""
         if isinstance(self.target, str):
-            self.target = import_object(self.target)
+            try:
+                self.target = import_object(self.target)
+            except Exception as error:  # a plug-in's import may fail in any way; the caller gets one type
+                raise PluginError(f"{self.kind} {self.name!r} ({self.origin}) cannot be loaded from "
+                                  f"{self.target!r}: {type(error).__name__}: {error}") from error
         return self.target  # type: ignore[return-value]
 
 
@@ -70,7 +80,7 @@ class Registry(Generic[T]):
         with self._lock:
             if key in self._entries or key in self._aliases:
                 raise ValueError(f"{self.kind} {name!r} is already registered")
-            self._entries[key] = Entry(key, target, tuple(aliases), dict(info), origin)
+            self._entries[key] = Entry(key, target, tuple(aliases), dict(info), origin, self.kind)
             for alias in aliases:
                 self._aliases[self._normalise(alias)] = key
         return target
@@ -122,7 +132,13 @@ class Registry(Generic[T]):
             self._plugins_loaded = True
             for point in _entry_points(self.entry_point_group or ""):
                 if self._normalise(point.name) not in self._entries:
-                    self.register(point.name, point.value, origin=f"plugin:{point.dist.name if point.dist else '?'}")
+                    self.register(point.name, point.value, origin=_origin(point))
+
+
+def _origin(point: Any) -> str:
+    """``vosbench`` for vosbench's own entry points, ``plugin:<distribution>`` for others."""
+    name = point.dist.name if getattr(point, "dist", None) is not None else "?"
+    return name if name.lower() == HOME_DISTRIBUTION else f"plugin:{name}"
 
 
 def _entry_points(group: str) -> list:

@@ -47,9 +47,9 @@ from torch import Tensor
 
 from vosbench.errors import ConfigError
 from vosbench.runner.checkpoint import WeightsError, fit_state_dict, load_state_dict_file, read_state_dict
+from vosbench.runner.contexts import precision_context, seeded
 from vosbench.runner.options import check_options, option
 from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
-from vosbench_methods.common.inference import precision_context, seeded
 from vosbench_methods.common.pillow import pillow_resize
 
 from .network import INPUT_SIZE, COSNetNet, DeepLabV3

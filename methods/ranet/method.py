@@ -37,9 +37,9 @@ from torch import Tensor
 
 from vosbench.errors import ConfigError
 from vosbench.runner.checkpoint import convert_for, load_state_dict_file
+from vosbench.runner.contexts import precision_context, seeded
 from vosbench.runner.options import check_options, option
 from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
-from vosbench_methods.common.inference import precision_context, seeded
 
 from .network import DEAD_MODULES, RANetNet
 

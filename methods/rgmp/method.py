@@ -31,10 +31,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
 from vosbench.runner.checkpoint import convert_for, load_state_dict_file
+from vosbench.runner.contexts import precision_context, seeded
 from vosbench.runner.options import check_options, option
-from vosbench_methods.common.inference import precision_context, seeded
+from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
 
 from .network import SIZES, RGMPNet
 

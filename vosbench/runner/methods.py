@@ -1,6 +1,7 @@
-"""Method catalogue: names → lazy method classes, plus the entry-point group ``vosbench.methods``.
+"""Method catalogue: names → lazy method classes, filled from the entry-point group ``vosbench.methods``.
 
-An outside package registers its own method in its packaging metadata::
+Every method comes in through packaging metadata, vosbench's own (``setup.cfg``) as any other
+package's::
 
     [options.entry_points]
     vosbench.methods =
@@ -21,7 +22,7 @@ import json
 import typing
 from typing import Any, Dict, Mapping, Optional, Sequence as Seq, Tuple, Type
 
-from vosbench.errors import ConfigError
+from vosbench.errors import ConfigError, PluginError
 from vosbench.registry import Registry
 from vosbench.runner.options import check_options, check_value, describe_options
 from vosbench.runner.protocol import VOSMethod
@@ -30,19 +31,13 @@ __all__ = ["METHODS", "config_hash", "config_record", "describe_options", "get_m
            "parse_overrides"]
 
 METHODS: Registry = Registry("method", entry_point_group="vosbench.methods")
-METHODS.register("first-frame", "vosbench_methods.baselines.first_frame:FirstFrame", aliases=("copy-first-mask",))
-METHODS.register("flow", "vosbench_methods.baselines.flow:FlowPropagation", aliases=("optical-flow",))
-METHODS.register("rgmp", "vosbench_methods.rgmp:RGMP")
-METHODS.register("fan", "vosbench_methods.fan:FAN", aliases=("fanforvos",))
-METHODS.register("ranet", "vosbench_methods.ranet:RANet")
-METHODS.register("cosnet", "vosbench_methods.cosnet:COSNet")
 
 
 def get_method(name: str) -> Type[VOSMethod]:
     """The method class registered as ``name`` (raises with "did you mean" suggestions)."""
     method = METHODS.get(name)
     if not (isinstance(method, type) and issubclass(method, VOSMethod)):
-        raise ConfigError(f"method {name!r} ({METHODS.entry(name).origin}) is not a vosbench.runner.VOSMethod subclass")
+        raise PluginError(f"method {name!r} ({METHODS.entry(name).origin}) is not a vosbench.runner.VOSMethod subclass")
     return method
 
 

@@ -158,7 +158,7 @@ def _build(config: TrainingConfig, raw: Dict[str, Any], path: Path, method: str,
            device_name: str) -> _Run:
     from vosbench.runner.methods import get_method, make_config
     from vosbench.runner.runner import resolve_device
-    from vosbench_methods.common.inference import seeded
+    from vosbench.runner.contexts import seeded
 
     method_class = get_method(method)
     trainer_class = get_trainer(method)
@@ -401,7 +401,7 @@ def _write_json(path: Path, value: Any) -> None:
 
 
 def _loop(run: _Run, start: int, max_steps: Optional[int], progress: TrainProgress) -> TrainResult:
-    from vosbench_methods.common.inference import precision_context
+    from vosbench.runner.contexts import precision_context
 
     config = run.config
     steps = config.train.steps
