@@ -70,6 +70,15 @@ def scoped_methods():
 
 
 @pytest.fixture
+def scoped_method_cards():
+    """The global METHOD_CARDS catalogue, for registrations that last one test only."""
+    from vosbench.runner.methods import METHOD_CARDS
+
+    with restored(METHOD_CARDS) as registry:
+        yield registry
+
+
+@pytest.fixture
 def scoped_trainers():
     """The global TRAINERS catalogue, for registrations that last one test only."""
     from vosbench.train.trainers import TRAINERS

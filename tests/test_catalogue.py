@@ -1,18 +1,22 @@
-"""The method and trainer catalogues: filled from entry points only, vosbench's own as any package's."""
+"""The method and trainer catalogues: filled from entry points only, vosbench's own as any package's;
+the listing reads torch-free cards and shows a broken entry as a row."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
 import vosbench
 from distinfo import declared_entry_points, write_dist_info
+from vosbench.cli import main
 from vosbench.errors import PluginError
-from vosbench.runner.methods import METHODS, get_method
+from vosbench.runner.methods import METHODS, get_method, method_card
 from vosbench.train.trainers import TRAINERS, get_trainer
 
 CORE = Path(vosbench.__file__).parent
@@ -92,3 +96,102 @@ def test_an_entry_that_names_no_class_is_a_plugin_error(tmp_path, monkeypatch, s
     scoped_trainers._plugins_loaded = False
     with pytest.raises(PluginError, match="is not a MethodTrainer subclass"):
         get_trainer("typo")
+
+
+# -- cards: the catalogue without the networks ------------------------------------------------
+def test_every_card_entry_is_its_class_card_with_its_config():
+    declared = declared_entry_points()
+    assert set(declared["vosbench.method_cards"]) == BUILTIN_METHODS
+    for name in BUILTIN_METHODS:
+        method, card = get_method(name), method_card(name)
+        assert card is method.card and card.config is method.Config and card.name == name
+
+
+def test_card_aliases_name_the_method():
+    assert METHODS.entry("optical-flow").name == "flow" and get_method("OPTICAL-FLOW") is get_method("flow")
+    assert get_method("copy-first-mask").card.name == "first-frame"
+    assert METHODS.entry("fanforvos").name == "fan"
+    assert "optical-flow" not in METHODS.names(), "aliases are no rows of their own"
+
+
+LISTING = textwrap.dedent("""
+    import sys, time
+    sys.modules["torch"] = None  # any import of torch now fails
+    from vosbench.cli import main
+    began = time.perf_counter()
+    assert main(["methods", "-v"]) == 0
+    print(f"elapsed {time.perf_counter() - began:.3f}")
+    assert main(["datasets"]) == 0
+""")
+
+
+def test_methods_and_datasets_list_without_torch_and_fast():
+    began = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", LISTING], capture_output=True, text=True, timeout=60,
+                          cwd=CORE.parent)
+    wall = time.perf_counter() - began
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[0] for line in done.stdout.splitlines() if line.strip()}
+    assert BUILTIN_METHODS <= rows and "davis2017" in rows and "broken" not in done.stdout
+    assert "rgmp: siamese" in done.stdout and "size=full (one of full, small, tiny)" in done.stdout
+    assert "weights: Download the authors' weights.pth" in done.stdout
+    assert wall < 3.0, f"vosbench methods -v and datasets took {wall:.2f} s (whole interpreter)"
+
+
+BROKEN_PLUGIN = textwrap.dedent('''
+    from vosbench.runner import MethodCard, NoConfig, VOSMethod
+
+    TWIN_CARD = MethodCard(name="twin", task="semi-supervised", summary="what the listing says")
+    LAZY_CARD = MethodCard(name="lazy", task="unsupervised", summary="listed from its card", config=NoConfig)
+    OTHER_CARD = MethodCard(name="someone-else", task="semi-supervised", summary="another method")
+
+    class Twin(VOSMethod):
+        card = MethodCard(name="twin", task="semi-supervised", summary="what runs")
+
+        def reset(self, meta):
+            pass
+
+        def step(self, frame, mask=None, obj_ids=None):
+            return mask
+''')
+
+
+def test_broken_entries_are_rows_of_the_listing_never_a_crash(tmp_path, monkeypatch, capsys, scoped_methods,
+                                                               scoped_method_cards):
+    site = tmp_path / "site"
+    write_dist_info(site, "brokenplug", {
+        "vosbench.methods": {"typo": "brokenplug_method:Twni", "gone": "no_such_module:X",
+                             "twin": "brokenplug_method:Twin", "misnamed": "brokenplug_method:Twin",
+                             "lazy": "brokenplug_heavy:Lazy"},
+        "vosbench.method_cards": {"twin": "brokenplug_method:TWIN_CARD", "misnamed": "brokenplug_method:OTHER_CARD",
+                                  "lazy": "brokenplug_method:LAZY_CARD"},
+    })
+    (site / "brokenplug_method.py").write_text(BROKEN_PLUGIN)
+    (site / "brokenplug_heavy.py").write_text("raise RuntimeError('the listing must not import the method')\n")
+    monkeypatch.syspath_prepend(str(site))
+    scoped_methods._plugins_loaded = scoped_method_cards._plugins_loaded = False
+    try:
+        assert main(["methods"]) == 0
+        lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
+        assert "module 'brokenplug_method' has no attribute 'Twni'" in lines["typo"]
+        assert lines["typo"].split()[1] == "broken:" and "(plugin:brokenplug)" in lines["typo"]
+        assert "ModuleNotFoundError: No module named 'no_such_module'" in lines["gone"]
+        assert "method card 'misnamed' (plugin:brokenplug) describes 'someone-else'" in lines["misnamed"]
+        assert "its card entry point describes another method than its class" in lines["twin"]
+        assert lines["lazy"].split()[:3] == ["lazy", "unsupervised", "no"]  # from its card alone
+        assert BUILTIN_METHODS <= set(lines)
+        with pytest.raises(PluginError, match="RuntimeError: the listing must not import the method"):
+            get_method("lazy")
+    finally:
+        sys.modules.pop("brokenplug_method", None)
+
+
+def test_an_empty_catalogue_says_to_reinstall(capsys, monkeypatch, scoped_methods, scoped_method_cards):
+    import vosbench.registry as registry_module
+
+    monkeypatch.setattr(registry_module, "_entry_points", lambda group: [])
+    scoped_methods._entries, scoped_methods._aliases, scoped_methods._plugins_loaded = {}, {}, False
+    assert main(["methods"]) == 0
+    assert "no methods are registered" in capsys.readouterr().err
+    assert main(["run", "-m", "rgmp"]) == 1
+    assert "entry-point group 'vosbench.methods' is empty" in capsys.readouterr().err

@@ -60,3 +60,20 @@ def test_import_object_needs_a_colon():
     with pytest.raises(ValueError):
         import_object("os.path.join")
     assert import_object("os.path:join.__name__") == "join"
+
+
+def test_aliases_added_after_the_entry_points_load(monkeypatch):
+    point = SimpleNamespace(name="outside", value="math:sqrt", dist=SimpleNamespace(name="vosbench"))
+    monkeypatch.setattr(registry_module, "_entry_points", lambda group: [point])
+    seen = []
+
+    def after(registry):
+        seen.append(sorted(registry._entries))
+        registry.add_alias("root", "outside")
+
+    registry = Registry("thing", entry_point_group="demo.group", after_plugins=after)
+    assert registry.get("ROOT")(16) == 4.0 and registry.entry("outside").aliases == ("root",)
+    assert registry.entry("outside").origin == "vosbench"  # vosbench's own distribution
+    assert registry.names() == ["outside"] and seen == [["outside"]], "the hook runs once"
+    with pytest.raises(ValueError, match="already registered"):
+        registry.add_alias("outside", "outside")

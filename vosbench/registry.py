@@ -15,7 +15,8 @@ import importlib
 import threading
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
-from typing import Any, Dict, Generic, Iterator, List, Optional, TypeVar, Union
+import sys
+from typing import Any, Callable, Dict, Generic, Iterator, List, Mapping, Optional, TypeVar, Union
 
 from vosbench.errors import PluginError, UnknownNameError
 
@@ -33,6 +34,21 @@ def import_object(spec: str) -> Any:
     for part in attribute.split("."):
         obj = getattr(obj, part)
     return obj
+
+
+def lazy_attributes(package: str, exports: Mapping[str, str]) -> Callable[[str], Any]:
+    """A PEP 562 module ``__getattr__`` for ``package``: ``name`` comes from the module
+    ``exports[name]`` (relative to ``package`` unless dotted), imported on first use, so that
+    importing one light module of the package does not import the heavy ones."""
+    def __getattr__(name: str) -> Any:
+        if name not in exports:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        module = exports[name] if "." in exports[name] else f"{package}.{exports[name]}"
+        value = getattr(importlib.import_module(module), name)
+        setattr(sys.modules[package], name, value)
+        return value
+
+    return __getattr__
 
 
 @dataclass
@@ -60,9 +76,12 @@ class Entry(Generic[T]):
 class Registry(Generic[T]):
     """Names → objects, with lazy imports, aliases, entry-point plugins and suggestions."""
 
-    def __init__(self, kind: str, entry_point_group: Optional[str] = None):
+    def __init__(self, kind: str, entry_point_group: Optional[str] = None, *,
+                 after_plugins: Optional[Callable[["Registry[T]"], None]] = None):
+        """``after_plugins`` runs once the entry points are registered (e.g. to add aliases they declare)."""
         self.kind = kind
         self.entry_point_group = entry_point_group
+        self._after_plugins = after_plugins
         self._entries: Dict[str, Entry[T]] = {}
         self._aliases: Dict[str, str] = {}
         self._plugins_loaded = entry_point_group is None
@@ -84,6 +103,16 @@ class Registry(Generic[T]):
             for alias in aliases:
                 self._aliases[self._normalise(alias)] = key
         return target
+
+    def add_alias(self, alias: str, name: str) -> None:
+        """Let ``alias`` name the registered entry ``name`` too (refused when ``alias`` is taken)."""
+        key, target = self._normalise(alias), self._normalise(name)
+        with self._lock:
+            if key in self._entries or key in self._aliases:
+                raise ValueError(f"{self.kind} {alias!r} is already registered")
+            entry = self._entries[target]
+            entry.aliases = (*entry.aliases, alias)
+            self._aliases[key] = target
 
     def entry(self, name: str) -> Entry[T]:
         key = self._normalise(name)
@@ -121,6 +150,10 @@ class Registry(Generic[T]):
         message = f"unknown {self.kind} {name!r}"
         if close:
             message += f"; did you mean {' or '.join(repr(c) for c in close)}?"
+        if not self._entries and self.entry_point_group:
+            return message + (f" (none is registered: the entry-point group {self.entry_point_group!r} is empty; "
+                              "is the package that declares them installed? after changing its entry points, "
+                              "reinstall it, e.g. `pip install -e .`)")
         return message + f" (known: {', '.join(sorted(self._entries))})"
 
     def _load_plugins(self) -> None:
@@ -133,6 +166,8 @@ class Registry(Generic[T]):
             for point in _entry_points(self.entry_point_group or ""):
                 if self._normalise(point.name) not in self._entries:
                     self.register(point.name, point.value, origin=_origin(point))
+            if self._after_plugins is not None:
+                self._after_plugins(self)
 
 
 def _origin(point: Any) -> str:

@@ -35,8 +35,7 @@ from torch import Tensor, nn
 from vosbench.runner.checkpoint import fit_state_dict, read_state_dict
 from vosbench_methods.common.resnet import ResNet
 
-INPUT_SIZE = 473
-"""The released test input: every frame warped to 473×473."""
+from .card import INPUT_SIZE
 
 FEATURE_CHANNELS = 256
 RESNET101_BLOCKS = (3, 4, 23, 3)
