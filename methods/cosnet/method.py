@@ -41,7 +41,6 @@ from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence as Seq
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from vosbench.errors import ConfigError
@@ -49,6 +48,7 @@ from vosbench.runner.checkpoint import WeightsError, fit_state_dict, load_state_
 from vosbench.runner.contexts import precision_context, seeded
 from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
 from vosbench_methods.common.pillow import pillow_resize
+from vosbench_methods.common.resize import bilinear_resize
 
 from .card import CARD, COSNetConfig
 from .network import COSNetNet, DeepLabV3
@@ -88,13 +88,6 @@ class FeatureCache:
         self.entries.move_to_end(index)
         while len(self.entries) > self.capacity:
             self.entries.popitem(last=False)
-
-
-def resize_probability(probability: Tensor, size: Seq[int]) -> Tensor:
-    """(N, 1, h, w) → (N, 1, H, W), bilinear with half-pixel centres (OpenCV ``INTER_LINEAR``)."""
-    if tuple(probability.shape[-2:]) == tuple(size):
-        return probability
-    return F.interpolate(probability, size=tuple(size), mode="bilinear", align_corners=False)
 
 
 class COSNet(VOSMethod):
@@ -170,7 +163,7 @@ class COSNet(VOSMethod):
                                      self.meta.num_frames, self.rng)
         self.drawn.append(references)
         with precision_context(self.device, self.precision):
-            probability = resize_probability(self.probability(index, frame, references), self.meta.size)[0, 0]
+            probability = bilinear_resize(self.probability(index, frame, references), self.meta.size)[0, 0]
         if self.crf_params is not None:
             return self._refine(frame, probability)
         return torch.stack([1.0 - probability, probability])

@@ -39,6 +39,7 @@ from vosbench.errors import ConfigError
 from vosbench.runner.checkpoint import convert_for, load_state_dict_file
 from vosbench.runner.contexts import precision_context, seeded
 from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
+from vosbench_methods.common.resize import bilinear_resize
 
 from .card import CARD, RANetConfig
 from .network import RANetNet
@@ -159,7 +160,7 @@ def crop_resize(x: Tensor, box: Tuple[int, int, int, int], mode: str) -> Tensor:
     x = x[..., top:bottom, left:right]
     if mode == "nearest":
         return F.interpolate(x, size=INPUT_HW, mode="nearest")
-    return F.interpolate(x, size=INPUT_HW, mode="bilinear", align_corners=False)
+    return bilinear_resize(x, INPUT_HW)
 
 
 def uncrop(x: Tensor, box: Tuple[int, int, int, int]) -> Tensor:

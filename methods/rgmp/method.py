@@ -33,6 +33,7 @@ from torch import Tensor
 from vosbench.runner.checkpoint import convert_for, load_state_dict_file
 from vosbench.runner.contexts import precision_context, seeded
 from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
+from vosbench_methods.common.resize import bilinear_resize
 
 from .card import CARD, RGMPConfig
 from .network import RGMPNet
@@ -54,13 +55,6 @@ def scaled_size(height: int, width: int, scale: float) -> Tuple[int, int]:
         return height, width
     h, w = int(height * scale), int(width * scale)
     return h + STRIDE - h % STRIDE, w + STRIDE - w % STRIDE
-
-
-def resize(x: Tensor, size: Tuple[int, int]) -> Tensor:
-    """Bilinear resize with half-pixel centres and no antialiasing (OpenCV ``INTER_LINEAR``)."""
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
 
 def aggregate(foreground: Tensor) -> Tensor:
@@ -154,8 +148,8 @@ class RGMP(VOSMethod):
     def _encode_at(self, rgb: Tensor, masks: Tensor, size: Tuple[int, int]):
         """Encoder features of one frame with N masks (N, H', W') at one scale's input size."""
         memory = torch.channels_last if self.config.channels_last else torch.contiguous_format
-        rgb = resize(rgb, size).contiguous(memory_format=memory)
-        masks = resize(masks.unsqueeze(1), size).contiguous(memory_format=memory)
+        rgb = bilinear_resize(rgb, size).contiguous(memory_format=memory)
+        masks = bilinear_resize(masks.unsqueeze(1), size).contiguous(memory_format=memory)
         return self._encode(rgb, masks)
 
     def _references(self, rgb: Tensor, masks: Tensor) -> List[Tensor]:
@@ -181,7 +175,7 @@ class RGMP(VOSMethod):
             target = self._encode_at(rgb, masks, size)
             logits = self._decode(target, self._pass_references(index))
             foreground = torch.softmax(logits.float(), dim=1)[:, 1:]
-            total += resize(foreground, self.padded)[:, 0]
+            total += bilinear_resize(foreground, self.padded)[:, 0]
             target_r5.append(target.r5)
         foreground = total / len(self.sizes)
         self._after_propagation(target_r5)

@@ -40,12 +40,15 @@ def precision_context(device: torch.device, precision: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def seeded(seed: int) -> Iterator[None]:
-    """Build modules with a fixed seed without touching the caller's RNG state.
+def seeded(seed: int, *, cuda: bool = False) -> Iterator[None]:
+    """Run the block with torch's generators seeded with ``seed``; the caller's RNG state is
+    restored afterwards.
 
-    Random-init runs (speed tests) are then reproducible: the same seed gives the same
-    network and the same masks.
+    Random-init runs (speed tests) are then reproducible: the same seed gives the same network
+    and the same masks; a training run gives the same batches and weights. ``cuda`` forks the
+    generators of every visible CUDA device too (training on a GPU draws from them).
     """
-    with torch.random.fork_rng(devices=[]):
+    devices = list(range(torch.cuda.device_count())) if cuda and torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
