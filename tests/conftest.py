@@ -1,11 +1,99 @@
-"""Shared fixtures. Real data is found through $VOSBENCH_DATA (../shared/data in CI)."""
+"""Shared fixtures. Real data is found through $VOSBENCH_DATA (../shared/data in CI).
+
+The session sees this checkout's entry points (vosbench's own methods and trainers) even when
+the installed metadata is another checkout's: see :mod:`distinfo`.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import sys
+import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import pytest
+
+from distinfo import declared_entry_points, installed_entry_points, write_dist_info
+
+_METADATA_KEY = pytest.StashKey[tuple]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Put a ``vosbench`` dist-info with setup.cfg's entry points first on the path (also for
+    subprocesses, through PYTHONPATH) when the installed metadata declares others."""
+    import vosbench
+
+    declared = declared_entry_points()
+    if installed_entry_points("vosbench") == declared:
+        return
+    site = Path(tempfile.mkdtemp(prefix="vosbench-metadata-"))
+    write_dist_info(site, "vosbench", declared, vosbench.__version__)
+    before = os.environ.get("PYTHONPATH")
+    sys.path.insert(0, str(site))
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), before]))
+    config.stash[_METADATA_KEY] = (site, before)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    site, before = config.stash.get(_METADATA_KEY, (None, None))
+    if site is None:
+        return
+    if str(site) in sys.path:
+        sys.path.remove(str(site))
+    if before is None:
+        os.environ.pop("PYTHONPATH", None)
+    else:
+        os.environ["PYTHONPATH"] = before
+    shutil.rmtree(site, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def restored(registry) -> Iterator:
+    """Whatever a test registers in ``registry`` (or loads from entry points) vanishes afterwards."""
+    saved = dict(registry._entries), dict(registry._aliases), registry._plugins_loaded
+    try:
+        yield registry
+    finally:
+        registry._entries, registry._aliases, registry._plugins_loaded = saved
+
+
+@pytest.fixture
+def scoped_methods():
+    """The global METHODS catalogue, for registrations that last one test only."""
+    from vosbench.runner.methods import METHODS
+
+    with restored(METHODS) as registry:
+        yield registry
+
+
+@pytest.fixture
+def scoped_method_cards():
+    """The global METHOD_CARDS catalogue, for registrations that last one test only."""
+    from vosbench.runner.methods import METHOD_CARDS
+
+    with restored(METHOD_CARDS) as registry:
+        yield registry
+
+
+@pytest.fixture
+def scoped_trainers():
+    """The global TRAINERS catalogue, for registrations that last one test only."""
+    from vosbench.train.trainers import TRAINERS
+
+    with restored(TRAINERS) as registry:
+        yield registry
+
+
+@pytest.fixture
+def scoped_metrics():
+    """The global METRICS catalogue, for registrations that last one test only."""
+    from vosbench.metrics.api import METRICS
+
+    with restored(METRICS) as registry:
+        yield registry
 
 
 def _data_root() -> Path | None:

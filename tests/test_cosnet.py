@@ -22,8 +22,9 @@ from vosbench.errors import ConfigError
 from vosbench.runner import RunSettings, SequenceMeta, WeightsError, convert_checkpoint, run
 from vosbench.runner.checkpoint import COUNTER
 from vosbench_methods.common.pillow import pillow_resize
+from vosbench_methods.common.resize import bilinear_resize
 from vosbench_methods.cosnet import COSNet, COSNetConfig, COSNetNet, DeepLabV3
-from vosbench_methods.cosnet.method import FeatureCache, draw_references, resize_probability
+from vosbench_methods.cosnet.method import FeatureCache, draw_references
 
 from spec_keys import KEYS, spec_keys
 
@@ -204,11 +205,12 @@ def test_output_resize_is_opencv_linear(size):
     (a 2^-15 step near 473), hence up to ~3e-5 apart on a random map, far less on smooth ones."""
     p = torch.rand(1, 1, 473, 473, generator=torch.Generator().manual_seed(5))
     expected = cv2.resize(p[0, 0].numpy(), (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
-    got = resize_probability(p, size)[0, 0].numpy()
+    got = bilinear_resize(p, size)[0, 0].numpy()
+    assert (bilinear_resize(p, size) is p) == (size == (473, 473)), "the same grid is the identity"
     assert got.shape == size and np.abs(got - expected).max() < 5e-5
     smooth = F.interpolate(p[..., ::8, ::8], size=(473, 473), mode="bilinear", align_corners=False)
     expected = cv2.resize(smooth[0, 0].numpy(), (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
-    assert np.abs(resize_probability(smooth, size)[0, 0].numpy() - expected).max() < 1e-5
+    assert np.abs(bilinear_resize(smooth, size)[0, 0].numpy() - expected).max() < 1e-5
 
 
 # -- references ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 
+from distinfo import write_dist_info
 from vosbench.cli import main
 from vosbench.datasets import load_dataset
 from vosbench.datasets.synthetic import write_predictions, write_synthetic
@@ -19,14 +20,6 @@ from vosbench.metrics.api import METRICS, FrameContext, Metric, get_metric, reso
 from vosbench.metrics.boundary import region_and_boundary
 
 OPTIONS = {"num_sequences": 2, "num_frames": 6, "height": 48, "width": 64}
-
-
-@pytest.fixture
-def scoped_metrics():
-    """Registrations made by a test vanish after it (the global catalogue stays as it was)."""
-    entries, aliases, loaded = dict(METRICS._entries), dict(METRICS._aliases), METRICS._plugins_loaded
-    yield METRICS
-    METRICS._entries, METRICS._aliases, METRICS._plugins_loaded = entries, aliases, loaded
 
 
 @pytest.fixture(scope="module")
@@ -93,10 +86,7 @@ def test_a_registered_metric_runs_on_the_same_pass_and_reaches_every_table(datas
 
 def test_a_plugin_metric_through_the_entry_point(tmp_path, monkeypatch, scoped_metrics, dataset):
     package = tmp_path / "site"
-    (package / "areaplug-1.0.dist-info").mkdir(parents=True)
-    (package / "areaplug-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: areaplug\nVersion: 1.0\n")
-    (package / "areaplug-1.0.dist-info" / "entry_points.txt").write_text(
-        "[vosbench.metrics]\narea-ratio = areaplug_metrics:AreaRatio\n")
+    write_dist_info(package, "areaplug", {"vosbench.metrics": {"area-ratio": "areaplug_metrics:AreaRatio"}})
     (package / "areaplug_metrics.py").write_text(textwrap.dedent('''
         from vosbench.metrics import FrameContext, Metric
 

@@ -25,6 +25,7 @@ from vosbench.errors import (
     ExtraObjectError,
     InputError,
     MaskFormatError,
+    PluginError,
     Problem,
     SequenceTooShortError,
     SizeMismatchError,
@@ -46,7 +47,7 @@ PROBLEMS = [Problem(Path("/data/pred/bear/00003.png"), "RGB PNG: expected an ind
 INPUT_ERRORS = [InputError, MaskFormatError, DatasetError, EvaluationError, SizeMismatchError,
                 ExtraObjectError, SequenceTooShortError, DamagedFileError, ForeignFileError, StaleEvaluationError]
 MESSAGE_ERRORS = [VosbenchError, ConfigError, MethodError, RunMismatchError, ReportError, TrainingError,
-                  RunLockedError, OptionRangeError]
+                  RunLockedError, OptionRangeError, PluginError]
 
 
 def examples() -> List[VosbenchError]:

@@ -12,8 +12,9 @@ from vosbench.datasets import load_dataset
 from vosbench.errors import ConfigError
 from vosbench.runner import RunSettings, SequenceMeta, WeightsError, convert_checkpoint, run
 from vosbench_methods.ranet import RANet, RANetConfig, RANetNet
+from vosbench_methods.ranet.card import DEAD_MODULES
 from vosbench_methods.ranet.method import Letterbox, _labels, crop_box, crop_resize, uncrop
-from vosbench_methods.ranet.network import DEAD_MODULES, select_top
+from vosbench_methods.ranet.network import select_top
 
 from spec_keys import spec_keys
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -12,15 +13,20 @@ from vosbench.errors import UnknownNameError
 from vosbench.registry import Registry, import_object
 
 
-def test_lazy_entries_import_on_first_use():
+def test_lazy_entries_import_on_first_use(tmp_path, monkeypatch):
+    """The target module is one nothing else imports, so only the registry's own import can load it."""
+    module = "vosbench_lazy_target_probe"
+    (tmp_path / f"{module}.py").write_text("def join(*parts):\n    return '/'.join(parts)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, module, raising=False)
     registry = Registry("thing")
-    registry.register("join", "os.path:join", aliases=("path-join",), description="joins paths")
+    registry.register("join", f"{module}:join", aliases=("path-join",), description="joins paths")
     entry = registry.entry("join")
-    assert entry.target == "os.path:join"  # nothing imported yet
-    import os.path
-
-    assert registry.get("PATH-JOIN") is os.path.join
-    assert entry.info["description"] == "joins paths"
+    assert "join" in registry and registry.names() == ["join"] and entry.info["description"] == "joins paths"
+    assert entry.target == f"{module}:join" and module not in sys.modules, "nothing imported yet"
+    assert registry.get("PATH-JOIN")("a", "b") == "a/b"
+    assert module in sys.modules and entry.target is sys.modules[module].join
+    sys.modules.pop(module)
 
 
 def test_unknown_names_suggest_close_ones():
@@ -60,3 +66,20 @@ def test_import_object_needs_a_colon():
     with pytest.raises(ValueError):
         import_object("os.path.join")
     assert import_object("os.path:join.__name__") == "join"
+
+
+def test_aliases_added_after_the_entry_points_load(monkeypatch):
+    point = SimpleNamespace(name="outside", value="math:sqrt", dist=SimpleNamespace(name="vosbench"))
+    monkeypatch.setattr(registry_module, "_entry_points", lambda group: [point])
+    seen = []
+
+    def after(registry):
+        seen.append(sorted(registry._entries))
+        registry.add_alias("root", "outside")
+
+    registry = Registry("thing", entry_point_group="demo.group", after_plugins=after)
+    assert registry.get("ROOT")(16) == 4.0 and registry.entry("outside").aliases == ("root",)
+    assert registry.entry("outside").origin == "vosbench"  # vosbench's own distribution
+    assert registry.names() == ["outside"] and seen == [["outside"]], "the hook runs once"
+    with pytest.raises(ValueError, match="already registered"):
+        registry.add_alias("outside", "outside")

@@ -23,7 +23,6 @@ from vosbench.datasets.base import Dataset, Sequence
 from vosbench.errors import ConfigError
 from vosbench.io import read_mask
 from vosbench.runner import (
-    METHODS,
     MethodCard,
     RunMismatchError,
     RunSettings,
@@ -45,7 +44,7 @@ def small(**overrides):
     return load_dataset("synthetic", None, "val", preset="small", **overrides)
 
 
-# -- test methods, registered once for the whole module -------------------------------------
+# -- test methods, registered for each test by registered_test_methods -----------------------
 @dataclass(frozen=True)
 class CrashConfig:
     crash_on: str = ""
@@ -116,9 +115,38 @@ class Unsupervised(VOSMethod):
         return probs
 
 
-for _cls in (Crashy, Probabilities, WrongShape, NeedsWeights, Unsupervised):
-    if _cls.card.name not in METHODS:
-        METHODS.register(_cls.card.name, _cls)
+class TooManyChannels(Probabilities):
+    card = MethodCard(name="test-channels", task="semi-supervised", summary="test method")
+
+    def step(self, frame, mask=None, obj_ids=None):
+        probs = super().step(frame, mask, obj_ids)
+        return torch.cat([probs, probs[:1]])
+
+
+class LooksAhead(VOSMethod):
+    """Offline: segments each frame by differencing it with the last frame, read through the reader."""
+
+    card = MethodCard(name="test-offline", task="unsupervised", summary="test method", offline=True)
+
+    def reset(self, meta) -> None:
+        self.meta, self.index = meta, 0
+
+    def step(self, frame, mask=None, obj_ids=None):
+        read = self.meta.frame_reader(self.index)
+        assert torch.equal(read, frame) and read.device == frame.device  # the reader gives step's frames
+        last = self.meta.frame_reader(self.meta.num_frames - 1)
+        self.index += 1
+        return ((frame.int() - last.int()).abs().sum(-1) > 60).to(torch.uint8)
+
+
+TEST_METHODS = (Crashy, Probabilities, WrongShape, NeedsWeights, Unsupervised, TooManyChannels, LooksAhead)
+
+
+@pytest.fixture(autouse=True)
+def registered_test_methods(scoped_methods):
+    """The test methods above, in the catalogue for each test of this module only."""
+    for cls in TEST_METHODS:
+        scoped_methods.register(cls.card.name, cls)
 
 
 def masks_of(folder: Path) -> dict:
@@ -208,8 +236,9 @@ def test_a_subset_then_more_sequences_share_one_run(tmp_path):
 KILL_SCRIPT = textwrap.dedent("""
     import sys
     sys.path.insert(0, {tests!r})
-    import test_runner  # registers the test methods
-    from vosbench.runner import RunSettings, run
+    import test_runner
+    from vosbench.runner import METHODS, RunSettings, run
+    METHODS.register("test-crashy", test_runner.Crashy)
     data = test_runner.small(num_sequences=4, num_frames=10)
     run("test-crashy", data, output={out!r}, config={{"delay_ms": "{delay}"}},
         settings=RunSettings(warmup_frames=0, evaluate=False))
@@ -265,18 +294,6 @@ def test_a_wrong_answer_shape_names_the_sequence_and_frame(tmp_path):
     result = run("test-wrong-shape", data, output=tmp_path, settings=FAST)
     (name, message), = result.failures.items()
     assert "MethodError" in message and f"{name}/{data[name].frames[0]}" in message and "(97, 160)" in message
-
-
-class TooManyChannels(Probabilities):
-    card = MethodCard(name="test-channels", task="semi-supervised", summary="test method")
-
-    def step(self, frame, mask=None, obj_ids=None):
-        probs = super().step(frame, mask, obj_ids)
-        return torch.cat([probs, probs[:1]])
-
-
-if "test-channels" not in METHODS:
-    METHODS.register("test-channels", TooManyChannels)
 
 
 def test_a_wrong_channel_count_is_an_error_not_background(tmp_path):
@@ -443,25 +460,7 @@ def test_cli_run_report_and_viz_end_to_end(tmp_path, capsys):
 
 
 # -- offline methods: frame_reader ------------------------------------------------------------
-class LooksAhead(VOSMethod):
-    """Offline: segments each frame by differencing it with the last frame, read through the reader."""
-
-    card = MethodCard(name="test-offline", task="unsupervised", summary="test method", offline=True)
-
-    def reset(self, meta) -> None:
-        self.meta, self.index = meta, 0
-
-    def step(self, frame, mask=None, obj_ids=None):
-        read = self.meta.frame_reader(self.index)
-        assert torch.equal(read, frame) and read.device == frame.device  # the reader gives step's frames
-        last = self.meta.frame_reader(self.meta.num_frames - 1)
-        self.index += 1
-        return ((frame.int() - last.int()).abs().sum(-1) > 60).to(torch.uint8)
-
-
 def test_offline_methods_read_any_frame_through_the_runner(tmp_path):
-    if "test-offline" not in METHODS:
-        METHODS.register("test-offline", LooksAhead)
     data = small(num_sequences=1, num_frames=4, task="unsupervised")
     sequence = data.sequences[0]
     result = run("test-offline", data, output=tmp_path / "run", settings=FAST)

@@ -438,7 +438,7 @@ def test_ranet_pairs_feed_template_previous_and_current_frames(head):
 
 
 def test_ranet_optimises_every_live_module_and_no_dead_one():
-    from vosbench_methods.ranet.network import DEAD_MODULES
+    from vosbench_methods.ranet.card import DEAD_MODULES
 
     trainer_class = get_trainer("ranet")
     trainer = trainer_class(get_method("ranet"), None, trainer_class.Options())

@@ -15,9 +15,9 @@ import click
 
 from vosbench import __version__
 from vosbench.errors import VosbenchError
+from vosbench.runner.card import PRECISIONS, TASKS
 
-TASK_CHOICE = click.Choice(["semi-supervised", "unsupervised"])
-PRECISION_CHOICES = ("fp32", "tf32", "amp-bf16", "amp-fp16", "fp16")
+TASK_CHOICE = click.Choice(list(TASKS))
 INTERRUPTED = ("Interrupted. Nothing complete was lost: run the same command again to resume (`vosbench run` "
                "keeps every finished sequence; eval and report write their outputs whole or not at all).")
 
@@ -212,7 +212,7 @@ def synth_command(out_dir: Path, preset: str, split: str, predictions: Optional[
 @click.option("--method", "-m", required=True, help="Method name (see `vosbench methods`).")
 @_dataset_options
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--precision", default="fp32", show_default=True, type=click.Choice(list(PRECISION_CHOICES)),
+@click.option("--precision", default="fp32", show_default=True, type=click.Choice(list(PRECISIONS)),
               help="Numeric precision (methods list what they support).")
 @click.option("--weights", "-w", type=click.Path(dir_okay=False, path_type=Path),
               help="Weights file (a vosbench checkpoint; see `vosbench convert`).")
@@ -397,32 +397,44 @@ def convert_command(method: str, source: Path, destination: Path, allow_pickle: 
 @cli.command("methods")
 @click.option("--verbose", "-v", is_flag=True, help="Also show each method's config options and defaults.")
 def methods_command(verbose: bool) -> None:
-    """List the methods vosbench can run."""
-    from vosbench.runner import METHODS, get_method
-    from vosbench.runner.methods import describe_options
+    """List the methods vosbench can run (from their cards: no network is loaded)."""
+    from vosbench.runner.methods import METHODS, method_card
 
-    rows, details = [], []
+    rows, broken, details = [], [], []
     for entry in METHODS.entries():
         try:
-            method = get_method(entry.name)
-        except (VosbenchError, ImportError) as error:
-            click.echo(f"warning: {entry.name} ({entry.origin}) cannot be loaded: {error}", err=True)
+            card = method_card(entry.name)
+        except VosbenchError as error:
+            broken.append((entry.name, f"broken: {error}"))
             continue
-        card = method.card
         rows.append((card.name, card.task, "yes" if card.needs_weights else "no", card.paper or "-",
                      card.licence or "none given", entry.origin))
         if verbose:
-            options = ", ".join(describe_options(method.Config))
-            details.append(f"{card.name}: {card.summary}\n  options: {options or 'none'}\n  protocol: {card.protocol}"
-                           f"\n  input: {card.input_policy}; "
-                           f"devices: {', '.join(card.devices)}; precisions: {', '.join(card.precisions)}"
-                           + (f"\n  weights: {card.weights_help}" if card.needs_weights else ""))
+            details.append(_card_details(card))
+    if not rows and not broken:
+        click.echo("no methods are registered: they come from installed entry points (vosbench.methods); "
+                   "reinstall vosbench (`pip install -e .` in a checkout)", err=True)
+        return
     header = ("name", "task", "weights", "paper", "licence", "origin")
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     for row in [header] + rows:
         click.echo("  ".join(str(value).ljust(width) for value, width in zip(row, widths)).rstrip())
+    for name, reason in broken:
+        click.echo(f"{name.ljust(widths[0])}  {reason}")
     for detail in details:
         click.echo("\n" + detail)
+
+
+def _card_details(card) -> str:
+    """The ``methods -v`` paragraph of one card: summary, aliases, options, protocol, input, weights."""
+    from vosbench.runner.options import describe_options
+
+    options = ", ".join(describe_options(card.config))
+    return (f"{card.name}: {card.summary}" + (f"\n  aliases: {', '.join(card.aliases)}" if card.aliases else "")
+            + f"\n  options: {options or 'none'}\n  protocol: {card.protocol}"
+            f"\n  input: {card.input_policy}; devices: {', '.join(card.devices)}; "
+            f"precisions: {', '.join(card.precisions)}"
+            + (f"\n  weights: {card.weights_help}" if card.needs_weights else ""))
 
 
 @cli.command("report")

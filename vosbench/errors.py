@@ -31,6 +31,10 @@ class ConfigError(VosbenchError):
     """A bad option or combination of options."""
 
 
+class PluginError(ConfigError):
+    """A catalogue entry (built-in or plug-in) whose target cannot be imported or is not what it must be."""
+
+
 class UnknownNameError(VosbenchError, KeyError):
     """A registry lookup failed; the message carries "did you mean" suggestions."""
 

@@ -1,8 +1,10 @@
 """One generic registry for datasets and methods.
 
 Entries are the object itself or a lazy ``"package.module:Object"`` string, imported only
-when first used, so listing names never imports heavy dependencies. Outside packages add
-entries through an importlib entry-point group (``vosbench.methods``, ``vosbench.datasets``).
+when first used, so listing names never imports heavy dependencies. Packages add entries
+through an importlib entry-point group (``vosbench.methods``, ``vosbench.datasets``); vosbench's
+own methods and trainers come in that way too, so an entry's ``origin`` names the distribution
+that declared it. An entry that cannot be loaded raises :class:`PluginError` naming it.
 Unknown names fail with "did you mean" suggestions.
 """
 
@@ -13,11 +15,14 @@ import importlib
 import threading
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
-from typing import Any, Dict, Generic, Iterator, List, Optional, TypeVar, Union
+import sys
+from typing import Any, Callable, Dict, Generic, Iterator, List, Mapping, Optional, TypeVar, Union
 
-from vosbench.errors import UnknownNameError
+from vosbench.errors import PluginError, UnknownNameError
 
 T = TypeVar("T")
+HOME_DISTRIBUTION = "vosbench"
+"""The distribution whose entry points have the origin ``vosbench`` (others: ``plugin:<name>``)."""
 
 
 def import_object(spec: str) -> Any:
@@ -31,6 +36,21 @@ def import_object(spec: str) -> Any:
     return obj
 
 
+def lazy_attributes(package: str, exports: Mapping[str, str]) -> Callable[[str], Any]:
+    """A PEP 562 module ``__getattr__`` for ``package``: ``name`` comes from the module
+    ``exports[name]`` (relative to ``package`` unless dotted), imported on first use, so that
+    importing one light module of the package does not import the heavy ones."""
+    def __getattr__(name: str) -> Any:
+        if name not in exports:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        module = exports[name] if "." in exports[name] else f"{package}.{exports[name]}"
+        value = getattr(importlib.import_module(module), name)
+        setattr(sys.modules[package], name, value)
+        return value
+
+    return __getattr__
+
+
 @dataclass
 class Entry(Generic[T]):
     """A registered name: its target (object or lazy string) and descriptive metadata."""
@@ -40,19 +60,28 @@ class Entry(Generic[T]):
     aliases: tuple = ()
     info: Dict[str, Any] = field(default_factory=dict)
     origin: str = "builtin"
+    kind: str = "entry"
 
     def load(self) -> T:
+        """The target, imported on first use; any failure of that import is a :class:`PluginError`."""
         if isinstance(self.target, str):
-            self.target = import_object(self.target)
+            try:
+                self.target = import_object(self.target)
+            except Exception as error:  # a plug-in's import may fail in any way; the caller gets one type
+                raise PluginError(f"{self.kind} {self.name!r} ({self.origin}) cannot be loaded from "
+                                  f"{self.target!r}: {type(error).__name__}: {error}") from error
         return self.target  # type: ignore[return-value]
 
 
 class Registry(Generic[T]):
     """Names → objects, with lazy imports, aliases, entry-point plugins and suggestions."""
 
-    def __init__(self, kind: str, entry_point_group: Optional[str] = None):
+    def __init__(self, kind: str, entry_point_group: Optional[str] = None, *,
+                 after_plugins: Optional[Callable[["Registry[T]"], None]] = None):
+        """``after_plugins`` runs once the entry points are registered (e.g. to add aliases they declare)."""
         self.kind = kind
         self.entry_point_group = entry_point_group
+        self._after_plugins = after_plugins
         self._entries: Dict[str, Entry[T]] = {}
         self._aliases: Dict[str, str] = {}
         self._plugins_loaded = entry_point_group is None
@@ -70,10 +99,20 @@ class Registry(Generic[T]):
         with self._lock:
             if key in self._entries or key in self._aliases:
                 raise ValueError(f"{self.kind} {name!r} is already registered")
-            self._entries[key] = Entry(key, target, tuple(aliases), dict(info), origin)
+            self._entries[key] = Entry(key, target, tuple(aliases), dict(info), origin, self.kind)
             for alias in aliases:
                 self._aliases[self._normalise(alias)] = key
         return target
+
+    def add_alias(self, alias: str, name: str) -> None:
+        """Let ``alias`` name the registered entry ``name`` too (refused when ``alias`` is taken)."""
+        key, target = self._normalise(alias), self._normalise(name)
+        with self._lock:
+            if key in self._entries or key in self._aliases:
+                raise ValueError(f"{self.kind} {alias!r} is already registered")
+            entry = self._entries[target]
+            entry.aliases = (*entry.aliases, alias)
+            self._aliases[key] = target
 
     def entry(self, name: str) -> Entry[T]:
         key = self._normalise(name)
@@ -111,6 +150,10 @@ class Registry(Generic[T]):
         message = f"unknown {self.kind} {name!r}"
         if close:
             message += f"; did you mean {' or '.join(repr(c) for c in close)}?"
+        if not self._entries and self.entry_point_group:
+            return message + (f" (none is registered: the entry-point group {self.entry_point_group!r} is empty; "
+                              "is the package that declares them installed? after changing its entry points, "
+                              "reinstall it, e.g. `pip install -e .`)")
         return message + f" (known: {', '.join(sorted(self._entries))})"
 
     def _load_plugins(self) -> None:
@@ -122,7 +165,15 @@ class Registry(Generic[T]):
             self._plugins_loaded = True
             for point in _entry_points(self.entry_point_group or ""):
                 if self._normalise(point.name) not in self._entries:
-                    self.register(point.name, point.value, origin=f"plugin:{point.dist.name if point.dist else '?'}")
+                    self.register(point.name, point.value, origin=_origin(point))
+            if self._after_plugins is not None:
+                self._after_plugins(self)
+
+
+def _origin(point: Any) -> str:
+    """``vosbench`` for vosbench's own entry points, ``plugin:<distribution>`` for others."""
+    name = point.dist.name if getattr(point, "dist", None) is not None else "?"
+    return name if name.lower() == HOME_DISTRIBUTION else f"plugin:{name}"
 
 
 def _entry_points(group: str) -> list:

@@ -11,16 +11,13 @@ from typing import Optional, Sequence as Seq
 import numpy as np
 import torch
 
-from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
+from vosbench.runner.protocol import SequenceMeta, VOSMethod
+
+from .card import FIRST_FRAME
 
 
 class FirstFrame(VOSMethod):
-    card = MethodCard(
-        name="first-frame",
-        task="semi-supervised",
-        summary="repeats the annotated masks unchanged (objects appearing later are added when they appear)",
-        licence="BSD-3-Clause (vosbench)",
-    )
+    card = FIRST_FRAME
 
     def reset(self, meta: SequenceMeta) -> None:
         self.labels = torch.zeros(meta.size, dtype=torch.uint8, device=self.device)

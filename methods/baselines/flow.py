@@ -25,69 +25,24 @@ blurring the probabilities made no difference.
 from __future__ import annotations
 
 from collections.abc import Sequence as Seq
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import torch
 
-from vosbench.runner.options import check_options, option
-from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
+from vosbench.runner.protocol import SequenceMeta, VOSMethod
 
-ALGORITHMS = ("dis", "farneback")
+from .card import FLOW, FlowConfig
+
 DIS_PRESETS = {
     "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
     "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
     "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
 }
-BORDERS = ("replicate", "background")
-
-
-@dataclass(frozen=True)
-class FlowConfig:
-    """Options of the ``flow`` baseline.
-
-    Attributes:
-        algorithm: ``dis`` (DIS optical flow) or ``farneback``.
-        preset: DIS preset: ``ultrafast``, ``fast`` or ``medium`` (ignored by Farneback).
-        downscale: the flow is computed on frames resized by this factor (0.01 … 1), then
-            brought back to full size with its vectors rescaled.
-        smooth: sigma (pixels) of a Gaussian blur of the warped probabilities; 0 = off. At most
-            50: the blur's kernel grows with sigma (1e9 would ask for gigabytes).
-        soft: warp the per-object probabilities bilinearly (True) or the label map with
-            nearest-neighbour sampling (False).
-        border: what a pixel whose source lies outside the previous frame gets: ``replicate``
-            (the nearest border pixel's probabilities: objects cut by the border keep coming
-            in) or ``background``.
-        variational: DIS variational refinement iterations per scale (-1 = the preset's own,
-            0 = off, at most 50). Refinement smooths the flow across object boundaries, which
-            spreads the masks into the background: off propagates better (see the module docstring).
-    """
-
-    algorithm: str = option("dis", choices=ALGORITHMS)
-    preset: str = option("medium", choices=tuple(DIS_PRESETS))
-    downscale: float = option(1.0, low=0.01, high=1.0)
-    smooth: float = option(0.0, low=0.0, high=50.0)
-    soft: bool = True
-    border: str = option("replicate", choices=BORDERS)
-    variational: int = option(0, low=-1, high=50)
-
-    def __post_init__(self) -> None:
-        check_options(self)
 
 
 class FlowPropagation(VOSMethod):
-    card = MethodCard(
-        name="flow",
-        task="semi-supervised",
-        summary="propagates the masks frame to frame by backward warping with dense optical flow "
-                "(OpenCV DIS or Farneback)",
-        licence="BSD-3-Clause (vosbench)",
-        needs_weights=False,
-        devices=("cpu",),
-        input_policy="native resolution (flow optionally computed on a downscaled grey frame, "
-                     "see downscale)",
-    )
+    card = FLOW
     Config = FlowConfig
 
     def reset(self, meta: SequenceMeta) -> None:

@@ -1,58 +1,17 @@
-"""Inference set-up shared by the networks: precision contexts, BatchNorm folding, seeded init.
+"""Inference set-up shared by the networks: BatchNorm folding into the convolutions.
 
-Nothing here changes global state: precision and TF32 switches are context managers entered
-around each step, and random initialisation uses a forked RNG.
+Precision contexts and seeded initialisation live in :mod:`vosbench.runner.contexts`, shared
+with the trainer.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
-from collections.abc import Iterator
 
 import torch
 from torch import nn
 
-from vosbench.errors import ConfigError
-
 from .resnet import Bottleneck, FrozenBatchNorm2d
-
-AUTOCAST_DTYPES = {"amp-bf16": torch.bfloat16, "amp-fp16": torch.float16}
-
-
-@contextlib.contextmanager
-def precision_context(device: torch.device, precision: str) -> Iterator[None]:
-    """Autocast for ``amp-*``; on CUDA, cuDNN TF32 on only for ``tf32``.
-
-    ``fp16`` needs no context: the method casts its network and inputs to half itself (the
-    whole-model ``.half()`` of releases such as RANet's), so nothing is autocast.
-
-    PyTorch lets cuDNN convolutions use TF32 by default, so a plain "fp32" run on an Ampere or
-    newer GPU would silently be TF32; here fp32 means fp32.
-    """
-    with contextlib.ExitStack() as stack:
-        if device.type == "cuda":
-            cudnn = torch.backends.cudnn
-            stack.enter_context(cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark,
-                                            deterministic=cudnn.deterministic,
-                                            allow_tf32=precision == "tf32"))
-        if precision in AUTOCAST_DTYPES:
-            stack.enter_context(torch.autocast(device.type, dtype=AUTOCAST_DTYPES[precision]))
-        elif precision not in ("fp32", "tf32", "fp16"):
-            raise ConfigError(f"unsupported precision {precision!r}")
-        yield
-
-
-@contextlib.contextmanager
-def seeded(seed: int) -> Iterator[None]:
-    """Build modules with a fixed seed without touching the caller's RNG state.
-
-    Random-init runs (speed tests) are then reproducible: the same seed gives the same
-    network and the same masks.
-    """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
 
 
 def _affine(norm: FrozenBatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:

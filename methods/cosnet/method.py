@@ -36,76 +36,25 @@ from __future__ import annotations
 import dataclasses
 import random
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence as Seq
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from vosbench.errors import ConfigError
 from vosbench.runner.checkpoint import WeightsError, fit_state_dict, load_state_dict_file, read_state_dict
-from vosbench.runner.options import check_options, option
+from vosbench.runner.contexts import precision_context, seeded
 from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
-from vosbench_methods.common.inference import precision_context, seeded
 from vosbench_methods.common.pillow import pillow_resize
+from vosbench_methods.common.resize import bilinear_resize
 
-from .network import INPUT_SIZE, COSNetNet, DeepLabV3
+from .card import CARD, COSNetConfig
+from .network import COSNetNet, DeepLabV3
 
 CAFFE_MEAN_BGR = (104.00699, 116.66877, 122.67892)
-REFERENCE_RULES = ("random", "deterministic")
-WEIGHTS_URL = "https://drive.google.com/open?id=14ya3ZkneeHsegCgDrvkuFtGoAfVRgErz"
-INIT_WEIGHTS_URL = "https://drive.google.com/open?id=1hy0-BAEestT9H4a3Sv78xrHrzmZga9mj"
-# Memory bounds. For input size S the features are (S/8)^2 positions x 256 channels (3.7 MB at
-# 473, 6.6 MB at 640, per cached frame) and a pair's co-attention affinity (S/8)^4 floats (52 MB
-# at 473, 164 MB at 640); the group variant holds one affinity per reference at once, twice
-# (softmax). At the largest values: 10 references in a group pass about 3.3 GB, 256 cached frames 1.7 GB.
-MAX_INPUT_SIZE = 640
-MAX_FEATURE_CACHE = 256
-MAX_REFERENCES = 10
 CRF_FIELDS = ("iterations", "gaussian_sxy", "gaussian_compat", "bilateral_sxy", "bilateral_srgb", "bilateral_compat")
-
-
-@dataclass(frozen=True)
-class COSNetConfig:
-    """Options of ``cosnet``.
-
-    Attributes:
-        references: reference frames per frame (the released ``sample_range``, 5; 1 … 10:
-            each one is a head pass, and the group variant holds them all at once).
-        reference_rule: ``random`` (seeded ``random.sample`` per frame, the paper's protocol) or
-            ``deterministic`` (the same evenly spaced frames for every frame).
-        seed: seeds the reference draws and the ``--random-init`` weights.
-        group: the released group variant (feature-level fusion of all references in one head
-            pass) instead of averaging the pairs' maps.
-        feature_cache: frames whose encoder features are kept (least recently used dropped first;
-            about 3.7 MB each in fp32, at most 256); 0 re-encodes both frames of every pair, as released.
-        crf: refine each frame with the dense CRF (``vosbench_methods.common.densecrf``).
-        crf_iterations … crf_bilateral_compat: the CRF's parameters (iterations 0 … 100, kernel
-            widths 0.1 … 100 px (gaussian), 0.1 … 200 px and 0.1 … 255 levels (bilateral),
-            compatibilities 0 … 100); None keeps its default.
-        input_size: the square network input, 33 … 640 (473 as released; other sizes only for
-            quick tests or speed ablations, which are then not the paper's protocol).
-    """
-
-    references: int = option(5, low=1, high=MAX_REFERENCES)
-    reference_rule: str = option("random", choices=REFERENCE_RULES)
-    seed: int = option(0, low=0, high=2**32 - 1)
-    group: bool = False
-    feature_cache: int = option(128, low=0, high=MAX_FEATURE_CACHE)
-    crf: bool = False
-    crf_iterations: Optional[int] = option(None, low=0, high=100)
-    crf_gaussian_sxy: Optional[float] = option(None, low=0.1, high=100.0)
-    crf_gaussian_compat: Optional[float] = option(None, low=0.0, high=100.0)
-    crf_bilateral_sxy: Optional[float] = option(None, low=0.1, high=200.0)
-    crf_bilateral_srgb: Optional[float] = option(None, low=0.1, high=255.0)
-    crf_bilateral_compat: Optional[float] = option(None, low=0.0, high=100.0)
-    input_size: int = option(INPUT_SIZE, low=33, high=MAX_INPUT_SIZE)
-
-    def __post_init__(self) -> None:
-        check_options(self)
 
 
 def draw_references(rule: str, count: int, num_frames: int, rng: random.Random) -> List[int]:
@@ -141,47 +90,10 @@ class FeatureCache:
             self.entries.popitem(last=False)
 
 
-def resize_probability(probability: Tensor, size: Seq[int]) -> Tensor:
-    """(N, 1, h, w) → (N, 1, H, W), bilinear with half-pixel centres (OpenCV ``INTER_LINEAR``)."""
-    if tuple(probability.shape[-2:]) == tuple(size):
-        return probability
-    return F.interpolate(probability, size=tuple(size), mode="bilinear", align_corners=False)
-
-
 class COSNet(VOSMethod):
     """Co-attention Siamese network with the released test protocol (reference averaging)."""
 
-    card: ClassVar[MethodCard] = MethodCard(
-        name="cosnet",
-        task="unsupervised",
-        summary="co-attention between the frame and reference frames of the same video (DeepLabv3 "
-                "ResNet-101 encoder), gated, per-pair heads; the maps of 5 random references averaged",
-        paper="Lu, Wang, Ma, Shen, Shao, Porikli: See More, Know More: Unsupervised Video Object "
-              "Segmentation with Co-Attention Siamese Networks, CVPR 2019",
-        code_url="https://github.com/carrierlxk/COSNet",
-        licence="none stated (the authors' repository ships no licence file)",
-        needs_weights=True,
-        weights_help=f"Download the authors' COSNet checkpoint ({WEIGHTS_URL}) and convert it once: "
-                     "`vosbench convert --method cosnet cosnet-release.pth cosnet.pth` (the DeepLabv3 "
-                     f"training initialisation deeplab_davis_12_0.pth, {INIT_WEIGHTS_URL}, converts to an "
-                     "encoder-only file for training; it cannot segment).",
-        weights_url=WEIGHTS_URL,
-        precisions=("fp32", "tf32", "amp-bf16", "amp-fp16"),
-        multi_object=False,
-        offline=True,
-        input_policy="every frame warped to 473x473 (Pillow bilinear on uint8, aspect ratio not kept), BGR, "
-                     "Caffe mean subtraction; the answer resized back to the frame's size",
-        protocol="per frame, 5 reference frames drawn with random.sample over the whole video (seeded and "
-                 "recorded); x1 of each (frame, reference) pair averaged; binarised at 0.5 (id 1). Paper "
-                 "numbers add a dense CRF (-c crf=true). Reference frames are read inside step (timed); "
-                 "x2 and the saliency map are not computed; each frame is encoded once (feature cache)",
-        reference={
-            "davis2016/val J-Mean": "80.5 (DAVIS leaderboard, with CRF; ~78.3-79.0 without, issue #22)",
-            "davis2016/val F-Mean": "79.5 (DAVIS leaderboard, with CRF)",
-            "davis2016/val J-Mean group": "81.1 (README, group co-attention)",
-            "fbms/test J-Mean": "75.6 (paper aggregators)",
-        },
-    )
+    card: ClassVar[MethodCard] = CARD
     Config: ClassVar[type] = COSNetConfig
 
     def __init__(self, config: Any = None, *, device: str | torch.device = "cpu",
@@ -251,7 +163,7 @@ class COSNet(VOSMethod):
                                      self.meta.num_frames, self.rng)
         self.drawn.append(references)
         with precision_context(self.device, self.precision):
-            probability = resize_probability(self.probability(index, frame, references), self.meta.size)[0, 0]
+            probability = bilinear_resize(self.probability(index, frame, references), self.meta.size)[0, 0]
         if self.crf_params is not None:
             return self._refine(frame, probability)
         return torch.stack([1.0 - probability, probability])

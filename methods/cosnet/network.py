@@ -33,10 +33,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vosbench.runner.checkpoint import fit_state_dict, read_state_dict
+from vosbench_methods.common.resize import bilinear_resize
 from vosbench_methods.common.resnet import ResNet
 
-INPUT_SIZE = 473
-"""The released test input: every frame warped to 473×473."""
+from .card import INPUT_SIZE
 
 FEATURE_CHANNELS = 256
 RESNET101_BLOCKS = (3, 4, 23, 3)
@@ -93,17 +93,12 @@ class DeepLabV3(ResNet):
 
     def saliency(self, features: Tensor, size: Tuple[int, int]) -> Tensor:
         """The encoder's own foreground probability at ``size`` (training loss on static images)."""
-        return torch.sigmoid(upsample(self.main_classifier(features), size))
+        return torch.sigmoid(bilinear_resize(self.main_classifier(features), size))
 
     def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
         """(V, saliency probability), as the released encoder returns them."""
         features = self.encode(x)
         return features, self.saliency(features, tuple(x.shape[2:]))
-
-
-def upsample(x: Tensor, size: Tuple[int, int]) -> Tensor:
-    """``F.upsample(x, size, mode='bilinear')`` as PyTorch 1.0.1 ran it: corners not aligned."""
-    return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False)
 
 
 class COSNetNet(nn.Module):
@@ -154,11 +149,11 @@ class COSNetNet(nn.Module):
     def head1(self, attended: Tensor, features: Tensor, size: Tuple[int, int]) -> Tensor:
         """x1: the frame-a probability at ``size`` from its gated attended map and its own features."""
         x = self.prelu(self.bn1(self.conv1(torch.cat([attended, features], 1))))
-        return torch.sigmoid(upsample(self.main_classifier1(x), size))
+        return torch.sigmoid(bilinear_resize(self.main_classifier1(x), size))
 
     def head2(self, attended: Tensor, features: Tensor, size: Tuple[int, int]) -> Tensor:
         x = self.prelu(self.bn2(self.conv2(torch.cat([attended, features], 1))))
-        return torch.sigmoid(upsample(self.main_classifier2(x), size))
+        return torch.sigmoid(bilinear_resize(self.main_classifier2(x), size))
 
     def segment(self, va: Tensor, vb: Tensor, size: Tuple[int, int] = (INPUT_SIZE, INPUT_SIZE)) -> Tensor:
         """x1 alone (N, 1, *size) from the encoder features of the frame (``va``) and a reference (``vb``).

@@ -1,8 +1,13 @@
-"""RANet (Wang et al., ICCV 2019): network, released test protocol and checkpoint conversion."""
+"""RANet (Wang et al., ICCV 2019): network, released test protocol and checkpoint conversion.
+
+Names are imported on first use, so that the card (``card.py``: the card and Config, torch-free)
+loads without the network.
+"""
 
 from __future__ import annotations
 
-from .method import RANet, RANetConfig
-from .network import RANetNet
+from vosbench.registry import lazy_attributes
 
-__all__ = ["RANet", "RANetConfig", "RANetNet"]
+_EXPORTS = {"RANet": "method", "RANetConfig": "card", "RANetNet": "network", "CARD": "card"}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_attributes(__name__, _EXPORTS)

@@ -17,7 +17,7 @@ strictly. Shapes below are for the fixed 480×864 input.
 * Decoder: three levels (R1 at 1/8, R2 at 1/4, R3 at 1/2 → full size) fed with low-level
   features (``ls*``), the merged maps and the previous mask; sigmoid output.
 * ``rank_A``, ``p_1b``, ``res_1b``, ``p_2b`` are stored in the checkpoints but never used by the
-  authors' evaluation: kept so loading stays strict (:data:`DEAD_MODULES`).
+  authors' evaluation: kept so loading stays strict (:data:`vosbench_methods.ranet.card.DEAD_MODULES`).
 
 Upsampling conventions follow the released code: ``UpsamplingBilinear2d`` (corners aligned)
 inside the ``ls*`` and decoder blocks, ``F.upsample`` (corners not aligned) for L5 and the
@@ -37,8 +37,6 @@ from vosbench_methods.common.resnet import resnet101
 
 TOP_K = 256
 RANK_WEIGHT = 0.2
-DEAD_MODULES = ("rank_A", "p_1b", "res_1b", "p_2b")
-"""Built and stored by the authors, never run at test time (1,098,146 parameters)."""
 
 
 def conv_block(cin: int, cout: int, k: int = 3, up: int = 1) -> nn.Sequential:

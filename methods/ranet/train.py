@@ -25,7 +25,8 @@ from vosbench.train.sources import ClipBatch
 from vosbench.train.trainers import MethodTrainer, first_frame_objects, masked_mean, object_targets, pixel_bce
 
 from .method import IMAGENET_MEAN, IMAGENET_STD, INPUT_HW
-from .network import DEAD_MODULES, RANetNet
+from .card import DEAD_MODULES
+from .network import RANetNet
 
 VOID = 255
 EPS = 1e-6

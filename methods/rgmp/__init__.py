@@ -1,8 +1,13 @@
-"""RGMP (Oh et al., CVPR 2018): network, released test protocol and checkpoint conversion."""
+"""RGMP (Oh et al., CVPR 2018): network, released test protocol and checkpoint conversion.
+
+Names are imported on first use, so that the card (``card.py``: the card and Config, torch-free)
+loads without the network.
+"""
 
 from __future__ import annotations
 
-from .method import RGMP, RGMPConfig
-from .network import RGMPNet
+from vosbench.registry import lazy_attributes
 
-__all__ = ["RGMP", "RGMPConfig", "RGMPNet"]
+_EXPORTS = {"RGMP": "method", "RGMPConfig": "card", "RGMPNet": "network", "CARD": "card"}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_attributes(__name__, _EXPORTS)

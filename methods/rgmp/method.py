@@ -23,7 +23,6 @@ re-encoded from that frame with the union of all objects. This is a vosbench ext
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence as Seq, Tuple
 
@@ -31,54 +30,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
 from vosbench.runner.checkpoint import convert_for, load_state_dict_file
-from vosbench.runner.options import check_options, option
-from vosbench_methods.common.inference import precision_context, seeded
+from vosbench.runner.contexts import precision_context, seeded
+from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
+from vosbench_methods.common.resize import bilinear_resize
 
-from .network import SIZES, RGMPNet
+from .card import CARD, RGMPConfig
+from .network import RGMPNet
 
 STRIDE = 32
 EPS = 1e-7
-SEED_MAX = 2**32 - 1  # numpy's and most tools' seed range
-# Test scales: each pass at scale s costs s² of the full-scale pass in time and memory, and
-# the M + 1 passes of a frame run as one batch; 2 keeps a DAVIS frame with ten objects within
-# a few GB, and 8 scales bound the references kept per object.
-SCALE_RANGE = (0.1, 2.0)
-MAX_SCALES = 8
-WEIGHTS_URL = "https://www.dropbox.com/s/gt0kivrb2hlavi2/weights.pth?dl=0"
-
-
-@dataclass(frozen=True)
-class RGMPConfig:
-    """Options of ``rgmp``.
-
-    Attributes:
-        scales: test scales whose foreground probabilities are averaged (1 … 8 of them, each
-            0.1 … 2); ``1.0`` alone is the single-scale protocol.
-        align_corners: bilinear upsampling convention inside the network; True reproduces the
-            released weights (trained under PyTorch 0.3.1).
-        fold_bn: fold the frozen BatchNorms into the convolutions (same outputs, faster).
-        channels_last: NHWC memory layout (usually faster for convolutions on CPU and GPU).
-        compile: ``torch.compile`` the encoder and decoder (inductor, weights frozen as constants);
-            compiled once per input shape, in the runner's warm-up of each frame size and object count.
-        seed: seed of the random initialisation used with ``--random-init``.
-        size: network size: ``full`` is the released network (ResNet-50 encoder); ``small`` and
-            ``tiny`` are narrower networks with the same layout, for weights trained by
-            ``vosbench train`` on a CPU (weights fit only the size they were trained with).
-    """
-
-    scales: Tuple[float, ...] = option((0.5, 0.75, 1.0), low=SCALE_RANGE[0], high=SCALE_RANGE[1],
-                                       length=(1, MAX_SCALES))
-    align_corners: bool = True
-    fold_bn: bool = True
-    channels_last: bool = True
-    compile: bool = False
-    seed: int = option(0, low=0, high=SEED_MAX)
-    size: str = option("full", choices=tuple(SIZES))
-
-    def __post_init__(self) -> None:
-        check_options(self)
 
 
 def pad_amounts(height: int, width: int) -> Tuple[int, int, int, int]:
@@ -96,13 +57,6 @@ def scaled_size(height: int, width: int, scale: float) -> Tuple[int, int]:
     return h + STRIDE - h % STRIDE, w + STRIDE - w % STRIDE
 
 
-def resize(x: Tensor, size: Tuple[int, int]) -> Tensor:
-    """Bilinear resize with half-pixel centres and no antialiasing (OpenCV ``INTER_LINEAR``)."""
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
-
-
 def aggregate(foreground: Tensor) -> Tensor:
     """Soft aggregation: [background pass, object passes] foregrounds (M+1, H, W) → normalised (M+1, H, W)."""
     estimates = torch.cat([1.0 - foreground[:1], foreground[1:]]).clamp(EPS, 1.0 - EPS)
@@ -112,31 +66,7 @@ def aggregate(foreground: Tensor) -> Tensor:
 class RGMP(VOSMethod):
     """Reference-guided mask propagation with the released 3-scale, soft-aggregation test protocol."""
 
-    card: ClassVar[MethodCard] = MethodCard(
-        name="rgmp",
-        task="semi-supervised",
-        summary="siamese ResNet-50 encoder (frame + previous soft mask vs first frame + mask), "
-                "global convolution and refine decoder",
-        paper="Oh, Lee, Sunkavalli, Kim: Fast Video Object Segmentation by Reference-Guided Mask "
-              "Propagation, CVPR 2018",
-        code_url="https://github.com/seoungwugoh/RGMP",
-        licence="authors' code and weights: non-commercial research only",
-        needs_weights=True,
-        weights_help=f"Download the authors' weights.pth ({WEIGHTS_URL}) and convert it once: "
-                     "`vosbench convert --method rgmp weights.pth rgmp.pth`.",
-        weights_url=WEIGHTS_URL,
-        precisions=("fp32", "tf32", "amp-bf16", "amp-fp16"),
-        input_policy="zero padding to the next multiple of 32 (always 1-32 px added), cropped back",
-        protocol="scales 0.5/0.75/1.0 averaged; previous frame's soft probability as mask input; "
-                 "several objects: soft aggregation with a background pass ((M+1) x scales passes per frame)",
-        reference={
-            "davis2016/val J-Mean": "81.5 (paper; released 3-scale demo 81.53)",
-            "davis2016/val F-Mean": "82.0 (paper; released demo 82.02)",
-            "davis2017/val J-Mean": "64.8 (DAVIS leaderboard)",
-            "davis2017/val F-Mean": "68.6 (DAVIS leaderboard)",
-            "davis2016/val s/frame": "0.13 (paper, GPU, unsynchronised demo timing)",
-        },
-    )
+    card: ClassVar[MethodCard] = CARD
     Config: ClassVar[type] = RGMPConfig
     network_class: ClassVar[type[RGMPNet]] = RGMPNet
 
@@ -218,8 +148,8 @@ class RGMP(VOSMethod):
     def _encode_at(self, rgb: Tensor, masks: Tensor, size: Tuple[int, int]):
         """Encoder features of one frame with N masks (N, H', W') at one scale's input size."""
         memory = torch.channels_last if self.config.channels_last else torch.contiguous_format
-        rgb = resize(rgb, size).contiguous(memory_format=memory)
-        masks = resize(masks.unsqueeze(1), size).contiguous(memory_format=memory)
+        rgb = bilinear_resize(rgb, size).contiguous(memory_format=memory)
+        masks = bilinear_resize(masks.unsqueeze(1), size).contiguous(memory_format=memory)
         return self._encode(rgb, masks)
 
     def _references(self, rgb: Tensor, masks: Tensor) -> List[Tensor]:
@@ -245,7 +175,7 @@ class RGMP(VOSMethod):
             target = self._encode_at(rgb, masks, size)
             logits = self._decode(target, self._pass_references(index))
             foreground = torch.softmax(logits.float(), dim=1)[:, 1:]
-            total += resize(foreground, self.padded)[:, 0]
+            total += bilinear_resize(foreground, self.padded)[:, 0]
             target_r5.append(target.r5)
         foreground = total / len(self.sizes)
         self._after_propagation(target_r5)

@@ -6,15 +6,15 @@ state) live in the torch-free :mod:`vosbench.results`; their names are re-export
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from vosbench.registry import lazy_attributes
 
 _EXPORTS = {
     "WeightsError": "checkpoint", "convert_checkpoint": "checkpoint", "save_checkpoint": "checkpoint",
     "METHODS": "methods", "config_hash": "methods", "get_method": "methods", "make_config": "methods",
-    "parse_overrides": "methods", "describe_options": "methods",
+    "method_card": "methods", "parse_overrides": "methods", "describe_options": "methods",
+    "precision_context": "contexts", "seeded": "contexts",
     "OptionRangeError": "options", "check_options": "options", "option": "options",
-    "PRECISIONS": "protocol", "MethodCard": "protocol", "NoConfig": "protocol", "SequenceMeta": "protocol",
+    "PRECISIONS": "card", "MethodCard": "card", "NoConfig": "card", "SequenceMeta": "protocol",
     "VOSMethod": "protocol",
     "MethodError": "runner", "RunProgress": "runner", "RunResult": "runner", "RunSettings": "runner",
     "Shard": "runner", "run": "runner", "run_sequence": "runner",
@@ -25,13 +25,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'vosbench.runner' has no attribute {name!r}")
-    module = _EXPORTS[name]
-    value = getattr(importlib.import_module(module if "." in module else f"vosbench.runner.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _EXPORTS)
 
 
 def __dir__() -> list:

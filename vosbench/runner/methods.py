@@ -1,16 +1,23 @@
-"""Method catalogue: names → lazy method classes, plus the entry-point group ``vosbench.methods``.
+"""Method catalogue: names → lazy method classes and torch-free cards, from entry points.
 
-An outside package registers its own method in its packaging metadata::
+Every method comes in through packaging metadata, vosbench's own (``setup.cfg``) as any other
+package's::
 
     [options.entry_points]
     vosbench.methods =
         my-method = my_package.module:MyMethod
+    vosbench.method_cards =
+        my-method = my_package.card:CARD
 
-where ``MyMethod`` subclasses :class:`vosbench.runner.protocol.VOSMethod`. Configurations are
-dataclasses whose fields declare their valid ranges with :func:`vosbench.runner.options.option`;
-:func:`make_config` builds one from ``key=value`` overrides with type and range checks,
-:func:`describe_options` lists the options with their ranges, and :func:`config_hash` names the
-exact settings a run used.
+where ``MyMethod`` subclasses :class:`vosbench.runner.protocol.VOSMethod` and ``CARD`` is its
+:class:`~vosbench.runner.card.MethodCard` (with ``config=`` its Config), in a module that
+imports neither torch nor the network: ``vosbench methods`` reads cards only. A method without
+a card entry is listed from its class. Aliases declared on cards name the method too.
+
+Configurations are dataclasses whose fields declare their valid ranges with
+:func:`vosbench.runner.options.option`; :func:`make_config` builds one from ``key=value``
+overrides with type and range checks, :func:`describe_options` lists the options with their
+ranges, and :func:`config_hash` names the exact settings a run used.
 """
 
 from __future__ import annotations
@@ -19,30 +26,77 @@ import dataclasses
 import hashlib
 import json
 import typing
-from typing import Any, Dict, Mapping, Optional, Sequence as Seq, Tuple, Type
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Sequence as Seq, Tuple, Type
 
-from vosbench.errors import ConfigError
-from vosbench.registry import Registry
+from vosbench.errors import ConfigError, PluginError, VosbenchError
+from vosbench.registry import Entry, Registry
+from vosbench.runner.card import MethodCard
 from vosbench.runner.options import check_options, check_value, describe_options
-from vosbench.runner.protocol import VOSMethod
 
-__all__ = ["METHODS", "config_hash", "config_record", "describe_options", "get_method", "make_config",
-           "parse_overrides"]
+if TYPE_CHECKING:
+    from vosbench.runner.protocol import VOSMethod
 
-METHODS: Registry = Registry("method", entry_point_group="vosbench.methods")
-METHODS.register("first-frame", "vosbench_methods.baselines.first_frame:FirstFrame", aliases=("copy-first-mask",))
-METHODS.register("flow", "vosbench_methods.baselines.flow:FlowPropagation", aliases=("optical-flow",))
-METHODS.register("rgmp", "vosbench_methods.rgmp:RGMP")
-METHODS.register("fan", "vosbench_methods.fan:FAN", aliases=("fanforvos",))
-METHODS.register("ranet", "vosbench_methods.ranet:RANet")
-METHODS.register("cosnet", "vosbench_methods.cosnet:COSNet")
+__all__ = ["METHODS", "METHOD_CARDS", "config_hash", "config_record", "describe_options", "get_method",
+           "make_config", "method_card", "parse_overrides"]
+
+METHOD_CARDS: Registry = Registry("method card", entry_point_group="vosbench.method_cards")
 
 
-def get_method(name: str) -> Type[VOSMethod]:
+def _card_aliases(methods: Registry) -> None:
+    """Register the aliases that cards declare; a card that cannot be read adds none
+    (``vosbench methods`` shows why)."""
+    for entry in METHOD_CARDS.entries():
+        try:
+            card = _checked_card(entry)
+        except VosbenchError:
+            continue
+        for alias in card.aliases:
+            if card.name in methods and alias not in methods:
+                methods.add_alias(alias, card.name)
+
+
+METHODS: Registry = Registry("method", entry_point_group="vosbench.methods", after_plugins=_card_aliases)
+
+
+def _checked_card(entry: Entry) -> MethodCard:
+    """The card of a card entry, refused unless it is a MethodCard of the method it is registered for."""
+    card = entry.load()
+    if not isinstance(card, MethodCard):
+        raise PluginError(f"method card {entry.name!r} ({entry.origin}) is {type(card).__name__}, "
+                          "not a vosbench.runner.MethodCard")
+    if card.name.strip().lower() != entry.name:
+        raise PluginError(f"method card {entry.name!r} ({entry.origin}) describes {card.name!r}")
+    return card
+
+
+def method_card(name: str) -> MethodCard:
+    """The card of method ``name`` with its ``config`` filled in.
+
+    Read from its card entry point when it has one (importing neither torch nor the network for
+    vosbench's own), else from the method class.
+    """
+    key = METHODS.entry(name).name
+    if key in METHOD_CARDS:
+        card = _checked_card(METHOD_CARDS.entry(key))
+        if card.config is not None:
+            return card
+    method = get_method(key)
+    return dataclasses.replace(method.card, config=method.Config)
+
+
+def get_method(name: str) -> Type["VOSMethod"]:
     """The method class registered as ``name`` (raises with "did you mean" suggestions)."""
-    method = METHODS.get(name)
+    from vosbench.runner.protocol import VOSMethod
+
+    entry = METHODS.entry(name)
+    method = entry.load()
     if not (isinstance(method, type) and issubclass(method, VOSMethod)):
-        raise ConfigError(f"method {name!r} ({METHODS.entry(name).origin}) is not a vosbench.runner.VOSMethod subclass")
+        raise PluginError(f"method {name!r} ({entry.origin}) is not a vosbench.runner.VOSMethod subclass")
+    if entry.name in METHOD_CARDS:
+        card = _checked_card(METHOD_CARDS.entry(entry.name))
+        if method.card != card or card.config not in (None, method.Config):
+            raise PluginError(f"method {name!r} ({entry.origin}): its card entry point describes another method "
+                              "than its class (card and Config must be the class's own)")
     return method
 
 

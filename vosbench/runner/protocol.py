@@ -21,7 +21,6 @@ inside ``step`` and are therefore timed as the method's own work.
 from __future__ import annotations
 
 import abc
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Dict, Mapping, Optional, Sequence as Seq, Tuple
@@ -29,63 +28,9 @@ from typing import Any, Callable, ClassVar, Dict, Mapping, Optional, Sequence as
 import torch
 
 from vosbench.errors import ConfigError
+from vosbench.runner.card import PRECISIONS, TASKS, MethodCard, NoConfig
 
-TASKS = ("semi-supervised", "unsupervised")
-PRECISIONS = ("fp32", "tf32", "amp-bf16", "amp-fp16", "fp16")
-
-
-@dataclass(frozen=True)
-class MethodCard:
-    """What a method is and what it needs: shown by ``vosbench methods``, stored in run manifests.
-
-    Attributes:
-        name: registry name (``flow``).
-        task: ``semi-supervised`` (first-frame masks given) or ``unsupervised``.
-        summary: one line saying what the method does.
-        paper: citation (title, venue, year) or "" for a baseline.
-        code_url: the authors' code.
-        licence: the licence of the authors' code/weights ("" when they ship none).
-        needs_weights: whether a meaningful run needs a weights file.
-        weights_help: how to obtain and convert the weights (shown when they are missing).
-        weights_url, weights_sha256: where the released weights live and their checksum.
-        devices: device types the method runs on (``cpu``, ``cuda``).
-        precisions: precisions it supports (see :data:`PRECISIONS`).
-        multi_object: handles several objects itself (otherwise one object only).
-        offline: looks at future frames (not causal; recorded with speed figures).
-        input_policy: how frames are brought to the network's input size.
-        protocol: the default test protocol, in words (scales, references, post-processing).
-        reference: published numbers and their source, e.g. ``{"davis2016/val J-Mean": "81.5 (paper)"}``.
-    """
-
-    name: str
-    task: str
-    summary: str
-    paper: str = ""
-    code_url: str = ""
-    licence: str = ""
-    needs_weights: bool = False
-    weights_help: str = ""
-    weights_url: str = ""
-    weights_sha256: str = ""
-    devices: Tuple[str, ...] = ("cpu", "cuda")
-    precisions: Tuple[str, ...] = ("fp32",)
-    multi_object: bool = True
-    offline: bool = False
-    input_policy: str = "native resolution"
-    protocol: str = "online, one frame at a time"
-    reference: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise ValueError(f"method {self.name!r}: unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
-        unknown = [p for p in self.precisions if p not in PRECISIONS]
-        if unknown:
-            raise ValueError(f"method {self.name!r}: unknown precision(s) {unknown}")
-
-    def as_record(self) -> Dict[str, Any]:
-        record = dataclasses.asdict(self)
-        record["reference"] = dict(self.reference)
-        return record
+__all__ = ["PRECISIONS", "TASKS", "MethodCard", "NoConfig", "SequenceMeta", "VOSMethod"]
 
 
 @dataclass(frozen=True)
@@ -112,14 +57,10 @@ class SequenceMeta:
     frame_reader: Optional[Callable[[int], torch.Tensor]] = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
-class NoConfig:
-    """The configuration of a method without options."""
-
-
 class VOSMethod(abc.ABC):
     """Base class of every method: subclasses set ``card`` and ``Config`` and implement
-    :meth:`reset` and :meth:`step`.
+    :meth:`reset` and :meth:`step`. A card that names its config (``card.config``) must name
+    ``Config``: the catalogue lists the card's, the runner builds the class's.
 
     Args:
         config: an instance of ``Config`` (default: ``Config()``).

@@ -41,6 +41,7 @@ import torch
 from vosbench import __version__
 from vosbench.errors import ConfigError, VosbenchError
 from vosbench.io.atomic import atomic_write, atomic_write_text
+from vosbench.runner.contexts import precision_context, seeded
 from vosbench.train.config import TrainingConfig, build_options, check_clip_sizes, load_config
 from vosbench.train.sources import ClipStream, batches, build_source, describe_source
 from vosbench.train.trainers import MethodTrainer, get_trainer
@@ -134,7 +135,7 @@ def train(config_path: Path | str, *, method: Optional[str] = None, output: Opti
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, time_budget=time_budget))
     method = _method_name(method, config, path)
     run_dir = Path(output) if output is not None else Path("results") / "train" / path.stem
-    with _threads(config.train.threads), _seeded_rng(config.train.seed, device):
+    with _threads(config.train.threads), seeded(config.train.seed, cuda=device != "cpu"):
         run = _build(config, raw, path, method, run_dir, device)
         start = _open_run_dir(run, resume, force)
         return _loop(run, start, max_steps, progress)
@@ -158,7 +159,6 @@ def _build(config: TrainingConfig, raw: Dict[str, Any], path: Path, method: str,
            device_name: str) -> _Run:
     from vosbench.runner.methods import get_method, make_config
     from vosbench.runner.runner import resolve_device
-    from vosbench_methods.common.inference import seeded
 
     method_class = get_method(method)
     trainer_class = get_trainer(method)
@@ -278,15 +278,6 @@ def _threads(count: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-@contextlib.contextmanager
-def _seeded_rng(seed: int, device: str) -> Iterator[None]:
-    """Torch's global generators seeded for the run and restored afterwards (the caller's are kept)."""
-    cuda = list(range(torch.cuda.device_count())) if torch.cuda.is_available() and device != "cpu" else []
-    with torch.random.fork_rng(devices=cuda):
-        torch.manual_seed(seed)
-        yield
-
-
 # -- the run folder --------------------------------------------------------------------------
 
 
@@ -401,8 +392,6 @@ def _write_json(path: Path, value: Any) -> None:
 
 
 def _loop(run: _Run, start: int, max_steps: Optional[int], progress: TrainProgress) -> TrainResult:
-    from vosbench_methods.common.inference import precision_context
-
     config = run.config
     steps = config.train.steps
     stop = max(start, min(steps, max_steps) if max_steps is not None else steps)

@@ -1,11 +1,9 @@
 """The method side of training: how a network is built, what it learns, and its loss on a batch.
 
-A trainer is registered under the method's name in :data:`TRAINERS` (lazy ``"module:Class"``
-strings; outside packages use the entry-point group ``vosbench.trainers``). The engine does
-everything else: data, optimisation, precision, checkpoints, validation, export.
-
-COSNet's trainer tells image steps from video steps by the clips' simulated previous masks,
-which only the static source gives.
+A trainer is registered under the method's name through the entry-point group
+``vosbench.trainers`` (vosbench's own in ``setup.cfg``, as any package's), which fills
+:data:`TRAINERS`. The engine does everything else: data, optimisation, precision,
+checkpoints, validation, export.
 """
 
 from __future__ import annotations
@@ -16,19 +14,11 @@ from typing import Any, ClassVar, Dict, List, Optional, Tuple, Type
 import torch
 from torch import Tensor, nn
 
-from vosbench.errors import ConfigError
+from vosbench.errors import ConfigError, PluginError
 from vosbench.registry import Registry
 from vosbench.train.sources import ClipBatch
 
 TRAINERS: Registry = Registry("trainer", entry_point_group="vosbench.trainers")
-TRAINERS.register("rgmp", "vosbench_methods.rgmp.train:RecurrentTrainer",
-                  description="recurrent training through T frames with the soft previous mask (BPTT)")
-TRAINERS.register("fan", "vosbench_methods.rgmp.train:RecurrentTrainer",
-                  description="RGMP's recurrent training on FAN's network")
-TRAINERS.register("ranet", "vosbench_methods.ranet.train:PairTrainer",
-                  description="template / current frame pairs with a nearby frame's mask as previous mask")
-TRAINERS.register("cosnet", "vosbench_methods.cosnet.train:COSNetTrainer",
-                  description="video frame pairs (both branches) alternating with saliency images (encoder)")
 
 
 @dataclass(frozen=True)
@@ -89,7 +79,7 @@ def get_trainer(method: str) -> Type[MethodTrainer]:
         raise ConfigError(f"method {method!r} has no trainer yet; trainers exist for {', '.join(TRAINERS.names())}")
     trainer = TRAINERS.get(method)
     if not (isinstance(trainer, type) and issubclass(trainer, MethodTrainer)):
-        raise ConfigError(f"trainer of {method!r} ({TRAINERS.entry(method).origin}) is not a MethodTrainer subclass")
+        raise PluginError(f"trainer of {method!r} ({TRAINERS.entry(method).origin}) is not a MethodTrainer subclass")
     return trainer
 
 
