@@ -91,6 +91,7 @@ class _Grid:
         self.code = code.ravel()[self.corners]
         self.is_junction = (self.code == 6) | (self.code == 9)
         self.next = self._successors()
+        self.exits = self._junction_exits()
 
     def _successors(self) -> np.ndarray:
         """Compact index of the next corner (object on the right); −1 at junctions."""
@@ -102,10 +103,17 @@ class _Grid:
         nxt[self.is_junction] = -1
         return nxt
 
-    def step(self, index: int, slot: int) -> int:
-        """Compact index of the corner next to ``index`` through ``slot``."""
-        offset = {_N: -self.width, _S: self.width, _W: -1, _E: 1}[slot]
-        return int(np.searchsorted(self.corners, self.corners[index] + offset))
+    def _junction_exits(self) -> Dict[int, Tuple[Tuple[int, int], Tuple[int, int]]]:
+        """Per junction, its two outgoing (slot, next corner): E and W where the object is
+        NW and SE (code 9), N and S where it is NE and SW (code 6)."""
+        junctions = np.flatnonzero(self.is_junction)
+        nine = self.code[junctions] == 9
+        at = self.corners[junctions]
+        first = np.searchsorted(self.corners, at + np.where(nine, 1, -self.width))
+        second = np.searchsorted(self.corners, at + np.where(nine, -1, self.width))
+        return {j: ((_E, a), (_W, b)) if n else ((_N, a), (_S, b))
+                for j, n, a, b in zip(junctions.tolist(), nine.tolist(), first.tolist(),
+                                      second.tolist())}
 
     def rc(self, indices: Sequence[int]) -> np.ndarray:
         flat = self.corners[np.asarray(indices, dtype=np.int64)]
@@ -129,18 +137,13 @@ def _arrival_slot(grid: _Grid, before: int, at: int) -> int:
     return {grid.width: _N, -grid.width: _S, 1: _W, -1: _E}[delta]
 
 
-def _out_slots(code: int) -> Tuple[int, int]:
-    """The two outgoing slots of a junction (object on the right)."""
-    return (_E, _W) if code == 9 else (_N, _S)
-
-
 def _trace_pieces(grid: _Grid) -> List[_Piece]:
     """All junction-to-junction pieces, each traced once from its tail."""
     nxt = grid.next.tolist()
     pieces = []
-    for junction in np.flatnonzero(grid.is_junction).tolist():
-        for slot in _out_slots(int(grid.code[junction])):
-            path = [junction, grid.step(junction, slot)]
+    for junction, exits in grid.exits.items():
+        for slot, first in exits:
+            path = [junction, first]
             while nxt[path[-1]] >= 0:
                 path.append(nxt[path[-1]])
             pieces.append(_Piece(path, junction, slot, path[-1],
@@ -337,8 +340,7 @@ def _object_on_right(grid: _Grid, a: int, b: int) -> bool:
 
 
 def _junction_out(grid: _Grid, a: int, b: int) -> bool:
-    slots = _out_slots(int(grid.code[a]))
-    return any(grid.step(a, s) == b for s in slots)
+    return any(corner == b for _, corner in grid.exits[a])
 
 
 def _reversed_by_toolkit(grid: _Grid, corners: List[int]) -> bool:
@@ -592,12 +594,15 @@ def _path_costs(cost: np.ndarray) -> np.ndarray:
     Sums are accumulated along each path in path order, as Dijkstra does.
     """
     n1, n2 = cost.shape
-    pad = np.full((n1, 2 * n1 + n2), np.inf)
+    pad = np.empty((n1, 2 * n1 + n2))
+    pad[:, :n1] = np.inf
+    pad[:, n1 + n2:] = np.inf
     pad[:, n1:n1 + n2] = cost
     row, item = pad.strides
     skew = np.lib.stride_tricks.as_strided(pad[:, n1:], shape=(n1 + n2 - 1, n1),
                                            strides=(item, row - item), writeable=False)
-    acc = np.full((n1 + n2 - 1, n1), np.inf)
+    acc = np.empty((n1 + n2 - 1, n1))  # every row from 1 on is written whole below
+    acc[0] = np.inf
     acc[0, 0] = 0.0
     best = np.empty(n1)
     for d in range(1, n1 + n2 - 1):
