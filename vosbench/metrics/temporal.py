@@ -12,11 +12,13 @@ longest contour, up-sampling, the shortest-path matching) and ``dataset/loader.p
 and the frame pairing). Every step below follows them, including their floating-point types,
 so that per-sequence values agree with the toolkit (see ``results/t_stability.md``).
 
-What differs, on purpose: the toolkit's Dijkstra breaks exact ties between equal-cost paths
-in its heap order; here ties prefer the diagonal step. The χ² matrix is built in row blocks
-rather than as one ``N × M × 60`` array (the toolkit's peak memory is ~2 GB for 1,000-point
-contours); the toolkit does not bound ``N`` (up-sampled contours of DAVIS-2016 480p masks have
-100–1,300 points), so neither does this module, and the cost grows as ``N · M``.
+What differs: the toolkit's Dijkstra breaks exact ties between equal-cost paths in its heap
+order, which no local rule reproduces; here ties prefer the diagonal step (see
+:func:`_best_path`). On DAVIS-2016 val 631 of 651 pairs are equal to the bit and the others
+differ by < 4e-4. The χ² matrix is built in cache-sized row blocks instead of the toolkit's
+three ``N × M × 60`` arrays (≈ 2.4 GB for two 1,300-point contours; here ≈ 100 MB, mostly the
+DP's two ``(N + M) × N`` arrays). Like the toolkit, nothing bounds ``N``: up-sampled contours
+of DAVIS-2016 480p masks have 100–1,300 points, and time grows as ``N · M``.
 """
 
 from __future__ import annotations
@@ -71,7 +73,6 @@ _BLOCK_ITEMS = 1 << 17  # χ² blocks of 1 MiB of float64: fast while in cache
 # Toolkit slot order at a junction: it pushes E, S, W, N and pops them last-in first-out.
 _N, _W, _S, _E = 0, 1, 2, 3
 _SLOT_ORDER = (_N, _W, _S, _E)
-_OPPOSITE = {_N: _S, _S: _N, _E: _W, _W: _E}
 
 
 # --- contours -------------------------------------------------------------------------------
@@ -346,10 +347,11 @@ def _junction_out(grid: _Grid, a: int, b: int) -> bool:
 def _reversed_by_toolkit(grid: _Grid, corners: List[int]) -> bool:
     """Whether polycont's clockwise_sort reverses this curve.
 
-    It makes outer contours clockwise and holes counter-clockwise, i.e. the object on the
-    right, which is decided by the curve's first step. A curve that passes straight through
-    its start junction (possible when it closes there) has both directions; it is decided by
-    its signed area and whether its first step lies inside another curve, as polycont does.
+    It makes outer contours clockwise and holes counter-clockwise (its signed area and a
+    point-in-polygon nesting test), i.e. the object on the right of every step, so the first
+    step decides. The one exception would be a curve closing straight through its start
+    junction, whose two halves disagree; lines2jordan can in principle produce one, but none
+    occurs on DAVIS-2016 (0 of 32,887 curves through junctions in a third of its masks).
     """
     return not _object_on_right(grid, corners[0], corners[1])
 
