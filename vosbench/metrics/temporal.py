@@ -253,19 +253,25 @@ def _jordan_curves(pieces: List[_ToolkitPiece]) -> List[Tuple[int, List[Tuple[in
                     del remaining[j]
         return pieces[k].other(junction)
 
-    def close(at: int, swept: List[Tuple[int, int]]) -> int:
-        first = next(i for i, (j, _) in enumerate(swept) if j == at)
+    def close(at: int, swept: List[Tuple[int, int]], where: Dict[int, int]) -> int:
+        first = where[at]
         curves.append((at, [(k, j) for j, k in swept[first:]]))
+        for j, _ in swept[first:]:
+            del where[j]
         del swept[first:]
         return swept[-1][1] if swept else -1
 
+    starts = sorted(remaining, reverse=True)
+    next_start = 0
     while remaining:
-        junction = max(remaining)
+        while starts[next_start] not in remaining:
+            next_start += 1
+        junction = starts[next_start]
         current = min(remaining[junction])
         nxt = take(junction, current)
-        swept = [(junction, current)]
+        swept, where = [(junction, current)], {junction: 0}
         if nxt == junction:
-            close(nxt, swept)
+            close(nxt, swept, where)
         while swept:
             junction = nxt
             options = sorted(remaining[junction])
@@ -275,9 +281,10 @@ def _jordan_curves(pieces: List[_ToolkitPiece]) -> List[Tuple[int, List[Tuple[in
                 pick = options[1]
             current = pick
             nxt = take(junction, current)
+            where[junction] = len(swept)
             swept.append((junction, current))
-            if any(j == nxt for j, _ in swept):
-                current = close(nxt, swept)
+            if nxt in where:
+                current = close(nxt, swept, where)
     return curves
 
 
