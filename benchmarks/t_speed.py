@@ -98,20 +98,22 @@ NOTES = """
 * Leaderboard: the toolkit itself gives 0.08697 for the ground truth on these 10 sequences,
   so it rounds to 0.087, not the leaderboard's 0.088. Variants do not reach 0.088 either
   (including the first and last frames: 0.0872; pooling all pairs instead of averaging
-  sequences: 0.0896; the 10 val sequences without `eval_t` score 0.2–0.8 each). The
-  leaderboard value may come from the MATLAB code or another resolution; unconfirmed.
+  sequences: 0.0896; the five val sequences without `eval_t` that were tried score
+  0.22–0.78 each, so adding them cannot give 0.088). The leaderboard value may come from
+  the MATLAB code or another resolution; unconfirmed.
 
 ## Why T costs more than J&F
 
 Per pair, the toolkit's definition compares every point of one contour with every point of
 the other: an `N × M` χ² matrix over 60 bins and two shortest-path passes over it. Up-sampled
-contours of these masks have 100–1,300 points (about 600 on average) and the toolkit does not
-subsample, so the 651 pairs need ≈ 1.4e10 χ² terms; vosbench computes them with the
-toolkit's arithmetic in cache-sized numpy blocks (≈ 2 ns per term, about half of the time)
-and runs each shortest-path pass as one vectorised step per anti-diagonal (≈ 1/6). A band
-around the diagonal does not help exactly: optimal paths stray up to 40 % of `N` from it.
-Reaching the J&F time would take a compiled kernel or fewer contour points, which changes
-the values.
+contours of these masks have 115–1,430 points (602 on average) and the toolkit does not
+subsample, so the 651 pairs need Σ N·M = 2.8e8 cells, 1.7e10 χ² terms; vosbench computes them
+with the toolkit's arithmetic in cache-sized numpy blocks (≈ 2 ns per term, about half of
+the time) and runs each shortest-path pass as one vectorised step per anti-diagonal (about a
+sixth); contours and shape contexts take most of the rest. A band around the diagonal does
+not help exactly: optimal paths stray up to 43 % of `N` from it (first pass, in a sample of
+pairs). Reaching the J&F time would take a compiled kernel or fewer contour points, which
+changes the values.
 """
 
 
