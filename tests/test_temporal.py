@@ -210,3 +210,20 @@ def test_pair_t_equals_the_toolkit(davis2016_val, name, k):
     previous, current = (sequence.read_annotation(sequence.annotated[k + i]) for i in (1, 2))
     assert stability_pair(previous, current) == pytest.approx(TOOLKIT_PAIR_T[(name, k)],
                                                               abs=1e-12)
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize("name, stem, count, size, head, total", [
+    # toolkit: tstab.mask2poly(mask, 3) → number of contours; get_longest_cont → its length,
+    # first three points and coordinate sum
+    ("blackswan", "00001", 1, 68, [[436, 70], [456, 74], [464, 83]], 39357),
+    ("paragliding-launch", "00040", 18, 117, [[463, 236], [466, 137], [468, 200]], 76396),
+    ("kite-surf", "00020", 11, 61, [[411, 155], [359, 178], [352, 171]], 30092),
+])
+def test_real_contours_equal_the_toolkit(davis2016_val, name, stem, count, size, head, total):
+    mask = davis2016_val[name].read_annotation(stem)
+    contours = extract_contours(mask)
+    longest = temporal.mask_longest_contour(mask)
+    assert len(contours) == count
+    assert np.array_equal(longest, temporal.longest_contour(contours))
+    assert (len(longest), longest[:3].tolist(), int(longest.sum())) == (size, head, total)

@@ -277,8 +277,8 @@ def _jordan_curves(pieces: List[_ToolkitPiece]) -> List[Tuple[int, List[Tuple[in
             options = sorted(remaining[junction])
             here = pieces[current].slot_at(junction)
             pick = options[0]
-            if _same_axis(pieces[pick].slot_at(junction), here):
-                pick = options[1]
+            if _same_axis(pieces[pick].slot_at(junction), here) and len(options) > 1:
+                pick = options[1]  # (a lone straight option is an assert in polycont)
             current = pick
             nxt = take(junction, current)
             where[junction] = len(swept)
