@@ -610,17 +610,26 @@ def _path_costs(cost: np.ndarray) -> np.ndarray:
     row, item = pad.strides
     skew = np.lib.stride_tricks.as_strided(pad[:, n1:], shape=(n1 + n2 - 1, n1),
                                            strides=(item, row - item), writeable=False)
-    acc = np.empty((n1 + n2 - 1, n1))  # every row from 1 on is written whole below
+    acc = np.empty((n1 + n2 - 1, n1))  # valid cells, plus one inf on each side, are written
     acc[0] = np.inf
     acc[0, 0] = 0.0
     best = np.empty(n1)
     for d in range(1, n1 + n2 - 1):
-        prev = acc[d - 1]
-        best[0] = prev[0]
-        np.minimum(prev[:-1], prev[1:], out=best[1:])
-        if d >= 2:
-            np.minimum(best[1:], acc[d - 2, :-1], out=best[1:])
-        np.add(skew[d], best, out=acc[d])
+        lo, hi = max(0, d - n2 + 1), min(d, n1 - 1)  # x range of diagonal d
+        prev, here = acc[d - 1], best[lo:hi + 1]
+        here[:] = prev[lo:hi + 1]  # from the left, (x, y − 1)
+        first = max(lo, 1)
+        if hi >= first:
+            tail = here[first - lo:]
+            np.minimum(tail, prev[first - 1:hi], out=tail)  # from above, (x − 1, y)
+            if d >= 2:
+                np.minimum(tail, acc[d - 2, first - 1:hi], out=tail)  # diagonal
+        out = acc[d]
+        np.add(skew[d, lo:hi + 1], here, out=out[lo:hi + 1])
+        if lo:
+            out[lo - 1] = np.inf
+        if hi + 1 < n1:
+            out[hi + 1] = np.inf
     return acc
 
 
