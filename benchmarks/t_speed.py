@@ -195,7 +195,9 @@ def markdown(names, ours, toolkit, timings, args) -> str:
         lines.append(f"| **mean** | | **{mean_ours:.6f}** | | | |")
     lines += ["", f"Leaderboard (DAVIS website, ground truth row): T-Mean {LEADERBOARD_TGT}; "
               f"vosbench rounds to {mean_ours:.3f}.", "", "## Speed", "",
-              f"Median of {args.repeats} runs (runs in brackets), one process.", "",
+              f"Median of {args.repeats} runs (all runs listed), one process; load average "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs when they ended (a shared "
+              "machine: single runs vary by up to a quarter).", "",
               "| what | median (s) | runs (s) |", "|---|---:|---|"]
     for label, runs in timings.items():
         lines.append(f"| {label} | {statistics.median(runs):.2f} | "
