@@ -1,0 +1,255 @@
+#!/usr/bin/env python
+"""Temporal stability T on DAVIS-2016 val: vosbench vs the DAVIS-2016 toolkit, and its cost vs J&F.
+
+Workload: the ground truth of the DAVIS-2016 val sequences flagged ``eval_t`` in
+``Annotations/db_info.yml`` (10 of 20), scored as the prediction, as the leaderboard's "ground
+truth" row (T-Mean 0.088). Per sequence: the frames f_1 … f_{T−2} are evaluated and T is the
+nanmean over the pairs (f_t, f_{t+1}), as ``vosbench.metrics.temporal.sequence_stability``.
+
+Timings (median of ``--repeats`` runs, one process, one core):
+
+* ``T``: reading the GT PNGs of the 10 sequences and computing T (also reported without reading);
+* ``J&F``: ``vosbench.metrics.evaluate`` of all 20 val sequences with ``workers=1``, the GT
+  folder scored as the results folder (reading included).
+
+The toolkit (github fperazzi/davis) is NOT part of vosbench. ``--toolkit-python PY
+--toolkit-lib DIR`` runs it side by side in its own interpreter: DIR must hold the built
+``tstab`` extension and a ``t_stability.py`` that PY can import (the toolkit's file imports
+unchanged under numpy < 1.18; newer numpy needs int() around its float bin counts, see
+results/t_stability.md). It is run once (≈ 20 min). ``--toolkit-json FILE`` reuses the JSON
+such a run wrote (``--save-toolkit-json``).
+
+Usage::
+
+    python benchmarks/t_speed.py --root $VOSBENCH_DATA/DAVIS-2016 --out results/t_stability.md \\
+        --toolkit-json ../refs/toolkit_T.json --toolkit-commit aaee12c
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from vosbench.datasets import load_dataset  # noqa: E402
+from vosbench.metrics import evaluate  # noqa: E402
+from vosbench.metrics.temporal import sequence_stability  # noqa: E402
+
+LEADERBOARD_TGT = 0.088  # DAVIS-2016 leaderboard, "ground truth" row, T-Mean
+
+TOOLKIT_DRIVER = r"""
+import json, sys, time
+import numpy as np
+from PIL import Image
+lib, root, seqs = sys.argv[1], sys.argv[2], sys.argv[3:]
+sys.path.insert(0, lib)
+from t_stability import db_eval_t_stab
+out = {}
+for seq in seqs:
+    import glob
+    files = sorted(glob.glob(f"{root}/Annotations/480p/{seq}/*.png"))
+    inner = [np.array(Image.open(f)) for f in files][1:-1]
+    start = time.perf_counter()
+    # loader.py _eval: pairs of consecutive inner frames, x5 (magic_number)
+    pairs = [db_eval_t_stab(a, b) * 5.0 for a, b in zip(inner[:-1], inner[1:])]
+    out[seq] = {"pairs": [None if v != v else v for v in pairs],
+                "seconds": time.perf_counter() - start}
+print(json.dumps(out))
+"""
+
+
+NOTES = """
+## How the toolkit ran
+
+* github fperazzi/davis @ aaee12c9dd83b1709d05c38754c72570283c1c84, cloned outside vosbench.
+  `tstab` was compiled from `cpp/polycont/python.cpp` and `cpp/clipper/clipper.cpp` with the
+  toolkit's bundled Eigen and psimpl, `g++ -O3 -std=c++11 -DNDEBUG` (its CMake Release flags),
+  against Debian's Boost 1.74 (`libboost-python-dev`, `libboost-numpy-dev`,
+  `libboost-graph-dev`) and Python 3.11. The one source change: Boost ≥ 1.63 ships Boost.NumPy
+  as `boost/python/numpy.hpp` / `boost::python::numpy`, so those two lines were renamed.
+* `t_stability.py` ran under numpy 1.26.4 and scipy 1.11.4 with five `int()` casts (numpy
+  ≥ 1.18 refuses float bin counts in `logspace`/`zeros`; `np.int` is gone): `np.int` → `int`,
+  `int(nbins_r)`, `int(nbins_theta)`, `int(nbins)`. Masks were read with Pillow (0/255 `uint8`,
+  what `skimage.io.imread(as_grey=True)` returns for these PNGs) and paired as `loader.py`
+  `_eval` does: T = 5 · `db_eval_t_stab(f_t, f_{t+1})` for consecutive inner frames.
+
+## Agreement
+
+* Contours: `vosbench.metrics.temporal.extract_contours` equals `tstab.mask2poly(mask, 3)`
+  (every contour, point for point, in order) and `mask_longest_contour` equals
+  `get_longest_cont` on every second mask of the 23 sequences of the local DAVIS-2016 copy
+  (779 masks, 0 differences).
+* 631 of the 651 pairs are equal to the bit. The other 20 differ because the toolkit's
+  Dijkstra breaks exact ties between equal-cost paths by its heap order (ties occur because
+  each contour repeats its first point at its end, so two rows and two columns of the cost
+  matrix are equal); vosbench prefers the diagonal step. Per sequence this moves T by < 1e-5.
+* Leaderboard: the toolkit itself gives 0.08697 for the ground truth on these 10 sequences,
+  so it rounds to 0.087, not the leaderboard's 0.088. Variants do not reach 0.088 either
+  (including the first and last frames: 0.0872; pooling all pairs instead of averaging
+  sequences: 0.0896; the five val sequences without `eval_t` that were tried score
+  0.22–0.78 each, so adding them cannot give 0.088). The leaderboard value may come from
+  the MATLAB code or another resolution; unconfirmed.
+
+## Why T costs more than J&F
+
+Per pair, the toolkit's definition compares every point of one contour with every point of
+the other: an `N × M` χ² matrix over 60 bins and two shortest-path passes over it. Up-sampled
+contours of these masks have 115–1,430 points (602 on average) and the toolkit does not
+subsample, so the 651 pairs need Σ N·M = 2.8e8 cells, 1.7e10 χ² terms; vosbench computes them
+with the toolkit's arithmetic in cache-sized numpy blocks (≈ 2 ns per term, about half of
+the time) and runs each shortest-path pass as one vectorised step per anti-diagonal (about a
+sixth); contours and shape contexts take most of the rest. A band around the diagonal does
+not help exactly: optimal paths stray up to 43 % of `N` from it (first pass, in a sample of
+pairs). Reaching the J&F time would take a compiled kernel or fewer contour points, which
+changes the values.
+"""
+
+
+def eval_t_sequences(dataset) -> List[str]:
+    return [s.name for s in dataset if (s.attributes or {}).get("eval_t")]
+
+
+def read_inner_masks(sequence) -> List[np.ndarray]:
+    """GT masks of the evaluated frames f_1 … f_{T−2} (non-zero = object)."""
+    return [sequence.read_annotation(stem) != 0 for stem in sequence.annotated[1:-1]]
+
+
+def vosbench_t(dataset, names: List[str]) -> Tuple[Dict[str, np.ndarray], float, float]:
+    """Per-sequence per-frame T, seconds with reading, seconds computing only."""
+    start = time.perf_counter()
+    compute = 0.0
+    values = {}
+    for name in names:
+        masks = read_inner_masks(dataset[name])
+        t0 = time.perf_counter()
+        values[name] = sequence_stability(masks)
+        compute += time.perf_counter() - t0
+    return values, time.perf_counter() - start, compute
+
+
+def time_jf(root: Path) -> float:
+    start = time.perf_counter()
+    evaluate(load_dataset("davis2016", root, "val"), root / "Annotations" / "480p", workers=1)
+    return time.perf_counter() - start
+
+
+def run_toolkit(python: str, lib: str, root: Path, names: List[str]) -> Dict[str, dict]:
+    done = subprocess.run([python, "-c", TOOLKIT_DRIVER, lib, str(root), *names],
+                          check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def nanmean(values) -> float:
+    arr = np.array([math.nan if v is None else v for v in values], dtype=float)
+    return float(np.nanmean(arr)) if np.isfinite(arr).any() else math.nan
+
+
+def markdown(names, ours, toolkit, timings, args) -> str:
+    lines = ["# Temporal stability T: vosbench vs the DAVIS-2016 toolkit", ""]
+    lines += [
+        f"Data: DAVIS-2016 val ground truth scored as the prediction, the {len(names)} sequences "
+        "flagged `eval_t` in `Annotations/db_info.yml`. Per sequence: nanmean of T over the pairs "
+        "(f_t, f_{t+1}) of the evaluated frames f_1 … f_{T−2} (`sequence_stability`).",
+        f"Toolkit: github fperazzi/davis @ {args.toolkit_commit or 'n/a'}, its C++ `tstab` built "
+        "(Boost.Python) and its `t_stability.py` run side by side outside vosbench."
+        if toolkit else "Toolkit: not run.",
+        "Produced by `python benchmarks/t_speed.py` on this machine: "
+        f"{os.cpu_count()} logical CPUs, Python {platform.python_version()}, "
+        f"numpy {np.__version__}.",
+        "",
+        "| sequence | pairs | vosbench T | toolkit T | abs diff (seq) | max abs diff (pairs) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    seq_ours, seq_tk = [], []
+    for name in names:
+        mine = ours[name][1:]
+        m = float(np.nanmean(mine))
+        seq_ours.append(m)
+        if toolkit:
+            tk = np.array([math.nan if v is None else v for v in toolkit[name]["pairs"]])
+            t = nanmean(tk)
+            seq_tk.append(t)
+            pair_diff = np.nanmax(np.abs(tk - mine)) if np.isfinite(tk).any() else math.nan
+            lines.append(f"| {name} | {len(mine)} | {m:.6f} | {t:.6f} | {abs(m - t):.1e} | "
+                         f"{pair_diff:.1e} |")
+        else:
+            lines.append(f"| {name} | {len(mine)} | {m:.6f} | – | – | – |")
+    mean_ours = float(np.mean(seq_ours))
+    if toolkit:
+        mean_tk = float(np.mean(seq_tk))
+        lines.append(f"| **mean** | {sum(len(ours[n]) - 1 for n in names)} | **{mean_ours:.6f}** | "
+                     f"**{mean_tk:.6f}** | {abs(mean_ours - mean_tk):.1e} | |")
+    else:
+        lines.append(f"| **mean** | | **{mean_ours:.6f}** | | | |")
+    lines += ["", f"Leaderboard (DAVIS website, ground truth row): T-Mean {LEADERBOARD_TGT}; "
+              f"vosbench rounds to {mean_ours:.3f}.", "", "## Speed", "",
+              f"Median of {args.repeats} runs (all runs listed), one process; load average "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs when they ended (a shared "
+              "machine: single runs vary by up to a quarter).", "",
+              "| what | median (s) | runs (s) |", "|---|---:|---|"]
+    for label, runs in timings.items():
+        lines.append(f"| {label} | {statistics.median(runs):.2f} | "
+                     f"{', '.join(f'{r:.2f}' for r in runs)} |")
+    t_all = statistics.median(timings["vosbench T, 10 eval_t sequences (reading + T)"])
+    jf = statistics.median(timings["vosbench J&F, 20 val sequences (evaluate, workers=1)"])
+    lines += ["", f"Ratio T / J&F: {t_all / jf:.1f}×."]
+    if toolkit:
+        tk_s = sum(v["seconds"] for v in toolkit.values())
+        ours_s = statistics.median(timings["vosbench T, compute only"])
+        lines.append(f"Toolkit T on the same pairs (one run, from --toolkit-json): {tk_s:.0f} s, "
+                     f"{tk_s / ours_s:.0f}× vosbench's.")
+    return "\n".join(lines) + "\n" + (NOTES if toolkit else "")
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--root", type=Path, default=Path(os.environ.get("VOSBENCH_DATA", "."))
+                        / "DAVIS-2016")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--toolkit-python")
+    parser.add_argument("--toolkit-lib")
+    parser.add_argument("--toolkit-json", type=Path)
+    parser.add_argument("--save-toolkit-json", type=Path)
+    parser.add_argument("--toolkit-commit", default="")
+    args = parser.parse_args(argv)
+
+    dataset = load_dataset("davis2016", args.root, "val")
+    names = eval_t_sequences(dataset)
+    toolkit = None
+    if args.toolkit_json:
+        toolkit = json.loads(args.toolkit_json.read_text())
+    elif args.toolkit_python and args.toolkit_lib:
+        toolkit = run_toolkit(args.toolkit_python, args.toolkit_lib, args.root, names)
+        if args.save_toolkit_json:
+            args.save_toolkit_json.write_text(json.dumps(toolkit))
+    timings: Dict[str, List[float]] = {
+        "vosbench T, 10 eval_t sequences (reading + T)": [], "vosbench T, compute only": [],
+        "vosbench J&F, 20 val sequences (evaluate, workers=1)": []}
+    ours = {}
+    for _ in range(args.repeats):
+        ours, total, compute = vosbench_t(dataset, names)
+        timings["vosbench T, 10 eval_t sequences (reading + T)"].append(total)
+        timings["vosbench T, compute only"].append(compute)
+        timings["vosbench J&F, 20 val sequences (evaluate, workers=1)"].append(time_jf(args.root))
+    text = markdown(names, ours, toolkit, timings, args)
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,229 @@
+"""Temporal stability T (DAVIS-2016): hand-derived pieces, invariants, toolkit golden numbers.
+
+Golden numbers marked "toolkit" come from the DAVIS-2016 toolkit, github fperazzi/davis @
+aaee12c9dd83b1709d05c38754c72570283c1c84, with its C++ ``tstab`` built against Boost 1.74 and
+its ``t_stability.py`` run side by side (outside vosbench) under numpy 1.26; see
+``results/t_stability.md``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from vosbench.metrics import temporal
+from vosbench.metrics.temporal import (
+    chi2_costs,
+    extract_contours,
+    sequence_stability,
+    shape_contexts,
+    stability_pair,
+    upsample_contour,
+)
+
+
+def _ellipse(shape=(60, 80), centre=(30, 40), axes=(12, 20)) -> np.ndarray:
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    return ((yy - centre[0]) / axes[0]) ** 2 + ((xx - centre[1]) / axes[1]) ** 2 <= 1
+
+
+# --- shape contexts and χ², by hand ---------------------------------------------------------
+def test_square_corners_shape_contexts_by_hand():
+    # Unit square (x, y) = (0,0), (1,0), (1,1), (0,1). Pairwise distances: 0 (itself), 1, 1, √2,
+    # so the mean over the 4 × 4 matrix is (2 + √2) / 4 and the normalised distances are
+    # 0, 1.17, 1.17, 1.66. Radial edges 1/8, 1/4, 1/2, 1, 2: distance 0 is in the innermost
+    # ring (columns 48–59), 1.17 and 1.66 in the outermost (columns 0–11). Angles, y down:
+    # from (0,0) to (1,0) 0° → sector 0, to (1,1) 45° → 1, to (0,1) 90° → 3; itself 0° in ring 4.
+    hist = shape_contexts(np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=np.float32))
+    expected = {0: [0, 1, 3, 48], 1: [3, 4, 6, 48], 2: [6, 7, 9, 48], 3: [0, 9, 10, 48]}
+    for point, columns in expected.items():
+        assert np.flatnonzero(hist[point]).tolist() == columns
+        assert hist[point, columns].tolist() == [1, 1, 1, 1]
+    assert hist.sum() == 16
+
+
+def test_far_points_are_not_counted():
+    # Three points at 0, 1, 10 on a line: mean distance = 2(1 + 10 + 9)/9 = 4.44; the far
+    # point is at 10/4.44 = 2.25 ≥ 2 from the first two, so each of those counts 2 points.
+    hist = shape_contexts(np.array([[0, 0], [1, 0], [10, 0]], dtype=np.float32))
+    assert hist.sum(axis=1).tolist() == [2, 2, 1]
+
+
+def test_chi2_by_hand():
+    # a = (1/2, 1/2, 0…), b = (0, 1, 0…): ½[(1/2)²/(1/2) + (1/2)²/(3/2)] = ½(1/2 + 1/6) = 1/3.
+    h1 = np.zeros((1, 60), dtype=np.int64)
+    h1[0, :2] = 1
+    h2 = np.zeros((1, 60), dtype=np.int64)
+    h2[0, 1] = 2
+    assert chi2_costs(h1, h2)[0, 0] == pytest.approx(1 / 3, rel=1e-12)
+    assert chi2_costs(h1, h1)[0, 0] == 0.0
+
+
+# --- contours: toolkit golden outputs -------------------------------------------------------
+def _mask(*boxes, holes=(), shape=(12, 12)):
+    m = np.zeros(shape, dtype=np.uint8)
+    for r0, r1, c0, c1 in boxes:
+        m[r0:r1, c0:c1] = 255
+    for r0, r1, c0, c1 in holes:
+        m[r0:r1, c0:c1] = 0
+    return m
+
+
+@pytest.mark.parametrize("mask, expected", [
+    # toolkit: tstab.mask2poly(mask, 3).contour_coords, (x, y) corner coordinates
+    (_mask((2, 4, 1, 5)), [[[1, 2], [5, 2], [5, 4], [1, 4], [1, 2]]]),
+    # 3 × 3 squares touching at a corner: two contours, both starting at the shared corner
+    (_mask((2, 5, 2, 5), (5, 8, 5, 8)),
+     [[[5, 5], [2, 5], [2, 2], [5, 2], [5, 5]], [[5, 5], [8, 5], [8, 8], [5, 8], [5, 5]]]),
+    # two holes touching at a corner: outer clockwise, holes counter-clockwise
+    (_mask((1, 11, 1, 11), holes=[(3, 6, 3, 6), (6, 9, 6, 9)]),
+     [[[1, 1], [11, 1], [11, 11], [1, 11], [1, 1]], [[6, 6], [6, 3], [3, 3], [3, 6], [6, 6]],
+      [[6, 6], [6, 9], [9, 9], [9, 6], [6, 6]]]),
+    # a ring: the hole comes first (polycont's order)
+    (_mask((1, 10, 2, 9), holes=[(4, 7, 4, 7)]),
+     [[[4, 4], [4, 7], [7, 7], [7, 4], [4, 4]], [[2, 1], [9, 1], [9, 10], [2, 10], [2, 1]]]),
+])
+def test_contours_equal_the_toolkit(mask, expected):
+    assert [c.tolist() for c in extract_contours(mask)] == expected
+
+
+def test_tiny_blobs_have_no_contour():
+    # A 2 × 2 square simplifies (1.5 px tolerance) to a 3-point polygon, which polycont drops.
+    assert extract_contours(_mask((3, 5, 3, 5))) == []
+    assert math.isnan(stability_pair(_mask((3, 5, 3, 5)), _mask((2, 8, 2, 8))))
+
+
+def test_upsampling_by_hand():
+    # 5 × 4 rectangle: sides of 5 and 4 px exceed 3, so each gets ceil(l / 3) − 1 = 1 midpoint.
+    rect = np.array([[1, 1], [6, 1], [6, 5], [1, 5], [1, 1]])
+    expected = [[1, 1], [3.5, 1], [6, 1], [6, 3], [6, 5], [3.5, 5], [1, 5], [1, 3], [1, 1]]
+    up = upsample_contour(rect)
+    assert up.dtype == np.float32 and up.tolist() == expected
+    # a side of exactly 3 px is not split
+    assert len(upsample_contour(np.array([[0, 0], [3, 0], [3, 3], [0, 3], [0, 0]]))) == 5
+
+
+# --- T: invariants and toolkit values -------------------------------------------------------
+def test_identical_masks_score_zero():
+    assert stability_pair(_ellipse(), _ellipse()) == 0.0
+
+
+def test_empty_masks_are_nan():
+    empty = np.zeros((60, 80), dtype=bool)
+    assert math.isnan(stability_pair(empty, _ellipse()))
+    assert math.isnan(stability_pair(_ellipse(), empty))
+    assert math.isnan(stability_pair(empty, empty))
+
+
+def test_translating_both_masks_changes_nothing():
+    a, b = _ellipse(), _ellipse(axes=(13, 18), centre=(31, 38))
+    shifted = [np.roll(m, (7, 11), axis=(0, 1)) for m in (a, b)]
+    assert stability_pair(*shifted) == pytest.approx(stability_pair(a, b), abs=1e-9)
+
+
+def test_a_rotated_shape_is_unstable():
+    # The ellipse turned by 90°: toolkit 1.7899356109830653.
+    value = stability_pair(_ellipse(axes=(12, 20)), _ellipse(axes=(20, 12)))
+    assert value == pytest.approx(1.7899356109830653, abs=1e-12)
+    small = stability_pair(_ellipse(), _ellipse(axes=(12, 21)))
+    assert 0 < small < value
+
+
+def test_sequence_indexing():
+    frames = [_ellipse(axes=(12, 20 + k)) for k in range(5)]
+    values = sequence_stability(frames)
+    assert len(values) == 5 and math.isnan(values[0])
+    for k in range(1, 5):
+        assert values[k] == stability_pair(frames[k - 1], frames[k])
+
+
+def test_constants_are_the_toolkits():
+    c = temporal.T_CONSTANTS
+    assert (c["contour_tolerance"], c["upsample_step"], c["t_scale"]) == (3.0, 3.0, 5.0)
+    assert (c["r_inner"], c["r_outer"], c["n_bins_r"], c["n_bins_theta"]) == (0.125, 2.0, 5, 12)
+    assert np.allclose(temporal._R_EDGES, [0.125, 0.25, 0.5, 1.0, 2.0], rtol=1e-12)
+
+
+# --- real data: DAVIS-2016 val ground truth scored as the prediction --------------------------
+# toolkit: per-sequence T-Mean (nanmean over the pairs of inner frames) of the GT, each eval_t
+# val sequence; their mean is 0.08697 (the leaderboard's "ground truth" row says 0.088).
+TOOLKIT_SEQUENCE_T = {
+    "blackswan": 0.013085411267347444,
+    "camel": 0.07467321264865528,
+    "car-roundabout": 0.025151504903447454,
+    "car-shadow": 0.04882434066018798,
+    "cows": 0.08275810217938083,
+    "drift-straight": 0.15913342115945606,
+    "kite-surf": 0.12723508882000975,
+    "paragliding-launch": 0.18984115717233135,
+    "scooter-black": 0.05652469262223958,
+    "soapbox": 0.09252297167041083,
+}
+# toolkit: single pairs (k → frames f_{k+1}, f_{k+2}) of the four longest-running sequences
+TOOLKIT_PAIR_T = {
+    ("camel", 0): 0.11227328290687345, ("camel", 43): 0.0327151081065441,
+    ("camel", 86): 0.12966073851896412, ("cows", 0): 0.060844100282939975,
+    ("cows", 50): 0.0219443750164001, ("cows", 100): 0.05359462121626871,
+    ("paragliding-launch", 1): 0.044491254672511235,
+    ("paragliding-launch", 39): 0.1449616890976972,
+    ("paragliding-launch", 76): 0.06474375961943227, ("soapbox", 0): 0.08657484955605566,
+    ("soapbox", 49): 0.03619019260412995, ("soapbox", 95): 0.12010416586179307,
+}
+FULLY_CHECKED = ("blackswan", "car-roundabout", "car-shadow", "drift-straight", "kite-surf",
+                 "scooter-black")
+
+
+@pytest.fixture(scope="module")
+def davis2016_val(davis2016_root):
+    from vosbench.datasets import load_dataset
+
+    return load_dataset("davis2016", davis2016_root, "val")
+
+
+def _inner(sequence):
+    return [sequence.read_annotation(stem) != 0 for stem in sequence.annotated[1:-1]]
+
+
+@pytest.mark.real_data
+def test_eval_t_flags(davis2016_val):
+    flagged = sorted(s.name for s in davis2016_val if (s.attributes or {}).get("eval_t"))
+    assert flagged == sorted(TOOLKIT_SEQUENCE_T)
+    assert np.mean(list(TOOLKIT_SEQUENCE_T.values())) == pytest.approx(0.08697, abs=1e-5)
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize("name", FULLY_CHECKED)
+def test_sequence_t_equals_the_toolkit(davis2016_val, name):
+    # Equal tie-breaks give equal values to the bit on most pairs; the few pairs where the
+    # toolkit's Dijkstra broke a tie the other way move the sequence by < 5e-5.
+    values = sequence_stability(_inner(davis2016_val[name]))
+    assert math.isnan(values[0]) and np.isfinite(values[1:]).all()
+    assert np.nanmean(values) == pytest.approx(TOOLKIT_SEQUENCE_T[name], abs=1e-4)
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize("name, k", sorted(TOOLKIT_PAIR_T))
+def test_pair_t_equals_the_toolkit(davis2016_val, name, k):
+    sequence = davis2016_val[name]
+    previous, current = (sequence.read_annotation(sequence.annotated[k + i]) for i in (1, 2))
+    assert stability_pair(previous, current) == pytest.approx(TOOLKIT_PAIR_T[(name, k)],
+                                                              abs=1e-12)
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize("name, stem, count, size, head, total", [
+    # toolkit: tstab.mask2poly(mask, 3) → number of contours; get_longest_cont → its length,
+    # first three points and coordinate sum
+    ("blackswan", "00001", 1, 68, [[436, 70], [456, 74], [464, 83]], 39357),
+    ("paragliding-launch", "00040", 18, 117, [[463, 236], [466, 137], [468, 200]], 76396),
+    ("kite-surf", "00020", 11, 61, [[411, 155], [359, 178], [352, 171]], 30092),
+])
+def test_real_contours_equal_the_toolkit(davis2016_val, name, stem, count, size, head, total):
+    mask = davis2016_val[name].read_annotation(stem)
+    contours = extract_contours(mask)
+    longest = temporal.mask_longest_contour(mask)
+    assert len(contours) == count
+    assert np.array_equal(longest, temporal.longest_contour(contours))
+    assert (len(longest), longest[:3].tolist(), int(longest.sum())) == (size, head, total)
