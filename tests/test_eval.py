@@ -464,11 +464,28 @@ def test_davis2016_val_against_reference_implementation(davis2016_root, tmp_path
 @pytest.mark.real_data
 def test_davis2016_val_ground_truth_scores_one(davis2016_root, capsys, tmp_path):
     code = main(["eval", str(davis2016_root / "Annotations/480p"), "--dataset", "davis2016", "--root",
-                 str(davis2016_root), "--split", "val", "-j", "2", "--output", str(tmp_path)])
+                 str(davis2016_root), "--split", "val", "-j", "2", "--output", str(tmp_path), "--metrics", "J,F"])
     err = capsys.readouterr().err
     assert code == 0 and "identical to the ground truth" in err
     rows = read_csv(tmp_path / "per-sequence_results-val.csv")
     assert len(rows) == 21 and all(row[1:] == ["1.000", "1.000"] for row in rows[1:])
+
+
+def test_davis2016_scores_t_on_its_eval_t_sequences_by_default(davis2016_root, capsys, tmp_path):
+    code = main(["eval", str(davis2016_root / "Annotations/480p"), "--dataset", "davis2016", "--root",
+                 str(davis2016_root), "-s", "blackswan,bmx-trees,scooter-black", "-j", "2", "--output", str(tmp_path)])
+    assert code == 0 and "T-Mean" in capsys.readouterr().out
+    assert read_csv(tmp_path / "global_results-val.csv")[0][-1] == "F-Decay", "the official columns stay as they are"
+    header, values = read_csv(tmp_path / "global_metrics-val.csv")
+    # Per-sequence T of the ground truth from the DAVIS-2016 toolkit (fperazzi/davis @ aaee12c, built and
+    # run side by side; results/t_stability.md): blackswan 0.013085, scooter-black 0.056525.
+    assert float(values[header.index("T-Mean")]) == pytest.approx((0.013085 + 0.056525) / 2, abs=2e-5)
+    objects = read_csv(tmp_path / "per-object_results-val.csv")
+    column = objects[0].index("T-Mean")
+    by_sequence = {row[0]: row[column] for row in objects[1:]}
+    assert by_sequence["bmx-trees"] == "", "T only for the sequences db_info.yml flags eval_t"
+    assert float(by_sequence["blackswan"]) == pytest.approx(0.013085, abs=2e-6)
+    assert read_csv(tmp_path / "per-frame_results-val.csv")[0] == ["Sequence", "Object", "Frame", "J", "F", "T"]
 
 
 def test_unwritable_output_is_a_clear_error(small_root, predictions, capsys, tmp_path):

@@ -41,6 +41,7 @@ def test_j_and_f_entries_equal_the_fused_official_computation():
 
 def test_resolve_metrics_keeps_j_and_f_first_and_knows_the_official_sets():
     assert [m.name for m in resolve_metrics(None, "davis2017")] == ["J", "F"]
+    assert [m.name for m in resolve_metrics(None, "davis2016")] == ["J", "F", "T"]
     assert [m.name for m in resolve_metrics(["T"], "davis2017")] == ["J", "F", "T"]
     with pytest.raises(UnknownNameError, match="did you mean"):
         resolve_metrics(["JJ"])
@@ -124,4 +125,4 @@ def test_metrics_command_lists_the_catalogue(capsys):
     assert main(["metrics"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("F ") or "J " in out
-    assert "T " in out and "lower is better" in out
+    assert "T " in out and "lower is better" in out and "official for davis2016" in out

@@ -106,7 +106,7 @@ METRICS.register("T", "vosbench.metrics.builtin:TemporalStability",
                  description="DAVIS-2016 temporal stability (shape-context matching of consecutive "
                              "predictions; lower is better; eval_t sequences only)")
 
-OFFICIAL_METRICS: Dict[str, Tuple[str, ...]] = {}
+OFFICIAL_METRICS: Dict[str, Tuple[str, ...]] = {"davis2016": ("J", "F", "T")}
 DEFAULT_METRICS = ("J", "F")
 
 
