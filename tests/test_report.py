@@ -372,3 +372,22 @@ def test_report_renders_in_headless_chromium(two_runs, tmp_path):
         pixels = np.asarray(image.convert("RGB"))
     assert pixels.shape[:2] == (2000, 1280)
     assert pixels.std() > 10 and colour_count(pixels) > 200  # not blank
+
+
+def test_columns_follow_the_metrics_that_ran(two_runs, tmp_path):
+    """A run whose evaluation holds T gets a T-Mean column; T is lower-is-better, so the page
+    marks the smallest value as the best."""
+    from vosbench.report.page import _best
+    from vosbench.report.tables import leaderboard_columns
+
+    results, _ = two_runs
+    runs = collect_runs(results, evaluate=no_evaluation)
+    assert "T-Mean" not in leaderboard_columns(runs)
+    for run, value in zip(runs, (0.25, 0.125)):
+        run.global_metrics = {**run.global_metrics, "T-Mean": value}
+    columns = leaderboard_columns(runs)
+    assert columns[columns.index("F-Decay") + 1] == "T-Mean"
+    files = write_leaderboard(runs, tmp_path / "out", results)
+    rows = read_rows(files["leaderboard.csv"])
+    assert sorted(r["T-Mean"] for r in rows) == ["0.125", "0.250"]
+    assert _best(rows, "T-Mean") == 0.125 and _best(rows, "J-Mean") == max(float(r["J-Mean"]) for r in rows)
