@@ -97,11 +97,9 @@ def load_davis2017(
     year = "2019" if unsupervised and split in _TEST_SPLITS else "2017"
     lists = [root / "ImageSets" / year / f"{split}.txt"]
     annotation_set = "Annotations_unsupervised" if unsupervised else "Annotations"
-    annotations = _resolution_dir(root / annotation_set, folders)
-    if year == "2017" and not annotations.is_dir():  # only the unsupervised test splits come without
-        raise DatasetError(Problem(annotations, f"folder not found; the {task} task reads its annotations there",
-                                   "missing"))
-    return _load_davis(root, split, task, _DAVIS2017, folders, lists, annotation_set)
+    # Only the unsupervised test splits come without annotations.
+    return _load_davis(root, split, task, _DAVIS2017, folders, lists, annotation_set,
+                       require_annotations=year == "2017")
 
 
 def _load_davis(
@@ -112,6 +110,7 @@ def _load_davis(
     folders: Seq[str],
     list_candidates: Seq[Path],
     annotation_set: str,
+    require_annotations: bool = False,
 ) -> Dataset:
     """The shared reader: split list → present sequences → FileSequences + problems."""
     list_file = _split_list_file(list_candidates, root, f"{convention.name}/{split}")
@@ -120,6 +119,9 @@ def _load_davis(
         raise DatasetError(Problem(list_file, "split list names no sequence", "empty"))
     image_root = _resolution_dir(root / "JPEGImages", folders)
     annotation_root = _resolution_dir(root / annotation_set, folders)
+    if require_annotations and not annotation_root.is_dir():
+        raise DatasetError(Problem(annotation_root, f"folder not found; the {task} task reads its annotations "
+                                                    "there", "missing"))
     present, problems = present_sequences(
         list(listed),
         lambda name: (annotation_root / name, image_root / name),

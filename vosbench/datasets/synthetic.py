@@ -28,8 +28,8 @@ from typing import Sequence as Seq
 import cv2
 import numpy as np
 
-from vosbench.datasets.base import Dataset, FileSequence, Sequence, decode_index, require_task
-from vosbench.datasets.folder import read_lines, require_safe_lines, unsafe_line
+from vosbench.datasets.base import Dataset, Sequence, require_task
+from vosbench.datasets.davis import load_davis2017
 from vosbench.errors import DatasetError, Problem
 from vosbench.io import atomic_write_bytes, atomic_write_text, write_mask
 
@@ -770,37 +770,17 @@ def _load_folder(
                 "missing",
             )
         )
-    lines = [(number, name) for number, name in read_lines(list_path, "split list") if name]
-    require_safe_lines(unsafe_line(list_path, number, name) for number, name in lines)
-    names = list(dict.fromkeys(name for _, name in lines))
-    sequences: List[Sequence] = []
-    problems: List[Problem] = []
-    for name in names:
-        sequence = _file_sequence(root, name)
-        if isinstance(sequence, Problem):
-            problems.append(sequence)
-        else:
-            sequences.append(sequence)
+    # The files are in the DAVIS-2017 layout: its loader reads them (one way to read that layout);
+    # both tasks use Annotations/, the only annotations the generator writes.
+    files = load_davis2017(root, split, task="semi-supervised")
     info = (
         _info(config, split, "files")
         if config is not None
         else {"source": "files", "mask_rule": "index", "void_label": VOID_LABEL}
     )
     return Dataset(
-        "synthetic", split, task, sequences, root=root, problems=problems, info=info,
-        listed=tuple(names),
-    )
-
-
-def _file_sequence(root: Path, name: str) -> Union[FileSequence, Problem]:
-    frame_dir = root / "JPEGImages" / RESOLUTION_DIR / name
-    mask_dir = root / "Annotations" / RESOLUTION_DIR / name
-    frames = {p.stem: p for p in sorted(frame_dir.glob("*.jpg"))}
-    masks = {p.stem: p for p in sorted(mask_dir.glob("*.png"))}
-    if not masks:
-        return Problem(mask_dir, f"sequence {name!r} is listed but has no annotations", "missing")
-    return FileSequence(
-        name, frames, masks, decode=decode_index, void_label=VOID_LABEL, mask_rule="index"
+        "synthetic", split, task, list(files.sequences), root=root, problems=files.problems, info=info,
+        listed=files.listed,
     )
 
 
