@@ -75,6 +75,9 @@ def test_every_kind_has_a_module_entry_points_and_code():
         assert found["files"] and found["entry_points"] and found["code"], f"docs/plugins.md: {kind} example incomplete"
 
 
+LAB_DATA = "lab-data"  # the dataset example's root, written by the test (the page says so)
+
+
 def write_lab_data(root: Path) -> None:
     """A small dataset in the dataset example's layout, from the synthetic generator."""
     from PIL import Image
@@ -93,7 +96,7 @@ def write_lab_data(root: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_the_example_runs_as_written(kind, tmp_path, monkeypatch, scoped_methods, scoped_method_cards,
+def test_the_example_runs_as_written(kind, tmp_path, monkeypatch, capsys, scoped_methods, scoped_method_cards,
                                      scoped_metrics):
     from vosbench.datasets import DATASETS
 
@@ -110,7 +113,7 @@ def test_the_example_runs_as_written(kind, tmp_path, monkeypatch, scoped_methods
     work = tmp_path / "work"
     work.mkdir()
     if kind == "dataset":
-        write_lab_data(work / "lab-data")
+        write_lab_data(work / LAB_DATA)
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.chdir(work)
     packages = {relative.split("/")[0] for relative in found["files"]}
@@ -127,3 +130,20 @@ def test_the_example_runs_as_written(kind, tmp_path, monkeypatch, scoped_methods
                         "vosbench.metrics": scoped_metrics, "vosbench.datasets": DATASETS}[group]
             for name in points:
                 assert registry.entry(name).origin == "plugin:my-vos", (group, name)
+        check_commands(found["entry_points"], capsys)
+
+
+def check_commands(entry_points: Dict[str, Dict[str, str]], capsys) -> None:
+    """The commands the page promises take the plug-ins: listings show them, validate reads the dataset."""
+    from vosbench.cli import main
+
+    capsys.readouterr()
+    for group, command in (("vosbench.methods", "methods"), ("vosbench.metrics", "metrics"),
+                           ("vosbench.datasets", "datasets")):
+        if group in entry_points:
+            assert main([command]) == 0
+            listing = capsys.readouterr().out
+            for name in entry_points[group]:
+                assert name in listing and "plugin:my-vos" in listing, (command, listing)
+    for name in entry_points.get("vosbench.datasets", {}):
+        assert main(["validate", "--dataset", name, "--root", LAB_DATA]) == 0, capsys.readouterr()
