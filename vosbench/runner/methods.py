@@ -13,6 +13,7 @@ where ``MyMethod`` subclasses :class:`vosbench.runner.protocol.VOSMethod` and ``
 :class:`~vosbench.runner.card.MethodCard` (with ``config=`` its Config), in a module that
 imports neither torch nor the network: ``vosbench methods`` reads cards only. A method without
 a card entry is listed from its class. Aliases declared on cards name the method too.
+:func:`get_method` (and so ``run``) also takes a ``VOSMethod`` subclass itself, unregistered.
 
 Configurations are dataclasses whose fields declare their valid ranges with
 :func:`vosbench.runner.options.option`; :func:`make_config` builds one from ``key=value``
@@ -84,19 +85,57 @@ def method_card(name: str) -> MethodCard:
     return dataclasses.replace(method.card, config=method.Config)
 
 
-def get_method(name: str) -> Type["VOSMethod"]:
-    """The method class registered as ``name`` (raises with "did you mean" suggestions)."""
+def get_method(method: "str | Type[VOSMethod]") -> Type["VOSMethod"]:
+    """The method class registered as ``method`` (raises with "did you mean" suggestions), or
+    ``method`` itself when it is a :class:`~vosbench.runner.protocol.VOSMethod` subclass.
+
+    A class passed directly needs no registration (``run(MyMethod, dataset)``); it is checked as a
+    registered one is: a concrete ``VOSMethod`` subclass whose ``card`` is a :class:`MethodCard`
+    naming its ``Config`` (or none), and whose card name is not another registered method's (the
+    name becomes its run folder).
+    """
     from vosbench.runner.protocol import VOSMethod
 
-    entry = METHODS.entry(name)
-    method = entry.load()
-    if not (isinstance(method, type) and issubclass(method, VOSMethod)):
-        raise PluginError(f"method {name!r} ({entry.origin}) is not a vosbench.runner.VOSMethod subclass")
+    if isinstance(method, type):
+        return _checked_class(method)
+    if not isinstance(method, str):
+        raise ConfigError(f"a method is a registered name or a vosbench.runner.VOSMethod subclass, "
+                          f"not {type(method).__name__} {method!r}")
+    entry = METHODS.entry(method)
+    loaded = entry.load()
+    if not (isinstance(loaded, type) and issubclass(loaded, VOSMethod)):
+        raise PluginError(f"method {method!r} ({entry.origin}) is not a vosbench.runner.VOSMethod subclass")
     if entry.name in METHOD_CARDS:
         card = _checked_card(METHOD_CARDS.entry(entry.name))
-        if method.card != card or card.config not in (None, method.Config):
-            raise PluginError(f"method {name!r} ({entry.origin}): its card entry point describes another method "
+        if loaded.card != card or card.config not in (None, loaded.Config):
+            raise PluginError(f"method {method!r} ({entry.origin}): its card entry point describes another method "
                               "than its class (card and Config must be the class's own)")
+    return loaded
+
+
+def _checked_class(method: type) -> Type["VOSMethod"]:
+    """A method class handed in directly, checked as the catalogue checks a registered one."""
+    import inspect
+
+    from vosbench.runner.protocol import VOSMethod
+
+    label = f"{method.__module__}.{method.__qualname__}"
+    if not issubclass(method, VOSMethod):
+        raise ConfigError(f"method class {label} is not a vosbench.runner.VOSMethod subclass")
+    card = getattr(method, "card", None)
+    if not isinstance(card, MethodCard):
+        raise ConfigError(f"method class {label} has no card: set `card = MethodCard(name=..., task=..., summary=...)`")
+    if inspect.isabstract(method):
+        missing = ", ".join(sorted(method.__abstractmethods__))
+        raise ConfigError(f"method class {label} does not implement {missing}")
+    if card.config not in (None, method.Config):
+        raise ConfigError(f"method class {label}: its card names config {card.config.__qualname__}, "
+                          f"its Config is {method.Config.__qualname__} (they must be the same)")
+    if card.name in METHODS:
+        registered = METHODS.entry(card.name)
+        if registered.load() is not method:
+            raise ConfigError(f"method class {label} is named {card.name!r}, the name of the registered method "
+                              f"{registered.name!r} ({registered.origin}); give its card another name")
     return method
 
 

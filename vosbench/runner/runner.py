@@ -135,14 +135,15 @@ class RunSettings:
     eval_workers: Optional[int] = None
 
 
-def run(method: str, dataset: Dataset, *, config: Optional[Mapping[str, Any]] = None,
+def run(method: "str | type[VOSMethod]", dataset: Dataset, *, config: Optional[Mapping[str, Any]] = None,
         settings: RunSettings = RunSettings(), output: Optional[Path | str] = None,
         results_root: Path | str = "results", progress: Optional[RunProgress] = None,
         dataset_spec: Optional[Mapping[str, Any]] = None) -> RunResult:
     """Run ``method`` on ``dataset`` and store masks, timings, manifest (and the evaluation).
 
     Args:
-        method: registry name (``flow``).
+        method: a registered name (``flow``) or a :class:`VOSMethod` subclass (``run(MyMethod, dataset)``:
+            no registration needed; its card's name names the run folder).
         dataset: the loaded dataset (its sequences, possibly a selection).
         config: option overrides for the method's config dataclass (strings are converted).
         settings: device, precision, weights, warm-up, prefetch, shard, force, evaluation.
@@ -197,7 +198,7 @@ def _run_sequences(store: RunStore, manifest: Dict[str, Any], method_class: type
     return result
 
 
-def _resolve(method: str, dataset: Dataset, config: Optional[Mapping[str, Any]], settings: RunSettings):
+def _resolve(method: "str | type[VOSMethod]", dataset: Dataset, config: Optional[Mapping[str, Any]], settings: RunSettings):
     """The method class, its config, the device and the weights file, all checked."""
     method_class = get_method(method)
     card = method_class.card
