@@ -391,3 +391,16 @@ def test_columns_follow_the_metrics_that_ran(two_runs, tmp_path):
     rows = read_rows(files["leaderboard.csv"])
     assert sorted(r["T-Mean"] for r in rows) == ["0.125", "0.250"]
     assert _best(rows, "T-Mean") == 0.125 and _best(rows, "J-Mean") == max(float(r["J-Mean"]) for r in rows)
+
+
+def test_plots_a_reader_understands_without_the_code(two_runs):
+    from vosbench.report.plots import attribute_label, per_sequence_figure, run_colours
+
+    assert attribute_label("BC", 3) == "background clutter\nBC (3)"
+    assert attribute_label("XYZ", 1) == "XYZ\n(1)"
+    results, _ = two_runs
+    runs = collect_runs(results, evaluate=no_evaluation)
+    figure = per_sequence_figure(runs, "synthetic-val", run_colours(runs))
+    lines = figure.axes[0].get_lines()
+    assert len(lines) == 2 and all(line.get_linestyle() == "None" for line in lines), \
+        "sequences are categories: markers, never lines between them"

@@ -101,9 +101,10 @@ def per_sequence_figure(runs: Seq[RunReport], title: str, colours: Mapping[str, 
     x = np.arange(len(table))
     figure = new_figure(max(6.4, 0.32 * len(table) + 2.5), 4.6)
     axes = figure.add_subplot()
-    for label in table.columns:
-        axes.plot(x, table[label].to_numpy(dtype=float), marker="o", markersize=4, linewidth=0.8,
+    for label in table.columns:  # markers only: sequences are categories, nothing lies between them
+        axes.plot(x, table[label].to_numpy(dtype=float), marker="o", markersize=4, linestyle="none",
                   color=colours[label], label=_text(label))
+    axes.grid(axis="x", linewidth=0.3, alpha=0.5)
     axes.set_xticks(x, [_text(s) for s in table.index], rotation=60, ha="right", fontsize=7)
     axes.set_ylim(0, 1.02)
     axes.set_ylabel("J&F (mean over objects)")
@@ -171,6 +172,23 @@ def attribute_table(runs: Seq[RunReport], attributes: Mapping[str, list[str]]) -
     return pd.DataFrame(columns).sort_index()
 
 
+# The DAVIS-2016 attribute codes of db_info.yml and their names in the DAVIS paper (Perazzi et al.,
+# CVPR 2016, Table 1); ROT is listed in db_info.yml but not among the paper's fifteen.
+ATTRIBUTE_NAMES = {
+    "AC": "appearance change", "BC": "background clutter", "CS": "camera shake",
+    "DB": "dynamic background", "DEF": "deformation", "EA": "edge ambiguity", "FM": "fast motion",
+    "HO": "heterogeneous object", "IO": "interacting objects", "LR": "low resolution",
+    "MB": "motion blur", "OCC": "occlusion", "OV": "out of view", "SC": "shape complexity",
+    "SV": "scale variation", "ROT": "ROT (db_info.yml)",
+}
+
+
+def attribute_label(code: str, count: int) -> str:
+    """A tick label a reader understands without the code: name, code and sequence count."""
+    name = ATTRIBUTE_NAMES.get(code)
+    return f"{name}\n{code} ({count})" if name and not name.startswith(code) else f"{code}\n({count})"
+
+
 def attribute_figure(runs: Seq[RunReport], title: str, colours: Mapping[str, tuple]) -> Figure | None:
     """Grouped bars of J&F per attribute, the number of sequences under each code."""
     dataset = next((r.dataset for r in runs if r.dataset is not None), None)
@@ -186,10 +204,11 @@ def attribute_figure(runs: Seq[RunReport], title: str, colours: Mapping[str, tup
     for i, label in enumerate(table.columns):
         axes.bar(x + (i - (len(table.columns) - 1) / 2) * width, table[label].to_numpy(dtype=float),
                  width, color=colours[label], label=_text(label))
-    axes.set_xticks(x, [f"{_text(c)}\n({counts[c]})" for c in table.index], fontsize=7)
+    axes.set_xticks(x, [_text(attribute_label(c, counts[c])) for c in table.index], fontsize=7, rotation=45,
+                    ha="right")
     axes.set_ylim(0, 1.02)
     axes.set_ylabel("J&F (mean over sequences)")
-    axes.set_title(_text(f"{title}: J&F by attribute (number of sequences)"))
+    axes.set_title(_text(f"{title}: J&F by attribute (code, number of sequences)"))
     outside_legend(figure, len(table.columns))
     return figure
 
