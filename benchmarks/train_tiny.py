@@ -51,7 +51,8 @@ LABELS = {"val-1-object": "1 object per video", "val-1-3-objects": "1-3 objects 
 def main(argv: List[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", default="rgmp_tiny", help="bundled config name or YAML file")
-    parser.add_argument("--time-budget", type=float, default=600.0, help="seconds of training (wall clock)")
+    parser.add_argument("--time-budget", type=float, default=None,
+                        help="seconds of training (wall clock); default: the config's own train.time_budget")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads for training and running")
     parser.add_argument("--size", default="256x448", help="HxW of the synthetic videos")
     parser.add_argument("--train-sequences", type=int, default=200)
@@ -79,7 +80,8 @@ def main(argv: List[str] | None = None) -> int:
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads)}
     train_dir = work / "train"
     commands = {"train": ["vosbench", "train", "--method", method, "--config", str(config_path), "--output",
-                          str(train_dir), "--device", "cpu", "--force", "--time-budget", str(args.time_budget)]}
+                          str(train_dir), "--device", "cpu", "--force"]
+                         + (["--time-budget", str(args.time_budget)] if args.time_budget else [])}
     train_s = _run(commands["train"], env)
     options = run_options(load_config(config_path)[0])
     options.setdefault("scales", "1.0")  # single scale unless the config's validation names one
@@ -112,6 +114,10 @@ def main(argv: List[str] | None = None) -> int:
     print(f"after {record['steps']} steps in {record['training_s']:.0f} s of training ({args.threads} threads)")
     _write_report(args, record, scores, commands, config_path)
     return 0
+
+
+def _budget(args: argparse.Namespace) -> str:
+    return f"{args.time_budget:g} s" if args.time_budget else "the config's train.time_budget"
 
 
 def _derived_config(bundled: Path, train_root: Path, work: Path, threads: int) -> Path:
@@ -147,7 +153,8 @@ def _write_report(args: argparse.Namespace, record: Dict, scores: Dict[str, Dict
     lines = [
         "# Tiny RGMP trained on a CPU: J on held-out synthetic videos",
         "",
-        f"`python benchmarks/train_tiny.py --config {args.config} --time-budget {args.time_budget:g} "
+        f"`python benchmarks/train_tiny.py --config {args.config}"
+        f"{f' --time-budget {args.time_budget:g}' if args.time_budget else ''} "
         f"--threads {args.threads} --size {args.size} --train-sequences {args.train_sequences} "
         f"--val-sequences {args.val_sequences}`",
         "",
@@ -166,7 +173,7 @@ def _write_report(args: argparse.Namespace, record: Dict, scores: Dict[str, Dict
         f"| final training loss | {record['final_loss']} |",
         f"| writing the videos (not counted) | {record['data_s']:.0f} s |",
         "",
-        f"Conditions: {args.threads} torch thread(s), time budget {args.time_budget:g} s, synthetic videos "
+        f"Conditions: {args.threads} torch thread(s), time budget {_budget(args)}, synthetic videos "
         f"{args.size}, 40 frames ({args.train_sequences} training videos with 1-3 objects; held-out videos from "
         f"the generator's `val` seed stream), CPU {cpu_model()} ({os.cpu_count()} cores), load average at the end "
         f"{', '.join(f'{v:.2f}' if isinstance(v, float) else str(v) for v in load)}, "
