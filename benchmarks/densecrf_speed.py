@@ -34,10 +34,10 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 from PIL import Image
 from scipy import ndimage
+from vosbench_methods.common.densecrf import DenseCRF, DenseCRFParams
 
 from vosbench.io.atomic import atomic_write_text
 from vosbench.runner.timing import Timer
-from vosbench_methods.common.densecrf import DenseCRF, DenseCRFParams
 
 Frame = Tuple[np.ndarray, np.ndarray]  # (H, W, 3) uint8 image, (H, W) foreground probability
 

@@ -192,10 +192,9 @@ def _official_main(argv: List[str]) -> int:
     sys.path.insert(0, os.path.abspath(a.checkout))
     import functools
 
+    import davis2017.evaluation as official_eval
     import numpy as np
     import tqdm as tqdm_module
-
-    import davis2017.evaluation as official_eval
     from davis2017.davis import DAVIS
     from davis2017.evaluation import DAVISEvaluation
 
@@ -314,7 +313,12 @@ def _vos_benchmark_main(argv: List[str]) -> int:
 
 def make_workload(workdir: Path) -> Tuple[Path, Path]:
     """The bench preset (GT) and its noisy predictions, generated once under ``workdir``."""
-    from vosbench.datasets.synthetic import resolve_config, synthetic_dataset, write_predictions, write_synthetic
+    from vosbench.datasets.synthetic import (
+        resolve_config,
+        synthetic_dataset,
+        write_predictions,
+        write_synthetic,
+    )
 
     gt, pred = workdir / "gt", workdir / "predictions" / QUALITY
     marker = workdir / ".complete"

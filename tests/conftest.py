@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-
 from distinfo import declared_entry_points, installed_entry_points, write_dist_info
 
 _METADATA_KEY = pytest.StashKey[tuple]()

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
+from distinfo import declared_entry_points, write_dist_info
 
 import vosbench
-from distinfo import declared_entry_points, write_dist_info
 from vosbench.cli import main
 from vosbench.errors import PluginError
 from vosbench.runner.methods import METHODS, get_method, method_card

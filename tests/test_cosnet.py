@@ -15,18 +15,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from spec_keys import KEYS, spec_keys
+from vosbench_methods.common.pillow import pillow_resize
+from vosbench_methods.common.resize import bilinear_resize
+from vosbench_methods.cosnet import COSNet, COSNetConfig, COSNetNet, DeepLabV3
+from vosbench_methods.cosnet.method import FeatureCache, draw_references
 
 from vosbench.cli import main
 from vosbench.datasets import load_dataset
 from vosbench.errors import ConfigError
 from vosbench.runner import RunSettings, SequenceMeta, WeightsError, convert_checkpoint, run
 from vosbench.runner.checkpoint import COUNTER
-from vosbench_methods.common.pillow import pillow_resize
-from vosbench_methods.common.resize import bilinear_resize
-from vosbench_methods.cosnet import COSNet, COSNetConfig, COSNetNet, DeepLabV3
-from vosbench_methods.cosnet.method import FeatureCache, draw_references
-
-from spec_keys import KEYS, spec_keys
 
 SMALL = 65  # network input of the protocol tests (stub encoder): V is 9x9
 REAL = 33  # network input of the tests running the real encoder: V is 5x5

@@ -8,8 +8,6 @@ import sys
 
 import numpy as np
 import pytest
-
-from vosbench.errors import ConfigError
 from vosbench_methods.common import densecrf
 from vosbench_methods.common.densecrf import (
     DenseCRF,
@@ -23,6 +21,8 @@ from vosbench_methods.common.densecrf import (
     minmax_normalise,
     spatial_features,
 )
+
+from vosbench.errors import ConfigError
 
 HAVE_PYDENSECRF = importlib.util.find_spec("pydensecrf") is not None
 
@@ -194,7 +194,11 @@ def test_matches_pydensecrf_golden(setting):
 @pytest.mark.skipif(not HAVE_PYDENSECRF, reason="pydensecrf2 not installed (pip install 'vosbench[crf]')")
 def test_matches_pydensecrf_run_as_cosnet_did():
     import pydensecrf.densecrf as dcrf
-    from pydensecrf.utils import create_pairwise_bilateral, create_pairwise_gaussian, unary_from_softmax
+    from pydensecrf.utils import (
+        create_pairwise_bilateral,
+        create_pairwise_gaussian,
+        unary_from_softmax,
+    )
 
     image, p, _ = disc_scene(40, 50, 5)
     params = DenseCRFParams(bilateral_sxy=10.0, bilateral_compat=10.0)

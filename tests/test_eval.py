@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from test_metrics import reference_f
 
 from vosbench.cli import main
 from vosbench.datasets import load_dataset
@@ -16,8 +17,6 @@ from vosbench.datasets.synthetic import write_predictions, write_synthetic
 from vosbench.io import read_mask, write_mask
 from vosbench.metrics import Evaluator, Protocol, evaluate, region_similarity
 from vosbench.metrics.outputs import GLOBAL_COLUMNS
-
-from test_metrics import reference_f
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from scenarios import ERROR_SCENARIOS, SCENARIOS, build_scenario
+
 from vosbench.cli import main
 from vosbench.datasets import load_dataset
 from vosbench.errors import InputError

@@ -9,8 +9,8 @@ import textwrap
 
 import numpy as np
 import pytest
-
 from distinfo import write_dist_info
+
 from vosbench.cli import main
 from vosbench.datasets import load_dataset
 from vosbench.datasets.synthetic import write_predictions, write_synthetic

@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from vosbench.metrics import boundary_measure, boundary_radius, db_statistics, decay_bin_ids, region_similarity, seg2bmap
+from vosbench.metrics import (
+    boundary_measure,
+    boundary_radius,
+    db_statistics,
+    decay_bin_ids,
+    region_similarity,
+    seg2bmap,
+)
 from vosbench.metrics.boundary import disk_rectangles
 from vosbench.metrics.statistics import decay
 

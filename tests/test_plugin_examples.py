@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Dict, List
 
 import pytest
-
 from conftest import restored
 from distinfo import write_dist_info
 

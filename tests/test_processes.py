@@ -33,11 +33,16 @@ from vosbench.errors import (
     VosbenchError,
 )
 from vosbench.report.collect import ReportError
+from vosbench.results import (
+    DamagedFileError,
+    ForeignFileError,
+    RunLockedError,
+    RunMismatchError,
+    StaleEvaluationError,
+)
 from vosbench.runner.checkpoint import WeightsError
 from vosbench.runner.options import OptionRangeError
 from vosbench.runner.runner import MethodError
-from vosbench.results import DamagedFileError, ForeignFileError, RunLockedError, RunMismatchError
-from vosbench.results import StaleEvaluationError
 from vosbench.train.engine import TrainingError
 
 REPO = Path(vosbench.__file__).resolve().parents[1]

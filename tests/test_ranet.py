@@ -7,16 +7,15 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 import torch
-
-from vosbench.datasets import load_dataset
-from vosbench.errors import ConfigError
-from vosbench.runner import RunSettings, SequenceMeta, WeightsError, convert_checkpoint, run
+from spec_keys import spec_keys
 from vosbench_methods.ranet import RANet, RANetConfig, RANetNet
 from vosbench_methods.ranet.card import DEAD_MODULES
 from vosbench_methods.ranet.method import Letterbox, _labels, crop_box, crop_resize, uncrop
 from vosbench_methods.ranet.network import select_top
 
-from spec_keys import spec_keys
+from vosbench.datasets import load_dataset
+from vosbench.errors import ConfigError
+from vosbench.runner import RunSettings, SequenceMeta, WeightsError, convert_checkpoint, run
 
 
 def test_state_dict_matches_the_released_layout():

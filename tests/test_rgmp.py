@@ -11,17 +11,16 @@ import numpy as np
 import pytest
 import torch
 from legacy_pickle import save_like_pytorch03
-
-from vosbench.cli import main
-from vosbench.datasets import load_dataset
-from vosbench.runner import RunSettings, SequenceMeta, WeightsError, convert_checkpoint, run
-from vosbench.runner.checkpoint import CHECKPOINT_FORMAT, COUNTER
+from spec_keys import KEYS, spec_keys
 from vosbench_methods.fan import FAN, FANConfig, FANNet
 from vosbench_methods.fan.network import ChannelAttention, SpatialAttention
 from vosbench_methods.rgmp import RGMP, RGMPConfig, RGMPNet
 from vosbench_methods.rgmp.method import aggregate, pad_amounts, scaled_size
 
-from spec_keys import KEYS, spec_keys
+from vosbench.cli import main
+from vosbench.datasets import load_dataset
+from vosbench.runner import RunSettings, SequenceMeta, WeightsError, convert_checkpoint, run
+from vosbench.runner.checkpoint import CHECKPOINT_FORMAT, COUNTER
 
 
 def layer_shapes(name: str) -> list[tuple[str, str, tuple, tuple]]:

@@ -22,6 +22,7 @@ from vosbench.datasets import load_dataset
 from vosbench.datasets.base import Dataset, Sequence
 from vosbench.errors import ConfigError
 from vosbench.io import read_mask
+from vosbench.results.evaluation import evaluation_status, mask_fingerprints
 from vosbench.runner import (
     MethodCard,
     RunMismatchError,
@@ -34,7 +35,6 @@ from vosbench.runner import (
     run,
     summarize,
 )
-from vosbench.results.evaluation import evaluation_status, mask_fingerprints
 from vosbench.runner.methods import config_hash
 
 FAST = RunSettings(warmup_frames=0, io_workers=0, evaluate=False)

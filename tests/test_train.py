@@ -21,7 +21,14 @@ from vosbench.runner.checkpoint import load_state_dict_file, read_state_dict
 from vosbench.runner.methods import get_method, make_config
 from vosbench.train.clips import Clip
 from vosbench.train.config import load_config
-from vosbench.train.engine import TrainingError, TrainProgress, checkpoints, config_digest, find_config, train
+from vosbench.train.engine import (
+    TrainingError,
+    TrainProgress,
+    checkpoints,
+    config_digest,
+    find_config,
+    train,
+)
 from vosbench.train.sources import CLIP_SOURCES, ClipStream, batches, collate
 from vosbench.train.trainers import get_trainer
 from vosbench.train.video import VideoClips
@@ -344,7 +351,12 @@ def test_bootstrapped_loss_keeps_each_pass_hardest_pixels():
 
 
 def test_aggregated_loss_scores_the_soft_aggregated_map_by_hand():
-    from vosbench_methods.rgmp.train import Passes, RecurrentOptions, _aggregated_nll, _soft_aggregates
+    from vosbench_methods.rgmp.train import (
+        Passes,
+        RecurrentOptions,
+        _aggregated_nll,
+        _soft_aggregates,
+    )
 
     # one clip, two objects, a 1x2 image: passes [union, object 1, object 2]
     foreground = torch.tensor([[[0.9, 0.2]], [[0.8, 0.1]], [[0.3, 0.1]]])

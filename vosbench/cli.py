@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Optional, Sequence as Seq
+from typing import Optional
+from typing import Sequence as Seq
 
 import click
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import sys
 import threading
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
-import sys
 from typing import Any, Callable, Dict, Generic, Iterator, List, Mapping, Optional, TypeVar, Union
 
 from vosbench.errors import PluginError, UnknownNameError

@@ -6,7 +6,8 @@ step costs next to nothing.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence as Seq
+from typing import Optional
+from typing import Sequence as Seq
 
 import numpy as np
 import torch

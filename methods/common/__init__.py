@@ -10,6 +10,7 @@ from vosbench.runner.checkpoint import (
     read_state_dict,
     save_checkpoint,
 )
+
 from .resnet import (
     FEATURE_NAMES,
     Bottleneck,

@@ -37,18 +37,24 @@ import dataclasses
 import random
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence as Seq
+from typing import Any, ClassVar, Dict, List, Mapping, Optional
+from typing import Sequence as Seq
 
 import numpy as np
 import torch
 from torch import Tensor
-
-from vosbench.errors import ConfigError
-from vosbench.runner.checkpoint import WeightsError, fit_state_dict, load_state_dict_file, read_state_dict
-from vosbench.runner.contexts import precision_context, seeded
-from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
 from vosbench_methods.common.pillow import pillow_resize
 from vosbench_methods.common.resize import bilinear_resize
+
+from vosbench.errors import ConfigError
+from vosbench.runner.checkpoint import (
+    WeightsError,
+    fit_state_dict,
+    load_state_dict_file,
+    read_state_dict,
+)
+from vosbench.runner.contexts import precision_context, seeded
+from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
 
 from .card import CARD, COSNetConfig
 from .network import COSNetNet, DeepLabV3

@@ -31,10 +31,10 @@ from typing import Sequence, Tuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-
-from vosbench.runner.checkpoint import fit_state_dict, read_state_dict
 from vosbench_methods.common.resize import bilinear_resize
 from vosbench_methods.common.resnet import ResNet
+
+from vosbench.runner.checkpoint import fit_state_dict, read_state_dict
 
 from .card import INPUT_SIZE
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Tuple
 
+from vosbench_methods.rgmp.card import MAX_SCALES, SCALE_RANGE, SEED_MAX, SIZE_NAMES
+
 from vosbench.runner.card import MethodCard
 from vosbench.runner.options import check_options, option
-from vosbench_methods.rgmp.card import MAX_SCALES, SCALE_RANGE, SEED_MAX, SIZE_NAMES
 
 REFERENCES = ("first", "previous")
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 from typing import Any, ClassVar, Dict, List
 
 from torch import Tensor
+from vosbench_methods.rgmp.method import RGMP
 
 from vosbench.runner.protocol import MethodCard
-from vosbench_methods.rgmp.method import RGMP
 
 from .card import CARD, FANConfig
 from .network import FANNet

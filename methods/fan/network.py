@@ -12,7 +12,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-
 from vosbench_methods.rgmp.network import DECODER_CHANNELS, Decoder, Refine, RGMPNet
 
 REDUCTION = 16

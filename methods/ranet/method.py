@@ -28,18 +28,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Dict, Mapping, Optional, Sequence as Seq, Tuple
+from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple
+from typing import Sequence as Seq
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from vosbench_methods.common.resize import bilinear_resize
 
 from vosbench.errors import ConfigError
 from vosbench.runner.checkpoint import convert_for, load_state_dict_file
 from vosbench.runner.contexts import precision_context, seeded
 from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
-from vosbench_methods.common.resize import bilinear_resize
 
 from .card import CARD, RANetConfig
 from .network import RANetNet

@@ -31,9 +31,9 @@ from typing import List, Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from vosbench_methods.common.resnet import resnet101
 
 from vosbench.errors import ConfigError
-from vosbench_methods.common.resnet import resnet101
 
 TOP_K = 256
 RANK_WEIGHT = 0.2

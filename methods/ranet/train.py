@@ -22,10 +22,16 @@ from torch import Tensor, nn
 
 from vosbench.runner.checkpoint import fit_state_dict, read_state_dict
 from vosbench.train.sources import ClipBatch
-from vosbench.train.trainers import MethodTrainer, first_frame_objects, masked_mean, object_targets, pixel_bce
+from vosbench.train.trainers import (
+    MethodTrainer,
+    first_frame_objects,
+    masked_mean,
+    object_targets,
+    pixel_bce,
+)
 
-from .method import IMAGENET_MEAN, IMAGENET_STD, INPUT_HW
 from .card import DEAD_MODULES
+from .method import IMAGENET_MEAN, IMAGENET_STD, INPUT_HW
 from .network import RANetNet
 
 VOID = 255

@@ -24,16 +24,17 @@ re-encoded from that frame with the union of all objects. This is a vosbench ext
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence as Seq, Tuple
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple
+from typing import Sequence as Seq
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from vosbench_methods.common.resize import bilinear_resize
 
 from vosbench.runner.checkpoint import convert_for, load_state_dict_file
 from vosbench.runner.contexts import precision_context, seeded
 from vosbench.runner.protocol import MethodCard, SequenceMeta, VOSMethod
-from vosbench_methods.common.resize import bilinear_resize
 
 from .card import CARD, RGMPConfig
 from .network import RGMPNet

@@ -28,11 +28,11 @@ from typing import Dict, NamedTuple, Tuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from vosbench_methods.common.inference import fold_batchnorm, fold_stem
+from vosbench_methods.common.resnet import FrozenBatchNorm2d, ResNet
 
 from vosbench.errors import ConfigError
 from vosbench.runner.checkpoint import fit_state_dict, read_state_dict
-from vosbench_methods.common.inference import fold_batchnorm, fold_stem
-from vosbench_methods.common.resnet import FrozenBatchNorm2d, ResNet
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

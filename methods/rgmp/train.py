@@ -29,11 +29,11 @@ from typing import Any, Dict, List, Optional, Tuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from vosbench_methods.common.resnet import thaw_batchnorm
 
 from vosbench.runner.options import check_options, option
 from vosbench.train.sources import ClipBatch
 from vosbench.train.trainers import MethodTrainer, first_frame_objects
-from vosbench_methods.common.resnet import thaw_batchnorm
 
 from .method import STRIDE, aggregate, pad_amounts
 from .network import RGMPNet

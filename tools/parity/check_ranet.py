@@ -25,7 +25,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference
-from check_reference import Checker, _default_keys_dir, _describe, _spec_rows, _state_dict_rows, verdict
+from check_reference import (
+    Checker,
+    _default_keys_dir,
+    _describe,
+    _spec_rows,
+    _state_dict_rows,
+    verdict,
+)
 
 EXPECTED_PARAMS = 64_521_236
 KEY_FILE = "RANet_state_dict_keys.txt"

@@ -48,8 +48,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference  # noqa: E402  (the loader of the authors' code, beside this file)
 
-from vosbench.runner.protocol import SequenceMeta  # noqa: E402
 from vosbench.runner.checkpoint import save_checkpoint  # noqa: E402
+from vosbench.runner.protocol import SequenceMeta  # noqa: E402
 
 TOLERANCE = 1e-5
 

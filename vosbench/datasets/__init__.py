@@ -9,7 +9,8 @@ files (``synthetic``). Loaders report listed sequences absent on disk as problem
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, List, Optional, Sequence as Seq, Union
+from typing import Any, List, Optional, Union
+from typing import Sequence as Seq
 
 from vosbench.datasets.base import TASKS, Dataset, FileSequence, Sequence, require_task
 from vosbench.errors import DatasetError, Problem

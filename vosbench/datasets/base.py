@@ -12,7 +12,8 @@ import difflib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence as Seq, Tuple
+from typing import Callable, Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Sequence as Seq
 
 import numpy as np
 

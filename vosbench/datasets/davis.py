@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable, Dict, Iterable, List, Optional, Sequence as Seq, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Sequence as Seq
 
 import numpy as np
 import yaml

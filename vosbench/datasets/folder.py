@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence as Seq, Tuple, Union
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Sequence as Seq
 
 from vosbench.datasets.base import Dataset, FileSequence, decode_index, require_task
 from vosbench.errors import DatasetError, Problem

@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import Callable, Dict, List, Optional, Sequence as Seq, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
+from typing import Sequence as Seq
 
 import numpy as np
 

@@ -19,7 +19,8 @@ from PIL import Image, UnidentifiedImageError
 
 from vosbench.errors import MaskFormatError, Problem
 from vosbench.io.atomic import atomic_write_bytes
-from vosbench.io.headers import check_pixels, image_format, max_pixels as max_pixels_limit
+from vosbench.io.headers import check_pixels, image_format
+from vosbench.io.headers import max_pixels as max_pixels_limit
 from vosbench.io.png import decode_png_labels
 
 PathLike = Union[str, "os.PathLike[str]"]

@@ -23,7 +23,8 @@ from typing import Any, Callable, List, Optional
 import numpy as np
 
 from vosbench.errors import MaskFormatError, Problem
-from vosbench.io.headers import check_pixels, max_pixels as pixel_limit
+from vosbench.io.headers import check_pixels
+from vosbench.io.headers import max_pixels as pixel_limit
 
 try:  # zlib-ng inflates the same streams several times faster than zlib
     from zlib_ng import zlib_ng as _fast_zlib

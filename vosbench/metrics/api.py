@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import math
 from functools import cached_property
-from typing import Any, Dict, Optional, Sequence as Seq, Tuple
+from typing import Any, Dict, Optional, Tuple
+from typing import Sequence as Seq
 
 import numpy as np
 

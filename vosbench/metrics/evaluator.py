@@ -14,7 +14,8 @@ import os
 from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence as Seq, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Sequence as Seq
 
 import numpy as np
 
@@ -31,7 +32,13 @@ from vosbench.errors import (
 )
 from vosbench.io.masks import read_mask, read_mask_bytes
 from vosbench.metrics.api import FrameContext, Metric, metric_names, resolve_metrics, summary_names
-from vosbench.metrics.boundary import BOUND_TH, boundary_radius, crop_box, region_and_boundary, seg2bmap
+from vosbench.metrics.boundary import (
+    BOUND_TH,
+    boundary_radius,
+    crop_box,
+    region_and_boundary,
+    seg2bmap,
+)
 from vosbench.metrics.statistics import DECAY_MODES, Statistics, db_statistics, mean_only
 from vosbench.parallel import process_pool
 

@@ -19,7 +19,8 @@ import math
 import platform
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Dict, List, Sequence as Seq
+from typing import Dict, List
+from typing import Sequence as Seq
 
 import numpy as np
 

@@ -21,7 +21,8 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence as Seq
+from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Sequence as Seq
 
 from vosbench.errors import ConfigError, InputError, Problem
 from vosbench.results.lock import RunLocks

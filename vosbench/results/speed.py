@@ -6,9 +6,11 @@ Torch-free, so that the report can recompute a summary (merged shards) without t
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Mapping, Sequence as Seq
+from typing import Any, Dict, List, Mapping
+from typing import Sequence as Seq
 
 import numpy as np
+
 
 def summarize(records: Seq[Mapping[str, Any]]) -> Dict[str, Any]:
     """Run-level speed figures from per-sequence records (``model_ms`` / ``e2e_ms`` lists).

@@ -27,7 +27,8 @@ import dataclasses
 import hashlib
 import json
 import typing
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Sequence as Seq, Tuple, Type
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Type
+from typing import Sequence as Seq
 
 from vosbench.errors import ConfigError, PluginError, VosbenchError
 from vosbench.registry import Entry, Registry

@@ -24,7 +24,8 @@ import dataclasses
 import math
 import typing
 from dataclasses import dataclass
-from typing import Any, List, Optional, Sequence as Seq, Tuple
+from typing import Any, List, Optional, Tuple
+from typing import Sequence as Seq
 
 from vosbench.errors import ConfigError
 

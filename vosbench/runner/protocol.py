@@ -23,7 +23,8 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Dict, Mapping, Optional, Sequence as Seq, Tuple
+from typing import Any, Callable, ClassVar, Dict, Mapping, Optional, Tuple
+from typing import Sequence as Seq
 
 import torch
 

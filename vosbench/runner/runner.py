@@ -19,7 +19,8 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence as Seq, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Sequence as Seq
 
 import numpy as np
 import torch
@@ -28,7 +29,15 @@ from vosbench.datasets.base import Dataset, Sequence
 from vosbench.errors import ConfigError, VosbenchError
 from vosbench.io.masks import encode_mask
 from vosbench.io.prefetch import prefetch
-from vosbench.results import RUN_FORMAT, RunLocks, RunStore, dataset_spec, evaluate_run, exclusivity, write_json
+from vosbench.results import (
+    RUN_FORMAT,
+    RunLocks,
+    RunStore,
+    dataset_spec,
+    evaluate_run,
+    exclusivity,
+    write_json,
+)
 from vosbench.results.speed import sequence_exclusive
 from vosbench.runner.checkpoint import sha256_file
 from vosbench.runner.environment import device_name, environment

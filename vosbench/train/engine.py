@@ -518,7 +518,8 @@ def export_weights(run: _Run, path: Path, step: int) -> Path:
 def _validate(run: _Run, step: int, log, progress: TrainProgress) -> Dict[str, Any]:
     """J&F of the current weights on the validation set, through the runner and the evaluator."""
     from vosbench.datasets import load_dataset
-    from vosbench.runner import RunSettings, run as run_method
+    from vosbench.runner import RunSettings
+    from vosbench.runner import run as run_method
     from vosbench.runner.methods import get_method
 
     v = run.config.validation

@@ -18,7 +18,8 @@ The first frame of a clip is the reference: it always contains at least one obje
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence as Seq, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Sequence as Seq
 
 import cv2
 import numpy as np
