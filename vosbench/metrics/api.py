@@ -15,7 +15,6 @@ A metric class needs no constructor arguments; see :class:`Metric` for what it d
 
 from __future__ import annotations
 
-import math
 from functools import cached_property
 from typing import Any, Dict, Optional, Tuple
 from typing import Sequence as Seq
@@ -140,6 +139,3 @@ def summary_names(metric: Metric) -> Tuple[str, ...]:
     """The global-table column names of a metric (``J-Mean``, ``J-Recall``, …)."""
     return tuple(f"{metric.name}-{stat}" for stat in metric.statistics)
 
-
-def nan_or(value: Any) -> float:
-    return math.nan if value is None else float(value)

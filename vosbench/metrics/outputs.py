@@ -73,7 +73,7 @@ def per_frame_csv(result: EvaluationResult) -> str:
 
 
 def per_object_rows(result: EvaluationResult) -> List[Dict[str, object]]:
-    rows = []
+    rows, extra = [], result.extra_metrics
     for o in result.objects:
         js, fs = o.j_stats, o.f_stats
         row: Dict[str, object] = {
@@ -82,7 +82,7 @@ def per_object_rows(result: EvaluationResult) -> List[Dict[str, object]]:
             "J-Mean": js.mean, "J-Recall": js.recall, "J-Decay": js.decay,
             "F-Mean": fs.mean, "F-Recall": fs.recall, "F-Decay": fs.decay,
         }
-        for metric in result.extra_metrics:
+        for metric in extra:
             row.update(o.summary(metric))
         row["bound_pix"] = o.bound_pix
         rows.append(row)
@@ -97,7 +97,7 @@ def per_object_csv(result: EvaluationResult) -> str:
 
 def per_sequence_rows(result: EvaluationResult) -> List[Dict[str, object]]:
     """Means over each sequence's objects (a convenience view; not an official table)."""
-    rows = []
+    rows, extra = [], result.extra_metrics
     for seq in result.sequences:
         if not seq.objects:
             continue
@@ -105,7 +105,7 @@ def per_sequence_rows(result: EvaluationResult) -> List[Dict[str, object]]:
         f = float(np.mean([o.f_stats.mean for o in seq.objects]))
         row: Dict[str, object] = {"Sequence": seq.name, "Objects": len(seq.objects), "J&F": (j + f) / 2,
                                   "J-Mean": j, "F-Mean": f}
-        for metric in result.extra_metrics:
+        for metric in extra:
             column = f"{metric.name}-Mean"
             values = [o.summary(metric)[column] for o in seq.objects if o.values(metric.name) is not None]
             row[column] = float(np.nanmean(values)) if values and np.isfinite(values).any() else math.nan

@@ -135,12 +135,12 @@ def _preview(names: Seq[str], count: int = 4) -> str:
 
 
 # -- evaluating -------------------------------------------------------------------------------
-def run_dataset(store: RunStore, names: Seq[str], dataset: Any = None) -> Any:
-    """The ground truth of ``names``: from ``dataset`` when it holds them all, else the manifest's."""
+def run_dataset(spec: Mapping[str, Any], names: Seq[str], dataset: Any = None) -> Any:
+    """The ground truth of ``names``: from ``dataset`` when it holds them all, else from ``spec``
+    (a manifest's ``dataset`` record)."""
     if dataset is not None and set(names) <= set(dataset.names):
         return dataset.select(list(names))
-    manifest = store.manifest()
-    return load_dataset_spec(manifest["dataset"], sequences=list(names))
+    return load_dataset_spec(spec, sequences=list(names))
 
 
 def evaluate_run(store: RunStore, *, dataset: Any = None, workers: Optional[int] = None,
@@ -159,7 +159,8 @@ def evaluate_run(store: RunStore, *, dataset: Any = None, workers: Optional[int]
     if not names:
         raise InputError(Problem(store.root, "no completed sequence to evaluate", "empty"))
     with RunLocks(store.root).evaluation():
-        data = run_dataset(store, names, dataset)
+        spec = store.manifest()["dataset"]
+        data = run_dataset(spec, names, dataset)
         protocol = Protocol.for_dataset(data)
         before = mask_fingerprints(store, names)
         result = evaluate(data, store.masks_dir, protocol, workers=workers, collect_problems=collect_problems,
@@ -173,7 +174,7 @@ def evaluate_run(store: RunStore, *, dataset: Any = None, workers: Optional[int]
         write_json(store.state_path, {
             "format": STATE_FORMAT, "official": protocol.official, "split": data.split,
             "protocol": json.loads(json.dumps(result.protocol_record(), default=str)),
-            "sequences": before, "listed": (store.manifest()["dataset"] or {}).get("listed"),
+            "sequences": before, "listed": spec.get("listed"),
             "outputs": {path.name: file_digest(path) for path in files.values()},
             "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         })
@@ -269,10 +270,5 @@ def _differs(args: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
             or args["options"] != dict(spec.get("options") or {}))
 
 
-def invalidate(store: RunStore) -> None:
-    """Forget the stored evaluation (the next report evaluates again)."""
-    store.state_path.unlink(missing_ok=True)
-
-
-__all__ = ["EvaluationPlan", "EvaluationStatus", "plan_evaluation", "StaleEvaluationError", "evaluate_run", "evaluation_status", "invalidate",
+__all__ = ["EvaluationPlan", "EvaluationStatus", "plan_evaluation", "StaleEvaluationError", "evaluate_run", "evaluation_status",
            "mask_fingerprints", "read_state", "run_dataset", "sequence_fingerprint", "subset_folder", "STATE_FILE"]
