@@ -428,3 +428,17 @@ def test_eval_report_and_the_store_never_import_torch(root, tmp_path, capsys):
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "torch-free" in done.stdout, done.stderr
+
+
+def test_non_official_settings_on_a_run_folder_never_replace_its_evaluation(root, tmp_path, capsys):
+    from vosbench.results.evaluation import is_run_protocol
+
+    assert is_run_protocol({"bound_th": 0.008, "decay_mode": "exact", "metrics": None})
+    assert not is_run_protocol({"all_frames": True}) and not is_run_protocol({"metrics": ["J", "F", "T"]})
+    out = tmp_path / "run"
+    assert cli(capsys, *run_args(root, out))[0] == 0
+    official = snapshot(out)
+    code, _, err = cli(capsys, "eval", out, "--all-frames", "-j", "1")
+    assert code == 0 and "evaluations" in err
+    assert {k: v for k, v in snapshot(out).items() if not k.startswith("evaluations/")} == official
+    assert evaluation_status(RunStore(out)).current

@@ -99,14 +99,13 @@ def eval_command(results_dir: Path, dataset: Optional[str], root: Optional[Path]
     from vosbench.metrics import Protocol, evaluate, write_outputs
     from vosbench.metrics.outputs import format_table, per_sequence_rows
     from vosbench.results import evaluate_run
-    from vosbench.results.evaluation import plan_evaluation
+    from vosbench.results.evaluation import is_run_protocol, plan_evaluation
 
     metrics = _split_names(metric_names)
     protocol_options = dict(bound_th=bound_th, decay_mode=decay_mode or "exact", extra_ids=extra_ids,
                             all_frames=all_frames, skip_short=skip_short)
-    official = Protocol(**protocol_options).official and not skip_short and decay_mode in (None, "exact") \
-        and not metrics
     protocol_options["metrics"] = metrics
+    official = is_run_protocol(protocol_options)
     plan = plan_evaluation(results_dir, dataset=dataset, root=root, split=split, task=task,
                            sequences=_split_names(sequences), output=output, official=official,
                            options={"resolution": resolution} if resolution else None)

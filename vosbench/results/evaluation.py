@@ -15,6 +15,7 @@ go through :func:`evaluation_status` and :func:`evaluate_run`; nothing here impo
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -179,6 +180,16 @@ def evaluate_run(store: RunStore, *, dataset: Any = None, workers: Optional[int]
             "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         })
     return result
+
+
+def is_run_protocol(options: Mapping[str, Any]) -> bool:
+    """Whether evaluation ``options`` (Protocol fields) are the ones :func:`evaluate_run` uses:
+    every field at its default and the dataset's own metric set (no ``metrics`` named)."""
+    from vosbench.metrics import Protocol
+
+    defaults = {f.name: f.default for f in dataclasses.fields(Protocol)}
+    return all(value == defaults[name] for name, value in options.items() if name != "metrics") \
+        and not options.get("metrics")
 
 
 def subset_folder(store: RunStore, key: Mapping[str, Any]) -> Path:
