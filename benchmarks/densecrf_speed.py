@@ -29,7 +29,7 @@ import platform
 import statistics
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -39,7 +39,7 @@ from vosbench_methods.common.densecrf import DenseCRF, DenseCRFParams
 from vosbench.io.atomic import atomic_write_text
 from vosbench.runner.timing import Timer
 
-Frame = Tuple[np.ndarray, np.ndarray]  # (H, W, 3) uint8 image, (H, W) foreground probability
+Frame = tuple[np.ndarray, np.ndarray]  # (H, W, 3) uint8 image, (H, W) foreground probability
 
 
 def guess_from_mask(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -48,31 +48,44 @@ def guess_from_mask(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(0.1 + 0.8 * blurred + rng.uniform(-0.2, 0.2, mask.shape), 0, 1)
 
 
-def davis_frames(root: Path, sequence: str, count: int, rng: np.random.Generator) -> List[Frame]:
+def davis_frames(root: Path, sequence: str, count: int, rng: np.random.Generator) -> list[Frame]:
     images = sorted((root / "JPEGImages" / "480p" / sequence).glob("*.jpg"))[:count]
     if not images:
         raise SystemExit(f"no frames under {root / 'JPEGImages' / '480p' / sequence}")
     frames = []
     for path in images:
         image = np.asarray(Image.open(path).convert("RGB"))
-        mask = np.asarray(Image.open(root / "Annotations" / "480p" / sequence / f"{path.stem}.png").convert("L")) > 127
+        mask = (
+            np.asarray(
+                Image.open(root / "Annotations" / "480p" / sequence / f"{path.stem}.png").convert(
+                    "L"
+                )
+            )
+            > 127
+        )
         frames.append((image, guess_from_mask(mask, rng)))
     return frames
 
 
-def synthetic_frames(height: int, width: int, count: int, rng: np.random.Generator) -> List[Frame]:
+def synthetic_frames(height: int, width: int, count: int, rng: np.random.Generator) -> list[Frame]:
     yy, xx = np.mgrid[0:height, 0:width]
     frames = []
     for t in range(count):
         cy, cx = height * (0.45 + 0.02 * t), width * (0.5 + 0.03 * t)
         inside = ((yy - cy) / (0.3 * height)) ** 2 + ((xx - cx) / (0.2 * width)) ** 2 < 1
-        background = np.stack([60 + 100 * yy / height, 90 + 80 * xx / width, 150 - 50 * yy / height], -1)
-        image = np.where(inside[..., None], [200.0, 80.0, 50.0], background) + rng.normal(0, 12, (height, width, 3))
+        background = np.stack(
+            [60 + 100 * yy / height, 90 + 80 * xx / width, 150 - 50 * yy / height], -1
+        )
+        image = np.where(inside[..., None], [200.0, 80.0, 50.0], background) + rng.normal(
+            0, 12, (height, width, 3)
+        )
         frames.append((np.clip(image, 0, 255).astype(np.uint8), guess_from_mask(inside, rng)))
     return frames
 
 
-def time_backend(backend: str, params: DenseCRFParams, frames: List[Frame]) -> Tuple[List[float], List[np.ndarray]]:
+def time_backend(
+    backend: str, params: DenseCRFParams, frames: list[Frame]
+) -> tuple[list[float], list[np.ndarray]]:
     crf = DenseCRF(params, backend)
     seconds, marginals = [], []
     for image, p in frames:
@@ -83,14 +96,20 @@ def time_backend(backend: str, params: DenseCRFParams, frames: List[Frame]) -> T
     return seconds, marginals
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--davis", type=Path, help="DAVIS-2016 root (JPEGImages/480p, Annotations/480p)")
+    parser.add_argument(
+        "--davis", type=Path, help="DAVIS-2016 root (JPEGImages/480p, Annotations/480p)"
+    )
     parser.add_argument("--sequence", default="blackswan")
-    parser.add_argument("--size", default="480x854", help="HxW of synthetic frames (without --davis)")
+    parser.add_argument(
+        "--size", default="480x854", help="HxW of synthetic frames (without --davis)"
+    )
     parser.add_argument("--frames", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--grid", action="store_true", help="time all nine COSNet settings, not just the default")
+    parser.add_argument(
+        "--grid", action="store_true", help="time all nine COSNet settings, not just the default"
+    )
     parser.add_argument("--out", type=Path, help="write a markdown report here")
     args = parser.parse_args(argv)
 
@@ -106,17 +125,23 @@ def main(argv: Optional[List[str]] = None) -> int:
     backends = ["numpy"] + (["pydensecrf"] if importlib.util.find_spec("pydensecrf") else [])
     settings = DenseCRFParams.cosnet_grid() if args.grid else (DenseCRFParams(),)
 
-    rows: List[Dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     for params in settings:
-        results = {b: [time_backend(b, params, frames) for _ in range(args.repeats)] for b in backends}
-        row: Dict[str, Any] = {"setting": params.tag, "size": f"{h}x{w}"}
+        results = {
+            b: [time_backend(b, params, frames) for _ in range(args.repeats)] for b in backends
+        }
+        row: dict[str, Any] = {"setting": params.tag, "size": f"{h}x{w}"}
         for backend, runs in results.items():
             row[f"{backend}_first_s"] = [run[0][0] for run in runs]
-            row[f"{backend}_later_s"] = [statistics.median(run[0][1:]) if len(run[0]) > 1 else None for run in runs]
+            row[f"{backend}_later_s"] = [
+                statistics.median(run[0][1:]) if len(run[0]) > 1 else None for run in runs
+            ]
         if "pydensecrf" in results:
             ours, theirs = results["numpy"][0][1], results["pydensecrf"][0][1]
             row["max_abs_dq"] = max(float(np.abs(a - b).max()) for a, b in zip(ours, theirs))
-            row["label_disagreement"] = sum(int((a.argmax(0) != b.argmax(0)).sum()) for a, b in zip(ours, theirs))
+            row["label_disagreement"] = sum(
+                int((a.argmax(0) != b.argmax(0)).sum()) for a, b in zip(ours, theirs)
+            )
             row["pixels"] = sum(a[0].size for a in ours)
         rows.append(row)
         print(json.dumps(row), flush=True)
@@ -127,7 +152,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     return 0
 
 
-def render(rows: List[Dict[str, Any]], source: str, backends: List[str], args) -> str:
+def render(rows: list[dict[str, Any]], source: str, backends: list[str], args) -> str:
     def seconds(values):
         values = [v for v in values if v is not None]
         return f"{statistics.median(values):.2f}" if values else "-"
@@ -145,9 +170,11 @@ def render(rows: List[Dict[str, Any]], source: str, backends: List[str], args) -
     for row in rows:
         differing = f"{row['label_disagreement']} / {row['pixels']}" if "pixels" in row else "-"
         dq = f"{row['max_abs_dq']:.1e}" if "max_abs_dq" in row else "-"
-        lines.append(f"| {row['setting']} | {row['size']} | {seconds(row['numpy_first_s'])} | "
-                     f"{seconds(row['numpy_later_s'])} | {seconds(row.get('pydensecrf_first_s', []))} | "
-                     f"{seconds(row.get('pydensecrf_later_s', []))} | {dq} | {differing} |")
+        lines.append(
+            f"| {row['setting']} | {row['size']} | {seconds(row['numpy_first_s'])} | "
+            f"{seconds(row['numpy_later_s'])} | {seconds(row.get('pydensecrf_first_s', []))} | "
+            f"{seconds(row.get('pydensecrf_later_s', []))} | {dq} | {differing} |"
+        )
     lines += ["", "Raw figures:", "", "```json", json.dumps(rows, indent=1), "```", ""]
     return "\n".join(lines)
 

@@ -51,7 +51,6 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
 
 SPLIT = "val"
 PRESET = "bench"
@@ -64,7 +63,7 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 # =============================================================================================
 
 
-def _ppid_map() -> Dict[int, int]:
+def _ppid_map() -> dict[int, int]:
     out = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -75,14 +74,14 @@ def _ppid_map() -> Dict[int, int]:
         except OSError:
             continue
         # comm may contain spaces/parens: fields after the last ')'
-        rest = data[data.rfind(b")") + 2:].split()
+        rest = data[data.rfind(b")") + 2 :].split()
         out[int(d)] = int(rest[1])
     return out
 
 
-def _descendants(root: int) -> List[int]:
+def _descendants(root: int) -> list[int]:
     parents = _ppid_map()
-    children: Dict[int, List[int]] = {}
+    children: dict[int, list[int]] = {}
     for pid, ppid in parents.items():
         children.setdefault(ppid, []).append(pid)
     tree, stack = [], [root]
@@ -155,8 +154,14 @@ class TreeMemoryPoller(threading.Thread):
         self.join()
 
 
-def timed_run(cmd: List[str], log: Path, poll_s: float, env: Optional[dict] = None,
-              timeout: Optional[float] = None, pss_every: int = 5) -> dict:
+def timed_run(
+    cmd: list[str],
+    log: Path,
+    poll_s: float,
+    env: dict | None = None,
+    timeout: float | None = None,
+    pss_every: int = 5,
+) -> dict:
     """Run ``cmd``, return wall time, exit status and peak tree memory."""
     with open(log, "wb") as fh:
         t0 = time.perf_counter()
@@ -170,8 +175,15 @@ def timed_run(cmd: List[str], log: Path, poll_s: float, env: Optional[dict] = No
             rc = proc.wait()
         wall = time.perf_counter() - t0
         poller.stop()
-    return {"wall_s": wall, "rc": rc, "peak_rss": poller.peak_rss, "peak_pss": poller.peak_pss,
-            "processes": poller.max_procs, "samples": poller.samples, "log": str(log)}
+    return {
+        "wall_s": wall,
+        "rc": rc,
+        "peak_rss": poller.peak_rss,
+        "peak_pss": poller.peak_pss,
+        "processes": poller.max_procs,
+        "samples": poller.samples,
+        "log": str(log),
+    }
 
 
 # =============================================================================================
@@ -179,7 +191,7 @@ def timed_run(cmd: List[str], log: Path, poll_s: float, env: Optional[dict] = No
 # =============================================================================================
 
 
-def _official_main(argv: List[str]) -> int:
+def _official_main(argv: list[str]) -> int:
     """Run the official DAVISEvaluation; write per-frame CSV and global JSON."""
     ap = argparse.ArgumentParser(prog="eval_speed.py _official")
     ap.add_argument("--checkout", required=True)
@@ -199,7 +211,7 @@ def _official_main(argv: List[str]) -> int:
     from davis2017.evaluation import DAVISEvaluation
 
     official_eval.tqdm = functools.partial(tqdm_module.tqdm, disable=True)
-    seen: List[dict] = []
+    seen: list[dict] = []
     get_all_masks = DAVIS.get_all_masks
     semi = DAVISEvaluation.__dict__["_evaluate_semisupervised"].__func__
     unsup = DAVISEvaluation.__dict__["_evaluate_unsupervised"].__func__
@@ -238,24 +250,32 @@ def _official_main(argv: List[str]) -> int:
                     w.writerow([s["sequence"], k + 1, stem, repr(float(jv)), repr(float(fv))])
     jm, fm = float(np.mean(res["J"]["M"])), float(np.mean(res["F"]["M"]))
     with open(out / "global.json", "w") as fh:
-        json.dump({"J&F": (jm + fm) / 2, "J": jm, "F": fm, "objects": len(res["J"]["M"]),
-                   "scoring_s": scoring_s}, fh)
+        json.dump(
+            {
+                "J&F": (jm + fm) / 2,
+                "J": jm,
+                "F": fm,
+                "objects": len(res["J"]["M"]),
+                "scoring_s": scoring_s,
+            },
+            fh,
+        )
     return 0
 
 
-def _link_farm(src: Path, names: List[str], dst: Path) -> Path:
+def _link_farm(src: Path, names: list[str], dst: Path) -> Path:
     dst.mkdir(parents=True, exist_ok=True)
     for n in names:
         os.symlink(os.path.abspath(src / n), dst / n)
     return dst
 
 
-def _split_names(root: Path, split: str) -> List[str]:
+def _split_names(root: Path, split: str) -> list[str]:
     text = (root / "ImageSets" / "2017" / f"{split}.txt").read_text()
     return [x.strip() for x in text.splitlines() if x.strip()]
 
 
-def _vos_benchmark_main(argv: List[str]) -> int:
+def _vos_benchmark_main(argv: list[str]) -> int:
     """Run vos-benchmark's benchmark() on the split's sequences (via symlinks, since it writes
     results.csv into the prediction folder)."""
     ap = argparse.ArgumentParser(prog="eval_speed.py _vos_benchmark")
@@ -284,12 +304,15 @@ def _vos_benchmark_main(argv: List[str]) -> int:
                 frames = sorted(os.listdir(gt_dir / seq))[1:-1]  # as its VideoEvaluator
                 ev = Evaluator(name=seq)
                 for fr in frames:
-                    ev.feed_frame(np.array(Image.open(results / seq / fr)), np.array(Image.open(gt_dir / seq / fr)))
+                    ev.feed_frame(
+                        np.array(Image.open(results / seq / fr)),
+                        np.array(Image.open(gt_dir / seq / fr)),
+                    )
                 stems = [os.path.splitext(x)[0] for x in frames]
                 for obj in sorted(ev.objects_in_gt):
                     js, fs = ev.object_iou[obj], ev.boundary_f[obj]
                     # scored from the object's first appearance: align to the last frames
-                    for stem, jv, fv in zip(stems[len(stems) - len(js):], js, fs):
+                    for stem, jv, fv in zip(stems[len(stems) - len(js) :], js, fs):
                         w.writerow([seq, int(obj), stem, repr(float(jv)), repr(float(fv))])
         return 0
     from vos_benchmark.benchmark import benchmark
@@ -297,12 +320,22 @@ def _vos_benchmark_main(argv: List[str]) -> int:
     gt = _link_farm(gt_dir, names, out / "gt")
     pred = _link_farm(results, names, out / "pred")
     t0 = time.perf_counter()
-    jf, j, f, objs = benchmark([str(gt)], [str(pred)], True, a.processes, verbose=False, skip_first_and_last=True)
+    jf, j, f, objs = benchmark(
+        [str(gt)], [str(pred)], True, a.processes, verbose=False, skip_first_and_last=True
+    )
     scoring_s = time.perf_counter() - t0
     n_obj = sum(len(iou) for iou, _ in objs[0].values())
     with open(out / "global.json", "w") as fh:
-        json.dump({"J&F": jf[0] / 100, "J": j[0] / 100, "F": f[0] / 100, "objects": n_obj,
-                   "scoring_s": scoring_s}, fh)
+        json.dump(
+            {
+                "J&F": jf[0] / 100,
+                "J": j[0] / 100,
+                "F": f[0] / 100,
+                "objects": n_obj,
+                "scoring_s": scoring_s,
+            },
+            fh,
+        )
     return 0
 
 
@@ -311,7 +344,7 @@ def _vos_benchmark_main(argv: List[str]) -> int:
 # =============================================================================================
 
 
-def make_workload(workdir: Path) -> Tuple[Path, Path]:
+def make_workload(workdir: Path) -> tuple[Path, Path]:
     """The bench preset (GT) and its noisy predictions, generated once under ``workdir``."""
     from vosbench.datasets.synthetic import (
         resolve_config,
@@ -327,7 +360,9 @@ def make_workload(workdir: Path) -> Tuple[Path, Path]:
     t0 = time.perf_counter()
     print(f"generating the workload under {workdir} (once) ...", flush=True)
     write_synthetic(gt, PRESET, split=SPLIT)
-    write_predictions(synthetic_dataset(resolve_config(PRESET), SPLIT), pred, quality=QUALITY, overwrite=True)
+    write_predictions(
+        synthetic_dataset(resolve_config(PRESET), SPLIT), pred, quality=QUALITY, overwrite=True
+    )
     marker.write_text(f"{PRESET} {SPLIT} {QUALITY}\n")
     print(f"  done in {time.perf_counter() - t0:.1f} s", flush=True)
     return gt, pred
@@ -345,8 +380,11 @@ def describe_workload(gt: Path, pred: Path, split: str) -> dict:
         if files:
             with Image.open(files[0]) as im:
                 size_set.add(im.size)
-    return {"sequences": len(names), "frames": frames,
-            "sizes": sorted(f"{w}x{h}" for w, h in size_set)}
+    return {
+        "sequences": len(names),
+        "frames": frames,
+        "sizes": sorted(f"{w}x{h}" for w, h in size_set),
+    }
 
 
 # =============================================================================================
@@ -359,7 +397,7 @@ def _norm_frame(x: str) -> str:
     return str(int(x)) if x.isdigit() else x
 
 
-def read_per_frame(path: Path) -> Dict[Tuple[str, int, str], Tuple[float, float]]:
+def read_per_frame(path: Path) -> dict[tuple[str, int, str], tuple[float, float]]:
     out = {}
     with open(path, newline="") as fh:
         r = csv.DictReader(fh)
@@ -369,7 +407,11 @@ def read_per_frame(path: Path) -> Dict[Tuple[str, int, str], Tuple[float, float]
         if missing:
             raise ValueError(f"{path}: missing columns {missing} (has {r.fieldnames})")
         for row in r:
-            key = (row[cols["sequence"]].strip(), int(float(row[cols["object"]])), _norm_frame(row[cols["frame"]]))
+            key = (
+                row[cols["sequence"]].strip(),
+                int(float(row[cols["object"]])),
+                _norm_frame(row[cols["frame"]]),
+            )
             out[key] = (float(row[cols["j"]]), float(row[cols["f"]]))
     return out
 
@@ -381,8 +423,13 @@ def compare(ref: dict, other: dict) -> dict:
         (j0, f0), (j1, f1) = ref[k], other[k]
         dj = max(dj, _absdiff(j0, j1))
         df = max(df, _absdiff(f0, f1))
-    return {"matched": len(common), "only_official": len(ref.keys() - other.keys()),
-            "only_tool": len(other.keys() - ref.keys()), "max_dJ": dj, "max_dF": df}
+    return {
+        "matched": len(common),
+        "only_official": len(ref.keys() - other.keys()),
+        "only_tool": len(other.keys() - ref.keys()),
+        "max_dJ": dj,
+        "max_dF": df,
+    }
 
 
 def _absdiff(a: float, b: float) -> float:
@@ -398,32 +445,59 @@ def _absdiff(a: float, b: float) -> float:
 # =============================================================================================
 
 
-def vosbench_cmd(gt: Path, pred: Path, split: str, workers: int, out: Path) -> List[str]:
+def vosbench_cmd(gt: Path, pred: Path, split: str, workers: int, out: Path) -> list[str]:
     exe = shutil.which("vosbench")
-    head = [exe] if exe else [sys.executable, "-c", "import sys; from vosbench.cli import main; sys.exit(main())"]
-    cmd = head + ["eval", "--dataset", "davis2017", "--root", str(gt), "--split", split,
-                  "--task", "semi-supervised", str(pred), "--workers", str(workers), "--output", str(out)]
+    head = (
+        [exe]
+        if exe
+        else [sys.executable, "-c", "import sys; from vosbench.cli import main; sys.exit(main())"]
+    )
+    cmd = head + [
+        "eval",
+        "--dataset",
+        "davis2017",
+        "--root",
+        str(gt),
+        "--split",
+        split,
+        "--task",
+        "semi-supervised",
+        str(pred),
+        "--workers",
+        str(workers),
+        "--output",
+        str(out),
+    ]
     if _vosbench_has_option("--force"):
         cmd.append("--force")
     return cmd
 
 
-_HELP_CACHE: Dict[str, str] = {}
+_HELP_CACHE: dict[str, str] = {}
 
 
 def _vosbench_has_option(opt: str) -> bool:
     if "help" not in _HELP_CACHE:
         exe = shutil.which("vosbench")
-        head = [exe] if exe else [sys.executable, "-c", "import sys; from vosbench.cli import main; sys.exit(main())"]
+        head = (
+            [exe]
+            if exe
+            else [
+                sys.executable,
+                "-c",
+                "import sys; from vosbench.cli import main; sys.exit(main())",
+            ]
+        )
         try:
-            _HELP_CACHE["help"] = subprocess.run(head + ["eval", "--help"], capture_output=True, text=True,
-                                                 timeout=120).stdout
+            _HELP_CACHE["help"] = subprocess.run(
+                head + ["eval", "--help"], capture_output=True, text=True, timeout=120
+            ).stdout
         except (OSError, subprocess.SubprocessError):
             _HELP_CACHE["help"] = ""
     return opt in _HELP_CACHE["help"]
 
 
-def _read_global_csv(path: Path) -> Optional[dict]:
+def _read_global_csv(path: Path) -> dict | None:
     try:
         with open(path, newline="") as fh:
             row = next(csv.DictReader(fh))
@@ -434,8 +508,11 @@ def _read_global_csv(path: Path) -> Optional[dict]:
 
 def _git_head(path: str) -> str:
     try:
-        return subprocess.check_output(["git", "-C", path, "rev-parse", "--short", "HEAD"], text=True,
-                                       stderr=subprocess.DEVNULL).strip()
+        return subprocess.check_output(
+            ["git", "-C", path, "rev-parse", "--short", "HEAD"],
+            text=True,
+            stderr=subprocess.DEVNULL,
+        ).strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -444,29 +521,47 @@ def _mb(x: float) -> str:
     return f"{x / 2**20:,.0f}"
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "_official":
         return _official_main(argv[1:])
     if argv and argv[0] == "_vos_benchmark":
         return _vos_benchmark_main(argv[1:])
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--official", help="checkout of davisvideochallenge/davis2017-evaluation")
-    ap.add_argument("--vos-benchmark", dest="vos_benchmark", help="checkout of hkchengrex/vos-benchmark")
-    ap.add_argument("--no-vosbench", action="store_true", help="do not run vosbench (test the harness)")
+    ap.add_argument(
+        "--vos-benchmark", dest="vos_benchmark", help="checkout of hkchengrex/vos-benchmark"
+    )
+    ap.add_argument(
+        "--no-vosbench", action="store_true", help="do not run vosbench (test the harness)"
+    )
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "vosbench-eval-speed",
-                    help="where the workload and run outputs go (workload reused between invocations)")
-    ap.add_argument("--gt", type=Path, help="use this DAVIS-2017-layout root instead of generating the workload")
+    ap.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "vosbench-eval-speed",
+        help="where the workload and run outputs go (workload reused between invocations)",
+    )
+    ap.add_argument(
+        "--gt", type=Path, help="use this DAVIS-2017-layout root instead of generating the workload"
+    )
     ap.add_argument("--results", type=Path, help="predictions for --gt")
     ap.add_argument("--split", default=SPLIT)
     ap.add_argument("--poll-ms", type=float, default=20.0, help="RSS polling interval")
-    ap.add_argument("--pss-every", type=int, default=5,
-                    help="rescan the process tree and read PSS every N polls (1 = every poll)")
+    ap.add_argument(
+        "--pss-every",
+        type=int,
+        default=5,
+        help="rescan the process tree and read PSS every N polls (1 = every poll)",
+    )
     ap.add_argument("--timeout", type=float, default=3600.0, help="per run, seconds")
     ap.add_argument("--no-frame-check", action="store_true", help="skip the per-frame comparison")
-    ap.add_argument("--out", type=Path, help="write the Markdown report here (e.g. results/eval_speed.md)")
+    ap.add_argument(
+        "--out", type=Path, help="write the Markdown report here (e.g. results/eval_speed.md)"
+    )
     a = ap.parse_args(argv)
     if (a.gt is None) != (a.results is None):
         ap.error("--gt and --results go together")
@@ -491,15 +586,54 @@ def main(argv: Optional[List[str]] = None) -> int:
     # (label, workers, command builder(out_dir) -> cmd, global reader, per-frame csv path)
     plans = []
     if a.official:
-        plans.append(("official davis2017-evaluation", 1,
-                      lambda out, n: me + ["_official", "--checkout", a.official, "--root", str(gt),
-                                           "--results", str(pred), "--split", a.split, "--out", str(out)]))
+        plans.append(
+            (
+                "official davis2017-evaluation",
+                1,
+                lambda out, n: (
+                    me
+                    + [
+                        "_official",
+                        "--checkout",
+                        a.official,
+                        "--root",
+                        str(gt),
+                        "--results",
+                        str(pred),
+                        "--split",
+                        a.split,
+                        "--out",
+                        str(out),
+                    ]
+                ),
+            )
+        )
     if a.vos_benchmark:
         for n in a.workers:
-            plans.append(("vos-benchmark", n,
-                          lambda out, n: me + ["_vos_benchmark", "--checkout", a.vos_benchmark, "--root", str(gt),
-                                               "--results", str(pred), "--split", a.split, "--processes", str(n),
-                                               "--out", str(out)]))
+            plans.append(
+                (
+                    "vos-benchmark",
+                    n,
+                    lambda out, n: (
+                        me
+                        + [
+                            "_vos_benchmark",
+                            "--checkout",
+                            a.vos_benchmark,
+                            "--root",
+                            str(gt),
+                            "--results",
+                            str(pred),
+                            "--split",
+                            a.split,
+                            "--processes",
+                            str(n),
+                            "--out",
+                            str(out),
+                        ]
+                    ),
+                )
+            )
     if not a.no_vosbench:
         for n in a.workers:
             plans.append(("vosbench", n, lambda out, n: vosbench_cmd(gt, pred, a.split, n, out)))
@@ -510,22 +644,32 @@ def main(argv: Optional[List[str]] = None) -> int:
         for r in range(a.repeats):
             out = runs_dir / f"{label.split()[0]}-w{n}-r{r}"
             out.mkdir(parents=True)
-            res = timed_run(build(out, n), out / "log.txt", poll, timeout=a.timeout, pss_every=a.pss_every)
+            res = timed_run(
+                build(out, n), out / "log.txt", poll, timeout=a.timeout, pss_every=a.pss_every
+            )
             res["out"] = out
             runs.append(res)
             status = "ok" if res["rc"] == 0 else f"EXIT {res['rc']} (see {res['log']})"
-            print(f"{label:32s} workers={n} run {r + 1}/{a.repeats}: {res['wall_s']:7.2f} s  "
-                  f"peak PSS {_mb(res['peak_pss'])} MB, RSS {_mb(res['peak_rss'])} MB, "
-                  f"{res['processes']} procs  {status}", flush=True)
+            print(
+                f"{label:32s} workers={n} run {r + 1}/{a.repeats}: {res['wall_s']:7.2f} s  "
+                f"peak PSS {_mb(res['peak_pss'])} MB, RSS {_mb(res['peak_rss'])} MB, "
+                f"{res['processes']} procs  {status}",
+                flush=True,
+            )
             if res["rc"] != 0:
                 break
         ok = [x for x in runs if x["rc"] == 0]
-        row = {"tool": label, "workers": n, "runs": [x["wall_s"] for x in runs], "failed": len(ok) < len(runs),
-               "median_s": statistics.median([x["wall_s"] for x in ok]) if ok else math.nan,
-               "peak_pss": max((x["peak_pss"] for x in ok), default=0),
-               "peak_rss": max((x["peak_rss"] for x in ok), default=0),
-               "procs": max((x["processes"] for x in ok), default=0),
-               "last_out": (ok or runs)[-1]["out"]}
+        row = {
+            "tool": label,
+            "workers": n,
+            "runs": [x["wall_s"] for x in runs],
+            "failed": len(ok) < len(runs),
+            "median_s": statistics.median([x["wall_s"] for x in ok]) if ok else math.nan,
+            "peak_pss": max((x["peak_pss"] for x in ok), default=0),
+            "peak_rss": max((x["peak_rss"] for x in ok), default=0),
+            "procs": max((x["processes"] for x in ok), default=0),
+            "last_out": (ok or runs)[-1]["out"],
+        }
         last = row["last_out"]
         if label.startswith("vosbench"):
             row["global"] = _read_global_csv(last / f"global_results-{a.split}.csv")
@@ -540,14 +684,35 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     # per-frame comparison against the official values
     official_rows = [r for r in rows if r["tool"].startswith("official") and not r["failed"]]
-    ref = read_per_frame(official_rows[0]["per_frame_csv"]) if official_rows and not a.no_frame_check else None
+    ref = (
+        read_per_frame(official_rows[0]["per_frame_csv"])
+        if official_rows and not a.no_frame_check
+        else None
+    )
     vb_frames = None
     if ref is not None and a.vos_benchmark:
         out = runs_dir / "vos-benchmark-per-frame"
         print("vos-benchmark per-frame pass (untimed) ...", flush=True)
-        res = timed_run(me + ["_vos_benchmark", "--checkout", a.vos_benchmark, "--root", str(gt), "--results",
-                              str(pred), "--split", a.split, "--out", str(out), "--per-frame"],
-                        runs_dir / "vos-benchmark-per-frame.log", poll, timeout=a.timeout)
+        res = timed_run(
+            me
+            + [
+                "_vos_benchmark",
+                "--checkout",
+                a.vos_benchmark,
+                "--root",
+                str(gt),
+                "--results",
+                str(pred),
+                "--split",
+                a.split,
+                "--out",
+                str(out),
+                "--per-frame",
+            ],
+            runs_dir / "vos-benchmark-per-frame.log",
+            poll,
+            timeout=a.timeout,
+        )
         if res["rc"] == 0:
             vb_frames = compare(ref, read_per_frame(out / "per-frame.csv"))
     for row in rows:
@@ -555,8 +720,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         if ref is None:
             continue
         if row["tool"].startswith("official"):
-            row["check"] = {"matched": len(ref), "only_official": 0, "only_tool": 0, "max_dJ": 0.0, "max_dF": 0.0,
-                            "reference": True}
+            row["check"] = {
+                "matched": len(ref),
+                "only_official": 0,
+                "only_tool": 0,
+                "max_dJ": 0.0,
+                "max_dF": 0.0,
+                "reference": True,
+            }
         elif row["tool"] == "vos-benchmark":
             row["check"] = vb_frames
         elif row["per_frame_csv"] is not None and Path(row["per_frame_csv"]).is_file():
@@ -575,40 +746,60 @@ def main(argv: Optional[List[str]] = None) -> int:
     return 0 if all(not r["failed"] for r in rows) else 1
 
 
-def render(rows: List[dict], work: dict, a: argparse.Namespace, gt: Path, pred: Path) -> str:
+def render(rows: list[dict], work: dict, a: argparse.Namespace, gt: Path, pred: Path) -> str:
     official = next((r for r in rows if r["tool"].startswith("official") and not r["failed"]), None)
     lines = ["# Evaluation speed: vosbench vs the official DAVIS evaluator and vos-benchmark", ""]
     src = "synthetic `bench` preset, `noisy` predictions" if not a.gt else f"`{gt}` / `{pred}`"
-    objects = next((r["global"]["objects"] for r in rows if r.get("global") and "objects" in r["global"]), None)
-    lines.append(f"Workload: {src}; {work['sequences']} sequences, {work['frames']} frames "
-                 f"({', '.join(work['sizes'])})" + (f", {objects} objects" if objects else "") +
-                 f", split `{a.split}`, semi-supervised (first and last frame not scored).")
+    objects = next(
+        (r["global"]["objects"] for r in rows if r.get("global") and "objects" in r["global"]), None
+    )
+    lines.append(
+        f"Workload: {src}; {work['sequences']} sequences, {work['frames']} frames "
+        f"({', '.join(work['sizes'])})"
+        + (f", {objects} objects" if objects else "")
+        + f", split `{a.split}`, semi-supervised (first and last frame not scored)."
+    )
     try:
         with open("/proc/cpuinfo") as fh:
             cpu = next(x.split(":", 1)[1].strip() for x in fh if x.startswith("model name"))
     except (OSError, StopIteration):
         cpu = platform.processor() or "unknown CPU"
     import numpy
-    lines.append(f"Machine: {os.cpu_count()} logical CPUs ({cpu}), Python {platform.python_version()}, "
-                 f"numpy {numpy.__version__}.")
+
+    lines.append(
+        f"Machine: {os.cpu_count()} logical CPUs ({cpu}), Python {platform.python_version()}, "
+        f"numpy {numpy.__version__}."
+    )
     refs = []
     if a.official:
         refs.append(f"davis2017-evaluation @ {_git_head(a.official)}")
     if a.vos_benchmark:
         refs.append(f"vos-benchmark @ {_git_head(a.vos_benchmark)}")
     if refs:
-        lines.append("Reference tools: " + ", ".join(refs) + " (run from their checkouts, not part of vosbench).")
-    lines.append(f"Each cell: median wall time of {a.repeats} end-to-end runs in a fresh subprocess; memory = peak "
-                 f"over the run of the summed PSS (RSS) of the tool's whole process tree, RSS polled every "
-                 f"{a.poll_ms:g} ms, PSS every {a.poll_ms * a.pss_every:g} ms. Per-frame check: max |Δ| of J and F against the official per-frame values, "
-                 "joined on (sequence, object, frame).")
+        lines.append(
+            "Reference tools: "
+            + ", ".join(refs)
+            + " (run from their checkouts, not part of vosbench)."
+        )
+    lines.append(
+        f"Each cell: median wall time of {a.repeats} end-to-end runs in a fresh subprocess; memory = peak "
+        f"over the run of the summed PSS (RSS) of the tool's whole process tree, RSS polled every "
+        f"{a.poll_ms:g} ms, PSS every {a.poll_ms * a.pss_every:g} ms. Per-frame check: max |Δ| of J and F against the official per-frame values, "
+        "joined on (sequence, object, frame)."
+    )
     lines.append("")
-    lines.append("| tool | workers | median time (s) | runs (s) | speed-up vs official | peak PSS (MB) | peak RSS (MB) "
-                 "| J&F | per-frame max abs ΔJ / ΔF | rows matched |")
+    lines.append(
+        "| tool | workers | median time (s) | runs (s) | speed-up vs official | peak PSS (MB) | peak RSS (MB) "
+        "| J&F | per-frame max abs ΔJ / ΔF | rows matched |"
+    )
     lines.append("|---|---:|---:|---|---:|---:|---:|---:|---|---:|")
     for r in rows:
         runs = ", ".join(f"{x:.1f}" for x in r["runs"])
-        sp = f"{official['median_s'] / r['median_s']:.1f}×" if official and r["median_s"] == r["median_s"] else "—"
+        sp = (
+            f"{official['median_s'] / r['median_s']:.1f}×"
+            if official and r["median_s"] == r["median_s"]
+            else "—"
+        )
         g = r.get("global")
         jf = f"{g['J&F']:.3f}" if g else "—"
         c = r.get("check")
@@ -626,16 +817,20 @@ def render(rows: List[dict], work: dict, a: argparse.Namespace, gt: Path, pred: 
             if c["only_official"] or c["only_tool"]:
                 matched += f" (+{c['only_official']} official only, +{c['only_tool']} tool only)"
         median = f"{r['median_s']:.2f}" if r["median_s"] == r["median_s"] else "—"
-        lines.append(f"| {r['tool']} | {r['workers']} | {median} | {runs} | {sp} | {_mb(r['peak_pss'])} | "
-                     f"{_mb(r['peak_rss'])} | {jf} | {chk} | {matched} |")
+        lines.append(
+            f"| {r['tool']} | {r['workers']} | {median} | {runs} | {sp} | {_mb(r['peak_pss'])} | "
+            f"{_mb(r['peak_rss'])} | {jf} | {chk} | {matched} |"
+        )
     lines.append("")
     notes = []
     if official:
         notes.append("The official evaluator is single-process; it has no worker option.")
     if any(r["tool"] == "vos-benchmark" for r in rows):
-        notes.append("vos-benchmark's per-frame values come from an untimed pass through its `Evaluator`; it scores "
-                     "an object only from its first appearance and adds GT ids the official protocol ignores "
-                     "(e.g. 255), so rows can differ in number; its J&F is over its own object set.")
+        notes.append(
+            "vos-benchmark's per-frame values come from an untimed pass through its `Evaluator`; it scores "
+            "an object only from its first appearance and adds GT ids the official protocol ignores "
+            "(e.g. 255), so rows can differ in number; its J&F is over its own object set."
+        )
     for n in notes:
         lines.append(f"* {n}")
     return "\n".join(lines) + "\n"

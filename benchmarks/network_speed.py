@@ -47,7 +47,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import numpy as np
 import torch
@@ -65,21 +65,51 @@ CASES = [
     ("rgmp 1 scale", "rgmp", {"scales": "1.0"}, "fp32", 1, (1.0,), None),
     ("rgmp 3 scales", "rgmp", {}, "fp32", 3, (0.5, 0.75, 1.0), 3),
     ("rgmp 3 scales, compiled", "rgmp", {"compile": "true"}, "fp32", 1, (0.5, 0.75, 1.0), None),
-    ("rgmp 1 scale, compiled", "rgmp", {"scales": "1.0", "compile": "true"}, "fp32", 1, (1.0,), None),
-    ("rgmp 1 scale, NCHW, BN not folded", "rgmp", {"scales": "1.0", "channels_last": "false", "fold_bn": "false"},
-     "fp32", 1, None, None),
+    (
+        "rgmp 1 scale, compiled",
+        "rgmp",
+        {"scales": "1.0", "compile": "true"},
+        "fp32",
+        1,
+        (1.0,),
+        None,
+    ),
+    (
+        "rgmp 1 scale, NCHW, BN not folded",
+        "rgmp",
+        {"scales": "1.0", "channels_last": "false", "fold_bn": "false"},
+        "fp32",
+        1,
+        None,
+        None,
+    ),
     ("rgmp 1 scale", "rgmp", {"scales": "1.0"}, "amp-bf16", 1, None, None),
     ("fan 1 scale, reference=previous", "fan", {"reference": "previous"}, "fp32", 1, (1.0,), None),
     ("ranet crop-and-track", "ranet", {}, "fp32", 1, "single_object", None),
     ("ranet crop-and-track", "ranet", {}, "fp32", 3, "multi_object", 3),
     ("ranet no-crop", "ranet", {"crop": "false"}, "fp32", 1, None, None),
-    ("ranet crop-and-track, NHWC", "ranet", {"channels_last": "true"}, "fp32", 1, "single_object", None),
+    (
+        "ranet crop-and-track, NHWC",
+        "ranet",
+        {"channels_last": "true"},
+        "fp32",
+        1,
+        "single_object",
+        None,
+    ),
     ("ranet crop-and-track", "ranet", {}, "fp16", 1, "single_object/fp16", None),
     # COSNet (unsupervised: no objects handed in); the authors' slot holds their number of references
     ("cosnet 5 references", "cosnet", {}, "fp32", 0, 5, None),
     ("cosnet 1 reference", "cosnet", {"references": "1"}, "fp32", 0, 1, None),
-    ("cosnet 5 references, released computation (no feature cache)", "cosnet", {"feature_cache": "0"}, "fp32",
-     0, None, None),
+    (
+        "cosnet 5 references, released computation (no feature cache)",
+        "cosnet",
+        {"feature_cache": "0"},
+        "fp32",
+        0,
+        None,
+        None,
+    ),
     ("cosnet 5 references + dense CRF", "cosnet", {"crf": "true"}, "fp32", 0, None, None),
 ]
 
@@ -87,7 +117,9 @@ CASES = [
 def clip(objects: int, frames: int):
     """A synthetic 854x480 sequence with exactly ``objects`` objects in frame 0 (0: the unsupervised task)."""
     if objects == 0:
-        data = load_dataset("synthetic", None, "val", preset="val", num_frames=frames, task="unsupervised")
+        data = load_dataset(
+            "synthetic", None, "val", preset="val", num_frames=frames, task="unsupervised"
+        )
         return data.select(data.names[:1]), data.sequences[0]
     data = load_dataset("synthetic", None, "val", preset="val", num_frames=frames)
     for sequence in data.sequences:
@@ -96,12 +128,24 @@ def clip(objects: int, frames: int):
     raise SystemExit(f"no synthetic sequence with {objects} object(s)")
 
 
-def time_ours(method: str, config: Dict[str, str], precision: str, weights: Path, data, warmup: int):
+def time_ours(
+    method: str, config: dict[str, str], precision: str, weights: Path, data, warmup: int
+):
     """(headline FPS, warm-up seconds incl. any compilation) of one fresh runner invocation."""
     with tempfile.TemporaryDirectory() as out:
-        result = run(method, data, config=config, output=out,
-                     settings=RunSettings(weights=weights, precision=precision, warmup_frames=warmup,
-                                          io_workers=0, evaluate=False))  # no decoding thread beside the model
+        result = run(
+            method,
+            data,
+            config=config,
+            output=out,
+            settings=RunSettings(
+                weights=weights,
+                precision=precision,
+                warmup_frames=warmup,
+                io_workers=0,
+                evaluate=False,
+            ),
+        )  # no decoding thread beside the model
     return float(result.summary["fps"]), float(result.summary["warmup_s"])
 
 
@@ -111,10 +155,18 @@ def their_inputs(ref, sequence, objects: int, references: int = 0):
         from vosbench_methods.cosnet.method import draw_references
 
         rng = random.Random(0)
-        return frames, [draw_references("random", references, len(frames), rng) for _ in frames], None
+        return (
+            frames,
+            [draw_references("random", references, len(frames), rng) for _ in frames],
+            None,
+        )
     labels = sequence.read_annotation(sequence.frames[0]).astype(np.uint8)
     if ref.__class__.__name__ == "RANetReference":  # letterboxed 854 → 864 as their loader does
-        return np.pad(frames, ((0, 0), (0, 0), (5, 5), (0, 0))), np.pad(labels, ((0, 0), (5, 5))), None
+        return (
+            np.pad(frames, ((0, 0), (0, 0), (5, 5), (0, 0))),
+            np.pad(labels, ((0, 0), (5, 5))),
+            None,
+        )
     if ref.__class__.__name__ == "FANReference":
         return ref.pad(frames, (labels > 0).astype(np.uint8)[None])
     return ref.pad(frames, labels[None], objects, multi_object=True)
@@ -138,45 +190,64 @@ def time_theirs(ref, all_F, all_M, objects: int, scales) -> float:
     return frames / (time.perf_counter() - started)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rgmp-repo", type=Path, help="checkout of seoungwugoh/RGMP (omit: vosbench only)")
+    parser.add_argument(
+        "--rgmp-repo", type=Path, help="checkout of seoungwugoh/RGMP (omit: vosbench only)"
+    )
     parser.add_argument("--fan-repo", type=Path, help="checkout of djzgroup/FANforVOS")
     parser.add_argument("--ranet-repo", type=Path, help="checkout of Storife/RANet")
     parser.add_argument("--cosnet-repo", type=Path, help="checkout of carrierlxk/COSNet")
-    parser.add_argument("--methods", default="rgmp,fan,ranet", help="comma-separated methods to time")
+    parser.add_argument(
+        "--methods", default="rgmp,fan,ranet", help="comma-separated methods to time"
+    )
     parser.add_argument("--frames", type=int, default=6)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("results/rgmp_fan_speed.md"))
     parser.add_argument("--cases", help="only cases whose 'name precision' contains this text")
-    parser.add_argument("--no-their-warmup", action="store_true",
-                        help="skip the authors' untimed warm-up call (for very slow cases such as CPU fp16)")
+    parser.add_argument(
+        "--no-their-warmup",
+        action="store_true",
+        help="skip the authors' untimed warm-up call (for very slow cases such as CPU fp16)",
+    )
     args = parser.parse_args(argv)
 
     import reference
     from compare import build_ours, export_release
 
-    rows: List[Dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-        repos = {"rgmp": args.rgmp_repo, "fan": args.fan_repo, "ranet": args.ranet_repo, "cosnet": args.cosnet_repo}
-        refs: Dict[Any, Any] = {}
-        weights: Dict[str, Path] = {}
+        repos = {
+            "rgmp": args.rgmp_repo,
+            "fan": args.fan_repo,
+            "ranet": args.ranet_repo,
+            "cosnet": args.cosnet_repo,
+        }
+        refs: dict[Any, Any] = {}
+        weights: dict[str, Path] = {}
         for method in methods:
             repo = repos[method]
             if repo is not None and method == "ranet":  # one model per head, same seeded weights
                 for key in ("single_object", "multi_object", "single_object/fp16"):
                     net_type, _, half = key.partition("/")
-                    refs[method, key] = reference.load_ranet(repo, net_type, seed=0, fp16=bool(half))
+                    refs[method, key] = reference.load_ranet(
+                        repo, net_type, seed=0, fp16=bool(half)
+                    )
                 model = refs[method, "single_object"].model
             elif repo is not None:
-                loader = {"rgmp": reference.load_rgmp, "fan": reference.load_fan, "cosnet": reference.load_cosnet}
+                loader = {
+                    "rgmp": reference.load_rgmp,
+                    "fan": reference.load_fan,
+                    "cosnet": reference.load_cosnet,
+                }
                 refs[method] = loader[method](repo, seed=0)
                 model = refs[method].model
             else:  # no checkout: our own network's random weights
                 from vosbench.runner import get_method, make_config
+
                 cls = get_method(method)
                 model = cls.build_network(make_config(cls.Config, {}))
             release = work / f"{method}-release.pth"
@@ -187,33 +258,51 @@ def main(argv: Optional[List[str]] = None) -> int:
                 continue
             frames = min(frames or args.frames, args.frames)
             data, sequence = clip(objects, frames)
-            ref = None if scales is None else refs.get((method, scales) if method == "ranet" else method)
+            ref = (
+                None
+                if scales is None
+                else refs.get((method, scales) if method == "ranet" else method)
+            )
             ours, theirs, warmups = [], [], []
             if method == "cosnet" and scales is not None and frames < scales:
                 ref = None  # their loop draws without replacement: it needs frames >= references
             if ref is not None:
-                all_F, all_M, _ = their_inputs(ref, sequence, objects, scales if method == "cosnet" else 0)
-                if args.no_their_warmup or method == "cosnet":  # COSNet: 2 encoder passes per reference a frame
+                all_F, all_M, _ = their_inputs(
+                    ref, sequence, objects, scales if method == "cosnet" else 0
+                )
+                if (
+                    args.no_their_warmup or method == "cosnet"
+                ):  # COSNet: 2 encoder passes per reference a frame
                     pass
                 elif method == "ranet":
                     time_theirs(ref, all_F[:2], all_M, objects, scales)  # warm-up
                 else:
                     time_theirs(ref, all_F[:, :, :2], all_M[:, :, :2], objects, scales)  # warm-up
             for _ in range(args.repeats):
-                fps, warmup_s = time_ours(method, config, precision, weights[method], data, args.warmup)
+                fps, warmup_s = time_ours(
+                    method, config, precision, weights[method], data, args.warmup
+                )
                 ours.append(fps)
                 warmups.append(warmup_s)
                 if ref is not None:
                     theirs.append(time_theirs(ref, all_F, all_M, objects, scales))
-            row = {"case": name, "objects": objects, "precision": precision, "config": config,
-                   "frames": frames, "ours_fps": ours, "theirs_fps": theirs, "ours_warmup_s": warmups}
+            row = {
+                "case": name,
+                "objects": objects,
+                "precision": precision,
+                "config": config,
+                "frames": frames,
+                "ours_fps": ours,
+                "theirs_fps": theirs,
+                "ours_warmup_s": warmups,
+            }
             rows.append(row)
             print(json.dumps(row), flush=True)
     write_report(rows, args)
     return 0
 
 
-def write_report(rows: List[Dict[str, Any]], args) -> None:
+def write_report(rows: list[dict[str, Any]], args) -> None:
     def median(values):
         return statistics.median(values) if values else None
 
@@ -237,12 +326,22 @@ def write_report(rows: List[Dict[str, Any]], args) -> None:
     for row in rows:
         ours, theirs = median(row["ours_fps"]), median(row["theirs_fps"])
         ratio = f"{ours / theirs:.2f}x" if theirs else "-"
-        lines.append(f"| {row['case']} | {row['objects']} | {row['frames']} | {row['precision']} | {ours:.3f} | "
-                     f"{f'{theirs:.3f}' if theirs else '-'} | {ratio} | {median(row['ours_warmup_s']):.0f} |")
-    lines += ["", "Raw figures (every repeat):", "", "```json", json.dumps(rows, indent=1), "```", ""]
+        lines.append(
+            f"| {row['case']} | {row['objects']} | {row['frames']} | {row['precision']} | {ours:.3f} | "
+            f"{f'{theirs:.3f}' if theirs else '-'} | {ratio} | {median(row['ours_warmup_s']):.0f} |"
+        )
+    lines += [
+        "",
+        "Raw figures (every repeat):",
+        "",
+        "```json",
+        json.dumps(rows, indent=1),
+        "```",
+        "",
+    ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines))
-    print("\n".join(lines[:len(rows) + 9]))
+    print("\n".join(lines[: len(rows) + 9]))
 
 
 if __name__ == "__main__":

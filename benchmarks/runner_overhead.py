@@ -37,7 +37,6 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Dict, List
 
 from vosbench.datasets import load_dataset
 from vosbench.datasets.synthetic import resolve_config, write_synthetic
@@ -72,35 +71,51 @@ def decode_encode(dataset, out: Path) -> float:
 
 def runner_seconds(dataset, out: Path, io_workers: int) -> float:
     started = Timer.now()
-    result = run("first-frame", dataset, output=out, settings=RunSettings(evaluate=False, io_workers=io_workers))
+    result = run(
+        "first-frame",
+        dataset,
+        output=out,
+        settings=RunSettings(evaluate=False, io_workers=io_workers),
+    )
     elapsed = Timer.now() - started
     assert result.ok and len(result.ran) == len(dataset)
     return elapsed
 
 
-def measure_overhead(root: Path, sequences: int, repeats: int, work: Path) -> Dict[str, object]:
+def measure_overhead(root: Path, sequences: int, repeats: int, work: Path) -> dict[str, object]:
     dataset = load_dataset("synthetic", root, "val")
     dataset = dataset.select(dataset.names[:sequences])
     frames = sum(len(s) for s in dataset)
     decode_encode(dataset, work / "warm")  # page cache
-    times: Dict[str, List[float]] = {"decode+encode": [], "run io_workers=1": [], "run io_workers=0": []}
+    times: dict[str, list[float]] = {
+        "decode+encode": [],
+        "run io_workers=1": [],
+        "run io_workers=0": [],
+    }
     for index in range(repeats):
         times["decode+encode"].append(decode_encode(dataset, work / f"plain-{index}"))
         times["run io_workers=1"].append(runner_seconds(dataset, work / f"run1-{index}", 1))
         times["run io_workers=0"].append(runner_seconds(dataset, work / f"run0-{index}", 0))
     median = {name: statistics.median(values) for name, values in times.items()}
-    return {"frames": frames, "sequences": len(dataset), "seconds": times, "median_s": median,
-            "fps": {name: frames / seconds for name, seconds in median.items()}}
+    return {
+        "frames": frames,
+        "sequences": len(dataset),
+        "seconds": times,
+        "median_s": median,
+        "fps": {name: frames / seconds for name, seconds in median.items()},
+    }
 
 
-def measure_memory(frames: int, work: Path) -> Dict[str, float]:
+def measure_memory(frames: int, work: Path) -> dict[str, float]:
     out = work / f"memory-{frames}"
     script = MEMORY_SCRIPT.format(frames=frames)
-    text = subprocess.run([sys.executable, "-c", script, str(out)], check=True, capture_output=True, text=True).stdout
+    text = subprocess.run(
+        [sys.executable, "-c", script, str(out)], check=True, capture_output=True, text=True
+    ).stdout
     return json.loads(text.strip().splitlines()[-1])
 
 
-def report(overhead: Dict[str, object], memory: Dict[int, Dict[str, float]], args) -> str:
+def report(overhead: dict[str, object], memory: dict[int, dict[str, float]], args) -> str:
     fps = overhead["fps"]
     base = fps["decode+encode"]
     lines = [
@@ -124,14 +139,22 @@ def report(overhead: Dict[str, object], memory: Dict[int, Dict[str, float]], arg
         "|---|---|---|",
     ]
     for frames, record in memory.items():
-        lines.append(f"| {frames} | {record['process_peak_mb']:.0f} | {record['sequence_peak_mb']:.0f} |")
+        lines.append(
+            f"| {frames} | {record['process_peak_mb']:.0f} | {record['sequence_peak_mb']:.0f} |"
+        )
     short, long = memory[args.short]["process_peak_mb"], memory[args.long]["process_peak_mb"]
-    lines += ["", f"Growth from {args.short} to {args.long} frames: {100 * (long / short - 1):+.1f} %.", ""]
+    lines += [
+        "",
+        f"Growth from {args.short} to {args.long} frames: {100 * (long / short - 1):+.1f} %.",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--preset", default="bench")
     parser.add_argument("--sequences", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)

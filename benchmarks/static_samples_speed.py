@@ -46,7 +46,10 @@ def main() -> None:
     height, width = (int(v) for v in args.size.lower().split("x"))
     item, other = textured_item(1, "source"), textured_item(2, "other")
     params = StaticAugmentation()
-    for label, extra in (("plain", {}), ("pasted + occluder", {"background": other, "occluder": other})):
+    for label, extra in (
+        ("plain", {}),
+        ("pasted + occluder", {"background": other, "occluder": other}),
+    ):
         rng = np.random.default_rng(args.seed)
         wall, cpu = [], []
         for _ in range(args.clips):
@@ -56,8 +59,10 @@ def main() -> None:
             cpu.append((time.process_time() - start_cpu) * 1e3)
         skip = min(5, args.clips - 1)  # the first clips fill caches
         wall, cpu = np.array(wall[skip:]), np.array(cpu[skip:])
-        print(f"{height}x{width} T={args.length} {label:>18}: median {np.median(wall):6.1f} ms "
-              f"(CPU {np.median(cpu):6.1f} ms), p90 {np.percentile(wall, 90):6.1f} ms over {len(wall)} clips")
+        print(
+            f"{height}x{width} T={args.length} {label:>18}: median {np.median(wall):6.1f} ms "
+            f"(CPU {np.median(cpu):6.1f} ms), p90 {np.percentile(wall, 90):6.1f} ms over {len(wall)} clips"
+        )
 
 
 if __name__ == "__main__":

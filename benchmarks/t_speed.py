@@ -37,7 +37,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -117,16 +116,16 @@ changes the values.
 """
 
 
-def eval_t_sequences(dataset) -> List[str]:
+def eval_t_sequences(dataset) -> list[str]:
     return [s.name for s in dataset if (s.attributes or {}).get("eval_t")]
 
 
-def read_inner_masks(sequence) -> List[np.ndarray]:
+def read_inner_masks(sequence) -> list[np.ndarray]:
     """GT masks of the evaluated frames f_1 … f_{T−2} (non-zero = object)."""
     return [sequence.read_annotation(stem) != 0 for stem in sequence.annotated[1:-1]]
 
 
-def vosbench_t(dataset, names: List[str]) -> Tuple[Dict[str, np.ndarray], float, float]:
+def vosbench_t(dataset, names: list[str]) -> tuple[dict[str, np.ndarray], float, float]:
     """Per-sequence per-frame T, seconds with reading, seconds computing only."""
     start = time.perf_counter()
     compute = 0.0
@@ -145,9 +144,13 @@ def time_jf(root: Path) -> float:
     return time.perf_counter() - start
 
 
-def run_toolkit(python: str, lib: str, root: Path, names: List[str]) -> Dict[str, dict]:
-    done = subprocess.run([python, "-c", TOOLKIT_DRIVER, lib, str(root), *names],
-                          check=True, capture_output=True, text=True)
+def run_toolkit(python: str, lib: str, root: Path, names: list[str]) -> dict[str, dict]:
+    done = subprocess.run(
+        [python, "-c", TOOLKIT_DRIVER, lib, str(root), *names],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -164,7 +167,8 @@ def markdown(names, ours, toolkit, timings, args) -> str:
         "(f_t, f_{t+1}) of the evaluated frames f_1 … f_{T−2} (`sequence_stability`).",
         f"Toolkit: github fperazzi/davis @ {args.toolkit_commit or 'n/a'}, its C++ `tstab` built "
         "(Boost.Python) and its `t_stability.py` run side by side outside vosbench."
-        if toolkit else "Toolkit: not run.",
+        if toolkit
+        else "Toolkit: not run.",
         "Produced by `python benchmarks/t_speed.py` on this machine: "
         f"{os.cpu_count()} logical CPUs, Python {platform.python_version()}, "
         f"numpy {np.__version__}.",
@@ -182,41 +186,56 @@ def markdown(names, ours, toolkit, timings, args) -> str:
             t = nanmean(tk)
             seq_tk.append(t)
             pair_diff = np.nanmax(np.abs(tk - mine)) if np.isfinite(tk).any() else math.nan
-            lines.append(f"| {name} | {len(mine)} | {m:.6f} | {t:.6f} | {abs(m - t):.1e} | "
-                         f"{pair_diff:.1e} |")
+            lines.append(
+                f"| {name} | {len(mine)} | {m:.6f} | {t:.6f} | {abs(m - t):.1e} | {pair_diff:.1e} |"
+            )
         else:
             lines.append(f"| {name} | {len(mine)} | {m:.6f} | – | – | – |")
     mean_ours = float(np.mean(seq_ours))
     if toolkit:
         mean_tk = float(np.mean(seq_tk))
-        lines.append(f"| **mean** | {sum(len(ours[n]) - 1 for n in names)} | **{mean_ours:.6f}** | "
-                     f"**{mean_tk:.6f}** | {abs(mean_ours - mean_tk):.1e} | |")
+        lines.append(
+            f"| **mean** | {sum(len(ours[n]) - 1 for n in names)} | **{mean_ours:.6f}** | "
+            f"**{mean_tk:.6f}** | {abs(mean_ours - mean_tk):.1e} | |"
+        )
     else:
         lines.append(f"| **mean** | | **{mean_ours:.6f}** | | | |")
-    lines += ["", f"Leaderboard (DAVIS website, ground truth row): T-Mean {LEADERBOARD_TGT}; "
-              f"vosbench rounds to {mean_ours:.3f}.", "", "## Speed", "",
-              f"Median of {args.repeats} runs (all runs listed), one process; load average "
-              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs when they ended (a shared "
-              "machine: single runs vary by up to a quarter).", "",
-              "| what | median (s) | runs (s) |", "|---|---:|---|"]
+    lines += [
+        "",
+        f"Leaderboard (DAVIS website, ground truth row): T-Mean {LEADERBOARD_TGT}; "
+        f"vosbench rounds to {mean_ours:.3f}.",
+        "",
+        "## Speed",
+        "",
+        f"Median of {args.repeats} runs (all runs listed), one process; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs when they ended (a shared "
+        "machine: single runs vary by up to a quarter).",
+        "",
+        "| what | median (s) | runs (s) |",
+        "|---|---:|---|",
+    ]
     for label, runs in timings.items():
-        lines.append(f"| {label} | {statistics.median(runs):.2f} | "
-                     f"{', '.join(f'{r:.2f}' for r in runs)} |")
+        lines.append(
+            f"| {label} | {statistics.median(runs):.2f} | {', '.join(f'{r:.2f}' for r in runs)} |"
+        )
     t_all = statistics.median(timings["vosbench T, 10 eval_t sequences (reading + T)"])
     jf = statistics.median(timings["vosbench J&F, 20 val sequences (evaluate, workers=1)"])
     lines += ["", f"Ratio T / J&F: {t_all / jf:.1f}×."]
     if toolkit:
         tk_s = sum(v["seconds"] for v in toolkit.values())
         ours_s = statistics.median(timings["vosbench T, compute only"])
-        lines.append(f"Toolkit T on the same pairs (one run, from --toolkit-json): {tk_s:.0f} s, "
-                     f"{tk_s / ours_s:.0f}× vosbench's.")
+        lines.append(
+            f"Toolkit T on the same pairs (one run, from --toolkit-json): {tk_s:.0f} s, "
+            f"{tk_s / ours_s:.0f}× vosbench's."
+        )
     return "\n".join(lines) + "\n" + (NOTES if toolkit else "")
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--root", type=Path, default=Path(os.environ.get("VOSBENCH_DATA", "."))
-                        / "DAVIS-2016")
+    parser.add_argument(
+        "--root", type=Path, default=Path(os.environ.get("VOSBENCH_DATA", ".")) / "DAVIS-2016"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--toolkit-python")
@@ -235,9 +254,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         toolkit = run_toolkit(args.toolkit_python, args.toolkit_lib, args.root, names)
         if args.save_toolkit_json:
             args.save_toolkit_json.write_text(json.dumps(toolkit))
-    timings: Dict[str, List[float]] = {
-        "vosbench T, 10 eval_t sequences (reading + T)": [], "vosbench T, compute only": [],
-        "vosbench J&F, 20 val sequences (evaluate, workers=1)": []}
+    timings: dict[str, list[float]] = {
+        "vosbench T, 10 eval_t sequences (reading + T)": [],
+        "vosbench T, compute only": [],
+        "vosbench J&F, 20 val sequences (evaluate, workers=1)": [],
+    }
     ours = {}
     for _ in range(args.repeats):
         ours, total, compute = vosbench_t(dataset, names)

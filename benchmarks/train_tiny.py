@@ -36,7 +36,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List
 
 import yaml
 
@@ -48,16 +47,24 @@ from vosbench.train.engine import find_config, run_options
 LABELS = {"val-1-object": "1 object per video", "val-1-3-objects": "1-3 objects per video"}
 
 
-def main(argv: List[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", default="rgmp_tiny", help="bundled config name or YAML file")
-    parser.add_argument("--time-budget", type=float, default=None,
-                        help="seconds of training (wall clock); default: the config's own train.time_budget")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads for training and running")
+    parser.add_argument(
+        "--time-budget",
+        type=float,
+        default=None,
+        help="seconds of training (wall clock); default: the config's own train.time_budget",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=2, help="torch CPU threads for training and running"
+    )
     parser.add_argument("--size", default="256x448", help="HxW of the synthetic videos")
     parser.add_argument("--train-sequences", type=int, default=200)
     parser.add_argument("--val-sequences", type=int, default=10)
-    parser.add_argument("--work", type=Path, default=Path("results/train_tiny_work"), help="scratch folder")
+    parser.add_argument(
+        "--work", type=Path, default=Path("results/train_tiny_work"), help="scratch folder"
+    )
     parser.add_argument("--out", type=Path, default=Path("results/train_tiny.md"))
     args = parser.parse_args(argv)
 
@@ -71,31 +78,73 @@ def main(argv: List[str] | None = None) -> int:
     }
     started = time.perf_counter()
     for name, (split, count, (low, high)) in sets.items():
-        config = resolve_config("val", num_sequences=count, min_objects=low, max_objects=high, **shape)
+        config = resolve_config(
+            "val", num_sequences=count, min_objects=low, max_objects=high, **shape
+        )
         write_synthetic(work / "data" / name, config, split=split)
     data_s = time.perf_counter() - started
 
-    config_path = _derived_config(find_config(args.config), work / "data" / "train", work, args.threads)
+    config_path = _derived_config(
+        find_config(args.config), work / "data" / "train", work, args.threads
+    )
     method = yaml.safe_load(config_path.read_text())["method"]
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads)}
     train_dir = work / "train"
-    commands = {"train": ["vosbench", "train", "--method", method, "--config", str(config_path), "--output",
-                          str(train_dir), "--device", "cpu", "--force"]
-                         + (["--time-budget", str(args.time_budget)] if args.time_budget else [])}
+    commands = {
+        "train": [
+            "vosbench",
+            "train",
+            "--method",
+            method,
+            "--config",
+            str(config_path),
+            "--output",
+            str(train_dir),
+            "--device",
+            "cpu",
+            "--force",
+        ]
+        + (["--time-budget", str(args.time_budget)] if args.time_budget else [])
+    }
     train_s = _run(commands["train"], env)
     options = run_options(load_config(config_path)[0])
     options.setdefault("scales", "1.0")  # single scale unless the config's validation names one
     overrides = [item for key, value in options.items() for item in ("-c", f"{key}={value}")]
-    scores: Dict[str, Dict[str, float]] = {}
+    scores: dict[str, dict[str, float]] = {}
     for name in ("val-1-object", "val-1-3-objects"):
         dataset = ["--dataset", "synthetic", "--root", str(work / "data" / name), "--split", "val"]
         run_dir, floor_dir = work / "runs" / name / method, work / "runs" / name / "first-frame"
-        commands[f"run {name}"] = ["vosbench", "run", "--method", method, *overrides,
-                                   "--weights", str(train_dir / "weights.pth"), *dataset, "--output", str(run_dir),
-                                   "--device", "cpu", "--force", "--no-eval", "--warmup", "0"]
+        commands[f"run {name}"] = [
+            "vosbench",
+            "run",
+            "--method",
+            method,
+            *overrides,
+            "--weights",
+            str(train_dir / "weights.pth"),
+            *dataset,
+            "--output",
+            str(run_dir),
+            "--device",
+            "cpu",
+            "--force",
+            "--no-eval",
+            "--warmup",
+            "0",
+        ]
         commands[f"eval {name}"] = ["vosbench", "eval", str(run_dir), "-q"]
-        commands[f"first-frame {name}"] = ["vosbench", "run", "--method", "first-frame", *dataset, "--output",
-                                           str(floor_dir), "--force", "--warmup", "0"]
+        commands[f"first-frame {name}"] = [
+            "vosbench",
+            "run",
+            "--method",
+            "first-frame",
+            *dataset,
+            "--output",
+            str(floor_dir),
+            "--force",
+            "--warmup",
+            "0",
+        ]
         for key in ("run", "eval", "first-frame"):
             _run(commands[f"{key} {name}"], env)
         scores[name] = {**_scores(run_dir), "first-frame J-Mean": _scores(floor_dir)["J-Mean"]}
@@ -103,15 +152,21 @@ def main(argv: List[str] | None = None) -> int:
     log = [json.loads(line) for line in (train_dir / "log.jsonl").read_text().splitlines()]
     steps = [r for r in log if "loss" in r]
     record = {
-        "steps": steps[-1]["step"] if steps else 0, "training_s": steps[-1]["elapsed_s"] if steps else 0.0,
-        "train_command_s": train_s, "data_s": round(data_s, 1),
+        "steps": steps[-1]["step"] if steps else 0,
+        "training_s": steps[-1]["elapsed_s"] if steps else 0.0,
+        "train_command_s": train_s,
+        "data_s": round(data_s, 1),
         "clips_per_s": round(sum(r["clips_per_s"] for r in steps) / max(len(steps), 1), 2),
         "final_loss": steps[-1]["loss"] if steps else None,
     }
     for name, values in scores.items():
-        print(f"{name}: J-Mean {values['J-Mean']:.3f} (J&F {values['J&F-Mean']:.3f}; first-frame J "
-              f"{values['first-frame J-Mean']:.3f}) on {args.val_sequences} held-out videos")
-    print(f"after {record['steps']} steps in {record['training_s']:.0f} s of training ({args.threads} threads)")
+        print(
+            f"{name}: J-Mean {values['J-Mean']:.3f} (J&F {values['J&F-Mean']:.3f}; first-frame J "
+            f"{values['first-frame J-Mean']:.3f}) on {args.val_sequences} held-out videos"
+        )
+    print(
+        f"after {record['steps']} steps in {record['training_s']:.0f} s of training ({args.threads} threads)"
+    )
     _write_report(args, record, scores, commands, config_path)
     return 0
 
@@ -127,28 +182,38 @@ def _derived_config(bundled: Path, train_root: Path, work: Path, threads: int) -
         source.update(dataset="synthetic", root=str(train_root), split="train")
         source.pop("options", None)  # the folder's own record says what it holds
     config["train"]["threads"] = threads
-    config["validation"] = {"every": 0, "config": (config.get("validation") or {}).get("config", {})}
+    config["validation"] = {
+        "every": 0,
+        "config": (config.get("validation") or {}).get("config", {}),
+    }
     path = work / f"{bundled.stem}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"# {bundled.name} reading {train_root}\n" + yaml.safe_dump(config, sort_keys=False))
+    path.write_text(
+        f"# {bundled.name} reading {train_root}\n" + yaml.safe_dump(config, sort_keys=False)
+    )
     return path
 
 
-def _run(command: List[str], env: Dict[str, str]) -> float:
+def _run(command: list[str], env: dict[str, str]) -> float:
     print("$", shlex.join(command), flush=True)
     started = time.perf_counter()
     subprocess.run(command, env=env, check=True)
     return round(time.perf_counter() - started, 1)
 
 
-def _scores(run_dir: Path) -> Dict[str, float]:
+def _scores(run_dir: Path) -> dict[str, float]:
     with open(run_dir / "global_results-val.csv", newline="") as handle:
         row = next(csv.DictReader(handle))
     return {k: float(v) for k, v in row.items() if v}
 
 
-def _write_report(args: argparse.Namespace, record: Dict, scores: Dict[str, Dict[str, float]],
-                  commands: Dict[str, List[str]], config: Path) -> None:
+def _write_report(
+    args: argparse.Namespace,
+    record: dict,
+    scores: dict[str, dict[str, float]],
+    commands: dict[str, list[str]],
+    config: Path,
+) -> None:
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",) * 3
     lines = [
         "# Tiny RGMP trained on a CPU: J on held-out synthetic videos",
@@ -160,9 +225,11 @@ def _write_report(args: argparse.Namespace, record: Dict, scores: Dict[str, Dict
         "",
         "| held-out videos | J-Mean | J&F-Mean | F-Mean | J-Decay | first-frame J-Mean |",
         "|---|---:|---:|---:|---:|---:|",
-        *(f"| {LABELS[name]} ({args.val_sequences} videos) | **{v['J-Mean']:.3f}** | "
-          f"{v['J&F-Mean']:.3f} | {v['F-Mean']:.3f} | {v['J-Decay']:.3f} | {v['first-frame J-Mean']:.3f} |"
-          for name, v in scores.items()),
+        *(
+            f"| {LABELS[name]} ({args.val_sequences} videos) | **{v['J-Mean']:.3f}** | "
+            f"{v['J&F-Mean']:.3f} | {v['F-Mean']:.3f} | {v['J-Decay']:.3f} | {v['first-frame J-Mean']:.3f} |"
+            for name, v in scores.items()
+        ),
         "",
         "| training | value |",
         "|---|---:|",

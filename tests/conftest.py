@@ -11,8 +11,8 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from distinfo import declared_entry_points, installed_entry_points, write_dist_info
@@ -106,7 +106,9 @@ def real_data() -> Path:
     """Root of the real sample data; skips the test, with the reason, when it is absent."""
     root = _data_root()
     if root is None:
-        pytest.skip("real data not available: set VOSBENCH_DATA to the folder holding DAVIS-2016/ etc.")
+        pytest.skip(
+            "real data not available: set VOSBENCH_DATA to the folder holding DAVIS-2016/ etc."
+        )
     if not root.is_dir():
         pytest.skip(f"real data not available: VOSBENCH_DATA={root} is not a folder")
     return root

@@ -12,9 +12,8 @@ from __future__ import annotations
 import configparser
 from importlib import metadata
 from pathlib import Path
-from typing import Dict
 
-EntryPoints = Dict[str, Dict[str, str]]  # group → name → "module:object"
+EntryPoints = dict[str, dict[str, str]]  # group → name → "module:object"
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -45,7 +44,9 @@ def write_dist_info(site: Path, name: str, entry_points: EntryPoints, version: s
     """``site/<name>-<version>.dist-info`` with METADATA and entry_points.txt; returns the folder."""
     folder = site / f"{name.replace('-', '_')}-{version}.dist-info"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", encoding="utf-8")
+    (folder / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", encoding="utf-8"
+    )
     lines = []
     for group, points in entry_points.items():
         lines += [f"[{group}]", *(f"{key} = {value}" for key, value in points.items()), ""]

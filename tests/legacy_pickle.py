@@ -39,7 +39,9 @@ class _LegacyPickler(pickle.Pickler):
 
     def persistent_id(self, obj):
         if isinstance(obj, _StorageRef):
-            kind = torch.cuda.FloatStorage if self.location.startswith("cuda") else torch.FloatStorage
+            kind = (
+                torch.cuda.FloatStorage if self.location.startswith("cuda") else torch.FloatStorage
+            )
             return ("storage", kind, obj.key, self.location, obj.tensor.numel(), None)
         return None
 
@@ -47,17 +49,27 @@ class _LegacyPickler(pickle.Pickler):
         if isinstance(obj, torch.Tensor):
             ref = _StorageRef(str(len(self.storages)), obj.detach().float().contiguous().cpu())
             self.storages.append(ref)
-            return torch._utils._rebuild_tensor, (ref, 0, tuple(obj.shape), tuple(ref.tensor.stride()))
+            return torch._utils._rebuild_tensor, (
+                ref,
+                0,
+                tuple(obj.shape),
+                tuple(ref.tensor.stride()),
+            )
         return NotImplemented
 
 
-def save_like_pytorch03(state: Mapping[str, torch.Tensor], path: Path | str, location: str = "cuda:0") -> None:
+def save_like_pytorch03(
+    state: Mapping[str, torch.Tensor], path: Path | str, location: str = "cuda:0"
+) -> None:
     """Write ``state`` (float tensors) in PyTorch 0.3's legacy format, storages tagged ``location``."""
     with open(path, "wb") as handle:
         pickle.dump(MAGIC_NUMBER, handle, protocol=2)
         pickle.dump(PROTOCOL_VERSION, handle, protocol=2)
-        sys_info = {"protocol_version": PROTOCOL_VERSION, "little_endian": sys.byteorder == "little",
-                    "type_sizes": {"short": 2, "int": 4, "long": 4}}
+        sys_info = {
+            "protocol_version": PROTOCOL_VERSION,
+            "little_endian": sys.byteorder == "little",
+            "type_sizes": {"short": 2, "int": 4, "long": 4},
+        }
         pickle.dump(sys_info, handle, protocol=2)
         pickler = _LegacyPickler(handle, location)
         pickler.dump(OrderedDict(state))

@@ -24,16 +24,16 @@ changes the data, so the golden file must then be regenerated with the official 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from PIL import Image
 
 from vosbench.io import write_mask
 
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike = str | os.PathLike[str]
 SPLIT = "val"
 
 # ----------------------------------------------------------------------------------------------
@@ -48,7 +48,9 @@ def _grid(h: int, w: int):
     return g
 
 
-def ellipse(h: int, w: int, cy: float, cx: float, ry: float, rx: float, angle: float = 0.0) -> np.ndarray:
+def ellipse(
+    h: int, w: int, cy: float, cx: float, ry: float, rx: float, angle: float = 0.0
+) -> np.ndarray:
     """Boolean filled ellipse (angle in radians)."""
     yy, xx = _grid(h, w)
     dy, dx = yy - cy, xx - cx
@@ -61,7 +63,7 @@ def ellipse(h: int, w: int, cy: float, cx: float, ry: float, rx: float, angle: f
 def rect(h: int, w: int, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
     """Boolean rectangle, rows y0..y1-1 and columns x0..x1-1 (clipped to the frame)."""
     m = np.zeros((h, w), dtype=bool)
-    m[max(y0, 0):max(min(y1, h), 0), max(x0, 0):max(min(x1, w), 0)] = True
+    m[max(y0, 0) : max(min(y1, h), 0), max(x0, 0) : max(min(x1, w), 0)] = True
     return m
 
 
@@ -131,14 +133,20 @@ class _Layout:
         self.task = task
         self.gt_root = self.root / "gt"
         self.results = self.root / "results"
-        self.sequences: List[str] = []
+        self.sequences: list[str] = []
         ann = "Annotations" if task == "semi-supervised" else "Annotations_unsupervised"
         self.ann = self.gt_root / ann / "480p"
         self.jpg = self.gt_root / "JPEGImages" / "480p"
         self.results.mkdir(parents=True, exist_ok=True)
 
-    def add(self, seq: str, gt: Sequence[np.ndarray], pred: Sequence[Optional[np.ndarray]],
-            pred_mode: str = "P", write_jpeg: bool = True) -> None:
+    def add(
+        self,
+        seq: str,
+        gt: Sequence[np.ndarray],
+        pred: Sequence[np.ndarray | None],
+        pred_mode: str = "P",
+        write_jpeg: bool = True,
+    ) -> None:
         """Write one sequence. ``pred[i] is None`` means: no prediction file for frame i."""
         self.sequences.append(seq)
         (self.ann / seq).mkdir(parents=True, exist_ok=True)
@@ -147,7 +155,9 @@ class _Layout:
             write_mask(self.ann / seq / f"{_stem(i)}.png", lab)
             if write_jpeg:
                 h, w = lab.shape
-                Image.new("RGB", (w, h), (128, 128, 128)).save(self.jpg / seq / f"{_stem(i)}.jpg", quality=90)
+                Image.new("RGB", (w, h), (128, 128, 128)).save(
+                    self.jpg / seq / f"{_stem(i)}.jpg", quality=90
+                )
         (self.results / seq).mkdir(parents=True, exist_ok=True)
         for i, lab in enumerate(pred):
             if lab is not None:
@@ -188,7 +198,15 @@ def drift_ellipse(root: PathLike) -> dict:
         if t == 0:
             pred.append(gt[0].copy())
             continue
-        pa = ellipse(h, w, 240 + 20 * np.sin(t / 3) + 1.5 * t, 250 + 12 * t + 3.0 * t, 70 + 0.8 * t, 45, 0.3 + 0.07 * t)
+        pa = ellipse(
+            h,
+            w,
+            240 + 20 * np.sin(t / 3) + 1.5 * t,
+            250 + 12 * t + 3.0 * t,
+            70 + 0.8 * t,
+            45,
+            0.3 + 0.07 * t,
+        )
         pb = ellipse(h, w, 150 + 5 * t - 2.0 * t, 600 - 8 * t - 1.0 * t, 40 - 1.5 * t, 90 + t, -0.2)
         noise = speckles(h, w, rng, 4)
         pred.append(compose(h, w, [(1, pa), (2, pb), (int(rng.integers(1, 3)), noise)]))
@@ -234,7 +252,11 @@ def thin_pole(root: PathLike) -> dict:
         pole = rect(h, w, 60, 420, c, c + pw)
         wire = rect(h, w, 100 + t, 101 + t, 450, 800)
         gt.append(compose(h, w, [(1, pole), (2, wire)]))
-        pred.append(gt[0].copy() if t == 0 else compose(h, w, [(1, shift(pole, 0, 2)), (2, shift(wire, 2, 0))]))
+        pred.append(
+            gt[0].copy()
+            if t == 0
+            else compose(h, w, [(1, shift(pole, 0, 2)), (2, shift(wire, 2, 0))])
+        )
     L.add("thin-pole", gt, pred)
     return L.finish(notes="per-object J 0, F 1")
 
@@ -257,7 +279,11 @@ def odd_size_l(root: PathLike) -> dict:
         else:
             dy, dx = (int(v) for v in rng.integers(-4, 5, size=2))
             pa = shift(a, dy, dx)
-            pb = dilate_square(b, 2) if t % 2 else rect(h, w, 44 + 2 * t, 106 + 2 * t, 303, 415 - 3 * t)
+            pb = (
+                dilate_square(b, 2)
+                if t % 2
+                else rect(h, w, 44 + 2 * t, 106 + 2 * t, 303, 415 - 3 * t)
+            )
             pred.append(compose(h, w, [(1, pa), (2, pb), (1, speckles(h, w, rng, 2, 2))]))
     L.add("odd-size-l", gt, pred, pred_mode="L")
     return L.finish(notes="bound_pix 5; 'L' prediction PNGs; whole empty prediction frames")
@@ -284,7 +310,9 @@ def ring_parts(root: PathLike) -> dict:
         # ring predicted as a filled disc on odd frames, with a too small hole on even frames
         pring = outer if t % 2 else outer & ~ellipse(h, w, 200, 200 + 4 * t, 30, 30)
         pp1 = shift(part1, 3, -2)
-        pp2 = ellipse(h, w, 332, 470 + 2 * t, 40, 30) if t < 6 else None  # second part lost from frame 6
+        pp2 = (
+            ellipse(h, w, 332, 470 + 2 * t, 40, 30) if t < 6 else None
+        )  # second part lost from frame 6
         pvan = ellipse(h, w, 402, 703, 34, 36) if t < 7 else None
         pred.append(compose(h, w, [(1, pring), (2, pp1), (2, pp2), (3, pvan)]))
     L.add("ring-parts", gt, pred)
@@ -299,13 +327,19 @@ def jitter_1024(root: PathLike) -> dict:
     gt, pred = [], []
     for t in range(T):
         a = ellipse(h, w, 300, 300 + 15 * t, 110, 70, 0.2)
-        b = rect(h, w, 100, 200, 650 - 10 * t, 900 - 10 * t) | ellipse(h, w, 250, 700 - 10 * t, 60, 60)
+        b = rect(h, w, 100, 200, 650 - 10 * t, 900 - 10 * t) | ellipse(
+            h, w, 250, 700 - 10 * t, 60, 60
+        )
         gt.append(compose(h, w, [(1, a), (2, b)]))
         if t == 0:
             pred.append(gt[0].copy())
             continue
         d = rng.integers(-1, 2, size=4)
-        pred.append(compose(h, w, [(1, shift(a, int(d[0]), int(d[1]))), (2, shift(b, int(d[2]), int(d[3])))]))
+        pred.append(
+            compose(
+                h, w, [(1, shift(a, int(d[0]), int(d[1]))), (2, shift(b, int(d[2]), int(d[3])))]
+            )
+        )
     L.add("jitter-1024", gt, pred)
     return L.finish(notes="F = 1 on every frame")
 
@@ -329,7 +363,9 @@ def late_id(root: PathLike) -> dict:
         pb = ellipse(h, w, 104, 606, 30 + 2 * (t - 10), 40) if t >= 11 else None
         pred.append(compose(h, w, [(1, pa), (3, pc), (2, pb)]))
     L.add("late-id", gt, pred)
-    return L.finish(notes="object 2 scores 1 on frames 1-9 (GT and prediction empty), 0 on frame 10")
+    return L.finish(
+        notes="object 2 scores 1 on frames 1-9 (GT and prediction empty), 0 on frame 10"
+    )
 
 
 def void_ring(root: PathLike) -> dict:
@@ -379,7 +415,13 @@ def all_zeros(root: PathLike) -> dict:
     L = _Layout(root)
     gt, pred = [], []
     for t in range(T):
-        gt.append(compose(h, w, [(1, ellipse(h, w, 200, 300 + 5 * t, 50, 70)), (2, rect(h, w, 300, 400, 500, 700))]))
+        gt.append(
+            compose(
+                h,
+                w,
+                [(1, ellipse(h, w, 200, 300 + 5 * t, 50, 70)), (2, rect(h, w, 300, 400, 500, 700))],
+            )
+        )
         pred.append(np.zeros((h, w), dtype=np.uint8))
     L.add("all-zeros", gt, pred)
     return L.finish(notes="zero padding path: J = F = 0")
@@ -392,13 +434,26 @@ def three_frames(root: PathLike) -> dict:
     L = _Layout(root)
     gt, pred = [], []
     for t in range(3):
-        gt.append(compose(h, w, [(1, ellipse(h, w, 240, 400 + 10 * t, 100, 60)), (2, rect(h, w, 50, 120, 600, 800))]))
-    pred = [None, compose(h, w, [(1, ellipse(h, w, 243, 405, 97, 63)), (2, rect(h, w, 55, 125, 590, 790))]), None]
+        gt.append(
+            compose(
+                h,
+                w,
+                [
+                    (1, ellipse(h, w, 240, 400 + 10 * t, 100, 60)),
+                    (2, rect(h, w, 50, 120, 600, 800)),
+                ],
+            )
+        )
+    pred = [
+        None,
+        compose(h, w, [(1, ellipse(h, w, 243, 405, 97, 63)), (2, rect(h, w, 55, 125, 590, 790))]),
+        None,
+    ]
     L.add("three-frames", gt, pred)
     return L.finish(notes="one evaluated frame; first and last prediction files absent")
 
 
-def _unsup_objects(h: int, w: int, t: int) -> List[np.ndarray]:
+def _unsup_objects(h: int, w: int, t: int) -> list[np.ndarray]:
     return [
         ellipse(h, w, 150, 200 + 8 * t, 60, 40),
         rect(h, w, 250, 400, 400 + 5 * t, 520 + 5 * t),
@@ -440,7 +495,9 @@ def unsup_void(root: PathLike) -> dict:
         p2 = shift(o1, 3, 3)
         pred.append(compose(h, w, [(1, p1), (2, p2)]))
     L.add("unsup-void", gt, pred)
-    return L.finish(notes="void excluded (unsupervised); P < K padding; proposals matched in proposal order")
+    return L.finish(
+        notes="void excluded (unsupervised); P < K padding; proposals matched in proposal order"
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -449,8 +506,12 @@ def unsup_void(root: PathLike) -> dict:
 
 
 def _small_seq(h: int = 60, w: int = 80, T: int = 5, n_obj: int = 2):
-    gt = [compose(h, w, [(1, rect(h, w, 10, 30, 10 + t, 30 + t)), (2, rect(h, w, 35, 55, 40, 70))][:n_obj])
-          for t in range(T)]
+    gt = [
+        compose(
+            h, w, [(1, rect(h, w, 10, 30, 10 + t, 30 + t)), (2, rect(h, w, 35, 55, 40, 70))][:n_obj]
+        )
+        for t in range(T)
+    ]
     return gt, [g.copy() for g in gt]
 
 
@@ -520,7 +581,7 @@ def err_void_in_pred(root: PathLike) -> dict:
     return L.finish(expect="void_in_prediction")
 
 
-SCENARIOS: Dict[str, Callable[[PathLike], dict]] = {
+SCENARIOS: dict[str, Callable[[PathLike], dict]] = {
     "drift_ellipse": drift_ellipse,
     "exit_right": exit_right,
     "thin_pole": thin_pole,
@@ -536,7 +597,7 @@ SCENARIOS: Dict[str, Callable[[PathLike], dict]] = {
     "unsup_void": unsup_void,
 }
 
-ERROR_SCENARIOS: Dict[str, Callable[[PathLike], dict]] = {
+ERROR_SCENARIOS: dict[str, Callable[[PathLike], dict]] = {
     "err_extra_id": err_extra_id,
     "err_missing_frame": err_missing_frame,
     "err_size_mismatch": err_size_mismatch,
@@ -546,7 +607,7 @@ ERROR_SCENARIOS: Dict[str, Callable[[PathLike], dict]] = {
     "err_void_in_pred": err_void_in_pred,
 }
 
-ALL_SCENARIOS: Dict[str, Callable[[PathLike], dict]] = {**SCENARIOS, **ERROR_SCENARIOS}
+ALL_SCENARIOS: dict[str, Callable[[PathLike], dict]] = {**SCENARIOS, **ERROR_SCENARIOS}
 
 
 def scenario_digest(info: dict) -> str:

@@ -24,8 +24,9 @@ def _texture(seed: int, height: int, width: int) -> np.ndarray:
     return cv2.resize(coarse, size, interpolation=cv2.INTER_LINEAR)[:height, :width].copy()
 
 
-def _scene(objects: list[tuple[int, int, int, int]], t: int,
-           velocities: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+def _scene(
+    objects: list[tuple[int, int, int, int]], t: int, velocities: list[tuple[int, int]]
+) -> tuple[np.ndarray, np.ndarray]:
     """Frame and id map at time ``t``: static background, textured squares moving rigidly.
 
     ``objects`` holds (y, x, size, seed) at t = 0; object k has id k + 1.
@@ -34,8 +35,8 @@ def _scene(objects: list[tuple[int, int, int, int]], t: int,
     ids = np.zeros((H, W), np.uint8)
     for k, ((y, x, size, seed), (vy, vx)) in enumerate(zip(objects, velocities)):
         y, x = y + vy * t, x + vx * t
-        frame[y:y + size, x:x + size] = _texture(seed, size, size)
-        ids[y:y + size, x:x + size] = k + 1
+        frame[y : y + size, x : x + size] = _texture(seed, size, size)
+        ids[y : y + size, x : x + size] = k + 1
     return frame, ids
 
 
@@ -43,14 +44,21 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.logical_and(a, b).sum() / max(1, np.logical_or(a, b).sum()))
 
 
-def _run(method, frames: list[np.ndarray], masks: dict[int, tuple[np.ndarray, list[int]]],
-         object_ids: tuple[int, ...]) -> list[torch.Tensor]:
+def _run(
+    method,
+    frames: list[np.ndarray],
+    masks: dict[int, tuple[np.ndarray, list[int]]],
+    object_ids: tuple[int, ...],
+) -> list[torch.Tensor]:
     method.reset(SequenceMeta("synthetic", len(frames), (H, W), object_ids))
     answers = []
     for t, frame in enumerate(frames):
         mask, ids = masks.get(t, (None, None))
-        answers.append(method.step(torch.from_numpy(frame),
-                                   None if mask is None else torch.from_numpy(mask), ids))
+        answers.append(
+            method.step(
+                torch.from_numpy(frame), None if mask is None else torch.from_numpy(mask), ids
+            )
+        )
     return answers
 
 
@@ -66,9 +74,16 @@ def moving_square() -> tuple[list[np.ndarray], list[np.ndarray]]:
     return [f for f, _ in scenes], [m for _, m in scenes]
 
 
-@pytest.mark.parametrize("config", [FlowConfig(), FlowConfig(algorithm="farneback"),
-                                    FlowConfig(soft=False), FlowConfig(downscale=0.5, smooth=1.0)],
-                         ids=["default", "farneback", "hard", "downscale-smooth"])
+@pytest.mark.parametrize(
+    "config",
+    [
+        FlowConfig(),
+        FlowConfig(algorithm="farneback"),
+        FlowConfig(soft=False),
+        FlowConfig(downscale=0.5, smooth=1.0),
+    ],
+    ids=["default", "farneback", "hard", "downscale-smooth"],
+)
 def test_translating_square_is_tracked(moving_square, config: FlowConfig) -> None:
     frames, truth = moving_square
     flow = _run(FlowPropagation(config), frames, {0: (truth[0], [1])}, (1,))
@@ -167,7 +182,7 @@ def test_more_than_four_objects() -> None:
     frames = [_texture(5, H, W)] * 3
     mask = np.zeros((H, W), np.uint8)
     for k in range(6):
-        mask[10 + 12 * k:20 + 12 * k, 10 + 15 * k:25 + 15 * k] = k + 1
+        mask[10 + 12 * k : 20 + 12 * k, 10 + 15 * k : 25 + 15 * k] = k + 1
     ids = list(range(1, 7))
     answers = _run(FlowPropagation(), frames, {0: (mask, ids)}, tuple(ids))
     assert answers[-1].shape == (7, H, W)
@@ -175,12 +190,19 @@ def test_more_than_four_objects() -> None:
 
 
 def test_config_validation_and_overrides() -> None:
-    for bad in ({"algorithm": "lucas-kanade"}, {"preset": "slow"}, {"downscale": 0.0},
-                {"downscale": 1.5}, {"smooth": -1.0}, {"border": "wrap"}):
+    for bad in (
+        {"algorithm": "lucas-kanade"},
+        {"preset": "slow"},
+        {"downscale": 0.0},
+        {"downscale": 1.5},
+        {"smooth": -1.0},
+        {"border": "wrap"},
+    ):
         with pytest.raises(ValueError, match=next(iter(bad))):
             FlowConfig(**bad)
-    config = make_config(FlowPropagation.Config, {"algorithm": "farneback", "downscale": "0.5",
-                                                  "soft": "false"})
+    config = make_config(
+        FlowPropagation.Config, {"algorithm": "farneback", "downscale": "0.5", "soft": "false"}
+    )
     assert config == FlowConfig(algorithm="farneback", downscale=0.5, soft=False)
 
 

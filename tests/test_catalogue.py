@@ -25,12 +25,21 @@ BUILTIN_METHODS = {"first-frame", "flow", "rgmp", "fan", "ranet", "cosnet"}
 
 def _code_strings(tree: ast.AST) -> list:
     """String constants of a module that are not docstrings."""
-    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
-                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-                  and node.body and isinstance(node.body[0], ast.Expr)
-                  and isinstance(node.body[0].value, ast.Constant)}
-    return [node.value for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings]
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+    ]
 
 
 def test_the_core_imports_and_names_no_plugin():
@@ -38,9 +47,16 @@ def test_the_core_imports_and_names_no_plugin():
     for path in sorted(CORE.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            offenders += [f"{path.name}: import {n}" for n in names if n.split(".")[0] == "vosbench_methods"]
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            offenders += [
+                f"{path.name}: import {n}" for n in names if n.split(".")[0] == "vosbench_methods"
+            ]
         offenders += [f"{path.name}: {s!r}" for s in _code_strings(tree) if "vosbench_methods" in s]
     assert offenders == []
 
@@ -60,7 +76,8 @@ def test_builtins_come_from_setup_cfg_entry_points_with_vosbench_as_origin():
 def test_an_outside_method_registers_through_the_entry_point(tmp_path, monkeypatch, scoped_methods):
     site = tmp_path / "site"
     write_dist_info(site, "blurplug", {"vosbench.methods": {"blur": "blurplug_method:Blur"}})
-    (site / "blurplug_method.py").write_text(textwrap.dedent('''
+    (site / "blurplug_method.py").write_text(
+        textwrap.dedent("""
         from vosbench.runner import MethodCard, VOSMethod
 
         class Blur(VOSMethod):
@@ -71,7 +88,8 @@ def test_an_outside_method_registers_through_the_entry_point(tmp_path, monkeypat
 
             def step(self, frame, mask=None, obj_ids=None):
                 return mask
-    '''))
+    """)
+    )
     monkeypatch.syspath_prepend(str(site))
     scoped_methods._plugins_loaded = False
     try:
@@ -82,14 +100,25 @@ def test_an_outside_method_registers_through_the_entry_point(tmp_path, monkeypat
         sys.modules.pop("blurplug_method", None)
 
 
-def test_an_entry_that_names_no_class_is_a_plugin_error(tmp_path, monkeypatch, scoped_methods, scoped_trainers):
+def test_an_entry_that_names_no_class_is_a_plugin_error(
+    tmp_path, monkeypatch, scoped_methods, scoped_trainers
+):
     site = tmp_path / "site"
-    write_dist_info(site, "brokenplug", {"vosbench.methods": {"typo": "json:NoSuchClass", "gone": "no_such_module:X"},
-                                         "vosbench.trainers": {"typo": "json:dumps"}})
+    write_dist_info(
+        site,
+        "brokenplug",
+        {
+            "vosbench.methods": {"typo": "json:NoSuchClass", "gone": "no_such_module:X"},
+            "vosbench.trainers": {"typo": "json:dumps"},
+        },
+    )
     monkeypatch.syspath_prepend(str(site))
     scoped_methods._plugins_loaded = False
-    with pytest.raises(PluginError, match=r"method 'typo' \(plugin:brokenplug\) cannot be loaded from "
-                                          r"'json:NoSuchClass': AttributeError"):
+    with pytest.raises(
+        PluginError,
+        match=r"method 'typo' \(plugin:brokenplug\) cannot be loaded from "
+        r"'json:NoSuchClass': AttributeError",
+    ):
         get_method("typo")
     with pytest.raises(PluginError, match="ModuleNotFoundError: No module named 'no_such_module'"):
         get_method("gone")
@@ -108,7 +137,9 @@ def test_every_card_entry_is_its_class_card_with_its_config():
 
 
 def test_card_aliases_name_the_method():
-    assert METHODS.entry("optical-flow").name == "flow" and get_method("OPTICAL-FLOW") is get_method("flow")
+    assert METHODS.entry("optical-flow").name == "flow" and get_method(
+        "OPTICAL-FLOW"
+    ) is get_method("flow")
     assert get_method("copy-first-mask").card.name == "first-frame"
     assert METHODS.entry("fanforvos").name == "fan"
     assert "optical-flow" not in METHODS.names(), "aliases are no rows of their own"
@@ -127,8 +158,9 @@ LISTING = textwrap.dedent("""
 
 def test_methods_and_datasets_list_without_torch_and_fast():
     began = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", LISTING], capture_output=True, text=True, timeout=60,
-                          cwd=CORE.parent)
+    done = subprocess.run(
+        [sys.executable, "-c", LISTING], capture_output=True, text=True, timeout=60, cwd=CORE.parent
+    )
     wall = time.perf_counter() - began
     assert done.returncode == 0, done.stderr
     rows = {line.split()[0] for line in done.stdout.splitlines() if line.strip()}
@@ -138,7 +170,7 @@ def test_methods_and_datasets_list_without_torch_and_fast():
     assert wall < 3.0, f"vosbench methods -v and datasets took {wall:.2f} s (whole interpreter)"
 
 
-BROKEN_PLUGIN = textwrap.dedent('''
+BROKEN_PLUGIN = textwrap.dedent("""
     from vosbench.runner import MethodCard, NoConfig, VOSMethod
 
     TWIN_CARD = MethodCard(name="twin", task="semi-supervised", summary="what the listing says")
@@ -153,40 +185,63 @@ BROKEN_PLUGIN = textwrap.dedent('''
 
         def step(self, frame, mask=None, obj_ids=None):
             return mask
-''')
+""")
 
 
-def test_broken_entries_are_rows_of_the_listing_never_a_crash(tmp_path, monkeypatch, capsys, scoped_methods,
-                                                               scoped_method_cards):
+def test_broken_entries_are_rows_of_the_listing_never_a_crash(
+    tmp_path, monkeypatch, capsys, scoped_methods, scoped_method_cards
+):
     site = tmp_path / "site"
-    write_dist_info(site, "brokenplug", {
-        "vosbench.methods": {"typo": "brokenplug_method:Twni", "gone": "no_such_module:X",
-                             "twin": "brokenplug_method:Twin", "misnamed": "brokenplug_method:Twin",
-                             "lazy": "brokenplug_heavy:Lazy"},
-        "vosbench.method_cards": {"twin": "brokenplug_method:TWIN_CARD", "misnamed": "brokenplug_method:OTHER_CARD",
-                                  "lazy": "brokenplug_method:LAZY_CARD"},
-    })
+    write_dist_info(
+        site,
+        "brokenplug",
+        {
+            "vosbench.methods": {
+                "typo": "brokenplug_method:Twni",
+                "gone": "no_such_module:X",
+                "twin": "brokenplug_method:Twin",
+                "misnamed": "brokenplug_method:Twin",
+                "lazy": "brokenplug_heavy:Lazy",
+            },
+            "vosbench.method_cards": {
+                "twin": "brokenplug_method:TWIN_CARD",
+                "misnamed": "brokenplug_method:OTHER_CARD",
+                "lazy": "brokenplug_method:LAZY_CARD",
+            },
+        },
+    )
     (site / "brokenplug_method.py").write_text(BROKEN_PLUGIN)
-    (site / "brokenplug_heavy.py").write_text("raise RuntimeError('the listing must not import the method')\n")
+    (site / "brokenplug_heavy.py").write_text(
+        "raise RuntimeError('the listing must not import the method')\n"
+    )
     monkeypatch.syspath_prepend(str(site))
     scoped_methods._plugins_loaded = scoped_method_cards._plugins_loaded = False
     try:
         assert main(["methods"]) == 0
-        lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
+        lines = {
+            line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()
+        }
         assert "module 'brokenplug_method' has no attribute 'Twni'" in lines["typo"]
         assert lines["typo"].split()[1] == "broken:" and "(plugin:brokenplug)" in lines["typo"]
         assert "ModuleNotFoundError: No module named 'no_such_module'" in lines["gone"]
-        assert "method card 'misnamed' (plugin:brokenplug) describes 'someone-else'" in lines["misnamed"]
+        assert (
+            "method card 'misnamed' (plugin:brokenplug) describes 'someone-else'"
+            in lines["misnamed"]
+        )
         assert "its card entry point describes another method than its class" in lines["twin"]
         assert lines["lazy"].split()[:3] == ["lazy", "unsupervised", "no"]  # from its card alone
         assert BUILTIN_METHODS <= set(lines)
-        with pytest.raises(PluginError, match="RuntimeError: the listing must not import the method"):
+        with pytest.raises(
+            PluginError, match="RuntimeError: the listing must not import the method"
+        ):
             get_method("lazy")
     finally:
         sys.modules.pop("brokenplug_method", None)
 
 
-def test_an_empty_catalogue_says_to_reinstall(capsys, monkeypatch, scoped_methods, scoped_method_cards):
+def test_an_empty_catalogue_says_to_reinstall(
+    capsys, monkeypatch, scoped_methods, scoped_method_cards
+):
     import vosbench.registry as registry_module
 
     monkeypatch.setattr(registry_module, "_entry_points", lambda group: [])

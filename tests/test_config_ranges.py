@@ -13,7 +13,14 @@ from vosbench.cli import main
 from vosbench.errors import ConfigError
 from vosbench.runner import METHODS, get_method, make_config
 from vosbench.runner.methods import describe_options
-from vosbench.runner.options import OptionRangeError, ValidRange, check_options, option, valid_range
+from vosbench.runner.options import (
+    OptionRangeError,
+    ValidRange,
+    check_options,
+    is_union,
+    option,
+    valid_range,
+)
 
 # One out-of-range override per method (several for the float options), with the range the
 # message must name.
@@ -47,20 +54,32 @@ def test_out_of_range_override_names_option_value_and_range(method, key, text, v
     assert str(raised.value) == f"{cls.__name__}.{key}: {shown} is outside {valid}"
 
 
-@pytest.mark.parametrize("method, key, value", [
-    ("flow", "algorithm", "lucas-kanade"), ("flow", "preset", "slow"), ("flow", "border", "wrap"),
-    ("rgmp", "size", "huge"), ("fan", "reference", "last"), ("ranet", "head", "both"),
-    ("cosnet", "reference_rule", "evenly")])
+@pytest.mark.parametrize(
+    "method, key, value",
+    [
+        ("flow", "algorithm", "lucas-kanade"),
+        ("flow", "preset", "slow"),
+        ("flow", "border", "wrap"),
+        ("rgmp", "size", "huge"),
+        ("fan", "reference", "last"),
+        ("ranet", "head", "both"),
+        ("cosnet", "reference_rule", "evenly"),
+    ],
+)
 def test_choices_are_listed(method, key, value):
     cls = config_class(method)
     field = next(f for f in dataclasses.fields(cls) if f.name == key)
     choices = ", ".join(valid_range(field).choices)
-    with pytest.raises(ConfigError, match=f"^{cls.__name__}.{key}: {value} is not one of {choices}$"):
+    with pytest.raises(
+        ConfigError, match=f"^{cls.__name__}.{key}: {value} is not one of {choices}$"
+    ):
         make_config(cls, {key: value})
 
 
 @pytest.mark.parametrize("text", ["nan", "NaN", "inf", "-inf"])
-@pytest.mark.parametrize("method, key", [("flow", "smooth"), ("flow", "downscale"), ("cosnet", "crf_gaussian_sxy")])
+@pytest.mark.parametrize(
+    "method, key", [("flow", "smooth"), ("flow", "downscale"), ("cosnet", "crf_gaussian_sxy")]
+)
 def test_nan_and_infinity_are_refused(method, key, text):
     with pytest.raises(ConfigError, match=f"{key}: {text} is outside"):
         make_config(config_class(method), {key: text})
@@ -81,10 +100,15 @@ def test_tuple_items_are_each_checked():
     cls = config_class("rgmp")
     assert make_config(cls, {"scales": "0.5,1.0"}).scales == (0.5, 1.0)
     assert make_config(cls, {"scales": "0.1,2"}).scales == (0.1, 2.0)  # bounds are inclusive
-    with pytest.raises(ConfigError, match=r"^RGMPConfig.scales: 3.0 \(item 2\) is outside 0.1 … 2$"):
+    with pytest.raises(
+        ConfigError, match=r"^RGMPConfig.scales: 3.0 \(item 2\) is outside 0.1 … 2$"
+    ):
         make_config(cls, {"scales": "0.5,3.0"})
-    with pytest.raises(ConfigError, match=r"^RGMPConfig.scales: 9 values given; the valid range is "
-                                          r"1 … 8 values, each 0.1 … 2$"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^RGMPConfig.scales: 9 values given; the valid range is "
+        r"1 … 8 values, each 0.1 … 2$",
+    ):
         make_config(cls, {"scales": ",".join(["1.0"] * 9)})
     with pytest.raises(ConfigError, match="RGMPConfig.scales: 0 values given"):
         make_config(cls, {"scales": ""})
@@ -93,15 +117,19 @@ def test_tuple_items_are_each_checked():
 
 
 def test_in_range_overrides_are_kept_as_given():
-    flow = make_config(config_class("flow"), {"smooth": "50", "downscale": "0.01", "variational": "-1"})
+    flow = make_config(
+        config_class("flow"), {"smooth": "50", "downscale": "0.01", "variational": "-1"}
+    )
     assert (flow.smooth, flow.downscale, flow.variational) == (50.0, 0.01, -1)
-    cosnet = make_config(config_class("cosnet"), {"input_size": "33", "feature_cache": "0", "crf_iterations": "none"})
+    cosnet = make_config(
+        config_class("cosnet"), {"input_size": "33", "feature_cache": "0", "crf_iterations": "none"}
+    )
     assert (cosnet.input_size, cosnet.feature_cache, cosnet.crf_iterations) == (33, 0, None)
 
 
 def _unwrapped(kind):
     args = [a for a in typing.get_args(kind) if a is not type(None)]
-    return args[0] if typing.get_origin(kind) is typing.Union and len(args) == 1 else kind
+    return args[0] if is_union(kind) and len(args) == 1 else kind
 
 
 @pytest.mark.parametrize("name", METHODS.names())
@@ -133,8 +161,10 @@ def test_range_mechanism_details():
     assert valid.problem("x") == "x is not a number (0 … 1)"
     assert valid.problem(None) is None  # Optional fields
     assert ValidRange(low=3).describe() == ">= 3" and ValidRange(high=3).describe() == "<= 3"
-    assert ValidRange(low=0, high=2, length=(2, 2)).problem((1, 1, 1)) == \
-        "3 values given; the valid range is 2 values, each 0 … 2"
+    assert (
+        ValidRange(low=0, high=2, length=(2, 2)).problem((1, 1, 1))
+        == "3 values given; the valid range is 2 values, each 0 … 2"
+    )
     with pytest.raises(ValueError, match="either choices"):
         option("a", choices=("a",), low=0)
     with pytest.raises(ValueError, match="empty"):
@@ -143,9 +173,15 @@ def test_range_mechanism_details():
 
 def test_describe_options_lists_defaults_and_ranges():
     lines = describe_options(config_class("flow"))
-    assert lines == ["algorithm=dis (one of dis, farneback)", "preset=medium (one of ultrafast, fast, medium)",
-                     "downscale=1.0 (0.01 … 1)", "smooth=0.0 (0 … 50)", "soft=true (true or false)",
-                     "border=replicate (one of replicate, background)", "variational=0 (-1 … 50)"]
+    assert lines == [
+        "algorithm=dis (one of dis, farneback)",
+        "preset=medium (one of ultrafast, fast, medium)",
+        "downscale=1.0 (0.01 … 1)",
+        "smooth=0.0 (0 … 50)",
+        "soft=true (true or false)",
+        "border=replicate (one of replicate, background)",
+        "variational=0 (-1 … 50)",
+    ]
     rgmp = describe_options(config_class("rgmp"))
     assert rgmp[0] == "scales=0.5,0.75,1.0 (1 … 8 values, each 0.1 … 2)"
     assert "size=full (one of full, small, tiny)" in rgmp
@@ -166,7 +202,19 @@ def test_options_module_does_not_import_torch():
 
 
 def test_cli_refuses_a_huge_smooth_without_traceback(tmp_path, capsys):
-    code = main(["run", "-m", "flow", "-c", "smooth=1e9", "--dataset", "synthetic", "-o", str(tmp_path / "out")])
+    code = main(
+        [
+            "run",
+            "-m",
+            "flow",
+            "-c",
+            "smooth=1e9",
+            "--dataset",
+            "synthetic",
+            "-o",
+            str(tmp_path / "out"),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 1
     assert "FlowConfig.smooth: 1e9 is outside 0 … 50" in captured.err
@@ -182,11 +230,18 @@ def training_config(folder, method="rgmp", size=(100, 150), trainer=None, kind="
     import yaml
 
     source = {"kind": kind, "frames": 2, "size": list(size)}
-    source.update({"dataset": "synthetic", "split": "train", "options": SYNTH} if kind == "video"
-                  else {"images": "synthetic", "options": SYNTH})
-    config = {"method": method, "model": {"size": "tiny"} if method in ("rgmp", "fan") else {},
-              "trainer": trainer or {}, "data": {"batch_size": 2, "sources": [source]},
-              "train": {"steps": 1, "checkpoint_every": 1, "log_every": 1}}
+    source.update(
+        {"dataset": "synthetic", "split": "train", "options": SYNTH}
+        if kind == "video"
+        else {"images": "synthetic", "options": SYNTH}
+    )
+    config = {
+        "method": method,
+        "model": {"size": "tiny"} if method in ("rgmp", "fan") else {},
+        "trainer": trainer or {},
+        "data": {"batch_size": 2, "sources": [source]},
+        "train": {"steps": 1, "checkpoint_every": 1, "log_every": 1},
+    }
     path = folder / f"{method}.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
@@ -199,9 +254,11 @@ def test_training_size_not_a_multiple_of_32_is_a_config_error(tmp_path, method):
     path = training_config(tmp_path, method)
     with pytest.raises(ConfigError) as raised:
         train(path, output=tmp_path / "run", device="cpu")
-    assert str(raised.value) == (f"{path}: data.sources[0].size: [100, 150]: {method}'s network needs both sides "
-                                 "a multiple of 32 (e.g. [96, 160]); or set trainer.pad: true to pad the clips "
-                                 "as the test protocol pads frames")
+    assert str(raised.value) == (
+        f"{path}: data.sources[0].size: [100, 150]: {method}'s network needs both sides "
+        "a multiple of 32 (e.g. [96, 160]); or set trainer.pad: true to pad the clips "
+        "as the test protocol pads frames"
+    )
     assert not (tmp_path / "run").exists()  # refused before the run folder is made
 
 
@@ -211,7 +268,9 @@ def test_training_size_check_passes_multiples_of_32_and_padded_clips(tmp_path):
     for name, size, trainer in (("exact", (64, 96), {}), ("padded", (100, 150), {"pad": True})):
         folder = tmp_path / name
         folder.mkdir()
-        result = train(training_config(folder, size=size, trainer=trainer), output=folder / "run", device="cpu")
+        result = train(
+            training_config(folder, size=size, trainer=trainer), output=folder / "run", device="cpu"
+        )
         assert result.step == 1
 
 
@@ -219,8 +278,11 @@ def test_static_source_sizes_are_checked_too(tmp_path):
     from vosbench.train.engine import train
 
     path = training_config(tmp_path, size=(96, 90), kind="static")
-    with pytest.raises(ConfigError, match=r"data.sources\[0\].size: \[96, 90\]: rgmp's network needs both sides "
-                                          r"a multiple of 32 \(e.g. \[96, 96\]\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"data.sources\[0\].size: \[96, 90\]: rgmp's network needs both sides "
+        r"a multiple of 32 \(e.g. \[96, 96\]\)",
+    ):
         train(path, output=tmp_path / "run", device="cpu")
 
 
@@ -228,7 +290,9 @@ def test_ranet_training_size_must_be_its_input_size(tmp_path):
     from vosbench.train.engine import train
 
     path = training_config(tmp_path, "ranet", size=(256, 448))  # refused before ResNet-101 is built
-    with pytest.raises(ConfigError, match=r"data.sources\[0\].size: \[256, 448\]: RANet trains at 480x864 only"):
+    with pytest.raises(
+        ConfigError, match=r"data.sources\[0\].size: \[256, 448\]: RANet trains at 480x864 only"
+    ):
         train(path, output=tmp_path / "run", device="cpu")
 
 
@@ -246,8 +310,11 @@ def test_trainer_option_ranges_name_the_file(tmp_path):
     from vosbench.train.engine import train
 
     path = training_config(tmp_path, size=(64, 96), trainer={"perturb_radius": 1000000000})
-    with pytest.raises(ConfigError, match=r"rgmp.yaml: trainer: RecurrentOptions.perturb_radius: 1000000000 "
-                                          r"is outside 1 … 32$"):
+    with pytest.raises(
+        ConfigError,
+        match=r"rgmp.yaml: trainer: RecurrentOptions.perturb_radius: 1000000000 "
+        r"is outside 1 … 32$",
+    ):
         train(path, output=tmp_path / "run", device="cpu")
 
 
@@ -257,7 +324,9 @@ def davis2017_root(tmp_path_factory):
     """A synthetic DAVIS-2017 layout as `vosbench synth` writes it: Annotations, no Annotations_unsupervised."""
     root = tmp_path_factory.mktemp("synth") / "davis"
     assert main(["synth", str(root), "--preset", "small"]) == 0
-    assert (root / "Annotations" / "480p").is_dir() and not (root / "Annotations_unsupervised").exists()
+    assert (root / "Annotations" / "480p").is_dir() and not (
+        root / "Annotations_unsupervised"
+    ).exists()
     return root
 
 
@@ -268,20 +337,48 @@ def test_missing_unsupervised_annotations_is_a_dataset_error(davis2017_root):
     with pytest.raises(DatasetError) as raised:
         load_dataset("davis2017", davis2017_root, "val", task="unsupervised")
     folder = davis2017_root / "Annotations_unsupervised" / "480p"
-    assert str(raised.value) == f"{folder}: folder not found; the unsupervised task reads its annotations there"
+    assert (
+        str(raised.value)
+        == f"{folder}: folder not found; the unsupervised task reads its annotations there"
+    )
     assert raised.value.problems[0].path == folder and raised.value.kind == "missing"
-    assert len(load_dataset("davis2017", davis2017_root, "val")) == 3  # the semi-supervised task still loads
+    assert (
+        len(load_dataset("davis2017", davis2017_root, "val")) == 3
+    )  # the semi-supervised task still loads
 
 
 def test_cosnet_run_names_the_missing_folder_without_traceback(davis2017_root, tmp_path, capsys):
-    code = main(["run", "-m", "cosnet", "--random-init", "-c", "input_size=33", "-c", "references=1",
-                 "--dataset", "davis2017", "--root", str(davis2017_root), "--task", "unsupervised",
-                 "-o", str(tmp_path / "out")])
+    code = main(
+        [
+            "run",
+            "-m",
+            "cosnet",
+            "--random-init",
+            "-c",
+            "input_size=33",
+            "-c",
+            "references=1",
+            "--dataset",
+            "davis2017",
+            "--root",
+            str(davis2017_root),
+            "--task",
+            "unsupervised",
+            "-o",
+            str(tmp_path / "out"),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 1
     folder = davis2017_root / "Annotations_unsupervised" / "480p"
-    assert f"{folder}: folder not found; the unsupervised task reads its annotations there" in captured.err
-    assert "Traceback" not in captured.err + captured.out and "IndexError" not in captured.err + captured.out
+    assert (
+        f"{folder}: folder not found; the unsupervised task reads its annotations there"
+        in captured.err
+    )
+    assert (
+        "Traceback" not in captured.err + captured.out
+        and "IndexError" not in captured.err + captured.out
+    )
 
 
 def test_a_sequence_without_annotations_has_no_size_but_a_clear_error(tmp_path):
@@ -290,5 +387,8 @@ def test_a_sequence_without_annotations_has_no_size_but_a_clear_error(tmp_path):
 
     sequence = FileSequence("bare", {"00000": tmp_path / "00000.jpg"}, {}, decode=lambda path: None)
     assert sequence.object_ids == () and sequence.prompts() == {}
-    with pytest.raises(DatasetError, match="^sequence 'bare' has no annotated frame .*its size comes from its annotations"):
+    with pytest.raises(
+        DatasetError,
+        match="^sequence 'bare' has no annotated frame .*its size comes from its annotations",
+    ):
         sequence.size

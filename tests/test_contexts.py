@@ -18,7 +18,9 @@ def test_seeded_draws_are_reproducible_and_leave_the_callers_stream_alone():
     with seeded(7, cuda=True):  # without CUDA there is nothing more to fork
         again = torch.rand(4)
     assert torch.equal(first, again)
-    assert torch.equal(torch.rand(3), expected_next), "the caller's generator continues where it was"
+    assert torch.equal(torch.rand(3), expected_next), (
+        "the caller's generator continues where it was"
+    )
     torch.manual_seed(7)
     assert torch.equal(torch.rand(4), first), "seeded(s) draws what manual_seed(s) draws"
     with seeded(8):

@@ -39,10 +39,18 @@ def test_state_dict_matches_the_released_layout():
         state = COSNetNet().state_dict()
     rows = [(k, tuple(v.shape)) for k, v in state.items()]
     assert rows == spec_keys("COSNet_state_dict_keys.txt")  # names, shapes and order
-    assert rows == spec_keys("COSNet_group_state_dict_keys.txt")  # the group variant: same file layout
-    assert [(f"module.{k}", s) for k, s in rows] == spec_keys("COSNet_DataParallel_state_dict_keys.txt")
+    assert rows == spec_keys(
+        "COSNet_group_state_dict_keys.txt"
+    )  # the group variant: same file layout
+    assert [(f"module.{k}", s) for k, s in rows] == spec_keys(
+        "COSNet_DataParallel_state_dict_keys.txt"
+    )
     assert sum(1 for k in state if k.endswith(COUNTER)) == 112
-    values = {k: v.numel() for k, v in state.items() if not k.endswith(("running_mean", "running_var", COUNTER))}
+    values = {
+        k: v.numel()
+        for k, v in state.items()
+        if not k.endswith(("running_mean", "running_var", COUNTER))
+    }
     assert sum(values.values()) == 81_242_436
     assert sum(n for k, n in values.items() if k.startswith("encoder.")) == 78_815_810
     assert sum(n for k, n in values.items() if k.startswith("linear_e.")) == 65_536
@@ -59,8 +67,11 @@ def test_layer_shapes_at_473():
         modules = dict(net.named_modules())
         seen: dict[str, list] = {}
         for name in {module for module, _, _ in rows}:
-            modules[name].register_forward_hook(lambda mod, args, out, name=name: seen.setdefault(name, []).append(
-                (tuple(args[0].shape), tuple(out.shape))))
+            modules[name].register_forward_hook(
+                lambda mod, args, out, name=name: seen.setdefault(name, []).append(
+                    (tuple(args[0].shape), tuple(out.shape))
+                )
+            )
         frame, reference = torch.empty(1, 3, 473, 473), torch.empty(1, 3, 473, 473)
         va, _ = net.encoder(frame)  # the released forward runs the whole encoder on both inputs
         vb, _ = net.encoder(reference)
@@ -76,10 +87,17 @@ def test_encoder_is_caffe_style_and_dilated():
     first = net.layer2[0]
     assert first.conv1.stride == (2, 2) and first.conv2.stride == (1, 1)  # stride in the 1x1
     assert net.maxpool.ceil_mode
-    assert [net.layer3[0].conv2.dilation, net.layer3[22].conv2.dilation, net.layer4[0].conv2.dilation] == [
-        (2, 2), (2, 2), (4, 4)]
+    assert [
+        net.layer3[0].conv2.dilation,
+        net.layer3[22].conv2.dilation,
+        net.layer4[0].conv2.dilation,
+    ] == [(2, 2), (2, 2), (4, 4)]
     assert all(getattr(net, f"layer{i}")[0].downsample is not None for i in range(1, 5))
-    frozen = [p.requires_grad for i in range(1, 5) for p in getattr(net, f"layer{i}")[0].downsample[1].parameters()]
+    frozen = [
+        p.requires_grad
+        for i in range(1, 5)
+        for p in getattr(net, f"layer{i}")[0].downsample[1].parameters()
+    ]
     assert frozen == [False] * 8  # downsample BatchNorms do not train, as released
     assert net.layer1[0].bn1.weight.requires_grad
 
@@ -108,34 +126,58 @@ def test_coattention_follows_the_spec_formulas(net):
     """A = Va^T W^T Vb; Za = Vb softmax over Vb's positions; Zb = Va softmax over Va's positions;
     one shared gate; computed here by hand in float64 from the definitions."""
     generator = torch.Generator().manual_seed(1)
-    va, vb = torch.randn(1, 256, 3, 4, generator=generator), torch.randn(1, 256, 5, 2, generator=generator)
+    va, vb = (
+        torch.randn(1, 256, 3, 4, generator=generator),
+        torch.randn(1, 256, 5, 2, generator=generator),
+    )
     with torch.no_grad():
         za, zb = net.coattention(va, vb)
-    a, b, w = va[0].flatten(1).double(), vb[0].flatten(1).double(), net.linear_e.weight.detach().double()
+    a, b, w = (
+        va[0].flatten(1).double(),
+        vb[0].flatten(1).double(),
+        net.linear_e.weight.detach().double(),
+    )
     affinity = a.T @ w.T @ b  # (12 positions of a, 10 of b)
     assert 0.5 < float(affinity.std()) < 20
-    za_hand = b @ _softmax(affinity, dim=1).T  # for each position i of a: weights over b's positions
+    za_hand = (
+        b @ _softmax(affinity, dim=1).T
+    )  # for each position i of a: weights over b's positions
     zb_hand = a @ _softmax(affinity, dim=0)  # for each position j of b: weights over a's positions
     gate = net.gate.weight.detach().double().view(1, 256)
     za_gated = za_hand * torch.sigmoid(gate @ za_hand)
     zb_gated = zb_hand * torch.sigmoid(gate @ zb_hand)
     for ours, hand in ((za, za_gated), (zb, zb_gated)):  # float32 against float64
         assert (ours[0].flatten(1).double() - hand).abs().max() <= 1e-5 * hand.abs().max()
-    assert not torch.allclose(b @ _softmax(affinity, dim=0).T, za_hand, atol=1e-3)  # the other axis differs
+    assert not torch.allclose(
+        b @ _softmax(affinity, dim=0).T, za_hand, atol=1e-3
+    )  # the other axis differs
     assert sum(1 for name, _ in net.named_modules() if name.startswith("gate")) == 1
 
 
 def test_head_puts_the_attended_features_first(net):
     generator = torch.Generator().manual_seed(2)
-    va, vb = torch.randn(1, 256, 4, 4, generator=generator), torch.randn(1, 256, 4, 4, generator=generator)
+    va, vb = (
+        torch.randn(1, 256, 4, 4, generator=generator),
+        torch.randn(1, 256, 4, 4, generator=generator),
+    )
     with torch.no_grad():
         za, _ = net.coattention(va, vb)
         x = net.conv1(torch.cat([za, va], 1))
-        x = F.batch_norm(x, net.bn1.running_mean, net.bn1.running_var, net.bn1.weight, net.bn1.bias, eps=1e-5)
+        x = F.batch_norm(
+            x, net.bn1.running_mean, net.bn1.running_var, net.bn1.weight, net.bn1.bias, eps=1e-5
+        )
         logits = net.main_classifier1(torch.relu(x))
-        expected = torch.sigmoid(F.interpolate(logits, size=(32, 32), mode="bilinear", align_corners=False))
-        swapped = torch.sigmoid(F.interpolate(net.main_classifier1(torch.relu(net.bn1(net.conv1(
-            torch.cat([va, za], 1))))), size=(32, 32), mode="bilinear", align_corners=False))
+        expected = torch.sigmoid(
+            F.interpolate(logits, size=(32, 32), mode="bilinear", align_corners=False)
+        )
+        swapped = torch.sigmoid(
+            F.interpolate(
+                net.main_classifier1(torch.relu(net.bn1(net.conv1(torch.cat([va, za], 1))))),
+                size=(32, 32),
+                mode="bilinear",
+                align_corners=False,
+            )
+        )
         got = net.segment(va, vb, (32, 32))
     torch.testing.assert_close(got, expected)
     assert (got - swapped).abs().max() > 1e-3
@@ -148,9 +190,13 @@ def test_group_variant_normalises_twice_over_the_concatenated_references(net):
     with torch.no_grad():
         got = net.segment_group(va, refs, (16, 16))
         a = va[0].flatten(1).double()
-        b = torch.cat([r[0] for r in refs], dim=1).flatten(1).double()  # along the height: 6x3 positions
+        b = (
+            torch.cat([r[0] for r in refs], dim=1).flatten(1).double()
+        )  # along the height: 6x3 positions
         affinity = a.T @ net.linear_e.weight.double().T @ b  # (9, 18)
-        weights = _softmax(_softmax(affinity, dim=0), dim=1)  # over the frame, then over the references
+        weights = _softmax(
+            _softmax(affinity, dim=0), dim=1
+        )  # over the frame, then over the references
         za = b @ weights.T
         za = za * torch.sigmoid(net.gate.weight.double().view(1, 256) @ za)
         expected = net.head1(za.float().view(1, 256, 3, 3), va, (16, 16))
@@ -164,7 +210,12 @@ def test_x1_alone_equals_the_released_forward(net):
         x1, x2, temp = net(a, b)
         va, (vb, saliency) = net.encoder.encode(a), net.encoder(b)
         alone = net.segment(va, vb, (REAL, REAL))
-    assert tuple(va.shape) == (1, 256, 5, 5) and tuple(x1.shape) == tuple(x2.shape) == (1, 1, REAL, REAL)
+    assert tuple(va.shape) == (1, 256, 5, 5) and tuple(x1.shape) == tuple(x2.shape) == (
+        1,
+        1,
+        REAL,
+        REAL,
+    )
     assert torch.equal(alone, x1) and torch.equal(temp, saliency)
 
 
@@ -179,8 +230,15 @@ def test_warp_equals_pillow_bilinear(size):
     assert np.array_equal(pillow_resize(torch.from_numpy(image), (473, 473)).numpy(), expected)
 
 
-@pytest.mark.parametrize("size, out, kind", [((37, 91), (13, 91), "bilinear"), ((37, 91), (37, 200), "bilinear"),
-                                             ((37, 91), (100, 91), "bicubic"), ((64, 48), (64, 7), "bicubic")])
+@pytest.mark.parametrize(
+    "size, out, kind",
+    [
+        ((37, 91), (13, 91), "bilinear"),
+        ((37, 91), (37, 200), "bilinear"),
+        ((37, 91), (100, 91), "bicubic"),
+        ((64, 48), (64, 7), "bicubic"),
+    ],
+)
 def test_each_resampling_pass_equals_pillow(size, out, kind):
     image = np.random.default_rng(0).integers(0, 256, (*size, 3), dtype=np.uint8)
     filters = {"bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}
@@ -193,8 +251,12 @@ def test_prepare_is_bgr_minus_caffe_means(base):
     method.config = COSNetConfig(input_size=473)
     frame = np.random.default_rng(1).integers(0, 256, (480, 854, 3), dtype=np.uint8)
     x = method.prepare(torch.from_numpy(frame))
-    warped = np.asarray(Image.fromarray(frame).resize((473, 473), Image.BILINEAR)).astype(np.float32)
-    expected = (warped[:, :, ::-1] - np.array([104.00699, 116.66877, 122.67892], np.float32)).transpose(2, 0, 1)
+    warped = np.asarray(Image.fromarray(frame).resize((473, 473), Image.BILINEAR)).astype(
+        np.float32
+    )
+    expected = (
+        warped[:, :, ::-1] - np.array([104.00699, 116.66877, 122.67892], np.float32)
+    ).transpose(2, 0, 1)
     assert x.shape == (1, 3, 473, 473) and np.array_equal(x[0].numpy(), expected)
 
 
@@ -222,8 +284,14 @@ def test_reference_rules():
     assert len({tuple(d) for d in draws}) > 15  # a fresh draw per frame
     again = random.Random("0/clip")
     assert [draw_references("random", 5, 10, again) for _ in range(20)] == draws
-    assert draw_references("random", 5, 3, random.Random(0)) in ([0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0],
-                                                                   [2, 0, 1], [2, 1, 0])  # all of a short video
+    assert draw_references("random", 5, 3, random.Random(0)) in (
+        [0, 1, 2],
+        [0, 2, 1],
+        [1, 0, 2],
+        [1, 2, 0],
+        [2, 0, 1],
+        [2, 1, 0],
+    )  # all of a short video
     assert draw_references("deterministic", 5, 10, rng) == [0, 2, 5, 7, 9]
     assert draw_references("deterministic", 5, 5, rng) == [0, 1, 2, 3, 4]
     assert draw_references("deterministic", 3, 100, rng) == [0, 50, 99]
@@ -293,7 +361,7 @@ def _method(base: COSNet, **config) -> COSNet:
 def _video(frames: int = 4, size=(40, 72), seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     video = rng.integers(0, 256, (frames, *size, 3), dtype=np.uint8)
-    video[:, size[0] // 4:size[0] // 2, size[1] // 4:size[1] // 2] = 200  # a bright square
+    video[:, size[0] // 4 : size[0] // 2, size[1] // 4 : size[1] // 2] = 200  # a bright square
     return video
 
 
@@ -319,7 +387,9 @@ def test_cached_features_give_exactly_the_unfused_x1(base):
     assert all(0.02 < float(o[1].std()) for o in outputs)  # informative maps, not a constant
     unfused = _method(base, references=3, feature_cache=0)
     again = _segment(unfused, video)
-    assert unfused.describe()["encoder_passes"] == 2 * 3 * 4  # both frames of every pair, as released
+    assert (
+        unfused.describe()["encoder_passes"] == 2 * 3 * 4
+    )  # both frames of every pair, as released
     assert unfused.describe()["references_drawn"] == drawn
     assert all(torch.equal(a, b) for a, b in zip(outputs, again))
     tiny = _method(base, references=3, feature_cache=1)
@@ -330,9 +400,14 @@ def test_cached_features_give_exactly_the_unfused_x1(base):
         for t, refs in enumerate(drawn):
             total = None
             for r in refs:
-                x1 = net(cached.prepare(torch.from_numpy(video[t])), cached.prepare(torch.from_numpy(video[r])))[0]
+                x1 = net(
+                    cached.prepare(torch.from_numpy(video[t])),
+                    cached.prepare(torch.from_numpy(video[r])),
+                )[0]
                 total = x1 if total is None else total + x1
-            p = F.interpolate(total / len(refs), size=video.shape[1:3], mode="bilinear", align_corners=False)[0, 0]
+            p = F.interpolate(
+                total / len(refs), size=video.shape[1:3], mode="bilinear", align_corners=False
+            )[0, 0]
             assert torch.equal(outputs[t][1], p) and torch.equal(outputs[t][0], 1.0 - p)
 
 
@@ -344,7 +419,9 @@ def test_answers_are_probabilities_at_each_videos_size(base):
         for out in outputs:
             assert out.shape == (2, *size) and out.dtype == torch.float32
             torch.testing.assert_close(out.sum(0), torch.ones(size))
-            labels = out.max(0).indices  # the runner's argmax: object 1 where p > 0.5, ties to background
+            labels = out.max(
+                0
+            ).indices  # the runner's argmax: object 1 where p > 0.5, ties to background
             assert torch.equal(labels == 1, out[1] > 0.5)
 
 
@@ -399,9 +476,15 @@ def test_offline_method_needs_a_frame_reader(base):
         method.reset(SequenceMeta("clip", 3, (40, 72)))
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"references": 0}, "references"), ({"reference_rule": "evenly"}, "reference_rule"),
-    ({"feature_cache": -1}, "feature_cache"), ({"input_size": 8}, "input_size")])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"references": 0}, "references"),
+        ({"reference_rule": "evenly"}, "reference_rule"),
+        ({"feature_cache": -1}, "feature_cache"),
+        ({"input_size": 8}, "input_size"),
+    ],
+)
 def test_bad_options_are_refused(options, message):
     with pytest.raises(ValueError, match=message):
         COSNetConfig(**options)
@@ -430,24 +513,44 @@ def _release(keys: str, value: float = 0.5) -> OrderedDict:
 
 def _deeplab_init(value: float = 0.25) -> OrderedDict:
     """deeplab_davis_12_0.pth's layout: the encoder's keys without ``encoder.``, DataParallel-prefixed."""
-    return OrderedDict((f"module.{k[len('module.encoder.'):]}", v)
-                       for k, v in _release("COSNet_DataParallel_state_dict_keys.txt", value).items()
-                       if k.startswith("module.encoder."))
+    return OrderedDict(
+        (f"module.{k[len('module.encoder.') :]}", v)
+        for k, v in _release("COSNet_DataParallel_state_dict_keys.txt", value).items()
+        if k.startswith("module.encoder.")
+    )
 
 
 def test_convert_the_release_consumes_every_key(tmp_path):
     state = _release("COSNet_DataParallel_state_dict_keys.txt")
     state["module.linear_e.weight"] = torch.full((), 0.125).expand(256, 256)
-    torch.save({"epoch": 12, "model": state}, tmp_path / "co_attention.pth", _use_new_zipfile_serialization=False)
+    torch.save(
+        {"epoch": 12, "model": state},
+        tmp_path / "co_attention.pth",
+        _use_new_zipfile_serialization=False,
+    )
     done = convert_checkpoint("cosnet", tmp_path / "co_attention.pth", tmp_path / "cosnet.pth")
-    assert done.tensors == 687 and done.values == 81_242_436 + 2 * sum(
-        s[0] for k, s in spec_keys("COSNet_state_dict_keys.txt") if k.endswith("running_mean")) + 112
+    assert (
+        done.tensors == 687
+        and done.values
+        == 81_242_436
+        + 2
+        * sum(
+            s[0] for k, s in spec_keys("COSNet_state_dict_keys.txt") if k.endswith("running_mean")
+        )
+        + 112
+    )
     net = COSNet.build_network(COSNetConfig(), tmp_path / "cosnet.pth")
-    assert torch.all(net.linear_e.weight == 0.125) and torch.all(net.encoder.layer5.prelu.weight == 0.5)
+    assert torch.all(net.linear_e.weight == 0.125) and torch.all(
+        net.encoder.layer5.prelu.weight == 0.5
+    )
 
 
 def test_convert_the_deeplab_initialisation_to_an_encoder_only_file(tmp_path):
-    torch.save({"model": _deeplab_init()}, tmp_path / "deeplab_davis_12_0.pth", _use_new_zipfile_serialization=False)
+    torch.save(
+        {"model": _deeplab_init()},
+        tmp_path / "deeplab_davis_12_0.pth",
+        _use_new_zipfile_serialization=False,
+    )
     done = convert_checkpoint("cosnet", tmp_path / "deeplab_davis_12_0.pth", tmp_path / "init.pth")
     saved = torch.load(tmp_path / "init.pth", weights_only=True)["state_dict"]
     assert done.tensors == 669 and all(k.startswith("encoder.") for k in saved)
@@ -456,22 +559,37 @@ def test_convert_the_deeplab_initialisation_to_an_encoder_only_file(tmp_path):
     assert "init.pth" in str(error.value) and "linear_e.weight" in error.value.missing
     net = COSNetNet()
     head = net.conv1.weight.clone()
-    for source in (tmp_path / "init.pth", tmp_path / "deeplab_davis_12_0.pth"):  # training initialisation
+    for source in (
+        tmp_path / "init.pth",
+        tmp_path / "deeplab_davis_12_0.pth",
+    ):  # training initialisation
         with torch.no_grad():
             net.encoder.layer3[22].conv2.weight.zero_()
         net.load_encoder(source)
-        assert torch.all(net.encoder.layer3[22].conv2.weight == 0.25) and torch.equal(net.conv1.weight, head)
+        assert torch.all(net.encoder.layer3[22].conv2.weight == 0.25) and torch.equal(
+            net.conv1.weight, head
+        )
 
 
 @pytest.mark.parametrize("which", ["release", "deeplab"])
-@pytest.mark.parametrize("change, message", [
-    ("missing", r"missing keys \(1\): encoder.layer5.prelu.weight"),
-    ("extra", r"unexpected keys \(1\): encoder.layer6.weight"),
-    ("shape", r"encoder.layer5.bottleneck.weight file \(256, 2048, 3, 3\) model \(256, 2560, 3, 3\)"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ("missing", r"missing keys \(1\): encoder.layer5.prelu.weight"),
+        ("extra", r"unexpected keys \(1\): encoder.layer6.weight"),
+        (
+            "shape",
+            r"encoder.layer5.bottleneck.weight file \(256, 2048, 3, 3\) model \(256, 2560, 3, 3\)",
+        ),
+    ],
+)
 def test_convert_refuses_a_file_that_does_not_fit(tmp_path, which, change, message):
     if which == "release":
-        state, prefix, wrapper = _release("COSNet_DataParallel_state_dict_keys.txt"), "module.encoder.", {"epoch": 3}
+        state, prefix, wrapper = (
+            _release("COSNet_DataParallel_state_dict_keys.txt"),
+            "module.encoder.",
+            {"epoch": 3},
+        )
     else:
         state, prefix, wrapper = _deeplab_init(), "module.", {}
         message = message.replace("encoder.", "")
@@ -493,9 +611,16 @@ def test_convert_refuses_a_file_that_does_not_fit(tmp_path, which, change, messa
 
 
 def test_runner_runs_cosnet_in_the_unsupervised_task(tmp_path):
-    data = load_dataset("synthetic", None, "val", preset="small", num_sequences=1, num_frames=3, task="unsupervised")
-    result = run("cosnet", data, config={"input_size": str(REAL), "references": "2"},
-                 settings=RunSettings(random_init=True, warmup_frames=0), results_root=tmp_path)
+    data = load_dataset(
+        "synthetic", None, "val", preset="small", num_sequences=1, num_frames=3, task="unsupervised"
+    )
+    result = run(
+        "cosnet",
+        data,
+        config={"input_size": str(REAL), "references": "2"},
+        settings=RunSettings(random_init=True, warmup_frames=0),
+        results_root=tmp_path,
+    )
     assert result.ok and result.evaluation is not None
     name = data.names[0]
     record = json.loads((result.store.root / "sequences" / f"{name}.json").read_text())
@@ -510,19 +635,49 @@ def test_cli_runs_and_scores_cosnet(tmp_path, capsys):
     for folder in ("JPEGImages", "Annotations"):  # keep 2 frames: the encoder is costly on a CPU
         for path in sorted((tmp_path / "data" / folder / "480p" / "synth-002").iterdir())[2:]:
             path.unlink()
-    common = ["--dataset", "synthetic", "--root", str(tmp_path / "data"), "-s", "synth-002", "--task", "unsupervised"]
-    code = main(["run", "--method", "cosnet", "--random-init", *common, "-c", f"input_size={REAL}",
-                 "-c", "references=1", "-c", "reference_rule=deterministic", "--warmup", "0",
-                 "--output", str(tmp_path / "run"), "--no-eval"])
+    common = [
+        "--dataset",
+        "synthetic",
+        "--root",
+        str(tmp_path / "data"),
+        "-s",
+        "synth-002",
+        "--task",
+        "unsupervised",
+    ]
+    code = main(
+        [
+            "run",
+            "--method",
+            "cosnet",
+            "--random-init",
+            *common,
+            "-c",
+            f"input_size={REAL}",
+            "-c",
+            "references=1",
+            "-c",
+            "reference_rule=deterministic",
+            "--warmup",
+            "0",
+            "--output",
+            str(tmp_path / "run"),
+            "--no-eval",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     capsys.readouterr()
     assert main(["eval", *common, str(tmp_path / "run" / "masks")]) == 0
     assert "J&F-Mean" in capsys.readouterr().out
-    assert (tmp_path / "run" / "global_results-val.csv").is_file(), "a run's masks/ are scored as the run"
+    assert (tmp_path / "run" / "global_results-val.csv").is_file(), (
+        "a run's masks/ are scored as the run"
+    )
 
 
 def test_runner_refuses_cosnet_without_weights(tmp_path):
-    data = load_dataset("synthetic", None, "val", preset="small", num_sequences=1, num_frames=2, task="unsupervised")
+    data = load_dataset(
+        "synthetic", None, "val", preset="small", num_sequences=1, num_frames=2, task="unsupervised"
+    )
     with pytest.raises(ConfigError, match="vosbench convert --method cosnet"):
         run("cosnet", data, settings=RunSettings(), results_root=tmp_path)
 
@@ -532,14 +687,20 @@ def test_crf_refines_the_quantised_map_of_each_frame(base):
 
     video = _video(frames=3)
     plain = _segment(_method(base, references=2, seed=1), video)
-    method = _method(base, references=2, seed=1, crf=True, crf_bilateral_sxy=10.0, crf_bilateral_compat=8.0)
+    method = _method(
+        base, references=2, seed=1, crf=True, crf_bilateral_sxy=10.0, crf_bilateral_compat=8.0
+    )
     method.crf_params = method._crf_params()
     assert method.crf_params == DenseCRFParams(bilateral_sxy=10.0, bilateral_compat=8.0)
     refined = _segment(method, video)
     for frame, probs, labels in zip(video, plain, refined):
         assert labels.dtype == torch.uint8 and labels.shape == video.shape[1:3]
-        saved = (probs[1] * 255.0).to(torch.uint8).numpy().astype(np.float32) / 255.0  # the released PNG
+        saved = (probs[1] * 255.0).to(torch.uint8).numpy().astype(
+            np.float32
+        ) / 255.0  # the released PNG
         expected = dense_crf(frame, saved, method.crf_params)
         assert np.array_equal(labels.numpy(), expected)
-    assert any(not torch.equal(lab.bool(), p[1] > 0.5) for lab, p in zip(refined, plain))  # the CRF changed something
+    assert any(
+        not torch.equal(lab.bool(), p[1] > 0.5) for lab, p in zip(refined, plain)
+    )  # the CRF changed something
     assert method.describe()["crf_params"]["bilateral_sxy"] == 10.0

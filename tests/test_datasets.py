@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Dict, Iterable, Optional
 
 import numpy as np
 import pytest
@@ -59,7 +59,7 @@ def _davis_sequence(
     annotations: str = "Annotations",
     jpegs: bool = True,
     value: int = 255,
-    annotated: Optional[Iterable[int]] = None,
+    annotated: Iterable[int] | None = None,
 ) -> None:
     for i in annotated if annotated is not None else range(count):
         _grey(root / annotations / resolution / name / f"{i:05d}.png", _labels(value))
@@ -68,7 +68,7 @@ def _davis_sequence(
             _frame(root / "JPEGImages" / resolution / name / f"{i:05d}.jpg")
 
 
-def _pair_lines(sequences: Dict[str, int], resolution: str = "480p", tail: str = " ") -> str:
+def _pair_lines(sequences: dict[str, int], resolution: str = "480p", tail: str = " ") -> str:
     return "\n".join(
         f"/JPEGImages/{resolution}/{name}/{i:05d}.jpg "
         f"/Annotations/{resolution}/{name}/{i:05d}.png{tail}"
@@ -83,7 +83,7 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def _davis2016(root: Path, sequences: Dict[str, int]) -> Path:
+def _davis2016(root: Path, sequences: dict[str, int]) -> Path:
     for name, count in sequences.items():
         _davis_sequence(root, name, count)
     _write(root / "ImageSets" / "480p" / "val.txt", _pair_lines(sequences))  # no final newline
@@ -355,7 +355,7 @@ def test_davis2017_bad_task_is_rejected(tmp_path):
 # SegTrackv2
 
 
-def _soft(values: Dict[tuple, int]) -> np.ndarray:
+def _soft(values: dict[tuple, int]) -> np.ndarray:
     array = np.zeros((H, W), np.uint8)
     for (y, x), value in values.items():
         array[y, x] = value
@@ -741,8 +741,9 @@ def test_listed_defaults_to_the_loaded_names(tmp_path):
 def test_segtrack_and_synthetic_lists_set_listed(tmp_path):
     _rgb(tmp_path / "st" / "GroundTruth" / "worm" / "f_1.png", _soft({(2, 2): 255}))
     _write(tmp_path / "st" / "ImageSets" / "all.txt", "*worm\n*frog\n")
-    with pytest.raises(DatasetError, match="1 of 2 sequences of segtrackv2/all are missing under "
-                                           "GroundTruth: frog"):
+    with pytest.raises(
+        DatasetError, match="1 of 2 sequences of segtrackv2/all are missing under GroundTruth: frog"
+    ):
         load_dataset("segtrackv2", tmp_path / "st")
     segtrack = load_dataset("segtrackv2", tmp_path / "st", allow_missing=True)
     assert segtrack.listed == ("worm", "frog") and segtrack.missing == ["frog"]
@@ -753,8 +754,11 @@ def test_segtrack_and_synthetic_lists_set_listed(tmp_path):
     listing = root / "ImageSets" / "2017" / "val.txt"
     names = listing.read_text().split()
     listing.write_text("\n".join(names + ["synth-val-999"]) + "\n")
-    with pytest.raises(DatasetError, match=f"1 of {len(names) + 1} sequences of synthetic/val are "
-                                           "missing under Annotations/480p: synth-val-999"):
+    with pytest.raises(
+        DatasetError,
+        match=f"1 of {len(names) + 1} sequences of synthetic/val are "
+        "missing under Annotations/480p: synth-val-999",
+    ):
         load_dataset("synthetic", root)
     synthetic = load_dataset("synthetic", root, allow_missing=True)
     assert synthetic.missing == ["synth-val-999"] and synthetic.names == names

@@ -36,7 +36,18 @@ def run_eval(capsys, *args):
 
 
 def eval_args(root, predictions, *extra):
-    return ("--dataset", "davis2017", "--root", root, "--split", "val", predictions, "-j", "1", *extra)
+    return (
+        "--dataset",
+        "davis2017",
+        "--root",
+        root,
+        "--split",
+        "val",
+        predictions,
+        "-j",
+        "1",
+        *extra,
+    )
 
 
 def read_csv(path):
@@ -70,7 +81,7 @@ def test_eval_writes_official_and_vosbench_files(small_root, predictions, capsys
     expected_rows = sum(len(o.frames) for o in result.objects)
     assert len(per_frame) - 1 == expected_rows
     assert len(per_sequence) - 1 == len(result.objects)
-    assert global_rows[1][0] == "%.3f" % result.global_metrics()["J&F-Mean"]
+    assert global_rows[1][0] == "{:.3f}".format(result.global_metrics()["J&F-Mean"])
     # semi-supervised: frames 1 … T-2 of every sequence
     stems = {row[2] for row in per_frame[1:] if row[0] == dataset.names[0]}
     assert stems == set(dataset[dataset.names[0]].annotated[1:-1])
@@ -116,7 +127,9 @@ def test_a_plain_folder_needs_its_dataset_named(tmp_path, capsys):
     results = write_predictions(load_dataset("synthetic"), tmp_path / "pred", quality="good")
     code, stdout, err = run_eval(capsys, results, "-j", "2")
     assert code == 1 and "pass --dataset" in err and str(results) in err and "Traceback" not in err
-    assert not (results / "global_results-val.csv").exists(), "nothing is scored against an assumed dataset"
+    assert not (results / "global_results-val.csv").exists(), (
+        "nothing is scored against an assumed dataset"
+    )
     code, stdout, err = run_eval(capsys, results, "-j", "2", "--dataset", "synthetic")
     assert code == 0 and "synthetic/val" in stdout
     j_and_f = float(read_csv(results / "global_results-val.csv")[1][0])
@@ -185,7 +198,9 @@ def test_rgb_prediction_is_rejected(small_root, predictions, capsys):
     path = predictions / sequence / "00003.png"
     Image.fromarray(np.stack([read_mask(path) * 100] * 3, axis=-1)).save(path)
     code, _, err = run_eval(capsys, *eval_args(small_root, predictions))
-    assert code == 1 and str(path) in err and "expected an indexed (palette) or greyscale PNG" in err
+    assert (
+        code == 1 and str(path) in err and "expected an indexed (palette) or greyscale PNG" in err
+    )
 
 
 def test_unreadable_prediction(small_root, predictions, capsys):
@@ -267,8 +282,16 @@ BAD_CASES = {  # name: [(sequence index, frame, corruption)], extra options
     "extra-ids": ([(2, "00002", _bad_ids)], ()),
     "void": ([(0, "00006", _bad_void)], ()),
     "unreadable": ([(1, "00007", _bad_bytes)], ()),
-    "several": ([(0, "00003", _bad_rgb), (0, "00007", _bad_bytes), (1, "00004", _bad_size),
-                 (2, "00002", _bad_ids), (2, "00006", _bad_void)], ("--all-problems",)),
+    "several": (
+        [
+            (0, "00003", _bad_rgb),
+            (0, "00007", _bad_bytes),
+            (1, "00004", _bad_size),
+            (2, "00002", _bad_ids),
+            (2, "00006", _bad_void),
+        ],
+        ("--all-problems",),
+    ),
 }
 
 
@@ -283,17 +306,31 @@ def test_bad_inputs_print_the_same_with_one_or_two_workers(small_root, predictio
         expected.append((path, corrupt(path)))
     outputs = []
     for workers in ("1", "2"):
-        code, stdout, err = run_eval(capsys, "--dataset", "davis2017", "--root", small_root, "--split", "val",
-                                     predictions, "-j", workers, *options)
+        code, stdout, err = run_eval(
+            capsys,
+            "--dataset",
+            "davis2017",
+            "--root",
+            small_root,
+            "--split",
+            "val",
+            predictions,
+            "-j",
+            workers,
+            *options,
+        )
         assert code == 1 and stdout == ""
         outputs.append(err)
     assert outputs[0] == outputs[1]
     lines = outputs[0].splitlines()[1:]  # after "Evaluating …"
     if len(expected) == 1:
-        (path, message), = expected
+        ((path, message),) = expected
         assert len(lines) == 1 and lines[0].startswith(f"error: {path}: {message}")
     else:
-        assert lines[0] == f"error: {len(expected)} problems found:" and len(lines) == len(expected) + 1
+        assert (
+            lines[0] == f"error: {len(expected)} problems found:"
+            and len(lines) == len(expected) + 1
+        )
         for path, message in expected:
             assert sum(line.startswith(f"  - {path}: {message}") for line in lines) == 1
 
@@ -314,7 +351,7 @@ def one_clip(root: Path, pairs, annotations: str = "Annotations") -> Path:
 def short_dataset(tmp_path: Path, frames: int) -> Path:
     labels = [np.zeros((20, 30), np.uint8) for _ in range(frames)]
     for t, frame in enumerate(labels):
-        frame[5:10, 5 + t:10 + t] = 1
+        frame[5:10, 5 + t : 10 + t] = 1
     return one_clip(tmp_path / "short", [(frame, frame) for frame in labels])
 
 
@@ -389,7 +426,7 @@ def unsupervised_dataset(tmp_path: Path, permutation, extra_proposals=0, frames=
     for t in range(frames):
         gt = np.zeros((60, 90), np.uint8)
         for k in range(1, 4):
-            gt[5 + 15 * (k - 1):15 + 15 * (k - 1), 10 + 3 * t + 10 * k:25 + 3 * t + 10 * k] = k
+            gt[5 + 15 * (k - 1) : 15 + 15 * (k - 1), 10 + 3 * t + 10 * k : 25 + 3 * t + 10 * k] = k
         gt[55:58, 0:10] = 255
         pred = np.zeros_like(gt)
         for k in range(1, 4):
@@ -413,8 +450,18 @@ def test_unsupervised_permuted_proposals_match_perfectly(tmp_path):
 
 def test_unsupervised_too_many_proposals(tmp_path, capsys):
     root = unsupervised_dataset(tmp_path, [1, 2, 3], extra_proposals=18)
-    code, _, err = run_eval(capsys, "--dataset", "davis2017", "--root", root, "--task", "unsupervised",
-                            tmp_path / "pred", "-j", "1")
+    code, _, err = run_eval(
+        capsys,
+        "--dataset",
+        "davis2017",
+        "--root",
+        root,
+        "--task",
+        "unsupervised",
+        tmp_path / "pred",
+        "-j",
+        "1",
+    )
     assert code == 1 and "21 proposals" in err and "at most 20" in err
 
 
@@ -424,12 +471,14 @@ def test_decay_compat_reproduces_the_official_overflow(tmp_path, capsys):
     pairs = []
     for t in range(302):  # 300 evaluated frames
         pred = np.zeros_like(gt)
-        pred[5:25, 5:5 + max(1, 30 - t // 10)] = 1
+        pred[5:25, 5 : 5 + max(1, 30 - t // 10)] = 1
         pairs.append((gt, pred))
     root = one_clip(tmp_path / "long", pairs)
     dataset = load_dataset("davis2017", root)
     exact = evaluate(dataset, tmp_path / "pred", workers=1).global_metrics()
-    compat = evaluate(dataset, tmp_path / "pred", Protocol(decay_mode="davis2017"), workers=1).global_metrics()
+    compat = evaluate(
+        dataset, tmp_path / "pred", Protocol(decay_mode="davis2017"), workers=1
+    ).global_metrics()
     assert exact["J-Decay"] > 0.5 and np.isnan(compat["J-Decay"])
     assert exact["J-Mean"] == compat["J-Mean"]
     code, _, _ = run_eval(capsys, *eval_args(root, tmp_path / "pred", "--decay-compat"))
@@ -443,11 +492,15 @@ def test_decay_compat_reproduces_the_official_overflow(tmp_path, capsys):
 
 @pytest.mark.real_data
 def test_davis2016_val_against_reference_implementation(davis2016_root, tmp_path):
-    dataset = load_dataset("davis2016", davis2016_root, "val", sequences=["blackswan", "car-shadow", "kite-surf"])
+    dataset = load_dataset(
+        "davis2016", davis2016_root, "val", sequences=["blackswan", "car-shadow", "kite-surf"]
+    )
     for sequence in dataset:
         for stem in sequence.annotated:
             labels = sequence.read_annotation(stem)
-            write_mask(tmp_path / sequence.name / f"{stem}.png", np.roll(labels, (2, 5), axis=(0, 1)) * 255)
+            write_mask(
+                tmp_path / sequence.name / f"{stem}.png", np.roll(labels, (2, 5), axis=(0, 1)) * 255
+            )
     result = evaluate(dataset, tmp_path, workers=2)
     assert [o.sequence for o in result.objects] == ["blackswan", "car-shadow", "kite-surf"]
     for obj in result.objects:
@@ -462,8 +515,24 @@ def test_davis2016_val_against_reference_implementation(davis2016_root, tmp_path
 
 @pytest.mark.real_data
 def test_davis2016_val_ground_truth_scores_one(davis2016_root, capsys, tmp_path):
-    code = main(["eval", str(davis2016_root / "Annotations/480p"), "--dataset", "davis2016", "--root",
-                 str(davis2016_root), "--split", "val", "-j", "2", "--output", str(tmp_path), "--metrics", "J,F"])
+    code = main(
+        [
+            "eval",
+            str(davis2016_root / "Annotations/480p"),
+            "--dataset",
+            "davis2016",
+            "--root",
+            str(davis2016_root),
+            "--split",
+            "val",
+            "-j",
+            "2",
+            "--output",
+            str(tmp_path),
+            "--metrics",
+            "J,F",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 0 and "identical to the ground truth" in err
     rows = read_csv(tmp_path / "per-sequence_results-val.csv")
@@ -471,26 +540,53 @@ def test_davis2016_val_ground_truth_scores_one(davis2016_root, capsys, tmp_path)
 
 
 def test_davis2016_scores_t_on_its_eval_t_sequences_by_default(davis2016_root, capsys, tmp_path):
-    code = main(["eval", str(davis2016_root / "Annotations/480p"), "--dataset", "davis2016", "--root",
-                 str(davis2016_root), "-s", "blackswan,bmx-trees,scooter-black", "-j", "2", "--output", str(tmp_path)])
+    code = main(
+        [
+            "eval",
+            str(davis2016_root / "Annotations/480p"),
+            "--dataset",
+            "davis2016",
+            "--root",
+            str(davis2016_root),
+            "-s",
+            "blackswan,bmx-trees,scooter-black",
+            "-j",
+            "2",
+            "--output",
+            str(tmp_path),
+        ]
+    )
     assert code == 0 and "T-Mean" in capsys.readouterr().out
-    assert read_csv(tmp_path / "global_results-val.csv")[0][-1] == "F-Decay", "the official columns stay as they are"
+    assert read_csv(tmp_path / "global_results-val.csv")[0][-1] == "F-Decay", (
+        "the official columns stay as they are"
+    )
     header, values = read_csv(tmp_path / "global_metrics-val.csv")
     # Per-sequence T of the ground truth from the DAVIS-2016 toolkit (fperazzi/davis @ aaee12c, built and
     # run side by side; results/t_stability.md): blackswan 0.013085, scooter-black 0.056525.
-    assert float(values[header.index("T-Mean")]) == pytest.approx((0.013085 + 0.056525) / 2, abs=2e-5)
+    assert float(values[header.index("T-Mean")]) == pytest.approx(
+        (0.013085 + 0.056525) / 2, abs=2e-5
+    )
     objects = read_csv(tmp_path / "per-object_results-val.csv")
     column = objects[0].index("T-Mean")
     by_sequence = {row[0]: row[column] for row in objects[1:]}
     assert by_sequence["bmx-trees"] == "", "T only for the sequences db_info.yml flags eval_t"
     assert float(by_sequence["blackswan"]) == pytest.approx(0.013085, abs=2e-6)
-    assert read_csv(tmp_path / "per-frame_results-val.csv")[0] == ["Sequence", "Object", "Frame", "J", "F", "T"]
+    assert read_csv(tmp_path / "per-frame_results-val.csv")[0] == [
+        "Sequence",
+        "Object",
+        "Frame",
+        "J",
+        "F",
+        "T",
+    ]
 
 
 def test_unwritable_output_is_a_clear_error(small_root, predictions, capsys, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    code, _, err = run_eval(capsys, *eval_args(small_root, predictions, "--output", blocker / "out"))
+    code, _, err = run_eval(
+        capsys, *eval_args(small_root, predictions, "--output", blocker / "out")
+    )
     assert code == 1 and str(blocker) in err
 
 
@@ -498,7 +594,9 @@ def test_unwritable_output_is_a_clear_error(small_root, predictions, capsys, tmp
 def test_davis2016_unsupervised_follows_the_davis2016_toolkit(davis2016_root, tmp_path):
     """DAVIS-2016 unsupervised numbers (COSNet's 80.5 J) come from the 2016 toolkit: frames 1 … T-2
     of the binary primary object; proposal ids beyond 1 count as foreground."""
-    dataset = load_dataset("davis2016", davis2016_root, "val", task="unsupervised", sequences=["blackswan"])
+    dataset = load_dataset(
+        "davis2016", davis2016_root, "val", task="unsupervised", sequences=["blackswan"]
+    )
     sequence = dataset["blackswan"]
     for index, stem in enumerate(sequence.annotated):
         labels = (sequence.read_annotation(stem) > 0).astype(np.uint8) * 2  # proposal id 2
@@ -508,6 +606,8 @@ def test_davis2016_unsupervised_follows_the_davis2016_toolkit(davis2016_root, tm
     result = evaluate(dataset, tmp_path, workers=1)
     assert result.objects[0].frames == sequence.annotated[1:-1]
     assert result.global_metrics()["J-Mean"] == 1.0
-    every_frame = evaluate(dataset, tmp_path, Protocol(task="unsupervised"), workers=1)  # DAVIS-2017 rule
+    every_frame = evaluate(
+        dataset, tmp_path, Protocol(task="unsupervised"), workers=1
+    )  # DAVIS-2017 rule
     assert every_frame.objects[0].frames == sequence.annotated
     assert every_frame.global_metrics()["J-Mean"] < 1.0

@@ -30,12 +30,16 @@ GOLDEN = json.loads((Path(__file__).parent / "golden" / "official_scenarios.json
 def score(name, tmp_path, decay_mode="davis2017"):
     info = build_scenario(name, tmp_path)
     dataset = load_dataset("davis2017", info["gt_root"], info["split"], task=info["task"])
-    return evaluate(dataset, info["results"], Protocol(task=info["task"], decay_mode=decay_mode), workers=1)
+    return evaluate(
+        dataset, info["results"], Protocol(task=info["task"], decay_mode=decay_mode), workers=1
+    )
 
 
 def same(a, b, tolerance=1e-12):
     if a is None or b is None or (isinstance(a, float) and math.isnan(a)):
-        return (a is None or math.isnan(a)) and (b is None or (isinstance(b, float) and math.isnan(b)))
+        return (a is None or math.isnan(a)) and (
+            b is None or (isinstance(b, float) and math.isnan(b))
+        )
     return abs(a - b) <= tolerance
 
 
@@ -83,8 +87,20 @@ def test_exact_decay_differs_only_for_long_objects(tmp_path):
 @pytest.mark.parametrize("name", sorted(ERROR_SCENARIOS))
 def test_official_failures_become_clear_errors(name, tmp_path, capsys):
     info = build_scenario(name, tmp_path)
-    args = ["eval", info["results"], "--dataset", "davis2017", "--root", info["gt_root"], "--split", info["split"],
-            "--task", info["task"], "-j", "1"]
+    args = [
+        "eval",
+        info["results"],
+        "--dataset",
+        "davis2017",
+        "--root",
+        info["gt_root"],
+        "--split",
+        info["split"],
+        "--task",
+        info["task"],
+        "-j",
+        "1",
+    ]
     assert main(args) == 1
     err = capsys.readouterr().err
     expected_words = {
@@ -97,6 +113,8 @@ def test_official_failures_become_clear_errors(name, tmp_path, capsys):
     }[info["expect"]]
     assert expected_words in err
     assert info["results"] in err or info["expect"] == "too_short"
-    dataset = load_dataset("davis2017", info["gt_root"], info["split"], task=info["task"])  # the ground truth is fine
+    dataset = load_dataset(
+        "davis2017", info["gt_root"], info["split"], task=info["task"]
+    )  # the ground truth is fine
     with pytest.raises(InputError, match=re.escape(expected_words)):
         evaluate(dataset, info["results"], workers=1)

@@ -49,14 +49,31 @@ def cli(capsys, *args) -> tuple:
 
 
 def run_args(root: Path, out: Path, *extra) -> tuple:
-    return ("run", "-m", "first-frame", "--dataset", "synthetic", "--root", root, "--output", out,
-            "--warmup", "0", "-j", "1", *extra)
+    return (
+        "run",
+        "-m",
+        "first-frame",
+        "--dataset",
+        "synthetic",
+        "--root",
+        root,
+        "--output",
+        out,
+        "--warmup",
+        "0",
+        "-j",
+        "1",
+        *extra,
+    )
 
 
 def snapshot(folder: Path) -> dict:
     """Every file below ``folder`` → its bytes' digest (what must not change)."""
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and ".locks" not in p.parts}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and ".locks" not in p.parts
+    }
 
 
 def global_jf(folder: Path) -> float:
@@ -73,7 +90,9 @@ def test_report_never_shows_masks_replaced_after_the_evaluation(root, tmp_path, 
     assert before < 0.9
     for name in NAMES:  # the masks become the ground truth: a perfect score
         shutil.rmtree(out / "masks" / name)
-        shutil.copytree(root / "Annotations" / "480p" / name, out / "masks" / name, copy_function=shutil.copy2)
+        shutil.copytree(
+            root / "Annotations" / "480p" / name, out / "masks" / name, copy_function=shutil.copy2
+        )
     store = RunStore(out)
     status = evaluation_status(store)
     assert not status.current and "masks changed" in status.reason
@@ -134,10 +153,17 @@ def test_eval_of_a_run_folder_reads_its_dataset_from_the_manifest(root, tmp_path
 
 # -- split lists and roots ---------------------------------------------------------------------------
 def test_a_split_list_naming_absent_sequences_is_an_error_unless_allowed(root, tmp_path, capsys):
-    (root / "ImageSets" / "2017" / "val.txt").write_text("synth-000\nsynth-001\nsynth-002\nghost-a\nghost-b\n")
+    (root / "ImageSets" / "2017" / "val.txt").write_text(
+        "synth-000\nsynth-001\nsynth-002\nghost-a\nghost-b\n"
+    )
     out = tmp_path / "run"
     code, _, err = cli(capsys, *run_args(root, out))
-    assert code == 1 and "2 of 5 sequences" in err and "ghost-a, ghost-b" in err and "--allow-missing" in err
+    assert (
+        code == 1
+        and "2 of 5 sequences" in err
+        and "ghost-a, ghost-b" in err
+        and "--allow-missing" in err
+    )
     assert not out.exists(), "nothing is written for a refused run"
     code, stdout, err = cli(capsys, *run_args(root, out, "--allow-missing"))
     assert code == 0 and "3/5" in stdout and "partial: 3 of the 5" in err
@@ -154,15 +180,23 @@ def test_a_malicious_split_list_line_deletes_nothing(root, tmp_path, capsys, lin
     (out / "my-notes.txt").write_text("keep me")
     before = snapshot(tmp_path)
     (root / "ImageSets" / "2017" / "val.txt").write_text(f"synth-000\n{line}\n")
-    for command in (run_args(root, out, "--force"), ("validate", "--dataset", "synthetic", "--root", root),
-                    ("eval", out, "-j", "1")):
+    for command in (
+        run_args(root, out, "--force"),
+        ("validate", "--dataset", "synthetic", "--root", root),
+        ("eval", out, "-j", "1"),
+    ):
         code, _, err = cli(capsys, *command)
         if command[0] != "eval":  # eval scores the run's own (safe) sequences
             assert code == 1 and "val.txt" in err and "line 2" in err
     after = snapshot(tmp_path)
     changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
-    assert all(k.startswith("run/evaluation") or k.startswith("run/global") or k.startswith("run/per-")
-               or k.startswith("synth/ImageSets") for k in changed), changed
+    assert all(
+        k.startswith("run/evaluation")
+        or k.startswith("run/global")
+        or k.startswith("run/per-")
+        or k.startswith("synth/ImageSets")
+        for k in changed
+    ), changed
     assert (out / "my-notes.txt").read_text() == "keep me"
 
 
@@ -181,12 +215,19 @@ def test_force_never_empties_a_folder_that_holds_no_run(root, tmp_path, capsys):
     code, _, err = cli(capsys, *run_args(root, folder, "--force"))
     assert code == 1 and "holds no vosbench run" in err
     assert (folder / "masks" / "figure.png").read_bytes() == b"precious"
-    assert sorted(p.name for p in folder.iterdir()) == ["masks"], "not even a lock file is left there"
+    assert sorted(p.name for p in folder.iterdir()) == ["masks"], (
+        "not even a lock file is left there"
+    )
 
 
 # -- damaged and foreign files ----------------------------------------------------------------------
-DAMAGES = {"not UTF-8": b"\xff\xfe\x00garbage", "null": b"null", "a list": b"[1, 2]",
-           "missing keys": b'{"sequence": "synth-001"}', "not JSON": b"{oops"}
+DAMAGES = {
+    "not UTF-8": b"\xff\xfe\x00garbage",
+    "null": b"null",
+    "a list": b"[1, 2]",
+    "missing keys": b'{"sequence": "synth-001"}',
+    "not JSON": b"{oops",
+}
 
 
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
@@ -233,7 +274,9 @@ def test_a_foreign_manifest_anywhere_does_not_stop_the_report(root, tmp_path, ca
     results = tmp_path / "results"
     assert cli(capsys, *run_args(root, results / "synthetic-val" / "first-frame"))[0] == 0
     (results / "notes" / "npm").mkdir(parents=True)
-    (results / "notes" / "npm" / "manifest.json").write_text('{"name": "left-pad", "version": "1.0"}')
+    (results / "notes" / "npm" / "manifest.json").write_text(
+        '{"name": "left-pad", "version": "1.0"}'
+    )
     code, stdout, err = cli(capsys, "report", results)
     assert code == 0 and "first-frame" in stdout and "notes/npm/manifest.json" in err
 
@@ -256,17 +299,35 @@ def test_synth_predictions_never_overwrite_part_of_a_folder(tmp_path, capsys):
     predictions = tmp_path / "pred"
     (predictions / "synth-000").mkdir(parents=True)
     (predictions / "synth-000" / "00000.png").write_bytes(b"mine")
-    code, _, err = cli(capsys, "synth", tmp_path / "data", "--preset", "small", "--predictions", predictions)
+    code, _, err = cli(
+        capsys, "synth", tmp_path / "data", "--preset", "small", "--predictions", predictions
+    )
     assert code == 1 and "not empty" in err and str(predictions) in err
     assert (predictions / "synth-000" / "00000.png").read_bytes() == b"mine"
-    assert cli(capsys, "synth", tmp_path / "data", "--preset", "small", "--predictions", predictions,
-               "--force")[0] == 0
+    assert (
+        cli(
+            capsys,
+            "synth",
+            tmp_path / "data",
+            "--preset",
+            "small",
+            "--predictions",
+            predictions,
+            "--force",
+        )[0]
+        == 0
+    )
 
 
 # -- atomic outputs --------------------------------------------------------------------------------
-def test_a_full_disk_while_writing_the_tables_leaves_the_old_ones_whole(root, tmp_path, capsys, monkeypatch):
+def test_a_full_disk_while_writing_the_tables_leaves_the_old_ones_whole(
+    root, tmp_path, capsys, monkeypatch
+):
     predictions = tmp_path / "pred"
-    assert cli(capsys, "synth", tmp_path / "d", "--preset", "small", "--predictions", predictions)[0] == 0
+    assert (
+        cli(capsys, "synth", tmp_path / "d", "--preset", "small", "--predictions", predictions)[0]
+        == 0
+    )
     args = ("eval", predictions, "--dataset", "synthetic", "--root", tmp_path / "d", "-j", "1")
     assert cli(capsys, *args)[0] == 0
     before = snapshot(predictions)
@@ -284,8 +345,9 @@ def test_a_full_disk_while_writing_the_tables_leaves_the_old_ones_whole(root, tm
     code, _, err = cli(capsys, *args)
     assert code == 1 and "No space left on device" in err
     after = snapshot(predictions)
-    assert {k: v for k, v in after.items() if k.endswith((".csv", ".json"))} == \
-           {k: v for k, v in before.items() if k.endswith((".csv", ".json"))}
+    assert {k: v for k, v in after.items() if k.endswith((".csv", ".json"))} == {
+        k: v for k, v in before.items() if k.endswith((".csv", ".json"))
+    }
     assert not list(predictions.glob(".*.tmp")), "no staged file is left behind"
 
 
@@ -304,13 +366,21 @@ def test_a_second_run_on_a_locked_folder_names_the_holder(root, tmp_path, capsys
 
 def test_a_lock_left_by_a_killed_process_is_taken_over(root, tmp_path, capsys):
     out = tmp_path / "run"
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import sys, time
         from vosbench.results.lock import RunLocks
         lock = RunLocks({str(out)!r}).worker("shard-0-of-1").acquire()
         print("held", flush=True)
         time.sleep(60)
-    """)], stdout=subprocess.PIPE, text=True)
+    """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         assert cli(capsys, *run_args(root, out))[0] == 1
@@ -333,7 +403,9 @@ def test_folder_lock_is_exclusive_within_one_process_too(tmp_path):
 def test_the_load_probe_sees_another_process_burning_a_core():
     from vosbench.runner.load import LoadProbe
 
-    burner = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 3\nwhile time.time() < end: pass"])
+    burner = subprocess.Popen(
+        [sys.executable, "-c", "import time\nend = time.time() + 3\nwhile time.time() < end: pass"]
+    )
     try:
         time.sleep(0.3)
         probe = LoadProbe()
@@ -426,7 +498,9 @@ def test_eval_report_and_the_store_never_import_torch(root, tmp_path, capsys):
         assert main(["validate", "--dataset", "synthetic", "--root", {str(root)!r}]) == 0
         print("torch-free")
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0 and "torch-free" in done.stdout, done.stderr
 
 
@@ -434,7 +508,9 @@ def test_non_official_settings_on_a_run_folder_never_replace_its_evaluation(root
     from vosbench.results.evaluation import is_run_protocol
 
     assert is_run_protocol({"bound_th": 0.008, "decay_mode": "exact", "metrics": None})
-    assert not is_run_protocol({"all_frames": True}) and not is_run_protocol({"metrics": ["J", "F", "T"]})
+    assert not is_run_protocol({"all_frames": True}) and not is_run_protocol(
+        {"metrics": ["J", "F", "T"]}
+    )
     out = tmp_path / "run"
     assert cli(capsys, *run_args(root, out))[0] == 0
     official = snapshot(out)

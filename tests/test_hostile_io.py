@@ -30,15 +30,25 @@ GREY, PALETTE, RGB = 0, 3, 2
 
 
 def _chunk(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+    return (
+        struct.pack(">I", len(payload))
+        + kind
+        + payload
+        + struct.pack(">I", zlib.crc32(kind + payload))
+    )
 
 
 def _png(width: int, height: int, idat: bytes, *, colour: int = GREY, depth: int = 8) -> bytes:
     """A PNG built chunk by chunk, so its header can say anything about its ``idat``."""
     header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
     palette = _chunk(b"PLTE", bytes(range(256)) * 3) if colour == PALETTE else b""
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + palette
-            + _chunk(b"IDAT", idat) + _chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + palette
+        + _chunk(b"IDAT", idat)
+        + _chunk(b"IEND", b"")
+    )
 
 
 def _scanlines(filters, rows: np.ndarray) -> bytes:
@@ -66,7 +76,9 @@ def bomb_idat() -> bytes:
     return zlib.compress(bytes(64 << 20), 9)
 
 
-def test_png_holding_more_image_data_than_declared_is_refused_within_the_declared_size(tmp_path, bomb_idat):
+def test_png_holding_more_image_data_than_declared_is_refused_within_the_declared_size(
+    tmp_path, bomb_idat
+):
     path = tmp_path / "bomb.png"
     path.write_bytes(_png(854, 480, bomb_idat))
     assert path.stat().st_size < 100_000
@@ -89,7 +101,10 @@ def test_png_whose_image_data_ends_early_is_refused_not_padded(tmp_path):
     assert (_pillow(path.read_bytes()) == 7).sum() == 64 * 20  # Pillow pads the rest with zeros
     with pytest.raises(MaskFormatError) as caught:
         read_mask(path)
-    assert str(caught.value) == f"{path}: damaged PNG: declares 64x48 but its image data ends after 20 of 48 rows"
+    assert (
+        str(caught.value)
+        == f"{path}: damaged PNG: declares 64x48 but its image data ends after 20 of 48 rows"
+    )
 
 
 def test_png_whose_stream_is_cut_is_unreadable(tmp_path):
@@ -108,7 +123,9 @@ def test_huge_png_header_is_refused_naming_file_and_size(tmp_path, colour, depth
     with pytest.raises(MaskFormatError) as caught:
         read_mask(path)
     message = str(caught.value)
-    assert message.startswith(f"{path}: declares 30000x30000 = 900,000,000 pixels, more than the limit of ")
+    assert message.startswith(
+        f"{path}: declares 30000x30000 = 900,000,000 pixels, more than the limit of "
+    )
     assert f"{DEFAULT_MAX_PIXELS:,}" in message and "VOSBENCH_MAX_PIXELS" in message
     assert caught.value.kind == "too_large"
     assert _no_chained_traceback(caught.value)
@@ -138,13 +155,17 @@ def test_pixel_limit_argument_refuses_a_normal_mask(tmp_path):
     assert read_mask(path, max_pixels=64 * 48).sum() == 64 * 48
     with pytest.raises(MaskFormatError) as caught:
         read_mask(path, max_pixels=64 * 48 - 1)
-    assert str(caught.value).startswith(f"{path}: declares 64x48 = 3,072 pixels, more than the limit of 3,071")
+    assert str(caught.value).startswith(
+        f"{path}: declares 64x48 = 3,072 pixels, more than the limit of 3,071"
+    )
 
 
 def test_pixel_limit_applies_to_bmp_through_pillow(tmp_path):
     path = tmp_path / "m.bmp"
     Image.fromarray(np.full((30, 40), 2, np.uint8), "L").save(path)
-    with pytest.raises(MaskFormatError, match=r"declares 40x30 = 1,200 pixels, more than the limit of 1,000"):
+    with pytest.raises(
+        MaskFormatError, match=r"declares 40x30 = 1,200 pixels, more than the limit of 1,000"
+    ):
         read_mask(path, max_pixels=1000)
 
 
@@ -157,7 +178,9 @@ def test_pixel_limit_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("VOSBENCH_MAX_PIXELS", "4000")
     assert read_mask(path).shape == (48, 64)
     monkeypatch.setenv("VOSBENCH_MAX_PIXELS", "lots")
-    with pytest.raises(ConfigError, match=r"VOSBENCH_MAX_PIXELS='lots': expected a positive whole number"):
+    with pytest.raises(
+        ConfigError, match=r"VOSBENCH_MAX_PIXELS='lots': expected a positive whole number"
+    ):
         read_mask(path)
     monkeypatch.delenv("VOSBENCH_MAX_PIXELS")
     assert max_pixels() == DEFAULT_MAX_PIXELS == 2**27
@@ -171,7 +194,7 @@ def _jpeg_claiming(tmp_path: Path, width: int, height: int) -> Path:
     Image.new("RGB", (16, 16), (90, 30, 200)).save(buffer, format="JPEG")
     data = bytearray(buffer.getvalue())
     sof = data.index(b"\xff\xc0")
-    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
     path = tmp_path / "frame.jpg"
     path.write_bytes(bytes(data))
     return path
@@ -181,7 +204,9 @@ def test_read_frame_applies_the_pixel_limit(tmp_path, monkeypatch):
     path = _jpeg_claiming(tmp_path, 16, 16)
     frame = read_frame(path)
     assert frame.shape == (16, 16, 3) and abs(int(frame[8, 8, 2]) - 200) < 8
-    with pytest.raises(MaskFormatError, match=r"declares 16x16 = 256 pixels, more than the limit of 255"):
+    with pytest.raises(
+        MaskFormatError, match=r"declares 16x16 = 256 pixels, more than the limit of 255"
+    ):
         read_frame(path, max_pixels=255)
     monkeypatch.setenv("VOSBENCH_MAX_PIXELS", "2000000")
     big = _jpeg_claiming(tmp_path, 2000, 1500)
@@ -229,7 +254,9 @@ def test_other_formats_named_png_are_refused(tmp_path, pillow_format, name):
     assert caught.value.kind == "format"
 
 
-@pytest.mark.parametrize("content, detail", [(b"", "empty file"), (b"hello", "neither a PNG nor a BMP file")])
+@pytest.mark.parametrize(
+    "content, detail", [(b"", "empty file"), (b"hello", "neither a PNG nor a BMP file")]
+)
 def test_unknown_bytes_are_unreadable(tmp_path, content, detail):
     path = tmp_path / "m.png"
     path.write_bytes(content)
@@ -274,7 +301,9 @@ def test_fast_path_matches_pillow_on_none_sub_up_rows(colour):
     rng = np.random.default_rng(7)
     filters = rng.integers(0, 3, size=50)
     filters[:3] = [0, 1, 2]
-    data = _png(37, 50, zlib.compress(_scanlines(filters, rng.integers(0, 256, (50, 37)))), colour=colour)
+    data = _png(
+        37, 50, zlib.compress(_scanlines(filters, rng.integers(0, 256, (50, 37)))), colour=colour
+    )
     fast = decode_png_labels(data)
     assert fast is not None and fast.shape == (50, 37)
     assert np.array_equal(fast, _pillow(data))
@@ -336,13 +365,16 @@ def test_alias_bomb_db_info_is_reported_quickly(tmp_path):
         print(info)
         print("\\n".join(map(str, problems)))
     """)
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     elapsed, info, problem = result.stdout.splitlines()
     assert float(elapsed) < 1.0 and info == "{}"
-    assert problem == (f"{tmp_path / 'db_info.yml'}: YAML aliases are not allowed (*l0 at line 2); "
-                       "attributes left empty")
+    assert problem == (
+        f"{tmp_path / 'db_info.yml'}: YAML aliases are not allowed (*l0 at line 2); "
+        "attributes left empty"
+    )
 
 
 def test_oversized_db_info_is_refused_unread(tmp_path):
@@ -364,7 +396,8 @@ def test_deeply_nested_db_info_is_reported(tmp_path):
 
 def test_db_info_without_aliases_still_loads(tmp_path):
     (tmp_path / "Annotations").mkdir()
-    (tmp_path / "Annotations" / "db_info.yml").write_text(textwrap.dedent("""\
+    (tmp_path / "Annotations" / "db_info.yml").write_text(
+        textwrap.dedent("""\
         attributes: [AC, DEF]
         sequences:
         - attributes: [DEF, AC]
@@ -374,7 +407,8 @@ def test_db_info_without_aliases_still_loads(tmp_path):
         - attributes: []
           name: blackswan
           num_frames: 50
-    """))
+    """)
+    )
     info, problems = read_db_info(tmp_path)
     assert problems == []
     assert info == {

@@ -22,7 +22,9 @@ class HoldConfig:
 class Hold(VOSMethod):
     """Holds the first annotation (first-frame, written as a user would)."""
 
-    card = MethodCard(name="test-hold", task="semi-supervised", summary="holds the first mask", config=HoldConfig)
+    card = MethodCard(
+        name="test-hold", task="semi-supervised", summary="holds the first mask", config=HoldConfig
+    )
     Config = HoldConfig
 
     def reset(self, meta) -> None:
@@ -36,7 +38,9 @@ class Hold(VOSMethod):
 
 @pytest.fixture(scope="module")
 def dataset():
-    return load_dataset("synthetic", None, "val", num_sequences=2, num_frames=4, height=48, width=64)
+    return load_dataset(
+        "synthetic", None, "val", num_sequences=2, num_frames=4, height=48, width=64
+    )
 
 
 def test_a_class_runs_without_registration_and_resumes(dataset, tmp_path):
@@ -48,7 +52,9 @@ def test_a_class_runs_without_registration_and_resumes(dataset, tmp_path):
     again = run(Hold, dataset, settings=FAST, results_root=tmp_path)
     assert again.ran == [] and sorted(again.resumed) == sorted(dataset.names)
     other = run(Hold, dataset, config={"keep": "false"}, settings=FAST, results_root=tmp_path)
-    assert other.store.root != result.store.root  # non-default options get their own folder, as by name
+    assert (
+        other.store.root != result.store.root
+    )  # non-default options get their own folder, as by name
 
 
 def test_the_class_and_its_registered_name_are_the_same_method(dataset, tmp_path, scoped_methods):
@@ -87,7 +93,9 @@ def test_classes_that_cannot_run_are_refused_with_the_reason():
         get_method(dict)
     with pytest.raises(ConfigError, match="registered method 'flow'"):
         get_method(Impostor)
-    with pytest.raises(ConfigError, match="registered name or a vosbench.runner.VOSMethod subclass"):
+    with pytest.raises(
+        ConfigError, match="registered name or a vosbench.runner.VOSMethod subclass"
+    ):
         get_method(Hold())  # an instance, not the class
     with pytest.raises(UnknownNameError, match="did you mean"):
         get_method("flwo")

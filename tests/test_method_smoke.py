@@ -19,19 +19,34 @@ TINY = {
     "ranet": {"crop": "false"},  # a fixed 480x864 input: no smaller size exists
 }
 HEAVY = {"ranet", "cosnet"}  # ResNet-101 networks: seconds to build on a CPU
-SETTINGS = RunSettings(random_init=True, warmup_frames=0, io_workers=0, evaluate=False, device="cpu")
+SETTINGS = RunSettings(
+    random_init=True, warmup_frames=0, io_workers=0, evaluate=False, device="cpu"
+)
 
 
 def _cases():
-    return [pytest.param(name, marks=pytest.mark.slow) if name in HEAVY else name for name in METHODS.names()]
+    return [
+        pytest.param(name, marks=pytest.mark.slow) if name in HEAVY else name
+        for name in METHODS.names()
+    ]
 
 
 @pytest.mark.parametrize("name", _cases())
 def test_every_method_runs_two_frames_from_random_weights(name, tmp_path):
     card = method_card(name)
     objects = 2 if card.multi_object else 1
-    data = load_dataset("synthetic", None, "val", task=card.task, num_sequences=1, num_frames=2, height=64,
-                        width=96, min_objects=objects, max_objects=objects)
+    data = load_dataset(
+        "synthetic",
+        None,
+        "val",
+        task=card.task,
+        num_sequences=1,
+        num_frames=2,
+        height=64,
+        width=96,
+        min_objects=objects,
+        max_objects=objects,
+    )
     result = run(name, data, config=TINY.get(name), settings=SETTINGS, output=tmp_path / name)
     assert result.ok, result.failures
     sequence = data.sequences[0]

@@ -34,9 +34,15 @@ def test_j_and_f_entries_equal_the_fused_official_computation():
         pred = rng.random((40, 60)) > rng.uniform(0.3, 0.99)
         gt = rng.random((40, 60)) > rng.uniform(0.3, 0.99)
         context = FrameContext(pred, gt, radius=3)
-        assert (j_metric.frame(context), f_metric.frame(context)) == region_and_boundary(pred, gt, 3)
+        assert (j_metric.frame(context), f_metric.frame(context)) == region_and_boundary(
+            pred, gt, 3
+        )
     empty = np.zeros((8, 8), bool)
-    assert j_metric.frame(FrameContext(empty, empty, 1)) == 1.0 == f_metric.frame(FrameContext(empty, empty, 1))
+    assert (
+        j_metric.frame(FrameContext(empty, empty, 1))
+        == 1.0
+        == f_metric.frame(FrameContext(empty, empty, 1))
+    )
 
 
 def test_resolve_metrics_keeps_j_and_f_first_and_knows_the_official_sets():
@@ -58,10 +64,14 @@ class AreaRatio(Metric):
         return float(context.pred.sum()) / gt if gt else float("nan")
 
 
-def test_a_registered_metric_runs_on_the_same_pass_and_reaches_every_table(dataset, tmp_path, scoped_metrics):
+def test_a_registered_metric_runs_on_the_same_pass_and_reaches_every_table(
+    dataset, tmp_path, scoped_metrics
+):
     scoped_metrics.register("AR", AreaRatio)
     predictions = write_predictions(dataset, tmp_path / "pred", quality="noisy")
-    result = evaluate(dataset, predictions, Protocol.for_dataset(dataset, metrics=("J", "F", "AR")), workers=1)
+    result = evaluate(
+        dataset, predictions, Protocol.for_dataset(dataset, metrics=("J", "F", "AR")), workers=1
+    )
     sequence = dataset.sequences[0]
     obj = next(o for o in result.objects if o.sequence == sequence.name and o.object_id == 1)
     from vosbench.io import read_mask
@@ -78,7 +88,10 @@ def test_a_registered_metric_runs_on_the_same_pass_and_reaches_every_table(datas
     header = files["per-frame"].read_text().splitlines()[0]
     assert header == "Sequence,Object,Frame,J,F,AR"
     assert "AR-Mean" in files["per-object"].read_text().splitlines()[0]
-    assert files["global"].read_text().splitlines()[0] == "J&F-Mean,J-Mean,J-Recall,J-Decay,F-Mean,F-Recall,F-Decay"
+    assert (
+        files["global"].read_text().splitlines()[0]
+        == "J&F-Mean,J-Mean,J-Recall,J-Decay,F-Mean,F-Recall,F-Decay"
+    )
     with open(files["global-metrics"], newline="") as handle:
         row = next(csv.DictReader(handle))
     assert float(row["AR-Mean"]) == pytest.approx(result.global_metrics()["AR-Mean"])
@@ -87,8 +100,11 @@ def test_a_registered_metric_runs_on_the_same_pass_and_reaches_every_table(datas
 
 def test_a_plugin_metric_through_the_entry_point(tmp_path, monkeypatch, scoped_metrics, dataset):
     package = tmp_path / "site"
-    write_dist_info(package, "areaplug", {"vosbench.metrics": {"area-ratio": "areaplug_metrics:AreaRatio"}})
-    (package / "areaplug_metrics.py").write_text(textwrap.dedent('''
+    write_dist_info(
+        package, "areaplug", {"vosbench.metrics": {"area-ratio": "areaplug_metrics:AreaRatio"}}
+    )
+    (package / "areaplug_metrics.py").write_text(
+        textwrap.dedent("""
         from vosbench.metrics import FrameContext, Metric
 
         class AreaRatio(Metric):
@@ -98,14 +114,30 @@ def test_a_plugin_metric_through_the_entry_point(tmp_path, monkeypatch, scoped_m
             def frame(self, context: FrameContext) -> float:
                 gt = int(context.gt.sum())
                 return float(context.pred.sum()) / gt if gt else float("nan")
-    '''))
+    """)
+    )
     monkeypatch.syspath_prepend(str(package))
     scoped_metrics._plugins_loaded = False
     assert "area-ratio" in METRICS and METRICS.entry("area-ratio").origin == "plugin:areaplug"
     root = write_synthetic(tmp_path / "data", "small")
-    predictions = write_predictions(load_dataset("synthetic", root), tmp_path / "pred", quality="good")
-    code = main(["eval", str(predictions), "--dataset", "synthetic", "--root", str(root), "--metrics",
-                 "J,F,area-ratio", "-j", "2", "-q"])
+    predictions = write_predictions(
+        load_dataset("synthetic", root), tmp_path / "pred", quality="good"
+    )
+    code = main(
+        [
+            "eval",
+            str(predictions),
+            "--dataset",
+            "synthetic",
+            "--root",
+            str(root),
+            "--metrics",
+            "J,F,area-ratio",
+            "-j",
+            "2",
+            "-q",
+        ]
+    )
     assert code == 0
     with open(predictions / "global_metrics-val.csv", newline="") as handle:
         row = next(csv.DictReader(handle))

@@ -25,7 +25,7 @@ from vosbench.metrics.statistics import decay
 
 def rect(shape, rows, cols):
     mask = np.zeros(shape, bool)
-    mask[rows[0]:rows[1] + 1, cols[0]:cols[1] + 1] = True
+    mask[rows[0] : rows[1] + 1, cols[0] : cols[1] + 1] = True
     return mask
 
 
@@ -81,7 +81,9 @@ def test_golden_tiny_cases(name, gt, pred, j, f):
 def test_golden_exact_boundary_values():
     # shift 2: P = R = 0.6 exactly (ratios of pixel counts), so F is exactly 0.6 up to rounding.
     assert boundary_measure(rect(SMALL, (5, 9), (7, 11)), SQUARE) == pytest.approx(0.6, abs=1e-12)
-    assert boundary_measure(pixel(SMALL, 8, 8), pixel(SMALL, 7, 7)) == pytest.approx(0.75, abs=1e-12)
+    assert boundary_measure(pixel(SMALL, 8, 8), pixel(SMALL, 7, 7)) == pytest.approx(
+        0.75, abs=1e-12
+    )
 
 
 def test_void_semantics_official_pytest_case():
@@ -104,23 +106,53 @@ def test_seg2bmap_cases():
     assert np.array_equal(boundary, expected)
 
 
-@pytest.mark.parametrize("shape,radius", [((480, 854), 8), ((480, 853), 8), ((480, 864), 8), ((480, 910), 9),
-                                          ((480, 911), 9), ((480, 1130), 10), ((480, 1152), 10), ((360, 640), 6),
-                                          ((576, 1024), 10), ((720, 1280), 12), ((1080, 1920), 18),
-                                          ((2160, 3840), 36), ((473, 473), 6), ((301, 457), 5), ((240, 320), 4),
-                                          ((90, 160), 2), ((20, 30), 1)])
+@pytest.mark.parametrize(
+    "shape,radius",
+    [
+        ((480, 854), 8),
+        ((480, 853), 8),
+        ((480, 864), 8),
+        ((480, 910), 9),
+        ((480, 911), 9),
+        ((480, 1130), 10),
+        ((480, 1152), 10),
+        ((360, 640), 6),
+        ((576, 1024), 10),
+        ((720, 1280), 12),
+        ((1080, 1920), 18),
+        ((2160, 3840), 36),
+        ((473, 473), 6),
+        ((301, 457), 5),
+        ((240, 320), 4),
+        ((90, 160), 2),
+        ((20, 30), 1),
+    ],
+)
 def test_boundary_radius_table(shape, radius):
     assert boundary_radius(shape) == radius
 
 
-@pytest.mark.parametrize("radius,size", [(1, 5), (2, 13), (4, 49), (5, 81), (6, 113), (8, 197), (9, 253),
-                                         (10, 317), (12, 441), (18, 1009)])
+@pytest.mark.parametrize(
+    "radius,size",
+    [
+        (1, 5),
+        (2, 13),
+        (4, 49),
+        (5, 81),
+        (6, 113),
+        (8, 197),
+        (9, 253),
+        (10, 317),
+        (12, 441),
+        (18, 1009),
+    ],
+)
 def test_disk_rectangles_cover_exactly_the_disk(radius, size):
     canvas = np.zeros((2 * radius + 1,) * 2, bool)
     for half_w, half_h in disk_rectangles(radius):
-        canvas[radius - half_h:radius + half_h + 1, radius - half_w:radius + half_w + 1] = True
-    dy, dx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
-    assert np.array_equal(canvas, dy ** 2 + dx ** 2 <= radius ** 2)
+        canvas[radius - half_h : radius + half_h + 1, radius - half_w : radius + half_w + 1] = True
+    dy, dx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+    assert np.array_equal(canvas, dy**2 + dx**2 <= radius**2)
     assert canvas.sum() == size
 
 
@@ -148,21 +180,24 @@ def reference_boundary_map(mask):
 
 def reference_f(pred, gt, bound_th=0.008):
     radius = bound_th if bound_th >= 1 else math.ceil(bound_th * math.hypot(*gt.shape))
-    dy, dx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
-    disk = (dy ** 2 + dx ** 2 <= radius ** 2).astype(np.uint8)
+    dy, dx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+    disk = (dy**2 + dx**2 <= radius**2).astype(np.uint8)
     b_pred, b_gt = reference_boundary_map(pred), reference_boundary_map(gt)
     d_pred = cv2.dilate(b_pred.astype(np.uint8), disk) > 0
     d_gt = cv2.dilate(b_gt.astype(np.uint8), disk) > 0
     n_pred, n_gt = b_pred.sum(), b_gt.sum()
     if n_pred == 0 or n_gt == 0:
-        precision, recall = (1.0, 1.0) if n_pred == n_gt else ((1.0, 0.0) if n_pred == 0 else (0.0, 1.0))
+        precision, recall = (
+            (1.0, 1.0) if n_pred == n_gt else ((1.0, 0.0) if n_pred == 0 else (0.0, 1.0))
+        )
     else:
         precision, recall = (b_pred & d_gt).sum() / n_pred, (b_gt & d_pred).sum() / n_gt
     return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
 
 
 mask_pairs = st.tuples(st.integers(2, 40), st.integers(2, 40)).flatmap(
-    lambda shape: st.tuples(arrays(np.bool_, shape), arrays(np.bool_, shape)))
+    lambda shape: st.tuples(arrays(np.bool_, shape), arrays(np.bool_, shape))
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -178,7 +213,9 @@ def test_fast_f_equals_reference_on_blobs():
     for _ in range(40):
         h, w = rng.integers(30, 200, size=2)
         gt = cv2.GaussianBlur(rng.random((h, w)), (0, 0), 4) > 0.5
-        pred = np.roll(gt, tuple(rng.integers(-6, 7, size=2)), axis=(0, 1)) ^ (rng.random((h, w)) < 0.01)
+        pred = np.roll(gt, tuple(rng.integers(-6, 7, size=2)), axis=(0, 1)) ^ (
+            rng.random((h, w)) < 0.01
+        )
         assert boundary_measure(pred, gt) == reference_f(pred, gt)
 
 
@@ -197,17 +234,20 @@ def test_metric_invariants(pair):
 # Statistics (metrics.md §6, §12.2)
 
 
-@pytest.mark.parametrize("values,mean,recall,decay_value,ids", [
-    ([1, 1, 1, 1, 1], 1.0, 1.0, 0.0, (0, 1, 2, 3, 4)),
-    (list(np.linspace(1, 0, 10)), 0.5, 0.5, 0.777778, (0, 2, 5, 7, 9)),
-    ([0.7], 0.7, 1.0, 0.0, (0, 0, 0, 0, 0)),
-    ([0.9, 0.1], 0.5, 0.5, 0.8, (0, 0, 1, 1, 1)),
-    ([0.9, 0.5, 0.1], 0.5, 1 / 3, 0.6, (0, 1, 1, 2, 2)),
-    ([1.0, 0.8, 0.6, 0.4], 0.7, 0.75, 0.4, (0, 1, 2, 2, 3)),
-    ([1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4], 0.7, 5 / 7, 0.45, (0, 2, 3, 5, 6)),
-    ([0.5, 0.5000001, 0.4999999, 0.6], 0.525, 0.5, -0.0499999, (0, 1, 2, 2, 3)),
-    ([0.8, math.nan, 0.6, 0.4, 0.2], 0.5, 0.4, 0.5, (0, 1, 2, 3, 4)),
-])
+@pytest.mark.parametrize(
+    "values,mean,recall,decay_value,ids",
+    [
+        ([1, 1, 1, 1, 1], 1.0, 1.0, 0.0, (0, 1, 2, 3, 4)),
+        (list(np.linspace(1, 0, 10)), 0.5, 0.5, 0.777778, (0, 2, 5, 7, 9)),
+        ([0.7], 0.7, 1.0, 0.0, (0, 0, 0, 0, 0)),
+        ([0.9, 0.1], 0.5, 0.5, 0.8, (0, 0, 1, 1, 1)),
+        ([0.9, 0.5, 0.1], 0.5, 1 / 3, 0.6, (0, 1, 1, 2, 2)),
+        ([1.0, 0.8, 0.6, 0.4], 0.7, 0.75, 0.4, (0, 1, 2, 2, 3)),
+        ([1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4], 0.7, 5 / 7, 0.45, (0, 2, 3, 5, 6)),
+        ([0.5, 0.5000001, 0.4999999, 0.6], 0.525, 0.5, -0.0499999, (0, 1, 2, 2, 3)),
+        ([0.8, math.nan, 0.6, 0.4, 0.2], 0.5, 0.4, 0.5, (0, 1, 2, 3, 4)),
+    ],
+)
 def test_statistics_golden(values, mean, recall, decay_value, ids):
     stats = db_statistics(values)
     assert stats.mean == pytest.approx(mean, abs=1e-9)
@@ -216,12 +256,20 @@ def test_statistics_golden(values, mean, recall, decay_value, ids):
     assert decay_bin_ids(len(values)) == ids
 
 
-@pytest.mark.parametrize("n,compat,numpy1,exact", [
-    (255, 0.75, 0.75, 0.75), (256, math.nan, 0.749020, 0.749020), (257, math.nan, math.nan, 0.75),
-    (258, math.nan, math.nan, 0.750973), (298, math.nan, math.nan, 0.750842),
-    (300, math.nan, math.nan, 0.749164), (400, 0.107769, 0.107769, 0.749373),
-    (600, math.nan, math.nan, 0.749583), (1000, math.nan, math.nan, 0.749750),
-])
+@pytest.mark.parametrize(
+    "n,compat,numpy1,exact",
+    [
+        (255, 0.75, 0.75, 0.75),
+        (256, math.nan, 0.749020, 0.749020),
+        (257, math.nan, math.nan, 0.75),
+        (258, math.nan, math.nan, 0.750973),
+        (298, math.nan, math.nan, 0.750842),
+        (300, math.nan, math.nan, 0.749164),
+        (400, 0.107769, 0.107769, 0.749373),
+        (600, math.nan, math.nan, 0.749583),
+        (1000, math.nan, math.nan, 0.749750),
+    ],
+)
 def test_decay_long_ramps(n, compat, numpy1, exact):
     ramp = np.linspace(1, 0, n)
     for mode, expected in (("davis2017", compat), ("davis2017-numpy1", numpy1), ("exact", exact)):

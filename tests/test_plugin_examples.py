@@ -18,7 +18,6 @@ import re
 import sys
 from importlib.metadata import EntryPoint
 from pathlib import Path
-from typing import Dict, List
 
 import pytest
 from conftest import restored
@@ -26,21 +25,24 @@ from distinfo import write_dist_info
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
 KINDS = ("method", "dataset", "metric")
-BLOCK = re.compile(r"<!-- example: (?P<kind>\w+)(?: (?P<what>file=\S+|entry-points))? -->\n"
-                   r"```(?P<lang>\w+)\n(?P<code>.*?)\n```", re.S)
+BLOCK = re.compile(
+    r"<!-- example: (?P<kind>\w+)(?: (?P<what>file=\S+|entry-points))? -->\n"
+    r"```(?P<lang>\w+)\n(?P<code>.*?)\n```",
+    re.S,
+)
 
 
-def examples(kind: str) -> Dict[str, object]:
-    files: Dict[str, str] = {}
-    entry_points: Dict[str, Dict[str, str]] = {}
-    code: List[str] = []
+def examples(kind: str) -> dict[str, object]:
+    files: dict[str, str] = {}
+    entry_points: dict[str, dict[str, str]] = {}
+    code: list[str] = []
     for match in BLOCK.finditer(PAGE.read_text(encoding="utf-8")):
         if match["kind"] != kind:
             continue
         what, lang, text = match["what"] or "", match["lang"], match["code"]
         if what.startswith("file="):
             assert lang == "python", what
-            files[what[len("file="):]] = text + "\n"
+            files[what[len("file=") :]] = text + "\n"
         elif what == "entry-points":
             assert lang == "ini"
             for group, points in setup_cfg_entry_points(text).items():
@@ -51,19 +53,20 @@ def examples(kind: str) -> Dict[str, object]:
     return {"files": files, "entry_points": entry_points, "code": code}
 
 
-def setup_cfg_entry_points(text: str) -> Dict[str, Dict[str, str]]:
+def setup_cfg_entry_points(text: str) -> dict[str, dict[str, str]]:
     """The ``[options.entry_points]`` of a setup.cfg snippet, read as setuptools reads it (a
     trailing ``# comment`` stays in the value), each value checked against the entry-point spec."""
     parser = configparser.ConfigParser()
     parser.optionxform = str
     parser.read_string(text)
-    groups: Dict[str, Dict[str, str]] = {}
+    groups: dict[str, dict[str, str]] = {}
     for group, value in parser["options.entry_points"].items():
         for line in filter(None, (line.strip() for line in value.splitlines())):
             name, _, target = (part.strip() for part in line.partition("="))
             point = EntryPoint(name, target, group)
-            assert re.fullmatch(r"[\w.]+:[\w.]+", target) and point.module and point.attr, \
+            assert re.fullmatch(r"[\w.]+:[\w.]+", target) and point.module and point.attr, (
                 f"{group}: {line!r} is not an installable entry point"
+            )
             groups.setdefault(group, {})[name] = target
     return groups
 
@@ -71,7 +74,9 @@ def setup_cfg_entry_points(text: str) -> Dict[str, Dict[str, str]]:
 def test_every_kind_has_a_module_entry_points_and_code():
     for kind in KINDS:
         found = examples(kind)
-        assert found["files"] and found["entry_points"] and found["code"], f"docs/plugins.md: {kind} example incomplete"
+        assert found["files"] and found["entry_points"] and found["code"], (
+            f"docs/plugins.md: {kind} example incomplete"
+        )
 
 
 LAB_DATA = "lab-data"  # the dataset example's root, written by the test (the page says so)
@@ -84,10 +89,15 @@ def write_lab_data(root: Path) -> None:
     from vosbench.datasets import load_dataset
     from vosbench.io import write_mask
 
-    source = load_dataset("synthetic", None, "val", num_sequences=2, num_frames=4, height=48, width=64)
+    source = load_dataset(
+        "synthetic", None, "val", num_sequences=2, num_frames=4, height=48, width=64
+    )
     for sequence in source:
         for stem in sequence.frames:
-            images, labels = root / "val" / sequence.name / "images", root / "val" / sequence.name / "labels"
+            images, labels = (
+                root / "val" / sequence.name / "images",
+                root / "val" / sequence.name / "labels",
+            )
             images.mkdir(parents=True, exist_ok=True)
             labels.mkdir(parents=True, exist_ok=True)
             Image.fromarray(sequence.read_frame(stem)).save(images / f"{stem}.jpg", quality=95)
@@ -95,8 +105,9 @@ def write_lab_data(root: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_the_example_runs_as_written(kind, tmp_path, monkeypatch, capsys, scoped_methods, scoped_method_cards,
-                                     scoped_metrics):
+def test_the_example_runs_as_written(
+    kind, tmp_path, monkeypatch, capsys, scoped_methods, scoped_method_cards, scoped_metrics
+):
     from vosbench.datasets import DATASETS
 
     found = examples(kind)
@@ -117,28 +128,43 @@ def test_the_example_runs_as_written(kind, tmp_path, monkeypatch, capsys, scoped
     monkeypatch.chdir(work)
     packages = {relative.split("/")[0] for relative in found["files"]}
     with restored(DATASETS), contextlib.ExitStack() as cleanup:
-        cleanup.callback(lambda: [sys.modules.pop(name) for name in list(sys.modules)
-                                  if name.split(".")[0] in packages])
+        cleanup.callback(
+            lambda: [
+                sys.modules.pop(name)
+                for name in list(sys.modules)
+                if name.split(".")[0] in packages
+            ]
+        )
         for registry in (scoped_methods, scoped_method_cards, scoped_metrics, DATASETS):
             registry._plugins_loaded = False  # read the entry points again, now with the example's
-        namespace: Dict[str, object] = {"__name__": f"docs_plugins_{kind}"}
+        namespace: dict[str, object] = {"__name__": f"docs_plugins_{kind}"}
         for number, code in enumerate(found["code"], start=1):
-            exec(compile(code, f"docs/plugins.md ({kind} example, block {number})", "exec"), namespace)
+            exec(
+                compile(code, f"docs/plugins.md ({kind} example, block {number})", "exec"),
+                namespace,
+            )
         for group, points in found["entry_points"].items():
-            registry = {"vosbench.methods": scoped_methods, "vosbench.method_cards": scoped_method_cards,
-                        "vosbench.metrics": scoped_metrics, "vosbench.datasets": DATASETS}[group]
+            registry = {
+                "vosbench.methods": scoped_methods,
+                "vosbench.method_cards": scoped_method_cards,
+                "vosbench.metrics": scoped_metrics,
+                "vosbench.datasets": DATASETS,
+            }[group]
             for name in points:
                 assert registry.entry(name).origin == "plugin:my-vos", (group, name)
         check_commands(found["entry_points"], capsys)
 
 
-def check_commands(entry_points: Dict[str, Dict[str, str]], capsys) -> None:
+def check_commands(entry_points: dict[str, dict[str, str]], capsys) -> None:
     """The commands the page promises take the plug-ins: listings show them, validate reads the dataset."""
     from vosbench.cli import main
 
     capsys.readouterr()
-    for group, command in (("vosbench.methods", "methods"), ("vosbench.metrics", "metrics"),
-                           ("vosbench.datasets", "datasets")):
+    for group, command in (
+        ("vosbench.methods", "methods"),
+        ("vosbench.metrics", "metrics"),
+        ("vosbench.datasets", "datasets"),
+    ):
         if group in entry_points:
             assert main([command]) == 0
             listing = capsys.readouterr().out

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import List, Set
 
 import pytest
 
@@ -46,33 +45,63 @@ from vosbench.runner.runner import MethodError
 from vosbench.train.engine import TrainingError
 
 REPO = Path(vosbench.__file__).resolve().parents[1]
-PROBLEMS = [Problem(Path("/data/pred/bear/00003.png"), "RGB PNG: expected an indexed PNG", "rgb"),
-            Problem(Path("/data/pred/dog"), "3 of 9 prediction files missing", "missing"),
-            Problem(None, "no path here", "config")]
-INPUT_ERRORS = [InputError, MaskFormatError, DatasetError, EvaluationError, SizeMismatchError,
-                ExtraObjectError, SequenceTooShortError, DamagedFileError, ForeignFileError, StaleEvaluationError]
-MESSAGE_ERRORS = [VosbenchError, ConfigError, MethodError, RunMismatchError, ReportError, TrainingError,
-                  RunLockedError, OptionRangeError, PluginError]
+PROBLEMS = [
+    Problem(Path("/data/pred/bear/00003.png"), "RGB PNG: expected an indexed PNG", "rgb"),
+    Problem(Path("/data/pred/dog"), "3 of 9 prediction files missing", "missing"),
+    Problem(None, "no path here", "config"),
+]
+INPUT_ERRORS = [
+    InputError,
+    MaskFormatError,
+    DatasetError,
+    EvaluationError,
+    SizeMismatchError,
+    ExtraObjectError,
+    SequenceTooShortError,
+    DamagedFileError,
+    ForeignFileError,
+    StaleEvaluationError,
+]
+MESSAGE_ERRORS = [
+    VosbenchError,
+    ConfigError,
+    MethodError,
+    RunMismatchError,
+    ReportError,
+    TrainingError,
+    RunLockedError,
+    OptionRangeError,
+    PluginError,
+]
 
 
-def examples() -> List[VosbenchError]:
+def examples() -> list[VosbenchError]:
     """One instance of every error class, built the way the library builds it."""
-    made: List[VosbenchError] = [cls(PROBLEMS) for cls in INPUT_ERRORS]
+    made: list[VosbenchError] = [cls(PROBLEMS) for cls in INPUT_ERRORS]
     made += [cls(PROBLEMS[0]) for cls in INPUT_ERRORS]
     made += [cls("/data/run: something is wrong") for cls in MESSAGE_ERRORS]
     made.append(UnknownNameError("unknown method 'stm'; did you mean 'stcn'?"))
-    made.append(WeightsError("/w/rgmp.pth", "does not fit the model", missing=["a.weight"],
-                             unexpected=["b.bias", "c"], mismatched=["d: (3,) vs (4,)"]))
+    made.append(
+        WeightsError(
+            "/w/rgmp.pth",
+            "does not fit the model",
+            missing=["a.weight"],
+            unexpected=["b.bias", "c"],
+            mismatched=["d: (3,) vs (4,)"],
+        )
+    )
     return made
 
 
-def all_subclasses(cls: type) -> Set[type]:
+def all_subclasses(cls: type) -> set[type]:
     return {sub for direct in cls.__subclasses__() for sub in {direct} | all_subclasses(direct)}
 
 
 def test_examples_cover_every_error_class():
     missing = all_subclasses(VosbenchError) - {type(error) for error in examples()}
-    assert not missing, f"add an example of {sorted(cls.__qualname__ for cls in missing)} to examples()"
+    assert not missing, (
+        f"add an example of {sorted(cls.__qualname__ for cls in missing)} to examples()"
+    )
 
 
 def example_id(error: VosbenchError) -> str:
@@ -134,8 +163,12 @@ def test_every_process_pool_comes_from_the_helper():
     """Pools made elsewhere would miss the initializer that ties workers to their parent."""
     sources = [path for folder in ("vosbench", "methods") for path in (REPO / folder).rglob("*.py")]
     words = ("ProcessPoolExecutor", "multiprocessing")
-    offenders = [str(path.relative_to(REPO)) for path in sources if path.name != "parallel.py"
-                 and any(word in path.read_text(encoding="utf-8") for word in words)]
+    offenders = [
+        str(path.relative_to(REPO))
+        for path in sources
+        if path.name != "parallel.py"
+        and any(word in path.read_text(encoding="utf-8") for word in words)
+    ]
     assert offenders == []
 
 
@@ -143,8 +176,8 @@ def test_every_process_pool_comes_from_the_helper():
 # Workers end with their parent
 
 
-def children(pid: int) -> Set[int]:
-    found: Set[int] = set()
+def children(pid: int) -> set[int]:
+    found: set[int] = set()
     for path in Path(f"/proc/{pid}/task").glob("*/children"):
         try:
             found.update(int(child) for child in path.read_text().split())
@@ -185,31 +218,57 @@ def stalled(tmp_path_factory) -> tuple:
 
 
 LAUNCH = "import sys; from vosbench.cli import main; sys.exit(main(sys.argv[1:]))"
-NO_PRCTL = ("import sys, vosbench.parallel as p; p._set_parent_death_signal = lambda: False; "
-            "from vosbench.cli import main; sys.exit(main(sys.argv[1:]))")
+NO_PRCTL = (
+    "import sys, vosbench.parallel as p; p._set_parent_death_signal = lambda: False; "
+    "from vosbench.cli import main; sys.exit(main(sys.argv[1:]))"
+)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads child processes from Linux's /proc")
-@pytest.mark.parametrize("sig,script", [(signal.SIGKILL, LAUNCH), (signal.SIGTERM, LAUNCH),
-                                        (signal.SIGKILL, NO_PRCTL)], ids=["sigkill", "sigterm", "sigkill-watchdog"])
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="reads child processes from Linux's /proc"
+)
+@pytest.mark.parametrize(
+    "sig,script",
+    [(signal.SIGKILL, LAUNCH), (signal.SIGTERM, LAUNCH), (signal.SIGKILL, NO_PRCTL)],
+    ids=["sigkill", "sigterm", "sigkill-watchdog"],
+)
 def test_workers_end_with_their_parent(stalled, tmp_path, sig, script):
     root, pred = stalled
     path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "PYTHONPATH": path}
-    args = ["eval", str(pred), "--dataset", "davis2017", "--root", str(root), "--split", "val", "-j", "2"]
+    args = [
+        "eval",
+        str(pred),
+        "--dataset",
+        "davis2017",
+        "--root",
+        str(root),
+        "--split",
+        "val",
+        "-j",
+        "2",
+    ]
     with open(tmp_path / "stderr", "wb") as stderr:
-        parent = subprocess.Popen([sys.executable, "-c", script, *args], env=env, cwd=tmp_path,
-                                  stdout=subprocess.DEVNULL, stderr=stderr)
-    workers: Set[int] = set()
+        parent = subprocess.Popen(
+            [sys.executable, "-c", script, *args],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    workers: set[int] = set()
     try:
-        assert wait_for(lambda: len(children(parent.pid)) >= 2, 20), (tmp_path / "stderr").read_text()
+        assert wait_for(lambda: len(children(parent.pid)) >= 2, 20), (
+            tmp_path / "stderr"
+        ).read_text()
         workers = children(parent.pid)
         assert parent.poll() is None  # still evaluating: one worker is stuck on the FIFO
         parent.send_signal(sig)
         parent.wait(timeout=5)  # SIGTERM ends it promptly too
         assert parent.returncode == -sig
-        assert wait_for(lambda: not any(alive(pid) for pid in workers), 5), \
+        assert wait_for(lambda: not any(alive(pid) for pid in workers), 5), (
             f"workers {sorted(p for p in workers if alive(p))} outlived their parent"
+        )
     finally:
         if parent.poll() is None:
             parent.kill()
@@ -221,7 +280,7 @@ def test_workers_end_with_their_parent(stalled, tmp_path, sig, script):
 
 def test_binding_to_a_parent_already_gone_exits(monkeypatch):
     """The parent may die between the fork and the binding: the worker must not start then."""
-    exits: List[int] = []
+    exits: list[int] = []
     monkeypatch.setattr(parallel, "_set_parent_death_signal", lambda: True)
     monkeypatch.setattr(os, "_exit", exits.append)
     parallel.bind_to_parent(os.getppid() + 1)

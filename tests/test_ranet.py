@@ -46,32 +46,49 @@ def test_crop_box_follows_the_released_rule():
 def _mask(*boxes):
     mask = torch.zeros(480, 864, dtype=torch.bool)
     for r0, r1, c0, c1 in boxes:  # inclusive
-        mask[r0:r1 + 1, c0:c1 + 1] = True
+        mask[r0 : r1 + 1, c0 : c1 + 1] = True
     return mask
 
 
-@pytest.mark.parametrize("boxes, expected", [  # boxes the authors' msk2bbox gives (run side by side)
-    (((100, 139, 200, 299),), (78, 175, 160, 323)),
-    (((100, 140, 400, 410),), (90, 352, 150, 458)),  # 30 / (480/864) truncates to 53 in float32
-    (((0, 59, 800, 863),), (0, 752, 73, 864)),
-    (((50, 60, 50, 60), (300, 310, 600, 610)), (0, 0, 413, 750)),
-    (((200, 205, 400, 405),), (0, 0, 480, 864)),
-])
+@pytest.mark.parametrize(
+    "boxes, expected",
+    [  # boxes the authors' msk2bbox gives (run side by side)
+        (((100, 139, 200, 299),), (78, 175, 160, 323)),
+        (((100, 140, 400, 410),), (90, 352, 150, 458)),  # 30 / (480/864) truncates to 53 in float32
+        (((0, 59, 800, 863),), (0, 752, 73, 864)),
+        (((50, 60, 50, 60), (300, 310, 600, 610)), (0, 0, 413, 750)),
+        (((200, 205, 400, 405),), (0, 0, 480, 864)),
+    ],
+)
 def test_crop_box_equals_the_authors(boxes, expected):
     assert crop_box(_mask(*boxes)) == expected
 
 
-@pytest.mark.parametrize("size, scaled, offset, restore, restore_offset", [
-    ((480, 854), (480, 854), (0, 5), (480, 854), (0, 5)),       # DAVIS: no resampling, 5 columns each side
-    ((480, 910), (455, 864), (12, 0), (506, 910), (13, 0)),     # wider: 864x455, 12 rows on top
-    ((480, 1152), (360, 864), (60, 0), (640, 1152), (80, 0)),
-    ((360, 640), (480, 854), (0, 5), (480, 854), (0, 5)),       # SegTrackv2 bmx: enlarged to 854x480
-])
+@pytest.mark.parametrize(
+    "size, scaled, offset, restore, restore_offset",
+    [
+        (
+            (480, 854),
+            (480, 854),
+            (0, 5),
+            (480, 854),
+            (0, 5),
+        ),  # DAVIS: no resampling, 5 columns each side
+        ((480, 910), (455, 864), (12, 0), (506, 910), (13, 0)),  # wider: 864x455, 12 rows on top
+        ((480, 1152), (360, 864), (60, 0), (640, 1152), (80, 0)),
+        ((360, 640), (480, 854), (0, 5), (480, 854), (0, 5)),  # SegTrackv2 bmx: enlarged to 854x480
+    ],
+)
 def test_letterbox_uses_the_released_arithmetic(size, scaled, offset, restore, restore_offset):
     box = Letterbox.fit(*size)
-    assert (box.scaled, box.offset, box.restore, box.restore_offset) == (scaled, offset, restore, restore_offset)
+    assert (box.scaled, box.offset, box.restore, box.restore_offset) == (
+        scaled,
+        offset,
+        restore,
+        restore_offset,
+    )
     labels = torch.zeros(1, 1, *size)
-    labels[..., size[0] // 4:size[0] // 2, size[1] // 4:size[1] // 2] = 1
+    labels[..., size[0] // 4 : size[0] // 2, size[1] // 4 : size[1] // 2] = 1
     back = box.remove(box.place(labels, "nearest"))
     assert back.shape == labels.shape
     if size[1] <= 864:  # the exact way back (enlarged frames too, unlike the released code)
@@ -103,7 +120,10 @@ def test_select_top_keeps_the_highest_ranked_maps():
 
 
 def test_conversion_consumes_every_key_including_dead_ones(tmp_path):
-    state = OrderedDict((k, torch.full((), 0.5).expand(shape)) for k, shape in spec_keys("RANet_state_dict_keys.txt"))
+    state = OrderedDict(
+        (k, torch.full((), 0.5).expand(shape))
+        for k, shape in spec_keys("RANet_state_dict_keys.txt")
+    )
     torch.save(state, tmp_path / "RANet_video_single.pth")
     done = convert_checkpoint("ranet", tmp_path / "RANet_video_single.pth", tmp_path / "ranet.pth")
     assert done.tensors == 396
@@ -150,7 +170,12 @@ def test_single_head_refuses_several_objects():
 
 def test_runner_runs_ranet_on_synthetic_data(tmp_path):
     data = load_dataset("synthetic", None, "val", preset="small", num_sequences=1, num_frames=3)
-    result = run("ranet", data, settings=RunSettings(random_init=True, warmup_frames=0), results_root=tmp_path)
+    result = run(
+        "ranet",
+        data,
+        settings=RunSettings(random_init=True, warmup_frames=0),
+        results_root=tmp_path,
+    )
     assert result.ok and result.evaluation is not None
     assert len(list((result.store.masks_dir / data.names[0]).glob("*.png"))) == 3
 
@@ -158,7 +183,9 @@ def test_runner_runs_ranet_on_synthetic_data(tmp_path):
 def test_fp16_casts_the_whole_model_and_keeps_close_to_fp32():
     half = RANet(precision="fp16")  # the release's --fp16: weights, inputs and masks in half
     assert {p.dtype for p in half.net.parameters()} == {torch.float16}
-    assert half.channels_last and half.net.base_model.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    assert half.channels_last and half.net.base_model.conv1.weight.is_contiguous(
+        memory_format=torch.channels_last
+    )
     full_precision = RANet()
     assert not full_precision.channels_last  # fp32 keeps the released NCHW arithmetic
     x = torch.randn(1, 3, 128, 224, generator=torch.Generator().manual_seed(0))

@@ -22,7 +22,11 @@ def test_lazy_entries_import_on_first_use(tmp_path, monkeypatch):
     registry = Registry("thing")
     registry.register("join", f"{module}:join", aliases=("path-join",), description="joins paths")
     entry = registry.entry("join")
-    assert "join" in registry and registry.names() == ["join"] and entry.info["description"] == "joins paths"
+    assert (
+        "join" in registry
+        and registry.names() == ["join"]
+        and entry.info["description"] == "joins paths"
+    )
     assert entry.target == f"{module}:join" and module not in sys.modules, "nothing imported yet"
     assert registry.get("PATH-JOIN")("a", "b") == "a/b"
     assert module in sys.modules and entry.target is sys.modules[module].join
@@ -54,8 +58,12 @@ def test_decorator_form():
 
 
 def test_entry_point_plugins(monkeypatch):
-    point = SimpleNamespace(name="outside", value="math:sqrt", dist=SimpleNamespace(name="outside-pkg"))
-    monkeypatch.setattr(registry_module, "_entry_points", lambda group: [point] if group == "demo.group" else [])
+    point = SimpleNamespace(
+        name="outside", value="math:sqrt", dist=SimpleNamespace(name="outside-pkg")
+    )
+    monkeypatch.setattr(
+        registry_module, "_entry_points", lambda group: [point] if group == "demo.group" else []
+    )
     registry = Registry("thing", entry_point_group="demo.group")
     assert "outside" in registry.names()
     assert registry.get("outside")(9) == 3.0
@@ -69,7 +77,9 @@ def test_import_object_needs_a_colon():
 
 
 def test_aliases_added_after_the_entry_points_load(monkeypatch):
-    point = SimpleNamespace(name="outside", value="math:sqrt", dist=SimpleNamespace(name="vosbench"))
+    point = SimpleNamespace(
+        name="outside", value="math:sqrt", dist=SimpleNamespace(name="vosbench")
+    )
     monkeypatch.setattr(registry_module, "_entry_points", lambda group: [point])
     seen = []
 

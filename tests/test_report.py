@@ -42,8 +42,15 @@ from vosbench.results import RunStore, evaluate_run, evaluation_status, write_js
 from vosbench.runner.timing import summarize
 
 OPTIONS = {"num_sequences": 3, "num_frames": 8, "height": 48, "width": 64}
-METRICS = {"J&F": "J&F-Mean", "J-Mean": "J-Mean", "J-Recall": "J-Recall", "J-Decay": "J-Decay",
-           "F-Mean": "F-Mean", "F-Recall": "F-Recall", "F-Decay": "F-Decay"}
+METRICS = {
+    "J&F": "J&F-Mean",
+    "J-Mean": "J-Mean",
+    "J-Recall": "J-Recall",
+    "J-Decay": "J-Decay",
+    "F-Mean": "F-Mean",
+    "F-Recall": "F-Recall",
+    "F-Decay": "F-Decay",
+}
 CHROMIUM = Path("/usr/bin/chromium")
 
 
@@ -53,37 +60,80 @@ def dataset():
 
 
 def dataset_record(root=None, name="synthetic") -> dict:
-    return {"name": name, "split": "val", "task": "semi-supervised", "label": f"{name}/val",
-            "root": None if root is None else str(root), "options": dict(OPTIONS) if name == "synthetic" else {},
-            "sequences": None, "binary": False}
+    return {
+        "name": name,
+        "split": "val",
+        "task": "semi-supervised",
+        "label": f"{name}/val",
+        "root": None if root is None else str(root),
+        "options": dict(OPTIONS) if name == "synthetic" else {},
+        "sequences": None,
+        "binary": False,
+    }
 
 
 def manifest(method: str, dataset: dict, **extra) -> dict:
-    card = {"name": method, "task": "semi-supervised", "summary": f"{method} <b>baseline</b>",
-            "paper": "A & B (2024)", "code_url": "https://example.org/code", "licence": "MIT"}
-    record = {"format": "vosbench-run/1", "method": method, "card": card, "config": {"k": 1},
-              "config_hash": f"{method[:4]}0123456789"[:12], "weights": None, "random_init": False,
-              "dataset": dataset, "dataset_id": "synthetic-test", "device": "cpu", "device_name": "Test CPU",
-              "precision": "fp32", "created": "2025-01-01T00:00:00+00:00",
-              "settings": {"warmup_frames": 0, "io_workers": 1, "exclusive": True, "shard": [0, 1]}}
+    card = {
+        "name": method,
+        "task": "semi-supervised",
+        "summary": f"{method} <b>baseline</b>",
+        "paper": "A & B (2024)",
+        "code_url": "https://example.org/code",
+        "licence": "MIT",
+    }
+    record = {
+        "format": "vosbench-run/1",
+        "method": method,
+        "card": card,
+        "config": {"k": 1},
+        "config_hash": f"{method[:4]}0123456789"[:12],
+        "weights": None,
+        "random_init": False,
+        "dataset": dataset,
+        "dataset_id": "synthetic-test",
+        "device": "cpu",
+        "device_name": "Test CPU",
+        "precision": "fp32",
+        "created": "2025-01-01T00:00:00+00:00",
+        "settings": {"warmup_frames": 0, "io_workers": 1, "exclusive": True, "shard": [0, 1]},
+    }
     record.update(extra)
     return record
 
 
-def make_run(results: Path, dataset, method: str, quality: str, ms: float, *, evaluated: bool = True,
-             spec: dict | None = None) -> tuple:
+def make_run(
+    results: Path,
+    dataset,
+    method: str,
+    quality: str,
+    ms: float,
+    *,
+    evaluated: bool = True,
+    spec: dict | None = None,
+) -> tuple:
     """A run folder as the runner writes it; returns (store, evaluation or None)."""
     store = RunStore(results / "synthetic-val" / method)
     write_predictions(dataset, store.masks_dir, quality=quality)
     records = []
     for sequence in dataset:
         n = len(sequence.frames)
-        record = {"sequence": sequence.name, "config_hash": "x", "frames": list(sequence.frames), "num_frames": n,
-                  "num_objects": len(sequence.object_ids), "object_ids": list(sequence.object_ids),
-                  "size": list(sequence.size), "model_ms": [3 * ms] + [ms] * (n - 1),
-                  "e2e_ms": [3 * ms + 2] + [ms + 2] * (n - 1), "init_ms": 3 * ms, "peak_host_mb": 100.0,
-                  "peak_gpu_mb": None, "digest": f"{quality}-{sequence.name}", "finished": "now",
-                  "load": {"other_cpu_cores": 0.0, "other_gpu_processes": None}}
+        record = {
+            "sequence": sequence.name,
+            "config_hash": "x",
+            "frames": list(sequence.frames),
+            "num_frames": n,
+            "num_objects": len(sequence.object_ids),
+            "object_ids": list(sequence.object_ids),
+            "size": list(sequence.size),
+            "model_ms": [3 * ms] + [ms] * (n - 1),
+            "e2e_ms": [3 * ms + 2] + [ms + 2] * (n - 1),
+            "init_ms": 3 * ms,
+            "peak_host_mb": 100.0,
+            "peak_gpu_mb": None,
+            "digest": f"{quality}-{sequence.name}",
+            "finished": "now",
+            "load": {"other_cpu_cores": 0.0, "other_gpu_processes": None},
+        }
         write_json(store.marker_path(sequence.name), record)
         records.append(record)
     write_json(store.manifest_path, manifest(method, spec or dataset_record()))
@@ -119,7 +169,9 @@ def two_runs(tmp_path, dataset):
 # -- leaderboard ---------------------------------------------------------------------------------
 def test_leaderboard_numbers_equal_the_evaluation(two_runs, tmp_path):
     results, runs = two_runs
-    files = write_leaderboard(collect_runs(results, evaluate=no_evaluation), tmp_path / "out", results)
+    files = write_leaderboard(
+        collect_runs(results, evaluate=no_evaluation), tmp_path / "out", results
+    )
     rows = read_rows(files["leaderboard.csv"])
     assert [r["method"] for r in rows] == ["good-method", "noisy-method"]  # J&F descending
     for row in rows:
@@ -131,7 +183,12 @@ def test_leaderboard_numbers_equal_the_evaluation(two_runs, tmp_path):
         assert row["model FPS"] == format_fps(summary["fps"])
         assert row["end-to-end FPS"] == format_fps(summary["e2e_fps"])
         assert (row["dataset"], row["split"], row["sequences"]) == ("synthetic", "val", "3/3")
-        assert (row["device"], row["precision"], row["exclusive"], row["objects"]) == ("Test CPU", "fp32", "yes", "7")
+        assert (row["device"], row["precision"], row["exclusive"], row["objects"]) == (
+            "Test CPU",
+            "fp32",
+            "yes",
+            "7",
+        )
         assert row["status"] == "evaluated"
     assert float(rows[0]["model FPS"]) < float(rows[1]["model FPS"])  # 10 ms vs 2 ms per frame
     assert "| method | dataset |" in files["leaderboard.md"].read_text()
@@ -150,7 +207,11 @@ def test_per_sequence_table_averages_objects(two_runs, tmp_path):
 
 
 def test_fps_and_metric_formats():
-    assert (format_fps(123.456), format_fps(4.5678), format_fps(float("nan"))) == ("123.5", "4.57", "")
+    assert (format_fps(123.456), format_fps(4.5678), format_fps(float("nan"))) == (
+        "123.5",
+        "4.57",
+        "",
+    )
 
 
 # -- evaluation state ----------------------------------------------------------------------------
@@ -219,7 +280,9 @@ def test_failures_are_noted(two_runs):
     results, runs = two_runs
     store, _ = runs["good-method"]
     store.record_failure("synth-009", {"sequence": "synth-009", "error": "boom", "traceback": ""})
-    report = next(r for r in collect_runs(results, evaluate=no_evaluation) if r.method == "good-method")
+    report = next(
+        r for r in collect_runs(results, evaluate=no_evaluation) if r.method == "good-method"
+    )
     assert report.notes == ["1 sequence(s) failed: synth-009"]
 
 
@@ -230,11 +293,15 @@ def test_corrupt_manifest_names_the_file(two_runs):
     warnings: list = []
     reports = {r.method for r in collect_runs(results, evaluate=no_evaluation, warnings=warnings)}
     assert reports == {"noisy-method"}, "a damaged run is left out, the others reported"
-    assert len(warnings) == 1 and str(path) in warnings[0] and "damaged: not valid JSON" in warnings[0]
+    assert (
+        len(warnings) == 1 and str(path) in warnings[0] and "damaged: not valid JSON" in warnings[0]
+    )
     assert "--force" in warnings[0], "the warning says how to recover"
     path.write_text('{"format": "something-else/1"}')
     warnings = []
-    assert {r.method for r in collect_runs(results, evaluate=no_evaluation, warnings=warnings)} == {"noisy-method"}
+    assert {r.method for r in collect_runs(results, evaluate=no_evaluation, warnings=warnings)} == {
+        "noisy-method"
+    }
     assert warnings == [f"skipped {path}: not a vosbench run manifest (format 'something-else/1')"]
 
 
@@ -242,7 +309,9 @@ def test_summary_is_recomputed_when_shards_left_it_partial(two_runs):
     results, runs = two_runs
     store, _ = runs["good-method"]
     write_json(store.root / "summary.json", summarize(store.records()[:1]))
-    report = next(r for r in collect_runs(results, evaluate=no_evaluation) if r.method == "good-method")
+    report = next(
+        r for r in collect_runs(results, evaluate=no_evaluation) if r.method == "good-method"
+    )
     assert report.summary["sequences"] == 3
 
 
@@ -250,8 +319,10 @@ def test_summary_is_recomputed_when_shards_left_it_partial(two_runs):
 def test_plots_are_written_and_non_empty(two_runs):
     results, _ = two_runs
     images = render_plots(collect_runs(results, evaluate=no_evaluation))
-    assert sorted(images) == [f"plots/synthetic-val-{kind}.png"
-                              for kind in ("j-over-time", "per-sequence", "speed-accuracy")]
+    assert sorted(images) == [
+        f"plots/synthetic-val-{kind}.png"
+        for kind in ("j-over-time", "per-sequence", "speed-accuracy")
+    ]
     for data in images.values():
         with Image.open(io.BytesIO(data)) as image:
             assert image.width > 300 and image.height > 200
@@ -261,9 +332,13 @@ def test_plots_are_written_and_non_empty(two_runs):
 def test_attribute_breakdown(two_runs):
     results, _ = two_runs
     runs = collect_runs(results, evaluate=no_evaluation)
-    fake = SimpleNamespace(sequences=[SimpleNamespace(name="synth-000", attributes={"attributes": ["AC", "DB"]}),
-                                      SimpleNamespace(name="synth-001", attributes={"attributes": ["AC"]}),
-                                      SimpleNamespace(name="synth-002", attributes={})])
+    fake = SimpleNamespace(
+        sequences=[
+            SimpleNamespace(name="synth-000", attributes={"attributes": ["AC", "DB"]}),
+            SimpleNamespace(name="synth-001", attributes={"attributes": ["AC"]}),
+            SimpleNamespace(name="synth-002", attributes={}),
+        ]
+    )
     attributes = {"synth-000": ["AC", "DB"], "synth-001": ["AC"]}
     table = attribute_table(runs, attributes)
     jf = runs[0].per_sequence.set_index("Sequence")["J&F"]
@@ -275,8 +350,15 @@ def test_attribute_breakdown(two_runs):
 
 
 def test_j_over_time_weighs_objects_equally():
-    frame = pd.DataFrame({"Sequence": ["a"] * 4 + ["b"] * 3, "Object": [1] * 4 + [1] * 3,
-                          "Frame": list("0123") + list("012"), "J": [1, 1, 0, 0, 0.5, 0.5, 0.5], "F": 0.0})
+    frame = pd.DataFrame(
+        {
+            "Sequence": ["a"] * 4 + ["b"] * 3,
+            "Object": [1] * 4 + [1] * 3,
+            "Frame": list("0123") + list("012"),
+            "J": [1, 1, 0, 0, 0.5, 0.5, 0.5],
+            "F": 0.0,
+        }
+    )
     assert j_over_time(frame, bins=2) == pytest.approx([0.75, 0.25])
 
 
@@ -290,12 +372,16 @@ def test_overlay_colours_and_contours():
     red, green = DAVIS_PALETTE[1], DAVIS_PALETTE[2]
     assert tuple(red) == (128, 0, 0) and tuple(green) == (0, 128, 0)
     assert tuple(out[2, 2]) == (114, 50, 50)  # interior: half frame, half palette colour
-    assert tuple(out[1, 1]) == tuple(red) and tuple(out[3, 2]) == tuple(red)  # contour: solid colour
+    assert tuple(out[1, 1]) == tuple(red) and tuple(out[3, 2]) == tuple(
+        red
+    )  # contour: solid colour
     assert tuple(out[0, 4]) == tuple(green)
     assert tuple(out[0, 0]) == (100, 100, 100)  # background untouched
     plain = overlay(frame, labels, alpha=0.5, contour=0)
     assert tuple(plain[1, 1]) == (114, 50, 50)
-    small = overlay(np.full((10, 10, 3), 100, np.uint8), labels, alpha=1.0, contour=0)  # labels resized
+    small = overlay(
+        np.full((10, 10, 3), 100, np.uint8), labels, alpha=1.0, contour=0
+    )  # labels resized
     assert tuple(small[4, 4]) == tuple(red) and tuple(small[0, 0]) == (100, 100, 100)
     assert frame[2, 2, 0] == 100  # the input is not modified
 
@@ -305,7 +391,9 @@ def test_overlay_video_has_every_frame(two_runs, dataset, tmp_path, suffix):
     _, runs = two_runs
     store, _ = runs["good-method"]
     sequence = dataset.sequences[0]
-    out = write_overlay_video(store.root, sequence.name, tmp_path / f"video{suffix}", fps=5)  # frames via manifest
+    out = write_overlay_video(
+        store.root, sequence.name, tmp_path / f"video{suffix}", fps=5
+    )  # frames via manifest
     assert out.stat().st_size > 0
     if suffix == ".gif":
         with Image.open(out) as gif:
@@ -333,8 +421,13 @@ def test_report_html_is_self_contained(two_runs, tmp_path):
     results, runs = two_runs
     out = tmp_path / "report"
     files = write_report(results, out, evaluate=no_evaluation, thumbnails=2)
-    for name in ("leaderboard.csv", "leaderboard.md", "per-sequence/synthetic-val.csv",
-                 "plots/synthetic-val-speed-accuracy.png", "report.html"):
+    for name in (
+        "leaderboard.csv",
+        "leaderboard.md",
+        "per-sequence/synthetic-val.csv",
+        "plots/synthetic-val-speed-accuracy.png",
+        "report.html",
+    ):
         assert files[name] == out / name and files[name].stat().st_size > 0
     page = files["report.html"].read_text(encoding="utf-8")
     sources = re.findall(r'\bsrc="([^"]*)"', page)
@@ -362,10 +455,21 @@ def test_report_renders_in_headless_chromium(two_runs, tmp_path):
     results, _ = two_runs
     page = write_report(results, tmp_path / "report", evaluate=no_evaluation)["report.html"]
     shot = tmp_path / "shot.png"
-    command = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1280,2000",
-               page.resolve().as_uri()]
+    command = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--screenshot={shot}",
+        "--window-size=1280,2000",
+        page.resolve().as_uri(),
+    ]
     completed = subprocess.run(command, check=False, capture_output=True, text=True, timeout=120)
     assert shot.is_file(), completed.stderr[-2000:]
     with Image.open(shot) as image:
@@ -390,7 +494,9 @@ def test_columns_follow_the_metrics_that_ran(two_runs, tmp_path):
     files = write_leaderboard(runs, tmp_path / "out", results)
     rows = read_rows(files["leaderboard.csv"])
     assert sorted(r["T-Mean"] for r in rows) == ["0.125", "0.250"]
-    assert _best(rows, "T-Mean") == 0.125 and _best(rows, "J-Mean") == max(float(r["J-Mean"]) for r in rows)
+    assert _best(rows, "T-Mean") == 0.125 and _best(rows, "J-Mean") == max(
+        float(r["J-Mean"]) for r in rows
+    )
 
 
 def test_plots_a_reader_understands_without_the_code(two_runs):
@@ -402,5 +508,6 @@ def test_plots_a_reader_understands_without_the_code(two_runs):
     runs = collect_runs(results, evaluate=no_evaluation)
     figure = per_sequence_figure(runs, "synthetic-val", run_colours(runs))
     lines = figure.axes[0].get_lines()
-    assert len(lines) == 2 and all(line.get_linestyle() == "None" for line in lines), \
+    assert len(lines) == 2 and all(line.get_linestyle() == "None" for line in lines), (
         "sequences are categories: markers, never lines between them"
+    )

@@ -200,7 +200,9 @@ def test_freeze_batchnorm_converts_model_without_changing_output() -> None:
     assert list(frozen.state_dict()) == keys
     torch.testing.assert_close(frozen(x), before)
     assert sum(p.numel() for p in small(norm_layer=FrozenBatchNorm2d).parameters()) == sum(
-        p.numel() for n, p in small().named_parameters() if "bn" not in n and "downsample.1" not in n
+        p.numel()
+        for n, p in small().named_parameters()
+        if "bn" not in n and "downsample.1" not in n
     )
 
 

@@ -35,21 +35,29 @@ def layer_shapes(name: str) -> list[tuple[str, str, tuple, tuple]]:
 # -- network layout --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("net_class, keys, values", [
-    (RGMPNet, "RGMP_DataParallel_state_dict_keys.txt", 51_518_920),
-    (FANNet, "FAN_state_dict_keys.txt", 51_543_790),
-])
+@pytest.mark.parametrize(
+    "net_class, keys, values",
+    [
+        (RGMPNet, "RGMP_DataParallel_state_dict_keys.txt", 51_518_920),
+        (FANNet, "FAN_state_dict_keys.txt", 51_543_790),
+    ],
+)
 def test_state_dict_matches_the_released_layout(net_class, keys, values):
     with torch.device("meta"):
         state = net_class().state_dict()
     expected = [(k.removeprefix("module."), shape) for k, shape in spec_keys(keys)]
     assert [(k, tuple(v.shape)) for k, v in state.items()] == expected  # names, shapes and order
-    weights = sum(v.numel() for k, v in state.items()
-                  if not k.endswith(("running_mean", "running_var", COUNTER, "Encoder.mean", "Encoder.std")))
+    weights = sum(
+        v.numel()
+        for k, v in state.items()
+        if not k.endswith(("running_mean", "running_var", COUNTER, "Encoder.mean", "Encoder.std"))
+    )
     assert weights == values
 
 
-@pytest.mark.parametrize("net_class, shapes", [(RGMPNet, "RGMP_layer_shapes.txt"), (FANNet, "FAN_layer_shapes.txt")])
+@pytest.mark.parametrize(
+    "net_class, shapes", [(RGMPNet, "RGMP_layer_shapes.txt"), (FANNet, "FAN_layer_shapes.txt")]
+)
 def test_layer_shapes_at_the_padded_davis_size(net_class, shapes):
     """Every module's input/output shape at 512×864, per the spec (computed on the meta device)."""
     rows = layer_shapes(shapes)
@@ -60,7 +68,9 @@ def test_layer_shapes_at_the_padded_davis_size(net_class, shapes):
         for name in {module for _, module, _, _ in rows}:
             modules[name].register_forward_hook(
                 lambda mod, args, out, name=name: seen.setdefault(name, []).append(
-                    (tuple(args[0].shape), tuple(out.shape))))
+                    (tuple(args[0].shape), tuple(out.shape))
+                )
+            )
         rgb, mask = torch.empty(1, 3, 512, 864), torch.empty(1, 1, 512, 864)
         reference = net.Encoder(rgb, mask).r5
         logits = net(rgb, mask, reference)
@@ -76,7 +86,12 @@ def test_small_inputs_and_deep_supervision_heads():
     rgb, masks = torch.rand(1, 3, 64, 96), torch.rand(3, 1, 64, 96)
     with torch.inference_mode():
         features = net.Encoder(rgb, masks)
-        assert [tuple(f.shape) for f in features] == [(3, 2048, 2, 3), (3, 1024, 4, 6), (3, 512, 8, 12), (3, 256, 16, 24)]
+        assert [tuple(f.shape) for f in features] == [
+            (3, 2048, 2, 3),
+            (3, 1024, 4, 6),
+            (3, 512, 8, 12),
+            (3, 256, 16, 24),
+        ]
         p, p2, p3, p4, p5 = net.Decoder(features, features.r5, deep=True)
     assert tuple(p.shape) == (3, 2, 64, 96)
     assert [tuple(x.shape[2:]) for x in (p2, p3, p4, p5)] == [(16, 24), (8, 12), (4, 6), (2, 3)]
@@ -89,10 +104,16 @@ def test_folded_channels_last_network_equals_the_plain_one():
     rgb, masks = torch.rand(1, 3, 96, 128), torch.rand(2, 1, 96, 128)
     with torch.inference_mode():
         plain = net(rgb, masks, net.Encoder(rgb, masks).r5.flip(0))
-        quick = fast(rgb.contiguous(memory_format=torch.channels_last), masks, fast.Encoder(rgb, masks).r5.flip(0))
+        quick = fast(
+            rgb.contiguous(memory_format=torch.channels_last),
+            masks,
+            fast.Encoder(rgb, masks).r5.flip(0),
+        )
     assert (plain - quick).abs().max() <= 1e-5 * plain.abs().max()
     assert set(net.state_dict()) != set(fast.state_dict())  # the folded copy is not for saving
-    assert torch.equal(net.state_dict()["Encoder.bn1.weight"], net.Encoder.bn1.weight)  # original intact
+    assert torch.equal(
+        net.state_dict()["Encoder.bn1.weight"], net.Encoder.bn1.weight
+    )  # original intact
 
 
 def test_cbam_matches_its_definition():
@@ -103,24 +124,31 @@ def test_cbam_matches_its_definition():
     def mlp(v):
         return ca.fc2(torch.relu(ca.fc1(v)))
 
-    expected_ca = torch.sigmoid(mlp(x.mean((2, 3), keepdim=True)) + mlp(x.amax((2, 3), keepdim=True)))
+    expected_ca = torch.sigmoid(
+        mlp(x.mean((2, 3), keepdim=True)) + mlp(x.amax((2, 3), keepdim=True))
+    )
     torch.testing.assert_close(ca(x), expected_ca)
-    expected_sa = torch.sigmoid(sa.conv1(torch.cat([x.mean(1, keepdim=True), x.max(1, keepdim=True).values], 1)))
+    expected_sa = torch.sigmoid(
+        sa.conv1(torch.cat([x.mean(1, keepdim=True), x.max(1, keepdim=True).values], 1))
+    )
     torch.testing.assert_close(sa(x), expected_sa)
 
 
 # -- protocol pieces -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("size, padded, pads", [  # rgmp.md §4.2
-    ((480, 854), (512, 864), (16, 16, 5, 5)),
-    ((480, 910), (512, 928), (16, 16, 9, 9)),
-    ((480, 911), (512, 928), (16, 16, 8, 9)),
-    ((480, 1130), (512, 1152), (16, 16, 11, 11)),
-    ((480, 1138), (512, 1152), (16, 16, 7, 7)),
-    ((480, 1152), (512, 1184), (16, 16, 16, 16)),
-    ((360, 640), (384, 672), (12, 12, 16, 16)),
-])
+@pytest.mark.parametrize(
+    "size, padded, pads",
+    [  # rgmp.md §4.2
+        ((480, 854), (512, 864), (16, 16, 5, 5)),
+        ((480, 910), (512, 928), (16, 16, 9, 9)),
+        ((480, 911), (512, 928), (16, 16, 8, 9)),
+        ((480, 1130), (512, 1152), (16, 16, 11, 11)),
+        ((480, 1138), (512, 1152), (16, 16, 7, 7)),
+        ((480, 1152), (512, 1184), (16, 16, 16, 16)),
+        ((360, 640), (384, 672), (12, 12, 16, 16)),
+    ],
+)
 def test_padding_always_adds_1_to_32_pixels(size, padded, pads):
     top, bottom, left, right = pad_amounts(*size)
     assert (top, bottom, left, right) == pads
@@ -148,13 +176,15 @@ def _clip(num_objects: int, size=(40, 72), frames=4, seed=0):
     video = rng.integers(0, 256, (frames, *size, 3), dtype=np.uint8)
     labels = np.zeros(size, np.uint8)
     for k in range(1, num_objects + 1):
-        labels[5 * k:5 * k + 12, 10 * k:10 * k + 20] = k
+        labels[5 * k : 5 * k + 12, 10 * k : 10 * k + 20] = k
     return video, labels
 
 
 def _propagate(method, video, labels, late=None):
     ids = tuple(int(i) for i in np.unique(labels) if i)
-    method.reset(SequenceMeta("clip", len(video), labels.shape, ids + tuple(late[1]) if late else ids))
+    method.reset(
+        SequenceMeta("clip", len(video), labels.shape, ids + tuple(late[1]) if late else ids)
+    )
     outputs = []
     with torch.inference_mode():
         for t, frame in enumerate(video):
@@ -197,7 +227,9 @@ def test_batched_passes_equal_one_pass_per_object():
         refs = [net.Encoder(rgb0, m).r5 for m in [masks[0] + masks[1], *masks]]
         prev = [masks[0] + masks[1], *masks]
         fg = [torch.softmax(net(rgb1, p, r), 1)[0, 1] for p, r in zip(prev, refs)]
-    expected = aggregate(torch.stack(fg))[:, pad[0]:pad[0] + labels.shape[0], pad[2]:pad[2] + labels.shape[1]]
+    expected = aggregate(torch.stack(fg))[
+        :, pad[0] : pad[0] + labels.shape[0], pad[2] : pad[2] + labels.shape[1]
+    ]
     torch.testing.assert_close(out, expected, rtol=0, atol=1e-5)
 
 
@@ -248,7 +280,9 @@ def _release_state(keys: str, values=None) -> OrderedDict:
         if key.endswith(COUNTER):
             continue
         if values is None:
-            state[key] = torch.rand(shape, generator=generator) + (0.5 if key.endswith("running_var") else 0.0)
+            state[key] = torch.rand(shape, generator=generator) + (
+                0.5 if key.endswith("running_var") else 0.0
+            )
         else:
             state[key] = torch.full((), float(values)).expand(shape)
     return state
@@ -271,7 +305,9 @@ def test_convert_rgmp_release_consumes_every_key(rgmp_release, tmp_path):
     assert saved["format"] == CHECKPOINT_FORMAT and saved["method"] == "rgmp"
     assert saved["source"] == {"file": "weights.pth", "sha256": done.source_sha256}
     converted = saved["state_dict"]
-    assert [k for k in converted if not k.endswith(COUNTER)] == [k.removeprefix("module.") for k in state]
+    assert [k for k in converted if not k.endswith(COUNTER)] == [
+        k.removeprefix("module.") for k in state
+    ]
     assert all(torch.equal(converted[k.removeprefix("module.")], v) for k, v in state.items())
     net = RGMP.build_network(RGMPConfig(), tmp_path / "rgmp.pth")
     assert torch.equal(net.Decoder.pred2.bias, state["module.Decoder.pred2.bias"])
@@ -279,11 +315,14 @@ def test_convert_rgmp_release_consumes_every_key(rgmp_release, tmp_path):
         FAN.build_network(FANConfig(), tmp_path / "rgmp.pth")
 
 
-@pytest.mark.parametrize("change, message", [
-    ("missing", r"missing keys \(1\): Decoder.pred2.bias"),
-    ("extra", r"unexpected keys \(1\): Decoder.pred6.weight"),
-    ("shape", r"Decoder.pred2.weight file \(3, 256, 3, 3\) model \(2, 256, 3, 3\)"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ("missing", r"missing keys \(1\): Decoder.pred2.bias"),
+        ("extra", r"unexpected keys \(1\): Decoder.pred6.weight"),
+        ("shape", r"Decoder.pred2.weight file \(3, 256, 3, 3\) model \(2, 256, 3, 3\)"),
+    ],
+)
 def test_convert_refuses_a_file_that_does_not_fit(tmp_path, change, message):
     state = _release_state("RGMP_DataParallel_state_dict_keys.txt", values=0.5)
     if change == "missing":
@@ -321,9 +360,27 @@ def test_converted_weights_run_from_the_command_line(rgmp_release, tmp_path, cap
     assert main(["convert", "--method", "rgmp", str(source), str(tmp_path / "rgmp.pth")]) == 0
     assert "372 tensors" in capsys.readouterr().out
     assert main(["synth", str(tmp_path / "data"), "--preset", "small"]) == 0
-    code = main(["run", "--method", "rgmp", "--weights", str(tmp_path / "rgmp.pth"), "--dataset", "synthetic",
-                 "--root", str(tmp_path / "data"), "-s", "synth-002", "-c", "scales=1.0", "--warmup", "0",
-                 "--output", str(tmp_path / "run")])
+    code = main(
+        [
+            "run",
+            "--method",
+            "rgmp",
+            "--weights",
+            str(tmp_path / "rgmp.pth"),
+            "--dataset",
+            "synthetic",
+            "--root",
+            str(tmp_path / "data"),
+            "-s",
+            "synth-002",
+            "-c",
+            "scales=1.0",
+            "--warmup",
+            "0",
+            "--output",
+            str(tmp_path / "run"),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["weights"]["sha256"] and manifest["config"]["scales"] == [1.0]
@@ -352,7 +409,10 @@ def test_imagenet_initialisation_maps_torchvision_keys(tmp_path):
 def test_fan_converts_an_authors_format_checkpoint(tmp_path):
     """FAN's scripts save ``{'epoch', 'model', 'optimizer'}``; the model part converts strictly."""
     state = _release_state("FAN_state_dict_keys.txt", values=0.25)
-    torch.save({"epoch": 945, "model": state, "optimizer": {"state": {}, "param_groups": []}}, tmp_path / "945.pth")
+    torch.save(
+        {"epoch": 945, "model": state, "optimizer": {"state": {}, "param_groups": []}},
+        tmp_path / "945.pth",
+    )
     done = convert_checkpoint("fan", tmp_path / "945.pth", tmp_path / "fan.pth")
     assert done.tensors == 381
     net = FAN.build_network(FANConfig(), tmp_path / "fan.pth")
@@ -364,17 +424,27 @@ def test_fan_converts_an_authors_format_checkpoint(tmp_path):
 
 def test_runner_runs_rgmp_and_fan_on_synthetic_data(tmp_path):
     data = load_dataset("synthetic", None, "val", preset="small", num_sequences=2, num_frames=5)
-    result = run("rgmp", data, settings=RunSettings(random_init=True, warmup_frames=2), results_root=tmp_path)
+    result = run(
+        "rgmp", data, settings=RunSettings(random_init=True, warmup_frames=2), results_root=tmp_path
+    )
     assert result.ok and sorted(result.ran) == sorted(data.names)
     assert result.evaluation is not None
     record = json.loads((result.store.root / "sequences" / f"{data.names[0]}.json").read_text())
     assert record["method_settings"]["scales"] == [0.5, 0.75, 1.0]
     assert record["method_settings"]["input_hw"] == [128, 192]
-    assert result.manifest["config"]["channels_last"] is True and result.manifest["random_init"] is True
+    assert (
+        result.manifest["config"]["channels_last"] is True
+        and result.manifest["random_init"] is True
+    )
     masks = sorted((result.store.masks_dir / data.names[0]).glob("*.png"))
     assert len(masks) == 5
-    again = run("fan", data, config={"reference": "previous"}, settings=RunSettings(random_init=True, warmup_frames=0),
-                results_root=tmp_path)
+    again = run(
+        "fan",
+        data,
+        config={"reference": "previous"},
+        settings=RunSettings(random_init=True, warmup_frames=0),
+        results_root=tmp_path,
+    )
     assert again.ok and again.manifest["config"]["reference"] == "previous"
 
 
@@ -383,9 +453,16 @@ def test_compiled_methods_are_warmed_up_on_every_frame_size():
 
     from vosbench.runner.runner import _warm_up_sequences
 
-    sequences = [SimpleNamespace(name=n, size=s, prompts=lambda k=k: {"00000": tuple(range(1, k + 1))})
-                 for n, s, k in (("a", (480, 854), 1), ("b", (480, 910), 1), ("c", (480, 854), 1),
-                                 ("d", (360, 640), 2), ("e", (480, 854), 3))]
+    sequences = [
+        SimpleNamespace(name=n, size=s, prompts=lambda k=k: {"00000": tuple(range(1, k + 1))})
+        for n, s, k in (
+            ("a", (480, 854), 1),
+            ("b", (480, 910), 1),
+            ("c", (480, 854), 1),
+            ("d", (360, 640), 2),
+            ("e", (480, 854), 3),
+        )
+    ]
     eager = RGMP(RGMPConfig(scales=(1.0,)))
     compiled = object.__new__(RGMP)
     compiled.config = RGMPConfig(compile=True)

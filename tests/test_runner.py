@@ -11,7 +11,6 @@ import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Tuple
 
 import numpy as np
 import pytest
@@ -94,8 +93,13 @@ class WrongShape(VOSMethod):
 
 
 class NeedsWeights(Crashy):
-    card = MethodCard(name="test-weights", task="semi-supervised", summary="test method", needs_weights=True,
-                      weights_help="Download w.pth and convert it with `vosbench convert`.")
+    card = MethodCard(
+        name="test-weights",
+        task="semi-supervised",
+        summary="test method",
+        needs_weights=True,
+        weights_help="Download w.pth and convert it with `vosbench convert`.",
+    )
 
 
 class Unsupervised(VOSMethod):
@@ -111,7 +115,7 @@ class Unsupervised(VOSMethod):
         h, w = self.size
         probs = torch.zeros(3, h, w)
         probs[1, :, : w // 2] = 1
-        probs[2, :, w // 2:] = 1
+        probs[2, :, w // 2 :] = 1
         return probs
 
 
@@ -133,13 +137,23 @@ class LooksAhead(VOSMethod):
 
     def step(self, frame, mask=None, obj_ids=None):
         read = self.meta.frame_reader(self.index)
-        assert torch.equal(read, frame) and read.device == frame.device  # the reader gives step's frames
+        assert (
+            torch.equal(read, frame) and read.device == frame.device
+        )  # the reader gives step's frames
         last = self.meta.frame_reader(self.meta.num_frames - 1)
         self.index += 1
         return ((frame.int() - last.int()).abs().sum(-1) > 60).to(torch.uint8)
 
 
-TEST_METHODS = (Crashy, Probabilities, WrongShape, NeedsWeights, Unsupervised, TooManyChannels, LooksAhead)
+TEST_METHODS = (
+    Crashy,
+    Probabilities,
+    WrongShape,
+    NeedsWeights,
+    Unsupervised,
+    TooManyChannels,
+    LooksAhead,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -156,7 +170,9 @@ def masks_of(folder: Path) -> dict:
 # -- outputs --------------------------------------------------------------------------------
 def test_first_frame_writes_official_layout_and_evaluates(tmp_path, idle_machine):
     data = small()
-    result = run("first-frame", data, output=tmp_path / "run", settings=RunSettings(warmup_frames=2))
+    result = run(
+        "first-frame", data, output=tmp_path / "run", settings=RunSettings(warmup_frames=2)
+    )
     store = result.store
     assert result.ok and sorted(result.ran) == sorted(data.names)
     for sequence in data:
@@ -165,7 +181,11 @@ def test_first_frame_writes_official_layout_and_evaluates(tmp_path, idle_machine
             assert np.array_equal(read_mask(store.masks_dir / sequence.name / f"{stem}.png"), first)
     manifest = store.manifest()
     assert manifest["method"] == "first-frame" and manifest["dataset"]["label"] == "synthetic/val"
-    assert manifest["precision"] == "fp32" and manifest["device"] == "cpu" and manifest["weights"] is None
+    assert (
+        manifest["precision"] == "fp32"
+        and manifest["device"] == "cpu"
+        and manifest["weights"] is None
+    )
     assert manifest["environment"]["torch"] == torch.__version__
     timing = (store.root / "timing.csv").read_text().splitlines()
     assert timing[0] == "sequence,frame,index,init,num_objects,model_ms,e2e_ms"
@@ -185,7 +205,9 @@ def test_default_output_folder_and_config_variants(tmp_path):
     data = small(num_sequences=1)
     plain = run("test-crashy", data, results_root=tmp_path, settings=FAST)
     assert plain.store.root == tmp_path / "synthetic-val" / "test-crashy"
-    varied = run("test-crashy", data, results_root=tmp_path, settings=FAST, config={"delay_ms": "1"})
+    varied = run(
+        "test-crashy", data, results_root=tmp_path, settings=FAST, config={"delay_ms": "1"}
+    )
     digest = config_hash("test-crashy", CrashConfig(delay_ms=1.0), extra={"random_init": False})
     assert varied.store.root == tmp_path / "synthetic-val" / f"test-crashy-{digest}"
 
@@ -199,7 +221,12 @@ def test_a_different_config_never_mixes_into_an_older_run(tmp_path):
     with pytest.raises(RunMismatchError, match="method"):
         run("first-frame", data, output=tmp_path, settings=FAST)
     (tmp_path / "notes.txt").write_text("mine")
-    forced = run("first-frame", data, output=tmp_path, settings=RunSettings(warmup_frames=0, force=True, evaluate=False))
+    forced = run(
+        "first-frame",
+        data,
+        output=tmp_path,
+        settings=RunSettings(warmup_frames=0, force=True, evaluate=False),
+    )
     assert forced.ran == data.names and forced.store.manifest()["method"] == "first-frame"
     assert (tmp_path / "notes.txt").read_text() == "mine", "--force deletes run outputs only"
 
@@ -263,9 +290,13 @@ def test_resume_after_kill_9_gives_the_uninterrupted_result(tmp_path):
     resumed = run("test-crashy", data, output=out, config={"delay_ms": "40"}, settings=FAST)
     assert sorted(resumed.resumed) == done_before
     assert sorted(resumed.ran + resumed.resumed) == sorted(data.names)
-    clean = run("test-crashy", data, output=tmp_path / "clean", config={"delay_ms": "40"}, settings=FAST)
+    clean = run(
+        "test-crashy", data, output=tmp_path / "clean", config={"delay_ms": "40"}, settings=FAST
+    )
     assert masks_of(out / "masks") == masks_of(clean.store.masks_dir)
-    assert mask_fingerprints(RunStore(out), data.names) == mask_fingerprints(clean.store, data.names)
+    assert mask_fingerprints(RunStore(out), data.names) == mask_fingerprints(
+        clean.store, data.names
+    )
 
 
 # -- failures -------------------------------------------------------------------------------
@@ -282,8 +313,24 @@ def test_a_crashing_sequence_is_recorded_and_the_run_goes_on(tmp_path):
 
 def test_cli_run_exits_non_zero_with_a_summary_of_failures(tmp_path, capsys):
     data = small()
-    code = main(["run", "-m", "test-crashy", "--dataset", "synthetic", "-o", str(tmp_path), "--warmup", "0",
-                 "-c", f"crash_on={data.names[0]}", "--no-eval", "-s", ",".join(data.names[:2])])
+    code = main(
+        [
+            "run",
+            "-m",
+            "test-crashy",
+            "--dataset",
+            "synthetic",
+            "-o",
+            str(tmp_path),
+            "--warmup",
+            "0",
+            "-c",
+            f"crash_on={data.names[0]}",
+            "--no-eval",
+            "-s",
+            ",".join(data.names[:2]),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert "1 sequence(s) failed" in err and f"{data.names[0]}: RuntimeError: boom" in err
@@ -292,8 +339,12 @@ def test_cli_run_exits_non_zero_with_a_summary_of_failures(tmp_path, capsys):
 def test_a_wrong_answer_shape_names_the_sequence_and_frame(tmp_path):
     data = small(num_sequences=1)
     result = run("test-wrong-shape", data, output=tmp_path, settings=FAST)
-    (name, message), = result.failures.items()
-    assert "MethodError" in message and f"{name}/{data[name].frames[0]}" in message and "(97, 160)" in message
+    ((name, message),) = result.failures.items()
+    assert (
+        "MethodError" in message
+        and f"{name}/{data[name].frames[0]}" in message
+        and "(97, 160)" in message
+    )
 
 
 def test_a_wrong_channel_count_is_an_error_not_background(tmp_path):
@@ -306,11 +357,20 @@ def test_a_method_needing_weights_refuses_to_run_without_them(tmp_path):
     data = small(num_sequences=1)
     with pytest.raises(ConfigError, match="needs weights.*Download w.pth.*--random-init"):
         run("test-weights", data, output=tmp_path, settings=FAST)
-    result = run("test-weights", data, output=tmp_path, settings=RunSettings(random_init=True, warmup_frames=0,
-                                                                              evaluate=False))
+    result = run(
+        "test-weights",
+        data,
+        output=tmp_path,
+        settings=RunSettings(random_init=True, warmup_frames=0, evaluate=False),
+    )
     assert result.ok and result.store.manifest()["random_init"] is True
     with pytest.raises(ConfigError, match="not found"):
-        run("test-weights", data, output=tmp_path / "w", settings=RunSettings(weights=tmp_path / "nope.pth"))
+        run(
+            "test-weights",
+            data,
+            output=tmp_path / "w",
+            settings=RunSettings(weights=tmp_path / "nope.pth"),
+        )
 
 
 def test_unknown_method_and_option_errors(tmp_path, capsys):
@@ -321,7 +381,12 @@ def test_unknown_method_and_option_errors(tmp_path, capsys):
     with pytest.raises(ConfigError, match="supports precision fp32"):
         run("flow", small(num_sequences=1), output=tmp_path, settings=RunSettings(precision="fp16"))
     with pytest.raises(ConfigError, match="CUDA is not available|runs on cpu"):
-        run("first-frame", small(num_sequences=1), output=tmp_path, settings=RunSettings(device="cuda"))
+        run(
+            "first-frame",
+            small(num_sequences=1),
+            output=tmp_path,
+            settings=RunSettings(device="cuda"),
+        )
 
 
 # -- protocol details -----------------------------------------------------------------------
@@ -329,7 +394,11 @@ class LateObjectSequence(Sequence):
     """Object 1 from frame 0, object 3 handed in when it appears at frame 3 (ids need not be contiguous)."""
 
     def __init__(self):
-        self.name, self.frames, self.annotated = "late", tuple(f"{i:05d}" for i in range(6)), ("00000",)
+        self.name, self.frames, self.annotated = (
+            "late",
+            tuple(f"{i:05d}" for i in range(6)),
+            ("00000",),
+        )
 
     def read_frame(self, stem):
         return np.zeros((8, 10, 3), np.uint8)
@@ -370,7 +439,12 @@ def test_shards_split_longest_first_and_merge_in_one_folder(tmp_path):
     data = small(num_sequences=5)
     names = set()
     for k in range(2):
-        result = run("first-frame", data, output=tmp_path, settings=RunSettings(shard=Shard(k, 2), warmup_frames=0))
+        result = run(
+            "first-frame",
+            data,
+            output=tmp_path,
+            settings=RunSettings(shard=Shard(k, 2), warmup_frames=0),
+        )
         assert result.evaluation is None and "report" in result.evaluation_note
         names |= set(result.ran)
         assert all(r["exclusive"] is False for r in result.store.records())
@@ -397,16 +471,18 @@ def test_shard_parsing_and_torchrun_environment():
 # -- configs and timing ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class Options:
-    scales: Tuple[float, ...] = (1.0,)
+    scales: tuple[float, ...] = (1.0,)
     sizes: tuple = ()
     name: str = "x"
     flag: bool = False
     count: int = 1
-    limit: Optional[float] = None
+    limit: float | None = None
 
 
 def test_config_overrides_are_typed():
-    config = make_config(Options, parse_overrides(["scales=0.5,1.0", "flag=yes", "count=3", "limit=none"]))
+    config = make_config(
+        Options, parse_overrides(["scales=0.5,1.0", "flag=yes", "count=3", "limit=none"])
+    )
     assert config == Options(scales=(0.5, 1.0), flag=True, count=3, limit=None)
     assert make_config(Options, {"sizes": "480,864"}).sizes == (480, 864)
     with pytest.raises(ConfigError, match="cannot read 'many' as int"):
@@ -419,7 +495,12 @@ def test_config_overrides_are_typed():
 
 def test_summary_is_frames_over_time_never_mean_of_rates():
     records = [
-        {"model_ms": [100.0, 10.0, 10.0, 30.0], "e2e_ms": [110.0, 20.0, 20.0, 50.0], "num_objects": 2, "peak_host_mb": 5.0},
+        {
+            "model_ms": [100.0, 10.0, 10.0, 30.0],
+            "e2e_ms": [110.0, 20.0, 20.0, 50.0],
+            "num_objects": 2,
+            "peak_host_mb": 5.0,
+        },
         {"model_ms": [50.0, 50.0], "e2e_ms": [60.0, 60.0], "num_objects": 1, "peak_host_mb": 7.0},
     ]
     summary = summarize(records)
@@ -441,7 +522,12 @@ def test_methods_command_lists_the_catalogue(capsys):
 def test_cli_run_report_and_viz_end_to_end(tmp_path, capsys):
     results = tmp_path / "results"
     for method in ("first-frame", "flow"):
-        assert main(["run", "-m", method, "-s", "synth-000", "--results", str(results), "--warmup", "2"]) == 0
+        assert (
+            main(
+                ["run", "-m", method, "-s", "synth-000", "--results", str(results), "--warmup", "2"]
+            )
+            == 0
+        )
     out = capsys.readouterr().out
     assert "J&F-Mean" in out and "FPS" in out
     assert main(["report", str(results)]) == 0
@@ -467,8 +553,12 @@ def test_offline_methods_read_any_frame_through_the_runner(tmp_path):
     assert result.ok, result.failures
     last = sequence.read_frame(sequence.frames[-1]).astype(int)
     for stem in sequence.frames:
-        expected = (np.abs(sequence.read_frame(stem).astype(int) - last).sum(-1) > 60).astype(np.uint8)
-        assert np.array_equal(read_mask(result.store.masks_dir / sequence.name / f"{stem}.png"), expected)
+        expected = (np.abs(sequence.read_frame(stem).astype(int) - last).sum(-1) > 60).astype(
+            np.uint8
+        )
+        assert np.array_equal(
+            read_mask(result.store.masks_dir / sequence.name / f"{stem}.png"), expected
+        )
     seen = []
 
     class Online(Unsupervised):

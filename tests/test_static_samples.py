@@ -110,7 +110,9 @@ def test_clip_shapes_values_and_consistent_ids(length):
     made = 0
     for seed in range(6):
         rng = np.random.default_rng(seed)
-        clip = simulate_clip(item, length, SIZE, StaticAugmentation(), rng, background=other, occluder=other)
+        clip = simulate_clip(
+            item, length, SIZE, StaticAugmentation(), rng, background=other, occluder=other
+        )
         if clip is None:
             continue
         made += 1
@@ -118,13 +120,19 @@ def test_clip_shapes_values_and_consistent_ids(length):
         assert clip.masks.shape == clip.previous.shape == (length,) + SIZE
         assert clip.masks.dtype == clip.previous.dtype == np.uint8
         assert set(np.unique(clip.masks)) <= {0, 1, 3, 255}
-        assert set(np.unique(clip.previous)) <= {0, 1, 3}  # a previous mask is a prediction: no void
+        assert set(np.unique(clip.previous)) <= {
+            0,
+            1,
+            3,
+        }  # a previous mask is a prediction: no void
         reference = set(clip.object_ids)
         assert reference and reference <= {1, 3}
         for t in range(length):
             assert set(np.unique(clip.masks[t])) - {0, 255} <= reference
             assert set(np.unique(clip.previous[t])) - {0} <= reference
-        np.testing.assert_array_equal(clip.previous[0], np.where(clip.masks[0] == 255, 0, clip.masks[0]))
+        np.testing.assert_array_equal(
+            clip.previous[0], np.where(clip.masks[0] == 255, 0, clip.masks[0])
+        )
     assert made >= 4
 
 
@@ -133,8 +141,9 @@ def test_objects_missing_from_the_reference_become_void():
     item = scene()
     seen_void_object = False
     for seed in range(40):
-        params = StaticAugmentation(translation=0.45, rotation=0, tps_points=0, paste_probability=0,
-                                    occluder_probability=0)
+        params = StaticAugmentation(
+            translation=0.45, rotation=0, tps_points=0, paste_probability=0, occluder_probability=0
+        )
         clip = simulate_clip(item, 3, SIZE, params, np.random.default_rng(seed))
         if clip is None:
             continue
@@ -149,7 +158,9 @@ def test_objects_missing_from_the_reference_become_void():
 
 def test_max_objects_keeps_that_many():
     params = StaticAugmentation(max_objects=1, paste_probability=0, occluder_probability=0)
-    clips = [simulate_clip(scene(), 3, SIZE, params, np.random.default_rng(seed)) for seed in range(8)]
+    clips = [
+        simulate_clip(scene(), 3, SIZE, params, np.random.default_rng(seed)) for seed in range(8)
+    ]
     clips = [clip for clip in clips if clip is not None]
     assert len(clips) >= 5
     for clip in clips:
@@ -165,7 +176,9 @@ def test_no_augmentation_reproduces_the_image():
     for t in range(3):
         np.testing.assert_array_equal(clip.frames[t], item.image)
         np.testing.assert_array_equal(clip.masks[t], item.labels)
-        np.testing.assert_array_equal(clip.previous[t], np.where(item.labels == 255, 0, item.labels))
+        np.testing.assert_array_equal(
+            clip.previous[t], np.where(item.labels == 255, 0, item.labels)
+        )
 
 
 def test_frames_differ_from_each_other_with_default_augmentation():
@@ -177,9 +190,16 @@ def test_frames_differ_from_each_other_with_default_augmentation():
 def test_mirroring_flips_image_and_mask_together():
     item = scene(*SIZE)
     colour = dict(brightness=0.3, contrast=0.3, saturation=0.3, hue=0.05)
-    plain = simulate_clip(item, 3, SIZE, StaticAugmentation.none(**colour), np.random.default_rng(7))
-    mirrored = simulate_clip(item, 3, SIZE, StaticAugmentation.none(mirror_probability=1.0, **colour),
-                             np.random.default_rng(7))
+    plain = simulate_clip(
+        item, 3, SIZE, StaticAugmentation.none(**colour), np.random.default_rng(7)
+    )
+    mirrored = simulate_clip(
+        item,
+        3,
+        SIZE,
+        StaticAugmentation.none(mirror_probability=1.0, **colour),
+        np.random.default_rng(7),
+    )
     np.testing.assert_array_equal(mirrored.frames, plain.frames[:, :, ::-1])
     np.testing.assert_array_equal(mirrored.masks, plain.masks[:, :, ::-1])
     np.testing.assert_array_equal(mirrored.previous, plain.previous[:, :, ::-1])
@@ -190,9 +210,17 @@ def test_pasting_puts_object_pixels_on_the_other_background():
     """Object pixels come from the source (red, never green); background pixels from the other
     image (green or black outside it, never the source's blue or red)."""
     item = red_disc_on_blue()
-    green = StaticImage(np.full((90, 200, 3), GREEN, np.uint8), np.zeros((90, 200), np.uint8), "green")
-    params = StaticAugmentation(paste_probability=1.0, occluder_probability=0.0, brightness=0, contrast=0,
-                                saturation=0, hue=0)
+    green = StaticImage(
+        np.full((90, 200, 3), GREEN, np.uint8), np.zeros((90, 200), np.uint8), "green"
+    )
+    params = StaticAugmentation(
+        paste_probability=1.0,
+        occluder_probability=0.0,
+        brightness=0,
+        contrast=0,
+        saturation=0,
+        hue=0,
+    )
     made = 0
     for seed in range(5):
         clip = simulate_clip(item, 3, SIZE, params, np.random.default_rng(seed), background=green)
@@ -203,7 +231,9 @@ def test_pasting_puts_object_pixels_on_the_other_background():
         assert objects.any() and background.any()
         assert (clip.frames[..., 1][objects] == 0).all()
         assert (clip.frames[..., 0][objects] > 0).all()
-        assert (clip.frames[..., 0][background] == 0).all() and (clip.frames[..., 2][background] == 0).all()
+        assert (clip.frames[..., 0][background] == 0).all() and (
+            clip.frames[..., 2][background] == 0
+        ).all()
         assert (clip.frames[..., 1][background] > 0).mean() > 0.5
         assert "background green" in clip.source
     assert made >= 3
@@ -259,7 +289,9 @@ def test_previous_mask_deformation_is_bounded():
 def test_previous_displacement_field_respects_its_bound():
     params = StaticAugmentation(previous_translation=0.5, previous_tps_shift=0.4)
     for seed in range(10):
-        field = previous_displacement(np.random.default_rng(seed), params, (20, 20, 60, 40), (80, 100), 7.5)
+        field = previous_displacement(
+            np.random.default_rng(seed), params, (20, 20, 60, 40), (80, 100), 7.5
+        )
         length = np.hypot(field[..., 0], field[..., 1])
         assert length.max() <= 7.5 + 1e-4
         assert length.max() > 7.0  # large draws reach the bound and are clipped to it
@@ -309,7 +341,8 @@ def test_tps_field_matches_the_spline_at_every_pixel(height, width):
     field = tps_field(centres, shifts, height, width)
     ys, xs = np.mgrid[0:height, 0:width]
     exact = fit_tps(centres, shifts, unit=float(max(height, width)))(
-        np.stack([xs.ravel(), ys.ravel()], axis=1)).reshape(height, width, 2)
+        np.stack([xs.ravel(), ys.ravel()], axis=1)
+    ).reshape(height, width, 2)
     assert np.abs(field - exact).max() < 1.0
 
 
@@ -319,7 +352,10 @@ def test_node_interpolation_is_aligned_with_the_pixels(step):
     position, at every pixel (a half-node misalignment would be off by several px)."""
     height, width = 37, 53
     nodes = node_grid(height, width, step)
-    values = np.stack([0.7 * nodes[..., 0] - 0.2 * nodes[..., 1] + 3, 0.1 * nodes[..., 0] + 1.3 * nodes[..., 1]], -1)
+    values = np.stack(
+        [0.7 * nodes[..., 0] - 0.2 * nodes[..., 1] + 3, 0.1 * nodes[..., 0] + 1.3 * nodes[..., 1]],
+        -1,
+    )
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
     expected = np.stack([0.7 * xs - 0.2 * ys + 3, 0.1 * xs + 1.3 * ys], -1)
     np.testing.assert_allclose(upsample_nodes(values, height, width, step), expected, atol=1e-3)
@@ -334,7 +370,9 @@ def test_affine_round_trip_and_conventions():
     np.testing.assert_allclose(affine_matrix(scale=2, centre=(10, 20)) @ [12, 21, 1], [14, 22, 1])
     np.testing.assert_allclose(mirror_matrix(100) @ mirror_matrix(100), np.eye(3))
     np.testing.assert_allclose(mirror_matrix(100) @ [0, 5, 1], [99, 5, 1])
-    np.testing.assert_allclose(cover_matrix((50, 100), (100, 100)) @ [49.5, 24.5, 1], [49.5, 49.5, 1])
+    np.testing.assert_allclose(
+        cover_matrix((50, 100), (100, 100)) @ [49.5, 24.5, 1], [49.5, 49.5, 1]
+    )
     # warping an image forward and back returns it (interior; bilinear twice blurs a little)
     image = smooth_image((80, 100), 2)
     there = remap_image(image, backward_map(forward, (80, 100)))
@@ -348,7 +386,9 @@ def test_colour_jitter_factors():
     grey = np.full((8, 8, 3), 100, np.uint8)
     params = StaticAugmentation.none(saturation=0.5, hue=0.3)
     for seed in range(5):  # saturation and hue leave grey alone
-        np.testing.assert_array_equal(colour_jitter(grey, np.random.default_rng(seed), params), grey)
+        np.testing.assert_array_equal(
+            colour_jitter(grey, np.random.default_rng(seed), params), grey
+        )
     bright = StaticAugmentation.none(brightness=0.5)
     rng = np.random.default_rng(4)
     factor = np.random.default_rng(4).uniform(0.5, 1.5)
@@ -386,14 +426,18 @@ def test_sampler_is_deterministic_and_varies_with_the_seed():
         assert_clips_equal(clip, next(repeat))
     assert not np.array_equal(clips[0].frames, next(different).frames)
     assert not np.array_equal(clips[0].frames, clips[1].frames)
-    assert_clips_equal(first.sample(np.random.default_rng(5)), again.sample(np.random.default_rng(5)))
+    assert_clips_equal(
+        first.sample(np.random.default_rng(5)), again.sample(np.random.default_rng(5))
+    )
 
 
 def test_sampler_refuses_bad_settings_and_empty_masks():
     images = ListImages([scene()])
     with pytest.raises(ConfigError, match="at least 2 frames"):
         StaticClipSampler(images, 1, SIZE)
-    empty = ListImages([StaticImage(smooth_image((40, 40), 0), np.zeros((40, 40), np.uint8), "blank")])
+    empty = ListImages(
+        [StaticImage(smooth_image((40, 40), 0), np.zeros((40, 40), np.uint8), "blank")]
+    )
     with pytest.raises(DatasetError, match="no clip with an object"):
         StaticClipSampler(empty, 2, SIZE, max_attempts=3).sample(np.random.default_rng(0))
 
@@ -414,7 +458,9 @@ def test_sampler_over_synthetic_frames():
 
 def write_jpeg(path: Path, rgb: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    assert cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 98])
+    assert cv2.imwrite(
+        str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 98]
+    )
 
 
 def flat_image(height, width, colour):
@@ -458,7 +504,9 @@ def test_voc_reader_errors(tmp_path):
     with pytest.raises(DatasetError, match="split list for 'test' is missing.*train, val"):
         PascalVOCObjects(voc, "test")
     (voc / "SegmentationObject" / "2008_000001.png").unlink()
-    with pytest.raises(DatasetError, match=r"SegmentationObject/2008_000001.png: listed in train.txt but missing"):
+    with pytest.raises(
+        DatasetError, match=r"SegmentationObject/2008_000001.png: listed in train.txt but missing"
+    ):
         PascalVOCObjects(voc, "train")
     write_mask(voc / "SegmentationObject" / "2008_000001.png", np.zeros((31, 40), np.uint8))
     with pytest.raises(DatasetError, match=r"2008_000001.png: mask is 40x31 but its image"):
@@ -491,14 +539,22 @@ def test_msra10k_layout(tmp_path):
     write_jpeg(folder / "80.jpg", flat_image(30, 40, GREEN))
     grey_mask(folder / "80.png", saliency_mask_values(), "RGB")  # RGB with equal channels
     write_jpeg(folder / "9.jpg", flat_image(30, 40, RED))
-    grey_mask(folder / "9.png", (saliency_mask_values() > 0).astype(np.uint8) * 255, "1")  # bilevel PNG
+    grey_mask(
+        folder / "9.png", (saliency_mask_values() > 0).astype(np.uint8) * 255, "1"
+    )  # bilevel PNG
     images = open_image_set("msra10k", folder)
-    assert len(images) == 3 and images.name == "msra10k" and [images.key(i) for i in range(3)] == ["75", "80", "9"]
+    assert (
+        len(images) == 3
+        and images.name == "msra10k"
+        and [images.key(i) for i in range(3)] == ["75", "80", "9"]
+    )
     expected = (saliency_mask_values() >= 128).astype(np.uint8)
     for index in range(3):
         item = images.read(index)
         assert item.labels.dtype == np.uint8
-        np.testing.assert_array_equal(item.labels, expected if index < 2 else (saliency_mask_values() > 0))
+        np.testing.assert_array_equal(
+            item.labels, expected if index < 2 else (saliency_mask_values() > 0)
+        )
     assert np.abs(images.read(0).image[10, 10].astype(int) - BLUE).max() <= 3
 
 
@@ -509,13 +565,16 @@ def test_ecssd_layout_and_custom_layouts(tmp_path):
     images = open_image_set("ecssd", tmp_path / "ECSSD")
     assert len(images) == 2 and images.key(0) == "0001"
     assert set(np.unique(images.read(1).labels)) == {0, 1}
-    custom = SaliencyFolder(tmp_path / "ECSSD", SaliencyLayout("images", "ground_truth_mask"), name="mine")
+    custom = SaliencyFolder(
+        tmp_path / "ECSSD", SaliencyLayout("images", "ground_truth_mask"), name="mine"
+    )
     assert custom.name == "mine" and len(custom) == 2
     both = ConcatImageSet([images, custom])
     assert len(both) == 4 and both.key(3) == "0002" and both.describe(3) == "mine:0002"
     assert both.read(2).key == "0001" and both.name == "ecssd+mine"
-    clip = StaticClipSampler(both, 2, SIZE, StaticAugmentation(paste_probability=1.0), seed=3).sample(
-        np.random.default_rng(0))
+    clip = StaticClipSampler(
+        both, 2, SIZE, StaticAugmentation(paste_probability=1.0), seed=3
+    ).sample(np.random.default_rng(0))
     assert clip.source.startswith(("ecssd:000", "mine:000")) and " + background " in clip.source
 
 
@@ -523,7 +582,9 @@ def test_saliency_layout_errors(tmp_path):
     root = tmp_path / "MSRA10K_Imgs_GT"
     write_jpeg(root / "Imgs" / "1.jpg", flat_image(20, 20, RED))
     grey_mask(root / "Imgs" / "1.png", np.zeros((20, 20), np.uint8))
-    with pytest.raises(DatasetError, match=r"holds no images.*MSRA10K_Imgs_GT/Imgs.*sub-folders here: Imgs"):
+    with pytest.raises(
+        DatasetError, match=r"holds no images.*MSRA10K_Imgs_GT/Imgs.*sub-folders here: Imgs"
+    ):
         SaliencyFolder(root, "msra10k")  # the parent folder was given
     write_jpeg(root / "Imgs" / "2.jpg", flat_image(20, 20, RED))
     with pytest.raises(DatasetError, match=r"Imgs/2.jpg: image has no mask 2.png"):
@@ -560,7 +621,9 @@ def test_previous_mask_of_tiny_and_thin_objects():
     labels[40, 5:60] = 2
     labels[20:50, 30] = 3
     for seed in range(10):
-        previous = deform_previous(labels, np.random.default_rng(seed), StaticAugmentation(previous_morph=3))
+        previous = deform_previous(
+            labels, np.random.default_rng(seed), StaticAugmentation(previous_morph=3)
+        )
         assert set(np.unique(previous)) == {0, 1, 2, 3}
         for oid in (1, 2, 3):
             moved = previous == oid
@@ -583,15 +646,25 @@ def test_static_source_of_a_training_config():
     from vosbench.train.config import SourceConfig
     from vosbench.train.sources import build_source, clip_rng
 
-    entry = SourceConfig("static", options={"images": "synthetic", "frames": 3, "size": [64, 96],
-                                            "augmentation": {"rotation": 10.0},
-                                            "options": {"num_sequences": 2, "num_frames": 4, "height": 60,
-                                                        "width": 100}})
+    entry = SourceConfig(
+        "static",
+        options={
+            "images": "synthetic",
+            "frames": 3,
+            "size": [64, 96],
+            "augmentation": {"rotation": 10.0},
+            "options": {"num_sequences": 2, "num_frames": 4, "height": 60, "width": 100},
+        },
+    )
     source = build_source(entry, 0, "cfg.yaml", "data.sources[0]")
     clip = source.sample(clip_rng(0, 0))
     assert clip.frames.shape == (3, 64, 96, 3) and clip.previous is not None and clip.object_ids
     assert source.augmentation.rotation == 10.0
-    assert_clips_equal(clip, build_source(entry, 0, "cfg.yaml", "data.sources[0]").sample(clip_rng(0, 0)))
-    wrong = SourceConfig("static", options={"images": "synthetic", "augmentation": {"rotations": 5}})
+    assert_clips_equal(
+        clip, build_source(entry, 0, "cfg.yaml", "data.sources[0]").sample(clip_rng(0, 0))
+    )
+    wrong = SourceConfig(
+        "static", options={"images": "synthetic", "augmentation": {"rotations": 5}}
+    )
     with pytest.raises(ConfigError, match=r"cfg.yaml: data.sources\[0\].*rotations"):
         build_source(wrong, 0, "cfg.yaml", "data.sources[0]")

@@ -71,20 +71,32 @@ def _mask(*boxes, holes=(), shape=(12, 12)):
     return m
 
 
-@pytest.mark.parametrize("mask, expected", [
-    # toolkit: tstab.mask2poly(mask, 3).contour_coords, (x, y) corner coordinates
-    (_mask((2, 4, 1, 5)), [[[1, 2], [5, 2], [5, 4], [1, 4], [1, 2]]]),
-    # 3 × 3 squares touching at a corner: two contours, both starting at the shared corner
-    (_mask((2, 5, 2, 5), (5, 8, 5, 8)),
-     [[[5, 5], [2, 5], [2, 2], [5, 2], [5, 5]], [[5, 5], [8, 5], [8, 8], [5, 8], [5, 5]]]),
-    # two holes touching at a corner: outer clockwise, holes counter-clockwise
-    (_mask((1, 11, 1, 11), holes=[(3, 6, 3, 6), (6, 9, 6, 9)]),
-     [[[1, 1], [11, 1], [11, 11], [1, 11], [1, 1]], [[6, 6], [6, 3], [3, 3], [3, 6], [6, 6]],
-      [[6, 6], [6, 9], [9, 9], [9, 6], [6, 6]]]),
-    # a ring: the hole comes first (polycont's order)
-    (_mask((1, 10, 2, 9), holes=[(4, 7, 4, 7)]),
-     [[[4, 4], [4, 7], [7, 7], [7, 4], [4, 4]], [[2, 1], [9, 1], [9, 10], [2, 10], [2, 1]]]),
-])
+@pytest.mark.parametrize(
+    "mask, expected",
+    [
+        # toolkit: tstab.mask2poly(mask, 3).contour_coords, (x, y) corner coordinates
+        (_mask((2, 4, 1, 5)), [[[1, 2], [5, 2], [5, 4], [1, 4], [1, 2]]]),
+        # 3 × 3 squares touching at a corner: two contours, both starting at the shared corner
+        (
+            _mask((2, 5, 2, 5), (5, 8, 5, 8)),
+            [[[5, 5], [2, 5], [2, 2], [5, 2], [5, 5]], [[5, 5], [8, 5], [8, 8], [5, 8], [5, 5]]],
+        ),
+        # two holes touching at a corner: outer clockwise, holes counter-clockwise
+        (
+            _mask((1, 11, 1, 11), holes=[(3, 6, 3, 6), (6, 9, 6, 9)]),
+            [
+                [[1, 1], [11, 1], [11, 11], [1, 11], [1, 1]],
+                [[6, 6], [6, 3], [3, 3], [3, 6], [6, 6]],
+                [[6, 6], [6, 9], [9, 9], [9, 6], [6, 6]],
+            ],
+        ),
+        # a ring: the hole comes first (polycont's order)
+        (
+            _mask((1, 10, 2, 9), holes=[(4, 7, 4, 7)]),
+            [[[4, 4], [4, 7], [7, 7], [7, 4], [4, 4]], [[2, 1], [9, 1], [9, 10], [2, 10], [2, 1]]],
+        ),
+    ],
+)
 def test_contours_equal_the_toolkit(mask, expected):
     assert [c.tolist() for c in extract_contours(mask)] == expected
 
@@ -163,16 +175,27 @@ TOOLKIT_SEQUENCE_T = {
 }
 # toolkit: single pairs (k → frames f_{k+1}, f_{k+2}) of the four longest-running sequences
 TOOLKIT_PAIR_T = {
-    ("camel", 0): 0.11227328290687345, ("camel", 43): 0.0327151081065441,
-    ("camel", 86): 0.12966073851896412, ("cows", 0): 0.060844100282939975,
-    ("cows", 50): 0.0219443750164001, ("cows", 100): 0.05359462121626871,
+    ("camel", 0): 0.11227328290687345,
+    ("camel", 43): 0.0327151081065441,
+    ("camel", 86): 0.12966073851896412,
+    ("cows", 0): 0.060844100282939975,
+    ("cows", 50): 0.0219443750164001,
+    ("cows", 100): 0.05359462121626871,
     ("paragliding-launch", 1): 0.044491254672511235,
     ("paragliding-launch", 39): 0.1449616890976972,
-    ("paragliding-launch", 76): 0.06474375961943227, ("soapbox", 0): 0.08657484955605566,
-    ("soapbox", 49): 0.03619019260412995, ("soapbox", 95): 0.12010416586179307,
+    ("paragliding-launch", 76): 0.06474375961943227,
+    ("soapbox", 0): 0.08657484955605566,
+    ("soapbox", 49): 0.03619019260412995,
+    ("soapbox", 95): 0.12010416586179307,
 }
-FULLY_CHECKED = ("blackswan", "car-roundabout", "car-shadow", "drift-straight", "kite-surf",
-                 "scooter-black")
+FULLY_CHECKED = (
+    "blackswan",
+    "car-roundabout",
+    "car-shadow",
+    "drift-straight",
+    "kite-surf",
+    "scooter-black",
+)
 
 
 @pytest.fixture(scope="module")
@@ -208,18 +231,20 @@ def test_sequence_t_equals_the_toolkit(davis2016_val, name):
 def test_pair_t_equals_the_toolkit(davis2016_val, name, k):
     sequence = davis2016_val[name]
     previous, current = (sequence.read_annotation(sequence.annotated[k + i]) for i in (1, 2))
-    assert stability_pair(previous, current) == pytest.approx(TOOLKIT_PAIR_T[(name, k)],
-                                                              abs=1e-12)
+    assert stability_pair(previous, current) == pytest.approx(TOOLKIT_PAIR_T[(name, k)], abs=1e-12)
 
 
 @pytest.mark.real_data
-@pytest.mark.parametrize("name, stem, count, size, head, total", [
-    # toolkit: tstab.mask2poly(mask, 3) → number of contours; get_longest_cont → its length,
-    # first three points and coordinate sum
-    ("blackswan", "00001", 1, 68, [[436, 70], [456, 74], [464, 83]], 39357),
-    ("paragliding-launch", "00040", 18, 117, [[463, 236], [466, 137], [468, 200]], 76396),
-    ("kite-surf", "00020", 11, 61, [[411, 155], [359, 178], [352, 171]], 30092),
-])
+@pytest.mark.parametrize(
+    "name, stem, count, size, head, total",
+    [
+        # toolkit: tstab.mask2poly(mask, 3) → number of contours; get_longest_cont → its length,
+        # first three points and coordinate sum
+        ("blackswan", "00001", 1, 68, [[436, 70], [456, 74], [464, 83]], 39357),
+        ("paragliding-launch", "00040", 18, 117, [[463, 236], [466, 137], [468, 200]], 76396),
+        ("kite-surf", "00020", 11, 61, [[411, 155], [359, 178], [352, 171]], 30092),
+    ],
+)
 def test_real_contours_equal_the_toolkit(davis2016_val, name, stem, count, size, head, total):
     mask = davis2016_val[name].read_annotation(stem)
     contours = extract_contours(mask)

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence as Seq
 from pathlib import Path
-from typing import Optional
-from typing import Sequence as Seq
 
 import click
 
@@ -19,30 +18,53 @@ from vosbench.errors import VosbenchError
 from vosbench.runner.card import PRECISIONS, TASKS
 
 TASK_CHOICE = click.Choice(list(TASKS))
-INTERRUPTED = ("Interrupted. Nothing complete was lost: run the same command again to resume (`vosbench run` "
-               "keeps every finished sequence; eval and report write their outputs whole or not at all).")
+INTERRUPTED = (
+    "Interrupted. Nothing complete was lost: run the same command again to resume (`vosbench run` "
+    "keeps every finished sequence; eval and report write their outputs whole or not at all)."
+)
 
 
-def _split_names(values: Seq[str]) -> Optional[list]:
+def _split_names(values: Seq[str]) -> list | None:
     names = [name.strip() for value in values for name in value.split(",") if name.strip()]
     return names or None
 
 
-def _dataset_options(function=None, *, default: Optional[str] = "synthetic"):
+def _dataset_options(function=None, *, default: str | None = "synthetic"):
     """--dataset/--root/--split/--task/--sequences/--resolution/--allow-missing, shared by dataset commands."""
+
     def apply(function):
         options = [
-            click.option("--dataset", "-d", default=default, show_default=default is not None,
-                         help="Dataset name (see `vosbench datasets`)."
-                              + ("" if default else " Default: the run's, from its manifest.")),
-            click.option("--root", type=click.Path(file_okay=False, path_type=Path),
-                         help="Dataset folder (not needed for the in-memory synthetic dataset)."),
-            click.option("--split", help="Split (default: the dataset's evaluation split, e.g. val)."),
+            click.option(
+                "--dataset",
+                "-d",
+                default=default,
+                show_default=default is not None,
+                help="Dataset name (see `vosbench datasets`)."
+                + ("" if default else " Default: the run's, from its manifest."),
+            ),
+            click.option(
+                "--root",
+                type=click.Path(file_okay=False, path_type=Path),
+                help="Dataset folder (not needed for the in-memory synthetic dataset).",
+            ),
+            click.option(
+                "--split", help="Split (default: the dataset's evaluation split, e.g. val)."
+            ),
             click.option("--task", type=TASK_CHOICE, help="Task (default: semi-supervised)."),
-            click.option("--sequences", "-s", multiple=True, help="Only these sequences (repeat or comma-separate)."),
-            click.option("--resolution", help="480p (default) or 1080p / Full-Resolution for DAVIS."),
-            click.option("--allow-missing", is_flag=True,
-                         help="Go on when sequences of the split are missing on disk (tables then say k/N)."),
+            click.option(
+                "--sequences",
+                "-s",
+                multiple=True,
+                help="Only these sequences (repeat or comma-separate).",
+            ),
+            click.option(
+                "--resolution", help="480p (default) or 1080p / Full-Resolution for DAVIS."
+            ),
+            click.option(
+                "--allow-missing",
+                is_flag=True,
+                help="Go on when sequences of the split are missing on disk (tables then say k/N).",
+            ),
         ]
         for option in reversed(options):
             function = option(function)
@@ -51,13 +73,27 @@ def _dataset_options(function=None, *, default: Optional[str] = "synthetic"):
     return apply(function) if function is not None else apply
 
 
-def _load(dataset: str, root: Optional[Path], split: Optional[str], task: Optional[str],
-          sequences: Seq[str], resolution: Optional[str], allow_missing: bool = False):
+def _load(
+    dataset: str,
+    root: Path | None,
+    split: str | None,
+    task: str | None,
+    sequences: Seq[str],
+    resolution: str | None,
+    allow_missing: bool = False,
+):
     from vosbench.datasets import load_dataset
 
     options = {"resolution": resolution} if resolution else {}
-    return load_dataset(dataset, root, split, task=task, sequences=_split_names(sequences),
-                        allow_missing=allow_missing, **options)
+    return load_dataset(
+        dataset,
+        root,
+        split,
+        task=task,
+        sequences=_split_names(sequences),
+        allow_missing=allow_missing,
+        **options,
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -69,28 +105,79 @@ def cli() -> None:
 @cli.command("eval")
 @click.argument("results_dir", type=click.Path(path_type=Path))
 @_dataset_options(default=None)
-@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path),
-              help="Where to write the CSVs (default: RESULTS_DIR; for a subset of a run, RUN/evaluations/<id>).")
-@click.option("--workers", "-j", type=click.IntRange(min=1), help="Processes (default: number of cores).")
-@click.option("--decay-compat", "decay_mode", flag_value="davis2017", default=None,
-              help="Reproduce the official evaluator's Decay (wrong for objects with ≥ 256 frames).")
-@click.option("--decay-mode", "decay_mode", type=click.Choice(["exact", "davis2017", "davis2017-numpy1"]),
-              help="Decay computation (default: exact).")
-@click.option("--extra-ids", type=click.Choice(["error", "ignore"]), default="error", show_default=True,
-              help="Prediction ids beyond the ground truth's: an error (official) or dropped (non-official).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write the CSVs (default: RESULTS_DIR; for a subset of a run, RUN/evaluations/<id>).",
+)
+@click.option(
+    "--workers", "-j", type=click.IntRange(min=1), help="Processes (default: number of cores)."
+)
+@click.option(
+    "--decay-compat",
+    "decay_mode",
+    flag_value="davis2017",
+    default=None,
+    help="Reproduce the official evaluator's Decay (wrong for objects with ≥ 256 frames).",
+)
+@click.option(
+    "--decay-mode",
+    "decay_mode",
+    type=click.Choice(["exact", "davis2017", "davis2017-numpy1"]),
+    help="Decay computation (default: exact).",
+)
+@click.option(
+    "--extra-ids",
+    type=click.Choice(["error", "ignore"]),
+    default="error",
+    show_default=True,
+    help="Prediction ids beyond the ground truth's: an error (official) or dropped (non-official).",
+)
 @click.option("--all-frames", is_flag=True, help="Score first and last frames too (non-official).")
-@click.option("--skip-short", is_flag=True, help="Skip sequences too short for the protocol, with a warning.")
-@click.option("--all-problems", is_flag=True, help="Report every problem found instead of stopping at the first.")
-@click.option("--bound-th", type=float, default=0.008, show_default=True,
-              help="F tolerance: fraction of the diagonal, or whole pixels if ≥ 1 (non-default is non-official).")
-@click.option("--metrics", "-m", "metric_names", multiple=True,
-              help="Metrics to compute, e.g. J,F,T (default: the dataset's official set; see `vosbench metrics`).")
+@click.option(
+    "--skip-short", is_flag=True, help="Skip sequences too short for the protocol, with a warning."
+)
+@click.option(
+    "--all-problems",
+    is_flag=True,
+    help="Report every problem found instead of stopping at the first.",
+)
+@click.option(
+    "--bound-th",
+    type=float,
+    default=0.008,
+    show_default=True,
+    help="F tolerance: fraction of the diagonal, or whole pixels if ≥ 1 (non-default is non-official).",
+)
+@click.option(
+    "--metrics",
+    "-m",
+    "metric_names",
+    multiple=True,
+    help="Metrics to compute, e.g. J,F,T (default: the dataset's official set; see `vosbench metrics`).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the global table.")
-def eval_command(results_dir: Path, dataset: Optional[str], root: Optional[Path], split: Optional[str],
-                 task: Optional[str], sequences: Seq[str], resolution: Optional[str], allow_missing: bool,
-                 output: Optional[Path], workers: Optional[int], decay_mode: Optional[str], extra_ids: str,
-                 all_frames: bool, skip_short: bool, all_problems: bool, bound_th: float, metric_names: Seq[str],
-                 quiet: bool) -> None:
+def eval_command(
+    results_dir: Path,
+    dataset: str | None,
+    root: Path | None,
+    split: str | None,
+    task: str | None,
+    sequences: Seq[str],
+    resolution: str | None,
+    allow_missing: bool,
+    output: Path | None,
+    workers: int | None,
+    decay_mode: str | None,
+    extra_ids: str,
+    all_frames: bool,
+    skip_short: bool,
+    all_problems: bool,
+    bound_th: float,
+    metric_names: Seq[str],
+    quiet: bool,
+) -> None:
     """Score RESULTS_DIR (<sequence>/<frame>.png, or a `vosbench run` folder) with the official DAVIS J and F.
 
     A run folder names its dataset in its manifest and is scored over every completed
@@ -102,41 +189,85 @@ def eval_command(results_dir: Path, dataset: Optional[str], root: Optional[Path]
     from vosbench.results.evaluation import is_run_protocol, plan_evaluation
 
     metrics = _split_names(metric_names)
-    protocol_options = dict(bound_th=bound_th, decay_mode=decay_mode or "exact", extra_ids=extra_ids,
-                            all_frames=all_frames, skip_short=skip_short)
+    protocol_options = dict(
+        bound_th=bound_th,
+        decay_mode=decay_mode or "exact",
+        extra_ids=extra_ids,
+        all_frames=all_frames,
+        skip_short=skip_short,
+    )
     protocol_options["metrics"] = metrics
     official = is_run_protocol(protocol_options)
-    plan = plan_evaluation(results_dir, dataset=dataset, root=root, split=split, task=task,
-                           sequences=_split_names(sequences), output=output, official=official,
-                           options={"resolution": resolution} if resolution else None)
+    plan = plan_evaluation(
+        results_dir,
+        dataset=dataset,
+        root=root,
+        split=split,
+        task=task,
+        sequences=_split_names(sequences),
+        output=output,
+        official=official,
+        options={"resolution": resolution} if resolution else None,
+    )
     spec = plan.dataset
-    data = _load(spec["name"], spec["root"], spec["split"], spec["task"], tuple(spec["sequences"] or ()),
-                 spec["options"].get("resolution"), allow_missing)
+    data = _load(
+        spec["name"],
+        spec["root"],
+        spec["split"],
+        spec["task"],
+        tuple(spec["sequences"] or ()),
+        spec["options"].get("resolution"),
+        allow_missing,
+    )
     protocol = Protocol.for_dataset(data, **protocol_options)
-    click.echo(f"Evaluating {plan.masks_dir} on {data.label} ({_count(len(data), data)} sequences, "
-               f"{protocol.task}, {protocol.frame_rule}{'' if protocol.official else '; NON-OFFICIAL settings'})",
-               err=True)
+    click.echo(
+        f"Evaluating {plan.masks_dir} on {data.label} ({_count(len(data), data)} sequences, "
+        f"{protocol.task}, {protocol.frame_rule}{'' if protocol.official else '; NON-OFFICIAL settings'})",
+        err=True,
+    )
     for note in plan.notes:
         click.echo(f"note: {note}", err=True)
     started = time.perf_counter()
     with _progress(len(data), "sequences") as bar:
         if plan.own:
-            result = evaluate_run(plan.store, dataset=data, workers=workers, collect_problems=all_problems,
-                                  progress=lambda _: bar.update(1))
+            result = evaluate_run(
+                plan.store,
+                dataset=data,
+                workers=workers,
+                collect_problems=all_problems,
+                progress=lambda _: bar.update(1),
+            )
         else:
-            result = evaluate(data, plan.masks_dir, protocol, workers=workers, collect_problems=all_problems,
-                              progress=lambda _: bar.update(1))
+            result = evaluate(
+                data,
+                plan.masks_dir,
+                protocol,
+                workers=workers,
+                collect_problems=all_problems,
+                progress=lambda _: bar.update(1),
+            )
             write_outputs(result, plan.output)
     elapsed = time.perf_counter() - started
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     if not quiet:
-        click.echo(f"\n--------------------------- Per-sequence results for {data.label} ---------------------------")
+        click.echo(
+            f"\n--------------------------- Per-sequence results for {data.label} ---------------------------"
+        )
         click.echo(format_table(per_sequence_rows(result)))
-    click.echo(f"\n--------------------------- Global results for {data.label} ---------------------------")
-    click.echo(format_table([{**result.global_metrics(), "sequences": _count(len(result.sequences), data)}]))
-    click.echo(f"\n{len(result.objects)} objects in {len(result.sequences)} sequences scored in {elapsed:.2f} s; "
-               f"wrote the tables to {plan.output}", err=True)
+    click.echo(
+        f"\n--------------------------- Global results for {data.label} ---------------------------"
+    )
+    click.echo(
+        format_table(
+            [{**result.global_metrics(), "sequences": _count(len(result.sequences), data)}]
+        )
+    )
+    click.echo(
+        f"\n{len(result.objects)} objects in {len(result.sequences)} sequences scored in {elapsed:.2f} s; "
+        f"wrote the tables to {plan.output}",
+        err=True,
+    )
 
 
 def _count(done: int, data) -> str:
@@ -152,10 +283,15 @@ def metrics_command() -> None:
 
     for entry in METRICS.entries():
         official = [name for name, names in OFFICIAL_METRICS.items() if entry.name.upper() in names]
-        where = "; every dataset" if entry.name.upper() in DEFAULT_METRICS else \
-            (f"; official for {', '.join(official)}" if official else "")
-        click.echo(f"{entry.name.upper() if entry.origin == 'builtin' else entry.name:<10} "
-                   f"{entry.info.get('description', '')} ({entry.origin}{where})")
+        where = (
+            "; every dataset"
+            if entry.name.upper() in DEFAULT_METRICS
+            else (f"; official for {', '.join(official)}" if official else "")
+        )
+        click.echo(
+            f"{entry.name.upper() if entry.origin == 'builtin' else entry.name:<10} "
+            f"{entry.info.get('description', '')} ({entry.origin}{where})"
+        )
 
 
 @cli.command("datasets")
@@ -171,8 +307,15 @@ def datasets_command() -> None:
 
 @cli.command("validate")
 @_dataset_options
-def validate_command(dataset: str, root: Optional[Path], split: Optional[str], task: Optional[str],
-                     sequences: Seq[str], resolution: Optional[str], allow_missing: bool) -> None:
+def validate_command(
+    dataset: str,
+    root: Path | None,
+    split: str | None,
+    task: str | None,
+    sequences: Seq[str],
+    resolution: str | None,
+    allow_missing: bool,
+) -> None:
     """Check a dataset folder and report every problem found, at once."""
     from vosbench.datasets import validate_dataset
 
@@ -182,20 +325,33 @@ def validate_command(dataset: str, root: Optional[Path], split: Optional[str], t
     for problem in problems:
         click.echo(f"{'warning' if problem not in errors else 'error'}: {problem}")
     frames = sum(len(s) for s in data)
-    click.echo(f"{data.label}: {len(data)} sequences, {frames} frames, {len(errors)} error(s), "
-               f"{len(problems) - len(errors)} warning(s)")
+    click.echo(
+        f"{data.label}: {len(data)} sequences, {frames} frames, {len(errors)} error(s), "
+        f"{len(problems) - len(errors)} warning(s)"
+    )
     if errors:
         raise click.exceptions.Exit(1)
 
 
 @cli.command("synth")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--preset", default="val", show_default=True, help="Generator preset (small, val, bench, hard).")
-@click.option("--split", default="val", show_default=True, help="Split name written to ImageSets/2017.")
-@click.option("--predictions", type=click.Path(file_okay=False, path_type=Path),
-              help="Also write noisy predictions (a demo results folder) here; it must be empty or absent.")
-@click.option("--force", is_flag=True, help="Let --predictions overwrite the masks of a non-empty folder.")
-def synth_command(out_dir: Path, preset: str, split: str, predictions: Optional[Path], force: bool) -> None:
+@click.option(
+    "--preset", default="val", show_default=True, help="Generator preset (small, val, bench, hard)."
+)
+@click.option(
+    "--split", default="val", show_default=True, help="Split name written to ImageSets/2017."
+)
+@click.option(
+    "--predictions",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write noisy predictions (a demo results folder) here; it must be empty or absent.",
+)
+@click.option(
+    "--force", is_flag=True, help="Let --predictions overwrite the masks of a non-empty folder."
+)
+def synth_command(
+    out_dir: Path, preset: str, split: str, predictions: Path | None, force: bool
+) -> None:
     """Write a synthetic dataset in the DAVIS-2017 layout (and optionally predictions)."""
     from vosbench.datasets.synthetic import write_predictions, write_synthetic
 
@@ -212,30 +368,95 @@ def synth_command(out_dir: Path, preset: str, split: str, predictions: Optional[
 @click.option("--method", "-m", required=True, help="Method name (see `vosbench methods`).")
 @_dataset_options
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--precision", default="fp32", show_default=True, type=click.Choice(list(PRECISIONS)),
-              help="Numeric precision (methods list what they support).")
-@click.option("--weights", "-w", type=click.Path(dir_okay=False, path_type=Path),
-              help="Weights file (a vosbench checkpoint; see `vosbench convert`).")
-@click.option("--random-init", is_flag=True, help="Run a network without weights (speed tests only).")
-@click.option("--config", "-c", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a config option of the method (repeatable).")
-@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path),
-              help="Run folder (default: <results>/<dataset>-<split>/<method>).")
-@click.option("--results", "results_root", default="results", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Root of the default run folders.")
-@click.option("--shard", help="Run only shard K/N of the sequences (0-based); torchrun's RANK/WORLD_SIZE also work.")
-@click.option("--warmup", default=10, show_default=True, type=click.IntRange(min=0),
-              help="Untimed warm-up frames before the first sequence.")
-@click.option("--io-workers", default=1, show_default=True, type=click.IntRange(min=0),
-              help="Frame-decoding threads ahead of the method (0: decode inline).")
-@click.option("--force", is_flag=True, help="Replace whatever the run folder holds instead of resuming.")
+@click.option(
+    "--precision",
+    default="fp32",
+    show_default=True,
+    type=click.Choice(list(PRECISIONS)),
+    help="Numeric precision (methods list what they support).",
+)
+@click.option(
+    "--weights",
+    "-w",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Weights file (a vosbench checkpoint; see `vosbench convert`).",
+)
+@click.option(
+    "--random-init", is_flag=True, help="Run a network without weights (speed tests only)."
+)
+@click.option(
+    "--config",
+    "-c",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config option of the method (repeatable).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run folder (default: <results>/<dataset>-<split>/<method>).",
+)
+@click.option(
+    "--results",
+    "results_root",
+    default="results",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Root of the default run folders.",
+)
+@click.option(
+    "--shard",
+    help="Run only shard K/N of the sequences (0-based); torchrun's RANK/WORLD_SIZE also work.",
+)
+@click.option(
+    "--warmup",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Untimed warm-up frames before the first sequence.",
+)
+@click.option(
+    "--io-workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Frame-decoding threads ahead of the method (0: decode inline).",
+)
+@click.option(
+    "--force", is_flag=True, help="Replace whatever the run folder holds instead of resuming."
+)
 @click.option("--no-eval", is_flag=True, help="Do not evaluate after running.")
-@click.option("--workers", "-j", type=click.IntRange(min=1), help="Evaluation processes (default: number of cores).")
-def run_command(method: str, dataset: str, root: Optional[Path], split: Optional[str], task: Optional[str],
-                sequences: Seq[str], resolution: Optional[str], allow_missing: bool, device: str, precision: str,
-                weights: Optional[Path], random_init: bool, overrides: Seq[str], output: Optional[Path],
-                results_root: Path, shard: Optional[str], warmup: int, io_workers: int, force: bool,
-                no_eval: bool, workers: Optional[int]) -> None:
+@click.option(
+    "--workers",
+    "-j",
+    type=click.IntRange(min=1),
+    help="Evaluation processes (default: number of cores).",
+)
+def run_command(
+    method: str,
+    dataset: str,
+    root: Path | None,
+    split: str | None,
+    task: str | None,
+    sequences: Seq[str],
+    resolution: str | None,
+    allow_missing: bool,
+    device: str,
+    precision: str,
+    weights: Path | None,
+    random_init: bool,
+    overrides: Seq[str],
+    output: Path | None,
+    results_root: Path,
+    shard: str | None,
+    warmup: int,
+    io_workers: int,
+    force: bool,
+    no_eval: bool,
+    workers: int | None,
+) -> None:
     """Run a method on a dataset, write its masks and timings, and evaluate them.
 
     \b
@@ -249,18 +470,41 @@ def run_command(method: str, dataset: str, root: Optional[Path], split: Optional
 
     card = get_method(method).card
     data = _load(dataset, root, split, task or card.task, sequences, resolution, allow_missing)
-    settings = RunSettings(device=device, precision=precision, weights=weights, random_init=random_init,
-                           warmup_frames=warmup, io_workers=io_workers, shard=Shard.parse(shard), force=force,
-                           evaluate=not no_eval, eval_workers=workers)
+    settings = RunSettings(
+        device=device,
+        precision=precision,
+        weights=weights,
+        random_init=random_init,
+        warmup_frames=warmup,
+        io_workers=io_workers,
+        shard=Shard.parse(shard),
+        force=force,
+        evaluate=not no_eval,
+        eval_workers=workers,
+    )
     spec = dataset_spec(data, {"resolution": resolution} if resolution else {})
     if data.sequences and settings.shard.count > 1:
-        click.echo(f"shard {settings.shard}: {len(settings.shard.select(data.sequences))} of {len(data)} sequences", err=True)
+        click.echo(
+            f"shard {settings.shard}: {len(settings.shard.select(data.sequences))} of {len(data)} sequences",
+            err=True,
+        )
     with _RunBars() as bars:
-        result = run(method, data, config=parse_overrides(overrides), settings=settings, output=output,
-                     results_root=results_root, progress=bars, dataset_spec=spec)
+        result = run(
+            method,
+            data,
+            config=parse_overrides(overrides),
+            settings=settings,
+            output=output,
+            results_root=results_root,
+            progress=bars,
+            dataset_spec=spec,
+        )
     _print_run(result)
     if not result.ok:
-        click.echo(f"\n{len(result.failures)} sequence(s) failed (details in {result.store.root / 'failures'}):", err=True)
+        click.echo(
+            f"\n{len(result.failures)} sequence(s) failed (details in {result.store.root / 'failures'}):",
+            err=True,
+        )
         for name, error in result.failures.items():
             click.echo(f"  {name}: {error}", err=True)
         raise click.exceptions.Exit(1)
@@ -271,21 +515,36 @@ def _print_run(result) -> None:
     from vosbench.results import exclusivity_note
 
     summary, manifest = result.summary, result.manifest
-    click.echo(f"{manifest['method']} on {manifest['dataset']['label']} ({manifest['device_name']}, "
-               f"{manifest['precision']}): {len(result.ran)} sequence(s) run, {len(result.resumed)} already done; "
-               f"output {result.store.root}", err=True)
+    click.echo(
+        f"{manifest['method']} on {manifest['dataset']['label']} ({manifest['device_name']}, "
+        f"{manifest['precision']}): {len(result.ran)} sequence(s) run, {len(result.resumed)} already done; "
+        f"output {result.store.root}",
+        err=True,
+    )
     for problem in result.damaged:
         click.echo(f"warning: {problem} (rerun)", err=True)
     listed = result.listed
-    row = {"method": manifest["method"], "sequences": f"{result.completed}/{listed if listed else '?'}"}
+    row = {
+        "method": manifest["method"],
+        "sequences": f"{result.completed}/{listed if listed else '?'}",
+    }
     if result.evaluation is not None:
         row.update(result.evaluation.global_metrics())
-    row.update({"FPS": summary.get("fps"), "e2e FPS": summary.get("e2e_fps"), "init ms": summary.get("init_ms"),
-                "frames": summary.get("frames")})
+    row.update(
+        {
+            "FPS": summary.get("fps"),
+            "e2e FPS": summary.get("e2e_fps"),
+            "init ms": summary.get("init_ms"),
+            "frames": summary.get("frames"),
+        }
+    )
     click.echo(format_table([row]))
     if listed and result.completed < listed:
-        click.echo(f"partial: {result.completed} of the {listed} sequences of {manifest['dataset']['label']} are "
-                   "complete; accuracy and speed above cover those only", err=True)
+        click.echo(
+            f"partial: {result.completed} of the {listed} sequences of {manifest['dataset']['label']} are "
+            "complete; accuracy and speed above cover those only",
+            err=True,
+        )
     note = exclusivity_note(summary, result.completed)
     if note:
         click.echo(note, err=True)
@@ -295,19 +554,47 @@ def _print_run(result) -> None:
 
 @cli.command("train")
 @click.option("--method", "-m", help="Method to train (default: the config's `method`).")
-@click.option("--config", "-c", "config", required=True,
-              help="Training config: a YAML file or a bundled name (rgmp_tiny, rgmp_davis2017 …).")
-@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path),
-              help="Run folder (default: results/train/<config name>).")
-@click.option("--resume", is_flag=True, help="Require a checkpoint to continue from (by default a run folder "
-                                             "with checkpoints is resumed, an empty one starts afresh).")
+@click.option(
+    "--config",
+    "-c",
+    "config",
+    required=True,
+    help="Training config: a YAML file or a bundled name (rgmp_tiny, rgmp_davis2017 …).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run folder (default: results/train/<config name>).",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Require a checkpoint to continue from (by default a run folder "
+    "with checkpoints is resumed, an empty one starts afresh).",
+)
 @click.option("--force", is_flag=True, help="Start over in a folder holding another run.")
-@click.option("--max-steps", type=click.IntRange(min=0), help="Stop after this step (the schedule keeps train.steps).")
-@click.option("--time-budget", type=click.FloatRange(min=0, min_open=True),
-              help="Stop after this many seconds of training (overrides train.time_budget).")
+@click.option(
+    "--max-steps",
+    type=click.IntRange(min=0),
+    help="Stop after this step (the schedule keeps train.steps).",
+)
+@click.option(
+    "--time-budget",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Stop after this many seconds of training (overrides train.time_budget).",
+)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-def train_command(method: Optional[str], config: str, output: Optional[Path], resume: bool, force: bool,
-                  max_steps: Optional[int], time_budget: Optional[float], device: str) -> None:
+def train_command(
+    method: str | None,
+    config: str,
+    output: Path | None,
+    resume: bool,
+    force: bool,
+    max_steps: int | None,
+    time_budget: float | None,
+    device: str,
+) -> None:
     """Train a network: checkpoints, logs and validation in a run folder, weights for `vosbench run`.
 
     \b
@@ -320,18 +607,33 @@ def train_command(method: Optional[str], config: str, output: Optional[Path], re
 
     path = find_config(config)
     with _TrainBar() as bar:
-        result = train(path, method=method, output=output or Path("results") / "train" / path.stem, device=device,
-                       max_steps=max_steps, resume=True if resume else None, force=force, progress=bar,
-                       time_budget=time_budget)
+        result = train(
+            path,
+            method=method,
+            output=output or Path("results") / "train" / path.stem,
+            device=device,
+            max_steps=max_steps,
+            resume=True if resume else None,
+            force=force,
+            progress=bar,
+            time_budget=time_budget,
+        )
     losses = ", ".join(f"{k} {v:.4f}" for k, v in result.last_terms.items())
     resumed = f" (resumed at step {result.resumed_from})" if result.resumed_from else ""
-    click.echo(f"{result.method}: {result.step} steps{resumed}, stopped: {result.stop_reason}, "
-               f"{result.elapsed_s:.0f} s of training; {losses or 'no step run'}", err=True)
+    click.echo(
+        f"{result.method}: {result.step} steps{resumed}, stopped: {result.stop_reason}, "
+        f"{result.elapsed_s:.0f} s of training; {losses or 'no step run'}",
+        err=True,
+    )
     for record in result.validations[-1:]:
-        scores = ", ".join(f"{k} {v:.3f}" for k, v in record["validation"].items() if k in ("J&F-Mean", "J-Mean"))
+        scores = ", ".join(
+            f"{k} {v:.3f}" for k, v in record["validation"].items() if k in ("J&F-Mean", "J-Mean")
+        )
         click.echo(f"validation at step {record['step']}: {scores}", err=True)
-    click.echo(f"weights: {result.weights}  (vosbench run --method {result.method} --weights {result.weights}"
-               f"{_option_text(result.method_options)})")
+    click.echo(
+        f"weights: {result.weights}  (vosbench run --method {result.method} --weights {result.weights}"
+        f"{_option_text(result.method_options)})"
+    )
 
 
 def _option_text(options: dict) -> str:
@@ -348,8 +650,15 @@ class _TrainBar:
         return self
 
     def start(self, total: int, done: int) -> None:
-        self.bar = self._tqdm(total=total, initial=done, unit=" step", desc="training", file=sys.stderr,
-                              disable=None, dynamic_ncols=True)
+        self.bar = self._tqdm(
+            total=total,
+            initial=done,
+            unit=" step",
+            desc="training",
+            file=sys.stderr,
+            disable=None,
+            dynamic_ncols=True,
+        )
 
     def step(self, step: int, terms) -> None:
         self.bar.update(step - self.bar.n)
@@ -357,8 +666,11 @@ class _TrainBar:
 
     def validation(self, step: int, metrics) -> None:
         if metrics:
-            self.bar.write(f"step {step}: validation J&F {metrics.get('J&F-Mean', float('nan')):.3f}, "
-                           f"J {metrics.get('J-Mean', float('nan')):.3f}", file=sys.stderr)
+            self.bar.write(
+                f"step {step}: validation J&F {metrics.get('J&F-Mean', float('nan')):.3f}, "
+                f"J {metrics.get('J-Mean', float('nan')):.3f}",
+                file=sys.stderr,
+            )
 
     def close(self) -> None:
         if self.bar is not None:
@@ -373,10 +685,15 @@ class _TrainBar:
 @click.option("--method", "-m", required=True, help="Method whose released weights SRC holds.")
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--allow-pickle", is_flag=True,
-              help="Let SRC run pickled code while loading (only for a trusted file that a safe load refuses).")
+@click.option(
+    "--allow-pickle",
+    is_flag=True,
+    help="Let SRC run pickled code while loading (only for a trusted file that a safe load refuses).",
+)
 @click.option("--force", is_flag=True, help="Replace DESTINATION if it exists.")
-def convert_command(method: str, source: Path, destination: Path, allow_pickle: bool, force: bool) -> None:
+def convert_command(
+    method: str, source: Path, destination: Path, allow_pickle: bool, force: bool
+) -> None:
     """Convert the authors' released weights SRC into a vosbench checkpoint DESTINATION.
 
     Every key of SRC must fit the network (none missing, none left over, no shape mismatch);
@@ -390,12 +707,16 @@ def convert_command(method: str, source: Path, destination: Path, allow_pickle: 
     from vosbench.runner import convert_checkpoint
 
     done = convert_checkpoint(method, source, destination, allow_pickle=allow_pickle, force=force)
-    click.echo(f"{done.method}: {done.tensors} tensors ({done.values:,} values) from {done.source} "
-               f"(sha256 {done.source_sha256[:16]}…) written to {done.destination} (sha256 {done.sha256[:16]}…)")
+    click.echo(
+        f"{done.method}: {done.tensors} tensors ({done.values:,} values) from {done.source} "
+        f"(sha256 {done.source_sha256[:16]}…) written to {done.destination} (sha256 {done.sha256[:16]}…)"
+    )
 
 
 @cli.command("methods")
-@click.option("--verbose", "-v", is_flag=True, help="Also show each method's config options and defaults.")
+@click.option(
+    "--verbose", "-v", is_flag=True, help="Also show each method's config options and defaults."
+)
 def methods_command(verbose: bool) -> None:
     """List the methods vosbench can run (from their cards: no network is loaded)."""
     from vosbench.runner.methods import METHODS, method_card
@@ -407,13 +728,24 @@ def methods_command(verbose: bool) -> None:
         except VosbenchError as error:
             broken.append((entry.name, f"broken: {error}"))
             continue
-        rows.append((card.name, card.task, "yes" if card.needs_weights else "no", card.paper or "-",
-                     card.licence or "none given", entry.origin))
+        rows.append(
+            (
+                card.name,
+                card.task,
+                "yes" if card.needs_weights else "no",
+                card.paper or "-",
+                card.licence or "none given",
+                entry.origin,
+            )
+        )
         if verbose:
             details.append(_card_details(card))
     if not rows and not broken:
-        click.echo("no methods are registered: they come from installed entry points (vosbench.methods); "
-                   "reinstall vosbench (`pip install -e .` in a checkout)", err=True)
+        click.echo(
+            "no methods are registered: they come from installed entry points (vosbench.methods); "
+            "reinstall vosbench (`pip install -e .` in a checkout)",
+            err=True,
+        )
         return
     header = ("name", "task", "weights", "paper", "licence", "origin")
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
@@ -430,24 +762,53 @@ def _card_details(card) -> str:
     from vosbench.runner.options import describe_options
 
     options = ", ".join(describe_options(card.config))
-    return (f"{card.name}: {card.summary}" + (f"\n  aliases: {', '.join(card.aliases)}" if card.aliases else "")
-            + f"\n  options: {options or 'none'}\n  protocol: {card.protocol}"
-            f"\n  input: {card.input_policy}; devices: {', '.join(card.devices)}; "
-            f"precisions: {', '.join(card.precisions)}"
-            + (f"\n  weights: {card.weights_help}" if card.needs_weights else ""))
+    return (
+        f"{card.name}: {card.summary}"
+        + (f"\n  aliases: {', '.join(card.aliases)}" if card.aliases else "")
+        + f"\n  options: {options or 'none'}\n  protocol: {card.protocol}"
+        f"\n  input: {card.input_policy}; devices: {', '.join(card.devices)}; "
+        f"precisions: {', '.join(card.precisions)}"
+        + (f"\n  weights: {card.weights_help}" if card.needs_weights else "")
+    )
 
 
 @cli.command("report")
-@click.argument("results_dir", default="results", required=False, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path),
-              help="Where to write the report (default: RESULTS_DIR).")
+@click.argument(
+    "results_dir",
+    default="results",
+    required=False,
+    type=click.Path(file_okay=False, path_type=Path),
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write the report (default: RESULTS_DIR).",
+)
 @click.option("--no-html", is_flag=True, help="Only the tables and plots.")
-@click.option("--no-plots", is_flag=True, help="Only the tables (and report.html unless --no-html).")
-@click.option("--no-eval", is_flag=True, help="Never (re-)evaluate: runs without a current evaluation show as such.")
-@click.option("--thumbnails", default=3, show_default=True, type=click.IntRange(min=0),
-              help="Overlay thumbnails per sequence in report.html.")
-def report_command(results_dir: Path, output: Optional[Path], no_html: bool, no_plots: bool, no_eval: bool,
-                   thumbnails: int) -> None:
+@click.option(
+    "--no-plots", is_flag=True, help="Only the tables (and report.html unless --no-html)."
+)
+@click.option(
+    "--no-eval",
+    is_flag=True,
+    help="Never (re-)evaluate: runs without a current evaluation show as such.",
+)
+@click.option(
+    "--thumbnails",
+    default=3,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Overlay thumbnails per sequence in report.html.",
+)
+def report_command(
+    results_dir: Path,
+    output: Path | None,
+    no_html: bool,
+    no_plots: bool,
+    no_eval: bool,
+    thumbnails: int,
+) -> None:
     """Collect every run under RESULTS_DIR into leaderboard tables, plots and report.html.
 
     Runs whose evaluation is missing or stale (new masks, merged shards) are evaluated again
@@ -459,26 +820,53 @@ def report_command(results_dir: Path, output: Optional[Path], no_html: bool, no_
     if not results_dir.is_dir():
         raise click.UsageError(f"{results_dir}: no such folder (run `vosbench run` first)")
     warnings: list = []
-    files = write_report(results_dir, output, evaluate=None if no_eval else default_evaluate,
-                         plots=not no_plots, html=not no_html, thumbnails=thumbnails, warnings=warnings)
+    files = write_report(
+        results_dir,
+        output,
+        evaluate=None if no_eval else default_evaluate,
+        plots=not no_plots,
+        html=not no_html,
+        thumbnails=thumbnails,
+        warnings=warnings,
+    )
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(files["leaderboard.md"].read_text(encoding="utf-8").rstrip())
-    click.echo(f"wrote {len(files)} files to {output or results_dir} "
-               f"(leaderboard.csv, leaderboard.md{'' if no_html else ', report.html'})", err=True)
+    click.echo(
+        f"wrote {len(files)} files to {output or results_dir} "
+        f"(leaderboard.csv, leaderboard.md{'' if no_html else ', report.html'})",
+        err=True,
+    )
 
 
 @cli.command("viz")
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--sequence", "-s", "sequences", multiple=True,
-              help="Sequence(s) to render (default: every completed sequence).")
-@click.option("--output", "-o", type=click.Path(path_type=Path),
-              help="A .mp4/.gif file (one sequence) or a folder (default: RUN_DIR/viz).")
-@click.option("--format", "fmt", type=click.Choice(["mp4", "gif"]), default="mp4", show_default=True)
+@click.option(
+    "--sequence",
+    "-s",
+    "sequences",
+    multiple=True,
+    help="Sequence(s) to render (default: every completed sequence).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    help="A .mp4/.gif file (one sequence) or a folder (default: RUN_DIR/viz).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["mp4", "gif"]), default="mp4", show_default=True
+)
 @click.option("--fps", default=10.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
 @click.option("--max-width", type=click.IntRange(min=16), help="Shrink wider videos to this width.")
-def viz_command(run_dir: Path, sequences: Seq[str], output: Optional[Path], fmt: str, fps: float,
-                max_width: Optional[int]) -> None:
+def viz_command(
+    run_dir: Path,
+    sequences: Seq[str],
+    output: Path | None,
+    fmt: str,
+    fps: float,
+    max_width: int | None,
+) -> None:
     """Write overlay videos (or GIFs) of a run's masks over its frames."""
     from vosbench.report import write_overlay_video
     from vosbench.results import RunStore
@@ -509,17 +897,31 @@ class _RunBars:
         return self
 
     def run_start(self, total: int, done: int) -> None:
-        self.overall = self._tqdm(total=total, initial=done, unit=" seq", desc="sequences", file=sys.stderr,
-                                  disable=None, position=0)
+        self.overall = self._tqdm(
+            total=total,
+            initial=done,
+            unit=" seq",
+            desc="sequences",
+            file=sys.stderr,
+            disable=None,
+            position=0,
+        )
 
     def sequence_start(self, name: str, frames: int) -> None:
-        self.current = self._tqdm(total=frames, unit=" frames", desc=name, file=sys.stderr, disable=None,
-                                  position=1, leave=False)
+        self.current = self._tqdm(
+            total=frames,
+            unit=" frames",
+            desc=name,
+            file=sys.stderr,
+            disable=None,
+            position=1,
+            leave=False,
+        )
 
     def frame(self) -> None:
         self.current.update(1)
 
-    def sequence_end(self, name: str, error: Optional[str]) -> None:
+    def sequence_end(self, name: str, error: str | None) -> None:
         self.current.close()
         self.overall.update(1)
         if error:
@@ -540,17 +942,23 @@ class _progress:
     def __enter__(self):
         from tqdm import tqdm
 
-        self.bar = tqdm(total=self.total, unit=f" {self.unit}", file=sys.stderr, disable=None, leave=False)
+        self.bar = tqdm(
+            total=self.total, unit=f" {self.unit}", file=sys.stderr, disable=None, leave=False
+        )
         return self.bar
 
     def __exit__(self, *exc) -> None:
         self.bar.close()
 
 
-def main(argv: Optional[Seq[str]] = None) -> int:
+def main(argv: Seq[str] | None = None) -> int:
     """Entry point: run the CLI, turning library errors into a message and exit code 1."""
     try:
-        code = cli.main(args=list(argv) if argv is not None else None, prog_name="vosbench", standalone_mode=False)
+        code = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="vosbench",
+            standalone_mode=False,
+        )
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo(INTERRUPTED, err=True)
         return 130

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, Optional, Tuple, Type
+from typing import Any
 
 
 class VosbenchError(Exception):
@@ -15,11 +16,13 @@ class VosbenchError(Exception):
     problems, paths or keys.
     """
 
-    def __reduce__(self) -> Tuple[Any, ...]:
+    def __reduce__(self) -> tuple[Any, ...]:
         return _rebuild, (type(self), self.args, dict(self.__dict__))
 
 
-def _rebuild(cls: Type[VosbenchError], args: Tuple[Any, ...], state: Dict[str, Any]) -> VosbenchError:
+def _rebuild(
+    cls: type[VosbenchError], args: tuple[Any, ...], state: dict[str, Any]
+) -> VosbenchError:
     """An error with the given args and attributes, without re-running its ``__init__``."""
     error = cls.__new__(cls, *args)
     error.args = args
@@ -46,7 +49,7 @@ class UnknownNameError(VosbenchError, KeyError):
 class Problem:
     """One thing wrong with an input, tied to the file (or folder) it concerns."""
 
-    path: Optional[Path]
+    path: Path | None
     message: str
     kind: str = "invalid"
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path, PureWindowsPath
-from typing import Optional
 
 from vosbench.errors import DatasetError, Problem
 
@@ -35,7 +34,7 @@ _FOLDER_ITSELF = {".": "is the current folder", "..": "is the parent folder"}
 __all__ = ["MAX_NAME_BYTES", "check_name", "require_name", "safe_join"]
 
 
-def check_name(name: str, *, what: str = "sequence") -> Optional[str]:
+def check_name(name: str, *, what: str = "sequence") -> str | None:
     """Why ``name`` cannot be used as one path component, or None when it can."""
     if not isinstance(name, str):
         return f"is a {type(name).__name__}, not text"
@@ -62,7 +61,7 @@ def check_name(name: str, *, what: str = "sequence") -> Optional[str]:
     return None
 
 
-def require_name(name: str, source: Optional[Path] = None, *, what: str = "sequence") -> str:
+def require_name(name: str, source: Path | None = None, *, what: str = "sequence") -> str:
     """``name`` when it is safe; otherwise a DatasetError naming it and where it came from."""
     reason = check_name(name, what=what)
     if reason is None:

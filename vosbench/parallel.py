@@ -29,8 +29,12 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     Create and use it from one thread that outlives the pool (on Linux a worker is killed
     when the thread that started it exits).
     """
-    return ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(),
-                               initializer=bind_to_parent, initargs=(os.getpid(),))
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=pool_context(),
+        initializer=bind_to_parent,
+        initargs=(os.getpid(),),
+    )
 
 
 def pool_context() -> BaseContext:
@@ -60,6 +64,7 @@ def _set_parent_death_signal() -> bool:
 
 def _start_watchdog(parent: int) -> None:
     """Fallback: a daemon thread that ends the process once it is re-parented (POSIX)."""
+
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(WATCHDOG_INTERVAL)

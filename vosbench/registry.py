@@ -14,9 +14,10 @@ import difflib
 import importlib
 import sys
 import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
-from typing import Any, Callable, Dict, Generic, Iterator, List, Mapping, Optional, TypeVar, Union
+from typing import Any, Generic, TypeVar
 
 from vosbench.errors import PluginError, UnknownNameError
 
@@ -40,6 +41,7 @@ def lazy_attributes(package: str, exports: Mapping[str, str]) -> Callable[[str],
     """A PEP 562 module ``__getattr__`` for ``package``: ``name`` comes from the module
     ``exports[name]`` (relative to ``package`` unless dotted), imported on first use, so that
     importing one light module of the package does not import the heavy ones."""
+
     def __getattr__(name: str) -> Any:
         if name not in exports:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
@@ -56,9 +58,9 @@ class Entry(Generic[T]):
     """A registered name: its target (object or lazy string) and descriptive metadata."""
 
     name: str
-    target: Union[T, str]
+    target: T | str
     aliases: tuple = ()
-    info: Dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
     origin: str = "builtin"
     kind: str = "entry"
 
@@ -67,33 +69,51 @@ class Entry(Generic[T]):
         if isinstance(self.target, str):
             try:
                 self.target = import_object(self.target)
-            except Exception as error:  # a plug-in's import may fail in any way; the caller gets one type
-                raise PluginError(f"{self.kind} {self.name!r} ({self.origin}) cannot be loaded from "
-                                  f"{self.target!r}: {type(error).__name__}: {error}") from error
+            except (
+                Exception
+            ) as error:  # a plug-in's import may fail in any way; the caller gets one type
+                raise PluginError(
+                    f"{self.kind} {self.name!r} ({self.origin}) cannot be loaded from "
+                    f"{self.target!r}: {type(error).__name__}: {error}"
+                ) from error
         return self.target  # type: ignore[return-value]
 
 
 class Registry(Generic[T]):
     """Names → objects, with lazy imports, aliases, entry-point plugins and suggestions."""
 
-    def __init__(self, kind: str, entry_point_group: Optional[str] = None, *,
-                 after_plugins: Optional[Callable[["Registry[T]"], None]] = None):
+    def __init__(
+        self,
+        kind: str,
+        entry_point_group: str | None = None,
+        *,
+        after_plugins: Callable[[Registry[T]], None] | None = None,
+    ):
         """``after_plugins`` runs once the entry points are registered (e.g. to add aliases they declare)."""
         self.kind = kind
         self.entry_point_group = entry_point_group
         self._after_plugins = after_plugins
-        self._entries: Dict[str, Entry[T]] = {}
-        self._aliases: Dict[str, str] = {}
+        self._entries: dict[str, Entry[T]] = {}
+        self._aliases: dict[str, str] = {}
         self._plugins_loaded = entry_point_group is None
         self._lock = threading.RLock()
 
-    def register(self, name: str, target: Union[T, str, None] = None, *, aliases: tuple = (),
-                 origin: str = "builtin", **info: Any) -> Any:
+    def register(
+        self,
+        name: str,
+        target: T | str | None = None,
+        *,
+        aliases: tuple = (),
+        origin: str = "builtin",
+        **info: Any,
+    ) -> Any:
         """Register ``target`` under ``name``; without a target, act as a decorator."""
         if target is None:
+
             def decorator(obj: T) -> T:
                 self.register(name, obj, aliases=aliases, origin=origin, **info)
                 return obj
+
             return decorator
         key = self._normalise(name)
         with self._lock:
@@ -125,7 +145,7 @@ class Registry(Generic[T]):
     def get(self, name: str) -> T:
         return self.entry(name).load()
 
-    def names(self) -> List[str]:
+    def names(self) -> list[str]:
         self._load_plugins()
         return sorted(self._entries)
 
@@ -151,9 +171,11 @@ class Registry(Generic[T]):
         if close:
             message += f"; did you mean {' or '.join(repr(c) for c in close)}?"
         if not self._entries and self.entry_point_group:
-            return message + (f" (none is registered: the entry-point group {self.entry_point_group!r} is empty; "
-                              "is the package that declares them installed? after changing its entry points, "
-                              "reinstall it, e.g. `pip install -e .`)")
+            return message + (
+                f" (none is registered: the entry-point group {self.entry_point_group!r} is empty; "
+                "is the package that declares them installed? after changing its entry points, "
+                "reinstall it, e.g. `pip install -e .`)"
+            )
         return message + f" (known: {', '.join(sorted(self._entries))})"
 
     def _load_plugins(self) -> None:
@@ -181,4 +203,3 @@ def _entry_points(group: str) -> list:
     if hasattr(points, "select"):
         return list(points.select(group=group))
     return list(points.get(group, []))  # Python < 3.10
-

@@ -59,12 +59,12 @@ FLOW = MethodCard(
     name="flow",
     task="semi-supervised",
     summary="propagates the masks frame to frame by backward warping with dense optical flow "
-            "(OpenCV DIS or Farneback)",
+    "(OpenCV DIS or Farneback)",
     licence="BSD-3-Clause (vosbench)",
     needs_weights=False,
     devices=("cpu",),
     input_policy="native resolution (flow optionally computed on a downscaled grey frame, "
-                 "see downscale)",
+    "see downscale)",
     aliases=("optical-flow",),
     config=FlowConfig,
 )

@@ -6,8 +6,7 @@ step costs next to nothing.
 
 from __future__ import annotations
 
-from typing import Optional
-from typing import Sequence as Seq
+from collections.abc import Sequence as Seq
 
 import numpy as np
 import torch
@@ -23,8 +22,9 @@ class FirstFrame(VOSMethod):
     def reset(self, meta: SequenceMeta) -> None:
         self.labels = torch.zeros(meta.size, dtype=torch.uint8, device=self.device)
 
-    def step(self, frame: torch.Tensor, mask: Optional[torch.Tensor] = None,
-             obj_ids: Optional[Seq[int]] = None) -> torch.Tensor:
+    def step(
+        self, frame: torch.Tensor, mask: torch.Tensor | None = None, obj_ids: Seq[int] | None = None
+    ) -> torch.Tensor:
         if mask is not None:
             # A new tensor, never an in-place edit: the runner may still hold the last answer.
             self.labels = _paste(mask, self.labels)

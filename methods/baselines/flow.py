@@ -50,8 +50,9 @@ class FlowPropagation(VOSMethod):
         self.objects: np.ndarray | None = None  # (K, H, W) float32 object probabilities
         self.prev_grey: np.ndarray | None = None
         height, width = self.size
-        self.grid = np.meshgrid(np.arange(width, dtype=np.float32),
-                                np.arange(height, dtype=np.float32))
+        self.grid = np.meshgrid(
+            np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32)
+        )
         self.dis = None
         if self.config.algorithm == "dis":
             self.dis = cv2.DISOpticalFlow_create(DIS_PRESETS[self.config.preset])
@@ -59,11 +60,16 @@ class FlowPropagation(VOSMethod):
                 self.dis.setVariationalRefinementIterations(self.config.variational)
 
     def describe(self) -> dict:
-        return {"algorithm": self.config.algorithm, "preset": self.config.preset,
-                "variational": self.config.variational, "downscale": self.config.downscale}
+        return {
+            "algorithm": self.config.algorithm,
+            "preset": self.config.preset,
+            "variational": self.config.variational,
+            "downscale": self.config.downscale,
+        }
 
-    def step(self, frame: torch.Tensor, mask: torch.Tensor | None = None,
-             obj_ids: Seq[int] | None = None) -> torch.Tensor:
+    def step(
+        self, frame: torch.Tensor, mask: torch.Tensor | None = None, obj_ids: Seq[int] | None = None
+    ) -> torch.Tensor:
         grey = self._grey(frame)
         if self.objects is None:
             self.objects = np.zeros((0, *self.size), np.float32)
@@ -92,25 +98,40 @@ class FlowPropagation(VOSMethod):
         if self.dis is not None:
             flow = self.dis.calc(current, previous, None)
         else:
-            flow = cv2.calcOpticalFlowFarneback(current, previous, None, pyr_scale=0.5, levels=4,
-                                                winsize=15, iterations=3, poly_n=5,
-                                                poly_sigma=1.2, flags=0)
+            flow = cv2.calcOpticalFlowFarneback(
+                current,
+                previous,
+                None,
+                pyr_scale=0.5,
+                levels=4,
+                winsize=15,
+                iterations=3,
+                poly_n=5,
+                poly_sigma=1.2,
+                flags=0,
+            )
         if small != (width, height):
             flow = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR)
             flow *= np.array([width / small[0], height / small[1]], np.float32)
         return flow
 
-    def _propagate(self, objects: np.ndarray, grey: np.ndarray,
-                   prev_grey: np.ndarray) -> np.ndarray:
+    def _propagate(
+        self, objects: np.ndarray, grey: np.ndarray, prev_grey: np.ndarray
+    ) -> np.ndarray:
         """The previous object probabilities seen from the current frame (a new array)."""
         flow = self._flow(grey, prev_grey)
         grid_x, grid_y = self.grid
         maps = cv2.convertMaps(grid_x + flow[..., 0], grid_y + flow[..., 1], cv2.CV_16SC2)
         warped = self._warp(objects, maps)
         if self.config.smooth > 0:
-            warped = np.stack([cv2.GaussianBlur(plane, (0, 0), self.config.smooth,
-                                                borderType=cv2.BORDER_REPLICATE)
-                               for plane in warped])
+            warped = np.stack(
+                [
+                    cv2.GaussianBlur(
+                        plane, (0, 0), self.config.smooth, borderType=cv2.BORDER_REPLICATE
+                    )
+                    for plane in warped
+                ]
+            )
         return warped
 
     def _warp(self, objects: np.ndarray, maps: tuple) -> np.ndarray:
@@ -119,8 +140,9 @@ class FlowPropagation(VOSMethod):
         else:
             border = cv2.BORDER_CONSTANT  # zero object probability: background
         if self.config.soft:
-            return np.stack([cv2.remap(plane, *maps, cv2.INTER_LINEAR, borderMode=border)
-                             for plane in objects])
+            return np.stack(
+                [cv2.remap(plane, *maps, cv2.INTER_LINEAR, borderMode=border) for plane in objects]
+            )
         labels = cv2.remap(_labels(objects), *maps, cv2.INTER_NEAREST, borderMode=border)
         return _one_hot(labels, len(objects))
 
@@ -135,8 +157,9 @@ def _labels(objects: np.ndarray) -> np.ndarray:
 
 def _one_hot(labels: np.ndarray, channels: int) -> np.ndarray:
     """(H, W) labels 0 … channels → (channels, H, W) float32 object indicators."""
-    return (labels[None] == np.arange(1, channels + 1, dtype=labels.dtype)[:, None, None]
-            ).astype(np.float32)
+    return (labels[None] == np.arange(1, channels + 1, dtype=labels.dtype)[:, None, None]).astype(
+        np.float32
+    )
 
 
 def _with_background(objects: np.ndarray) -> np.ndarray:
@@ -152,8 +175,7 @@ def _with_background(objects: np.ndarray) -> np.ndarray:
     return out
 
 
-def _add_objects(objects: np.ndarray, mask: np.ndarray,
-                 obj_ids: Seq[int] | None) -> np.ndarray:
+def _add_objects(objects: np.ndarray, mask: np.ndarray, obj_ids: Seq[int] | None) -> np.ndarray:
     """Append one channel per new object; new objects win over earlier ones where they lie."""
     ids = list(obj_ids) if obj_ids is not None else [int(v) for v in np.unique(mask) if v != 0]
     if not ids:

@@ -57,8 +57,14 @@ class DenseCRFParams:
     normalise_probability: bool = True
 
     def __post_init__(self) -> None:
-        if isinstance(self.iterations, bool) or not isinstance(self.iterations, int) or self.iterations < 0:
-            raise ConfigError(f"dense CRF iterations must be a non-negative integer, got {self.iterations!r}")
+        if (
+            isinstance(self.iterations, bool)
+            or not isinstance(self.iterations, int)
+            or self.iterations < 0
+        ):
+            raise ConfigError(
+                f"dense CRF iterations must be a non-negative integer, got {self.iterations!r}"
+            )
         for name in ("gaussian_sxy", "bilateral_sxy", "bilateral_srgb"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
@@ -73,8 +79,11 @@ class DenseCRFParams:
     @classmethod
     def cosnet_grid(cls) -> tuple[DenseCRFParams, ...]:
         """The nine settings COSNet's authors searched: bilateral sxy x bilateral compat."""
-        return tuple(cls(bilateral_sxy=sxy, bilateral_compat=compat)
-                     for sxy in COSNET_BILATERAL_SXY for compat in COSNET_BILATERAL_COMPAT)
+        return tuple(
+            cls(bilateral_sxy=sxy, bilateral_compat=compat)
+            for sxy in COSNET_BILATERAL_SXY
+            for compat in COSNET_BILATERAL_COMPAT
+        )
 
     @property
     def tag(self) -> str:
@@ -85,7 +94,7 @@ class DenseCRFParams:
 # --------------------------------------------------------------------------- lattice
 
 # Vertex keys are packed into one int64 while the product of the coordinate spans stays below this.
-_MAX_PACKED_CODE = 2.0 ** 62
+_MAX_PACKED_CODE = 2.0**62
 
 
 class PermutohedralLattice:
@@ -99,7 +108,9 @@ class PermutohedralLattice:
     def __init__(self, features: np.ndarray):
         features = np.asarray(features, dtype=np.float32)
         if features.ndim != 2 or features.shape[0] == 0 or features.shape[1] == 0:
-            raise ValueError(f"lattice features must be a non-empty (N, d) array, got shape {features.shape}")
+            raise ValueError(
+                f"lattice features must be a non-empty (N, d) array, got shape {features.shape}"
+            )
         if not np.all(np.isfinite(features)):
             raise ValueError("lattice features must be finite")
         self.size, self.dim = features.shape
@@ -110,8 +121,13 @@ class PermutohedralLattice:
         self.vertices = int(self._neighbours.shape[-1])
         n, d1 = self.size, self.dim + 1
         self._slice = sparse.csr_matrix(
-            (np.ascontiguousarray(weights.T).ravel(), np.ascontiguousarray(vertex_of_point.T).ravel(),
-             np.arange(0, n * d1 + 1, d1)), shape=(n, self.vertices))
+            (
+                np.ascontiguousarray(weights.T).ravel(),
+                np.ascontiguousarray(vertex_of_point.T).ravel(),
+                np.arange(0, n * d1 + 1, d1),
+            ),
+            shape=(n, self.vertices),
+        )
         self._splat = self._slice.T.tocsr()
         self._alpha = np.float32(1.0 / (1.0 + 2.0 ** (-self.dim)))
 
@@ -119,7 +135,9 @@ class PermutohedralLattice:
         """Filter values of shape (N,) or (C, N), channel by channel; returns float32, same shape."""
         values = np.asarray(values, dtype=np.float32)
         if values.shape[-1] != self.size or values.ndim > 2:
-            raise ValueError(f"lattice of {self.size} points cannot filter values of shape {values.shape}")
+            raise ValueError(
+                f"lattice of {self.size} points cannot filter values of shape {values.shape}"
+            )
         channels = values.reshape(-1, self.size)
         out = np.empty(channels.shape, dtype=np.float32)
         for c, channel in enumerate(channels):
@@ -127,7 +145,9 @@ class PermutohedralLattice:
         return out.reshape(values.shape)
 
     def _filter_channel(self, values: np.ndarray) -> np.ndarray:
-        grid = np.empty(self.vertices + 1, dtype=np.float32)  # the last entry stands for absent vertices
+        grid = np.empty(
+            self.vertices + 1, dtype=np.float32
+        )  # the last entry stands for absent vertices
         grid[:-1] = self._splat @ values
         grid[-1] = 0
         blurred = np.empty_like(grid)
@@ -183,12 +203,18 @@ def _enclosing_simplex(elevated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return remainder0, rank
 
 
-def _barycentric_weights(elevated: np.ndarray, remainder0: np.ndarray, rank: np.ndarray) -> np.ndarray:
+def _barycentric_weights(
+    elevated: np.ndarray, remainder0: np.ndarray, rank: np.ndarray
+) -> np.ndarray:
     """(d+1, N) weights of the simplex vertices, indexed by vertex remainder 0..d."""
     d1 = elevated.shape[0]
     by_position = np.empty_like(elevated)
-    np.put_along_axis(by_position, (d1 - 1) - rank.astype(np.intp),
-                      (elevated - remainder0) * np.float32(1.0 / d1), axis=0)
+    np.put_along_axis(
+        by_position,
+        (d1 - 1) - rank.astype(np.intp),
+        (elevated - remainder0) * np.float32(1.0 / d1),
+        axis=0,
+    )
     weights = np.empty_like(elevated)
     weights[1:] = by_position[1:] - by_position[:-1]
     weights[0] = by_position[0] + (np.float32(1.0) - by_position[-1])
@@ -217,8 +243,12 @@ def _vertex_tables(remainder0: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray
     base_code = stride @ (base - low[:, None])
     # Stride of the coordinate holding each rank (the implied last coordinate has none).
     stride_by_rank = np.empty((d1, n), dtype=np.int64)
-    np.put_along_axis(stride_by_rank, rank.astype(np.intp),
-                      np.broadcast_to(np.append(stride, 0)[:, None], (d1, n)), axis=0)
+    np.put_along_axis(
+        stride_by_rank,
+        rank.astype(np.intp),
+        np.broadcast_to(np.append(stride, 0)[:, None], (d1, n)),
+        axis=0,
+    )
     codes = np.empty((d1, n), dtype=np.int64)
     lowered = np.zeros(n, dtype=np.int64)  # sum of the strides of coordinates ranked above d - r
     for r in range(d1):
@@ -230,7 +260,9 @@ def _vertex_tables(remainder0: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray
     return vertex_of_point.reshape(d1, n), _blur_neighbours(forward)
 
 
-def _vertex_tables_by_rows(base: np.ndarray, rank: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _vertex_tables_by_rows(
+    base: np.ndarray, rank: np.ndarray, steps: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_vertex_tables` for coordinates too spread to pack: keys compared as whole rows."""
     d1, n = rank.shape
     d = d1 - 1
@@ -265,21 +297,27 @@ def _lookup(sorted_codes: np.ndarray, queries: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------- mean field
 
+
 class SymmetricKernel:
     """``Q -> n * K(n * Q)`` with ``n = 1 / sqrt(K 1)``: densecrf's NORMALIZE_SYMMETRIC."""
 
     def __init__(self, features: np.ndarray):
         self.lattice = PermutohedralLattice(features)
         ones = np.ones(self.lattice.size, dtype=np.float32)
-        self.norm = (1.0 / np.sqrt(self.lattice.filter(ones) + np.float32(1e-20))).astype(np.float32)
+        self.norm = (1.0 / np.sqrt(self.lattice.filter(ones) + np.float32(1e-20))).astype(
+            np.float32
+        )
 
     def __call__(self, q: np.ndarray) -> np.ndarray:
         """Filter (C, N) or (N,) values."""
         return self.lattice.filter(q * self.norm) * self.norm
 
 
-def mean_field(unary: np.ndarray, pairwise: Sequence[tuple[float, Callable[[np.ndarray], np.ndarray]]],
-               iterations: int) -> np.ndarray:
+def mean_field(
+    unary: np.ndarray,
+    pairwise: Sequence[tuple[float, Callable[[np.ndarray], np.ndarray]]],
+    iterations: int,
+) -> np.ndarray:
     """Marginals (L, N) after ``iterations`` parallel updates from ``unary`` energies (L, N).
 
     Each pairwise term is (Potts weight, kernel), the kernel a linear map of (C, N) values
@@ -310,6 +348,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------- images
 
+
 def minmax_normalise(probability: np.ndarray) -> np.ndarray:
     """Stretch a map to [0, 1], ``(p - min) / (max - min)`` in float64, as COSNet's CRF script does.
 
@@ -327,8 +366,9 @@ def minmax_normalise(probability: np.ndarray) -> np.ndarray:
 
 def spatial_features(height: int, width: int, sxy: float) -> np.ndarray:
     """(H*W, 2) float32 features (row, column) / sxy, pixels in row-major order."""
-    rows, cols = np.meshgrid(np.arange(height, dtype=np.float32), np.arange(width, dtype=np.float32),
-                             indexing="ij")
+    rows, cols = np.meshgrid(
+        np.arange(height, dtype=np.float32), np.arange(width, dtype=np.float32), indexing="ij"
+    )
     return np.stack([rows.ravel(), cols.ravel()], axis=1) / np.float32(sxy)
 
 
@@ -350,7 +390,9 @@ class DenseCRF:
 
     def __init__(self, params: DenseCRFParams = DenseCRFParams(), backend: str = "numpy"):
         if backend not in BACKENDS:
-            raise ConfigError(f"unknown dense CRF backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+            raise ConfigError(
+                f"unknown dense CRF backend {backend!r}; choose one of {', '.join(BACKENDS)}"
+            )
         self.params = params
         self.backend = backend
         self._spatial: tuple[tuple[int, int], SymmetricKernel] | None = None
@@ -364,12 +406,16 @@ class DenseCRF:
         unary = unary.astype(np.float32).reshape(labels, h * w)
         bilateral = bilateral_features(image, params.bilateral_sxy, params.bilateral_srgb)
         if self.backend == "pydensecrf":
-            terms = [(params.gaussian_compat, spatial_features(h, w, params.gaussian_sxy)),
-                     (params.bilateral_compat, bilateral)]
+            terms = [
+                (params.gaussian_compat, spatial_features(h, w, params.gaussian_sxy)),
+                (params.bilateral_compat, bilateral),
+            ]
             q = _pydensecrf_marginals(unary, terms, params.iterations)
         else:
-            kernels = [(params.gaussian_compat, self._spatial_kernel(h, w)),
-                       (params.bilateral_compat, SymmetricKernel(bilateral))]
+            kernels = [
+                (params.gaussian_compat, self._spatial_kernel(h, w)),
+                (params.bilateral_compat, SymmetricKernel(bilateral)),
+            ]
             q = mean_field(unary, kernels, params.iterations)
         return np.ascontiguousarray(q.reshape(labels, h, w), dtype=np.float32)
 
@@ -387,7 +433,9 @@ class DenseCRF:
         """
         probability = np.asarray(probability)
         if probability.ndim != 2:
-            raise ValueError(f"dense CRF probability must be an (H, W) map, got shape {probability.shape}")
+            raise ValueError(
+                f"dense CRF probability must be an (H, W) map, got shape {probability.shape}"
+            )
         _check_probability(probability)
         p = probability.astype(np.float64)
         if self.params.normalise_probability:
@@ -401,14 +449,22 @@ class DenseCRF:
         return self._spatial[1]
 
 
-def dense_crf(image: np.ndarray, probability: np.ndarray, params: DenseCRFParams = DenseCRFParams(),
-              backend: str = "numpy") -> np.ndarray:
+def dense_crf(
+    image: np.ndarray,
+    probability: np.ndarray,
+    params: DenseCRFParams = DenseCRFParams(),
+    backend: str = "numpy",
+) -> np.ndarray:
     """Foreground (H, W) uint8 in {0, 1}: :meth:`DenseCRF.binary` for one frame."""
     return DenseCRF(params, backend).binary(image, probability)
 
 
-def dense_crf_labels(image: np.ndarray, probabilities: np.ndarray, params: DenseCRFParams = DenseCRFParams(),
-                     backend: str = "numpy") -> np.ndarray:
+def dense_crf_labels(
+    image: np.ndarray,
+    probabilities: np.ndarray,
+    params: DenseCRFParams = DenseCRFParams(),
+    backend: str = "numpy",
+) -> np.ndarray:
     """Labels (H, W) uint8 from (L, H, W) probabilities: :meth:`DenseCRF.labels` for one frame."""
     return DenseCRF(params, backend).labels(image, probabilities)
 
@@ -417,13 +473,19 @@ def _check_inputs(image: np.ndarray, probabilities: np.ndarray) -> tuple[np.ndar
     image = np.asarray(image)
     probabilities = np.asarray(probabilities)
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"dense CRF image must be (H, W, 3) uint8 RGB, got {image.dtype} of shape {image.shape}")
+        raise ValueError(
+            f"dense CRF image must be (H, W, 3) uint8 RGB, got {image.dtype} of shape {image.shape}"
+        )
     if probabilities.ndim != 3 or probabilities.shape[0] < 2:
-        raise ValueError("dense CRF probabilities must be (L, H, W) with at least 2 labels, "
-                         f"got shape {probabilities.shape}")
+        raise ValueError(
+            "dense CRF probabilities must be (L, H, W) with at least 2 labels, "
+            f"got shape {probabilities.shape}"
+        )
     if probabilities.shape[1:] != image.shape[:2]:
-        raise ValueError(f"dense CRF probabilities are {probabilities.shape[1]}x{probabilities.shape[2]} "
-                         f"but the image is {image.shape[0]}x{image.shape[1]}")
+        raise ValueError(
+            f"dense CRF probabilities are {probabilities.shape[1]}x{probabilities.shape[2]} "
+            f"but the image is {image.shape[0]}x{image.shape[1]}"
+        )
     if image.shape[0] * image.shape[1] == 0:
         raise ValueError(f"dense CRF image is empty (shape {image.shape})")
     _check_probability(probabilities)
@@ -432,27 +494,39 @@ def _check_inputs(image: np.ndarray, probabilities: np.ndarray) -> tuple[np.ndar
 
 def _check_probability(probability: np.ndarray) -> None:
     if not np.issubdtype(probability.dtype, np.floating):
-        raise ValueError(f"dense CRF probabilities must be floating point in [0, 1], got dtype {probability.dtype}")
+        raise ValueError(
+            f"dense CRF probabilities must be floating point in [0, 1], got dtype {probability.dtype}"
+        )
     if probability.size == 0:
         raise ValueError("dense CRF probability map is empty")
     if not np.all(np.isfinite(probability)):
         raise ValueError("dense CRF probabilities contain NaN or infinite values")
     low, high = float(probability.min()), float(probability.max())
     if low < 0.0 or high > 1.0:
-        raise ValueError(f"dense CRF probabilities must lie in [0, 1], got values in [{low:g}, {high:g}]")
+        raise ValueError(
+            f"dense CRF probabilities must lie in [0, 1], got values in [{low:g}, {high:g}]"
+        )
 
 
-def _pydensecrf_marginals(unary: np.ndarray, terms: Sequence[tuple[float, np.ndarray]], iterations: int) -> np.ndarray:
+def _pydensecrf_marginals(
+    unary: np.ndarray, terms: Sequence[tuple[float, np.ndarray]], iterations: int
+) -> np.ndarray:
     """The same model through pydensecrf (``pip install vosbench[crf]``); returns (L, N)."""
     try:
         import pydensecrf.densecrf as dcrf
     except ImportError as error:
-        raise ConfigError("dense CRF backend 'pydensecrf' needs the pydensecrf2 package: "
-                          "pip install 'vosbench[crf]'") from error
+        raise ConfigError(
+            "dense CRF backend 'pydensecrf' needs the pydensecrf2 package: "
+            "pip install 'vosbench[crf]'"
+        ) from error
     labels, n = unary.shape
     crf = dcrf.DenseCRF(n, labels)
     crf.setUnaryEnergy(np.ascontiguousarray(unary, dtype=np.float32))
     for compat, features in terms:
-        crf.addPairwiseEnergy(np.ascontiguousarray(features.T, dtype=np.float32), compat=float(compat),
-                              kernel=dcrf.DIAG_KERNEL, normalization=dcrf.NORMALIZE_SYMMETRIC)
+        crf.addPairwiseEnergy(
+            np.ascontiguousarray(features.T, dtype=np.float32),
+            compat=float(compat),
+            kernel=dcrf.DIAG_KERNEL,
+            normalization=dcrf.NORMALIZE_SYMMETRIC,
+        )
     return np.asarray(crf.inference(iterations), dtype=np.float32).reshape(labels, n)

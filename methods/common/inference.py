@@ -23,9 +23,18 @@ def _affine(norm: FrozenBatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
 def _fold(conv: nn.Conv2d, norm: FrozenBatchNorm2d) -> nn.Conv2d:
     """A conv with the following frozen BatchNorm folded into its weights and bias."""
     scale, shift = _affine(norm)
-    folded = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride,
-                       padding=conv.padding, dilation=conv.dilation, groups=conv.groups, bias=True,
-                       device=conv.weight.device, dtype=conv.weight.dtype)
+    folded = nn.Conv2d(
+        conv.in_channels,
+        conv.out_channels,
+        conv.kernel_size,
+        stride=conv.stride,
+        padding=conv.padding,
+        dilation=conv.dilation,
+        groups=conv.groups,
+        bias=True,
+        device=conv.weight.device,
+        dtype=conv.weight.dtype,
+    )
     with torch.no_grad():
         folded.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
         bias = conv.bias if conv.bias is not None else torch.zeros_like(shift)
@@ -49,18 +58,31 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
                     setattr(block, conv_name, _fold(getattr(block, conv_name), norm))
                     setattr(block, norm_name, nn.Identity())
             down = block.downsample
-            if isinstance(down, nn.Sequential) and len(down) == 2 and isinstance(down[1], FrozenBatchNorm2d):
+            if (
+                isinstance(down, nn.Sequential)
+                and len(down) == 2
+                and isinstance(down[1], FrozenBatchNorm2d)
+            ):
                 block.downsample = nn.Sequential(_fold(down[0], down[1]), nn.Identity())
     return folded
 
 
-def fold_stem(conv: nn.Conv2d, extra: nn.Conv2d, norm: FrozenBatchNorm2d) -> tuple[nn.Conv2d, nn.Conv2d]:
+def fold_stem(
+    conv: nn.Conv2d, extra: nn.Conv2d, norm: FrozenBatchNorm2d
+) -> tuple[nn.Conv2d, nn.Conv2d]:
     """Fold ``norm(conv(x) + extra(y))`` into ``conv'(x) + extra'(y)`` (RGMP's RGB + mask stem)."""
     scale, _ = _affine(norm)
     rgb = _fold(conv, norm)  # carries the BN shift (plus conv's own bias, if any)
-    mask = nn.Conv2d(extra.in_channels, extra.out_channels, extra.kernel_size, stride=extra.stride,
-                     padding=extra.padding, bias=extra.bias is not None, device=extra.weight.device,
-                     dtype=extra.weight.dtype)
+    mask = nn.Conv2d(
+        extra.in_channels,
+        extra.out_channels,
+        extra.kernel_size,
+        stride=extra.stride,
+        padding=extra.padding,
+        bias=extra.bias is not None,
+        device=extra.weight.device,
+        dtype=extra.weight.dtype,
+    )
     with torch.no_grad():
         mask.weight.copy_(extra.weight * scale.view(-1, 1, 1, 1))
         if extra.bias is not None:

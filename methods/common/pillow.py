@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Callable, Dict, Tuple
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -38,7 +38,7 @@ def _bicubic(x: float, a: float = -0.5) -> float:
     return 0.0
 
 
-FILTERS: Dict[str, Tuple[Callable[[float], float], float]] = {
+FILTERS: dict[str, tuple[Callable[[float], float], float]] = {
     "bilinear": (_bilinear, 1.0),
     "bicubic": (_bicubic, 2.0),
 }
@@ -46,7 +46,7 @@ FILTERS: Dict[str, Tuple[Callable[[float], float], float]] = {
 
 
 @functools.lru_cache(maxsize=64)
-def coefficients(in_size: int, out_size: int, kind: str) -> Tuple[Tensor, Tensor]:
+def coefficients(in_size: int, out_size: int, kind: str) -> tuple[Tensor, Tensor]:
     """(first input index per output pixel (out,), fixed-point weights (out, taps)) for one axis."""
     if kind not in FILTERS:
         raise ValueError(f"unknown Pillow filter {kind!r}; known: {', '.join(FILTERS)}")
@@ -70,8 +70,10 @@ def coefficients(in_size: int, out_size: int, kind: str) -> Tuple[Tensor, Tensor
             values = [v / total for v in values]
         first[out] = low
         # rounded half away from zero, then truncated, as Pillow's normalize_coeffs_8bpc
-        weights[out, :count] = torch.tensor([int(v * (1 << PRECISION_BITS) + (0.5 if v >= 0 else -0.5))
-                                             for v in values], dtype=torch.long)
+        weights[out, :count] = torch.tensor(
+            [int(v * (1 << PRECISION_BITS) + (0.5 if v >= 0 else -0.5)) for v in values],
+            dtype=torch.long,
+        )
     return first, weights
 
 
@@ -82,21 +84,27 @@ def _resample(image: Tensor, out_size: int, kind: str) -> Tensor:
     """
     in_size = image.shape[0]
     first, weights = coefficients(in_size, out_size, kind)
-    index = (first[:, None] + torch.arange(weights.shape[1])).clamp_(max=in_size - 1).to(image.device)
-    weights = weights.to(device=image.device, dtype=torch.int32).view(out_size, -1, *[1] * (image.ndim - 1))
+    index = (
+        (first[:, None] + torch.arange(weights.shape[1])).clamp_(max=in_size - 1).to(image.device)
+    )
+    weights = weights.to(device=image.device, dtype=torch.int32).view(
+        out_size, -1, *[1] * (image.ndim - 1)
+    )
     total = torch.full((), 1 << (PRECISION_BITS - 1), dtype=torch.int32, device=image.device)
     for tap in range(weights.shape[1]):  # taps past a row's end carry weight 0
         total = total + image.index_select(0, index[:, tap]) * weights[:, tap]
     return (total >> PRECISION_BITS).clamp_(0, 255)
 
 
-def pillow_resize(image: Tensor, size: Tuple[int, int], kind: str = "bilinear") -> Tensor:
+def pillow_resize(image: Tensor, size: tuple[int, int], kind: str = "bilinear") -> Tensor:
     """``PIL.Image.fromarray(image).resize((w, h), kind)`` for a uint8 (H, W, C) tensor → uint8 (h, w, C).
 
     Horizontal pass first, as Pillow; a dimension whose size does not change is not resampled.
     """
     if image.dtype != torch.uint8 or image.ndim != 3:
-        raise ValueError(f"expected a uint8 (H, W, C) image, got {image.dtype} {tuple(image.shape)}")
+        raise ValueError(
+            f"expected a uint8 (H, W, C) image, got {image.dtype} {tuple(image.shape)}"
+        )
     height, width = size
     out = image.to(torch.int32)
     if width != image.shape[1]:  # along columns: (W, H, C) so that whole columns are gathered

@@ -8,7 +8,7 @@ OpenCV in the released code) and ``F.upsample(mode="bilinear")`` as PyTorch >= 0
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch.nn.functional as F
 from torch import Tensor

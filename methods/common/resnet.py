@@ -78,8 +78,16 @@ class FrozenBatchNorm2d(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         # BatchNorm's own inference kernel: fused, and numerically what an eval-mode BN computes.
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            training=False, momentum=0.0, eps=self.eps)
+        return F.batch_norm(
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            training=False,
+            momentum=0.0,
+            eps=self.eps,
+        )
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}"
@@ -222,7 +230,9 @@ class ResNet(nn.Module):
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1, ceil_mode=maxpool_ceil_mode)
         dilate = (False, *replace_stride_with_dilation)
         for i, blocks in enumerate(layers):
-            stage = self._make_layer(width << i, blocks, stride=1 if i == 0 else 2, dilate=dilate[i])
+            stage = self._make_layer(
+                width << i, blocks, stride=1 if i == 0 else 2, dilate=dilate[i]
+            )
             setattr(self, f"layer{i + 1}", stage)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(self.inplanes, num_classes) if with_fc else None

@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from vosbench.registry import lazy_attributes
 
-_EXPORTS = {"COSNet": "method", "COSNetConfig": "card", "COSNetNet": "network", "DeepLabV3": "network", "CARD": "card"}
+_EXPORTS = {
+    "COSNet": "method",
+    "COSNetConfig": "card",
+    "COSNetNet": "network",
+    "DeepLabV3": "network",
+    "CARD": "card",
+}
 __all__ = sorted(_EXPORTS)
 __getattr__ = lazy_attributes(__name__, _EXPORTS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from vosbench.runner.card import MethodCard
 from vosbench.runner.options import check_options, option
@@ -50,12 +49,12 @@ class COSNetConfig:
     group: bool = False
     feature_cache: int = option(128, low=0, high=MAX_FEATURE_CACHE)
     crf: bool = False
-    crf_iterations: Optional[int] = option(None, low=0, high=100)
-    crf_gaussian_sxy: Optional[float] = option(None, low=0.1, high=100.0)
-    crf_gaussian_compat: Optional[float] = option(None, low=0.0, high=100.0)
-    crf_bilateral_sxy: Optional[float] = option(None, low=0.1, high=200.0)
-    crf_bilateral_srgb: Optional[float] = option(None, low=0.1, high=255.0)
-    crf_bilateral_compat: Optional[float] = option(None, low=0.0, high=100.0)
+    crf_iterations: int | None = option(None, low=0, high=100)
+    crf_gaussian_sxy: float | None = option(None, low=0.1, high=100.0)
+    crf_gaussian_compat: float | None = option(None, low=0.0, high=100.0)
+    crf_bilateral_sxy: float | None = option(None, low=0.1, high=200.0)
+    crf_bilateral_srgb: float | None = option(None, low=0.1, high=255.0)
+    crf_bilateral_compat: float | None = option(None, low=0.0, high=100.0)
     input_size: int = option(INPUT_SIZE, low=33, high=MAX_INPUT_SIZE)
 
     def __post_init__(self) -> None:
@@ -66,26 +65,26 @@ CARD = MethodCard(
     name="cosnet",
     task="unsupervised",
     summary="co-attention between the frame and reference frames of the same video (DeepLabv3 "
-            "ResNet-101 encoder), gated, per-pair heads; the maps of 5 random references averaged",
+    "ResNet-101 encoder), gated, per-pair heads; the maps of 5 random references averaged",
     paper="Lu, Wang, Ma, Shen, Shao, Porikli: See More, Know More: Unsupervised Video Object "
-          "Segmentation with Co-Attention Siamese Networks, CVPR 2019",
+    "Segmentation with Co-Attention Siamese Networks, CVPR 2019",
     code_url="https://github.com/carrierlxk/COSNet",
     licence="none stated (the authors' repository ships no licence file)",
     needs_weights=True,
     weights_help=f"Download the authors' COSNet checkpoint ({WEIGHTS_URL}) and convert it once: "
-                 "`vosbench convert --method cosnet cosnet-release.pth cosnet.pth` (the DeepLabv3 "
-                 f"training initialisation deeplab_davis_12_0.pth, {INIT_WEIGHTS_URL}, converts to an "
-                 "encoder-only file for training; it cannot segment).",
+    "`vosbench convert --method cosnet cosnet-release.pth cosnet.pth` (the DeepLabv3 "
+    f"training initialisation deeplab_davis_12_0.pth, {INIT_WEIGHTS_URL}, converts to an "
+    "encoder-only file for training; it cannot segment).",
     weights_url=WEIGHTS_URL,
     precisions=("fp32", "tf32", "amp-bf16", "amp-fp16"),
     multi_object=False,
     offline=True,
     input_policy="every frame warped to 473x473 (Pillow bilinear on uint8, aspect ratio not kept), BGR, "
-                 "Caffe mean subtraction; the answer resized back to the frame's size",
+    "Caffe mean subtraction; the answer resized back to the frame's size",
     protocol="per frame, 5 reference frames drawn with random.sample over the whole video (seeded and "
-             "recorded); x1 of each (frame, reference) pair averaged; binarised at 0.5 (id 1). Paper "
-             "numbers add a dense CRF (-c crf=true). Reference frames are read inside step (timed); "
-             "x2 and the saliency map are not computed; each frame is encoded once (feature cache)",
+    "recorded); x1 of each (frame, reference) pair averaged; binarised at 0.5 (id 1). Paper "
+    "numbers add a dense CRF (-c crf=true). Reference frames are read inside step (timed); "
+    "x2 and the saliency map are not computed; each frame is encoded once (feature cache)",
     reference={
         "davis2016/val J-Mean": "80.5 (DAVIS leaderboard, with CRF; ~78.3-79.0 without, issue #22)",
         "davis2016/val F-Mean": "79.5 (DAVIS leaderboard, with CRF)",

@@ -36,9 +36,10 @@ from __future__ import annotations
 import dataclasses
 import random
 from collections import OrderedDict
+from collections.abc import Mapping
+from collections.abc import Sequence as Seq
 from pathlib import Path
-from typing import Any, ClassVar, Dict, List, Mapping, Optional
-from typing import Sequence as Seq
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -60,10 +61,17 @@ from .card import CARD, COSNetConfig
 from .network import COSNetNet, DeepLabV3
 
 CAFFE_MEAN_BGR = (104.00699, 116.66877, 122.67892)
-CRF_FIELDS = ("iterations", "gaussian_sxy", "gaussian_compat", "bilateral_sxy", "bilateral_srgb", "bilateral_compat")
+CRF_FIELDS = (
+    "iterations",
+    "gaussian_sxy",
+    "gaussian_compat",
+    "bilateral_sxy",
+    "bilateral_srgb",
+    "bilateral_compat",
+)
 
 
-def draw_references(rule: str, count: int, num_frames: int, rng: random.Random) -> List[int]:
+def draw_references(rule: str, count: int, num_frames: int, rng: random.Random) -> list[int]:
     """Reference frame indices for one frame; at most ``num_frames`` of them (all frames then)."""
     count = min(count, num_frames)
     if rule == "random":
@@ -79,9 +87,9 @@ class FeatureCache:
 
     def __init__(self, capacity: int):
         self.capacity = capacity
-        self.entries: "OrderedDict[int, Tensor]" = OrderedDict()
+        self.entries: OrderedDict[int, Tensor] = OrderedDict()
 
-    def get(self, index: int) -> Optional[Tensor]:
+    def get(self, index: int) -> Tensor | None:
         found = self.entries.get(index)
         if found is not None:
             self.entries.move_to_end(index)
@@ -102,16 +110,22 @@ class COSNet(VOSMethod):
     card: ClassVar[MethodCard] = CARD
     Config: ClassVar[type] = COSNetConfig
 
-    def __init__(self, config: Any = None, *, device: str | torch.device = "cpu",
-                 weights: Optional[str] = None, precision: str = "fp32"):
+    def __init__(
+        self,
+        config: Any = None,
+        *,
+        device: str | torch.device = "cpu",
+        weights: str | None = None,
+        precision: str = "fp32",
+    ):
         super().__init__(config, device=device, weights=weights, precision=precision)
         self.net = self.build_network(self.config, weights).to(self.device)
         self.mean = torch.tensor(CAFFE_MEAN_BGR, device=self.device).view(1, 3, 1, 1)
-        self.crf_params: Optional[Any] = self._crf_params() if self.config.crf else None
-        self.meta: Optional[SequenceMeta] = None
+        self.crf_params: Any | None = self._crf_params() if self.config.crf else None
+        self.meta: SequenceMeta | None = None
 
     @classmethod
-    def build_network(cls, config: Any, weights: Optional[str | Path] = None) -> COSNetNet:
+    def build_network(cls, config: Any, weights: str | Path | None = None) -> COSNetNet:
         """The network (eval mode, CPU) with ``weights`` loaded strictly, or seeded random weights."""
         with seeded(config.seed):
             net = COSNetNet()
@@ -119,12 +133,18 @@ class COSNet(VOSMethod):
             try:
                 load_state_dict_file(net, weights, method=cls.card.name)
             except WeightsError as error:
-                if error.missing and not (error.unexpected or error.mismatched) and not any(
-                        k.startswith("encoder.") for k in error.missing):
-                    raise WeightsError(weights, "holds only COSNet's encoder (the converted DeepLabv3 training "
-                                                "initialisation): its co-attention head is untrained, so it cannot "
-                                                "segment; use the converted COSNet checkpoint",
-                                       missing=error.missing) from None
+                if (
+                    error.missing
+                    and not (error.unexpected or error.mismatched)
+                    and not any(k.startswith("encoder.") for k in error.missing)
+                ):
+                    raise WeightsError(
+                        weights,
+                        "holds only COSNet's encoder (the converted DeepLabv3 training "
+                        "initialisation): its co-attention head is untrained, so it cannot "
+                        "segment; use the converted COSNet checkpoint",
+                        missing=error.missing,
+                    ) from None
                 raise
         return net.eval()
 
@@ -143,48 +163,65 @@ class COSNet(VOSMethod):
             return fit_state_dict(expected, state, source, what="the cosnet network")
         with torch.device("meta"):
             expected = DeepLabV3().state_dict()
-        encoder = fit_state_dict(expected, state, source, what="the cosnet encoder (DeepLabv3 initialisation)")
+        encoder = fit_state_dict(
+            expected, state, source, what="the cosnet encoder (DeepLabv3 initialisation)"
+        )
         return OrderedDict((f"encoder.{key}", value) for key, value in encoder.items())
 
     # -- per sequence ---------------------------------------------------------------------
 
     def reset(self, meta: SequenceMeta) -> None:
         if meta.frame_reader is None:
-            raise ConfigError("cosnet is offline: it reads reference frames from the whole video through "
-                              "SequenceMeta.frame_reader, which the runner provides to offline methods")
+            raise ConfigError(
+                "cosnet is offline: it reads reference frames from the whole video through "
+                "SequenceMeta.frame_reader, which the runner provides to offline methods"
+            )
         self.meta = meta
         self.index = 0
         self.rng = random.Random(f"{self.config.seed}/{meta.name}")
         self.cache = FeatureCache(self.config.feature_cache)
-        self.drawn: List[List[int]] = []
+        self.drawn: list[list[int]] = []
         self.encoder_passes = 0
         self.head_passes = 0
 
-    def step(self, frame: Tensor, mask: Optional[Tensor] = None, obj_ids: Optional[Seq[int]] = None) -> Tensor:
+    def step(
+        self, frame: Tensor, mask: Tensor | None = None, obj_ids: Seq[int] | None = None
+    ) -> Tensor:
         if self.meta is None:
             raise ConfigError("cosnet: step before reset")
         index = self.index
         self.index += 1
-        references = draw_references(self.config.reference_rule, self.config.references,
-                                     self.meta.num_frames, self.rng)
+        references = draw_references(
+            self.config.reference_rule, self.config.references, self.meta.num_frames, self.rng
+        )
         self.drawn.append(references)
         with precision_context(self.device, self.precision):
-            probability = bilinear_resize(self.probability(index, frame, references), self.meta.size)[0, 0]
+            probability = bilinear_resize(
+                self.probability(index, frame, references), self.meta.size
+            )[0, 0]
         if self.crf_params is not None:
             return self._refine(frame, probability)
         return torch.stack([1.0 - probability, probability])
 
-    def describe(self) -> Dict[str, Any]:
-        record: Dict[str, Any] = {
-            "input_hw": [self.config.input_size] * 2, "references": self.config.references,
-            "reference_rule": self.config.reference_rule, "seed": self.config.seed, "group": self.config.group,
-            "feature_cache": self.config.feature_cache, "computes_x2": False, "crf": self.config.crf,
+    def describe(self) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "input_hw": [self.config.input_size] * 2,
+            "references": self.config.references,
+            "reference_rule": self.config.reference_rule,
+            "seed": self.config.seed,
+            "group": self.config.group,
+            "feature_cache": self.config.feature_cache,
+            "computes_x2": False,
+            "crf": self.config.crf,
         }
         if self.crf_params is not None:
             record["crf_params"] = dataclasses.asdict(self.crf_params)
         if self.meta is not None:
-            record.update(encoder_passes=self.encoder_passes, head_passes=self.head_passes,
-                          references_drawn=self.drawn)
+            record.update(
+                encoder_passes=self.encoder_passes,
+                head_passes=self.head_passes,
+                references_drawn=self.drawn,
+            )
         return record
 
     # -- internals ------------------------------------------------------------------------
@@ -198,15 +235,17 @@ class COSNet(VOSMethod):
             refs = [self._features(r, frame if r == index else None) for r in references]
             self.head_passes += 1
             return self.net.segment_group(features, refs, size).float()
-        total: Optional[Tensor] = None
+        total: Tensor | None = None
         for reference in references:
             features = self._features(index, frame)  # a cache hit unless feature_cache=0
-            x1 = self.net.segment(features, self._features(reference, frame if reference == index else None), size)
+            x1 = self.net.segment(
+                features, self._features(reference, frame if reference == index else None), size
+            )
             self.head_passes += 1
             total = x1.float() if total is None else total + x1.float()
         return total / len(references)
 
-    def _features(self, index: int, frame: Optional[Tensor] = None) -> Tensor:
+    def _features(self, index: int, frame: Tensor | None = None) -> Tensor:
         """Encoder features of frame ``index`` (read through the sequence's reader unless given)."""
         found = self.cache.get(index)
         if found is not None:
@@ -227,8 +266,10 @@ class COSNet(VOSMethod):
         try:
             from vosbench_methods.common.densecrf import DenseCRFParams
         except ImportError as error:
-            raise ConfigError(f"cosnet -c crf=true needs the dense CRF (vosbench_methods.common.densecrf): "
-                              f"{error}") from error
+            raise ConfigError(
+                f"cosnet -c crf=true needs the dense CRF (vosbench_methods.common.densecrf): "
+                f"{error}"
+            ) from error
         given = {name: getattr(self.config, f"crf_{name}") for name in CRF_FIELDS}
         return DenseCRFParams(**{name: value for name, value in given.items() if value is not None})
 

@@ -25,8 +25,8 @@ variant: the references' features concatenated along the height before co-attent
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -47,16 +47,27 @@ class ASPP(nn.Module):
     """DeepLabv3's atrous spatial pyramid pooling with the released names (``conv``/``bn_x`` image
     pooling, ``conv2d_0..3``/``bn_0..3`` branches, ``bottleneck``/``bn``/``prelu`` fusion)."""
 
-    def __init__(self, in_channels: int = 2048, depth: int = 512, rates: Sequence[int] = ASPP_RATES,
-                 out_channels: int = FEATURE_CHANNELS):
+    def __init__(
+        self,
+        in_channels: int = 2048,
+        depth: int = 512,
+        rates: Sequence[int] = ASPP_RATES,
+        out_channels: int = FEATURE_CHANNELS,
+    ):
         super().__init__()
         self.mean = nn.AdaptiveAvgPool2d((1, 1))
         self.conv = nn.Conv2d(in_channels, depth, 1)
         self.bn_x = nn.BatchNorm2d(depth)
         self.conv2d_0 = nn.Conv2d(in_channels, depth, 1)
         self.bn_0 = nn.BatchNorm2d(depth)
-        for index, rate in enumerate(rates, start=1):  # registered interleaved, as the released keys
-            setattr(self, f"conv2d_{index}", nn.Conv2d(in_channels, depth, 3, padding=rate, dilation=rate))
+        for index, rate in enumerate(
+            rates, start=1
+        ):  # registered interleaved, as the released keys
+            setattr(
+                self,
+                f"conv2d_{index}",
+                nn.Conv2d(in_channels, depth, 3, padding=rate, dilation=rate),
+            )
             setattr(self, f"bn_{index}", nn.BatchNorm2d(depth))
         self.branches = 1 + len(rates)
         self.relu = nn.ReLU(inplace=True)
@@ -81,9 +92,15 @@ class DeepLabV3(ResNet):
     """
 
     def __init__(self) -> None:
-        super().__init__(RESNET101_BLOCKS, with_fc=False, stride_in_1x1=True,
-                         replace_stride_with_dilation=(False, True, True), dilate_first_block=True,
-                         maxpool_ceil_mode=True, freeze_downsample_norm=True)
+        super().__init__(
+            RESNET101_BLOCKS,
+            with_fc=False,
+            stride_in_1x1=True,
+            replace_stride_with_dilation=(False, True, True),
+            dilate_first_block=True,
+            maxpool_ceil_mode=True,
+            freeze_downsample_norm=True,
+        )
         self.layer5 = ASPP()
         self.main_classifier = nn.Conv2d(FEATURE_CHANNELS, 1, 1)
 
@@ -91,11 +108,11 @@ class DeepLabV3(ResNet):
         """V: (N, 256, h/8, w/8) features of a pre-processed (N, 3, h, w) batch."""
         return self.layer5(super().forward(x))
 
-    def saliency(self, features: Tensor, size: Tuple[int, int]) -> Tensor:
+    def saliency(self, features: Tensor, size: tuple[int, int]) -> Tensor:
         """The encoder's own foreground probability at ``size`` (training loss on static images)."""
         return torch.sigmoid(bilinear_resize(self.main_classifier(features), size))
 
-    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """(V, saliency probability), as the released encoder returns them."""
         features = self.encode(x)
         return features, self.saliency(features, tuple(x.shape[2:]))
@@ -139,23 +156,25 @@ class COSNetNet(nn.Module):
         attended = torch.bmm(values.flatten(2), F.softmax(affinity, dim=1)).view_as(like)
         return attended * torch.sigmoid(self.gate(attended))
 
-    def coattention(self, va: Tensor, vb: Tensor) -> Tuple[Tensor, Tensor]:
+    def coattention(self, va: Tensor, vb: Tensor) -> tuple[Tensor, Tensor]:
         """(Za·g, Zb·g): Vb attended for frame a and Va attended for frame b, both gated."""
         affinity = self.affinity(va, vb)
         return self.attend(affinity.transpose(1, 2), vb, va), self.attend(affinity, va, vb)
 
     # -- heads ------------------------------------------------------------------------------------
 
-    def head1(self, attended: Tensor, features: Tensor, size: Tuple[int, int]) -> Tensor:
+    def head1(self, attended: Tensor, features: Tensor, size: tuple[int, int]) -> Tensor:
         """x1: the frame-a probability at ``size`` from its gated attended map and its own features."""
         x = self.prelu(self.bn1(self.conv1(torch.cat([attended, features], 1))))
         return torch.sigmoid(bilinear_resize(self.main_classifier1(x), size))
 
-    def head2(self, attended: Tensor, features: Tensor, size: Tuple[int, int]) -> Tensor:
+    def head2(self, attended: Tensor, features: Tensor, size: tuple[int, int]) -> Tensor:
         x = self.prelu(self.bn2(self.conv2(torch.cat([attended, features], 1))))
         return torch.sigmoid(bilinear_resize(self.main_classifier2(x), size))
 
-    def segment(self, va: Tensor, vb: Tensor, size: Tuple[int, int] = (INPUT_SIZE, INPUT_SIZE)) -> Tensor:
+    def segment(
+        self, va: Tensor, vb: Tensor, size: tuple[int, int] = (INPUT_SIZE, INPUT_SIZE)
+    ) -> Tensor:
         """x1 alone (N, 1, *size) from the encoder features of the frame (``va``) and a reference (``vb``).
 
         Equal to ``forward(input1, input2)[0]`` when ``va``/``vb`` are those inputs' features;
@@ -164,8 +183,12 @@ class COSNetNet(nn.Module):
         affinity = self.affinity(va, vb).transpose(1, 2)
         return self.head1(self.attend(affinity, vb, va), va, size)
 
-    def segment_group(self, va: Tensor, references: Sequence[Tensor],
-                      size: Tuple[int, int] = (INPUT_SIZE, INPUT_SIZE)) -> Tensor:
+    def segment_group(
+        self,
+        va: Tensor,
+        references: Sequence[Tensor],
+        size: tuple[int, int] = (INPUT_SIZE, INPUT_SIZE),
+    ) -> Tensor:
         """The released group variant: x1 from the references' features concatenated along the height.
 
         As released, the affinity is normalised twice: a softmax over the frame's positions, then a
@@ -176,7 +199,7 @@ class COSNetNet(nn.Module):
         normalised = F.softmax(self.affinity(va, vb), dim=1)
         return self.head1(self.attend(normalised.transpose(1, 2), vb, va), va, size)
 
-    def forward(self, input1: Tensor, input2: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    def forward(self, input1: Tensor, input2: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """(x1, x2, temp) as released: both branches' probabilities and input2's saliency map."""
         size = tuple(input1.shape[2:])
         va = self.encoder.encode(input1)

@@ -25,7 +25,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -73,29 +73,33 @@ class COSNetTrainer(MethodTrainer):
         ``init.imagenet`` names ``deeplab_davis_12_0.pth`` (as released or converted)."""
         model.load_encoder(path)
 
-    def parameter_groups(self, model: nn.Module) -> List[Dict[str, Any]]:
+    def parameter_groups(self, model: nn.Module) -> list[dict[str, Any]]:
         encoder = [p for p in model.encoder.parameters() if p.requires_grad]
         own = {id(p) for p in encoder}
         head = [p for p in model.parameters() if p.requires_grad and id(p) not in own]
-        return [{"name": "encoder", "params": encoder, "lr_scale": 1.0},
-                {"name": "co-attention head", "params": head, "lr_scale": self.options.head_lr_scale}]
+        return [
+            {"name": "encoder", "params": encoder, "lr_scale": 1.0},
+            {"name": "co-attention head", "params": head, "lr_scale": self.options.head_lr_scale},
+        ]
 
-    def describe(self) -> Dict[str, Any]:
+    def describe(self) -> dict[str, Any]:
         return {"trainer": "video pairs and saliency images", **vars(self.options)}
 
-    def loss(self, model: nn.Module, batch: ClipBatch) -> Dict[str, Tensor]:
+    def loss(self, model: nn.Module, batch: ClipBatch) -> dict[str, Tensor]:
         bgr = self._prepare(batch.rgb())
         foreground = ((batch.masks != 0) & (batch.masks != VOID)).float()
         valid = batch.masks != VOID
         images, pairs = batch.has_previous, ~batch.has_previous
         n_images, n_pairs = int(images.sum()), int(pairs.sum())
         if n_images + 2 * n_pairs < 2:
-            raise ValueError("COSNet trains its BatchNorms: a batch needs two encoder inputs at least "
-                             "(one video pair or two images); raise data.batch_size")
+            raise ValueError(
+                "COSNet trains its BatchNorms: a batch needs two encoder inputs at least "
+                "(one video pair or two images); raise data.batch_size"
+            )
         size = tuple(bgr.shape[-2:])
         # one encoder pass over every input, so BatchNorm statistics never come from a single map
         features = model.encoder.encode(torch.cat([bgr[images, 0], bgr[pairs, 0], bgr[pairs, -1]]))
-        terms: Dict[str, Tensor] = {}
+        terms: dict[str, Tensor] = {}
         total = bgr.new_zeros(())
         if n_images:
             saliency = model.encoder.saliency(features[:n_images], size)[:, 0]
@@ -131,6 +135,8 @@ def _bce_l1(probability: Tensor, truth: Tensor, valid: Tensor) -> Tensor:
     for i in range(p.shape[0]):
         counted = valid[i].float().sum().clamp_min(1.0)
         pos_ratio = ((truth[i] * valid[i]).sum() / counted).clamp_min(1.0 / counted)
-        losses.append(masked_mean(bce[i], valid[i]) / pos_ratio
-                      + L1_WEIGHT * masked_mean((p[i] - truth[i]).abs(), valid[i]))
+        losses.append(
+            masked_mean(bce[i], valid[i]) / pos_ratio
+            + L1_WEIGHT * masked_mean((p[i] - truth[i]).abs(), valid[i])
+        )
     return torch.stack(losses).mean()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Tuple
 
 from vosbench_methods.rgmp.card import MAX_SCALES, SCALE_RANGE, SEED_MAX, SIZE_NAMES
 
@@ -28,7 +27,9 @@ class FANConfig:
         fold_bn, channels_last, compile, seed, size: as for ``rgmp``.
     """
 
-    scales: Tuple[float, ...] = option((1.0,), low=SCALE_RANGE[0], high=SCALE_RANGE[1], length=(1, MAX_SCALES))
+    scales: tuple[float, ...] = option(
+        (1.0,), low=SCALE_RANGE[0], high=SCALE_RANGE[1], length=(1, MAX_SCALES)
+    )
     align_corners: bool = False
     reference: str = option("first", choices=REFERENCES)
     fold_bn: bool = True
@@ -46,16 +47,16 @@ CARD = MethodCard(
     task="semi-supervised",
     summary="RGMP's siamese encoder and decoder with CBAM channel + spatial attention in each refine module",
     paper="Symmetry Encoder-Decoder Network with Attention Mechanism for Fast VOS, Symmetry 2019 "
-          "(very likely FAN's paper)",
+    "(very likely FAN's paper)",
     code_url="https://github.com/djzgroup/FANforVOS",
     licence="authors' code: none given",
     needs_weights=True,
     weights_help="The authors released no weights: train FAN with vosbench (its checkpoints load "
-                 "directly), or convert an authors'-format checkpoint with `vosbench convert --method fan`.",
+    "directly), or convert an authors'-format checkpoint with `vosbench convert --method fan`.",
     precisions=("fp32", "tf32", "amp-bf16", "amp-fp16"),
     input_policy="zero padding to the next multiple of 32 (always 1-32 px added), cropped back",
     protocol="single scale; reference = first frame (reference=previous: the released script); "
-             "several objects: RGMP's soft aggregation (vosbench extension)",
+    "several objects: RGMP's soft aggregation (vosbench extension)",
     aliases=("fanforvos",),
     config=FANConfig,
 )

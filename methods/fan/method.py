@@ -12,7 +12,7 @@ objects into one). No weights were released: a run needs vosbench-trained weight
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, List
+from typing import Any, ClassVar
 
 from torch import Tensor
 from vosbench_methods.rgmp.method import RGMP
@@ -30,7 +30,7 @@ class FAN(RGMP):
     Config: ClassVar[type] = FANConfig
     network_class: ClassVar[type[FANNet]] = FANNet
 
-    def _after_propagation(self, target_r5: List[Tensor]) -> None:
+    def _after_propagation(self, target_r5: list[Tensor]) -> None:
         if self.config.reference != "previous":
             return
         # The passes' references become this frame's target features, in the same pass order.
@@ -40,5 +40,5 @@ class FAN(RGMP):
             self.background_refs = [r5[:1] for r5 in target_r5]
             self.object_refs = [r5[1:] for r5 in target_r5]
 
-    def describe(self) -> Dict[str, Any]:
+    def describe(self) -> dict[str, Any]:
         return {**super().describe(), "reference": self.config.reference}

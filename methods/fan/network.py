@@ -47,7 +47,9 @@ class SpatialAttention(nn.Module):
 class CBAMRefine(Refine):
     """:class:`Refine` whose skip residual path starts with channel then spatial attention."""
 
-    def __init__(self, in_channels: int, channels: int = DECODER_CHANNELS, align_corners: bool = False):
+    def __init__(
+        self, in_channels: int, channels: int = DECODER_CHANNELS, align_corners: bool = False
+    ):
         super().__init__(in_channels, channels, align_corners)
         self.ca = ChannelAttention(channels)
         self.sa = SpatialAttention()

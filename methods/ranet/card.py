@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from vosbench.runner.card import MethodCard
 from vosbench.runner.options import check_options, option
@@ -32,7 +31,7 @@ class RANetConfig:
 
     crop: bool = True
     head: str = option("auto", choices=("auto", "single", "multi"))
-    channels_last: Optional[bool] = None
+    channels_last: bool | None = None
     seed: int = option(0, low=0, high=2**32 - 1)
 
     def __post_init__(self) -> None:
@@ -43,30 +42,30 @@ CARD = MethodCard(
     name="ranet",
     task="semi-supervised",
     summary="correlation of the current frame with first-frame template kernels, ranking attention "
-            "keeps the top 256 foreground and background maps, InstanceNorm ResNet-101 encoder-decoder",
+    "keeps the top 256 foreground and background maps, InstanceNorm ResNet-101 encoder-decoder",
     paper="Wang, Xu, Liu, Zhu, Shao: RANet: Ranking Attention Network for Fast Video Object "
-          "Segmentation, ICCV 2019",
+    "Segmentation, ICCV 2019",
     code_url="https://github.com/Storife/RANet",
     licence="Apache-2.0 (authors' code)",
     needs_weights=True,
     weights_help=f"Download RANet_video_single.pth (DAVIS-2016) or RANet_video_multi.pth (DAVIS-2017) "
-                 f"from {WEIGHTS_URL} and convert it once: `vosbench convert --method ranet "
-                 "RANet_video_single.pth ranet-single.pth`.",
+    f"from {WEIGHTS_URL} and convert it once: `vosbench convert --method ranet "
+    "RANet_video_single.pth ranet-single.pth`.",
     weights_url=WEIGHTS_URL,
     precisions=("fp32", "tf32", "amp-bf16", "amp-fp16", "fp16"),
     input_policy="letterbox into 480x864 (scale to fit, zero padding), crop to the 1.5x box of the "
-                 "previous prediction, resized back to 480x864",
+    "previous prediction, resized back to 480x864",
     protocol="template kernels from the first frame's box; each frame cropped around the previous "
-             "prediction; top-256 ranked maps; threshold 0.5 (several objects: above 0.5 and largest). "
-             f"Dead weights kept for strict loading, never run: {', '.join(DEAD_MODULES)}. "
-             "The paper's 30 FPS was timed without synchronisation, in fp16 with 4-video batches.",
+    "prediction; top-256 ranked maps; threshold 0.5 (several objects: above 0.5 and largest). "
+    f"Dead weights kept for strict loading, never run: {', '.join(DEAD_MODULES)}. "
+    "The paper's 30 FPS was timed without synchronisation, in fp16 with 4-video batches.",
     reference={
         "davis2016/val J-Mean": "85.5 (paper)",
         "davis2016/val F-Mean": "85.4 (paper)",
         "davis2017/val J-Mean": "63.2 (paper; DAVIS leaderboard .6325)",
         "davis2017/val F-Mean": "68.2 (DAVIS leaderboard .6819)",
         "davis2016/val ms/frame": "33 (paper, TITAN Xp, unsynchronised, fp16, batch 4; 45 synchronised "
-                                  "batch 1 on a GTX 1080 Ti per the authors' issue #7)",
+        "batch 1 on a GTX 1080 Ti per the authors' issue #7)",
     },
     config=RANetConfig,
 )

@@ -26,10 +26,11 @@ present (the released code only reads frame 0).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from collections.abc import Sequence as Seq
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple
-from typing import Sequence as Seq
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -66,14 +67,14 @@ class Letterbox:
     inverse of the way in. Narrower frames: see :meth:`remove`.
     """
 
-    size: Tuple[int, int]
-    scaled: Tuple[int, int]
-    offset: Tuple[int, int]
-    restore: Tuple[int, int]
-    restore_offset: Tuple[int, int]
+    size: tuple[int, int]
+    scaled: tuple[int, int]
+    offset: tuple[int, int]
+    restore: tuple[int, int]
+    restore_offset: tuple[int, int]
 
     @classmethod
-    def fit(cls, height: int, width: int) -> "Letterbox":
+    def fit(cls, height: int, width: int) -> Letterbox:
         ratio = np.float32(INPUT_HW[0]) / np.float32(INPUT_HW[1])
         aspect = np.asarray([1, ratio])  # float64, as numpy coerces this list
         flat = np.asarray([width, height], dtype=np.float32) / aspect  # height in width units
@@ -106,29 +107,38 @@ class Letterbox:
         """
         if self.size[1] <= INPUT_HW[1]:
             top, left = self.offset
-            x = x[..., top:top + self.scaled[0], left:left + self.scaled[1]]
+            x = x[..., top : top + self.scaled[0], left : left + self.scaled[1]]
             return x if self.scaled == self.size else _resize(x, self.size, "nearest")
         if tuple(x.shape[-2:]) != self.restore:
             x = _resize(x, self.restore, "nearest")
         top, left = self.restore_offset
         height, width = self.size
-        x = F.pad(x, (max(-left, 0), max(left + width - x.shape[-1], 0), max(-top, 0),
-                      max(top + height - x.shape[-2], 0)))
+        x = F.pad(
+            x,
+            (
+                max(-left, 0),
+                max(left + width - x.shape[-1], 0),
+                max(-top, 0),
+                max(top + height - x.shape[-2], 0),
+            ),
+        )
         top, left = max(top, 0), max(left, 0)
-        return x[..., top:top + height, left:left + width]
+        return x[..., top : top + height, left : left + width]
 
 
-def _resize(x: Tensor, size: Tuple[int, int], mode: str) -> Tensor:
+def _resize(x: Tensor, size: tuple[int, int], mode: str) -> Tensor:
     """Pillow's filters: ``nearest`` (pixel-centre rule: ``nearest-exact``) for masks and answers,
     ``bicubic`` antialiased for images (what the released code gets from Pillow >= 7)."""
     if mode not in ("nearest", "bicubic"):
         raise ValueError(f"letterbox resize mode must be nearest or bicubic, not {mode!r}")
     if mode == "nearest":
         return F.interpolate(x, size=size, mode="nearest-exact")
-    return F.interpolate(x, size=size, mode="bicubic", align_corners=False, antialias=True).clamp_(0.0, 1.0)
+    return F.interpolate(x, size=size, mode="bicubic", align_corners=False, antialias=True).clamp_(
+        0.0, 1.0
+    )
 
 
-def crop_box(mask: Tensor) -> Tuple[int, int, int, int]:
+def crop_box(mask: Tensor) -> tuple[int, int, int, int]:
     """(top, left, bottom, right) of the 1.5× box around ``mask`` (480×864, bool), as released.
 
     Centre by integer floor division of the extreme rows / columns, half-sizes scaled by 1.5 and
@@ -155,7 +165,7 @@ def crop_box(mask: Tensor) -> Tuple[int, int, int, int]:
     return top, left, bottom, right
 
 
-def crop_resize(x: Tensor, box: Tuple[int, int, int, int], mode: str) -> Tensor:
+def crop_resize(x: Tensor, box: tuple[int, int, int, int], mode: str) -> Tensor:
     """Crop (N, C, 480, 864) to ``box`` and resize to 480×864 (bilinear without aligned corners, or nearest)."""
     top, left, bottom, right = box
     x = x[..., top:bottom, left:right]
@@ -164,7 +174,7 @@ def crop_resize(x: Tensor, box: Tuple[int, int, int, int], mode: str) -> Tensor:
     return bilinear_resize(x, INPUT_HW)
 
 
-def uncrop(x: Tensor, box: Tuple[int, int, int, int]) -> Tensor:
+def uncrop(x: Tensor, box: tuple[int, int, int, int]) -> Tensor:
     """Network output (N, C, 480, 864) back into the box (bilinear, corners aligned), zero elsewhere."""
     top, left, bottom, right = box
     x = F.interpolate(x, size=(bottom - top, right - left), mode="bilinear", align_corners=True)
@@ -177,8 +187,14 @@ class RANet(VOSMethod):
     card: ClassVar[MethodCard] = CARD
     Config: ClassVar[type] = RANetConfig
 
-    def __init__(self, config: Any = None, *, device: str | torch.device = "cpu",
-                 weights: Optional[str] = None, precision: str = "fp32"):
+    def __init__(
+        self,
+        config: Any = None,
+        *,
+        device: str | torch.device = "cpu",
+        weights: str | None = None,
+        precision: str = "fp32",
+    ):
         super().__init__(config, device=device, weights=weights, precision=precision)
         # fp16 is the release's whole-model half precision (weights, inputs and masks in half).
         self.dtype = torch.float16 if precision == "fp16" else torch.float32
@@ -192,7 +208,7 @@ class RANet(VOSMethod):
         self.std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
 
     @classmethod
-    def build_network(cls, config: Any, weights: Optional[str | Path] = None) -> RANetNet:
+    def build_network(cls, config: Any, weights: str | Path | None = None) -> RANetNet:
         with seeded(config.seed):
             net = RANetNet()
         if weights is not None:
@@ -212,12 +228,18 @@ class RANet(VOSMethod):
     def reset(self, meta: SequenceMeta) -> None:
         self.size = meta.size
         self.letterbox = Letterbox.fit(*meta.size)
-        self.kernels: Optional[Tensor] = None
-        self.template_masks: Optional[Tensor] = None  # (1, K+1, 480, 864): background incl. padding, objects
-        self.labels: Optional[Tensor] = None  # (480, 864) long: 0 background, k object k (handing order)
+        self.kernels: Tensor | None = None
+        self.template_masks: Tensor | None = (
+            None  # (1, K+1, 480, 864): background incl. padding, objects
+        )
+        self.labels: Tensor | None = (
+            None  # (480, 864) long: 0 background, k object k (handing order)
+        )
         self.num_objects = 0
 
-    def step(self, frame: Tensor, mask: Optional[Tensor] = None, obj_ids: Optional[Seq[int]] = None) -> Tensor:
+    def step(
+        self, frame: Tensor, mask: Tensor | None = None, obj_ids: Seq[int] | None = None
+    ) -> Tensor:
         with precision_context(self.device, self.precision):
             rgb = self._prepare(frame)
             if self.labels is not None and self.num_objects:
@@ -232,11 +254,16 @@ class RANet(VOSMethod):
         background = torch.full_like(probs[:1], THRESHOLD)
         return self.letterbox.remove(torch.cat([background, probs]).float()[None])[0]
 
-    def describe(self) -> Dict[str, Any]:
-        return {"input_hw": list(INPUT_HW), "letterbox_scaled_hw": list(self.letterbox.scaled),
-                "num_objects": self.num_objects, "crop": self.config.crop, "head": self._head(),
-                "channels_last": self.channels_last,
-                "batch_size": 1}
+    def describe(self) -> dict[str, Any]:
+        return {
+            "input_hw": list(INPUT_HW),
+            "letterbox_scaled_hw": list(self.letterbox.scaled),
+            "num_objects": self.num_objects,
+            "crop": self.config.crop,
+            "head": self._head(),
+            "channels_last": self.channels_last,
+            "batch_size": 1,
+        }
 
     # -- internals ------------------------------------------------------------------------
 
@@ -251,23 +278,32 @@ class RANet(VOSMethod):
         Normalising before cropping and resizing, as released: the other order differs by
         rounding only, but the top-256 ranking turns such differences into different selections.
         """
-        rgb = self.letterbox.place(frame.permute(2, 0, 1).unsqueeze(0).float().div_(255.0), "bicubic")
+        rgb = self.letterbox.place(
+            frame.permute(2, 0, 1).unsqueeze(0).float().div_(255.0), "bicubic"
+        )
         return ((rgb - self.mean) / self.std).to(self.dtype)
 
     def _layout(self, x: Tensor) -> Tensor:
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
-    def _box(self, labels: Tensor) -> Tuple[int, int, int, int]:
+    def _box(self, labels: Tensor) -> tuple[int, int, int, int]:
         return crop_box(labels > 0) if self.config.crop else (0, 0, *INPUT_HW)
 
-    def _add_objects(self, rgb: Tensor, mask: Tensor, obj_ids: Seq[int], probs: Optional[Tensor]) -> Tensor:
+    def _add_objects(
+        self, rgb: Tensor, mask: Tensor, obj_ids: Seq[int], probs: Tensor | None
+    ) -> Tensor:
         """New objects: paste them into the labels, (re)build the template from this frame and
         answer with the propagated objects (cleared under the new masks) plus the new masks."""
         if self.config.head == "single" and self.num_objects + len(obj_ids) > 1:
-            raise ConfigError("ranet head=single handles one object; this sequence has several (use head=auto)")
+            raise ConfigError(
+                "ranet head=single handles one object; this sequence has several (use head=auto)"
+            )
         placed = self.letterbox.place(mask[None, None].float(), "nearest")[0, 0].long()
-        labels = self.labels if self.labels is not None else torch.zeros(INPUT_HW, dtype=torch.long,
-                                                                           device=self.device)
+        labels = (
+            self.labels
+            if self.labels is not None
+            else torch.zeros(INPUT_HW, dtype=torch.long, device=self.device)
+        )
         new = []
         for obj_id in obj_ids:
             self.num_objects += 1
@@ -284,7 +320,7 @@ class RANet(VOSMethod):
             return new_masks
         return torch.cat([probs * (1.0 - new_masks.sum(0, keepdim=True)).clamp_min(0.0), new_masks])
 
-    def _object_masks(self, labels: Tensor, box: Tuple[int, int, int, int]) -> Tensor:
+    def _object_masks(self, labels: Tensor, box: tuple[int, int, int, int]) -> Tensor:
         """Per-object masks (K, 480, 864) of the hard labels cropped to ``box`` (nearest neighbour)."""
         cropped = crop_resize(labels[None, None].float(), box, "nearest")[0, 0]
         ids = torch.arange(1, self.num_objects + 1, device=cropped.device, dtype=cropped.dtype)
@@ -311,4 +347,3 @@ def _labels(probs: Tensor) -> Tensor:
         keep = (probs[k] > THRESHOLD) & (probs[k] >= top[0])
         labels = torch.where(keep, torch.full_like(labels, k + 1), labels)
     return labels
-

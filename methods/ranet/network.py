@@ -26,7 +26,7 @@ selected correlation maps.
 
 from __future__ import annotations
 
-from typing import List, Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -44,7 +44,11 @@ def conv_block(cin: int, cout: int, k: int = 3, up: int = 1) -> nn.Sequential:
 
     The authors' ``make_layer2``: the conv sits at index 2, hence keys ``<name>.2.weight``.
     """
-    layers: List[nn.Module] = [nn.InstanceNorm2d(cin), nn.ReLU(), nn.Conv2d(cin, cout, k, padding=(k - 1) // 2)]
+    layers: list[nn.Module] = [
+        nn.InstanceNorm2d(cin),
+        nn.ReLU(),
+        nn.Conv2d(cin, cout, k, padding=(k - 1) // 2),
+    ]
     if up != 1:
         layers.append(nn.Upsample(scale_factor=up, mode="bilinear", align_corners=True))
     return nn.Sequential(*layers)
@@ -73,7 +77,9 @@ class MultiScaleBlock(nn.Module):
 
     def __init__(self, cin: int, cout: int, dilations: Sequence[int] = (1, 3, 6)):
         super().__init__()
-        self.l1, self.l2, self.l3 = (nn.Conv2d(cin, cout, 3, padding=d, dilation=d, bias=False) for d in dilations)
+        self.l1, self.l2, self.l3 = (
+            nn.Conv2d(cin, cout, 3, padding=d, dilation=d, bias=False) for d in dilations
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.l1(x) + self.l2(x) + self.l3(x)
@@ -100,26 +106,68 @@ class RANetNet(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.base_model = resnet101(with_fc=False, norm_layer=lambda c: nn.InstanceNorm2d(c, affine=True))
-        self.p_1, self.res_1, self.p_2 = conv_block(256, 256), ResBlock(256, 128), conv_block(256, 128)
-        self.p_1b, self.res_1b, self.p_2b = conv_block(256, 256), ResBlock(256, 128), conv_block(256, 128)
-        self.ls13, self.ls14, self.ls15 = conv_block(512, 32, 1), conv_block(1024, 16, 1, 2), conv_block(2048, 16, 1, 4)
-        self.ls22, self.ls23, self.ls24 = conv_block(256, 32, 1), conv_block(512, 16, 1, 2), conv_block(1024, 16, 1, 4)
-        self.ls31, self.ls32, self.ls33 = conv_block(64, 32, 1), conv_block(256, 16, 1, 2), conv_block(512, 16, 1, 4)
-        self.R2 = nn.Sequential(conv_block(192, 128), conv_block(128, 64), MultiScaleBlock(64, 32),
-                                ResBlock(32, 16), _upsample_aligned())
-        self.R3 = nn.Sequential(conv_block(96, 64), conv_block(64, 32), MultiScaleBlock(32, 16),
-                                _upsample_aligned(), ResBlock(16, 8), nn.Conv2d(16, 1, 3, padding=1))
-        self.R1 = nn.Sequential(conv_block(321, 256), conv_block(256, 256), MultiScaleBlock(256, 128),
-                                ResBlock(128, 64), _upsample_aligned())
-        self.L4, self.L5, self.L3 = conv_block(1024, 256), conv_block(2048, 512), conv_block(512, 128)
+        self.base_model = resnet101(
+            with_fc=False, norm_layer=lambda c: nn.InstanceNorm2d(c, affine=True)
+        )
+        self.p_1, self.res_1, self.p_2 = (
+            conv_block(256, 256),
+            ResBlock(256, 128),
+            conv_block(256, 128),
+        )
+        self.p_1b, self.res_1b, self.p_2b = (
+            conv_block(256, 256),
+            ResBlock(256, 128),
+            conv_block(256, 128),
+        )
+        self.ls13, self.ls14, self.ls15 = (
+            conv_block(512, 32, 1),
+            conv_block(1024, 16, 1, 2),
+            conv_block(2048, 16, 1, 4),
+        )
+        self.ls22, self.ls23, self.ls24 = (
+            conv_block(256, 32, 1),
+            conv_block(512, 16, 1, 2),
+            conv_block(1024, 16, 1, 4),
+        )
+        self.ls31, self.ls32, self.ls33 = (
+            conv_block(64, 32, 1),
+            conv_block(256, 16, 1, 2),
+            conv_block(512, 16, 1, 4),
+        )
+        self.R2 = nn.Sequential(
+            conv_block(192, 128),
+            conv_block(128, 64),
+            MultiScaleBlock(64, 32),
+            ResBlock(32, 16),
+            _upsample_aligned(),
+        )
+        self.R3 = nn.Sequential(
+            conv_block(96, 64),
+            conv_block(64, 32),
+            MultiScaleBlock(32, 16),
+            _upsample_aligned(),
+            ResBlock(16, 8),
+            nn.Conv2d(16, 1, 3, padding=1),
+        )
+        self.R1 = nn.Sequential(
+            conv_block(321, 256),
+            conv_block(256, 256),
+            MultiScaleBlock(256, 128),
+            ResBlock(128, 64),
+            _upsample_aligned(),
+        )
+        self.L4, self.L5, self.L3 = (
+            conv_block(1024, 256),
+            conv_block(2048, 512),
+            conv_block(512, 128),
+        )
         self.L_g = conv_block(896, 512)
         self.rank_A = nn.Sequential(nn.Conv1d(2, 8, 1), nn.PReLU(), nn.Conv1d(8, 1, 1), nn.ReLU())
         self.Ranking = nn.Sequential(conv_block(405, 128), ResBlock(128, 32, 2), conv_block(128, 1))
 
     # -- features ---------------------------------------------------------------------------
 
-    def backbone(self, x: Tensor) -> List[Tensor]:
+    def backbone(self, x: Tensor) -> list[Tensor]:
         """feat0 … feat4 (1/2 … 1/32) of an ImageNet-normalised image."""
         return list(self.base_model.features(x).values())
 
@@ -141,8 +189,10 @@ class RANetNet(nn.Module):
         A 1×1 convolution per sample, as released: the ranking sorts these values, so the same
         arithmetic keeps near-ties in the same order.
         """
-        maps = [F.conv2d(f[None], k.flatten(1).t()[:, :, None, None].contiguous())
-                for k, f in zip(kernels, features)]
+        maps = [
+            F.conv2d(f[None], k.flatten(1).t()[:, :, None, None].contiguous())
+            for k, f in zip(kernels, features)
+        ]
         return torch.cat(maps)
 
     def ranking_scores(self, corr: Tensor) -> Tensor:
@@ -152,8 +202,10 @@ class RANetNet(nn.Module):
         pooled = F.max_pool2d(corr, 2)
         grid = pooled.shape[-2:]
         if cells != grid[0] * grid[1] or cells != self.Ranking[0][2].in_channels:
-            raise ConfigError(f"RANet's ranking module takes {self.Ranking[0][2].in_channels} template cells; "
-                              f"this input gives {cells} (only 480x864 inputs fit the released weights)")
+            raise ConfigError(
+                f"RANet's ranking module takes {self.Ranking[0][2].in_channels} template cells; "
+                f"this input gives {cells} (only 480x864 inputs fit the released weights)"
+            )
         flipped = pooled.permute(0, 2, 3, 1).reshape(n, cells, *grid)
         return RANK_WEIGHT * F.relu(self.Ranking(flipped)).flatten(1)
 
@@ -161,7 +213,9 @@ class RANetNet(nn.Module):
         """The shared merge net on selected maps upsampled ×2: (N, 256, H, W) → (N, 128, 2H, 2W)."""
         return self.p_2(self.res_1(self.p_1(_up2(maps))))
 
-    def decode(self, feats: Sequence[Tensor], foreground: Tensor, background: Tensor, previous: Tensor) -> Tensor:
+    def decode(
+        self, feats: Sequence[Tensor], foreground: Tensor, background: Tensor, previous: Tensor
+    ) -> Tensor:
         """Foreground probability (N, 1, H, W); ``feats`` may have batch 1 for N objects."""
         n = foreground.shape[0]
 
@@ -171,13 +225,23 @@ class RANetNet(nn.Module):
         level1 = side(self.ls13(feats[2]), self.ls14(feats[3]), self.ls15(feats[4]))
         prev = F.adaptive_avg_pool2d(previous, foreground.shape[-2:])
         out = self.R1(torch.cat([level1, foreground, background, prev], dim=1))
-        out = self.R2(torch.cat([side(self.ls22(feats[1]), self.ls23(feats[2]), self.ls24(feats[3])), out], dim=1))
-        out = self.R3(torch.cat([side(self.ls31(feats[0]), self.ls32(feats[1]), self.ls33(feats[2])), out], dim=1))
+        out = self.R2(
+            torch.cat(
+                [side(self.ls22(feats[1]), self.ls23(feats[2]), self.ls24(feats[3])), out], dim=1
+            )
+        )
+        out = self.R3(
+            torch.cat(
+                [side(self.ls31(feats[0]), self.ls32(feats[1]), self.ls33(feats[2])), out], dim=1
+            )
+        )
         return torch.sigmoid(out)
 
     # -- the two evaluation heads -----------------------------------------------------------
 
-    def forward_single(self, x: Tensor, kernels: Tensor, template_mask: Tensor, previous: Tensor) -> Tensor:
+    def forward_single(
+        self, x: Tensor, kernels: Tensor, template_mask: Tensor, previous: Tensor
+    ) -> Tensor:
         """Single-object head: binary template and previous masks (N, 1, H, W) → probability (N, 1, H, W).
 
         Foreground cells are weighted by their object fraction; background cells are those with
@@ -193,7 +257,9 @@ class RANetNet(nn.Module):
         n = x.shape[0]
         return self.decode(feats, merged[:n], merged[n:], previous)
 
-    def forward_multi(self, x: Tensor, kernels: Tensor, template_masks: Tensor, previous: Tensor) -> Tensor:
+    def forward_multi(
+        self, x: Tensor, kernels: Tensor, template_masks: Tensor, previous: Tensor
+    ) -> Tensor:
         """Multi-object head: template masks (1, K+1, H, W) [background incl. padding, objects],
         previous object masks (1, K, H, W) → probabilities (1, K, H, W).
 
@@ -204,15 +270,18 @@ class RANetNet(nn.Module):
         feats = self.backbone(x)
         corr = self.correlate(kernels, self.matching(feats))
         scores = self.ranking_scores(corr)  # (1, cells)
-        weights = F.adaptive_avg_pool2d(template_masks, kernels.shape[-2:]).flatten(2)[0]  # (K+1, cells)
+        weights = F.adaptive_avg_pool2d(template_masks, kernels.shape[-2:]).flatten(2)[
+            0
+        ]  # (K+1, cells)
         maps = corr * weights[:, :, None, None]  # (K+1, cells, H, W)
         ranks = scores * weights  # (K+1, cells)
         objects = weights.shape[0] - 1
         fg, bg = [], []
         for i in range(1, objects + 1):
             others = [j for j in range(objects + 1) if j != i]
-            fg.append(select_top(maps[i:i + 1], ranks[i:i + 1]))
+            fg.append(select_top(maps[i : i + 1], ranks[i : i + 1]))
             bg.append(select_top(maps[others].flatten(0, 1)[None], ranks[others].flatten()[None]))
         merged = self.merge(torch.cat(fg + bg))
-        return self.decode(feats, merged[:objects], merged[objects:], previous.transpose(0, 1)).transpose(0, 1)
-
+        return self.decode(
+            feats, merged[:objects], merged[objects:], previous.transpose(0, 1)
+        ).transpose(0, 1)

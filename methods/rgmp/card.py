@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Tuple
 
 from vosbench.runner.card import MethodCard
 from vosbench.runner.options import check_options, option
@@ -37,8 +36,9 @@ class RGMPConfig:
             ``vosbench train`` on a CPU (weights fit only the size they were trained with).
     """
 
-    scales: Tuple[float, ...] = option((0.5, 0.75, 1.0), low=SCALE_RANGE[0], high=SCALE_RANGE[1],
-                                       length=(1, MAX_SCALES))
+    scales: tuple[float, ...] = option(
+        (0.5, 0.75, 1.0), low=SCALE_RANGE[0], high=SCALE_RANGE[1], length=(1, MAX_SCALES)
+    )
     align_corners: bool = True
     fold_bn: bool = True
     channels_last: bool = True
@@ -54,19 +54,19 @@ CARD = MethodCard(
     name="rgmp",
     task="semi-supervised",
     summary="siamese ResNet-50 encoder (frame + previous soft mask vs first frame + mask), "
-            "global convolution and refine decoder",
+    "global convolution and refine decoder",
     paper="Oh, Lee, Sunkavalli, Kim: Fast Video Object Segmentation by Reference-Guided Mask "
-          "Propagation, CVPR 2018",
+    "Propagation, CVPR 2018",
     code_url="https://github.com/seoungwugoh/RGMP",
     licence="authors' code and weights: non-commercial research only",
     needs_weights=True,
     weights_help=f"Download the authors' weights.pth ({WEIGHTS_URL}) and convert it once: "
-                 "`vosbench convert --method rgmp weights.pth rgmp.pth`.",
+    "`vosbench convert --method rgmp weights.pth rgmp.pth`.",
     weights_url=WEIGHTS_URL,
     precisions=("fp32", "tf32", "amp-bf16", "amp-fp16"),
     input_policy="zero padding to the next multiple of 32 (always 1-32 px added), cropped back",
     protocol="scales 0.5/0.75/1.0 averaged; previous frame's soft probability as mask input; "
-             "several objects: soft aggregation with a background pass ((M+1) x scales passes per frame)",
+    "several objects: soft aggregation with a background pass ((M+1) x scales passes per frame)",
     reference={
         "davis2016/val J-Mean": "81.5 (paper; released 3-scale demo 81.53)",
         "davis2016/val F-Mean": "82.0 (paper; released demo 82.02)",

@@ -23,9 +23,10 @@ re-encoded from that frame with the union of all objects. This is a vosbench ext
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from collections.abc import Sequence as Seq
 from pathlib import Path
-from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple
-from typing import Sequence as Seq
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -43,13 +44,13 @@ STRIDE = 32
 EPS = 1e-7
 
 
-def pad_amounts(height: int, width: int) -> Tuple[int, int, int, int]:
+def pad_amounts(height: int, width: int) -> tuple[int, int, int, int]:
     """(top, bottom, left, right): always adds 1–32 px to reach a multiple of 32, split floor/ceil."""
     ph, pw = STRIDE - height % STRIDE, STRIDE - width % STRIDE
     return ph // 2, ph - ph // 2, pw // 2, pw - pw // 2
 
 
-def scaled_size(height: int, width: int, scale: float) -> Tuple[int, int]:
+def scaled_size(height: int, width: int, scale: float) -> tuple[int, int]:
     """The network input size for a scale: the padded size itself at 1.0, else int(size·s) forced up
     to the next multiple of 32 (by the same always-add rule)."""
     if scale == 1.0:
@@ -71,8 +72,14 @@ class RGMP(VOSMethod):
     Config: ClassVar[type] = RGMPConfig
     network_class: ClassVar[type[RGMPNet]] = RGMPNet
 
-    def __init__(self, config: Any = None, *, device: str | torch.device = "cpu",
-                 weights: Optional[str] = None, precision: str = "fp32"):
+    def __init__(
+        self,
+        config: Any = None,
+        *,
+        device: str | torch.device = "cpu",
+        weights: str | None = None,
+        precision: str = "fp32",
+    ):
         super().__init__(config, device=device, weights=weights, precision=precision)
         net = self.build_network(self.config, weights)
         net = net.for_inference() if self.config.fold_bn else net.eval()
@@ -91,7 +98,7 @@ class RGMP(VOSMethod):
         return bool(self.config.compile)
 
     @classmethod
-    def build_network(cls, config: Any, weights: Optional[str | Path] = None) -> RGMPNet:
+    def build_network(cls, config: Any, weights: str | Path | None = None) -> RGMPNet:
         """The network (eval mode, CPU) with ``weights`` loaded strictly, or seeded random weights."""
         with seeded(config.seed):
             net = cls.network_class(align_corners=config.align_corners, size=config.size)
@@ -116,12 +123,14 @@ class RGMP(VOSMethod):
         top, bottom, left, right = self.pad
         self.padded = (height + top + bottom, width + left + right)
         self.sizes = [scaled_size(*self.padded, s) for s in self.config.scales]
-        self.probs: Optional[Tensor] = None  # (M+1, H', W'): background + objects, padded
-        self.object_refs: List[Tensor] = []  # per scale: (M, 2048, h/32, w/32)
-        self.background_refs: List[Tensor] = []  # per scale: (1, 2048, h/32, w/32), for M >= 2
+        self.probs: Tensor | None = None  # (M+1, H', W'): background + objects, padded
+        self.object_refs: list[Tensor] = []  # per scale: (M, 2048, h/32, w/32)
+        self.background_refs: list[Tensor] = []  # per scale: (1, 2048, h/32, w/32), for M >= 2
         self.num_objects = len(meta.object_ids)
 
-    def step(self, frame: Tensor, mask: Optional[Tensor] = None, obj_ids: Optional[Seq[int]] = None) -> Tensor:
+    def step(
+        self, frame: Tensor, mask: Tensor | None = None, obj_ids: Seq[int] | None = None
+    ) -> Tensor:
         with precision_context(self.device, self.precision):
             rgb = self._prepare(frame)
             if self.probs is not None:
@@ -131,12 +140,17 @@ class RGMP(VOSMethod):
         if self.probs is None:  # no object yet: all background
             return torch.ones((1, *self.size), device=self.device)
         top, _, left, _ = self.pad
-        return self.probs[:, top:top + self.size[0], left:left + self.size[1]]
+        return self.probs[:, top : top + self.size[0], left : left + self.size[1]]
 
-    def describe(self) -> Dict[str, Any]:
-        return {"input_hw": list(self.padded), "scales": list(self.config.scales), "size": self.config.size,
-                "scale_hw": [list(s) for s in self.sizes], "num_objects": self.num_objects,
-                "align_corners": self.config.align_corners}
+    def describe(self) -> dict[str, Any]:
+        return {
+            "input_hw": list(self.padded),
+            "scales": list(self.config.scales),
+            "size": self.config.size,
+            "scale_hw": [list(s) for s in self.sizes],
+            "num_objects": self.num_objects,
+            "align_corners": self.config.align_corners,
+        }
 
     # -- internals ------------------------------------------------------------------------
 
@@ -146,14 +160,14 @@ class RGMP(VOSMethod):
         rgb = frame.permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
         return F.pad(rgb, (left, right, top, bottom))
 
-    def _encode_at(self, rgb: Tensor, masks: Tensor, size: Tuple[int, int]):
+    def _encode_at(self, rgb: Tensor, masks: Tensor, size: tuple[int, int]):
         """Encoder features of one frame with N masks (N, H', W') at one scale's input size."""
         memory = torch.channels_last if self.config.channels_last else torch.contiguous_format
         rgb = bilinear_resize(rgb, size).contiguous(memory_format=memory)
         masks = bilinear_resize(masks.unsqueeze(1), size).contiguous(memory_format=memory)
         return self._encode(rgb, masks)
 
-    def _references(self, rgb: Tensor, masks: Tensor) -> List[Tensor]:
+    def _references(self, rgb: Tensor, masks: Tensor) -> list[Tensor]:
         return [self._encode_at(rgb, masks, size).r5 for size in self.sizes]
 
     def _pass_masks(self) -> Tensor:
@@ -165,7 +179,11 @@ class RGMP(VOSMethod):
 
     def _pass_references(self, scale_index: int) -> Tensor:
         objects = self.object_refs[scale_index]
-        return objects if len(objects) == 1 else torch.cat([self.background_refs[scale_index], objects])
+        return (
+            objects
+            if len(objects) == 1
+            else torch.cat([self.background_refs[scale_index], objects])
+        )
 
     def _propagate(self, rgb: Tensor) -> Tensor:
         """Next (M+1, H', W') probabilities from the previous ones, averaged over the scales."""
@@ -184,7 +202,7 @@ class RGMP(VOSMethod):
             return torch.cat([1.0 - foreground, foreground])
         return aggregate(foreground)
 
-    def _after_propagation(self, target_r5: List[Tensor]) -> None:
+    def _after_propagation(self, target_r5: list[Tensor]) -> None:
         """Hook after each propagated frame (FAN's ``reference=previous`` replaces the references)."""
 
     def _add_objects(self, rgb: Tensor, mask: Tensor, obj_ids: Seq[int]) -> None:
@@ -195,13 +213,17 @@ class RGMP(VOSMethod):
         if self.probs is None:
             objects = new
         else:
-            objects = torch.cat([self.probs[1:] * (1.0 - new.sum(0, keepdim=True)).clamp_min(0.0), new])
+            objects = torch.cat(
+                [self.probs[1:] * (1.0 - new.sum(0, keepdim=True)).clamp_min(0.0), new]
+            )
         background = (1.0 - objects.sum(0, keepdim=True)).clamp_min(0.0)
         self.probs = torch.cat([background, objects])
         new_refs = self._references(rgb, new)
-        self.object_refs = new_refs if not self.object_refs else [
-            torch.cat([old, added]) for old, added in zip(self.object_refs, new_refs)]
+        self.object_refs = (
+            new_refs
+            if not self.object_refs
+            else [torch.cat([old, added]) for old, added in zip(self.object_refs, new_refs)]
+        )
         if len(objects) >= 2:
             self.background_refs = self._references(rgb, objects.sum(0, keepdim=True))
         self.num_objects = max(self.num_objects, len(objects))
-

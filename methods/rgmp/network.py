@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, NamedTuple, Tuple
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -44,16 +44,16 @@ class NetworkSize:
     """Widths of an RGMP-family network: encoder stem width and blocks per stage, decoder channels."""
 
     width: int = 64
-    blocks: Tuple[int, int, int, int] = (3, 4, 6, 3)
+    blocks: tuple[int, int, int, int] = (3, 4, 6, 3)
     decoder: int = DECODER_CHANNELS
 
     @property
-    def feature_channels(self) -> Tuple[int, int, int, int]:
+    def feature_channels(self) -> tuple[int, int, int, int]:
         """Channels of r2, r3, r4, r5 (256, 512, 1024, 2048 for ResNet-50)."""
         return tuple(4 * self.width << i for i in range(4))  # type: ignore[return-value]
 
 
-SIZES: Dict[str, NetworkSize] = {
+SIZES: dict[str, NetworkSize] = {
     "full": NetworkSize(),  # the released network: ResNet-50 encoder, 256-channel decoder
     "small": NetworkSize(width=32, blocks=(2, 2, 2, 2), decoder=64),
     "tiny": NetworkSize(width=16, blocks=(1, 1, 1, 1), decoder=32),
@@ -65,7 +65,9 @@ def network_size(name: str) -> NetworkSize:
     try:
         return SIZES[name]
     except KeyError:
-        raise ConfigError(f"unknown network size {name!r}; choose one of {', '.join(SIZES)}") from None
+        raise ConfigError(
+            f"unknown network size {name!r}; choose one of {', '.join(SIZES)}"
+        ) from None
 
 
 class Features(NamedTuple):
@@ -98,8 +100,14 @@ class Encoder(nn.Module):
         """
         rename = {f"layer{i}.": f"res{i + 1}." for i in range(1, 5)}
         state = read_state_dict(path, drop=("fc.",), rename=rename)
-        own = {k: v for k, v in self.state_dict().items() if not k.startswith(("conv1_p.", "mean", "std"))}
-        self.load_state_dict(fit_state_dict(own, state, path, what="RGMP's ResNet-50 encoder"), strict=False)
+        own = {
+            k: v
+            for k, v in self.state_dict().items()
+            if not k.startswith(("conv1_p.", "mean", "std"))
+        }
+        self.load_state_dict(
+            fit_state_dict(own, state, path, what="RGMP's ResNet-50 encoder"), strict=False
+        )
 
     def forward(self, rgb: Tensor, mask: Tensor) -> Features:
         """Encode RGB in [0, 1] (1 or N, 3, H, W) with soft masks (N, 1, H, W).
@@ -139,7 +147,9 @@ class Refine(nn.Module):
     :meth:`attend` is the hook FAN fills with CBAM attention on the skip branch's residual path.
     """
 
-    def __init__(self, in_channels: int, channels: int = DECODER_CHANNELS, align_corners: bool = True):
+    def __init__(
+        self, in_channels: int, channels: int = DECODER_CHANNELS, align_corners: bool = True
+    ):
         super().__init__()
         self.convFS1 = _conv3x3(in_channels, channels)
         self.convFS2 = _conv3x3(channels, channels)
@@ -154,7 +164,9 @@ class Refine(nn.Module):
     def forward(self, skip: Tensor, coarse: Tensor) -> Tensor:
         s = self.convFS1(skip)
         s = s + self.convFS3(F.relu(self.convFS2(F.relu(self.attend(s)))))
-        m = s + F.interpolate(coarse, scale_factor=2.0, mode="bilinear", align_corners=self.align_corners)
+        m = s + F.interpolate(
+            coarse, scale_factor=2.0, mode="bilinear", align_corners=self.align_corners
+        )
         return m + self.convMM2(F.relu(self.convMM1(F.relu(m))))
 
 
@@ -176,7 +188,9 @@ class Decoder(nn.Module):
         self.pred5, self.pred4, self.pred3, self.pred2 = (_conv3x3(c, 2) for _ in range(4))
         self.align_corners = align_corners
 
-    def forward(self, target: Features, reference_r5: Tensor, deep: bool = False) -> Tensor | tuple[Tensor, ...]:
+    def forward(
+        self, target: Features, reference_r5: Tensor, deep: bool = False
+    ) -> Tensor | tuple[Tensor, ...]:
         """Logits (N, 2, H, W) at the input size; with ``deep``, also p2 … p5 (training)."""
         x = self.GC(torch.cat([target.r5, reference_r5], dim=1))  # target first, as released
         m5 = x + self.convG2(F.relu(self.convG1(F.relu(x))))

@@ -24,7 +24,7 @@ Several objects (``objects``):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -99,7 +99,9 @@ class RecurrentOptions:
     def __post_init__(self) -> None:
         check_options(self)
         if self.objects not in OBJECT_MODES:
-            raise ValueError(f"objects must be one of {', '.join(OBJECT_MODES)}, not {self.objects!r}")
+            raise ValueError(
+                f"objects must be one of {', '.join(OBJECT_MODES)}, not {self.objects!r}"
+            )
         if self.batchnorm not in ("frozen", "train"):
             raise ValueError(f"batchnorm must be frozen or train, not {self.batchnorm!r}")
         if self.reference not in ("first", "previous"):
@@ -110,11 +112,24 @@ class RecurrentOptions:
             raise ValueError("aggregate_loss must be >= 0 and needs objects: aggregate")
         if not 0.0 < self.hard_pixels <= 1.0:
             raise ValueError("hard_pixels is a fraction in (0, 1]")
-        if not 0.0 <= self.perturb_previous <= 1.0 or self.perturb_radius < 1 or self.perturb_shift < 0:
-            raise ValueError("perturb_previous is a probability in [0, 1], perturb_radius must be >= 1 "
-                             "and perturb_shift >= 0")
-        if self.max_objects < 1 or self.truncate < 0 or self.deep_supervision < 0 or self.encoder_lr_scale < 0:
-            raise ValueError("need max_objects >= 1, truncate >= 0, deep_supervision >= 0, encoder_lr_scale >= 0")
+        if (
+            not 0.0 <= self.perturb_previous <= 1.0
+            or self.perturb_radius < 1
+            or self.perturb_shift < 0
+        ):
+            raise ValueError(
+                "perturb_previous is a probability in [0, 1], perturb_radius must be >= 1 "
+                "and perturb_shift >= 0"
+            )
+        if (
+            self.max_objects < 1
+            or self.truncate < 0
+            or self.deep_supervision < 0
+            or self.encoder_lr_scale < 0
+        ):
+            raise ValueError(
+                "need max_objects >= 1, truncate >= 0, deep_supervision >= 0, encoder_lr_scale >= 0"
+            )
 
 
 @dataclass
@@ -126,9 +141,9 @@ class Passes:
     """
 
     owner: Tensor  # (P,) clip index of each pass
-    ids: List[Tensor]  # per pass: the ids forming its foreground
-    groups: List[List[int]]
-    aggregated: List[bool]  # per clip
+    ids: list[Tensor]  # per pass: the ids forming its foreground
+    groups: list[list[int]]
+    aggregated: list[bool]  # per clip
 
 
 class RecurrentTrainer(MethodTrainer):
@@ -143,41 +158,51 @@ class RecurrentTrainer(MethodTrainer):
             thaw_batchnorm(net)
         return net
 
-    def clip_size_problem(self, size: Tuple[int, int]) -> Optional[str]:
+    def clip_size_problem(self, size: tuple[int, int]) -> str | None:
         """The decoder adds each upsampled level to the encoder's skip features, which line up only
         when both sides are multiples of 32 (``pad: true`` pads clips to one, as at test time)."""
         if self.options.pad or all(side % STRIDE == 0 for side in size):
             return None
         nearest = [max(STRIDE, round(side / STRIDE) * STRIDE) for side in size]
-        return (f"{self.method}'s network needs both sides a multiple of {STRIDE} (e.g. {nearest}); "
-                "or set trainer.pad: true to pad the clips as the test protocol pads frames")
+        return (
+            f"{self.method}'s network needs both sides a multiple of {STRIDE} (e.g. {nearest}); "
+            "or set trainer.pad: true to pad the clips as the test protocol pads frames"
+        )
 
     def load_imagenet(self, model: nn.Module, path: str) -> None:
         model.Encoder.load_imagenet(path)
 
-    def parameter_groups(self, model: nn.Module) -> List[Dict[str, Any]]:
+    def parameter_groups(self, model: nn.Module) -> list[dict[str, Any]]:
         encoder = [p for p in model.Encoder.parameters() if p.requires_grad]
         decoder = [p for p in model.Decoder.parameters() if p.requires_grad]
-        return [{"name": "encoder", "params": encoder, "lr_scale": self.options.encoder_lr_scale},
-                {"name": "decoder", "params": decoder, "lr_scale": 1.0}]
+        return [
+            {"name": "encoder", "params": encoder, "lr_scale": self.options.encoder_lr_scale},
+            {"name": "decoder", "params": decoder, "lr_scale": 1.0},
+        ]
 
-    def describe(self) -> Dict[str, Any]:
+    def describe(self) -> dict[str, Any]:
         return {"trainer": "recurrent (BPTT)", "objects": self.options.objects}
 
     # -- the loss -------------------------------------------------------------------------
 
-    def loss(self, model: nn.Module, batch: ClipBatch) -> Dict[str, Tensor]:
+    def loss(self, model: nn.Module, batch: ClipBatch) -> dict[str, Tensor]:
         rgb, labels = batch.rgb(), batch.masks.long()
         if self.options.pad:
             rgb, labels, batch = _pad(rgb, labels, batch)
         steps = rgb.shape[1]
         if steps < 2:
-            raise ValueError("recurrent training needs clips of at least 2 frames (reference + target)")
+            raise ValueError(
+                "recurrent training needs clips of at least 2 frames (reference + target)"
+            )
         passes = self._passes(labels)
         owner = passes.owner
         previous = self._targets(labels[:, 0], passes)  # frame 0: the ground truth (void → 0)
         reference = model.Encoder(rgb[owner, 0], previous.unsqueeze(1)).r5
-        total, deep_total, aggregated_total = rgb.new_zeros(()), rgb.new_zeros(()), rgb.new_zeros(())
+        total, deep_total, aggregated_total = (
+            rgb.new_zeros(()),
+            rgb.new_zeros(()),
+            rgb.new_zeros(()),
+        )
         for t in range(1, steps):
             simulated = batch.has_previous[owner]
             if simulated.any():
@@ -186,8 +211,12 @@ class RecurrentTrainer(MethodTrainer):
             if self.options.confuse_previous > 0:
                 previous = _confuse(previous, passes, self.options.confuse_previous)
             if self.options.perturb_previous > 0:
-                previous = _perturb(previous, self.options.perturb_previous, self.options.perturb_radius,
-                                    self.options.perturb_shift)
+                previous = _perturb(
+                    previous,
+                    self.options.perturb_previous,
+                    self.options.perturb_radius,
+                    self.options.perturb_shift,
+                )
             target = model.Encoder(rgb[owner, t], previous.unsqueeze(1))
             outputs = model.Decoder(target, reference, deep=self.options.deep_supervision > 0)
             logits = outputs[0] if isinstance(outputs, tuple) else outputs
@@ -196,7 +225,9 @@ class RecurrentTrainer(MethodTrainer):
             if isinstance(outputs, tuple):
                 deep_total = deep_total + sum(_deep_loss(p, truth) for p in outputs[2:])
             foreground = torch.softmax(logits.float(), dim=1)[:, 1]
-            merged = _soft_aggregates(foreground, passes)  # once: the next masks and the loss use it
+            merged = _soft_aggregates(
+                foreground, passes
+            )  # once: the next masks and the loss use it
             if self.options.aggregate_loss > 0:
                 aggregated_total = aggregated_total + _aggregated_nll(merged, labels[:, t], passes)
             previous = self._next_previous(foreground, passes, merged)
@@ -210,22 +241,27 @@ class RecurrentTrainer(MethodTrainer):
             terms["deep"] = deep_total / frames
         if self.options.aggregate_loss > 0:
             terms["aggregated"] = aggregated_total / frames
-        terms["loss"] = (terms["ce"] + self.options.deep_supervision * terms.get("deep", 0.0)
-                         + self.options.aggregate_loss * terms.get("aggregated", 0.0))
+        terms["loss"] = (
+            terms["ce"]
+            + self.options.deep_supervision * terms.get("deep", 0.0)
+            + self.options.aggregate_loss * terms.get("aggregated", 0.0)
+        )
         return terms
 
     def _passes(self, labels: Tensor) -> Passes:
-        owner: List[int] = []
-        ids: List[Tensor] = []
-        groups: List[List[int]] = []
-        aggregated: List[bool] = []
+        owner: list[int] = []
+        ids: list[Tensor] = []
+        groups: list[list[int]] = []
+        aggregated: list[bool] = []
         for b, objects in enumerate(first_frame_objects(labels, self.options.max_objects)):
             if len(objects) == 0:
-                raise ValueError("a clip's first frame holds no object (the clip sources guarantee one)")
+                raise ValueError(
+                    "a clip's first frame holds no object (the clip sources guarantee one)"
+                )
             if self.options.objects == "merge":
                 members = [objects]
             else:
-                members = [objects[i:i + 1] for i in range(len(objects))]
+                members = [objects[i : i + 1] for i in range(len(objects))]
             both = self.options.objects == "aggregate" and len(objects) >= 2
             if both:
                 members = [objects] + members  # the background pass segments the union
@@ -246,7 +282,7 @@ class RecurrentTrainer(MethodTrainer):
         return torch.where(rows == VOID, torch.full_like(rows, VOID), hits.long())
 
     @staticmethod
-    def _next_previous(foreground: Tensor, passes: Passes, merged: List[Optional[Tensor]]) -> Tensor:
+    def _next_previous(foreground: Tensor, passes: Passes, merged: list[Tensor | None]) -> Tensor:
         """The next frame's previous masks: per clip, its passes' foregrounds, or where the clip
         aggregates, [union, objects] of its soft-aggregated map (``merged``, :func:`_soft_aggregates`)."""
         if not any(passes.aggregated):
@@ -292,11 +328,15 @@ def _perturb(previous: Tensor, probability: float, radius: int, shift: int = 0) 
     if shift > 0:  # drawn only then, so runs without shifts keep their perturbations
         moves = torch.randint(-shift, shift + 1, (len(previous), 2)).tolist()
     rows = []
-    for mask, pick, dilate, r, move in zip(previous, chosen.tolist(), grow.tolist(), radii.tolist(), moves):
+    for mask, pick, dilate, r, move in zip(
+        previous, chosen.tolist(), grow.tolist(), radii.tolist(), moves
+    ):
         if pick:
             size = 2 * r + 1
             sign = 1.0 if dilate else -1.0
-            mask = _translate(sign * F.max_pool2d(sign * mask[None, None], size, stride=1, padding=r)[0, 0], *move)
+            mask = _translate(
+                sign * F.max_pool2d(sign * mask[None, None], size, stride=1, padding=r)[0, 0], *move
+            )
         rows.append(mask)
     return torch.stack(rows)
 
@@ -307,8 +347,9 @@ def _translate(mask: Tensor, dy: int, dx: int) -> Tensor:
     if abs(dy) >= height or abs(dx) >= width:
         return torch.zeros_like(mask)
     moved = torch.zeros_like(mask)
-    moved[max(dy, 0):height + min(dy, 0), max(dx, 0):width + min(dx, 0)] = \
-        mask[max(-dy, 0):height + min(-dy, 0), max(-dx, 0):width + min(-dx, 0)]
+    moved[max(dy, 0) : height + min(dy, 0), max(dx, 0) : width + min(dx, 0)] = mask[
+        max(-dy, 0) : height + min(-dy, 0), max(-dx, 0) : width + min(-dx, 0)
+    ]
     return moved
 
 
@@ -321,14 +362,16 @@ def _pad(rgb: Tensor, labels: Tensor, batch: ClipBatch):
     return F.pad(rgb, sides), F.pad(labels, sides, value=VOID), padded
 
 
-def _soft_aggregates(foreground: Tensor, passes: Passes) -> List[Optional[Tensor]]:
+def _soft_aggregates(foreground: Tensor, passes: Passes) -> list[Tensor | None]:
     """Per clip, the test protocol's soft aggregation of its passes' foregrounds, (M+1, H, W):
     background, then objects in pass order; None for a clip that does not aggregate."""
-    return [aggregate(foreground[group]) if both else None
-            for group, both in zip(passes.groups, passes.aggregated)]
+    return [
+        aggregate(foreground[group]) if both else None
+        for group, both in zip(passes.groups, passes.aggregated)
+    ]
 
 
-def _aggregated_nll(merged: List[Optional[Tensor]], labels: Tensor, passes: Passes) -> Tensor:
+def _aggregated_nll(merged: list[Tensor | None], labels: Tensor, passes: Passes) -> Tensor:
     """Mean negative log-likelihood of each aggregating clip's soft-aggregated map (``merged``,
     :func:`_soft_aggregates`) against its ids in ``labels`` (B, H, W), void ignored; zero when no
     clip aggregates."""
@@ -360,5 +403,7 @@ def _pixel_loss(logits: Tensor, truth: Tensor, fraction: float) -> Tensor:
 
 def _deep_loss(logits: Tensor, truth: Tensor) -> Tensor:
     """Cross-entropy of an auxiliary head against the target reduced to its size (nearest)."""
-    small = F.interpolate(truth[:, None].float(), size=logits.shape[-2:], mode="nearest")[:, 0].long()
+    small = F.interpolate(truth[:, None].float(), size=logits.shape[-2:], mode="nearest")[
+        :, 0
+    ].long()
     return F.cross_entropy(logits.float(), small, ignore_index=VOID)

@@ -43,7 +43,7 @@ def _mask(*boxes: tuple[int, int, int, int]) -> torch.Tensor:
     """bool (1, 480, 864) with the given inclusive (r0, r1, c0, c1) rectangles set."""
     m = torch.zeros(1, H, W, dtype=torch.bool)
     for r0, r1, c0, c1 in boxes:
-        m[0, r0:r1 + 1, c0:c1 + 1] = True
+        m[0, r0 : r1 + 1, c0 : c1 + 1] = True
     return m
 
 
@@ -51,10 +51,17 @@ def check_model(check: Checker, ref: reference.RANetReference, keys_dir: Path) -
     spec = _spec_rows(keys_dir / KEY_FILE)
     ours = _state_dict_rows(ref.model)
     first_diff = next((i for i, (a, b) in enumerate(zip(spec, ours)) if a != b), None)
-    detail = "" if first_diff is None else f"; first difference at #{first_diff}: " \
+    detail = (
+        ""
+        if first_diff is None
+        else f"; first difference at #{first_diff}: "
         f"spec {spec[first_diff]} vs model {ours[first_diff]}"
-    check(spec == ours, f"state_dict == {KEY_FILE} ({len(ours)} vs {len(spec)} entries, same "
-                        f"order, shapes, dtypes){detail}")
+    )
+    check(
+        spec == ours,
+        f"state_dict == {KEY_FILE} ({len(ours)} vs {len(spec)} entries, same "
+        f"order, shapes, dtypes){detail}",
+    )
     n = sum(p.numel() for p in ref.model.parameters())
     check(n == EXPECTED_PARAMS, f"parameters {n:,} (expected {EXPECTED_PARAMS:,})")
     check(not ref.model.training and not ref.model.fp16, "eval mode, their fp16 flag off (fp32)")
@@ -79,8 +86,10 @@ def check_boxes(check: Checker, ref: reference.RANetReference) -> None:
     for name, mask, expected in cases:
         box = ref.msk2bbox(mask, k=1.5)
         got = tuple(int(v) for v in box)
-        check(got == expected and not box.is_floating_point(),
-              f"{name}: {got} {box.dtype} (expected {expected})")
+        check(
+            got == expected and not box.is_floating_point(),
+            f"{name}: {got} {box.dtype} (expected {expected})",
+        )
     modern = ref.msk2bbox(cases[0][1], k=1.5, legacy_division=False)
     print(f"  modern integer '/': {modern.tolist()} {modern.dtype}")
     try:
@@ -89,8 +98,10 @@ def check_boxes(check: Checker, ref: reference.RANetReference) -> None:
     except TypeError as err:
         crashed = True
         print(f"  their bbox_crop with that box: TypeError: {err}")
-    check(modern.is_floating_point() and crashed,
-          "without legacy division the box is float and their bbox_crop raises TypeError")
+    check(
+        modern.is_floating_point() and crashed,
+        "without legacy division the box is float and their bbox_crop raises TypeError",
+    )
 
 
 def _toy_sequence(t: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -110,8 +121,10 @@ def check_forward(check: Checker, ref: reference.RANetReference) -> None:
     t0 = time.perf_counter()
     ker = ref.template(x2)
     print(f"  template: {_describe(ker)} ({time.perf_counter() - t0:.1f}s)")
-    check(tuple(ker.shape) == (1, 512, 15, 27) and ker.dtype == torch.float32,
-          "template kernels (1, 512, 15, 27) float32")
+    check(
+        tuple(ker.shape) == (1, 512, 15, 27) and ker.dtype == torch.float32,
+        "template kernels (1, 512, 15, 27) float32",
+    )
     msk2 = torch.ones(1, 1, H, W)
     msk2[..., 120:220, 200:330] = 2
     msk_p = msk2.clone()
@@ -122,8 +135,10 @@ def check_forward(check: Checker, ref: reference.RANetReference) -> None:
     t0 = time.perf_counter()
     out = ref.forward(x1, ker, msk2, msk_p)
     print(f"  forward: {_describe(out)} ({time.perf_counter() - t0:.1f}s)")
-    check(tuple(out.shape) == (1, k, H, W) and out.dtype == torch.float32,
-          f"forward output (1, {k}, 480, 864) float32")
+    check(
+        tuple(out.shape) == (1, k, H, W) and out.dtype == torch.float32,
+        f"forward output (1, {k}, 480, 864) float32",
+    )
     check(bool(((out >= 0) & (out <= 1)).all()), "probabilities in [0, 1]")
 
 
@@ -131,19 +146,26 @@ def check_sequence(check: Checker, ref: reference.RANetReference) -> None:
     frames, labels = _toy_sequence(3, seed=2)
     t0 = time.perf_counter()
     seq = ref.infer_sequence(frames, labels, ref.net_type)
-    print(f"  infer_sequence, 3 frames ({time.perf_counter() - t0:.1f}s): probs {seq.probs.shape} "
-          f"{seq.probs.dtype} [{seq.probs.min():.4f}, {seq.probs.max():.4f}], labels "
-          f"{seq.labels.shape} {seq.labels.dtype} values {np.unique(seq.labels).tolist()}, "
-          f"label_ids {seq.label_ids}")
+    print(
+        f"  infer_sequence, 3 frames ({time.perf_counter() - t0:.1f}s): probs {seq.probs.shape} "
+        f"{seq.probs.dtype} [{seq.probs.min():.4f}, {seq.probs.max():.4f}], labels "
+        f"{seq.labels.shape} {seq.labels.dtype} values {np.unique(seq.labels).tolist()}, "
+        f"label_ids {seq.label_ids}"
+    )
     for t, box in enumerate(seq.boxes):
         counts = {int(v): int(c) for v, c in zip(*np.unique(seq.labels[t], return_counts=True))}
-        print(f"    frame {t}: crop box {tuple(box.tolist())}, label pixel counts {counts}, "
-              f"prob mean {seq.probs[t].mean():.4f}")
+        print(
+            f"    frame {t}: crop box {tuple(box.tolist())}, label pixel counts {counts}, "
+            f"prob mean {seq.probs[t].mean():.4f}"
+        )
     k = 1 if ref.single_object else 2
-    check(seq.probs.shape == (3, k, H, W) and seq.probs.dtype == np.float32,
-          f"probs (T, {k}, 480, 864) float32")
-    check(seq.labels.shape == (3, H, W) and seq.labels.dtype == np.uint8,
-          "labels (T, 480, 864) uint8")
+    check(
+        seq.probs.shape == (3, k, H, W) and seq.probs.dtype == np.float32,
+        f"probs (T, {k}, 480, 864) float32",
+    )
+    check(
+        seq.labels.shape == (3, H, W) and seq.labels.dtype == np.uint8, "labels (T, 480, 864) uint8"
+    )
     check(seq.label_ids == (0, 1, 3), "label ids in their set order, compacted: 0->1, 1->2, 3->3")
     given = np.where(labels == 0, 1, np.where(labels == 1, 2, 3))
     if ref.single_object:
@@ -179,8 +201,10 @@ def check_sequence(check: Checker, ref: reference.RANetReference) -> None:
     crop = ref.bbox_crop(x[1], box).unsqueeze(0)
     out = ref.forward(ref.resize(crop), key, key_mask, key_mask)
     p1 = ref.bbox_uncrop(out, box, crop.shape)
-    check(torch.equal(p1[0], torch.from_numpy(seq.probs[1])),
-          f"frame 1 recomputed by hand equals the driver's ({time.perf_counter() - t0:.1f}s)")
+    check(
+        torch.equal(p1[0], torch.from_numpy(seq.probs[1])),
+        f"frame 1 recomputed by hand equals the driver's ({time.perf_counter() - t0:.1f}s)",
+    )
 
 
 def run(check: Checker, repo: Path, keys_dir: Path) -> None:
@@ -188,19 +212,26 @@ def run(check: Checker, repo: Path, keys_dir: Path) -> None:
         print(f"RANet {net_type} ({repo})")
         t0 = time.perf_counter()
         ref = reference.load_ranet(repo, net_type, seed=0)
-        print(f"  commit {ref.commit}, device {ref.device}, "
-              f"built in {time.perf_counter() - t0:.1f}s")
+        print(
+            f"  commit {ref.commit}, device {ref.device}, built in {time.perf_counter() - t0:.1f}s"
+        )
         for patch in ref.patches:
             print(f"  supplied: {patch}")
-        check(ref.model.forward.__name__ == ("RANet_Single_forward_eval" if ref.single_object
-                                             else "RANet_Multiple_forward_eval"),
-              f"forward is {ref.model.forward.__name__}")
+        check(
+            ref.model.forward.__name__
+            == (
+                "RANet_Single_forward_eval" if ref.single_object else "RANet_Multiple_forward_eval"
+            ),
+            f"forward is {ref.model.forward.__name__}",
+        )
         check_model(check, ref, keys_dir)
         if net_type == "single_object":
             other = reference.load_ranet(repo, "multi_object", seed=0)
             a, b = ref.model.state_dict(), other.model.state_dict()
-            check(all(torch.equal(a[k], b[k]) for k in a),
-                  "seed=0 gives the same weights for both types")
+            check(
+                all(torch.equal(a[k], b[k]) for k in a),
+                "seed=0 gives the same weights for both types",
+            )
             del other
             check_boxes(check, ref)
         check_forward(check, ref)
@@ -210,16 +241,22 @@ def run(check: Checker, repo: Path, keys_dir: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ranet-repo", type=Path, default=os.environ.get(reference.RANET_REPO_ENV))
-    parser.add_argument("--keys-dir", type=Path, default=_default_keys_dir(),
-                        help="folder with the spec RANet_state_dict_keys.txt")
+    parser.add_argument(
+        "--keys-dir",
+        type=Path,
+        default=_default_keys_dir(),
+        help="folder with the spec RANet_state_dict_keys.txt",
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     args = parser.parse_args(argv)
     if args.ranet_repo is None:
         parser.error(f"give --ranet-repo or set ${reference.RANET_REPO_ENV}")
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}; torchvision stand-in: "
-          f"{reference.standin_torchvision.__version__}")
+    print(
+        f"torch {torch.__version__}; torchvision stand-in: "
+        f"{reference.standin_torchvision.__version__}"
+    )
     check, t0 = Checker(), time.perf_counter()
     run(check, args.ranet_repo, args.keys_dir)
     return verdict(check, t0)

@@ -61,12 +61,21 @@ def _check_keys(check: Checker, name: str, model: torch.nn.Module, keys_dir: Pat
     spec = _spec_rows(keys_dir / KEY_FILES[name])
     ours = _state_dict_rows(model)
     first_diff = next((i for i, (a, b) in enumerate(zip(spec, ours)) if a != b), None)
-    detail = "" if first_diff is None else f"; first difference at #{first_diff}: " \
+    detail = (
+        ""
+        if first_diff is None
+        else f"; first difference at #{first_diff}: "
         f"spec {spec[first_diff]} vs model {ours[first_diff]}"
-    check(spec == ours, f"{name} state_dict == {KEY_FILES[name]} ({len(ours)} vs {len(spec)} "
-                        f"entries, same order, shapes, dtypes){detail}")
+    )
+    check(
+        spec == ours,
+        f"{name} state_dict == {KEY_FILES[name]} ({len(ours)} vs {len(spec)} "
+        f"entries, same order, shapes, dtypes){detail}",
+    )
     n = sum(p.numel() for p in model.parameters())
-    check(n == EXPECTED_PARAMS[name], f"{name} parameters {n:,} (expected {EXPECTED_PARAMS[name]:,})")
+    check(
+        n == EXPECTED_PARAMS[name], f"{name} parameters {n:,} (expected {EXPECTED_PARAMS[name]:,})"
+    )
 
 
 def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
@@ -80,8 +89,8 @@ def _toy_sequence(t: int, h: int, w: int, seed: int) -> tuple[np.ndarray, np.nda
     frames = rng.integers(0, 256, size=(t, h, w, 3), dtype=np.uint8)
     labels = np.zeros((t, h, w), np.uint8)
     for i in range(t):
-        labels[i, 10 + i:30 + i, 8:40] = 1
-        labels[i, 30:55, 50 + 2 * i:85 + 2 * i] = 2
+        labels[i, 10 + i : 30 + i, 8:40] = 1
+        labels[i, 30:55, 50 + 2 * i : 85 + 2 * i] = 2
     return frames, labels
 
 
@@ -94,32 +103,48 @@ def run_rgmp(check: Checker, repo: Path, keys_dir: Path, scales: Sequence[float]
     t0 = time.perf_counter()
     modern = reference.load_rgmp(repo, align_corners=None, seed=0)
     legacy = reference.load_rgmp(repo, align_corners=True, seed=0)
-    print(f"  commit {modern.commit}, device {modern.device}, built in {time.perf_counter() - t0:.1f}s")
-    check(isinstance(modern.model, torch.nn.DataParallel) and not modern.model.training,
-          "model is nn.DataParallel(RGMP()) in eval mode")
+    print(
+        f"  commit {modern.commit}, device {modern.device}, built in {time.perf_counter() - t0:.1f}s"
+    )
+    check(
+        isinstance(modern.model, torch.nn.DataParallel) and not modern.model.training,
+        "model is nn.DataParallel(RGMP()) in eval mode",
+    )
     _check_keys(check, "RGMP", modern.model, keys_dir)
-    check(_same_weights(modern.model, legacy.model), "seed=0 gives identical weights for both loads")
+    check(
+        _same_weights(modern.model, legacy.model), "seed=0 gives identical weights for both loads"
+    )
 
     frames, labels = _toy_sequence(3, 64, 96, seed=1)
     all_F, all_M, pad = modern.pad(frames, labels, num_objects=2)
-    print(f"  their DAVIS padding: 64x96 -> all_F {tuple(all_F.shape)} {all_F.dtype}, "
-          f"all_M {tuple(all_M.shape)} {all_M.dtype}, pad {pad}")
-    check(tuple(all_F.shape) == (1, 3, 3, 96, 128) and pad == ((16, 16), (16, 16)),
-          "padding adds 32 px even to multiples of 32 (64x96 -> 96x128)")
+    print(
+        f"  their DAVIS padding: 64x96 -> all_F {tuple(all_F.shape)} {all_F.dtype}, "
+        f"all_M {tuple(all_M.shape)} {all_M.dtype}, pad {pad}"
+    )
+    check(
+        tuple(all_F.shape) == (1, 3, 3, 96, 128) and pad == ((16, 16), (16, 16)),
+        "padding adds 32 px even to multiples of 32 (64x96 -> 96x128)",
+    )
     (lh, uh), (lw, uw) = pad
     inner = all_F[0, :, :, lh:-uh, lw:-uw].permute(1, 2, 3, 0).numpy()
-    check(np.array_equal(inner, (frames / 255.0).astype(np.float32)), "frames read back == uint8/255")
+    check(
+        np.array_equal(inner, (frames / 255.0).astype(np.float32)), "frames read back == uint8/255"
+    )
 
     outs = {}
     for label, ref in (("align_corners=None", modern), ("align_corners=True", legacy)):
         t0 = time.perf_counter()
         out = ref.infer_mo(all_F, all_M, 3, 2, scales=scales)
         outs[label] = out
-        print(f"  Infer_MO {label}, scales {tuple(scales)}: {_describe(out)} "
-              f"({time.perf_counter() - t0:.1f}s)")
+        print(
+            f"  Infer_MO {label}, scales {tuple(scales)}: {_describe(out)} "
+            f"({time.perf_counter() - t0:.1f}s)"
+        )
         check(tuple(out.shape) == (1, 3, 3, 96, 128), "output (1, num_objects+1, T, H', W')")
-        check(bool(((out >= 0) & (out <= 1)).all()) and bool(torch.isfinite(out).all()),
-              "probabilities in [0, 1]")
+        check(
+            bool(((out >= 0) & (out <= 1)).all()) and bool(torch.isfinite(out).all()),
+            "probabilities in [0, 1]",
+        )
         check(torch.allclose(out.sum(1), torch.ones(()), atol=1e-5), "channels sum to 1")
         check(torch.equal(out[0, 1:, 0], all_M[0, :, 0].float()), "frame 0 equals the given masks")
     diff = (outs["align_corners=None"] - outs["align_corners=True"]).abs().max().item()
@@ -133,16 +158,24 @@ def run_fan(check: Checker, repo: Path, keys_dir: Path) -> None:
     t0 = time.perf_counter()
     modern = reference.load_fan(repo, align_corners=None, seed=0)
     legacy = reference.load_fan(repo, align_corners=True, seed=0)
-    print(f"  commit {modern.commit}, device {modern.device}, built in {time.perf_counter() - t0:.1f}s")
-    check(not isinstance(modern.model, torch.nn.DataParallel) and not modern.model.training,
-          "model is a plain RGMP() (FAN's model.py) in eval mode")
+    print(
+        f"  commit {modern.commit}, device {modern.device}, built in {time.perf_counter() - t0:.1f}s"
+    )
+    check(
+        not isinstance(modern.model, torch.nn.DataParallel) and not modern.model.training,
+        "model is a plain RGMP() (FAN's model.py) in eval mode",
+    )
     _check_keys(check, "FAN", modern.model, keys_dir)
-    check(_same_weights(modern.model, legacy.model), "seed=0 gives identical weights for both loads")
+    check(
+        _same_weights(modern.model, legacy.model), "seed=0 gives identical weights for both loads"
+    )
 
     frames, labels = _toy_sequence(3, 64, 96, seed=2)
     all_F, all_M, pad = modern.pad(frames, labels)
-    print(f"  their DAVIS padding (single object): all_F {tuple(all_F.shape)}, "
-          f"all_M {tuple(all_M.shape)}, pad {pad}")
+    print(
+        f"  their DAVIS padding (single object): all_F {tuple(all_F.shape)}, "
+        f"all_M {tuple(all_M.shape)}, pad {pad}"
+    )
     outs = {}
     for label, ref in (("align_corners=None", modern), ("align_corners=True", legacy)):
         t0 = time.perf_counter()
@@ -150,8 +183,10 @@ def run_fan(check: Checker, repo: Path, keys_dir: Path) -> None:
         outs[label] = out
         print(f"  infer_sequence {label}: {_describe(out)} ({time.perf_counter() - t0:.1f}s)")
         check(tuple(out.shape) == (1, 1, 3, 96, 128), "output (1, 1, T, H', W')")
-        check(bool(((out >= 0) & (out <= 1)).all()) and bool(torch.isfinite(out).all()),
-              "probabilities in [0, 1]")
+        check(
+            bool(((out >= 0) & (out <= 1)).all()) and bool(torch.isfinite(out).all()),
+            "probabilities in [0, 1]",
+        )
         check(torch.equal(out[0, 0, 0], all_M[0, 0, 0].float()), "frame 0 equals the given mask")
     diff = (outs["align_corners=None"] - outs["align_corners=True"]).abs().max().item()
     mean = (outs["align_corners=None"] - outs["align_corners=True"]).abs().mean().item()
@@ -165,8 +200,10 @@ def _default_keys_dir() -> Path:
 
 def verdict(check: Checker, started: float) -> int:
     """Print PASS/FAIL with the failure count and time; the exit code."""
-    print(f"{'PASS' if not check.failures else 'FAIL'}: {len(check.failures)} failure(s), "
-          f"{time.perf_counter() - started:.1f}s")
+    print(
+        f"{'PASS' if not check.failures else 'FAIL'}: {len(check.failures)} failure(s), "
+        f"{time.perf_counter() - started:.1f}s"
+    )
     return 1 if check.failures else 0
 
 
@@ -174,19 +211,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rgmp-repo", type=Path, default=os.environ.get(reference.RGMP_REPO_ENV))
     parser.add_argument("--fan-repo", type=Path, default=os.environ.get(reference.FAN_REPO_ENV))
-    parser.add_argument("--keys-dir", type=Path, default=_default_keys_dir(),
-                        help="folder with the spec *_state_dict_keys.txt files")
+    parser.add_argument(
+        "--keys-dir",
+        type=Path,
+        default=_default_keys_dir(),
+        help="folder with the spec *_state_dict_keys.txt files",
+    )
     parser.add_argument("--scales", type=float, nargs="+", default=[0.5, 0.75, 1.0])
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     args = parser.parse_args(argv)
     if args.rgmp_repo is None or args.fan_repo is None:
-        parser.error(f"give --rgmp-repo/--fan-repo or set ${reference.RGMP_REPO_ENV}/"
-                     f"${reference.FAN_REPO_ENV}")
+        parser.error(
+            f"give --rgmp-repo/--fan-repo or set ${reference.RGMP_REPO_ENV}/"
+            f"${reference.FAN_REPO_ENV}"
+        )
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    print(f"torch {torch.__version__}; torchvision stand-in: "
-          f"{reference.standin_torchvision.__version__}")
+    print(
+        f"torch {torch.__version__}; torchvision stand-in: "
+        f"{reference.standin_torchvision.__version__}"
+    )
     check, t0 = Checker(), time.perf_counter()
     run_rgmp(check, args.rgmp_repo, args.keys_dir, args.scales)
     run_fan(check, args.fan_repo, args.keys_dir)

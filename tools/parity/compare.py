@@ -40,7 +40,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -58,7 +57,9 @@ def relative_difference(ours: torch.Tensor, theirs: torch.Tensor) -> float:
     """max |ours − theirs| / max |theirs| (an element-wise ratio explodes where values cross zero)."""
     ours, theirs = ours.detach().double(), theirs.detach().double()
     if ours.shape != theirs.shape:
-        raise AssertionError(f"shapes differ: ours {tuple(ours.shape)} theirs {tuple(theirs.shape)}")
+        raise AssertionError(
+            f"shapes differ: ours {tuple(ours.shape)} theirs {tuple(theirs.shape)}"
+        )
     scale = theirs.abs().max().clamp_min(1e-12)
     return float((ours - theirs).abs().max() / scale)
 
@@ -77,7 +78,9 @@ def tame_head(model: torch.nn.Module) -> float:
     return factor
 
 
-def export_release(model: torch.nn.Module, path: Path, *, legacy: bool, prefix: bool = True) -> None:
+def export_release(
+    model: torch.nn.Module, path: Path, *, legacy: bool, prefix: bool = True
+) -> None:
     """Write the authors' model state as their release was: ``module.`` keys (``prefix``), optionally
     a legacy pickle without BatchNorm counters."""
     state = model.state_dict()
@@ -94,10 +97,14 @@ def build_ours(method: str, release: Path, workdir: Path, **config):
     method_class = get_method(method)
     converted = workdir / f"{method}-converted.pth"
     save_checkpoint(converted, method_class.convert_weights(release), method=method, source=release)
-    return method_class, method_class.build_network(make_config(method_class.Config, config), converted), converted
+    return (
+        method_class,
+        method_class.build_network(make_config(method_class.Config, config), converted),
+        converted,
+    )
 
 
-def network_rows(theirs_model, ours_net, sizes, masks: int) -> List[Tuple[str, float]]:
+def network_rows(theirs_model, ours_net, sizes, masks: int) -> list[tuple[str, float]]:
     """Encoder maps and decoder logits, theirs vs ours plain and ours as run (folded, channels-last)."""
     theirs_module = theirs_model.module if hasattr(theirs_model, "module") else theirs_model
     folded = ours_net.for_inference().to(memory_format=torch.channels_last)
@@ -108,7 +115,9 @@ def network_rows(theirs_model, ours_net, sizes, masks: int) -> List[Tuple[str, f
         prev = torch.rand(masks, height, width, generator=generator)
         with torch.no_grad(), reference.quiet():
             their_feats = theirs_module.Encoder(rgb.expand(masks, -1, -1, -1), prev)
-            ref_r5 = their_feats[0].flip(0)  # any reference features; reversed to pair different ones
+            ref_r5 = their_feats[0].flip(
+                0
+            )  # any reference features; reversed to pair different ones
             their_logits = theirs_module.Decoder(their_feats[0], ref_r5, *their_feats[1:])[0]
         with torch.inference_mode():
             for label, net in (("plain", ours_net), ("as run", folded)):
@@ -116,12 +125,24 @@ def network_rows(theirs_model, ours_net, sizes, masks: int) -> List[Tuple[str, f
                 feats = net.Encoder(rgb.contiguous(memory_format=layout), prev.unsqueeze(1))
                 logits = net.Decoder(feats, ref_r5.clone())
                 for name, ours_t, theirs_t in zip(("r5", "r4", "r3", "r2"), feats, their_feats):
-                    rows.append((f"network {height}x{width} {label}: encoder {name}", relative_difference(ours_t, theirs_t)))
-                rows.append((f"network {height}x{width} {label}: decoder logits", relative_difference(logits, their_logits)))
+                    rows.append(
+                        (
+                            f"network {height}x{width} {label}: encoder {name}",
+                            relative_difference(ours_t, theirs_t),
+                        )
+                    )
+                rows.append(
+                    (
+                        f"network {height}x{width} {label}: decoder logits",
+                        relative_difference(logits, their_logits),
+                    )
+                )
     return rows
 
 
-def run_ours(method_class, config: Dict, weights: Path, frames: np.ndarray, labels0: np.ndarray) -> torch.Tensor:
+def run_ours(
+    method_class, config: dict, weights: Path, frames: np.ndarray, labels0: np.ndarray
+) -> torch.Tensor:
     """Probabilities (T, K+1, H, W) from the vosbench method, fed frame by frame as the runner does."""
     from vosbench.runner import make_config
 
@@ -132,17 +153,19 @@ def run_ours(method_class, config: Dict, weights: Path, frames: np.ndarray, labe
     with torch.inference_mode():
         for t, frame in enumerate(frames):
             mask = torch.from_numpy(labels0) if t == 0 else None
-            outputs.append(method.step(torch.from_numpy(frame), mask, ids if t == 0 else None).clone())
+            outputs.append(
+                method.step(torch.from_numpy(frame), mask, ids if t == 0 else None).clone()
+            )
     return torch.stack(outputs)
 
 
 def crop(padded: torch.Tensor, pad) -> torch.Tensor:
     """(…, H', W') → (…, H, W) with the authors' pad record ((top, bottom), (left, right))."""
     (top, bottom), (left, right) = pad
-    return padded[..., top:padded.shape[-2] - bottom, left:padded.shape[-1] - right]
+    return padded[..., top : padded.shape[-2] - bottom, left : padded.shape[-1] - right]
 
 
-def sequences(davis: Path | None, davis_frames: int) -> List[Tuple[str, np.ndarray, np.ndarray]]:
+def sequences(davis: Path | None, davis_frames: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(name, frames uint8 (T, H, W, 3), first-frame labels (H, W)) to propagate."""
     from vosbench.datasets import load_dataset
 
@@ -155,12 +178,20 @@ def sequences(davis: Path | None, davis_frames: int) -> List[Tuple[str, np.ndarr
     for name, sequence in found:
         stems = sequence.frames[: davis_frames if "DAVIS" in name else len(sequence.frames)]
         frames = np.stack([sequence.read_frame(s) for s in stems])
-        out.append((f"{name} ({len(stems)} frames)", frames, sequence.read_annotation(stems[0]).astype(np.uint8)))
+        out.append(
+            (
+                f"{name} ({len(stems)} frames)",
+                frames,
+                sequence.read_annotation(stems[0]).astype(np.uint8),
+            )
+        )
     return out
 
 
-def compare_rgmp(repo: Path, davis: Path | None, davis_frames: int, workdir: Path) -> List[Tuple[str, float]]:
-    rows: List[Tuple[str, float]] = []
+def compare_rgmp(
+    repo: Path, davis: Path | None, davis_frames: int, workdir: Path
+) -> list[tuple[str, float]]:
+    rows: list[tuple[str, float]] = []
     seqs = sequences(davis, davis_frames)
     for align in (False, True):
         tag = f"align_corners={align}"
@@ -177,12 +208,19 @@ def compare_rgmp(repo: Path, davis: Path | None, davis_frames: int, workdir: Pat
             all_F, all_M, pad = theirs.pad(frames, labels, num_objects, multi_object=True)
             their_probs = crop(theirs.infer_mo(all_F, all_M, len(frames), num_objects)[0], pad)
             ours_probs = run_ours(method_class, {"align_corners": align}, weights, frames, labels0)
-            rows.append((f"[{tag}] protocol 3 scales, {name}", relative_difference(ours_probs, their_probs.transpose(0, 1))))
+            rows.append(
+                (
+                    f"[{tag}] protocol 3 scales, {name}",
+                    relative_difference(ours_probs, their_probs.transpose(0, 1)),
+                )
+            )
     return rows
 
 
-def compare_fan(repo: Path, davis: Path | None, davis_frames: int, workdir: Path) -> List[Tuple[str, float]]:
-    rows: List[Tuple[str, float]] = []
+def compare_fan(
+    repo: Path, davis: Path | None, davis_frames: int, workdir: Path
+) -> list[tuple[str, float]]:
+    rows: list[tuple[str, float]] = []
     theirs = reference.load_fan(repo, seed=0)  # their code as it runs today: align_corners=False
     tame_head(theirs.model)
     release = workdir / "fan-release.pth"
@@ -193,17 +231,26 @@ def compare_fan(repo: Path, davis: Path | None, davis_frames: int, workdir: Path
         binary = (labels0 > 0).astype(np.uint8)  # FAN's released script merges all objects
         labels = np.repeat(binary[None], len(frames), axis=0)
         all_F, all_M, pad = theirs.pad(frames, labels)
-        their_fg = crop(theirs.infer_sequence(all_F, all_M[:, :, 0].float(), len(frames))[0, 0], pad)
+        their_fg = crop(
+            theirs.infer_sequence(all_F, all_M[:, :, 0].float(), len(frames))[0, 0], pad
+        )
         ours_probs = run_ours(method_class, {"reference": "previous"}, weights, frames, binary)
-        rows.append((f"protocol reference=previous, {name}", relative_difference(ours_probs[:, 1], their_fg)))
+        rows.append(
+            (
+                f"protocol reference=previous, {name}",
+                relative_difference(ours_probs[:, 1], their_fg),
+            )
+        )
     return rows
 
 
-def compare_ranet(repo: Path, davis: Path | None, davis_frames: int, workdir: Path) -> List[Tuple[str, float]]:
+def compare_ranet(
+    repo: Path, davis: Path | None, davis_frames: int, workdir: Path
+) -> list[tuple[str, float]]:
     """Both released heads: network outputs, then whole sequences through the crop-and-track loop."""
     from vosbench.datasets import load_dataset
 
-    rows: List[Tuple[str, float]] = []
+    rows: list[tuple[str, float]] = []
     data = load_dataset("synthetic", None, "val", preset="val", num_frames=davis_frames)
     by_objects = {len(s.prompts()[s.frames[0]]): s for s in data.sequences}
     for net_type, objects in (("single_object", 1), ("multi_object", 3)):
@@ -223,19 +270,29 @@ def compare_ranet(repo: Path, davis: Path | None, davis_frames: int, workdir: Pa
             their_out = theirs.forward(x[1:2], their_kernels, their_map.clone(), their_map.clone())
         with torch.inference_mode():
             our_kernels = ours.template(x[:1])
-            objects_masks = torch.stack([torch.from_numpy(boxed_labels == k).float() for k in range(1, objects + 1)])[None]
+            objects_masks = torch.stack(
+                [torch.from_numpy(boxed_labels == k).float() for k in range(1, objects + 1)]
+            )[None]
             if objects == 1:
                 our_out = ours.forward_single(x[1:2], our_kernels, objects_masks, objects_masks)
             else:
                 template = torch.cat([1 - objects_masks.sum(1, keepdim=True), objects_masks], 1)
                 our_out = ours.forward_multi(x[1:2], our_kernels, template, objects_masks)
-        rows.append((f"{net_type}: template kernels", relative_difference(our_kernels, their_kernels)))
+        rows.append(
+            (f"{net_type}: template kernels", relative_difference(our_kernels, their_kernels))
+        )
         rows.append((f"{net_type}: head output", relative_difference(our_out, their_out)))
         their_seq = theirs.infer_sequence(boxed, boxed_labels, content_box=(0, 5, 480, 859))
-        ours_probs = run_ours(method_class, {}, weights, frames, labels0)[:, 1:]  # drop the 0.5 background
+        ours_probs = run_ours(method_class, {}, weights, frames, labels0)[
+            :, 1:
+        ]  # drop the 0.5 background
         theirs_probs = torch.from_numpy(their_seq.probs[..., 5:859])
-        rows.append((f"{net_type}: protocol, synthetic {objects} object(s) ({len(frames)} frames)",
-                     relative_difference(ours_probs, theirs_probs)))
+        rows.append(
+            (
+                f"{net_type}: protocol, synthetic {objects} object(s) ({len(frames)} frames)",
+                relative_difference(ours_probs, theirs_probs),
+            )
+        )
     return rows
 
 
@@ -249,7 +306,9 @@ def informative_cosnet(model: torch.nn.Module, seed: int) -> None:
         for module in model.modules():
             if isinstance(module, torch.nn.Conv2d):
                 fan_in = module.weight[0].numel()
-                module.weight.copy_(torch.randn(module.weight.shape, generator=generator) * (2.0 / fan_in) ** 0.5)
+                module.weight.copy_(
+                    torch.randn(module.weight.shape, generator=generator) * (2.0 / fan_in) ** 0.5
+                )
                 if module.bias is not None:
                     module.bias.copy_(torch.randn(module.bias.shape, generator=generator) * 0.1)
             elif isinstance(module, torch.nn.BatchNorm2d):
@@ -276,8 +335,10 @@ def tame_cosnet(ref) -> None:
         model.linear_e.weight.mul_(3.0 / float(affinity.std()))
     for name in ("gate", "main_classifier1", "main_classifier2", "encoder.main_classifier"):
         module = model.get_submodule(name)
-        seen: List[torch.Tensor] = []
-        handle = module.register_forward_hook(lambda _m, _i, out, seen=seen: seen.append(out.detach()))
+        seen: list[torch.Tensor] = []
+        handle = module.register_forward_hook(
+            lambda _m, _i, out, seen=seen: seen.append(out.detach())
+        )
         ref.forward(probe_a, probe_b)
         handle.remove()
         with torch.no_grad():
@@ -288,20 +349,20 @@ def tame_cosnet(ref) -> None:
     ref.sync_group()
 
 
-def export_cosnet_release(state: Dict[str, torch.Tensor], path: Path, *, epoch: Optional[int]) -> None:
+def export_cosnet_release(state: dict[str, torch.Tensor], path: Path, *, epoch: int | None) -> None:
     """As released: ``{"epoch", "model"}`` (the DeepLabv3 initialisation: ``{"model"}``) with
     DataParallel ``module.`` keys, in the pre-1.6 (non-zip) format PyTorch 1.0.1 wrote."""
-    record: Dict[str, object] = {"model": {f"module.{k}": v for k, v in state.items()}}
+    record: dict[str, object] = {"model": {f"module.{k}": v for k, v in state.items()}}
     if epoch is not None:
         record = {"epoch": epoch, **record}
     torch.save(record, path, _use_new_zipfile_serialization=False)
 
 
-def run_cosnet(method, frames: np.ndarray) -> Tuple[torch.Tensor, torch.Tensor, List[List[int]]]:
+def run_cosnet(method, frames: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, list[list[int]]]:
     """From the vosbench method fed frame by frame as the runner does (references read through
     ``frame_reader``): the averaged maps (T, 473, 473), the answers' foreground (T, H, W) and the
     references it drew."""
-    averaged: List[torch.Tensor] = []
+    averaged: list[torch.Tensor] = []
     probability = method.probability
 
     def recording(*args, **kwargs):
@@ -317,12 +378,14 @@ def run_cosnet(method, frames: np.ndarray) -> Tuple[torch.Tensor, torch.Tensor, 
     return torch.stack(averaged), probs, method.describe()["references_drawn"]
 
 
-def compare_cosnet(repo: Path, davis: Path | None, davis_frames: int, workdir: Path) -> List[Tuple[str, float]]:
+def compare_cosnet(
+    repo: Path, davis: Path | None, davis_frames: int, workdir: Path
+) -> list[tuple[str, float]]:
     """Network outputs at 97x97 and 473x473, the DeepLabv3 initialisation, whole videos through the test loop."""
     from vosbench.datasets import load_dataset
     from vosbench.runner import make_config
 
-    rows: List[Tuple[str, float]] = []
+    rows: list[tuple[str, float]] = []
     theirs = reference.load_cosnet(repo, seed=0)
     informative_cosnet(theirs.model, seed=1)
     tame_cosnet(theirs)
@@ -342,18 +405,27 @@ def compare_cosnet(repo: Path, davis: Path | None, davis_frames: int, workdir: P
             forward = ours(a, b)
             group = ours.segment_group(va, [vb, vc], (size, size))
         tag = f"{size}x{size}"
-        rows += [(f"network {tag}: encoder V", relative_difference(va, their_va)),
-                 (f"network {tag}: encoder saliency", relative_difference(saliency, their_saliency)),
-                 (f"network {tag}: x1 alone (segment)", relative_difference(x1, their_x1)),
-                 (f"network {tag}: forward x1, x2, temp", max(relative_difference(o, t) for o, t in
-                                                            zip(forward, (their_x1, their_x2, their_temp)))),
-                 (f"network {tag}: group x1, 2 references", relative_difference(group, their_group))]
+        rows += [
+            (f"network {tag}: encoder V", relative_difference(va, their_va)),
+            (f"network {tag}: encoder saliency", relative_difference(saliency, their_saliency)),
+            (f"network {tag}: x1 alone (segment)", relative_difference(x1, their_x1)),
+            (
+                f"network {tag}: forward x1, x2, temp",
+                max(
+                    relative_difference(o, t)
+                    for o, t in zip(forward, (their_x1, their_x2, their_temp))
+                ),
+            ),
+            (f"network {tag}: group x1, 2 references", relative_difference(group, their_group)),
+        ]
     with reference._seeded(0), reference.quiet():
         deeplab = theirs.model_module.Res_Deeplab(num_classes=2).eval()
     informative_cosnet(deeplab, seed=2)
     init = workdir / "deeplab_davis_12_0.pth"
     export_cosnet_release(deeplab.state_dict(), init, epoch=None)
-    converted = workdir / "cosnet-init-converted.pth"  # encoder only: a run refuses it, training loads it
+    converted = (
+        workdir / "cosnet-init-converted.pth"
+    )  # encoder only: a run refuses it, training loads it
     save_checkpoint(converted, method_class.convert_weights(init), method="cosnet", source=init)
     net = method_class.build_network(make_config(method_class.Config, {}))
     net.load_encoder(converted)
@@ -362,43 +434,76 @@ def compare_cosnet(repo: Path, davis: Path | None, davis_frames: int, workdir: P
         their_fea, their_sal = deeplab(probe)
     with torch.inference_mode():
         fea, sal = net.encoder(probe)
-    rows.append(("DeepLabv3 initialisation converted: V and saliency",
-                 max(relative_difference(fea, their_fea), relative_difference(sal, their_sal))))
+    rows.append(
+        (
+            "DeepLabv3 initialisation converted: V and saliency",
+            max(relative_difference(fea, their_fea), relative_difference(sal, their_sal)),
+        )
+    )
 
-    videos = [("synthetic", load_dataset("synthetic", None, "val", preset="val", num_frames=3).sequences[0], 3)]
+    videos = [
+        (
+            "synthetic",
+            load_dataset("synthetic", None, "val", preset="val", num_frames=3).sequences[0],
+            3,
+        )
+    ]
     if davis is not None:
-        videos.append(("DAVIS-2016 blackswan", load_dataset("davis2016", davis, "val", task="unsupervised",
-                                                            sequences=["blackswan"]).sequences[0], davis_frames))
+        videos.append(
+            (
+                "DAVIS-2016 blackswan",
+                load_dataset(
+                    "davis2016", davis, "val", task="unsupervised", sequences=["blackswan"]
+                ).sequences[0],
+                davis_frames,
+            )
+        )
     for name, sequence, count in videos:
         frames = np.stack([sequence.read_frame(s) for s in sequence.frames[:count]])
-        method = method_class(make_config(method_class.Config, {"references": "2"}), weights=str(weights))
+        method = method_class(
+            make_config(method_class.Config, {"references": "2"}), weights=str(weights)
+        )
         ours_averaged, ours_probs, draws = run_cosnet(method, frames)
         their_averaged, their_probs = (torch.from_numpy(x) for x in theirs.test_loop(frames, draws))
         tag = f"protocol 2 references, {name} ({len(frames)} frames, {frames.shape[2]}x{frames.shape[1]})"
-        rows.append((f"{tag}: averaged 473x473 maps", relative_difference(ours_averaged, their_averaged)))
-        rows.append((f"{tag}: maps at the frame size", relative_difference(ours_probs, their_probs)))
+        rows.append(
+            (f"{tag}: averaged 473x473 maps", relative_difference(ours_averaged, their_averaged))
+        )
+        rows.append(
+            (f"{tag}: maps at the frame size", relative_difference(ours_probs, their_probs))
+        )
     return rows
 
 
-def main(argv: List[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--method", choices=("rgmp", "fan", "ranet", "cosnet"), required=True)
-    parser.add_argument("--repo", type=Path, required=True, help="checkout of the authors' repository")
+    parser.add_argument(
+        "--repo", type=Path, required=True, help="checkout of the authors' repository"
+    )
     parser.add_argument("--davis", type=Path, help="DAVIS-2016 root, to add a real 480p sequence")
-    parser.add_argument("--davis-frames", type=int, default=4, help="frames of the DAVIS sequence (default 4)")
+    parser.add_argument(
+        "--davis-frames", type=int, default=4, help="frames of the DAVIS sequence (default 4)"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        compare = {"rgmp": compare_rgmp, "fan": compare_fan, "ranet": compare_ranet,
-                   "cosnet": compare_cosnet}[args.method]
+        compare = {
+            "rgmp": compare_rgmp,
+            "fan": compare_fan,
+            "ranet": compare_ranet,
+            "cosnet": compare_cosnet,
+        }[args.method]
         rows = compare(args.repo, args.davis, args.davis_frames, Path(tmp))
     worst = max(d for _, d in rows)
     width = max(len(n) for n, _ in rows)
     for name, difference in rows:
         print(f"{name:<{width}}  {difference:.2e}  {'ok' if difference <= TOLERANCE else 'FAIL'}")
     verdict = "PASS" if worst <= TOLERANCE else "FAIL"
-    print(f"{verdict}: {args.method} vs {args.repo} (commit {reference._git_commit(args.repo.resolve()) or '?'}), "
-          f"largest relative difference {worst:.2e} (tolerance {TOLERANCE:.0e}), {time.perf_counter() - started:.0f} s")
+    print(
+        f"{verdict}: {args.method} vs {args.repo} (commit {reference._git_commit(args.repo.resolve()) or '?'}), "
+        f"largest relative difference {worst:.2e} (tolerance {TOLERANCE:.0e}), {time.perf_counter() - started:.0f} s"
+    )
     return 0 if worst <= TOLERANCE else 1
 
 

@@ -111,8 +111,14 @@ class _FunctionalWithAlignCorners:
     def __getattr__(self, name: str) -> Any:
         return getattr(torch_F, name)
 
-    def upsample(self, input: torch.Tensor, size: Any = None, scale_factor: Any = None,
-                 mode: str = "nearest", align_corners: bool | None = None) -> torch.Tensor:
+    def upsample(
+        self,
+        input: torch.Tensor,
+        size: Any = None,
+        scale_factor: Any = None,
+        mode: str = "nearest",
+        align_corners: bool | None = None,
+    ) -> torch.Tensor:
         if align_corners is None and mode in _LINEAR_MODES:
             align_corners = self.align_corners
         return torch_F.interpolate(input, size, scale_factor, mode, align_corners)
@@ -130,14 +136,21 @@ def _resolve_repo(repo: PathLike | None, env: str, required: Sequence[str]) -> P
     path = Path(repo).expanduser().resolve()
     missing = [name for name in required if not (path / name).is_file()]
     if missing:
-        raise FileNotFoundError(f"{path} is not the expected checkout: missing {', '.join(missing)}")
+        raise FileNotFoundError(
+            f"{path} is not the expected checkout: missing {', '.join(missing)}"
+        )
     return path
 
 
 def _git_commit(repo: Path) -> str | None:
     try:
-        out = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
-                             text=True, check=False, timeout=10)
+        out = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     commit = out.stdout.strip()
@@ -155,24 +168,32 @@ def _builtins_with_imports(supplied: Mapping[str, types.ModuleType]) -> dict[str
     real_import = builtins.__import__
     roots = {name.split(".")[0] for name in supplied}
 
-    def __import__(name: str, globals: Any = None, locals: Any = None,
-                   fromlist: Sequence[str] | None = (), level: int = 0) -> Any:
+    def __import__(
+        name: str,
+        globals: Any = None,
+        locals: Any = None,
+        fromlist: Sequence[str] | None = (),
+        level: int = 0,
+    ) -> Any:
         if level == 0 and name.split(".")[0] in roots:
             root, _, child = name.partition(".")
             if name in supplied and not fromlist and child and "." not in child:
                 # ``import package.module``: the real package with that one module replaced
                 return _View(real_import(root, globals, locals, (), 0), **{child: supplied[name]})
             if name not in supplied or not fromlist:
-                raise ImportError(f"reference harness supplies only 'from X import ...' for "
-                                  f"{sorted(supplied)}, not {name!r}")
+                raise ImportError(
+                    f"reference harness supplies only 'from X import ...' for "
+                    f"{sorted(supplied)}, not {name!r}"
+                )
             return supplied[name]
         return real_import(name, globals, locals, fromlist, level)
 
     return {**vars(builtins), "__import__": __import__}
 
 
-def _import_file(path: Path, tag: str,
-                 supplied: Mapping[str, types.ModuleType] | None = None) -> types.ModuleType:
+def _import_file(
+    path: Path, tag: str, supplied: Mapping[str, types.ModuleType] | None = None
+) -> types.ModuleType:
     """Import one of their files under a private, unique module name (not put in sys.modules).
 
     ``supplied`` maps module names the file imports to already loaded private modules.
@@ -223,8 +244,9 @@ def _exec_functions(path: Path, names: Sequence[str], namespace: dict[str, Any])
     return namespace
 
 
-def _load_model_and_utils(repo: Path, tag: str, align_corners: bool | None
-                          ) -> tuple[types.ModuleType, types.ModuleType]:
+def _load_model_and_utils(
+    repo: Path, tag: str, align_corners: bool | None
+) -> tuple[types.ModuleType, types.ModuleType]:
     standin_torchvision.install()
     model_module = _import_file(repo / "model.py", tag)
     utils_module = _import_file(repo / "utils.py", tag)
@@ -252,9 +274,13 @@ def _device() -> torch.device:
 # padding through their DAVIS dataset class
 
 
-def _pad_with_their_davis(utils_module: types.ModuleType, frames: np.ndarray, labels: np.ndarray,
-                          num_objects: int | None, multi_object: bool
-                          ) -> tuple[torch.Tensor, torch.Tensor, tuple[tuple[int, int], tuple[int, int]]]:
+def _pad_with_their_davis(
+    utils_module: types.ModuleType,
+    frames: np.ndarray,
+    labels: np.ndarray,
+    num_objects: int | None,
+    multi_object: bool,
+) -> tuple[torch.Tensor, torch.Tensor, tuple[tuple[int, int], tuple[int, int]]]:
     """Feed one sequence through their ``DAVIS`` class via a temporary DAVIS-layout folder.
 
     The padding lives inside ``DAVIS.__getitem__`` together with file reading, so to reuse it
@@ -270,8 +296,10 @@ def _pad_with_their_davis(utils_module: types.ModuleType, frames: np.ndarray, la
     if labels.ndim == 2:
         labels = labels[None]
     if labels.dtype != np.uint8 or labels.ndim != 3 or labels.shape[1:] != frames.shape[1:3]:
-        raise ValueError(f"labels must be uint8 (T, H, W) or (H, W) matching frames, got "
-                         f"{labels.dtype} {labels.shape}")
+        raise ValueError(
+            f"labels must be uint8 (T, H, W) or (H, W) matching frames, got "
+            f"{labels.dtype} {labels.shape}"
+        )
     palette = [v for i in range(256) for v in (i, i, i)]
     seq = "seq"
     with tempfile.TemporaryDirectory(prefix="vosbench_ref_davis_") as tmp:
@@ -288,18 +316,27 @@ def _pad_with_their_davis(utils_module: types.ModuleType, frames: np.ndarray, la
             img = Image.fromarray(lab, "L").convert("P")
             img.putpalette(palette)
             img.save(ann_dir / f"{t:05d}.png", format="PNG")
-        dataset = utils_module.DAVIS(str(root) + os.sep, imset="list.txt", multi_object=multi_object)
+        dataset = utils_module.DAVIS(
+            str(root) + os.sep, imset="list.txt", multi_object=multi_object
+        )
         all_F, all_M, info = dataset[0]
     if num_objects is not None and int(info["num_objects"]) != int(num_objects):
-        raise ValueError(f"num_objects={num_objects} but their loader finds "
-                         f"{int(info['num_objects'])} (max label of frame 0)")
+        raise ValueError(
+            f"num_objects={num_objects} but their loader finds "
+            f"{int(info['num_objects'])} (max label of frame 0)"
+        )
     (lh, uh), (lw, uw) = info["pad"]
     return all_F, all_M, ((int(lh), int(uh)), (int(lw), int(uw)))
 
 
-def pad_like_authors(frames: np.ndarray, labels: np.ndarray, num_objects: int | None = None,
-                     *, repo: PathLike | None = None, multi_object: bool = True
-                     ) -> tuple[torch.Tensor, torch.Tensor, tuple[tuple[int, int], tuple[int, int]]]:
+def pad_like_authors(
+    frames: np.ndarray,
+    labels: np.ndarray,
+    num_objects: int | None = None,
+    *,
+    repo: PathLike | None = None,
+    multi_object: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor, tuple[tuple[int, int], tuple[int, int]]]:
     """Pad a sequence exactly as RGMP's ``DAVIS`` loader (their code, run unchanged).
 
     ``frames``: uint8 (T, H, W, 3); ``labels``: uint8 (T, H, W) index masks (or frame 0 only).
@@ -334,8 +371,14 @@ class RGMPReference:
     utils_module: types.ModuleType
     run_namespace: dict[str, Any] = field(repr=False)
 
-    def infer_mo(self, all_F: torch.Tensor, all_M: torch.Tensor, num_frames: int,
-                 num_objects: int, scales: Sequence[float] = (0.5, 0.75, 1.0)) -> torch.Tensor:
+    def infer_mo(
+        self,
+        all_F: torch.Tensor,
+        all_M: torch.Tensor,
+        num_frames: int,
+        num_objects: int,
+        scales: Sequence[float] = (0.5, 0.75, 1.0),
+    ) -> torch.Tensor:
         """Their ``Infer_MO`` (no grad, warnings silenced).
 
         all_F: float (1, 3, T, H', W') in [0, 1], already padded; all_M: one-hot
@@ -346,15 +389,21 @@ class RGMPReference:
         with torch.no_grad(), quiet():
             return fn(all_F, all_M, int(num_frames), int(num_objects), scales=list(scales))
 
-    def pad(self, frames: np.ndarray, labels: np.ndarray, num_objects: int | None = None,
-            *, multi_object: bool = True
-            ) -> tuple[torch.Tensor, torch.Tensor, tuple[tuple[int, int], tuple[int, int]]]:
+    def pad(
+        self,
+        frames: np.ndarray,
+        labels: np.ndarray,
+        num_objects: int | None = None,
+        *,
+        multi_object: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor, tuple[tuple[int, int], tuple[int, int]]]:
         """:func:`pad_like_authors` using this checkout's already loaded ``utils.py``."""
         return _pad_with_their_davis(self.utils_module, frames, labels, num_objects, multi_object)
 
 
-def load_rgmp(repo: PathLike | None = None, align_corners: bool | None = None,
-              *, seed: int | None = None) -> RGMPReference:
+def load_rgmp(
+    repo: PathLike | None = None, align_corners: bool | None = None, *, seed: int | None = None
+) -> RGMPReference:
     """Build the authors' RGMP as ``run.py`` does: ``nn.DataParallel(RGMP())``, eval mode.
 
     ``align_corners``: None keeps ``F.upsample``'s modern meaning (False); True/False forces it
@@ -378,9 +427,16 @@ def load_rgmp(repo: PathLike | None = None, align_corners: bool | None = None,
         "downsample": utils_module.downsample,
     }
     _exec_functions(path / "run.py", _RGMP_RUN_FUNCTIONS, namespace)
-    return RGMPReference(repo=path, commit=_git_commit(path), align_corners=align_corners,
-                         device=device, model=model, model_module=model_module,
-                         utils_module=utils_module, run_namespace=namespace)
+    return RGMPReference(
+        repo=path,
+        commit=_git_commit(path),
+        align_corners=align_corners,
+        device=device,
+        model=model,
+        model_module=model_module,
+        utils_module=utils_module,
+        run_namespace=namespace,
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -405,8 +461,9 @@ class FANReference:
         """Their ``Propagate_MS(ms, F2, P2) -> (fg probability (1, H', W'), r5 of this frame)``."""
         return self.val_namespace["Propagate_MS"]
 
-    def infer_sequence(self, all_F: torch.Tensor, all_M0: torch.Tensor,
-                       num_frames: int) -> torch.Tensor:
+    def infer_sequence(
+        self, all_F: torch.Tensor, all_M0: torch.Tensor, num_frames: int
+    ) -> torch.Tensor:
         """Our minimal driver reproducing ``val.py``'s per-sequence loop (one object).
 
         all_F: float (1, 3, T, H', W') padded, in [0, 1]; all_M0: frame-0 foreground mask,
@@ -429,14 +486,16 @@ class FANReference:
                 all_E[:, 0, f + 1] = output.detach()
         return all_E
 
-    def pad(self, frames: np.ndarray, labels: np.ndarray
-            ) -> tuple[torch.Tensor, torch.Tensor, tuple[tuple[int, int], tuple[int, int]]]:
+    def pad(
+        self, frames: np.ndarray, labels: np.ndarray
+    ) -> tuple[torch.Tensor, torch.Tensor, tuple[tuple[int, int], tuple[int, int]]]:
         """Pad with FAN's own ``DAVIS`` loader in its single-object mode (as FAN evaluates)."""
         return _pad_with_their_davis(self.utils_module, frames, labels, 1, multi_object=False)
 
 
-def load_fan(repo: PathLike | None = None, align_corners: bool | None = None,
-             *, seed: int | None = None) -> FANReference:
+def load_fan(
+    repo: PathLike | None = None, align_corners: bool | None = None, *, seed: int | None = None
+) -> FANReference:
     """Build the authors' FAN (class ``RGMP`` in FAN's ``model.py``), eval mode, unwrapped.
 
     ``val.py`` wraps in DataParallel only with more than one GPU and then calls
@@ -458,9 +517,16 @@ def load_fan(repo: PathLike | None = None, align_corners: bool | None = None,
         "ToCudaVariable": utils_module.ToCudaVariable,
     }
     _exec_functions(path / "val.py", ("Propagate_MS",), namespace)
-    return FANReference(repo=path, commit=_git_commit(path), align_corners=align_corners,
-                        device=device, model=model, model_module=model_module,
-                        utils_module=utils_module, val_namespace=namespace)
+    return FANReference(
+        repo=path,
+        commit=_git_commit(path),
+        align_corners=align_corners,
+        device=device,
+        model=model,
+        model_module=model_module,
+        utils_module=utils_module,
+        val_namespace=namespace,
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -469,8 +535,13 @@ def load_fan(repo: PathLike | None = None, align_corners: bool | None = None,
 
 RANET_INPUT_HW = (480, 864)
 RANET_NET_TYPES = ("single_object", "multi_object")
-_RANET_FILES = ("codes/RANet_model.py", "codes/RANet.py", "codes/RANet_lib/RANet_lib.py",
-                "codes/RANet_lib/RANet_Model_imagenet.py", "codes/RANet_lib/RANet_resnet_ins.py")
+_RANET_FILES = (
+    "codes/RANet_model.py",
+    "codes/RANet.py",
+    "codes/RANet_lib/RANet_lib.py",
+    "codes/RANet_lib/RANet_Model_imagenet.py",
+    "codes/RANet_lib/RANet_resnet_ins.py",
+)
 # Their PAD_transform: ToTensor, then Normalize with these (torchvision 0.2, per-channel scalars).
 _RANET_MEAN = (0.485, 0.456, 0.406)
 _RANET_STD = (0.229, 0.224, 0.225)
@@ -525,26 +596,30 @@ class _TruncDivTensor(torch.Tensor):
         return torch.Tensor.__truediv__(self, other)
 
 
-def _returning(cls: type[torch.Tensor],
-               fn: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+def _returning(
+    cls: type[torch.Tensor], fn: Callable[..., torch.Tensor]
+) -> Callable[..., torch.Tensor]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> torch.Tensor:
         return fn(*args, **kwargs).as_subclass(cls)
+
     return wrapper
 
 
 def _rebind(func: types.FunctionType, namespace: dict[str, Any]) -> types.FunctionType:
     """Their function (the same code object) resolving its globals in ``namespace``."""
-    new = types.FunctionType(func.__code__, namespace, func.__name__, func.__defaults__,
-                             func.__closure__)
+    new = types.FunctionType(
+        func.__code__, namespace, func.__name__, func.__defaults__, func.__closure__
+    )
     new.__kwdefaults__ = func.__kwdefaults__
     new.__qualname__ = func.__qualname__
     new.__doc__ = func.__doc__
     return new
 
 
-def _ranet_lib_namespace(lib: types.ModuleType, device: torch.device,
-                         legacy_division: bool) -> tuple[dict[str, Any], list[str]]:
+def _ranet_lib_namespace(
+    lib: types.ModuleType, device: torch.device, legacy_division: bool
+) -> tuple[dict[str, Any], list[str]]:
     """A copy of ``RANet_lib.py``'s globals in which their test functions can run here.
 
     Their module object is left untouched; ``msk2bbox``, ``bbox_crop``, ``bbox_uncrop`` and
@@ -558,17 +633,23 @@ def _ranet_lib_namespace(lib: types.ModuleType, device: torch.device,
     factories: dict[str, Any] = {}
     namespace = dict(vars(lib))
     if device.type == "cpu":
-        factories = {name: _returning(_CudaNoOpTensor, getattr(torch, name))
-                     for name in ("zeros", "from_numpy", "tensor")}
+        factories = {
+            name: _returning(_CudaNoOpTensor, getattr(torch, name))
+            for name in ("zeros", "from_numpy", "tensor")
+        }
         namespace["Variable"] = _returning(_CudaNoOpTensor, lambda data, **_: data)
-        patches.append("RANet_lib: .cuda() is a no-op on CPU for tensors made by torch.zeros/"
-                       "from_numpy/tensor and Variable (their code calls .cuda() unconditionally)")
+        patches.append(
+            "RANet_lib: .cuda() is a no-op on CPU for tensors made by torch.zeros/"
+            "from_numpy/tensor and Variable (their code calls .cuda() unconditionally)"
+        )
     namespace["torch"] = _View(torch, **factories)
     box_factories = dict(factories)
     if legacy_division:
         box_factories["nonzero"] = _returning(_TruncDivTensor, torch.nonzero)
-        patches.append("RANet_lib.msk2bbox: integer-tensor '/' truncates (PyTorch <= 1.4 "
-                       "semantics; modern true division gives float boxes and bbox_crop fails)")
+        patches.append(
+            "RANet_lib.msk2bbox: integer-tensor '/' truncates (PyTorch <= 1.4 "
+            "semantics; modern true division gives float boxes and bbox_crop fails)"
+        )
     their_box = _rebind(lib.msk2bbox, dict(namespace, torch=_View(torch, **box_factories)))
 
     @functools.wraps(their_box)
@@ -635,8 +716,9 @@ class RANetReference:
         with torch.no_grad(), quiet():
             return self.model(None, frame.to(self.device), None, None, mode="first")[0]
 
-    def forward(self, x1: torch.Tensor, ker: torch.Tensor, msk2: torch.Tensor,
-                msk_p: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x1: torch.Tensor, ker: torch.Tensor, msk2: torch.Tensor, msk_p: torch.Tensor
+    ) -> torch.Tensor:
         """Their eval forward; returns probabilities (N, 1, 480, 864) single-object,
         (N, K, 480, 864) multi-object (K from ``msk2``'s largest label; all N must agree).
 
@@ -656,8 +738,9 @@ class RANetReference:
 
     # -- their test-loop helpers (RANet_lib.py), runnable here ---------------------------------
 
-    def msk2bbox(self, msk: torch.Tensor, k: float = 1.5, *,
-                 legacy_division: bool | None = None) -> torch.Tensor:
+    def msk2bbox(
+        self, msk: torch.Tensor, k: float = 1.5, *, legacy_division: bool | None = None
+    ) -> torch.Tensor:
         """Their ``msk2bbox``: int64 ``(top, left, bottom, right)`` of the k-times box of a bool
         (1, 480, 864) mask, aspect 480:864, clamped; the full frame when empty or under 32 px.
 
@@ -674,16 +757,18 @@ class RANetReference:
         """Their ``bbox_crop``: ``img[:, top:bottom, left:right]`` of a 3-D (C, H, W) tensor."""
         return self.lib_namespace["bbox_crop"](img, bbox)
 
-    def bbox_uncrop(self, img: torch.Tensor, bbox: torch.Tensor,
-                    crop_size: Sequence[int]) -> torch.Tensor:
+    def bbox_uncrop(
+        self, img: torch.Tensor, bbox: torch.Tensor, crop_size: Sequence[int]
+    ) -> torch.Tensor:
         """Their ``bbox_uncrop``: (N, C, 480, 864) -> bilinear (align_corners=True) to
         ``crop_size[2:]``, zero-padded back into 480x864.  ``crop_size`` is the 4-D size of the
         cropped frame, as their loop passes it."""
         with quiet():
             return self.lib_namespace["bbox_uncrop"](img, bbox, None, crop_size)
 
-    def resize(self, x: torch.Tensor, size: Sequence[int] = RANET_INPUT_HW,
-               mode: str = "bilinear") -> torch.Tensor:
+    def resize(
+        self, x: torch.Tensor, size: Sequence[int] = RANET_INPUT_HW, mode: str = "bilinear"
+    ) -> torch.Tensor:
         """Their two resize calls, as written: ``F.upsample(x, size, mode='bilinear')`` for frames
         (align_corners False in torch >= 0.4) and ``F.upsample(x, size)`` (nearest) for masks."""
         upsample = self.lib_module.F.upsample
@@ -703,16 +788,18 @@ class RANetReference:
         (Their ``Pad_to_size_list`` resize and crop are the identity at 864x480.)"""
         frames = np.asarray(frames)
         if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[1:] != (*RANET_INPUT_HW, 3):
-            raise ValueError(f"frames must be uint8 (T, 480, 864, 3), got {frames.dtype} "
-                             f"{frames.shape}")
+            raise ValueError(
+                f"frames must be uint8 (T, 480, 864, 3), got {frames.dtype} {frames.shape}"
+            )
         x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float().div(255)
         for c, (m, s) in enumerate(zip(_RANET_MEAN, _RANET_STD)):
             x[:, c].sub_(m).div_(s)
         return x
 
     @staticmethod
-    def label_map(first_labels: np.ndarray, content_box: Sequence[int] | None = None
-                  ) -> tuple[torch.Tensor, tuple[int, ...]]:
+    def label_map(
+        first_labels: np.ndarray, content_box: Sequence[int] | None = None
+    ) -> tuple[torch.Tensor, tuple[int, ...]]:
         """uint8 (480, 864) ids -> ((1, 1, 480, 864) float32 label map, label_ids), as their
         ``DAVIS2017_loader`` builds it for a palette PNG: each distinct value, in Python-set
         order, becomes position + 1 (so id 0 -> 1, objects -> 2..K+1).  Their loader also leaves
@@ -721,8 +808,9 @@ class RANetReference:
         """
         labels = np.asarray(first_labels)
         if labels.dtype != np.uint8 or labels.shape != RANET_INPUT_HW:
-            raise ValueError(f"first_labels must be uint8 (480, 864), got {labels.dtype} "
-                             f"{labels.shape}")
+            raise ValueError(
+                f"first_labels must be uint8 (480, 864), got {labels.dtype} {labels.shape}"
+            )
         label_ids = tuple(int(v) for v in set(labels.reshape(-1)))  # their objs_ids order
         label_map = torch.zeros(RANET_INPUT_HW)
         for i, value in enumerate(label_ids):
@@ -736,9 +824,14 @@ class RANetReference:
 
     # -- our driver --------------------------------------------------------------------------------
 
-    def infer_sequence(self, frames: np.ndarray, first_labels: np.ndarray,
-                       net_type: str | None = None, *,
-                       content_box: Sequence[int] | None = None) -> RANetSequence:
+    def infer_sequence(
+        self,
+        frames: np.ndarray,
+        first_labels: np.ndarray,
+        net_type: str | None = None,
+        *,
+        content_box: Sequence[int] | None = None,
+    ) -> RANetSequence:
         """Our minimal driver of their per-sequence test logic, batch size 1, fp32 (fp16 when
         loaded with ``fp16=True``).
 
@@ -795,7 +888,7 @@ class RANetReference:
             key_feature = self.model(None, key_frame, None, None, mode="first")[0]
             # Their Frames_batch for one video in slot 0 (batch size 1), then their loop.
             frames_batch = {
-                "Frames": [[x[t:t + 1] for t in range(1, num_frames)]],
+                "Frames": [[x[t : t + 1] for t in range(1, num_frames)]],
                 "Key_features": [[key_feature] + [None] * (n - 1)],
                 "Key_masks": [[key_mask] * n],
                 "Init_Key_masks": [[init_mask] * n],
@@ -804,17 +897,21 @@ class RANetReference:
                 "Sizes": [n, 0],
                 "batchsize": 1,
             }
-            out_mask = process(frames_batch, self.model, _RANET_THRESHOLD, self.single_object,
-                               False)[0]
+            out_mask = process(
+                frames_batch, self.model, _RANET_THRESHOLD, self.single_object, False
+            )[0]
         if len(out_mask) != num_frames or len(uncropped) != n or len(boxes) != num_frames:
-            raise RuntimeError(f"unexpected loop trace: {len(out_mask)} masks, {len(uncropped)} "
-                               f"predictions, {len(boxes)} boxes for {num_frames} frames")
+            raise RuntimeError(
+                f"unexpected loop trace: {len(out_mask)} masks, {len(uncropped)} "
+                f"predictions, {len(boxes)} boxes for {num_frames} frames"
+            )
 
         if self.single_object:
             first = init_mask[0].ge(1.6).float()
         else:
-            first = torch.cat([init_mask[0] == label
-                               for label in range(2, len(label_ids) + 1)]).float()
+            first = torch.cat(
+                [init_mask[0] == label for label in range(2, len(label_ids) + 1)]
+            ).float()
         probs = torch.cat([first[None].cpu()] + [p.float().cpu() for p in uncropped])
         crop_boxes = [boxes[0], boxes[0]] + boxes[1:n]
         return RANetSequence(
@@ -825,9 +922,15 @@ class RANetReference:
         )
 
 
-def load_ranet(repo: PathLike | None = None, net_type: str = "single_object", *,
-               seed: int | None = None, checkpoint: PathLike | None = None,
-               legacy_division: bool = True, fp16: bool = False) -> RANetReference:
+def load_ranet(
+    repo: PathLike | None = None,
+    net_type: str = "single_object",
+    *,
+    seed: int | None = None,
+    checkpoint: PathLike | None = None,
+    legacy_division: bool = True,
+    fp16: bool = False,
+) -> RANetReference:
     """Build their ``RANet(pretrained=False, type=net_type)`` as ``RANet.py`` does; eval, fp32
     (``fp16=True``: their ``--fp16`` set-up, ``model.half()`` and ``model.fp16 = True``).
 
@@ -857,10 +960,14 @@ def load_ranet(repo: PathLike | None = None, net_type: str = "single_object", *,
     standin_torchvision.install()
     codes = path / "codes"
     resnet_module = _import_file(codes / "RANet_lib" / "RANet_resnet_ins.py", "ranet")
-    imagenet_module = _import_file(codes / "RANet_lib" / "RANet_Model_imagenet.py", "ranet",
-                                   {"RANet_resnet_ins": resnet_module})
-    model_module = _import_file(codes / "RANet_model.py", "ranet",
-                                {"RANet_lib.RANet_Model_imagenet": imagenet_module})
+    imagenet_module = _import_file(
+        codes / "RANet_lib" / "RANet_Model_imagenet.py",
+        "ranet",
+        {"RANet_resnet_ins": resnet_module},
+    )
+    model_module = _import_file(
+        codes / "RANet_model.py", "ranet", {"RANet_lib.RANet_Model_imagenet": imagenet_module}
+    )
     lib_module = _import_file(codes / "RANet_lib" / "RANet_lib.py", "ranet")
 
     patches: list[str] = []
@@ -878,19 +985,32 @@ def load_ranet(repo: PathLike | None = None, net_type: str = "single_object", *,
         model = model.half()
         model.fp16 = True
     namespace, lib_patches = _ranet_lib_namespace(lib_module, device, legacy_division)
-    return RANetReference(repo=path, commit=_git_commit(path), net_type=net_type, device=device,
-                          legacy_division=legacy_division, model=model, model_module=model_module,
-                          imagenet_module=imagenet_module, resnet_module=resnet_module,
-                          lib_module=lib_module, lib_namespace=namespace,
-                          patches=tuple(patches + lib_patches))
+    return RANetReference(
+        repo=path,
+        commit=_git_commit(path),
+        net_type=net_type,
+        device=device,
+        legacy_division=legacy_division,
+        model=model,
+        model_module=model_module,
+        imagenet_module=imagenet_module,
+        resnet_module=resnet_module,
+        lib_module=lib_module,
+        lib_namespace=namespace,
+        patches=tuple(patches + lib_patches),
+    )
 
 
 # ----------------------------------------------------------------------------------------------
 # COSNet
 
 
-_COSNET_FILES = ("deeplab/siamese_model_conf.py", "deeplab/siamese_model_conf_try_single.py",
-                 "dataloaders/PairwiseImg_test.py", "test_coattention_conf.py")
+_COSNET_FILES = (
+    "deeplab/siamese_model_conf.py",
+    "deeplab/siamese_model_conf_try_single.py",
+    "dataloaders/PairwiseImg_test.py",
+    "test_coattention_conf.py",
+)
 COSNET_INPUT_SIZE = 473  # their test script's inputRes
 
 
@@ -904,12 +1024,23 @@ def _scipy_misc_standin() -> types.ModuleType:
     """
     from PIL import Image
 
-    def imresize(arr: np.ndarray, size: Any, interp: str = "bilinear", mode: Any = None) -> np.ndarray:
+    def imresize(
+        arr: np.ndarray, size: Any, interp: str = "bilinear", mode: Any = None
+    ) -> np.ndarray:
         arr = np.asarray(arr)
-        if mode is not None or arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3 \
-                or not isinstance(size, tuple):
-            raise NotImplementedError("stand-in imresize: uint8 (H, W, 3) arrays and (h, w) sizes only")
-        resample = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}[interp]
+        if (
+            mode is not None
+            or arr.dtype != np.uint8
+            or arr.ndim != 3
+            or arr.shape[2] != 3
+            or not isinstance(size, tuple)
+        ):
+            raise NotImplementedError(
+                "stand-in imresize: uint8 (H, W, 3) arrays and (h, w) sizes only"
+            )
+        resample = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}[
+            interp
+        ]
         return np.asarray(Image.fromarray(arr).resize((size[1], size[0]), resample))
 
     module = types.ModuleType("scipy.misc")
@@ -951,8 +1082,9 @@ class COSNetReference:
         with torch.no_grad(), quiet():
             return self.model.encoder(x.to(self.device))
 
-    def forward(self, input1: torch.Tensor, input2: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self, input1: torch.Tensor, input2: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Their pair forward: (x1, x2, temp)."""
         with torch.no_grad(), quiet():
             return self.model(input1.to(self.device), input2.to(self.device))
@@ -961,12 +1093,18 @@ class COSNetReference:
         """Their group forward: x1 from (1, 3, H, W) and references (1, N, 3, H, W); N must be their
         hard-coded ``nframes`` (2)."""
         if references.shape[1] != self.group_model.nframes:
-            raise ValueError(f"their group model reads exactly nframes={self.group_model.nframes} references")
+            raise ValueError(
+                f"their group model reads exactly nframes={self.group_model.nframes} references"
+            )
         with torch.no_grad(), quiet():
             return self.group_model(input1.to(self.device), references.to(self.device))[0]
 
-    def test_loop(self, frames: np.ndarray, draws: Sequence[Sequence[int]],
-                  input_size: int = COSNET_INPUT_SIZE) -> tuple[np.ndarray, np.ndarray]:
+    def test_loop(
+        self,
+        frames: np.ndarray,
+        draws: Sequence[Sequence[int]],
+        input_size: int = COSNET_INPUT_SIZE,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Their test protocol on one video: the averaged maps (T, 473, 473) and the float probability
         maps (T, H, W) at the frames' size.
 
@@ -984,7 +1122,9 @@ class COSNetReference:
 
         frames = np.asarray(frames)
         if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
-            raise ValueError(f"frames must be uint8 (T, H, W, 3), got {frames.dtype} {frames.shape}")
+            raise ValueError(
+                f"frames must be uint8 (T, H, W, 3), got {frames.dtype} {frames.shape}"
+            )
         counts = {len(d) for d in draws}
         if len(draws) != len(frames) or len(counts) != 1:
             raise ValueError("one draw per frame, all of the same length, is needed")
@@ -1018,16 +1158,37 @@ class COSNetReference:
                 Image.fromarray(frame, "RGB").save(images / f"{t:05d}.jpg", format="PNG")
                 Image.fromarray(np.zeros(frame.shape[:2], np.uint8)).save(labels / f"{t:05d}.png")
             self.loader_module.random = _View(__import__("random"), sample=sample)
-            dataset = self.loader_module.PairwiseImg(train=False, inputRes=(input_size, input_size),
-                                                     db_root_dir=str(root), transform=None, seq_name=None,
-                                                     sample_range=sample_range)
-            loader = torch.utils.data.DataLoader(dataset, batch_size=1, shuffle=False, num_workers=0)
-            args = types.SimpleNamespace(sample_range=sample_range, data_dir=str(root), dataset="davis",
-                                         seg_save_dir=str(root / "out"), save_segimage=True, seq_name=None)
+            dataset = self.loader_module.PairwiseImg(
+                train=False,
+                inputRes=(input_size, input_size),
+                db_root_dir=str(root),
+                transform=None,
+                seq_name=None,
+                sample_range=sample_range,
+            )
+            loader = torch.utils.data.DataLoader(
+                dataset, batch_size=1, shuffle=False, num_workers=0
+            )
+            args = types.SimpleNamespace(
+                sample_range=sample_range,
+                data_dir=str(root),
+                dataset="davis",
+                seg_save_dir=str(root / "out"),
+                save_segimage=True,
+                seq_name=None,
+            )
             namespace: dict[str, Any] = {
-                "testloader": loader, "model": self.model, "args": args, "Variable": _DeviceVariable,
-                "np": np, "cv2": _View(cv2_module, resize=resize), "Image": Image, "os": os,
-                "my_index": 0, "old_temp": "", "__name__": "_vosbench_ref_cosnet_test",
+                "testloader": loader,
+                "model": self.model,
+                "args": args,
+                "Variable": _DeviceVariable,
+                "np": np,
+                "cv2": _View(cv2_module, resize=resize),
+                "Image": Image,
+                "os": os,
+                "my_index": 0,
+                "old_temp": "",
+                "__name__": "_vosbench_ref_cosnet_test",
             }
             loop = _test_loop_code(self.repo / "test_coattention_conf.py")
             with torch.no_grad(), quiet(), contextlib.redirect_stdout(io.StringIO()):
@@ -1043,11 +1204,18 @@ def _test_loop_code(path: Path) -> types.CodeType:
     main = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main"), None)
     if main is None:
         raise LookupError(f"{path}: no main()")
-    loops = [n for n in main.body if isinstance(n, ast.For) and isinstance(n.iter, ast.Call)
-             and getattr(n.iter.func, "id", None) == "enumerate"
-             and any(getattr(a, "id", None) == "testloader" for a in n.iter.args)]
+    loops = [
+        n
+        for n in main.body
+        if isinstance(n, ast.For)
+        and isinstance(n.iter, ast.Call)
+        and getattr(n.iter.func, "id", None) == "enumerate"
+        and any(getattr(a, "id", None) == "testloader" for a in n.iter.args)
+    ]
     if len(loops) != 1:
-        raise LookupError(f"{path}: expected one `for ... in enumerate(testloader)` loop in main(), found {len(loops)}")
+        raise LookupError(
+            f"{path}: expected one `for ... in enumerate(testloader)` loop in main(), found {len(loops)}"
+        )
     return compile(ast.Module(body=loops, type_ignores=[]), filename=str(path), mode="exec")
 
 
@@ -1062,16 +1230,26 @@ def load_cosnet(repo: PathLike | None = None, *, seed: int | None = None) -> COS
     path = _resolve_repo(repo, COSNET_REPO_ENV, _COSNET_FILES)
     model_module = _import_file(path / "deeplab" / "siamese_model_conf.py", "cosnet")
     group_module = _import_file(path / "deeplab" / "siamese_model_conf_try_single.py", "cosnet")
-    loader_module = _import_file(path / "dataloaders" / "PairwiseImg_test.py", "cosnet",
-                                 {"scipy.misc": _scipy_misc_standin()})
+    loader_module = _import_file(
+        path / "dataloaders" / "PairwiseImg_test.py",
+        "cosnet",
+        {"scipy.misc": _scipy_misc_standin()},
+    )
     device = _device()
     with _seeded(seed), quiet():
         model = model_module.CoattentionNet(num_classes=2)
         group_model = group_module.CoattentionNet(num_classes=2)
     model.to(device).eval()
     group_model.to(device).eval()
-    reference = COSNetReference(repo=path, commit=_git_commit(path), device=device, model=model,
-                                group_model=group_model, model_module=model_module,
-                                group_module=group_module, loader_module=loader_module)
+    reference = COSNetReference(
+        repo=path,
+        commit=_git_commit(path),
+        device=device,
+        model=model,
+        group_model=group_model,
+        model_module=model_module,
+        group_module=group_module,
+        loader_module=loader_module,
+    )
     reference.sync_group()
     return reference

@@ -30,10 +30,19 @@ STANDIN_MARKER = "__vosbench_standin__"
 __version__ = "0.0.0+vosbench.standin"
 
 
-def _conv3x3(in_planes: int, out_planes: int, stride: int = 1, groups: int = 1,
-             dilation: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=dilation,
-                     groups=groups, bias=False, dilation=dilation)
+def _conv3x3(
+    in_planes: int, out_planes: int, stride: int = 1, groups: int = 1, dilation: int = 1
+) -> nn.Conv2d:
+    return nn.Conv2d(
+        in_planes,
+        out_planes,
+        kernel_size=3,
+        stride=stride,
+        padding=dilation,
+        groups=groups,
+        bias=False,
+        dilation=dilation,
+    )
 
 
 def _conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
@@ -45,9 +54,17 @@ class Bottleneck(nn.Module):
 
     expansion: int = 4
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1,
-                 downsample: nn.Module | None = None, groups: int = 1, base_width: int = 64,
-                 dilation: int = 1, norm_layer: Callable[..., nn.Module] | None = None) -> None:
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        groups: int = 1,
+        base_width: int = 64,
+        dilation: int = 1,
+        norm_layer: Callable[..., nn.Module] | None = None,
+    ) -> None:
         super().__init__()
         norm_layer = norm_layer or nn.BatchNorm2d
         width = int(planes * (base_width / 64.0)) * groups
@@ -75,11 +92,17 @@ class Bottleneck(nn.Module):
 class ResNet(nn.Module):
     """torchvision's ``ResNet`` (Bottleneck variants only): same names, init and build order."""
 
-    def __init__(self, block: type = Bottleneck, layers: Sequence[int] = (3, 4, 6, 3),
-                 num_classes: int = 1000, zero_init_residual: bool = False, groups: int = 1,
-                 width_per_group: int = 64,
-                 replace_stride_with_dilation: Sequence[bool] | None = None,
-                 norm_layer: Callable[..., nn.Module] | None = None) -> None:
+    def __init__(
+        self,
+        block: type = Bottleneck,
+        layers: Sequence[int] = (3, 4, 6, 3),
+        num_classes: int = 1000,
+        zero_init_residual: bool = False,
+        groups: int = 1,
+        width_per_group: int = 64,
+        replace_stride_with_dilation: Sequence[bool] | None = None,
+        norm_layer: Callable[..., nn.Module] | None = None,
+    ) -> None:
         super().__init__()
         self._norm_layer = norm_layer or nn.BatchNorm2d
         self.inplanes = 64
@@ -87,8 +110,10 @@ class ResNet(nn.Module):
         if replace_stride_with_dilation is None:
             replace_stride_with_dilation = [False, False, False]
         if len(replace_stride_with_dilation) != 3:
-            raise ValueError("replace_stride_with_dilation should be None or a 3-element tuple, "
-                             f"got {replace_stride_with_dilation}")
+            raise ValueError(
+                "replace_stride_with_dilation should be None or a 3-element tuple, "
+                f"got {replace_stride_with_dilation}"
+            )
         self.groups = groups
         self.base_width = width_per_group
         self.conv1 = nn.Conv2d(3, self.inplanes, kernel_size=7, stride=2, padding=3, bias=False)
@@ -96,12 +121,15 @@ class ResNet(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.layer1 = self._make_layer(block, 64, layers[0])
-        self.layer2 = self._make_layer(block, 128, layers[1], stride=2,
-                                       dilate=replace_stride_with_dilation[0])
-        self.layer3 = self._make_layer(block, 256, layers[2], stride=2,
-                                       dilate=replace_stride_with_dilation[1])
-        self.layer4 = self._make_layer(block, 512, layers[3], stride=2,
-                                       dilate=replace_stride_with_dilation[2])
+        self.layer2 = self._make_layer(
+            block, 128, layers[1], stride=2, dilate=replace_stride_with_dilation[0]
+        )
+        self.layer3 = self._make_layer(
+            block, 256, layers[2], stride=2, dilate=replace_stride_with_dilation[1]
+        )
+        self.layer4 = self._make_layer(
+            block, 512, layers[3], stride=2, dilate=replace_stride_with_dilation[2]
+        )
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(512 * block.expansion, num_classes)
 
@@ -117,8 +145,9 @@ class ResNet(nn.Module):
                 if isinstance(m, Bottleneck) and m.bn3.weight is not None:
                     nn.init.constant_(m.bn3.weight, 0)
 
-    def _make_layer(self, block: type, planes: int, blocks: int, stride: int = 1,
-                    dilate: bool = False) -> nn.Sequential:
+    def _make_layer(
+        self, block: type, planes: int, blocks: int, stride: int = 1, dilate: bool = False
+    ) -> nn.Sequential:
         norm_layer = self._norm_layer
         downsample = None
         previous_dilation = self.dilation
@@ -130,13 +159,30 @@ class ResNet(nn.Module):
                 _conv1x1(self.inplanes, planes * block.expansion, stride),
                 norm_layer(planes * block.expansion),
             )
-        layers = [block(self.inplanes, planes, stride, downsample, self.groups, self.base_width,
-                        previous_dilation, norm_layer)]
+        layers = [
+            block(
+                self.inplanes,
+                planes,
+                stride,
+                downsample,
+                self.groups,
+                self.base_width,
+                previous_dilation,
+                norm_layer,
+            )
+        ]
         self.inplanes = planes * block.expansion
         for _ in range(1, blocks):
-            layers.append(block(self.inplanes, planes, groups=self.groups,
-                                base_width=self.base_width, dilation=self.dilation,
-                                norm_layer=norm_layer))
+            layers.append(
+                block(
+                    self.inplanes,
+                    planes,
+                    groups=self.groups,
+                    base_width=self.base_width,
+                    dilation=self.dilation,
+                    norm_layer=norm_layer,
+                )
+            )
         return nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -174,7 +220,9 @@ def install() -> types.ModuleType:
     if existing is not None:
         if getattr(existing, STANDIN_MARKER, False):
             return existing
-        raise RuntimeError("a real torchvision is already imported; the stand-in will not replace it")
+        raise RuntimeError(
+            "a real torchvision is already imported; the stand-in will not replace it"
+        )
 
     models = types.ModuleType("torchvision.models", "vosbench stand-in for torchvision.models")
     models.ResNet = ResNet

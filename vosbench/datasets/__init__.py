@@ -8,9 +8,9 @@ files (``synthetic``). Loaders report listed sequences absent on disk as problem
 
 from __future__ import annotations
 
+from collections.abc import Sequence as Seq
 from pathlib import Path
-from typing import Any, List, Optional, Union
-from typing import Sequence as Seq
+from typing import Any
 
 from vosbench.datasets.base import TASKS, Dataset, FileSequence, Sequence, require_task
 from vosbench.errors import DatasetError, Problem
@@ -18,35 +18,58 @@ from vosbench.registry import Registry
 
 DATASETS: Registry = Registry("dataset", entry_point_group="vosbench.datasets")
 DATASETS.register(
-    "davis2016", "vosbench.datasets.davis:load_davis2016",
+    "davis2016",
+    "vosbench.datasets.davis:load_davis2016",
     description="DAVIS-2016: single object, 0/255 masks, 480p or 1080p",
-    splits=("train", "val", "trainval"), default_split="val", default_task="semi-supervised",
+    splits=("train", "val", "trainval"),
+    default_split="val",
+    default_task="semi-supervised",
 )
 DATASETS.register(
-    "davis2017", "vosbench.datasets.davis:load_davis2017",
+    "davis2017",
+    "vosbench.datasets.davis:load_davis2017",
     description="DAVIS-2017: multi-object palette masks with void 255; Annotations_unsupervised for the unsupervised task",
-    splits=("train", "val", "test-dev", "test-challenge"), default_split="val", default_task="semi-supervised",
+    splits=("train", "val", "test-dev", "test-challenge"),
+    default_split="val",
+    default_task="semi-supervised",
 )
 DATASETS.register(
-    "segtrackv2", "vosbench.datasets.segtrack:load_segtrackv2", aliases=("segtrack",),
+    "segtrackv2",
+    "vosbench.datasets.segtrack:load_segtrackv2",
+    aliases=("segtrack",),
     description="SegTrackv2: mixed extensions, soft RGB masks binarised at 128, objects in numbered sub-folders",
-    splits=("all",), default_split="all", default_task="semi-supervised",
+    splits=("all",),
+    default_split="all",
+    default_task="semi-supervised",
 )
 DATASETS.register(
-    "folder", "vosbench.datasets.folder:load_folder",
+    "folder",
+    "vosbench.datasets.folder:load_folder",
     description="any JPEGImages/<seq> + Annotations/<seq> folder with indexed masks",
-    splits=("all",), default_split="all", default_task="semi-supervised",
+    splits=("all",),
+    default_split="all",
+    default_task="semi-supervised",
 )
 DATASETS.register(
-    "synthetic", "vosbench.datasets.synthetic:load_synthetic",
+    "synthetic",
+    "vosbench.datasets.synthetic:load_synthetic",
     description="seeded procedural videos, in memory or written in the DAVIS-2017 layout (the embedded default)",
-    splits=("val", "train"), default_split="val", default_task="semi-supervised",
+    splits=("val", "train"),
+    default_split="val",
+    default_task="semi-supervised",
 )
 
 
-def load_dataset(name: str, root: Union[str, Path, None] = None, split: Optional[str] = None, *,
-                 task: Optional[str] = None, sequences: Optional[Seq[str]] = None,
-                 allow_missing: bool = False, **options: Any) -> Dataset:
+def load_dataset(
+    name: str,
+    root: str | Path | None = None,
+    split: str | None = None,
+    *,
+    task: str | None = None,
+    sequences: Seq[str] | None = None,
+    allow_missing: bool = False,
+    **options: Any,
+) -> Dataset:
     """Load a dataset by catalogue name.
 
     A split whose list names sequences absent on disk is an error: scoring the rest under the
@@ -91,19 +114,22 @@ def missing_problem(dataset: Dataset) -> Problem:
     )
 
 
-def _looked_in(dataset: Dataset, missing: Seq[str]) -> List[str]:
+def _looked_in(dataset: Dataset, missing: Seq[str]) -> list[str]:
     """The folders searched for the missing sequences (from the loader's problems), relative to
     the dataset root that the problem's path names."""
     names = set(missing)
-    folders = [p.path.parent for p in dataset.problems
-               if p.kind == "missing" and p.path is not None and p.path.name in names]
+    folders = [
+        p.path.parent
+        for p in dataset.problems
+        if p.kind == "missing" and p.path is not None and p.path.name in names
+    ]
     if dataset.root is not None and "image_folder" in dataset.info:
         folders.append(dataset.root / str(dataset.info["image_folder"]))
     shown = [_relative(folder, dataset.root) for folder in dict.fromkeys(folders)]
     return shown or ["the dataset folder"]
 
 
-def _relative(folder: Path, root: Optional[Path]) -> str:
+def _relative(folder: Path, root: Path | None) -> str:
     if root is not None and folder.is_relative_to(root):
         return folder.relative_to(root).as_posix() or "."
     return str(folder)
@@ -116,4 +142,12 @@ def validate_dataset(dataset: Dataset) -> list:
     return _validate(dataset)
 
 
-__all__ = ["DATASETS", "Dataset", "FileSequence", "Sequence", "TASKS", "load_dataset", "validate_dataset"]
+__all__ = [
+    "DATASETS",
+    "Dataset",
+    "FileSequence",
+    "Sequence",
+    "TASKS",
+    "load_dataset",
+    "validate_dataset",
+]

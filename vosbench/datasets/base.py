@@ -9,11 +9,11 @@ find files and decode masks.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Mapping, Optional, Tuple
-from typing import Sequence as Seq
 
 import numpy as np
 
@@ -33,11 +33,13 @@ MASK_RULES = {
 def require_task(task: str) -> str:
     """The task name, or a DatasetError (checked early: it selects annotation folders)."""
     if task not in TASKS:
-        raise DatasetError(Problem(None, f"unknown task {task!r}; choose one of {', '.join(TASKS)}", "config"))
+        raise DatasetError(
+            Problem(None, f"unknown task {task!r}; choose one of {', '.join(TASKS)}", "config")
+        )
     return task
 
 
-def ids_from_first_frame(labels: np.ndarray, void_label: Optional[int]) -> Tuple[int, ...]:
+def ids_from_first_frame(labels: np.ndarray, void_label: int | None) -> tuple[int, ...]:
     """Official DAVIS rule: objects are 1 … max id of the first annotation (void excluded)."""
     values = labels[labels != void_label] if void_label is not None else labels
     top = int(values.max()) if values.size else 0
@@ -52,9 +54,9 @@ class Sequence:
     """
 
     name: str
-    frames: Tuple[str, ...]
-    annotated: Tuple[str, ...]
-    void_label: Optional[int] = None
+    frames: tuple[str, ...]
+    annotated: tuple[str, ...]
+    void_label: int | None = None
     mask_rule: str = "index"
     attributes: Mapping[str, object] = {}
 
@@ -66,29 +68,34 @@ class Sequence:
         """``uint8`` object-id map of shape (H, W); 255 marks void where ``void_label`` is 255."""
         raise NotImplementedError
 
-    def annotation_path(self, stem: str) -> Optional[Path]:
+    def annotation_path(self, stem: str) -> Path | None:
         """The file behind an annotation, for error messages (None for in-memory data)."""
         return None
 
-    def frame_path(self, stem: str) -> Optional[Path]:
+    def frame_path(self, stem: str) -> Path | None:
         return None
 
     @cached_property
-    def object_ids(self) -> Tuple[int, ...]:
+    def object_ids(self) -> tuple[int, ...]:
         if not self.annotated:
             return ()
         return ids_from_first_frame(self.read_annotation(self.annotated[0]), self.void_label)
 
     @cached_property
-    def size(self) -> Tuple[int, int]:
+    def size(self) -> tuple[int, int]:
         """(H, W) of the annotations (a DatasetError for a sequence without any: no size to answer at)."""
         if not self.annotated:
-            raise DatasetError(Problem(None, f"sequence {self.name!r} has no annotated frame (its annotation "
-                                             "folder is missing or empty); its size comes from its annotations",
-                                       "missing"))
+            raise DatasetError(
+                Problem(
+                    None,
+                    f"sequence {self.name!r} has no annotated frame (its annotation "
+                    "folder is missing or empty); its size comes from its annotations",
+                    "missing",
+                )
+            )
         return tuple(self.read_annotation(self.annotated[0]).shape[:2])  # type: ignore[return-value]
 
-    def prompts(self) -> Dict[str, Tuple[int, ...]]:
+    def prompts(self) -> dict[str, tuple[int, ...]]:
         """Annotated frames handed to a semi-supervised method → the object ids that appear there.
 
         The DAVIS protocol gives the first annotated frame with every object; a dataset whose
@@ -118,11 +125,18 @@ class FileSequence(Sequence):
         decode: turns the annotation path(s) of one frame into an object-id map.
     """
 
-    def __init__(self, name: str, frame_paths: Mapping[str, Path],
-                 annotation_paths: Mapping[str, object], *, decode: Callable[[object], np.ndarray],
-                 void_label: Optional[int] = None, mask_rule: str = "index",
-                 attributes: Optional[Mapping[str, object]] = None,
-                 object_ids: Optional[Seq[int]] = None):
+    def __init__(
+        self,
+        name: str,
+        frame_paths: Mapping[str, Path],
+        annotation_paths: Mapping[str, object],
+        *,
+        decode: Callable[[object], np.ndarray],
+        void_label: int | None = None,
+        mask_rule: str = "index",
+        attributes: Mapping[str, object] | None = None,
+        object_ids: Seq[int] | None = None,
+    ):
         self.name = name
         self._frame_paths = dict(frame_paths)
         self._annotation_paths = dict(annotation_paths)
@@ -142,10 +156,10 @@ class FileSequence(Sequence):
     def read_annotation(self, stem: str) -> np.ndarray:
         return self._decode(self._lookup(self._annotation_paths, stem, "annotation"))
 
-    def frame_path(self, stem: str) -> Optional[Path]:
+    def frame_path(self, stem: str) -> Path | None:
         return self._frame_paths.get(stem)
 
-    def annotation_path(self, stem: str) -> Optional[Path]:
+    def annotation_path(self, stem: str) -> Path | None:
         path = self._annotation_paths.get(stem)
         return path[0] if isinstance(path, (list, tuple)) else path  # type: ignore[return-value]
 
@@ -153,7 +167,9 @@ class FileSequence(Sequence):
         try:
             return table[stem]
         except KeyError:
-            raise DatasetError(Problem(None, f"sequence {self.name!r} has no {what} for frame {stem!r}", "missing")) from None
+            raise DatasetError(
+                Problem(None, f"sequence {self.name!r} has no {what} for frame {stem!r}", "missing")
+            ) from None
 
 
 def decode_index(path: Path) -> np.ndarray:
@@ -187,19 +203,19 @@ class Dataset:
     name: str
     split: str
     task: str
-    sequences: List[Sequence]
-    root: Optional[Path] = None
+    sequences: list[Sequence]
+    root: Path | None = None
     binary: bool = False
-    problems: List[Problem] = field(default_factory=list)
-    info: Dict[str, object] = field(default_factory=dict)
-    listed: Tuple[str, ...] = ()
+    problems: list[Problem] = field(default_factory=list)
+    info: dict[str, object] = field(default_factory=dict)
+    listed: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         require_task(self.task)
         self.listed = tuple(self.listed) or tuple(self.names)
 
     @property
-    def missing(self) -> List[str]:
+    def missing(self) -> list[str]:
         """Names the split lists that were not loaded (absent on disk), in list order."""
         loaded = set(self.names)
         return [name for name in self.listed if name not in loaded]
@@ -211,7 +227,7 @@ class Dataset:
         return len(self.sequences)
 
     @property
-    def names(self) -> List[str]:
+    def names(self) -> list[str]:
         return [s.name for s in self.sequences]
 
     def __getitem__(self, name: str) -> Sequence:
@@ -224,7 +240,7 @@ class Dataset:
     def label(self) -> str:
         return f"{self.name}/{self.split}"
 
-    def select(self, names: Optional[Seq[str]]) -> "Dataset":
+    def select(self, names: Seq[str] | None) -> Dataset:
         """A copy restricted to ``names`` (in the given order), keeping :attr:`listed`.
 
         Names outside the split, and names the split lists but the disk lacks, are errors:
@@ -237,8 +253,17 @@ class Dataset:
         if problems:
             raise DatasetError(problems)
         chosen = [self[n] for n in names]
-        return Dataset(self.name, self.split, self.task, chosen, self.root, self.binary, [],
-                       dict(self.info), listed=self.listed)
+        return Dataset(
+            self.name,
+            self.split,
+            self.task,
+            chosen,
+            self.root,
+            self.binary,
+            [],
+            dict(self.info),
+            listed=self.listed,
+        )
 
     def _absent(self, name: str) -> Problem:
         """Why ``name`` cannot be selected: not in the split, or listed but missing on disk."""
@@ -251,8 +276,12 @@ class Dataset:
 
 def _is_missing_sequence(problem: Problem, name: str) -> bool:
     """Whether ``problem`` is the loader's report of sequence ``name`` absent on disk."""
-    return (problem.kind == "missing" and problem.path is not None and problem.path.name == name
-            and problem.message.startswith(f"sequence {name!r} "))
+    return (
+        problem.kind == "missing"
+        and problem.path is not None
+        and problem.path.name == name
+        and problem.message.startswith(f"sequence {name!r} ")
+    )
 
 
 def _missing_message(name: str, known: Seq[str], label: str) -> str:

@@ -13,10 +13,10 @@ is present.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from collections.abc import Sequence as Seq
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
-from typing import Sequence as Seq
 
 import numpy as np
 import yaml
@@ -34,7 +34,7 @@ from vosbench.datasets.folder import (
 )
 from vosbench.errors import DatasetError, Problem
 
-HIGH_RESOLUTIONS: Tuple[str, ...] = ("1080p", "Full-Resolution")
+HIGH_RESOLUTIONS: tuple[str, ...] = ("1080p", "Full-Resolution")
 _DB_INFO_FILES = (
     "Annotations/db_info.yml",
     "db_info.yml",
@@ -53,9 +53,9 @@ class _Convention:
     year: int
     high_resolution: str
     decode: Callable[[Path], np.ndarray]
-    void_label: Optional[int]
+    void_label: int | None
     mask_rule: str
-    object_ids: Optional[Tuple[int, ...]]  # None: the official rule, from the first annotation
+    object_ids: tuple[int, ...] | None  # None: the official rule, from the first annotation
     binary: bool
 
 
@@ -99,8 +99,16 @@ def load_davis2017(
     lists = [root / "ImageSets" / year / f"{split}.txt"]
     annotation_set = "Annotations_unsupervised" if unsupervised else "Annotations"
     # Only the unsupervised test splits come without annotations.
-    return _load_davis(root, split, task, _DAVIS2017, folders, lists, annotation_set,
-                       require_annotations=year == "2017")
+    return _load_davis(
+        root,
+        split,
+        task,
+        _DAVIS2017,
+        folders,
+        lists,
+        annotation_set,
+        require_annotations=year == "2017",
+    )
 
 
 def _load_davis(
@@ -121,8 +129,13 @@ def _load_davis(
     image_root = _resolution_dir(root / "JPEGImages", folders)
     annotation_root = _resolution_dir(root / annotation_set, folders)
     if require_annotations and not annotation_root.is_dir():
-        raise DatasetError(Problem(annotation_root, f"folder not found; the {task} task reads its annotations "
-                                                    "there", "missing"))
+        raise DatasetError(
+            Problem(
+                annotation_root,
+                f"folder not found; the {task} task reads its annotations there",
+                "missing",
+            )
+        )
     present, problems = present_sequences(
         list(listed),
         lambda name: (annotation_root / name, image_root / name),
@@ -131,7 +144,7 @@ def _load_davis(
     db_info, db_problems = read_db_info(root)
     problems += db_problems
     list_name = list_file.relative_to(root).as_posix()
-    sequences: List[FileSequence] = []
+    sequences: list[FileSequence] = []
     for name in present:
         sequence = folder_sequence(
             name,
@@ -169,7 +182,7 @@ def _load_davis(
     )
 
 
-def read_split_list(path: Path) -> Dict[str, List[str]]:
+def read_split_list(path: Path) -> dict[str, list[str]]:
     """Sequence name → frame stems listed for it, in first-appearance order.
 
     Accepts name-only lines (``bear``) and DAVIS-2016 path-pair lines
@@ -178,8 +191,8 @@ def read_split_list(path: Path) -> Dict[str, List[str]]:
     last line may lack its newline. Any unsafe name (``..``, ``.``, a control character …)
     refuses the whole list, each bad line named: the names become run folders.
     """
-    listed: Dict[str, List[str]] = {}
-    problems: List[Optional[Problem]] = []
+    listed: dict[str, list[str]] = {}
+    problems: list[Problem | None] = []
     for number, entry in read_lines(path, "split list"):
         if not entry:
             continue
@@ -195,7 +208,7 @@ def read_split_list(path: Path) -> Dict[str, List[str]]:
     return listed
 
 
-def read_db_info(root: Path) -> Tuple[Dict[str, Dict[str, object]], List[Problem]]:
+def read_db_info(root: Path) -> tuple[dict[str, dict[str, object]], list[Problem]]:
     """Per-sequence ``{"attributes", "eval_t", "num_frames"}`` from ``db_info.yml``, if any.
 
     The file is optional (the README and the toolkit disagree on where it lives, so both
@@ -254,8 +267,8 @@ def _read_db_info_text(path: Path) -> str:
     return data.decode("utf-8")
 
 
-def _db_record(entry: Dict[str, object]) -> Dict[str, object]:
-    record: Dict[str, object] = {
+def _db_record(entry: dict[str, object]) -> dict[str, object]:
+    record: dict[str, object] = {
         "attributes": [str(code) for code in entry.get("attributes") or []]
     }
     if "eval_t" in entry:
@@ -265,7 +278,7 @@ def _db_record(entry: Dict[str, object]) -> Dict[str, object]:
     return record
 
 
-def _resolution_folders(resolution: str, high_resolution: str) -> Tuple[str, ...]:
+def _resolution_folders(resolution: str, high_resolution: str) -> tuple[str, ...]:
     """Folder names to try, native first (2016 says ``1080p``, 2017 ``Full-Resolution``)."""
     if resolution == "480p":
         return ("480p",)
@@ -308,7 +321,7 @@ def _split_list_file(candidates: Seq[Path], root: Path, label: str) -> Path:
 
 def _listed_frame_problems(
     sequence: FileSequence, listed: Iterable[str], annotation_dir: Path, list_name: str
-) -> List[Problem]:
+) -> list[Problem]:
     """One problem per sequence whose pair-list frames lack an annotation file."""
     annotated = set(sequence.annotated)
     missing = [stem for stem in listed if stem not in annotated]
@@ -325,8 +338,8 @@ def _listed_frame_problems(
 
 
 def _frame_count_problems(
-    sequence: FileSequence, record: Optional[Dict[str, object]], folder: Path
-) -> List[Problem]:
+    sequence: FileSequence, record: dict[str, object] | None, folder: Path
+) -> list[Problem]:
     """A frame count that disagrees with db_info.yml usually means an incomplete download."""
     expected = (record or {}).get("num_frames")
     if expected is None or expected == len(sequence.frames):
@@ -341,7 +354,7 @@ def _frame_count_problems(
     ]
 
 
-def _pair_line_names(entry: str) -> Tuple[str, str]:
+def _pair_line_names(entry: str) -> tuple[str, str]:
     """(sequence folder, frame stem) of a path line, split on ``/`` as written (``..`` kept)."""
     parts = entry.split()[0].split("/")
     folder = parts[-2] if len(parts) > 1 else ""

@@ -18,21 +18,21 @@ skipped, since skipping would score the dataset without it and exit 0.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Sequence as Seq
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
-from typing import Sequence as Seq
 
 from vosbench.datasets.base import Dataset, FileSequence, decode_index, require_task
 from vosbench.errors import DatasetError, Problem
 from vosbench.names import check_name, require_name
 
-IMAGE_EXTENSIONS: Tuple[str, ...] = ("jpg", "jpeg", "png", "bmp")
-MASK_EXTENSIONS: Tuple[str, ...] = ("png",)
+IMAGE_EXTENSIONS: tuple[str, ...] = ("jpg", "jpeg", "png", "bmp")
+MASK_EXTENSIONS: tuple[str, ...] = ("png",)
 
-PathArg = Union[str, Path, None]
+PathArg = str | Path | None
 
 
-def index_files(folder: Path, extensions: Seq[str]) -> Dict[str, Path]:
+def index_files(folder: Path, extensions: Seq[str]) -> dict[str, Path]:
     """Stem → file for the files of ``folder`` with one of ``extensions`` (any case), by stem.
 
     Hidden files (``._00000.png`` left by macOS) are skipped. When two files share a stem, the
@@ -50,13 +50,13 @@ def index_files(folder: Path, extensions: Seq[str]) -> Dict[str, Path]:
     ]
     refuse_unsafe_entries(folder, [p.stem for p in files], "frame")
     files.sort(key=lambda p: (p.stem, rank[p.suffix[1:].lower()], p.name))
-    table: Dict[str, Path] = {}
+    table: dict[str, Path] = {}
     for path in files:
         table.setdefault(path.stem, path)
     return table
 
 
-def subfolders(folder: Path, what: str = "sequence") -> List[str]:
+def subfolders(folder: Path, what: str = "sequence") -> list[str]:
     """Names of the visible sub-folders of ``folder``, sorted (empty when it does not exist).
 
     An unsafe name refuses the listing (see the module docstring for why it is not skipped).
@@ -79,7 +79,7 @@ def refuse_unsafe_entries(folder: Path, names: Iterable[str], what: str) -> None
         raise DatasetError(problems)
 
 
-def read_lines(path: Path, what: str = "list") -> List[Tuple[int, str]]:
+def read_lines(path: Path, what: str = "list") -> list[tuple[int, str]]:
     """(line number, stripped text) of every line of a text list; unreadable → DatasetError.
 
     A UTF-8 byte-order mark is dropped; lines are stripped, never cut (DAVIS 480p lists end in
@@ -92,7 +92,7 @@ def read_lines(path: Path, what: str = "list") -> List[Tuple[int, str]]:
     return [(number, line.strip()) for number, line in enumerate(text.splitlines(), start=1)]
 
 
-def unsafe_line(path: Path, number: int, name: str, what: str = "sequence") -> Optional[Problem]:
+def unsafe_line(path: Path, number: int, name: str, what: str = "sequence") -> Problem | None:
     """The Problem of a list line whose name is unsafe, or None.
 
     Callers collect these and refuse the whole list: a malformed list is the user's to fix, and
@@ -104,7 +104,7 @@ def unsafe_line(path: Path, number: int, name: str, what: str = "sequence") -> O
     return Problem(path, f"line {number}: {what} name {name!r} {reason}", "invalid")
 
 
-def require_safe_lines(problems: Iterable[Optional[Problem]]) -> None:
+def require_safe_lines(problems: Iterable[Problem | None]) -> None:
     """Raise every :func:`unsafe_line` problem of one list together."""
     found = [problem for problem in problems if problem is not None]
     if found:
@@ -113,14 +113,14 @@ def require_safe_lines(problems: Iterable[Optional[Problem]]) -> None:
 
 def folder_sequence(
     name: str,
-    image_dir: Optional[Path],
+    image_dir: Path | None,
     annotation_dir: Path,
     *,
     decode: Callable[[Path], object] = decode_index,
-    void_label: Optional[int] = 255,
+    void_label: int | None = 255,
     mask_rule: str = "index",
-    attributes: Optional[Mapping[str, object]] = None,
-    object_ids: Optional[Seq[int]] = None,
+    attributes: Mapping[str, object] | None = None,
+    object_ids: Seq[int] | None = None,
 ) -> FileSequence:
     """A sequence whose frames and masks are the files of two folders, matched by stem.
 
@@ -155,14 +155,14 @@ def dataset_root(root: PathArg, label: str) -> Path:
 
 def present_sequences(
     names: Seq[str], folders: Callable[[str], Seq[Path]], label: str
-) -> Tuple[List[str], List[Problem]]:
+) -> tuple[list[str], list[Problem]]:
     """Split listed names into those on disk and a "missing" Problem for each of the others.
 
     A sequence is present when any of ``folders(name)`` exists. Partial downloads are common,
     so missing sequences are reported, not fatal, unless none at all is present.
     """
-    present: List[str] = []
-    problems: List[Problem] = []
+    present: list[str] = []
+    problems: list[Problem] = []
     for name in names:
         candidates = list(folders(name))
         if any(folder.is_dir() for folder in candidates):
@@ -186,7 +186,7 @@ def present_sequences(
     return present, problems
 
 
-def require_split(split: Optional[str], label: str, known: Seq[str] = ("all",)) -> str:
+def require_split(split: str | None, label: str, known: Seq[str] = ("all",)) -> str:
     """The split name, or a DatasetError for a split this dataset does not define."""
     split = split or known[0]
     if split not in known:
@@ -204,7 +204,7 @@ def preview(items: Seq[str], count: int = 5) -> str:
 
 
 def load_folder(
-    root: PathArg, split: Optional[str] = "all", *, task: str = "semi-supervised"
+    root: PathArg, split: str | None = "all", *, task: str = "semi-supervised"
 ) -> Dataset:
     """Load any folder of indexed annotations (and optionally frames) as a dataset.
 
@@ -231,7 +231,7 @@ def load_folder(
     return Dataset("folder", split, task, sequences, root, info=info)
 
 
-def _layout(root: Path) -> Tuple[List[Tuple[str, Optional[Path], Path]], str]:
+def _layout(root: Path) -> tuple[list[tuple[str, Path | None, Path]], str]:
     """(name, image folder, annotation folder) per sequence, and the annotation folder's name."""
     images, annotations = root / "JPEGImages", root / "Annotations"
     if images.is_dir() or annotations.is_dir():

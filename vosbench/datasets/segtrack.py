@@ -10,10 +10,10 @@ value wins, ties to the lower id. ``soft_as_void`` turns the remaining soft pixe
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from collections.abc import Sequence as Seq
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import Callable, Dict, List, Optional, Tuple, Union
-from typing import Sequence as Seq
 
 import numpy as np
 
@@ -37,12 +37,12 @@ from vosbench.io import read_mask
 logger = logging.getLogger(__name__)
 
 MASK_RULE = "threshold128"
-AnnotationFiles = Union[Path, Tuple[Path, ...]]
+AnnotationFiles = Path | tuple[Path, ...]
 
 
 def load_segtrackv2(
     root: PathArg,
-    split: Optional[str] = "all",
+    split: str | None = "all",
     *,
     task: str = "semi-supervised",
     threshold: int = 128,
@@ -70,7 +70,7 @@ def load_segtrackv2(
     )
     decode = partial(decode_threshold, threshold=threshold, soft_as_void=soft_as_void)
     void_label = 255 if soft_as_void else None
-    sequences: List[FileSequence] = []
+    sequences: list[FileSequence] = []
     for name in present:
         sequence, sequence_problems = _sequence(root, name, decode, void_label)
         sequences.append(sequence)
@@ -83,7 +83,14 @@ def load_segtrackv2(
     }
     binary = all(len(sequence.object_ids) == 1 for sequence in sequences)
     return Dataset(
-        "segtrackv2", split, task, sequences, root, binary=binary, problems=problems, info=info,
+        "segtrackv2",
+        split,
+        task,
+        sequences,
+        root,
+        binary=binary,
+        problems=problems,
+        info=info,
         listed=tuple(names),
     )
 
@@ -130,7 +137,7 @@ def _check_same_size(paths: Seq[Path], masks: Seq[np.ndarray]) -> None:
             )
 
 
-def _sequence_names(root: Path) -> List[str]:
+def _sequence_names(root: Path) -> list[str]:
     """Names from ``ImageSets/all.txt`` (``*``-prefixed), else every sequence folder on disk."""
     listing = root / "ImageSets" / "all.txt"
     if listing.is_file():
@@ -154,8 +161,8 @@ def _sequence(
     root: Path,
     name: str,
     decode: Callable[[AnnotationFiles], np.ndarray],
-    void_label: Optional[int],
-) -> Tuple[FileSequence, List[Problem]]:
+    void_label: int | None,
+) -> tuple[FileSequence, list[Problem]]:
     frames = index_files(root / "JPEGImages" / name, IMAGE_EXTENSIONS)
     object_ids, annotations, problems = _annotations(root / "GroundTruth" / name)
     order, order_problems = _frame_order(
@@ -178,7 +185,7 @@ def _sequence(
     return sequence, problems + order_problems
 
 
-def _annotations(folder: Path) -> Tuple[Tuple[int, ...], Dict[str, AnnotationFiles], List[Problem]]:
+def _annotations(folder: Path) -> tuple[tuple[int, ...], dict[str, AnnotationFiles], list[Problem]]:
     """Object ids and stem → mask file(s); numbered sub-folders make a multi-object sequence."""
     numbered = {
         int(n): folder / n
@@ -190,7 +197,7 @@ def _annotations(folder: Path) -> Tuple[Tuple[int, ...], Dict[str, AnnotationFil
     ids = tuple(sorted(numbered))
     tables = {i: index_files(numbered[i], IMAGE_EXTENSIONS) for i in ids}
     stems = sorted(set().union(*tables.values()))
-    annotations: Dict[str, AnnotationFiles] = {
+    annotations: dict[str, AnnotationFiles] = {
         stem: tuple(tables[i][stem] for i in ids if stem in tables[i]) for stem in stems
     }
     problems = []
@@ -209,7 +216,7 @@ def _annotations(folder: Path) -> Tuple[Tuple[int, ...], Dict[str, AnnotationFil
     return ids, annotations, problems
 
 
-def _frame_order(listing: Path, on_disk: set) -> Tuple[Optional[List[str]], List[Problem]]:
+def _frame_order(listing: Path, on_disk: set) -> tuple[list[str] | None, list[Problem]]:
     """Frame stems from ``ImageSets/<seq>.txt`` (line 1 is a header), or None without a list."""
     if not listing.is_file():
         return None, []

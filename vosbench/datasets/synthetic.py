@@ -19,11 +19,12 @@ import dataclasses
 import json
 import math
 import zlib
+from collections.abc import Iterator, Mapping
+from collections.abc import Sequence as Seq
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
-from typing import Sequence as Seq
+from typing import Any
 
 import cv2
 import numpy as np
@@ -88,7 +89,7 @@ class SyntheticConfig:
         return f"{self.name_prefix}-{middle}{index:03d}"
 
 
-def _config_problems(c: SyntheticConfig) -> List[str]:
+def _config_problems(c: SyntheticConfig) -> list[str]:
     checks = [
         (c.num_sequences >= 1, "num_sequences must be >= 1"),
         (c.num_frames >= 1, "num_frames must be >= 1"),
@@ -126,7 +127,7 @@ DEFAULT_PRESET = "val"
 
 
 def resolve_config(
-    config_or_preset: Union[str, SyntheticConfig, None] = None, **overrides: Any
+    config_or_preset: str | SyntheticConfig | None = None, **overrides: Any
 ) -> SyntheticConfig:
     """A config from a preset name (or a config) with ``overrides`` applied and type-checked."""
     if config_or_preset is None:
@@ -208,7 +209,7 @@ class _Background:
     style: str
     grid: np.ndarray  # (gh, gw, 3) uint8, one texel per ``cell`` x ``cell`` px of the canvas
     cell: int
-    margin: Tuple[int, int]  # (y, x): canvas = frame grown by this on each side, for the pan
+    margin: tuple[int, int]  # (y, x): canvas = frame grown by this on each side, for the pan
 
 
 @dataclass(frozen=True, eq=False)
@@ -229,14 +230,14 @@ class _Track:
     sy: np.ndarray
     morph: np.ndarray  # (T,) in [0, 1]
     first: int  # first frame where the object is drawn
-    colours: Tuple[Tuple[int, int, int], Tuple[int, int, int]]
+    colours: tuple[tuple[int, int, int], tuple[int, int, int]]
     pattern: str
     period: int
     a: int
     b: int
 
 
-def _margins(config: SyntheticConfig) -> Tuple[int, int]:
+def _margins(config: SyntheticConfig) -> tuple[int, int]:
     m = 0.06 * config.camera_motion
     return int(round(m * config.height)), int(round(m * config.width))
 
@@ -304,7 +305,7 @@ def _layer(
 
 def _plan_shape(
     rng: np.random.Generator, radius: float
-) -> Tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Unit directions and two radius profiles (px); the shape morphs between them."""
     kind = _SHAPES[int(rng.integers(len(_SHAPES)))]
     if kind == "polygon":
@@ -320,18 +321,18 @@ def _plan_shape(
     return kind, ux, uy, p0 * radius, p1 * radius
 
 
-def _blob_profile(rng: np.random.Generator, angles: List[float], kind: str) -> np.ndarray:
+def _blob_profile(rng: np.random.Generator, angles: list[float], kind: str) -> np.ndarray:
     amplitude = 0.04 if kind == "ellipse" else 0.13
     terms = [(j, rng.uniform(0, amplitude), rng.uniform(0, 2 * math.pi)) for j in (2, 3, 4)]
     profile = [1.0 + sum(amp * math.cos(j * a + ph) for j, amp, ph in terms) for a in angles]
     return np.array(profile, dtype=np.float64)
 
 
-def _plan_deformation(rng: np.random.Generator, config: SyntheticConfig) -> Dict[str, np.ndarray]:
+def _plan_deformation(rng: np.random.Generator, config: SyntheticConfig) -> dict[str, np.ndarray]:
     """Per-frame axis scales, rotation and morph weight, scaled by ``config.deformation``."""
     count, d = config.num_frames, config.deformation
     aspect = rng.uniform(0.55, 1.0)
-    tables: Dict[str, np.ndarray] = {}
+    tables: dict[str, np.ndarray] = {}
     for axis, base in (("sx", 1.0), ("sy", aspect)):
         amp = min(0.45, d * rng.uniform(0.05, 0.2))
         wave = _sin_table(amp, rng.uniform(0.08, 0.3), rng.uniform(0, 2 * math.pi), count)
@@ -347,7 +348,7 @@ def _plan_deformation(rng: np.random.Generator, config: SyntheticConfig) -> Dict
     return tables
 
 
-def _plan_appearance(rng: np.random.Generator, hue: float, scale: int) -> Dict[str, Any]:
+def _plan_appearance(rng: np.random.Generator, hue: float, scale: int) -> dict[str, Any]:
     """Saturated object colours (the background is greyish) and a pattern that moves with it."""
     sat, val = rng.uniform(0.65, 0.95), rng.uniform(0.75, 1.0)
     light = tuple(int(round(255 * c)) for c in colorsys.hsv_to_rgb(hue % 1.0, sat, val))
@@ -382,7 +383,7 @@ def _edge_point(rng: np.random.Generator, config: SyntheticConfig, depth: float)
 
 def _plan_tracks(
     rng: np.random.Generator, config: SyntheticConfig, count: int, camera: np.ndarray
-) -> List[_Track]:
+) -> list[_Track]:
     """Objects whose paths cross near a shared meeting point, so they occlude each other."""
     h, w, frames = config.height, config.width, config.num_frames
     scale = min(h, w)
@@ -392,8 +393,8 @@ def _plan_tracks(
     )
     hue0 = rng.uniform(0, 1)
     drift = (camera - camera[0]).astype(np.float64)
-    tracks: List[_Track] = []
-    starts: List[Tuple[np.ndarray, float]] = []
+    tracks: list[_Track] = []
+    starts: list[tuple[np.ndarray, float]] = []
     for k in range(count):
         radius = rng.uniform(0.10, 0.17) * scale
         kind, ux, uy, p0, p1 = _plan_shape(rng, radius)
@@ -457,7 +458,7 @@ def _placed_path(
     meet: np.ndarray,
     reach: float,
     inner: float,
-    starts: List[Tuple[np.ndarray, float]],
+    starts: list[tuple[np.ndarray, float]],
 ) -> np.ndarray:
     """A path visible at frame 0, apart from the other objects there, heading for ``meet``."""
     h, w, frames = config.height, config.width, config.num_frames
@@ -498,7 +499,7 @@ def _late_path(
 # Rendering
 
 
-def _background(bg: _Background, height: int, width: int, offset: Tuple[int, int]) -> np.ndarray:
+def _background(bg: _Background, height: int, width: int, offset: tuple[int, int]) -> np.ndarray:
     """The (H, W, 3) view of the background canvas at camera offset (x, y)."""
     my, mx = bg.margin
     x0, y0 = mx + int(offset[0]), my + int(offset[1])
@@ -534,7 +535,7 @@ def _polygon(track: _Track, t: int) -> np.ndarray:
 
 def _shape_patch(
     track: _Track, t: int, height: int, width: int
-) -> Optional[Tuple[int, int, np.ndarray]]:
+) -> tuple[int, int, np.ndarray] | None:
     """(y0, x0, bool mask) of the object's whole shape at frame ``t``, clipped to the frame.
 
     None when the object is not drawn (before its first frame, or wholly outside).
@@ -554,7 +555,7 @@ def _shape_patch(
     return y0, x0, mask.view(bool)
 
 
-def _texture(track: _Track, t: int, y0: int, x0: int, shape: Tuple[int, int]) -> np.ndarray:
+def _texture(track: _Track, t: int, y0: int, x0: int, shape: tuple[int, int]) -> np.ndarray:
     """(h, w, 3) object texture for the patch at (y0, x0)."""
     cy, cx = int(round(track.cy[t])), int(round(track.cx[t]))
     v = np.arange(y0 - cy, y0 - cy + shape[0], dtype=np.int64)[:, None]
@@ -663,15 +664,15 @@ class SyntheticSequence(Sequence):
 # Loading and writing
 
 
-def _config_dict(config: SyntheticConfig) -> Dict[str, Any]:
+def _config_dict(config: SyntheticConfig) -> dict[str, Any]:
     return dataclasses.asdict(config)
 
 
-def _preset_name(config: SyntheticConfig) -> Optional[str]:
+def _preset_name(config: SyntheticConfig) -> str | None:
     return next((name for name, preset in PRESETS.items() if preset == config), None)
 
 
-def _info(config: SyntheticConfig, split: str, source: str) -> Dict[str, object]:
+def _info(config: SyntheticConfig, split: str, source: str) -> dict[str, object]:
     return {
         "source": source,
         "preset": _preset_name(config),
@@ -690,18 +691,18 @@ def synthetic_dataset(
 ) -> Dataset:
     """The in-memory dataset for ``config`` and ``split``."""
     _split_code(split)
-    sequences: List[Sequence] = [
+    sequences: list[Sequence] = [
         SyntheticSequence(config, i, split) for i in range(config.num_sequences)
     ]
     return Dataset("synthetic", split, task, sequences, info=_info(config, split, "generated"))
 
 
 def load_synthetic(
-    root: Union[str, Path, None],
-    split: Optional[str],
+    root: str | Path | None,
+    split: str | None,
     *,
     task: str = "semi-supervised",
-    preset: Union[str, SyntheticConfig, None] = None,
+    preset: str | SyntheticConfig | None = None,
     **overrides: Any,
 ) -> Dataset:
     """The ``synthetic`` catalogue entry: generated in memory, or read from a written folder.
@@ -718,7 +719,7 @@ def load_synthetic(
     return _load_folder(Path(root).expanduser(), split, task, requested)
 
 
-def _read_meta(path: Path) -> Dict[str, Any]:
+def _read_meta(path: Path) -> dict[str, Any]:
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
@@ -750,9 +751,7 @@ def _differences(recorded: Mapping[str, Any], wanted: Mapping[str, Any]) -> str:
     )
 
 
-def _load_folder(
-    root: Path, split: str, task: str, requested: Optional[SyntheticConfig]
-) -> Dataset:
+def _load_folder(root: Path, split: str, task: str, requested: SyntheticConfig | None) -> Dataset:
     if not root.is_dir():
         raise DatasetError(Problem(root, "synthetic dataset folder does not exist", "missing"))
     meta_path = root / META_FILE
@@ -779,7 +778,13 @@ def _load_folder(
         else {"source": "files", "mask_rule": "index", "void_label": VOID_LABEL}
     )
     return Dataset(
-        "synthetic", split, task, list(files.sequences), root=root, problems=files.problems, info=info,
+        "synthetic",
+        split,
+        task,
+        list(files.sequences),
+        root=root,
+        problems=files.problems,
+        info=info,
         listed=files.listed,
     )
 
@@ -793,7 +798,7 @@ def _write_jpeg(path: Path, rgb: np.ndarray) -> None:
     atomic_write_bytes(path, data.tobytes())
 
 
-def _check_target(out: Path, config: SyntheticConfig) -> Dict[str, Any]:
+def _check_target(out: Path, config: SyntheticConfig) -> dict[str, Any]:
     """The folder's existing record, or a fresh one; refuses a folder holding anything else."""
     meta_path = out / META_FILE
     if out.exists() and not out.is_dir():
@@ -836,11 +841,11 @@ def _check_target(out: Path, config: SyntheticConfig) -> Dict[str, Any]:
 
 
 def write_synthetic(
-    out_dir: Union[str, Path],
-    config_or_preset: Union[str, SyntheticConfig] = DEFAULT_PRESET,
+    out_dir: str | Path,
+    config_or_preset: str | SyntheticConfig = DEFAULT_PRESET,
     *,
     split: str = "val",
-    predictions: Union[None, bool, str] = None,
+    predictions: None | bool | str = None,
     overwrite: bool = False,
 ) -> Path:
     """Write a synthetic split in the DAVIS-2017 layout under ``out_dir``; returns ``out_dir``.
@@ -864,7 +869,9 @@ def write_synthetic(
     atomic_write_text(out / META_FILE, json.dumps(meta, indent=2) + "\n")
     if predictions:
         quality = "noisy" if predictions is True else str(predictions)
-        write_predictions(dataset, out / "predictions" / quality, quality=quality, overwrite=True)  # deterministic
+        write_predictions(
+            dataset, out / "predictions" / quality, quality=quality, overwrite=True
+        )  # deterministic
     return out
 
 
@@ -913,7 +920,7 @@ QUALITIES: Mapping[str, PredictionNoise] = MappingProxyType(
 )
 
 
-def _noise(quality: Union[str, PredictionNoise]) -> PredictionNoise:
+def _noise(quality: str | PredictionNoise) -> PredictionNoise:
     if isinstance(quality, PredictionNoise):
         return quality
     if quality not in QUALITIES:
@@ -991,8 +998,8 @@ def perturb_labels(
 
 
 def predict_sequence(
-    sequence: Sequence, *, quality: Union[str, PredictionNoise] = "noisy", seed: int = 0
-) -> Iterator[Tuple[str, np.ndarray]]:
+    sequence: Sequence, *, quality: str | PredictionNoise = "noisy", seed: int = 0
+) -> Iterator[tuple[str, np.ndarray]]:
     """(stem, label map) for every frame, lazily: frame 0 is the GT, later frames are perturbed.
 
     Deterministic in (seed, sequence name, frame index). A frame without GT reuses the last
@@ -1005,7 +1012,7 @@ def predict_sequence(
     directions = np.array([[math.cos(a), math.sin(a)] for a in angles])
     annotated = set(sequence.annotated)
     last = len(sequence.frames) - 1
-    gt: Optional[np.ndarray] = None
+    gt: np.ndarray | None = None
     for t, stem in enumerate(sequence.frames):
         if stem in annotated:
             gt = sequence.read_annotation(stem)
@@ -1019,10 +1026,10 @@ def predict_sequence(
 
 
 def write_predictions(
-    dataset_or_config: Union[Dataset, SyntheticConfig, str],
-    out_dir: Union[str, Path],
+    dataset_or_config: Dataset | SyntheticConfig | str,
+    out_dir: str | Path,
     *,
-    quality: Union[str, PredictionNoise] = "noisy",
+    quality: str | PredictionNoise = "noisy",
     seed: int = 0,
     split: str = "val",
     overwrite: bool = False,
@@ -1040,8 +1047,14 @@ def write_predictions(
         dataset = synthetic_dataset(resolve_config(dataset_or_config), split)
     out = Path(out_dir).expanduser()
     if not overwrite and out.is_dir() and any(out.iterdir()):
-        raise DatasetError(Problem(out, "the predictions folder is not empty; choose an empty one, or pass "
-                                        "--force (overwrite=True) to overwrite its masks", "exists"))
+        raise DatasetError(
+            Problem(
+                out,
+                "the predictions folder is not empty; choose an empty one, or pass "
+                "--force (overwrite=True) to overwrite its masks",
+                "exists",
+            )
+        )
     for sequence in dataset:
         for stem, labels in predict_sequence(sequence, quality=quality, seed=seed):
             write_mask(out / sequence.name / f"{stem}.png", labels)

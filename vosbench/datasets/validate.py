@@ -8,7 +8,6 @@ without decoding pixels.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional, Tuple
 
 import numpy as np
 from PIL import Image
@@ -18,7 +17,7 @@ from vosbench.datasets.folder import preview
 from vosbench.errors import InputError, Problem
 
 
-def validate_dataset(dataset: Dataset) -> List[Problem]:
+def validate_dataset(dataset: Dataset) -> list[Problem]:
     """Everything wrong with ``dataset``: loader problems, then per-sequence file checks.
 
     Kinds: ``missing``, ``empty``, ``size``, ``format``/``unreadable`` (from the mask
@@ -37,8 +36,8 @@ def validate_dataset(dataset: Dataset) -> List[Problem]:
 
 
 def validate_sequence(
-    sequence: Sequence, *, task: str = "semi-supervised", annotation_root: Optional[Path] = None
-) -> List[Problem]:
+    sequence: Sequence, *, task: str = "semi-supervised", annotation_root: Path | None = None
+) -> list[Problem]:
     """Every problem of one sequence: stems, first-frame annotation, mask files, sizes, ids.
 
     ``annotation_root`` (the folder holding the sequence folders) only names the place of a
@@ -58,7 +57,7 @@ def validate_sequence(
     return problems
 
 
-def _stem_problems(sequence: Sequence, task: str, where: Optional[Path]) -> List[Problem]:
+def _stem_problems(sequence: Sequence, task: str, where: Path | None) -> list[Problem]:
     """First-frame annotation, annotations without a frame, and gaps in dense annotation."""
     problems = []
     first = sequence.frames[0]
@@ -94,7 +93,7 @@ def _stem_problems(sequence: Sequence, task: str, where: Optional[Path]) -> List
     return problems
 
 
-def _annotation_gaps(sequence: Sequence) -> List[str]:
+def _annotation_gaps(sequence: Sequence) -> list[str]:
     """Frames inside the annotated span that lack a mask (sparse first-frame-only GT has none)."""
     annotated = set(sequence.annotated)
     positions = [i for i, stem in enumerate(sequence.frames) if stem in annotated]
@@ -104,10 +103,10 @@ def _annotation_gaps(sequence: Sequence) -> List[str]:
     return [stem for stem in span if stem not in annotated]
 
 
-def _mask_problems(sequence: Sequence, task: str) -> List[Problem]:
+def _mask_problems(sequence: Sequence, task: str) -> list[Problem]:
     """Read every annotation once: unreadable files, sizes, empty first frame, late ids."""
-    problems: List[Problem] = []
-    reference: Optional[Tuple[Tuple[int, int], str]] = None
+    problems: list[Problem] = []
+    reference: tuple[tuple[int, int], str] | None = None
     top = _first_frame_top_id(sequence)
     late_ids: dict = {}
     for index, stem in enumerate(sequence.annotated):
@@ -141,7 +140,7 @@ def _mask_problems(sequence: Sequence, task: str) -> List[Problem]:
     return problems
 
 
-def _first_frame_top_id(sequence: Sequence) -> Optional[int]:
+def _first_frame_top_id(sequence: Sequence) -> int | None:
     """Largest evaluated object id, or None when the first annotation cannot be read."""
     try:
         return max(sequence.object_ids, default=0)
@@ -149,12 +148,12 @@ def _first_frame_top_id(sequence: Sequence) -> Optional[int]:
         return None  # the read failure itself is reported by the per-file loop
 
 
-def _object_ids_in(labels: np.ndarray, void_label: Optional[int]) -> List[int]:
+def _object_ids_in(labels: np.ndarray, void_label: int | None) -> list[int]:
     counts = np.bincount(labels.ravel(), minlength=256)
     return [int(i) for i in np.flatnonzero(counts) if i != 0 and i != void_label]
 
 
-def _frame_size_problems(sequence: Sequence, stem: str, shape: Tuple[int, int]) -> List[Problem]:
+def _frame_size_problems(sequence: Sequence, stem: str, shape: tuple[int, int]) -> list[Problem]:
     """Compare with the frame's header size; reading it does not decode the image."""
     frame = sequence.frame_path(stem)
     if frame is None:
@@ -186,7 +185,7 @@ def _late_id_problem(sequence: Sequence, late_ids: dict, top: int) -> Problem:
     )
 
 
-def _folder(sequence: Sequence, annotation_root: Optional[Path]) -> Optional[Path]:
+def _folder(sequence: Sequence, annotation_root: Path | None) -> Path | None:
     """The sequence's annotation (else frame) folder, to point problems without one file at."""
     for stem in sequence.annotated[:1]:
         path = sequence.annotation_path(stem)
@@ -199,5 +198,5 @@ def _folder(sequence: Sequence, annotation_root: Optional[Path]) -> Optional[Pat
     return annotation_root / sequence.name if annotation_root is not None else None
 
 
-def _wh(shape: Tuple[int, int]) -> str:
+def _wh(shape: tuple[int, int]) -> str:
     return f"{shape[1]}×{shape[0]}"

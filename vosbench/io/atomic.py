@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Dict, Union
 
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike = str | os.PathLike[str]
 
 
 def atomic_write(path: PathLike, write: Callable[[Path], None]) -> Path:
@@ -27,7 +27,7 @@ def atomic_write(path: PathLike, write: Callable[[Path], None]) -> Path:
     return path
 
 
-def atomic_write_texts(folder: PathLike, texts: Dict[str, str]) -> Dict[str, Path]:
+def atomic_write_texts(folder: PathLike, texts: dict[str, str]) -> dict[str, Path]:
     """Write several files so that they change together: all are staged, then all are renamed.
 
     A failure while staging (a full disk, say) leaves every old file as it was; the renames
@@ -36,7 +36,7 @@ def atomic_write_texts(folder: PathLike, texts: Dict[str, str]) -> Dict[str, Pat
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    staged: Dict[str, Path] = {}
+    staged: dict[str, Path] = {}
     try:
         for name, text in texts.items():
             fd, tmp = tempfile.mkstemp(prefix=f".{Path(name).name}.", suffix=".tmp", dir=folder)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional, Tuple
 
 from vosbench.errors import ConfigError, MaskFormatError, Problem
 
@@ -20,7 +19,7 @@ DEFAULT_MAX_PIXELS = 2**27  # 134 M pixels: four 8K UHD frames (7680x4320 = 33 M
 MAX_PIXELS_ENV = "VOSBENCH_MAX_PIXELS"
 
 # Leading bytes of the formats a mask or frame could plausibly be, in the order tried.
-_SIGNATURES: Tuple[Tuple[bytes, str], ...] = (
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", "PNG"),
     (b"BM", "BMP"),
     (b"\xff\xd8\xff", "JPEG"),
@@ -35,7 +34,7 @@ _SIGNATURES: Tuple[Tuple[bytes, str], ...] = (
 )
 
 
-def max_pixels(limit: Optional[int] = None) -> int:
+def max_pixels(limit: int | None = None) -> int:
     """The pixel limit in force: ``limit``, else ``$VOSBENCH_MAX_PIXELS``, else the default."""
     if limit is not None:
         return _positive(limit, "max_pixels")
@@ -57,19 +56,21 @@ def _positive(number: int, name: str) -> int:
     return number
 
 
-def check_pixels(path: Optional[Path], size: Tuple[int, int], limit: int) -> None:
+def check_pixels(path: Path | None, size: tuple[int, int], limit: int) -> None:
     """Refuse a declared (width, height) above ``limit`` pixels, naming the file and the size."""
     width, height = size
     if width * height > limit:
-        raise MaskFormatError(Problem(
-            path,
-            f"declares {width}x{height} = {width * height:,} pixels, more than the limit of "
-            f"{limit:,} (set {MAX_PIXELS_ENV} to allow larger images)",
-            "too_large",
-        ))
+        raise MaskFormatError(
+            Problem(
+                path,
+                f"declares {width}x{height} = {width * height:,} pixels, more than the limit of "
+                f"{limit:,} (set {MAX_PIXELS_ENV} to allow larger images)",
+                "too_large",
+            )
+        )
 
 
-def image_format(data: bytes) -> Optional[str]:
+def image_format(data: bytes) -> str | None:
     """The image format ``data`` starts with ("PNG", "BMP", "JPEG", ...), or None when unknown."""
     for signature, name in _SIGNATURES:
         if data.startswith(signature):

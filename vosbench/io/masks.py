@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional, Tuple, Union
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -23,7 +23,7 @@ from vosbench.io.headers import check_pixels, image_format
 from vosbench.io.headers import max_pixels as max_pixels_limit
 from vosbench.io.png import decode_png_labels
 
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike = str | os.PathLike[str]
 
 
 def _voc_palette() -> np.ndarray:
@@ -51,8 +51,8 @@ def read_mask(
     path: PathLike,
     *,
     grey_rgb: bool = False,
-    data: Optional[bytes] = None,
-    max_pixels: Optional[int] = None,
+    data: bytes | None = None,
+    max_pixels: int | None = None,
 ) -> np.ndarray:
     """Read a mask PNG (or BMP) as a ``uint8`` label map of shape (H, W).
 
@@ -85,7 +85,7 @@ def read_mask(
 
 
 def _mask_format(path: Path, data: bytes) -> str:
-    """"PNG" or "BMP" from the file's leading bytes; any other content is a MaskFormatError."""
+    """ "PNG" or "BMP" from the file's leading bytes; any other content is a MaskFormatError."""
     found = image_format(data)
     if found in _MASK_FORMATS:
         return found
@@ -96,7 +96,7 @@ def _mask_format(path: Path, data: bytes) -> str:
     raise MaskFormatError(Problem(path, f"cannot be read as an image ({what})", "unreadable"))
 
 
-def _decode_with_pillow(path: Path, data: bytes, limit: int) -> Tuple[str, np.ndarray]:
+def _decode_with_pillow(path: Path, data: bytes, limit: int) -> tuple[str, np.ndarray]:
     """(mode, pixels) through Pillow, refusing a declared size above ``limit`` before decoding."""
     with _image_errors(path), Image.open(io.BytesIO(data)) as image:
         check_pixels(path, image.size, limit)
@@ -132,14 +132,22 @@ def _labels_from_mode(path: Path, mode: str, array: np.ndarray, grey_rgb: bool) 
             channel = array[..., 0]
             if np.array_equal(channel, array[..., 1]) and np.array_equal(channel, array[..., 2]):
                 return np.ascontiguousarray(channel)
-            raise MaskFormatError(Problem(path, "RGB mask whose channels differ; expected a grey mask", "format"))
-        raise MaskFormatError(Problem(
-            path,
-            f"{mode} PNG: expected an indexed (palette) or greyscale PNG whose pixel values are "
-            "object ids; save masks with vosbench.io.write_mask or PIL mode 'P'",
-            "format",
-        ))
-    raise MaskFormatError(Problem(path, f"unsupported image mode {mode!r}; expected 8-bit indexed or greyscale", "format"))
+            raise MaskFormatError(
+                Problem(path, "RGB mask whose channels differ; expected a grey mask", "format")
+            )
+        raise MaskFormatError(
+            Problem(
+                path,
+                f"{mode} PNG: expected an indexed (palette) or greyscale PNG whose pixel values are "
+                "object ids; save masks with vosbench.io.write_mask or PIL mode 'P'",
+                "format",
+            )
+        )
+    raise MaskFormatError(
+        Problem(
+            path, f"unsupported image mode {mode!r}; expected 8-bit indexed or greyscale", "format"
+        )
+    )
 
 
 def read_mask_bytes(path: Path) -> bytes:
@@ -149,7 +157,9 @@ def read_mask_bytes(path: Path) -> bytes:
     except FileNotFoundError:
         raise MaskFormatError(Problem(path, "file not found", "missing")) from None
     except OSError as error:
-        raise MaskFormatError(Problem(path, f"cannot be read ({error.strerror})", "unreadable")) from None
+        raise MaskFormatError(
+            Problem(path, f"cannot be read ({error.strerror})", "unreadable")
+        ) from None
 
 
 def write_mask(path: PathLike, labels: np.ndarray, palette: np.ndarray = DAVIS_PALETTE) -> Path:
@@ -178,7 +188,7 @@ def encode_mask(labels: np.ndarray, palette: np.ndarray = DAVIS_PALETTE) -> byte
     return buffer.getvalue()
 
 
-def read_frame(path: PathLike, *, max_pixels: Optional[int] = None) -> np.ndarray:
+def read_frame(path: PathLike, *, max_pixels: int | None = None) -> np.ndarray:
     """Read an image file (JPEG, PNG, BMP) as RGB ``uint8`` of shape (H, W, 3).
 
     The size is read from the header first and refused above ``max_pixels`` (default
@@ -191,11 +201,15 @@ def read_frame(path: PathLike, *, max_pixels: Optional[int] = None) -> np.ndarra
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         kind = "missing" if not path.exists() else "unreadable"
-        raise MaskFormatError(Problem(path, "file not found" if kind == "missing" else "cannot be read as an image", kind))
+        raise MaskFormatError(
+            Problem(
+                path, "file not found" if kind == "missing" else "cannot be read as an image", kind
+            )
+        )
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def _frame_size(path: Path) -> Tuple[int, int]:
+def _frame_size(path: Path) -> tuple[int, int]:
     """(width, height) from the image header; Pillow reads headers without decoding pixels."""
     with _image_errors(path), Image.open(path) as image:
         return image.size

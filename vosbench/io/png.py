@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import Any
 
 import numpy as np
 
@@ -39,8 +40,8 @@ _NONE, _SUB, _UP = 0, 1, 2
 
 
 def decode_png_labels(
-    data: bytes, *, path: Optional[Path] = None, max_pixels: Optional[int] = None
-) -> Optional[np.ndarray]:
+    data: bytes, *, path: Path | None = None, max_pixels: int | None = None
+) -> np.ndarray | None:
     """The stored 8-bit values (palette indices or grey levels) of a simple PNG, else None.
 
     Raises:
@@ -69,7 +70,7 @@ def decode_png_labels(
     return _unfilter(filters, pixels)
 
 
-def _inflate_rows(stream: bytes, width: int, height: int, path: Optional[Path]) -> Optional[bytes]:
+def _inflate_rows(stream: bytes, width: int, height: int, path: Path | None) -> bytes | None:
     """Exactly the ``height`` filtered rows the header declares, inflating one byte past them.
 
     More data than declared, or a stream that ends cleanly short of it (which Pillow would pad
@@ -87,8 +88,10 @@ def _inflate_rows(stream: bytes, width: int, height: int, path: Optional[Path]) 
     if len(raw) > expected:
         problem = f"damaged PNG: declares {width}x{height} but holds more image data"
     elif inflater.eof:
-        problem = (f"damaged PNG: declares {width}x{height} but its image data ends after "
-                   f"{len(raw) // (width + 1)} of {height} rows")
+        problem = (
+            f"damaged PNG: declares {width}x{height} but its image data ends after "
+            f"{len(raw) // (width + 1)} of {height} rows"
+        )
     else:
         return None
     raise MaskFormatError(Problem(path, problem, "unreadable"))
@@ -97,10 +100,10 @@ def _inflate_rows(stream: bytes, width: int, height: int, path: Optional[Path]) 
 def _chunks(data: bytes):
     """(IHDR payload, IDAT payloads); stops at IEND or at a truncated chunk."""
     header, idat, position = None, [], len(SIGNATURE)
-    idat_list: List[bytes] = idat
+    idat_list: list[bytes] = idat
     while position + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[position:position + 8])
-        payload = data[position + 8:position + 8 + length]
+        length, kind = struct.unpack(">I4s", data[position : position + 8])
+        payload = data[position + 8 : position + 8 + length]
         if len(payload) != length:
             return None, []
         if kind == b"IHDR":

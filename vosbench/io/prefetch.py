@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable, Deque, Iterable, Iterator, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
-def prefetch(items: Iterable[T], load: Callable[[T], R], *, workers: int = 1, depth: int = 4) -> Iterator[R]:
+def prefetch(
+    items: Iterable[T], load: Callable[[T], R], *, workers: int = 1, depth: int = 4
+) -> Iterator[R]:
     """Yield ``load(item)`` for each item, in order, loading up to ``depth`` items ahead.
 
     ``workers = 0`` loads in the caller's thread (no prefetch). Decoders such as OpenCV and
@@ -22,7 +25,7 @@ def prefetch(items: Iterable[T], load: Callable[[T], R], *, workers: int = 1, de
             yield load(item)
         return
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vosbench-prefetch")
-    pending: Deque[Future] = deque()
+    pending: deque[Future] = deque()
     source = iter(items)
     try:
         for item in source:

@@ -15,9 +15,9 @@ A metric class needs no constructor arguments; see :class:`Metric` for what it d
 
 from __future__ import annotations
 
+from collections.abc import Sequence as Seq
 from functools import cached_property
-from typing import Any, Dict, Optional, Tuple
-from typing import Sequence as Seq
+from typing import Any
 
 import numpy as np
 
@@ -40,27 +40,36 @@ class FrameContext:
             first one); filled only when a metric declares ``needs_previous``.
     """
 
-    def __init__(self, pred: np.ndarray, gt: np.ndarray, radius: int, frame: str = "", index: int = 0,
-                 previous: Optional[np.ndarray] = None):
+    def __init__(
+        self,
+        pred: np.ndarray,
+        gt: np.ndarray,
+        radius: int,
+        frame: str = "",
+        index: int = 0,
+        previous: np.ndarray | None = None,
+    ):
         self.pred, self.gt, self.radius = pred, gt, radius
         self.frame, self.index, self.previous = frame, index, previous
 
     @cached_property
-    def box(self) -> Optional[Tuple[slice, slice]]:
+    def box(self) -> tuple[slice, slice] | None:
         """The joint crop of ``pred ∨ gt`` grown by one pixel (None when both are empty)."""
         return crop_box(self.pred | self.gt)
 
     @cached_property
-    def crops(self) -> Tuple[np.ndarray, np.ndarray]:
+    def crops(self) -> tuple[np.ndarray, np.ndarray]:
         """(pred, gt) on :attr:`box`, as contiguous ``uint8`` 0/1 (empty arrays when no box)."""
         if self.box is None:
             empty = np.zeros((0, 0), np.uint8)
             return empty, empty
-        return (np.ascontiguousarray(self.pred[self.box]).view(np.uint8),
-                np.ascontiguousarray(self.gt[self.box]).view(np.uint8))
+        return (
+            np.ascontiguousarray(self.pred[self.box]).view(np.uint8),
+            np.ascontiguousarray(self.gt[self.box]).view(np.uint8),
+        )
 
     @cached_property
-    def boundaries(self) -> Tuple[np.ndarray, np.ndarray]:
+    def boundaries(self) -> tuple[np.ndarray, np.ndarray]:
         """(pred, gt) one-pixel boundary maps on the crop (``seg2bmap``, as the official code)."""
         pred, gt = self.crops
         if pred.size == 0:
@@ -82,7 +91,7 @@ class Metric:
     name: str = ""
     description: str = ""
     higher_is_better: bool = True
-    statistics: Tuple[str, ...] = ALL_STATISTICS
+    statistics: tuple[str, ...] = ALL_STATISTICS
     needs_previous: bool = False
 
     def applies(self, sequence: Any, dataset_name: str) -> bool:
@@ -98,15 +107,24 @@ class Metric:
 
 
 METRICS: Registry = Registry("metric", entry_point_group="vosbench.metrics")
-METRICS.register("J", "vosbench.metrics.builtin:RegionSimilarity",
-                 description="region similarity (Jaccard index), as the official DAVIS evaluator")
-METRICS.register("F", "vosbench.metrics.builtin:BoundaryAccuracy",
-                 description="boundary F-measure with the official tolerance")
-METRICS.register("T", "vosbench.metrics.builtin:TemporalStability",
-                 description="DAVIS-2016 temporal stability (shape-context matching of consecutive "
-                             "predictions; lower is better; eval_t sequences only)")
+METRICS.register(
+    "J",
+    "vosbench.metrics.builtin:RegionSimilarity",
+    description="region similarity (Jaccard index), as the official DAVIS evaluator",
+)
+METRICS.register(
+    "F",
+    "vosbench.metrics.builtin:BoundaryAccuracy",
+    description="boundary F-measure with the official tolerance",
+)
+METRICS.register(
+    "T",
+    "vosbench.metrics.builtin:TemporalStability",
+    description="DAVIS-2016 temporal stability (shape-context matching of consecutive "
+    "predictions; lower is better; eval_t sequences only)",
+)
 
-OFFICIAL_METRICS: Dict[str, Tuple[str, ...]] = {"davis2016": ("J", "F", "T")}
+OFFICIAL_METRICS: dict[str, tuple[str, ...]] = {"davis2016": ("J", "F", "T")}
 DEFAULT_METRICS = ("J", "F")
 
 
@@ -115,27 +133,30 @@ def get_metric(name: str) -> Metric:
     target = METRICS.get(name)
     metric = target() if isinstance(target, type) else target
     if not isinstance(metric, Metric) or not metric.name:
-        raise ConfigError(f"metric {name!r} ({METRICS.entry(name).origin}) is not a vosbench.metrics.Metric "
-                          "with a name")
+        raise ConfigError(
+            f"metric {name!r} ({METRICS.entry(name).origin}) is not a vosbench.metrics.Metric "
+            "with a name"
+        )
     return metric
 
 
-def metric_names(names: Optional[Seq[str]], dataset_name: str = "") -> Tuple[str, ...]:
+def metric_names(names: Seq[str] | None, dataset_name: str = "") -> tuple[str, ...]:
     """The catalogue names of the metrics to run: ``names``, else the dataset's official set
     (DAVIS-2016: J, F, T; others: J, F); J and F always, first (J&F, the unsupervised matching
     and the official CSVs need both)."""
     chosen = list(names) if names else list(OFFICIAL_METRICS.get(dataset_name, DEFAULT_METRICS))
-    keys = [METRICS.entry(name).name for name in chosen]  # unknown names fail here, with suggestions
+    keys = [
+        METRICS.entry(name).name for name in chosen
+    ]  # unknown names fail here, with suggestions
     rest = [key for key in dict.fromkeys(keys) if key not in ("j", "f")]
     return ("j", "f", *rest)
 
 
-def resolve_metrics(names: Optional[Seq[str]], dataset_name: str = "") -> Tuple[Metric, ...]:
+def resolve_metrics(names: Seq[str] | None, dataset_name: str = "") -> tuple[Metric, ...]:
     """The metric instances of :func:`metric_names`, in that order."""
     return tuple(get_metric(name) for name in metric_names(names, dataset_name))
 
 
-def summary_names(metric: Metric) -> Tuple[str, ...]:
+def summary_names(metric: Metric) -> tuple[str, ...]:
     """The global-table column names of a metric (``J-Mean``, ``J-Recall``, …)."""
     return tuple(f"{metric.name}-{stat}" for stat in metric.statistics)
-

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Optional, Tuple
 
 import cv2
 import numpy as np
@@ -25,7 +24,7 @@ from vosbench.metrics.region import binary_pair, jaccard_from_counts
 BOUND_TH = 0.008
 
 
-def boundary_radius(shape: Tuple[int, ...], bound_th: float = BOUND_TH) -> int:
+def boundary_radius(shape: tuple[int, ...], bound_th: float = BOUND_TH) -> int:
     """Tolerance in pixels: ``bound_th`` itself if ≥ 1, else ``ceil(bound_th · diagonal)``.
 
     >>> boundary_radius((480, 854)), boundary_radius((480, 910)), boundary_radius((360, 640))
@@ -65,21 +64,25 @@ def boundary_map(mask: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=64)
-def disk_rectangles(radius: int) -> Tuple[Tuple[int, int], ...]:
+def disk_rectangles(radius: int) -> tuple[tuple[int, int], ...]:
     """The disk ``dy² + dx² ≤ r²`` as a union of centred rectangles (half-width, half-height).
 
     Row ``dy`` of the disk spans ``|dx| ≤ isqrt(r² − dy²)``; widths shrink with ``|dy|``, so
     one rectangle per distinct width covers the disk exactly.
     """
     widths = [math.isqrt(radius * radius - dy * dy) for dy in range(radius + 1)]
-    return tuple((widths[dy], dy) for dy in range(radius + 1) if dy == radius or widths[dy + 1] < widths[dy])
+    return tuple(
+        (widths[dy], dy) for dy in range(radius + 1) if dy == radius or widths[dy + 1] < widths[dy]
+    )
 
 
 @lru_cache(maxsize=64)
-def _rectangle_kernels(radius: int) -> Tuple[np.ndarray, ...]:
+def _rectangle_kernels(radius: int) -> tuple[np.ndarray, ...]:
     """Structuring elements of :func:`disk_rectangles`, largest area first."""
     rects = sorted(disk_rectangles(radius), key=lambda wh: -(2 * wh[0] + 1) * (2 * wh[1] + 1))
-    return tuple(cv2.getStructuringElement(cv2.MORPH_RECT, (2 * w + 1, 2 * h + 1)) for w, h in rects)
+    return tuple(
+        cv2.getStructuringElement(cv2.MORPH_RECT, (2 * w + 1, 2 * h + 1)) for w, h in rects
+    )
 
 
 def _count_near(points: np.ndarray, other: np.ndarray, radius: int) -> int:
@@ -121,7 +124,7 @@ def _as_u8(mask: np.ndarray) -> np.ndarray:
     return mask.view(np.uint8) if mask.dtype == np.bool_ else mask
 
 
-def crop_box(mask: np.ndarray) -> Optional[Tuple[slice, slice]]:
+def crop_box(mask: np.ndarray) -> tuple[slice, slice] | None:
     """Bounding box of the non-zero pixels grown by one pixel (clipped), or None if empty.
 
     Boundaries of anything inside lie within this box, and the box's own outer rows and
@@ -135,7 +138,7 @@ def crop_box(mask: np.ndarray) -> Optional[Tuple[slice, slice]]:
     return slice(max(y - 1, 0), min(y + h + 1, height)), slice(max(x - 1, 0), min(x + w + 1, width))
 
 
-def region_and_boundary(pred: np.ndarray, gt: np.ndarray, radius: int) -> Tuple[float, float]:
+def region_and_boundary(pred: np.ndarray, gt: np.ndarray, radius: int) -> tuple[float, float]:
     """(J, F) of two boolean masks with the tolerance ``radius``, computed on their joint crop.
 
     Void handling is the caller's: pass ``pred & ~void`` and ``gt & ~void``.
@@ -143,14 +146,20 @@ def region_and_boundary(pred: np.ndarray, gt: np.ndarray, radius: int) -> Tuple[
     box = crop_box(pred | gt)
     if box is None:
         return 1.0, 1.0
-    pred, gt = np.ascontiguousarray(pred[box]).view(np.uint8), np.ascontiguousarray(gt[box]).view(np.uint8)
+    pred, gt = (
+        np.ascontiguousarray(pred[box]).view(np.uint8),
+        np.ascontiguousarray(gt[box]).view(np.uint8),
+    )
     intersection = cv2.countNonZero(cv2.bitwise_and(pred, gt))
     union = cv2.countNonZero(cv2.bitwise_or(pred, gt))
-    return jaccard_from_counts(intersection, union), f_from_boundaries(boundary_map(pred), boundary_map(gt), radius)
+    return jaccard_from_counts(intersection, union), f_from_boundaries(
+        boundary_map(pred), boundary_map(gt), radius
+    )
 
 
-def boundary_measure(pred: np.ndarray, gt: np.ndarray, void: Optional[np.ndarray] = None,
-                     bound_th: float = BOUND_TH) -> float:
+def boundary_measure(
+    pred: np.ndarray, gt: np.ndarray, void: np.ndarray | None = None, bound_th: float = BOUND_TH
+) -> float:
     """F of one frame: the boundary F-measure with tolerance ``bound_th`` (fraction of the
     diagonal, or pixels if ≥ 1). With ``void``, both masks lose the void pixels first
     (the unsupervised task's rule, which can create boundaries along void edges).

@@ -22,8 +22,9 @@ class RegionSimilarity(Metric):
         pred, gt = context.crops
         if pred.size == 0:
             return 1.0
-        return jaccard_from_counts(cv2.countNonZero(cv2.bitwise_and(pred, gt)),
-                                   cv2.countNonZero(cv2.bitwise_or(pred, gt)))
+        return jaccard_from_counts(
+            cv2.countNonZero(cv2.bitwise_and(pred, gt)), cv2.countNonZero(cv2.bitwise_or(pred, gt))
+        )
 
 
 class BoundaryAccuracy(Metric):

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable, Iterable
+from collections.abc import Sequence as Seq
 from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
-from typing import Sequence as Seq
+from typing import Any
 
 import numpy as np
 
@@ -74,25 +75,29 @@ class Protocol:
     skip_short: bool = False
     max_proposals: int = 20
     unsupervised_drop_ends: bool = False
-    metrics: Tuple[str, ...] = ("j", "f")
+    metrics: tuple[str, ...] = ("j", "f")
 
     @classmethod
-    def for_dataset(cls, dataset: Any, **options: Any) -> "Protocol":
+    def for_dataset(cls, dataset: Any, **options: Any) -> Protocol:
         """The official rules for ``dataset``'s task (``options`` override them)."""
         options.setdefault("unsupervised_drop_ends", dataset.name == "davis2016")
         options["metrics"] = metric_names(options.get("metrics"), dataset.name)
         return cls(task=dataset.task, **options)
 
-    def resolved_metrics(self) -> Tuple[Metric, ...]:
+    def resolved_metrics(self) -> tuple[Metric, ...]:
         return resolve_metrics(self.metrics)
 
     def __post_init__(self) -> None:
         if self.task not in ("semi-supervised", "unsupervised"):
             raise ConfigError(f"unknown task {self.task!r}")
         if self.decay_mode not in DECAY_MODES:
-            raise ConfigError(f"unknown decay mode {self.decay_mode!r}; choose one of {', '.join(DECAY_MODES)}")
+            raise ConfigError(
+                f"unknown decay mode {self.decay_mode!r}; choose one of {', '.join(DECAY_MODES)}"
+            )
         if self.extra_ids not in EXTRA_ID_POLICIES:
-            raise ConfigError(f"unknown extra-id policy {self.extra_ids!r}; choose one of {', '.join(EXTRA_ID_POLICIES)}")
+            raise ConfigError(
+                f"unknown extra-id policy {self.extra_ids!r}; choose one of {', '.join(EXTRA_ID_POLICIES)}"
+            )
         if self.bound_th <= 0:
             raise ConfigError("the boundary tolerance must be positive")
 
@@ -107,7 +112,7 @@ class Protocol:
             return "all annotated frames"
         return "annotated frames 1 … T-2 (first and last dropped)"
 
-    def evaluated_stems(self, annotated: Seq[str]) -> Tuple[str, ...]:
+    def evaluated_stems(self, annotated: Seq[str]) -> tuple[str, ...]:
         return tuple(annotated) if self._all_frames else tuple(annotated[1:-1])
 
     @property
@@ -123,13 +128,13 @@ class ObjectScores:
     sequence: str
     index: int  # 1-based position in the sequence's results (official ``<seq>_<index>`` name)
     object_id: int  # ground-truth id
-    proposal_id: Optional[int]  # matched proposal (unsupervised), else None
-    frames: Tuple[str, ...]
+    proposal_id: int | None  # matched proposal (unsupervised), else None
+    frames: tuple[str, ...]
     j: np.ndarray
     f: np.ndarray
     bound_pix: int
     decay_mode: str = "exact"
-    extra: Dict[str, np.ndarray] = field(default_factory=dict)  # other metrics' per-frame values
+    extra: dict[str, np.ndarray] = field(default_factory=dict)  # other metrics' per-frame values
 
     @property
     def name(self) -> str:
@@ -143,17 +148,24 @@ class ObjectScores:
     def f_stats(self) -> Statistics:
         return db_statistics(self.f, self.decay_mode)
 
-    def values(self, name: str) -> Optional[np.ndarray]:
+    def values(self, name: str) -> np.ndarray | None:
         """The per-frame values of metric ``name`` (None when it did not score this object)."""
         return {"J": self.j, "F": self.f}.get(name, self.extra.get(name))
 
-    def summary(self, metric: Metric) -> Dict[str, float]:
+    def summary(self, metric: Metric) -> dict[str, float]:
         """``{"T-Mean": …}``: the statistics the metric declares, NaN where it did not apply."""
         values = self.values(metric.name)
         if values is None:
             return {column: float("nan") for column in summary_names(metric)}
-        stats = db_statistics(values, self.decay_mode) if len(metric.statistics) > 1 else mean_only(values)
-        return {f"{metric.name}-{stat}": float(getattr(stats, stat.lower())) for stat in metric.statistics}
+        stats = (
+            db_statistics(values, self.decay_mode)
+            if len(metric.statistics) > 1
+            else mean_only(values)
+        )
+        return {
+            f"{metric.name}-{stat}": float(getattr(stats, stat.lower()))
+            for stat in metric.statistics
+        }
 
 
 @dataclass
@@ -161,9 +173,9 @@ class SequenceScores:
     """What scoring one sequence produced: object scores, problems and warnings."""
 
     name: str
-    objects: List[ObjectScores] = field(default_factory=list)
-    problems: List[Problem] = field(default_factory=list)
-    warnings: List[str] = field(default_factory=list)
+    objects: list[ObjectScores] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     digest: str = ""
     skipped: bool = False
 
@@ -176,18 +188,18 @@ class EvaluationResult:
     split: str
     protocol: Protocol
     results_dir: Path
-    sequences: List[SequenceScores]
-    info: Dict[str, object] = field(default_factory=dict)
+    sequences: list[SequenceScores]
+    info: dict[str, object] = field(default_factory=dict)
 
     @property
-    def objects(self) -> List[ObjectScores]:
+    def objects(self) -> list[ObjectScores]:
         return [obj for seq in self.sequences for obj in seq.objects]
 
     @property
-    def warnings(self) -> List[str]:
+    def warnings(self) -> list[str]:
         return [w for seq in self.sequences for w in seq.warnings]
 
-    def global_metrics(self) -> Dict[str, float]:
+    def global_metrics(self) -> dict[str, float]:
         """Official global numbers (unweighted means over all (sequence, object) pairs), then each
         other metric's statistics (means over the objects it scored, e.g. T's ``eval_t`` ones)."""
         objects = self.objects
@@ -198,22 +210,28 @@ class EvaluationResult:
         j_mean, f_mean = np.mean(j[:, 0]), np.mean(f[:, 0])
         metrics = {
             "J&F-Mean": float((j_mean + f_mean) / 2.0),
-            "J-Mean": float(j_mean), "J-Recall": float(np.mean(j[:, 1])), "J-Decay": float(np.mean(j[:, 2])),
-            "F-Mean": float(f_mean), "F-Recall": float(np.mean(f[:, 1])), "F-Decay": float(np.mean(f[:, 2])),
+            "J-Mean": float(j_mean),
+            "J-Recall": float(np.mean(j[:, 1])),
+            "J-Decay": float(np.mean(j[:, 2])),
+            "F-Mean": float(f_mean),
+            "F-Recall": float(np.mean(f[:, 1])),
+            "F-Decay": float(np.mean(f[:, 2])),
         }
         for metric in self.extra_metrics:
             scored = [o.summary(metric) for o in objects if o.values(metric.name) is not None]
             for column in summary_names(metric):
                 values = np.array([row[column] for row in scored], dtype=np.float64)
-                metrics[column] = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+                metrics[column] = (
+                    float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+                )
         return metrics
 
     @property
-    def extra_metrics(self) -> Tuple[Metric, ...]:
+    def extra_metrics(self) -> tuple[Metric, ...]:
         """The metrics beyond J and F that this evaluation ran (their columns follow J's and F's)."""
         return self.protocol.resolved_metrics()[2:]
 
-    def protocol_record(self) -> Dict[str, object]:
+    def protocol_record(self) -> dict[str, object]:
         record = asdict(self.protocol)
         record.update(frame_rule=self.protocol.frame_rule, official=self.protocol.official)
         return record
@@ -227,15 +245,16 @@ def prediction_path(results_dir: Path, sequence: str, stem: str) -> Path:
     return Path(os.path.join(results_dir, sequence, f"{stem}.png"))
 
 
-def _read_prediction(path: Path, digest: "hashlib._Hash", binary: bool) -> np.ndarray:
+def _read_prediction(path: Path, digest: hashlib._Hash, binary: bool) -> np.ndarray:
     data = read_mask_bytes(path)
     digest.update(data)
     labels = read_mask(path, data=data)
     return (labels != 0).view(np.uint8) if binary else labels
 
 
-def _check_ids(labels: np.ndarray, n_objects: int, path: Path,
-               policy: str) -> Tuple[np.ndarray, Optional[Problem]]:
+def _check_ids(
+    labels: np.ndarray, n_objects: int, path: Path, policy: str
+) -> tuple[np.ndarray, Problem | None]:
     """Ids beyond the ground truth's objects: an error (official) or dropped (``ignore``)."""
     top = int(labels.max()) if labels.size else 0
     if top <= n_objects:
@@ -243,11 +262,19 @@ def _check_ids(labels: np.ndarray, n_objects: int, path: Path,
     if policy == "ignore":
         return np.where(labels > n_objects, 0, labels).astype(np.uint8), None
     if top == 255:
-        return labels, Problem(path, "prediction contains label 255 (void is not a valid prediction; "
-                             "write object ids 1 … K and 0 for background)", "extra-id")
+        return labels, Problem(
+            path,
+            "prediction contains label 255 (void is not a valid prediction; "
+            "write object ids 1 … K and 0 for background)",
+            "extra-id",
+        )
     extra = sorted(int(v) for v in np.unique(labels) if v > n_objects)
-    return labels, Problem(path, f"prediction holds object id(s) {extra} but the ground truth defines "
-                         f"only {n_objects} object(s) (ids 1 … {n_objects})", "extra-id")
+    return labels, Problem(
+        path,
+        f"prediction holds object id(s) {extra} but the ground truth defines "
+        f"only {n_objects} object(s) (ids 1 … {n_objects})",
+        "extra-id",
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,8 +284,15 @@ def _check_ids(labels: np.ndarray, n_objects: int, path: Path,
 class _Scorer:
     """Shared per-sequence state: frames to read, problems, digest, the stop-or-collect rule."""
 
-    def __init__(self, sequence: Sequence, results_dir: Path, protocol: Protocol, binary: bool, collect: bool,
-                 dataset_name: str = ""):
+    def __init__(
+        self,
+        sequence: Sequence,
+        results_dir: Path,
+        protocol: Protocol,
+        binary: bool,
+        collect: bool,
+        dataset_name: str = "",
+    ):
         self.sequence = sequence
         self.results_dir = results_dir
         self.protocol = protocol
@@ -291,8 +325,16 @@ class _Scorer:
                 continue
             if pred.shape != gt.shape:
                 gt_path = self.sequence.annotation_path(stem)
-                self.fail(SizeMismatchError(Problem(path, f"prediction is {pred.shape[1]}×{pred.shape[0]} (W×H) but "
-                          f"ground truth {gt_path or stem} is {gt.shape[1]}×{gt.shape[0]}", "size")))
+                self.fail(
+                    SizeMismatchError(
+                        Problem(
+                            path,
+                            f"prediction is {pred.shape[1]}×{pred.shape[0]} (W×H) but "
+                            f"ground truth {gt_path or stem} is {gt.shape[1]}×{gt.shape[0]}",
+                            "size",
+                        )
+                    )
+                )
                 continue
             yield stem, gt, pred
 
@@ -300,13 +342,24 @@ class _Scorer:
 def too_short(sequence: Sequence, protocol: Protocol) -> Problem:
     """The problem of a sequence that leaves no frame to score under ``protocol``."""
     where = sequence.annotation_path(sequence.annotated[0]) if sequence.annotated else None
-    return Problem(where, f"sequence {sequence.name!r} has {len(sequence.annotated)} annotated frame(s): too "
-                          f"short for the {protocol.task} protocol ({protocol.frame_rule}); pass --skip-short "
-                          "to skip it", "too-short")
+    return Problem(
+        where,
+        f"sequence {sequence.name!r} has {len(sequence.annotated)} annotated frame(s): too "
+        f"short for the {protocol.task} protocol ({protocol.frame_rule}); pass --skip-short "
+        "to skip it",
+        "too-short",
+    )
 
 
-def score_sequence(sequence: Sequence, results_dir: Path, protocol: Protocol, *, binary: bool = False,
-                   collect: bool = False, dataset_name: str = "") -> SequenceScores:
+def score_sequence(
+    sequence: Sequence,
+    results_dir: Path,
+    protocol: Protocol,
+    *,
+    binary: bool = False,
+    collect: bool = False,
+    dataset_name: str = "",
+) -> SequenceScores:
     """Score one sequence's predictions; raises at the first problem unless ``collect``."""
     scorer = _Scorer(sequence, results_dir, protocol, binary, collect, dataset_name)
     stems = protocol.evaluated_stems(sequence.annotated)
@@ -326,17 +379,21 @@ def score_sequence(sequence: Sequence, results_dir: Path, protocol: Protocol, *,
     return scorer.result
 
 
-def _score_semisupervised(scorer: _Scorer, stems: Tuple[str, ...]) -> None:
+def _score_semisupervised(scorer: _Scorer, stems: tuple[str, ...]) -> None:
     n_objects = len(scorer.sequence.object_ids)
     j = np.zeros((n_objects, len(stems)))
     f = np.zeros((n_objects, len(stems)))
     extra = {m.name: np.full((n_objects, len(stems)), np.nan) for m in scorer.extras}
-    previous: List[Optional[np.ndarray]] = [None] * n_objects
+    previous: list[np.ndarray | None] = [None] * n_objects
     keep_previous = any(m.needs_previous for m in scorer.extras)
     radius, identical, empty = None, True, True
     for t, (stem, gt, pred) in enumerate(scorer.frames(stems)):
-        pred, problem = _check_ids(pred, n_objects, prediction_path(scorer.results_dir, scorer.sequence.name, stem),
-                             scorer.protocol.extra_ids)
+        pred, problem = _check_ids(
+            pred,
+            n_objects,
+            prediction_path(scorer.results_dir, scorer.sequence.name, stem),
+            scorer.protocol.extra_ids,
+        )
         if problem:
             scorer.fail(ExtraObjectError(problem))
             continue
@@ -354,17 +411,31 @@ def _score_semisupervised(scorer: _Scorer, stems: Tuple[str, ...]) -> None:
     if scorer.result.problems:
         return
     name = scorer.sequence.name
-    scorer.result.objects = [ObjectScores(name, k + 1, k + 1, None, stems, j[k], f[k], radius or 0,
-                                          scorer.protocol.decay_mode, {m: v[k] for m, v in extra.items()})
-                             for k in range(n_objects)]
+    scorer.result.objects = [
+        ObjectScores(
+            name,
+            k + 1,
+            k + 1,
+            None,
+            stems,
+            j[k],
+            f[k],
+            radius or 0,
+            scorer.protocol.decay_mode,
+            {m: v[k] for m, v in extra.items()},
+        )
+        for k in range(n_objects)
+    ]
     if identical:
-        scorer.result.warnings.append(f"{name}: predictions are identical to the ground truth "
-                                      "(evaluating the ground truth, or the wrong folder?)")
+        scorer.result.warnings.append(
+            f"{name}: predictions are identical to the ground truth "
+            "(evaluating the ground truth, or the wrong folder?)"
+        )
     elif empty:
         scorer.result.warnings.append(f"{name}: every evaluated prediction is empty")
 
 
-def _grown_box(mask: np.ndarray, margin: int) -> Optional[Tuple[int, int, int, int]]:
+def _grown_box(mask: np.ndarray, margin: int) -> tuple[int, int, int, int] | None:
     box = crop_box(mask)
     if box is None:
         return None
@@ -372,12 +443,16 @@ def _grown_box(mask: np.ndarray, margin: int) -> Optional[Tuple[int, int, int, i
     return rows.start - margin, rows.stop + margin, cols.start - margin, cols.stop + margin
 
 
-def _far_apart(a: Optional[tuple], b: Optional[tuple]) -> bool:
+def _far_apart(a: tuple | None, b: tuple | None) -> bool:
     """Two non-empty masks whose grown boxes are disjoint score J = F = 0 exactly."""
-    return a is not None and b is not None and (a[1] <= b[0] or b[1] <= a[0] or a[3] <= b[2] or b[3] <= a[2])
+    return (
+        a is not None
+        and b is not None
+        and (a[1] <= b[0] or b[1] <= a[0] or a[3] <= b[2] or b[3] <= a[2])
+    )
 
 
-def _score_unsupervised(scorer: _Scorer, stems: Tuple[str, ...]) -> None:
+def _score_unsupervised(scorer: _Scorer, stems: tuple[str, ...]) -> None:
     """Every proposal against every GT object, then the official Hungarian assignment."""
     from scipy.optimize import linear_sum_assignment
 
@@ -386,7 +461,7 @@ def _score_unsupervised(scorer: _Scorer, stems: Tuple[str, ...]) -> None:
     n_gt, n_frames = len(gt_ids), len(stems)
     empty_j = np.zeros((n_gt, n_frames))
     empty_f = np.zeros((n_gt, n_frames))
-    pairs: Dict[Tuple[int, int, int], Tuple[float, float]] = {}
+    pairs: dict[tuple[int, int, int], tuple[float, float]] = {}
     top_id, radius = 0, 0
     for t, (_stem, gt, pred) in enumerate(scorer.frames(stems)):
         radius = radius or boundary_radius(gt.shape, protocol.bound_th)
@@ -406,11 +481,22 @@ def _score_unsupervised(scorer: _Scorer, stems: Tuple[str, ...]) -> None:
             if box is None:
                 continue
             for g, mask in enumerate(gts):
-                pairs[p, g, t] = (0.0, 0.0) if _far_apart(box, gt_boxes[g]) else region_and_boundary(proposal, mask, radius)
+                pairs[p, g, t] = (
+                    (0.0, 0.0)
+                    if _far_apart(box, gt_boxes[g])
+                    else region_and_boundary(proposal, mask, radius)
+                )
     if top_id > protocol.max_proposals:
-        scorer.fail(ExtraObjectError(Problem(scorer.results_dir / sequence.name,
+        scorer.fail(
+            ExtraObjectError(
+                Problem(
+                    scorer.results_dir / sequence.name,
                     f"{top_id} proposals (highest id); the unsupervised protocol allows at most "
-                    f"{protocol.max_proposals}", "extra-id")))
+                    f"{protocol.max_proposals}",
+                    "extra-id",
+                )
+            )
+        )
     if scorer.result.problems:
         return
     n_proposals = max(top_id, n_gt)
@@ -421,33 +507,48 @@ def _score_unsupervised(scorer: _Scorer, stems: Tuple[str, ...]) -> None:
     score = (np.mean(j, axis=2) + np.mean(f, axis=2)) / 2
     rows, cols = linear_sum_assignment(-score)
     scorer.result.objects = [
-        ObjectScores(sequence.name, i + 1, int(gt_ids[c]), int(r) + 1, stems, j[r, c], f[r, c], radius,
-                     protocol.decay_mode)
+        ObjectScores(
+            sequence.name,
+            i + 1,
+            int(gt_ids[c]),
+            int(r) + 1,
+            stems,
+            j[r, c],
+            f[r, c],
+            radius,
+            protocol.decay_mode,
+        )
         for i, (r, c) in enumerate(zip(rows, cols))
     ]
     if scorer.extras:
         _score_matched_extras(scorer, stems, radius)
 
 
-def _score_matched_extras(scorer: _Scorer, stems: Tuple[str, ...], radius: int) -> None:
+def _score_matched_extras(scorer: _Scorer, stems: tuple[str, ...], radius: int) -> None:
     """The metrics beyond J and F, for each matched (proposal, object) pair, in a second pass:
     only the matching needs every pair, and it is decided by J and F alone."""
     objects = scorer.result.objects
     keep_void = scorer.sequence.void_label is not None
-    previous: List[Optional[np.ndarray]] = [None] * len(objects)
+    previous: list[np.ndarray | None] = [None] * len(objects)
     for obj in objects:
         obj.extra = {m.name: np.full(len(stems), np.nan) for m in scorer.extras}
     for t, (stem, gt, pred) in enumerate(scorer.frames(stems, again=True)):
         keep = gt != 255 if keep_void else None
         for i, obj in enumerate(objects):
-            context = FrameContext(_without(pred == obj.proposal_id, keep), _without(gt == obj.object_id, keep),
-                                   radius, stem, t, previous[i])
+            context = FrameContext(
+                _without(pred == obj.proposal_id, keep),
+                _without(gt == obj.object_id, keep),
+                radius,
+                stem,
+                t,
+                previous[i],
+            )
             for metric in scorer.extras:
                 obj.extra[metric.name][t] = metric.frame(context)
             previous[i] = context.pred
 
 
-def _without(mask: np.ndarray, keep: Optional[np.ndarray]) -> np.ndarray:
+def _without(mask: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
     return mask if keep is None else mask & keep
 
 
@@ -455,10 +556,10 @@ def _without(mask: np.ndarray, keep: Optional[np.ndarray]) -> np.ndarray:
 # Checks before scoring and the parallel driver
 
 
-def missing_predictions(dataset: Dataset, results_dir: Path, protocol: Protocol) -> List[Problem]:
+def missing_predictions(dataset: Dataset, results_dir: Path, protocol: Protocol) -> list[Problem]:
     """Every absent prediction, and every sequence too short, at once: one problem per sequence
     (an empty folder of 80 frames is one line, not 80)."""
-    problems: List[Problem] = []
+    problems: list[Problem] = []
     if not results_dir.is_dir():
         return [Problem(results_dir, "results folder does not exist", "missing")]
     for sequence in dataset:
@@ -468,8 +569,14 @@ def missing_predictions(dataset: Dataset, results_dir: Path, protocol: Protocol)
             continue
         folder = results_dir / sequence.name
         if not folder.is_dir():
-            problems.append(Problem(folder, f"no results folder for sequence {sequence.name!r} "
-                                            f"({len(stems)} frames expected)", "missing"))
+            problems.append(
+                Problem(
+                    folder,
+                    f"no results folder for sequence {sequence.name!r} "
+                    f"({len(stems)} frames expected)",
+                    "missing",
+                )
+            )
             continue
         present = {entry.name for entry in os.scandir(folder)}
         absent = [f"{stem}.png" for stem in stems if f"{stem}.png" not in present]
@@ -478,16 +585,26 @@ def missing_predictions(dataset: Dataset, results_dir: Path, protocol: Protocol)
     return problems
 
 
-def _missing_files(folder: Path, absent: List[str], expected: int) -> Problem:
+def _missing_files(folder: Path, absent: list[str], expected: int) -> Problem:
     """One problem per sequence: a lone missing file by its path, many as a count and a preview."""
     if len(absent) == 1:
         return Problem(folder / absent[0], "prediction file not found", "missing")
-    return Problem(folder, f"{len(absent)} of {expected} prediction files missing ({preview(absent)})", "missing")
+    return Problem(
+        folder,
+        f"{len(absent)} of {expected} prediction files missing ({preview(absent)})",
+        "missing",
+    )
 
 
-def evaluate(dataset: Dataset, results_dir, protocol: Optional[Protocol] = None, *,
-             workers: Optional[int] = None, collect_problems: bool = False,
-             progress: Optional[Callable[[SequenceScores], None]] = None) -> EvaluationResult:
+def evaluate(
+    dataset: Dataset,
+    results_dir,
+    protocol: Protocol | None = None,
+    *,
+    workers: int | None = None,
+    collect_problems: bool = False,
+    progress: Callable[[SequenceScores], None] | None = None,
+) -> EvaluationResult:
     """Score ``results_dir`` (``<seq>/<frame>.png``) against ``dataset``.
 
     Args:
@@ -505,11 +622,15 @@ def evaluate(dataset: Dataset, results_dir, protocol: Optional[Protocol] = None,
     results_dir = Path(results_dir)
     protocol = protocol or Protocol.for_dataset(dataset)
     if protocol.task != dataset.task:
-        raise ConfigError(f"protocol task {protocol.task!r} differs from the dataset's {dataset.task!r}")
+        raise ConfigError(
+            f"protocol task {protocol.task!r} differs from the dataset's {dataset.task!r}"
+        )
     missing = missing_predictions(dataset, results_dir, protocol)
     if missing:
         raise EvaluationError(missing)
-    scores = _run_all(dataset, results_dir, protocol, workers or os.cpu_count() or 1, collect_problems, progress)
+    scores = _run_all(
+        dataset, results_dir, protocol, workers or os.cpu_count() or 1, collect_problems, progress
+    )
     problems = [p for s in scores for p in s.problems]
     if problems:
         raise EvaluationError(problems)
@@ -524,22 +645,42 @@ class Evaluator:
     >>> scores = {name: evaluator(folder) for name, folder in runs.items()}          # doctest: +SKIP
     """
 
-    def __init__(self, dataset: Dataset, protocol: Optional[Protocol] = None, *, workers: Optional[int] = None,
-                 collect_problems: bool = False):
+    def __init__(
+        self,
+        dataset: Dataset,
+        protocol: Protocol | None = None,
+        *,
+        workers: int | None = None,
+        collect_problems: bool = False,
+    ):
         self.dataset = dataset
         self.protocol = protocol or Protocol.for_dataset(dataset)
         self.workers = workers
         self.collect_problems = collect_problems
 
-    def __call__(self, results_dir, progress: Optional[Callable[[SequenceScores], None]] = None) -> EvaluationResult:
-        return evaluate(self.dataset, results_dir, self.protocol, workers=self.workers,
-                        collect_problems=self.collect_problems, progress=progress)
+    def __call__(
+        self, results_dir, progress: Callable[[SequenceScores], None] | None = None
+    ) -> EvaluationResult:
+        return evaluate(
+            self.dataset,
+            results_dir,
+            self.protocol,
+            workers=self.workers,
+            collect_problems=self.collect_problems,
+            progress=progress,
+        )
 
 
-def _run_all(dataset: Dataset, results_dir: Path, protocol: Protocol, workers: int, collect: bool,
-             progress: Optional[Callable[[SequenceScores], None]]) -> List[SequenceScores]:
+def _run_all(
+    dataset: Dataset,
+    results_dir: Path,
+    protocol: Protocol,
+    workers: int,
+    collect: bool,
+    progress: Callable[[SequenceScores], None] | None,
+) -> list[SequenceScores]:
     sequences = list(dataset)
-    done: Dict[str, SequenceScores] = {}
+    done: dict[str, SequenceScores] = {}
 
     def finish(scores: SequenceScores) -> None:
         done[scores.name] = scores
@@ -548,13 +689,31 @@ def _run_all(dataset: Dataset, results_dir: Path, protocol: Protocol, workers: i
 
     if workers <= 1 or len(sequences) <= 1:
         for sequence in sequences:
-            finish(score_sequence(sequence, results_dir, protocol, binary=dataset.binary, collect=collect,
-                                  dataset_name=dataset.name))
+            finish(
+                score_sequence(
+                    sequence,
+                    results_dir,
+                    protocol,
+                    binary=dataset.binary,
+                    collect=collect,
+                    dataset_name=dataset.name,
+                )
+            )
     else:
         longest_first = sorted(sequences, key=lambda s: -len(s.annotated))
         with process_pool(min(workers, len(sequences))) as pool:
-            pending = {pool.submit(score_sequence, s, results_dir, protocol, binary=dataset.binary, collect=collect,
-                                   dataset_name=dataset.name) for s in longest_first}
+            pending = {
+                pool.submit(
+                    score_sequence,
+                    s,
+                    results_dir,
+                    protocol,
+                    binary=dataset.binary,
+                    collect=collect,
+                    dataset_name=dataset.name,
+                )
+                for s in longest_first
+            }
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
                 for future in finished:
@@ -569,4 +728,3 @@ def _collect(future: Future, finish: Callable[[SequenceScores], None], pending: 
             other.cancel()
         raise error
     finish(future.result())
-

@@ -17,10 +17,9 @@ import io
 import json
 import math
 import platform
-from datetime import datetime, timezone
+from collections.abc import Sequence as Seq
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Dict, List
-from typing import Sequence as Seq
 
 import numpy as np
 
@@ -33,10 +32,10 @@ GLOBAL_COLUMNS = ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Reca
 
 def official_number(value: float) -> str:
     """``%.3f`` as pandas writes it with ``float_format``; NaN becomes an empty cell."""
-    return "" if value is None or math.isnan(value) else "%.3f" % value
+    return "" if value is None or math.isnan(value) else f"{value:.3f}"
 
 
-def csv_text(header: Seq[str], rows: List[Seq[object]]) -> str:
+def csv_text(header: Seq[str], rows: list[Seq[object]]) -> str:
     """CSV text with ``header``, ``\\n`` line ends (as every vosbench table is written)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -51,7 +50,10 @@ def global_csv(result: EvaluationResult) -> str:
 
 
 def per_sequence_csv(result: EvaluationResult) -> str:
-    rows = [[o.name, official_number(o.j_stats.mean), official_number(o.f_stats.mean)] for o in result.objects]
+    rows = [
+        [o.name, official_number(o.j_stats.mean), official_number(o.f_stats.mean)]
+        for o in result.objects
+    ]
     return csv_text(("Sequence", "J-Mean", "F-Mean"), rows)
 
 
@@ -67,20 +69,29 @@ def per_frame_csv(result: EvaluationResult) -> str:
     for o in result.objects:
         others = [o.values(name) for name in extra]
         for t, (stem, j, f) in enumerate(zip(o.frames, o.j, o.f)):
-            rows.append([o.sequence, o.object_id, stem, repr(float(j)), repr(float(f))]
-                        + [_full(float(v[t])) if v is not None else "" for v in others])
+            rows.append(
+                [o.sequence, o.object_id, stem, repr(float(j)), repr(float(f))]
+                + [_full(float(v[t])) if v is not None else "" for v in others]
+            )
     return csv_text(("Sequence", "Object", "Frame", "J", "F", *extra), rows)
 
 
-def per_object_rows(result: EvaluationResult) -> List[Dict[str, object]]:
+def per_object_rows(result: EvaluationResult) -> list[dict[str, object]]:
     rows, extra = [], result.extra_metrics
     for o in result.objects:
         js, fs = o.j_stats, o.f_stats
-        row: Dict[str, object] = {
-            "Sequence": o.sequence, "Object": o.object_id, "Proposal": o.proposal_id or "",
-            "Frames": len(o.frames), "J&F": (js.mean + fs.mean) / 2,
-            "J-Mean": js.mean, "J-Recall": js.recall, "J-Decay": js.decay,
-            "F-Mean": fs.mean, "F-Recall": fs.recall, "F-Decay": fs.decay,
+        row: dict[str, object] = {
+            "Sequence": o.sequence,
+            "Object": o.object_id,
+            "Proposal": o.proposal_id or "",
+            "Frames": len(o.frames),
+            "J&F": (js.mean + fs.mean) / 2,
+            "J-Mean": js.mean,
+            "J-Recall": js.recall,
+            "J-Decay": js.decay,
+            "F-Mean": fs.mean,
+            "F-Recall": fs.recall,
+            "F-Decay": fs.decay,
         }
         for metric in extra:
             row.update(o.summary(metric))
@@ -95,7 +106,7 @@ def per_object_csv(result: EvaluationResult) -> str:
     return csv_text(header, [[_full(row[c]) for c in header] for row in rows])
 
 
-def per_sequence_rows(result: EvaluationResult) -> List[Dict[str, object]]:
+def per_sequence_rows(result: EvaluationResult) -> list[dict[str, object]]:
     """Means over each sequence's objects (a convenience view; not an official table)."""
     rows, extra = [], result.extra_metrics
     for seq in result.sequences:
@@ -103,12 +114,21 @@ def per_sequence_rows(result: EvaluationResult) -> List[Dict[str, object]]:
             continue
         j = float(np.mean([o.j_stats.mean for o in seq.objects]))
         f = float(np.mean([o.f_stats.mean for o in seq.objects]))
-        row: Dict[str, object] = {"Sequence": seq.name, "Objects": len(seq.objects), "J&F": (j + f) / 2,
-                                  "J-Mean": j, "F-Mean": f}
+        row: dict[str, object] = {
+            "Sequence": seq.name,
+            "Objects": len(seq.objects),
+            "J&F": (j + f) / 2,
+            "J-Mean": j,
+            "F-Mean": f,
+        }
         for metric in extra:
             column = f"{metric.name}-Mean"
-            values = [o.summary(metric)[column] for o in seq.objects if o.values(metric.name) is not None]
-            row[column] = float(np.nanmean(values)) if values and np.isfinite(values).any() else math.nan
+            values = [
+                o.summary(metric)[column] for o in seq.objects if o.values(metric.name) is not None
+            ]
+            row[column] = (
+                float(np.nanmean(values)) if values and np.isfinite(values).any() else math.nan
+            )
         rows.append(row)
     return rows
 
@@ -119,25 +139,31 @@ def _full(value: object) -> str:
     return str(value)
 
 
-def metadata(result: EvaluationResult) -> Dict[str, object]:
+def metadata(result: EvaluationResult) -> dict[str, object]:
     return {
         "vosbench": __version__,
         "numpy": np.__version__,
         "python": platform.python_version(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "dataset": result.dataset,
         "split": result.split,
         "dataset_info": result.info.get("dataset_info", {}),
         "results_dir": str(result.results_dir.resolve()),
         "protocol": result.protocol_record(),
-        "sequences": {s.name: {"objects": len(s.objects), "predictions_blake2b": s.digest, "skipped": s.skipped}
-                      for s in result.sequences},
+        "sequences": {
+            s.name: {
+                "objects": len(s.objects),
+                "predictions_blake2b": s.digest,
+                "skipped": s.skipped,
+            }
+            for s in result.sequences
+        },
         "warnings": result.warnings,
         "global": result.global_metrics(),
     }
 
 
-def write_outputs(result: EvaluationResult, output_dir) -> Dict[str, Path]:
+def write_outputs(result: EvaluationResult, output_dir) -> dict[str, Path]:
     """Write every result file into ``output_dir``; returns name → path."""
     output_dir = Path(output_dir)
     split = result.split
@@ -147,7 +173,10 @@ def write_outputs(result: EvaluationResult, output_dir) -> Dict[str, Path]:
         "per-sequence": (f"per-sequence_results-{split}.csv", per_sequence_csv(result)),
         "per-frame": (f"per-frame_results-{split}.csv", per_frame_csv(result)),
         "per-object": (f"per-object_results-{split}.csv", per_object_csv(result)),
-        "metadata": (f"evaluation-{split}.json", json.dumps(metadata(result), indent=2, default=_json_default) + "\n"),
+        "metadata": (
+            f"evaluation-{split}.json",
+            json.dumps(metadata(result), indent=2, default=_json_default) + "\n",
+        ),
     }
     written = atomic_write_texts(output_dir, dict(files.values()))
     return {key: written[name] for key, (name, _text) in files.items()}
@@ -161,7 +190,7 @@ def _json_default(value: object) -> object:
     return str(value)
 
 
-def format_table(rows: List[Dict[str, object]], digits: int = 3) -> str:
+def format_table(rows: list[dict[str, object]], digits: int = 3) -> str:
     """A plain aligned text table (what the CLI prints)."""
     if not rows:
         return "(no rows)"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
-
 import numpy as np
 
 
@@ -12,18 +10,22 @@ def jaccard_from_counts(intersection: int, union: int) -> float:
     return 1.0 if union == 0 else intersection / union
 
 
-def binary_pair(pred: np.ndarray, gt: np.ndarray, void: Optional[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
+def binary_pair(
+    pred: np.ndarray, gt: np.ndarray, void: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Both masks as booleans of equal shape, void pixels removed from both."""
     pred, gt = np.asarray(pred) != 0, np.asarray(gt) != 0
     if pred.shape != gt.shape:
-        raise ValueError(f"prediction shape {pred.shape} differs from ground truth shape {gt.shape}")
+        raise ValueError(
+            f"prediction shape {pred.shape} differs from ground truth shape {gt.shape}"
+        )
     if void is not None:
         keep = np.asarray(void) == 0
         pred, gt = pred & keep, gt & keep
     return pred, gt
 
 
-def region_similarity(pred: np.ndarray, gt: np.ndarray, void: Optional[np.ndarray] = None) -> float:
+def region_similarity(pred: np.ndarray, gt: np.ndarray, void: np.ndarray | None = None) -> float:
     """J of one frame: ``|S ∧ G ∧ ¬V| / |(S ∨ G) ∧ ¬V|``, 1 when both are empty.
 
     Args:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import NamedTuple, Tuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -24,7 +24,7 @@ class Statistics(NamedTuple):
     decay: float
 
 
-def decay_bin_ids(n: int) -> Tuple[int, ...]:
+def decay_bin_ids(n: int) -> tuple[int, ...]:
     """Indices ``round_half_up(1 + k(n−1)/4) − 1`` for k = 0…4 (bins share their ends).
 
     >>> decay_bin_ids(10), decay_bin_ids(2)
@@ -46,11 +46,11 @@ def decay(values: np.ndarray, mode: str = "exact") -> float:
         raise ValueError(f"unknown decay mode {mode!r}; choose one of {', '.join(DECAY_MODES)}")
     ids = decay_bin_ids(len(values))
     if mode == "exact":
-        first, last = values[ids[0]:ids[1] + 1], values[ids[3]:ids[4] + 1]
+        first, last = values[ids[0] : ids[1] + 1], values[ids[3] : ids[4] + 1]
     else:
         wrapped = [i % 256 for i in ids]
         end = (lambda i: (i + 1) % 256) if mode == "davis2017" else (lambda i: i + 1)
-        first, last = values[wrapped[0]:end(wrapped[1])], values[wrapped[3]:end(wrapped[4])]
+        first, last = values[wrapped[0] : end(wrapped[1])], values[wrapped[3] : end(wrapped[4])]
     return _nanmean(first) - _nanmean(last)
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -53,7 +53,7 @@ HIST_EPS = 2.2204e-16
 #: loader.py ``magic_number``: the per-pair value is 5 × the mean matched cost.
 T_SCALE = 5.0
 
-T_CONSTANTS: Dict[str, float] = {
+T_CONSTANTS: dict[str, float] = {
     "contour_tolerance": CONTOUR_TOLERANCE,
     "pre_simplify_tolerance": PRE_SIMPLIFY_TOLERANCE,
     "min_contour_points": MIN_CONTOUR_POINTS,
@@ -98,13 +98,21 @@ class _Grid:
         """Compact index of the next corner (object on the right); −1 at junctions."""
         c, w = self.code, self.width
         nw, ne, sw, se = c & 1, (c >> 1) & 1, (c >> 2) & 1, (c >> 3) & 1
-        step = np.select([(ne == 0) & (se == 1), (nw == 1) & (sw == 0),
-                          (sw == 1) & (se == 0), (ne == 1) & (nw == 0)], [1, -1, w, -w], 0)
+        step = np.select(
+            [
+                (ne == 0) & (se == 1),
+                (nw == 1) & (sw == 0),
+                (sw == 1) & (se == 0),
+                (ne == 1) & (nw == 0),
+            ],
+            [1, -1, w, -w],
+            0,
+        )
         nxt = np.searchsorted(self.corners, self.corners + step)
         nxt[self.is_junction] = -1
         return nxt
 
-    def _junction_exits(self) -> Dict[int, Tuple[Tuple[int, int], Tuple[int, int]]]:
+    def _junction_exits(self) -> dict[int, tuple[tuple[int, int], tuple[int, int]]]:
         """Per junction, its two outgoing (slot, next corner): E and W where the object is
         NW and SE (code 9), N and S where it is NE and SW (code 6)."""
         junctions = np.flatnonzero(self.is_junction)
@@ -112,9 +120,12 @@ class _Grid:
         at = self.corners[junctions]
         first = np.searchsorted(self.corners, at + np.where(nine, 1, -self.width))
         second = np.searchsorted(self.corners, at + np.where(nine, -1, self.width))
-        return {j: ((_E, a), (_W, b)) if n else ((_N, a), (_S, b))
-                for j, n, a, b in zip(junctions.tolist(), nine.tolist(), first.tolist(),
-                                      second.tolist())}
+        return {
+            j: ((_E, a), (_W, b)) if n else ((_N, a), (_S, b))
+            for j, n, a, b in zip(
+                junctions.tolist(), nine.tolist(), first.tolist(), second.tolist()
+            )
+        }
 
     def rc(self, indices: Sequence[int]) -> np.ndarray:
         flat = self.corners[np.asarray(indices, dtype=np.int64)]
@@ -126,8 +137,9 @@ class _Piece:
 
     __slots__ = ("corners", "tail", "tail_slot", "head", "head_slot")
 
-    def __init__(self, corners: List[int], tail: int, tail_slot: int, head: int,
-                 head_slot: int) -> None:
+    def __init__(
+        self, corners: list[int], tail: int, tail_slot: int, head: int, head_slot: int
+    ) -> None:
         self.corners, self.tail, self.tail_slot = corners, tail, tail_slot
         self.head, self.head_slot = head, head_slot
 
@@ -138,7 +150,7 @@ def _arrival_slot(grid: _Grid, before: int, at: int) -> int:
     return {grid.width: _N, -grid.width: _S, 1: _W, -1: _E}[delta]
 
 
-def _trace_pieces(grid: _Grid) -> List[_Piece]:
+def _trace_pieces(grid: _Grid) -> list[_Piece]:
     """All junction-to-junction pieces, each traced once from its tail."""
     nxt = grid.next.tolist()
     pieces = []
@@ -147,12 +159,13 @@ def _trace_pieces(grid: _Grid) -> List[_Piece]:
             path = [junction, first]
             while nxt[path[-1]] >= 0:
                 path.append(nxt[path[-1]])
-            pieces.append(_Piece(path, junction, slot, path[-1],
-                                 _arrival_slot(grid, path[-2], path[-1])))
+            pieces.append(
+                _Piece(path, junction, slot, path[-1], _arrival_slot(grid, path[-2], path[-1]))
+            )
     return pieces
 
 
-def _loops(grid: _Grid, pieces: List[_Piece]) -> Tuple[np.ndarray, np.ndarray]:
+def _loops(grid: _Grid, pieces: list[_Piece]) -> tuple[np.ndarray, np.ndarray]:
     """Closed boundaries without junctions: (first corner, number of corners) of each, in
     raster order of the first corner.
 
@@ -172,7 +185,7 @@ def _loops(grid: _Grid, pieces: List[_Piece]) -> Tuple[np.ndarray, np.ndarray]:
     return starts, sizes
 
 
-def _walk_loop(grid: _Grid, start: int) -> List[int]:
+def _walk_loop(grid: _Grid, start: int) -> list[int]:
     """Corners of a loop from its first corner back to it, object on the right."""
     nxt = grid.next
     loop = [start]
@@ -199,7 +212,7 @@ class _ToolkitPiece:
         return self.orig_slot if junction == self.orig else self.end_slot
 
 
-def _toolkit_pieces(grid: _Grid, pieces: List[_Piece]) -> List[_ToolkitPiece]:
+def _toolkit_pieces(grid: _Grid, pieces: list[_Piece]) -> list[_ToolkitPiece]:
     """Number junction pieces as polycont does (mask2poly.hpp).
 
     Junctions get ids 1… in raster order. Pieces are explored from a stack holding, per
@@ -212,7 +225,7 @@ def _toolkit_pieces(grid: _Grid, pieces: List[_Piece]) -> List[_ToolkitPiece]:
     for k, piece in enumerate(pieces):
         at_slot[(piece.tail, piece.tail_slot)] = (k, True)
         at_slot[(piece.head, piece.head_slot)] = (k, False)
-    ordered: List[_ToolkitPiece] = []
+    ordered: list[_ToolkitPiece] = []
     done = set()
     for corner in reversed(junctions):
         for slot in _SLOT_ORDER:
@@ -222,15 +235,19 @@ def _toolkit_pieces(grid: _Grid, pieces: List[_Piece]) -> List[_ToolkitPiece]:
             done.add(k)
             p = pieces[k]
             if from_tail:
-                ordered.append(_ToolkitPiece(p.corners, jid[p.tail], p.tail_slot,
-                                             jid[p.head], p.head_slot))
+                ordered.append(
+                    _ToolkitPiece(p.corners, jid[p.tail], p.tail_slot, jid[p.head], p.head_slot)
+                )
             else:
-                ordered.append(_ToolkitPiece(p.corners[::-1], jid[p.head], p.head_slot,
-                                             jid[p.tail], p.tail_slot))
+                ordered.append(
+                    _ToolkitPiece(
+                        p.corners[::-1], jid[p.head], p.head_slot, jid[p.tail], p.tail_slot
+                    )
+                )
     return ordered
 
 
-def _jordan_curves(pieces: List[_ToolkitPiece]) -> List[Tuple[int, List[Tuple[int, int]]]]:
+def _jordan_curves(pieces: list[_ToolkitPiece]) -> list[tuple[int, list[tuple[int, int]]]]:
     """Group pieces into closed curves exactly as polycont's lines2jordan.hpp.
 
     Returns ``(start junction, [(piece id, junction it is taken from), …])`` per curve, in
@@ -239,7 +256,7 @@ def _jordan_curves(pieces: List[_ToolkitPiece]) -> List[Tuple[int, List[Tuple[in
     walk starts from the highest-id junction left (the order in which libstdc++'s
     ``unordered_map`` of consecutive ids iterates).
     """
-    remaining: Dict[int, set] = {}
+    remaining: dict[int, set] = {}
     for k, piece in enumerate(pieces):
         remaining.setdefault(piece.orig, set()).add(k)
         remaining.setdefault(piece.end, set()).add(k)
@@ -253,7 +270,7 @@ def _jordan_curves(pieces: List[_ToolkitPiece]) -> List[Tuple[int, List[Tuple[in
                     del remaining[j]
         return pieces[k].other(junction)
 
-    def close(at: int, swept: List[Tuple[int, int]], where: Dict[int, int]) -> int:
+    def close(at: int, swept: list[tuple[int, int]], where: dict[int, int]) -> int:
         first = where[at]
         curves.append((at, [(k, j) for j, k in swept[first:]]))
         for j, _ in swept[first:]:
@@ -293,9 +310,9 @@ def _same_axis(a: int, b: int) -> bool:
     return (a in (_N, _S)) == (b in (_N, _S))
 
 
-def _curve_corners(pieces: List[_ToolkitPiece], members: List[Tuple[int, int]]) -> List[int]:
+def _curve_corners(pieces: list[_ToolkitPiece], members: list[tuple[int, int]]) -> list[int]:
     """Corner indices of a curve from its start junction back to it (lines2jordan order)."""
-    out: List[int] = []
+    out: list[int] = []
     for k, junction in members:
         piece = pieces[k]
         corners = piece.corners if piece.orig == junction else piece.corners[::-1]
@@ -309,18 +326,19 @@ class _Curve:
 
     __slots__ = ("size", "_corners", "_loop_start", "flip")
 
-    def __init__(self, size: int, corners: Optional[List[int]] = None, loop_start: int = -1,
-                 flip: bool = False) -> None:
+    def __init__(
+        self, size: int, corners: list[int] | None = None, loop_start: int = -1, flip: bool = False
+    ) -> None:
         self.size, self._corners, self._loop_start, self.flip = size, corners, loop_start, flip
 
-    def corners(self, grid: _Grid) -> List[int]:
+    def corners(self, grid: _Grid) -> list[int]:
         if self._corners is None:
             loop = _walk_loop(grid, self._loop_start)
             self._corners = loop if not self.flip else loop[::-1]
         return self._corners
 
 
-def _curves(grid: _Grid) -> List[_Curve]:
+def _curves(grid: _Grid) -> list[_Curve]:
     """All closed curves of the boundary, in the order tstab.mask2poly returns them.
 
     lines2jordan starts from the highest junction id, so the loops (artificial junctions,
@@ -351,7 +369,7 @@ def _junction_out(grid: _Grid, a: int, b: int) -> bool:
     return any(corner == b for _, corner in grid.exits[a])
 
 
-def _reversed_by_toolkit(grid: _Grid, corners: List[int]) -> bool:
+def _reversed_by_toolkit(grid: _Grid, corners: list[int]) -> bool:
     """Whether polycont's clockwise_sort reverses this curve.
 
     It makes outer contours clockwise and holes counter-clockwise (its signed area and a
@@ -363,7 +381,7 @@ def _reversed_by_toolkit(grid: _Grid, corners: List[int]) -> bool:
     return not _object_on_right(grid, corners[0], corners[1])
 
 
-def _crop(mask: np.ndarray) -> Optional[Tuple[_Grid, int, int]]:
+def _crop(mask: np.ndarray) -> tuple[_Grid, int, int] | None:
     """The boundary grid of the mask's bounding box and the box's origin; None if empty."""
     mask = np.asarray(mask) != 0
     if mask.ndim != 2:
@@ -372,7 +390,7 @@ def _crop(mask: np.ndarray) -> Optional[Tuple[_Grid, int, int]]:
     if rows.size == 0:
         return None
     r0, c0 = int(rows[0]), int(cols[0])
-    return _Grid(mask[r0:rows[-1] + 1, c0:cols[-1] + 1]), r0, c0
+    return _Grid(mask[r0 : rows[-1] + 1, c0 : cols[-1] + 1]), r0, c0
 
 
 def _polygon(grid: _Grid, curve: _Curve, r0: int, c0: int) -> np.ndarray:
@@ -385,7 +403,7 @@ def _polygon(grid: _Grid, curve: _Curve, r0: int, c0: int) -> np.ndarray:
     return np.ascontiguousarray(pts[:, ::-1])
 
 
-def extract_contours(mask: np.ndarray) -> List[np.ndarray]:
+def extract_contours(mask: np.ndarray) -> list[np.ndarray]:
     """Simplified closed contours of a binary mask, as tstab.mask2poly(mask, 3) returns them.
 
     Each is an ``int`` array of ``(x, y)`` pixel-corner coordinates (x = column, y = row) whose
@@ -400,7 +418,7 @@ def extract_contours(mask: np.ndarray) -> List[np.ndarray]:
     return [p for p in polygons if len(p) >= MIN_CONTOUR_POINTS]
 
 
-def mask_longest_contour(mask: np.ndarray) -> Optional[np.ndarray]:
+def mask_longest_contour(mask: np.ndarray) -> np.ndarray | None:
     """``longest_contour(extract_contours(mask))`` without simplifying hopeless curves.
 
     Simplification never adds points, so a curve with fewer corners than the best simplified
@@ -413,8 +431,9 @@ def mask_longest_contour(mask: np.ndarray) -> Optional[np.ndarray]:
     curves = _curves(grid)
     best, best_k = None, -1
     for k in sorted(range(len(curves)), key=lambda i: (-curves[i].size, -i)):
-        if best is not None and (curves[k].size < len(best)
-                                 or (curves[k].size == len(best) and k < best_k)):
+        if best is not None and (
+            curves[k].size < len(best) or (curves[k].size == len(best) and k < best_k)
+        ):
             break
         poly = _polygon(grid, curves[k], r0, c0)
         if len(poly) < MIN_CONTOUR_POINTS:
@@ -478,8 +497,9 @@ def _radial_distance(points: np.ndarray, tolerance: float) -> np.ndarray:
     return points[kept]
 
 
-def _find_keys(points: np.ndarray, firsts: np.ndarray,
-               lasts: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def _find_keys(
+    points: np.ndarray, firsts: np.ndarray, lasts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per sub-polyline, its farthest interior point from the chord (psimpl FindKey: point to
     segment distance with the projection fraction in float32; ties → the later point)."""
     counts = lasts - firsts - 1
@@ -580,14 +600,14 @@ def chi2_costs(hist1: np.ndarray, hist2: np.ndarray) -> np.ndarray:
     num = np.empty((min(rows, len(a)), len(b), _N_BINS))
     den = np.empty_like(num)
     for start in range(0, len(a), rows):
-        x = a[start:start + rows, None, :]
-        t, u = num[:len(x)], den[:len(x)]
+        x = a[start : start + rows, None, :]
+        t, u = num[: len(x)], den[: len(x)]
         np.subtract(x, b, out=t)
         np.multiply(t, t, out=t)
         np.add(x, b, out=u)
         u += HIST_EPS
         np.divide(t, u, out=t)
-        np.sum(t, axis=2, out=out[start:start + len(x)])
+        np.sum(t, axis=2, out=out[start : start + len(x)])
     out *= 0.5
     return out
 
@@ -605,27 +625,28 @@ def _path_costs(cost: np.ndarray) -> np.ndarray:
     n1, n2 = cost.shape
     pad = np.empty((n1, 2 * n1 + n2))
     pad[:, :n1] = np.inf
-    pad[:, n1 + n2:] = np.inf
-    pad[:, n1:n1 + n2] = cost
+    pad[:, n1 + n2 :] = np.inf
+    pad[:, n1 : n1 + n2] = cost
     row, item = pad.strides
-    skew = np.lib.stride_tricks.as_strided(pad[:, n1:], shape=(n1 + n2 - 1, n1),
-                                           strides=(item, row - item), writeable=False)
+    skew = np.lib.stride_tricks.as_strided(
+        pad[:, n1:], shape=(n1 + n2 - 1, n1), strides=(item, row - item), writeable=False
+    )
     acc = np.empty((n1 + n2 - 1, n1))  # valid cells, plus one inf on each side, are written
     acc[0] = np.inf
     acc[0, 0] = 0.0
     best = np.empty(n1)
     for d in range(1, n1 + n2 - 1):
         lo, hi = max(0, d - n2 + 1), min(d, n1 - 1)  # x range of diagonal d
-        prev, here = acc[d - 1], best[lo:hi + 1]
-        here[:] = prev[lo:hi + 1]  # from the left, (x, y − 1)
+        prev, here = acc[d - 1], best[lo : hi + 1]
+        here[:] = prev[lo : hi + 1]  # from the left, (x, y − 1)
         first = max(lo, 1)
         if hi >= first:
-            tail = here[first - lo:]
-            np.minimum(tail, prev[first - 1:hi], out=tail)  # from above, (x − 1, y)
+            tail = here[first - lo :]
+            np.minimum(tail, prev[first - 1 : hi], out=tail)  # from above, (x − 1, y)
             if d >= 2:
-                np.minimum(tail, acc[d - 2, first - 1:hi], out=tail)  # diagonal
+                np.minimum(tail, acc[d - 2, first - 1 : hi], out=tail)  # diagonal
         out = acc[d]
-        np.add(skew[d, lo:hi + 1], here, out=out[lo:hi + 1])
+        np.add(skew[d, lo : hi + 1], here, out=out[lo : hi + 1])
         if lo:
             out[lo - 1] = np.inf
         if hi + 1 < n1:
@@ -655,7 +676,7 @@ def _best_path(cost: np.ndarray) -> np.ndarray:
     return np.array(path, dtype=np.int64)
 
 
-def _match(cost: np.ndarray) -> Tuple[np.ndarray, int, int]:
+def _match(cost: np.ndarray) -> tuple[np.ndarray, int, int]:
     """tstab.match_dijkstra: the path and its cheapest cell (excluding (0, 0); the one
     nearest the end on ties)."""
     path = _best_path(cost)
@@ -694,7 +715,7 @@ def contour_cost(hist1: np.ndarray, hist2: np.ndarray) -> float:
 
 
 # --- public API -----------------------------------------------------------------------------
-def contour_descriptor(mask: np.ndarray) -> Optional[np.ndarray]:
+def contour_descriptor(mask: np.ndarray) -> np.ndarray | None:
     """Shape contexts of a mask's longest up-sampled contour; None if it has no contour."""
     contour = mask_longest_contour(mask)
     if contour is None:
@@ -713,12 +734,12 @@ def stability_pair(previous: np.ndarray, current: np.ndarray) -> float:
     return _pair_value(_cached_descriptor(previous), _cached_descriptor(current))
 
 
-_CACHE: "OrderedDict[Tuple[Tuple[int, ...], bytes], Optional[np.ndarray]]" = OrderedDict()
+_CACHE: OrderedDict[tuple[tuple[int, ...], bytes], np.ndarray | None] = OrderedDict()
 _CACHE_SIZE = 4
 _CACHE_LOCK = threading.Lock()
 
 
-def _cached_descriptor(mask: np.ndarray) -> Optional[np.ndarray]:
+def _cached_descriptor(mask: np.ndarray) -> np.ndarray | None:
     mask = np.asarray(mask) != 0
     key = (mask.shape, np.packbits(mask).tobytes())
     with _CACHE_LOCK:
@@ -733,7 +754,7 @@ def _cached_descriptor(mask: np.ndarray) -> Optional[np.ndarray]:
     return value
 
 
-def _pair_value(h1: Optional[np.ndarray], h2: Optional[np.ndarray]) -> float:
+def _pair_value(h1: np.ndarray | None, h2: np.ndarray | None) -> float:
     if h1 is None or h2 is None:
         return math.nan
     return T_SCALE * contour_cost(h1, h2)

@@ -10,10 +10,19 @@ from vosbench.report.plots import render_plots, write_plots
 from vosbench.report.tables import write_leaderboard
 
 
-def write_report(results_dir: Path | str, out_dir: Path | str | None = None, *,
-                 evaluate: EvaluateFn | None = default_evaluate, plots: bool = True, html: bool = True,
-                 thumbnails: int = 3, thumbnail_width: int = 160, time_bins: int = 10,
-                 title: str = "vosbench report", warnings: list[str] | None = None) -> dict[str, Path]:
+def write_report(
+    results_dir: Path | str,
+    out_dir: Path | str | None = None,
+    *,
+    evaluate: EvaluateFn | None = default_evaluate,
+    plots: bool = True,
+    html: bool = True,
+    thumbnails: int = 3,
+    thumbnail_width: int = 160,
+    time_bins: int = 10,
+    title: str = "vosbench report",
+    warnings: list[str] | None = None,
+) -> dict[str, Path]:
     """Collect every run under ``results_dir`` and write the report into ``out_dir``.
 
     Writes ``leaderboard.csv``/``.md``, ``per-sequence/<dataset>-<split>.csv``/``.md``,
@@ -30,7 +39,13 @@ def write_report(results_dir: Path | str, out_dir: Path | str | None = None, *,
     if plots:
         files.update(write_plots(runs, out, images=images))
     if html:
-        files["report.html"] = write_html(runs, out / "report.html", title=title, results_dir=results_dir,
-                                          images=images, thumbnails=thumbnails,
-                                          thumbnail_width=thumbnail_width)
+        files["report.html"] = write_html(
+            runs,
+            out / "report.html",
+            title=title,
+            results_dir=results_dir,
+            images=images,
+            thumbnails=thumbnails,
+            thumbnail_width=thumbnail_width,
+        )
     return files

@@ -134,7 +134,9 @@ class RunReport:
     @property
     def exclusive(self) -> bool | None:
         """Whether every sequence's speed was measured on a machine the run had to itself."""
-        return exclusivity(self.records, int((self.manifest.get("settings") or {}).get("shards") or 1))["exclusive"]
+        return exclusivity(
+            self.records, int((self.manifest.get("settings") or {}).get("shards") or 1)
+        )["exclusive"]
 
     @property
     def card(self) -> dict[str, Any]:
@@ -160,7 +162,9 @@ class DatasetCache:
         key = json.dumps(spec_identity(spec), sort_keys=True, default=str)
         if key not in self._loaded:
             try:
-                self._loaded[key] = load_dataset_spec(spec, allow_missing=True)  # frames, attributes
+                self._loaded[key] = load_dataset_spec(
+                    spec, allow_missing=True
+                )  # frames, attributes
             except VosbenchError as error:
                 self._loaded[key] = error
         value = self._loaded[key]
@@ -199,7 +203,9 @@ def read_summary(store: RunStore, records: list[dict[str, Any]]) -> dict[str, An
 def _read_csv(path: Path, columns: tuple) -> pd.DataFrame:
     try:
         # Names stay text ("00000" is not 0, "NA" is not missing); only empty cells are NaN.
-        frame = pd.read_csv(path, dtype={"Sequence": str, "Frame": str}, keep_default_na=False, na_values=[""])
+        frame = pd.read_csv(
+            path, dtype={"Sequence": str, "Frame": str}, keep_default_na=False, na_values=[""]
+        )
     except (OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as error:
         raise ReportError(f"{path}: cannot read the table ({error})") from None
     absent = [c for c in columns if c not in frame.columns]
@@ -222,7 +228,11 @@ def read_evaluation(run_dir: Path, split: str) -> tuple:
     metrics = {c: float(table[c].iloc[0]) for c in GLOBAL_COLUMNS}
     metrics.update(_other_metrics(run_dir / f"global_metrics-{split}.csv"))
     per_sequence = per_sequence_table(_read_csv(objects_path, ("Sequence", "J-Mean", "F-Mean")))
-    per_frame = _read_csv(frames_path, ("Sequence", "Object", "Frame", "J", "F")) if frames_path.is_file() else None
+    per_frame = (
+        _read_csv(frames_path, ("Sequence", "Object", "Frame", "J", "F"))
+        if frames_path.is_file()
+        else None
+    )
     return metrics, per_sequence, per_frame
 
 
@@ -246,13 +256,19 @@ def per_sequence_table(objects: pd.DataFrame) -> pd.DataFrame:
 
 
 # -- collecting ---------------------------------------------------------------------------------
-def collect_run(store: RunStore, *, evaluate: EvaluateFn | None = default_evaluate,
-                datasets: DatasetCache | None = None) -> RunReport:
+def collect_run(
+    store: RunStore,
+    *,
+    evaluate: EvaluateFn | None = default_evaluate,
+    datasets: DatasetCache | None = None,
+) -> RunReport:
     """Read one run folder, re-evaluating it first when its evaluation is missing or stale."""
     manifest = read_manifest(store)
     scan = store.scan()
     records = scan.records
-    report = RunReport(store.root, manifest, read_summary(store, records), records, store.failures())
+    report = RunReport(
+        store.root, manifest, read_summary(store, records), records, store.failures()
+    )
     _attach_dataset(report, datasets or DatasetCache())
     for problem in scan.damaged:
         report.notes.append(f"{problem}")
@@ -263,10 +279,13 @@ def collect_run(store: RunStore, *, evaluate: EvaluateFn | None = default_evalua
         report.status = "no completed sequences"
         return report
     if report.total_sequences is not None and len(records) < report.total_sequences:
-        report.notes.append(f"partial: {len(records)} of {report.total_sequences} sequences done; "
-                            "its scores are not comparable with complete runs")
-    note = exclusivity_note(exclusivity(records, int((manifest.get("settings") or {}).get("shards") or 1)),
-                            len(records))
+        report.notes.append(
+            f"partial: {len(records)} of {report.total_sequences} sequences done; "
+            "its scores are not comparable with complete runs"
+        )
+    note = exclusivity_note(
+        exclusivity(records, int((manifest.get("settings") or {}).get("shards") or 1)), len(records)
+    )
     if note:
         report.notes.append(note)
     reason = _ensure_evaluation(store, report.completed, evaluate)
@@ -274,7 +293,9 @@ def collect_run(store: RunStore, *, evaluate: EvaluateFn | None = default_evalua
         report.status = f"not evaluated: {reason}"
         return report
     try:
-        report.global_metrics, report.per_sequence, report.per_frame = read_evaluation(store.root, report.split)
+        report.global_metrics, report.per_sequence, report.per_frame = read_evaluation(
+            store.root, report.split
+        )
     except ReportError as error:  # one damaged run must not hide the others
         report.status = f"not evaluated: {error}"
         return report
@@ -287,8 +308,11 @@ def _attach_dataset(report: RunReport, datasets: DatasetCache) -> None:
     listed = report.dataset_spec.get("listed")
     try:
         report.dataset = datasets.get({**report.dataset_spec, "sequences": None})
-        listed = listed if isinstance(listed, int) else len(getattr(report.dataset, "listed", None)
-                                                               or report.dataset.names)
+        listed = (
+            listed
+            if isinstance(listed, int)
+            else len(getattr(report.dataset, "listed", None) or report.dataset.names)
+        )
     except VosbenchError as error:
         if not isinstance(listed, int):
             named = report.dataset_spec.get("sequences")
@@ -297,7 +321,9 @@ def _attach_dataset(report: RunReport, datasets: DatasetCache) -> None:
     report.total_sequences = listed
 
 
-def _ensure_evaluation(store: RunStore, completed: list[str], evaluate: EvaluateFn | None) -> str | None:
+def _ensure_evaluation(
+    store: RunStore, completed: list[str], evaluate: EvaluateFn | None
+) -> str | None:
     """None when a current evaluation exists (after re-evaluating if needed), else why not."""
     status = evaluation_status(store, completed)
     if status.current:
@@ -309,7 +335,11 @@ def _ensure_evaluation(store: RunStore, completed: list[str], evaluate: Evaluate
     except VosbenchError as error:
         return f"{status.reason}; re-evaluating failed: {_first_line(error)}"
     after = evaluation_status(store, completed)
-    return None if after.current else f"{status.reason}; re-evaluation did not make it current ({after.reason})"
+    return (
+        None
+        if after.current
+        else f"{status.reason}; re-evaluation did not make it current ({after.reason})"
+    )
 
 
 def _first_line(error: BaseException) -> str:
@@ -317,8 +347,13 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def collect_runs(results_dir: Path | str, *, evaluate: EvaluateFn | None = default_evaluate,
-                 datasets: DatasetCache | None = None, warnings: list[str] | None = None) -> list[RunReport]:
+def collect_runs(
+    results_dir: Path | str,
+    *,
+    evaluate: EvaluateFn | None = default_evaluate,
+    datasets: DatasetCache | None = None,
+    warnings: list[str] | None = None,
+) -> list[RunReport]:
     """Every run under ``results_dir`` (sorted by folder), with unique display labels.
 
     ``evaluate(store)`` is called for runs whose evaluation is missing or stale; pass None

@@ -27,7 +27,9 @@ from vosbench.results import RunStore
 VIDEO_SUFFIXES = (".mp4", ".gif")
 
 
-def overlay(frame_rgb: np.ndarray, labels: np.ndarray, alpha: float = 0.5, contour: int = 1) -> np.ndarray:
+def overlay(
+    frame_rgb: np.ndarray, labels: np.ndarray, alpha: float = 0.5, contour: int = 1
+) -> np.ndarray:
     """The frame with each object (label > 0) tinted by its palette colour and outlined.
 
     ``labels`` of another size than the frame is resized (nearest neighbour). ``contour`` is
@@ -60,19 +62,29 @@ def label_edges(labels: np.ndarray, width: int = 1) -> np.ndarray:
     """Object pixels within ``width`` px of a different label (image borders do not count)."""
     padded = np.pad(labels, 1, mode="edge")
     centre = padded[1:-1, 1:-1]
-    edge = ((padded[:-2, 1:-1] != centre) | (padded[2:, 1:-1] != centre)
-            | (padded[1:-1, :-2] != centre) | (padded[1:-1, 2:] != centre))
+    edge = (
+        (padded[:-2, 1:-1] != centre)
+        | (padded[2:, 1:-1] != centre)
+        | (padded[1:-1, :-2] != centre)
+        | (padded[1:-1, 2:] != centre)
+    )
     if width > 1:
         kernel = np.ones((2 * width - 1, 2 * width - 1), np.uint8)
         edge = cv2.dilate(edge.view(np.uint8), kernel).astype(bool)
     return edge & (labels > 0)
 
 
-def thumbnail(frame_rgb: np.ndarray, labels: np.ndarray | None, width: int, alpha: float = 0.5) -> np.ndarray:
+def thumbnail(
+    frame_rgb: np.ndarray, labels: np.ndarray | None, width: int, alpha: float = 0.5
+) -> np.ndarray:
     """A small overlay: frame and labels are shrunk first, so the contour stays one pixel."""
     h, w = frame_rgb.shape[:2]
     size = (max(1, round(h * width / w)), width)
-    small = cv2.resize(frame_rgb, (size[1], size[0]), interpolation=cv2.INTER_AREA) if width < w else frame_rgb
+    small = (
+        cv2.resize(frame_rgb, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+        if width < w
+        else frame_rgb
+    )
     if labels is None:
         return np.ascontiguousarray(small)
     return overlay(small, fit_labels(labels, small.shape[:2]), alpha)
@@ -85,9 +97,16 @@ def encode_jpeg(rgb: np.ndarray, quality: int = 80) -> bytes:
 
 
 # -- videos -------------------------------------------------------------------------------------
-def write_overlay_video(store_or_run_dir: RunStore | str | Path, sequence: str, out_path: str | Path,
-                        fps: float = 10.0, dataset: Any = None, *, alpha: float = 0.5,
-                        max_width: int | None = None) -> Path:
+def write_overlay_video(
+    store_or_run_dir: RunStore | str | Path,
+    sequence: str,
+    out_path: str | Path,
+    fps: float = 10.0,
+    dataset: Any = None,
+    *,
+    alpha: float = 0.5,
+    max_width: int | None = None,
+) -> Path:
     """Write the run's masks of ``sequence`` over its frames as an MP4 or GIF (by extension).
 
     Frames come from ``dataset`` or, by default, the dataset named in the run manifest.
@@ -96,10 +115,14 @@ def write_overlay_video(store_or_run_dir: RunStore | str | Path, sequence: str, 
     out_path = Path(out_path)
     suffix = out_path.suffix.lower()
     if suffix not in VIDEO_SUFFIXES:
-        raise ReportError(f"{out_path}: unsupported video type; use one of {', '.join(VIDEO_SUFFIXES)}")
+        raise ReportError(
+            f"{out_path}: unsupported video type; use one of {', '.join(VIDEO_SUFFIXES)}"
+        )
     if fps <= 0:
         raise ReportError(f"{out_path}: fps must be positive, got {fps}")
-    store = store_or_run_dir if isinstance(store_or_run_dir, RunStore) else RunStore(store_or_run_dir)
+    store = (
+        store_or_run_dir if isinstance(store_or_run_dir, RunStore) else RunStore(store_or_run_dir)
+    )
     if dataset is None:
         dataset = DatasetCache().get(read_manifest(store)["dataset"])
     frames = overlay_frames(store, dataset, sequence, alpha, max_width)
@@ -123,8 +146,9 @@ def run_stems(store: RunStore, sequence: str) -> list[str]:
     return sorted(path.stem for path in folder.glob("*.png"))
 
 
-def overlay_frames(store: RunStore, dataset: Any, sequence: str, alpha: float = 0.5,
-                   max_width: int | None = None) -> Iterator[np.ndarray]:
+def overlay_frames(
+    store: RunStore, dataset: Any, sequence: str, alpha: float = 0.5, max_width: int | None = None
+) -> Iterator[np.ndarray]:
     """Overlaid RGB frames of ``sequence`` (lazily, one at a time)."""
     stems = run_stems(store, sequence)
     video = dataset[sequence]
@@ -157,7 +181,9 @@ def _write_mp4(frames: Iterator[np.ndarray], out_path: Path, fps: float) -> Path
             rgb = _even(rgb)
             if writer is None:
                 size = (rgb.shape[1], rgb.shape[0])
-                writer = cv2.VideoWriter(str(temp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), size)
+                writer = cv2.VideoWriter(
+                    str(temp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), size
+                )
                 if not writer.isOpened():
                     raise ReportError(f"{out_path}: OpenCV cannot write MP4 (mp4v) video here")
             writer.write(cv2.cvtColor(_fit(rgb, size), cv2.COLOR_RGB2BGR))
@@ -186,6 +212,13 @@ def _write_gif(frames: Iterator[np.ndarray], out_path: Path, fps: float) -> Path
     if not images:
         raise ReportError(f"{out_path}: no frames to write")
     buffer = io.BytesIO()
-    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:],
-                   duration=max(20, round(1000 / fps)), loop=0, optimize=False)
+    images[0].save(
+        buffer,
+        format="GIF",
+        save_all=True,
+        append_images=images[1:],
+        duration=max(20, round(1000 / fps)),
+        loop=0,
+        optimize=False,
+    )
     return atomic_write_bytes(out_path, buffer.getvalue())

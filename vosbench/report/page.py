@@ -57,6 +57,7 @@ pre{background:#f6f8fb;border:1px solid #e3e7ee;padding:8px;font-size:11.5px;ove
 ul.notes{margin:4px 0 10px;color:#7a4b00}
 """
 
+
 def section_columns(group: Seq[RunReport]) -> tuple[str, ...]:
     """Leaderboard columns shown per dataset section (dataset and split are the section's title)."""
     return tuple(c for c in leaderboard_columns(group) if c not in ("dataset", "split"))
@@ -91,8 +92,13 @@ def _best(rows: list[dict[str, str]], column: str) -> float:
     return max(values) if direction else min(values)
 
 
-def html_table(rows: list[dict[str, str]], columns: Seq[str], *, muted: list[bool] | None = None,
-               best_columns: bool = True) -> str:
+def html_table(
+    rows: list[dict[str, str]],
+    columns: Seq[str],
+    *,
+    muted: list[bool] | None = None,
+    best_columns: bool = True,
+) -> str:
     """A table whose numeric cells are right-aligned; the best value of a metric column is bold."""
     best = {c: _best(rows, c) for c in columns} if best_columns else {}
     head = "".join(f"<th>{esc(c)}</th>" for c in columns)
@@ -154,7 +160,11 @@ def plots_html(key: str, images: Mapping[str, bytes]) -> str:
         name = f"plots/{key}-{kind}.png"
         if name in images:
             tags.append(f'<img alt="{esc(kind)} plot" src="{data_uri(images[name], "image/png")}">')
-    return f'<div class="plots">{"".join(tags)}</div>' if tags else '<p class="meta">No plots (no evaluated run).</p>'
+    return (
+        f'<div class="plots">{"".join(tags)}</div>'
+        if tags
+        else '<p class="meta">No plots (no evaluated run).</p>'
+    )
 
 
 def pick_stems(stems: Seq[str], count: int) -> list[str]:
@@ -180,7 +190,9 @@ def _mask(run: RunReport, sequence: str, stem: str) -> np.ndarray | None:
         return None
 
 
-def sequence_thumbnails(group: Seq[RunReport], dataset: object, sequence: str, count: int, width: int) -> str:
+def sequence_thumbnails(
+    group: Seq[RunReport], dataset: object, sequence: str, count: int, width: int
+) -> str:
     """A grid: one row for the ground truth and one per run, one column per chosen frame."""
     try:
         video = dataset[sequence]  # type: ignore[index]
@@ -189,21 +201,29 @@ def sequence_thumbnails(group: Seq[RunReport], dataset: object, sequence: str, c
     except VosbenchError as error:
         return f'<p class="missing">{esc(sequence)}: frames unavailable ({esc(str(error).splitlines()[0])})</p>'
     annotated = set(video.annotated)
-    cells = ['<div></div>'] + [f'<div class="col">{esc(stem)}</div>' for stem in stems]
+    cells = ["<div></div>"] + [f'<div class="col">{esc(stem)}</div>' for stem in stems]
     cells.append('<div class="lab">ground truth</div>')
     for stem in stems:
         gt = video.read_annotation(stem) if stem in annotated else None
-        cells.append(_image_cell(frames[stem], gt, width, f"{sequence} {stem} ground truth")
-                     if gt is not None else '<div class="missing">not annotated</div>')
+        cells.append(
+            _image_cell(frames[stem], gt, width, f"{sequence} {stem} ground truth")
+            if gt is not None
+            else '<div class="missing">not annotated</div>'
+        )
     for run in group:
         cells.append(f'<div class="lab">{esc(run.label)}</div>')
         for stem in stems:
             labels = _mask(run, sequence, stem)
-            cells.append(_image_cell(frames[stem], labels, width, f"{sequence} {stem} {run.label}")
-                         if labels is not None else '<div class="missing">no mask</div>')
+            cells.append(
+                _image_cell(frames[stem], labels, width, f"{sequence} {stem} {run.label}")
+                if labels is not None
+                else '<div class="missing">no mask</div>'
+            )
     style = f"grid-template-columns:minmax(80px,max-content) repeat({len(stems)},{width}px)"
-    return (f'<div class="seq"><h3>{esc(sequence)}</h3><div class="thumbs" style="{style}">'
-            f'{"".join(cells)}</div></div>')
+    return (
+        f'<div class="seq"><h3>{esc(sequence)}</h3><div class="thumbs" style="{style}">'
+        f"{''.join(cells)}</div></div>"
+    )
 
 
 def thumbnails_html(group: Seq[RunReport], count: int, width: int) -> str:
@@ -221,14 +241,21 @@ def thumbnails_html(group: Seq[RunReport], count: int, width: int) -> str:
 
 
 def notes_html(group: Iterable[RunReport]) -> str:
-    items = [f"<li>{esc(run.label)}: {esc(note)}</li>"
-             for run in group for note in ([run.status] if not run.evaluated else []) + run.notes]
+    items = [
+        f"<li>{esc(run.label)}: {esc(note)}</li>"
+        for run in group
+        for note in ([run.status] if not run.evaluated else []) + run.notes
+    ]
     return f'<ul class="notes">{"".join(items)}</ul>' if items else ""
 
 
 def run_details_html(run: RunReport, results_dir: Path | None) -> str:
     card = run.card
-    facts = {k: card.get(k) for k in ("summary", "paper", "code_url", "licence", "reference") if card.get(k)}
+    facts = {
+        k: card.get(k)
+        for k in ("summary", "paper", "code_url", "licence", "reference")
+        if card.get(k)
+    }
     record = {
         "run": leaderboard_row(run, results_dir)["run"],
         "card": facts,
@@ -239,39 +266,72 @@ def run_details_html(run: RunReport, results_dir: Path | None) -> str:
         "precision": run.precision,
         "settings": run.manifest.get("settings"),
         "created": run.manifest.get("created"),
-        "speed": {k: run.summary.get(k) for k in ("fps", "fps_propagation", "e2e_fps", "latency_ms_p50",
-                                                  "latency_ms_p90", "init_ms", "peak_host_mb", "peak_gpu_mb")},
+        "speed": {
+            k: run.summary.get(k)
+            for k in (
+                "fps",
+                "fps_propagation",
+                "e2e_fps",
+                "latency_ms_p50",
+                "latency_ms_p90",
+                "init_ms",
+                "peak_host_mb",
+                "peak_gpu_mb",
+            )
+        },
     }
     text = json.dumps(record, indent=2, default=str, allow_nan=True)
     return f"<details><summary>{esc(run.label)}</summary><pre>{esc(text)}</pre></details>"
 
 
-def dataset_section(key: str, group: Seq[RunReport], images: Mapping[str, bytes], results_dir: Path | None,
-                    thumbnails: int, thumbnail_width: int) -> str:
+def dataset_section(
+    key: str,
+    group: Seq[RunReport],
+    images: Mapping[str, bytes],
+    results_dir: Path | None,
+    thumbnails: int,
+    thumbnail_width: int,
+) -> str:
     title = f"{group[0].dataset_name} / {group[0].split}"
     if group[0].task != "semi-supervised":
         title += f" ({group[0].task})"
-    return "".join([
-        f'<section id="{esc(key)}"><h2>{esc(title)}</h2>',
-        "<h3>Leaderboard</h3>", leaderboard_html(group, results_dir), notes_html(group),
-        "<h3>Plots</h3>", plots_html(key, images),
-        "<h3>J&amp;F per sequence</h3>", per_sequence_html(group),
-        thumbnails_html(group, thumbnails, thumbnail_width),
-        "<h3>Runs</h3>", "".join(run_details_html(r, results_dir) for r in group),
-        "</section>",
-    ])
+    return "".join(
+        [
+            f'<section id="{esc(key)}"><h2>{esc(title)}</h2>',
+            "<h3>Leaderboard</h3>",
+            leaderboard_html(group, results_dir),
+            notes_html(group),
+            "<h3>Plots</h3>",
+            plots_html(key, images),
+            "<h3>J&amp;F per sequence</h3>",
+            per_sequence_html(group),
+            thumbnails_html(group, thumbnails, thumbnail_width),
+            "<h3>Runs</h3>",
+            "".join(run_details_html(r, results_dir) for r in group),
+            "</section>",
+        ]
+    )
 
 
-def render_html(runs: Seq[RunReport], *, title: str = "vosbench report", results_dir: Path | None = None,
-                images: Mapping[str, bytes] | None = None, thumbnails: int = 3,
-                thumbnail_width: int = 160) -> str:
+def render_html(
+    runs: Seq[RunReport],
+    *,
+    title: str = "vosbench report",
+    results_dir: Path | None = None,
+    images: Mapping[str, bytes] | None = None,
+    thumbnails: int = 3,
+    thumbnail_width: int = 160,
+) -> str:
     """The whole page as a string (see :func:`write_html`)."""
     images = images if images is not None else render_plots(runs)
     groups = group_runs(list(runs))
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     where = f" from {esc(results_dir)}" if results_dir is not None else ""
     nav = " · ".join(f'<a href="#{esc(k)}">{esc(k)}</a>' for k in groups)
-    body = "".join(dataset_section(k, g, images, results_dir, thumbnails, thumbnail_width) for k, g in groups.items())
+    body = "".join(
+        dataset_section(k, g, images, results_dir, thumbnails, thumbnail_width)
+        for k, g in groups.items()
+    )
     if not groups:
         body = '<p class="meta">No runs found.</p>'
     return (
@@ -285,9 +345,16 @@ def render_html(runs: Seq[RunReport], *, title: str = "vosbench report", results
     )
 
 
-def write_html(runs: Seq[RunReport], out_path: Path | str, *, title: str = "vosbench report",
-               results_dir: Path | str | None = None, images: Mapping[str, bytes] | None = None,
-               thumbnails: int = 3, thumbnail_width: int = 160) -> Path:
+def write_html(
+    runs: Seq[RunReport],
+    out_path: Path | str,
+    *,
+    title: str = "vosbench report",
+    results_dir: Path | str | None = None,
+    images: Mapping[str, bytes] | None = None,
+    thumbnails: int = 3,
+    thumbnail_width: int = 160,
+) -> Path:
     """Write the self-contained report page.
 
     ``images`` are already rendered plots (``plots/<key>-<kind>.png`` → PNG bytes; rendered
@@ -295,6 +362,12 @@ def write_html(runs: Seq[RunReport], out_path: Path | str, *, title: str = "vosb
     each run, ``thumbnail_width`` px wide (0 thumbnails to leave them out).
     """
     results = Path(results_dir) if results_dir is not None else None
-    page = render_html(runs, title=title, results_dir=results, images=images, thumbnails=thumbnails,
-                       thumbnail_width=thumbnail_width)
+    page = render_html(
+        runs,
+        title=title,
+        results_dir=results,
+        images=images,
+        thumbnails=thumbnails,
+        thumbnail_width=thumbnail_width,
+    )
     return atomic_write_text(out_path, page)

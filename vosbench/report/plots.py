@@ -61,9 +61,15 @@ def png_bytes(figure: Figure) -> bytes:
 
 
 # -- figures ------------------------------------------------------------------------------------
-def speed_accuracy_figure(runs: Seq[RunReport], title: str, colours: Mapping[str, tuple]) -> Figure | None:
+def speed_accuracy_figure(
+    runs: Seq[RunReport], title: str, colours: Mapping[str, tuple]
+) -> Figure | None:
     """Model FPS (log x) against J&F, one labelled point per evaluated, timed run."""
-    points = [r for r in runs if r.evaluated and r.fps > 0 and math.isfinite(r.fps) and math.isfinite(r.jf)]
+    points = [
+        r
+        for r in runs
+        if r.evaluated and r.fps > 0 and math.isfinite(r.fps) and math.isfinite(r.jf)
+    ]
     if not points:
         return None
     figure = new_figure(6.4, 4.4)
@@ -73,11 +79,19 @@ def speed_accuracy_figure(runs: Seq[RunReport], title: str, colours: Mapping[str
     placed: list[tuple[float, float]] = []
     for run in points:
         axes.scatter(run.fps, run.jf, s=46, color=colours[run.label], zorder=3)
-        crowd = sum(abs(math.log10(run.fps / f)) < 0.15 and abs(run.jf - j) < 0.015 for f, j in placed)
+        crowd = sum(
+            abs(math.log10(run.fps / f)) < 0.15 and abs(run.jf - j) < 0.015 for f, j in placed
+        )
         placed.append((run.fps, run.jf))
         left = run.fps > middle  # labels point inwards so they stay inside the axes
-        note = axes.annotate(_text(run.label), (run.fps, run.jf), xytext=(-6 if left else 6, 3 - 11 * crowd),
-                             textcoords="offset points", fontsize=8, ha="right" if left else "left")
+        note = axes.annotate(
+            _text(run.label),
+            (run.fps, run.jf),
+            xytext=(-6 if left else 6, 3 - 11 * crowd),
+            textcoords="offset points",
+            fontsize=8,
+            ha="right" if left else "left",
+        )
         note.set_in_layout(False)  # long labels must not squeeze the axes
     axes.set_xscale("log")
     axes.set_xlim(low, high)
@@ -91,9 +105,15 @@ def speed_accuracy_figure(runs: Seq[RunReport], title: str, colours: Mapping[str
     return figure
 
 
-def per_sequence_figure(runs: Seq[RunReport], title: str, colours: Mapping[str, tuple]) -> Figure | None:
+def per_sequence_figure(
+    runs: Seq[RunReport], title: str, colours: Mapping[str, tuple]
+) -> Figure | None:
     """J&F of every sequence, one marker per run; sequences ordered from easy to hard."""
-    tables = {r.label: r.per_sequence.set_index("Sequence")["J&F"] for r in runs if r.per_sequence is not None}
+    tables = {
+        r.label: r.per_sequence.set_index("Sequence")["J&F"]
+        for r in runs
+        if r.per_sequence is not None
+    }
     if not tables:
         return None
     table = pd.DataFrame(tables)
@@ -102,8 +122,15 @@ def per_sequence_figure(runs: Seq[RunReport], title: str, colours: Mapping[str, 
     figure = new_figure(max(6.4, 0.32 * len(table) + 2.5), 4.6)
     axes = figure.add_subplot()
     for label in table.columns:  # markers only: sequences are categories, nothing lies between them
-        axes.plot(x, table[label].to_numpy(dtype=float), marker="o", markersize=4, linestyle="none",
-                  color=colours[label], label=_text(label))
+        axes.plot(
+            x,
+            table[label].to_numpy(dtype=float),
+            marker="o",
+            markersize=4,
+            linestyle="none",
+            color=colours[label],
+            label=_text(label),
+        )
     axes.grid(axis="x", linewidth=0.3, alpha=0.5)
     axes.set_xticks(x, [_text(s) for s in table.index], rotation=60, ha="right", fontsize=7)
     axes.set_ylim(0, 1.02)
@@ -126,11 +153,15 @@ def j_over_time(per_frame: pd.DataFrame, bins: int = 10) -> np.ndarray:
     return means.reindex(range(bins)).to_numpy(dtype=float)
 
 
-def decay_figure(runs: Seq[RunReport], title: str, colours: Mapping[str, tuple],
-                 bins: int = 10) -> Figure | None:
+def decay_figure(
+    runs: Seq[RunReport], title: str, colours: Mapping[str, tuple], bins: int = 10
+) -> Figure | None:
     """Mean J against normalised time (start → end of each object's evaluated frames)."""
-    series = {r.label: j_over_time(r.per_frame, bins) for r in runs
-              if r.per_frame is not None and len(r.per_frame)}
+    series = {
+        r.label: j_over_time(r.per_frame, bins)
+        for r in runs
+        if r.per_frame is not None and len(r.per_frame)
+    }
     if not series:
         return None
     centres = (np.arange(bins) + 0.5) / bins
@@ -138,8 +169,14 @@ def decay_figure(runs: Seq[RunReport], title: str, colours: Mapping[str, tuple],
     axes = figure.add_subplot()
     for label, values in series.items():
         shown = ~np.isnan(values)  # short objects leave some bins empty: join the others
-        axes.plot(centres[shown], values[shown], marker="o", markersize=4, color=colours[label],
-                  label=_text(label))
+        axes.plot(
+            centres[shown],
+            values[shown],
+            marker="o",
+            markersize=4,
+            color=colours[label],
+            label=_text(label),
+        )
     axes.set_xlim(0, 1)
     axes.set_xlabel("normalised time in the sequence")
     axes.set_ylabel("mean J")
@@ -167,29 +204,45 @@ def attribute_table(runs: Seq[RunReport], attributes: Mapping[str, list[str]]) -
             continue
         jf = run.per_sequence.set_index("Sequence")["J&F"]
         codes = sorted({c for s in jf.index for c in attributes.get(s, [])})
-        columns[run.label] = {c: float(jf[[s for s in jf.index if c in attributes.get(s, [])]].mean())
-                              for c in codes}
+        columns[run.label] = {
+            c: float(jf[[s for s in jf.index if c in attributes.get(s, [])]].mean()) for c in codes
+        }
     return pd.DataFrame(columns).sort_index()
 
 
 # The DAVIS-2016 attribute codes of db_info.yml and their names in the DAVIS paper (Perazzi et al.,
 # CVPR 2016, Table 1); ROT is listed in db_info.yml but not among the paper's fifteen.
 ATTRIBUTE_NAMES = {
-    "AC": "appearance change", "BC": "background clutter", "CS": "camera shake",
-    "DB": "dynamic background", "DEF": "deformation", "EA": "edge ambiguity", "FM": "fast motion",
-    "HO": "heterogeneous object", "IO": "interacting objects", "LR": "low resolution",
-    "MB": "motion blur", "OCC": "occlusion", "OV": "out of view", "SC": "shape complexity",
-    "SV": "scale variation", "ROT": "ROT (db_info.yml)",
+    "AC": "appearance change",
+    "BC": "background clutter",
+    "CS": "camera shake",
+    "DB": "dynamic background",
+    "DEF": "deformation",
+    "EA": "edge ambiguity",
+    "FM": "fast motion",
+    "HO": "heterogeneous object",
+    "IO": "interacting objects",
+    "LR": "low resolution",
+    "MB": "motion blur",
+    "OCC": "occlusion",
+    "OV": "out of view",
+    "SC": "shape complexity",
+    "SV": "scale variation",
+    "ROT": "ROT (db_info.yml)",
 }
 
 
 def attribute_label(code: str, count: int) -> str:
     """A tick label a reader understands without the code: name, code and sequence count."""
     name = ATTRIBUTE_NAMES.get(code)
-    return f"{name}\n{code} ({count})" if name and not name.startswith(code) else f"{code}\n({count})"
+    return (
+        f"{name}\n{code} ({count})" if name and not name.startswith(code) else f"{code}\n({count})"
+    )
 
 
-def attribute_figure(runs: Seq[RunReport], title: str, colours: Mapping[str, tuple]) -> Figure | None:
+def attribute_figure(
+    runs: Seq[RunReport], title: str, colours: Mapping[str, tuple]
+) -> Figure | None:
     """Grouped bars of J&F per attribute, the number of sequences under each code."""
     dataset = next((r.dataset for r in runs if r.dataset is not None), None)
     attributes = sequence_attributes(dataset)
@@ -202,10 +255,20 @@ def attribute_figure(runs: Seq[RunReport], title: str, colours: Mapping[str, tup
     figure = new_figure(max(6.4, 0.45 * len(table) * max(1, len(table.columns) / 2) + 2), 4.4)
     axes = figure.add_subplot()
     for i, label in enumerate(table.columns):
-        axes.bar(x + (i - (len(table.columns) - 1) / 2) * width, table[label].to_numpy(dtype=float),
-                 width, color=colours[label], label=_text(label))
-    axes.set_xticks(x, [_text(attribute_label(c, counts[c])) for c in table.index], fontsize=7, rotation=45,
-                    ha="right")
+        axes.bar(
+            x + (i - (len(table.columns) - 1) / 2) * width,
+            table[label].to_numpy(dtype=float),
+            width,
+            color=colours[label],
+            label=_text(label),
+        )
+    axes.set_xticks(
+        x,
+        [_text(attribute_label(c, counts[c])) for c in table.index],
+        fontsize=7,
+        rotation=45,
+        ha="right",
+    )
     axes.set_ylim(0, 1.02)
     axes.set_ylabel("J&F (mean over sequences)")
     axes.set_title(_text(f"{title}: J&F by attribute (code, number of sequences)"))
@@ -237,8 +300,13 @@ def render_plots(runs: Seq[RunReport], *, bins: int = 10) -> dict[str, bytes]:
     return images
 
 
-def write_plots(runs: Seq[RunReport], out_dir: Path | str, *,
-                images: Mapping[str, bytes] | None = None, bins: int = 10) -> dict[str, Path]:
+def write_plots(
+    runs: Seq[RunReport],
+    out_dir: Path | str,
+    *,
+    images: Mapping[str, bytes] | None = None,
+    bins: int = 10,
+) -> dict[str, Path]:
     """Write the figures under ``out_dir/plots``; returns relative name → path."""
     images = images if images is not None else render_plots(runs, bins=bins)
     return {name: atomic_write_bytes(Path(out_dir) / name, data) for name, data in images.items()}

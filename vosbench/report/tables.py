@@ -19,8 +19,20 @@ from vosbench.report.collect import RunReport, group_runs
 
 METRIC_COLUMNS = ("J&F",) + GLOBAL_COLUMNS[1:]
 LEADERBOARD_COLUMNS = (
-    "method", "dataset", "split", *METRIC_COLUMNS, "model FPS", "end-to-end FPS", "device", "precision",
-    "objects", "sequences", "config_hash", "exclusive", "status", "run",
+    "method",
+    "dataset",
+    "split",
+    *METRIC_COLUMNS,
+    "model FPS",
+    "end-to-end FPS",
+    "device",
+    "precision",
+    "objects",
+    "sequences",
+    "config_hash",
+    "exclusive",
+    "status",
+    "run",
 )
 
 
@@ -83,21 +95,27 @@ def leaderboard_row(run: RunReport, results_dir: Path | None = None) -> dict[str
     """One formatted leaderboard row (every cell a string)."""
     exclusive = run.exclusive
     row = {"method": run.label, "dataset": run.dataset_name, "split": run.split}
-    row.update({name: format_metric(run.metric(source))
-                for name, source in zip(METRIC_COLUMNS, GLOBAL_COLUMNS)})
+    row.update(
+        {
+            name: format_metric(run.metric(source))
+            for name, source in zip(METRIC_COLUMNS, GLOBAL_COLUMNS)
+        }
+    )
     row.update({name: format_metric(run.metric(name)) for name in extra_metric_columns([run])})
-    row.update({
-        "model FPS": format_fps(run.fps),
-        "end-to-end FPS": format_fps(run.e2e_fps),
-        "device": run.device,
-        "precision": run.precision,
-        "objects": "" if run.summary.get("objects") is None else str(run.summary["objects"]),
-        "sequences": sequences_cell(run),
-        "config_hash": run.config_hash,
-        "exclusive": "" if exclusive is None else ("yes" if exclusive else "no"),
-        "status": "; ".join([run.status, *run.notes]),
-        "run": run_location(run, results_dir),
-    })
+    row.update(
+        {
+            "model FPS": format_fps(run.fps),
+            "end-to-end FPS": format_fps(run.e2e_fps),
+            "device": run.device,
+            "precision": run.precision,
+            "objects": "" if run.summary.get("objects") is None else str(run.summary["objects"]),
+            "sequences": sequences_cell(run),
+            "config_hash": run.config_hash,
+            "exclusive": "" if exclusive is None else ("yes" if exclusive else "no"),
+            "status": "; ".join([run.status, *run.notes]),
+            "run": run_location(run, results_dir),
+        }
+    )
     return row
 
 
@@ -116,13 +134,19 @@ def to_csv(rows: list[dict[str, str]], columns: Seq[str]) -> str:
 
 def to_markdown(rows: list[dict[str, str]], columns: Seq[str]) -> str:
     """A GitHub-flavoured Markdown table; numbers right-aligned."""
+
     def cell(text: str) -> str:
         return (text or "–").replace("|", "\\|").replace("\n", " ")
 
-    numeric = {c for c in columns
-               if any(r.get(c, "") for r in rows) and all(_is_number(r.get(c, "")) for r in rows)}
-    lines = ["| " + " | ".join(cell(c) for c in columns) + " |",
-             "|" + "|".join("---:" if c in numeric else "---" for c in columns) + "|"]
+    numeric = {
+        c
+        for c in columns
+        if any(r.get(c, "") for r in rows) and all(_is_number(r.get(c, "")) for r in rows)
+    }
+    lines = [
+        "| " + " | ".join(cell(c) for c in columns) + " |",
+        "|" + "|".join("---:" if c in numeric else "---" for c in columns) + "|",
+    ]
     lines += ["| " + " | ".join(cell(r.get(c, "")) for c in columns) + " |" for r in rows]
     return "\n".join(lines) + "\n"
 
@@ -137,8 +161,9 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def write_leaderboard(runs: Seq[RunReport], out_dir: Path | str,
-                      results_dir: Path | str | None = None) -> dict[str, Path]:
+def write_leaderboard(
+    runs: Seq[RunReport], out_dir: Path | str, results_dir: Path | str | None = None
+) -> dict[str, Path]:
     """``leaderboard.csv``/``.md`` and ``per-sequence/<dataset>-<split>.csv``/``.md``.
 
     Returns relative file name → path. ``results_dir`` makes the ``run`` column relative.
@@ -157,8 +182,11 @@ def write_leaderboard(runs: Seq[RunReport], out_dir: Path | str,
 # -- per-sequence -------------------------------------------------------------------------------
 def per_sequence_frame(runs: Seq[RunReport]) -> pd.DataFrame:
     """J&F per sequence (rows, sorted) and run (columns, leaderboard order) of one dataset."""
-    columns = {run.label: run.per_sequence.set_index("Sequence")["J&F"]
-               for run in runs if run.per_sequence is not None}
+    columns = {
+        run.label: run.per_sequence.set_index("Sequence")["J&F"]
+        for run in runs
+        if run.per_sequence is not None
+    }
     if not columns:
         return pd.DataFrame()
     table = pd.DataFrame(columns)
@@ -167,8 +195,10 @@ def per_sequence_frame(runs: Seq[RunReport]) -> pd.DataFrame:
 
 
 def per_sequence_rows(table: pd.DataFrame) -> list[dict[str, str]]:
-    return [{"sequence": str(name), **{c: format_metric(float(v)) for c, v in row.items()}}
-            for name, row in table.iterrows()]
+    return [
+        {"sequence": str(name), **{c: format_metric(float(v)) for c, v in row.items()}}
+        for name, row in table.iterrows()
+    ]
 
 
 def write_per_sequence(runs: Seq[RunReport], out_dir: Path) -> dict[str, Path]:

@@ -19,11 +19,12 @@ import dataclasses
 import hashlib
 import json
 import os
+from collections.abc import Callable, Mapping
+from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional
-from typing import Sequence as Seq
+from typing import Any
 
 from vosbench.errors import ConfigError, InputError, Problem
 from vosbench.results.lock import RunLocks
@@ -81,7 +82,7 @@ def sequence_fingerprint(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def mask_fingerprints(store: RunStore, sequences: Seq[str]) -> Dict[str, str]:
+def mask_fingerprints(store: RunStore, sequences: Seq[str]) -> dict[str, str]:
     return {name: sequence_fingerprint(store.sequence_dir(name)) for name in sequences}
 
 
@@ -97,12 +98,14 @@ def file_digest(path: Path) -> str:
 STATE_FIELDS = {"format": str, "official": bool, "sequences": dict, "outputs": dict}
 
 
-def read_state(store: RunStore) -> Dict[str, Any]:
+def read_state(store: RunStore) -> dict[str, Any]:
     """The evaluation record (DamagedFileError when it cannot be believed)."""
-    return read_object(store.state_path, STATE_FIELDS, "run `vosbench eval` on the run folder to evaluate it again")
+    return read_object(
+        store.state_path, STATE_FIELDS, "run `vosbench eval` on the run folder to evaluate it again"
+    )
 
 
-def evaluation_status(store: RunStore, completed: Optional[Seq[str]] = None) -> EvaluationStatus:
+def evaluation_status(store: RunStore, completed: Seq[str] | None = None) -> EvaluationStatus:
     """Whether the stored evaluation was computed from exactly the current masks (see module doc)."""
     if not store.state_path.is_file():
         return EvaluationStatus(False, "not evaluated yet")
@@ -112,22 +115,34 @@ def evaluation_status(store: RunStore, completed: Optional[Seq[str]] = None) -> 
         return EvaluationStatus(False, str(error))
     if state["format"] != STATE_FORMAT or not state["official"]:
         return EvaluationStatus(False, "the stored evaluation is not an official one of this run")
-    seen: Dict[str, Any] = state["sequences"]
+    seen: dict[str, Any] = state["sequences"]
     names = list(completed) if completed is not None else [r["sequence"] for r in store.records()]
     added, removed = sorted(set(names) - set(seen)), sorted(set(seen) - set(names))
     if added or removed:
-        parts = ([f"{len(added)} sequence(s) completed since ({_preview(added)})"] if added else []) + \
-                ([f"{len(removed)} evaluated sequence(s) no longer complete ({_preview(removed)})"] if removed else [])
+        parts = (
+            [f"{len(added)} sequence(s) completed since ({_preview(added)})"] if added else []
+        ) + (
+            [f"{len(removed)} evaluated sequence(s) no longer complete ({_preview(removed)})"]
+            if removed
+            else []
+        )
         return EvaluationStatus(False, "stale: " + "; ".join(parts), len(seen))
-    changed = [name for name in names if sequence_fingerprint(store.sequence_dir(name)) != seen[name]]
+    changed = [
+        name for name in names if sequence_fingerprint(store.sequence_dir(name)) != seen[name]
+    ]
     if changed:
-        return EvaluationStatus(False, f"stale: masks changed since the evaluation in {len(changed)} "
-                                       f"sequence(s) ({_preview(changed)})", len(seen))
+        return EvaluationStatus(
+            False,
+            f"stale: masks changed since the evaluation in {len(changed)} "
+            f"sequence(s) ({_preview(changed)})",
+            len(seen),
+        )
     for name, digest in state["outputs"].items():
         path = store.root / Path(str(name)).name
         if not path.is_file() or file_digest(path) != digest:
-            return EvaluationStatus(False, f"stale: {path.name} was changed or removed after the evaluation",
-                                    len(seen))
+            return EvaluationStatus(
+                False, f"stale: {path.name} was changed or removed after the evaluation", len(seen)
+            )
     return EvaluationStatus(True, "", len(seen))
 
 
@@ -144,8 +159,14 @@ def run_dataset(spec: Mapping[str, Any], names: Seq[str], dataset: Any = None) -
     return load_dataset_spec(spec, sequences=list(names))
 
 
-def evaluate_run(store: RunStore, *, dataset: Any = None, workers: Optional[int] = None,
-                 collect_problems: bool = False, progress: Optional[Callable[[Any], None]] = None) -> Any:
+def evaluate_run(
+    store: RunStore,
+    *,
+    dataset: Any = None,
+    workers: int | None = None,
+    collect_problems: bool = False,
+    progress: Callable[[Any], None] | None = None,
+) -> Any:
     """Evaluate every completed sequence of a run, store the outputs in its folder, mark them current.
 
     ``dataset`` (optional) is the loaded ground truth; sequences it lacks are loaded from the
@@ -164,21 +185,40 @@ def evaluate_run(store: RunStore, *, dataset: Any = None, workers: Optional[int]
         data = run_dataset(spec, names, dataset)
         protocol = Protocol.for_dataset(data)
         before = mask_fingerprints(store, names)
-        result = evaluate(data, store.masks_dir, protocol, workers=workers, collect_problems=collect_problems,
-                          progress=progress)
+        result = evaluate(
+            data,
+            store.masks_dir,
+            protocol,
+            workers=workers,
+            collect_problems=collect_problems,
+            progress=progress,
+        )
         if mask_fingerprints(store, names) != before:
-            raise StaleEvaluationError(Problem(store.masks_dir, "masks changed while they were being evaluated "
-                                                                "(is a run still writing?); nothing was stored",
-                                               "stale"))
-        store.state_path.unlink(missing_ok=True)  # the old record must not outlive the outputs it described
+            raise StaleEvaluationError(
+                Problem(
+                    store.masks_dir,
+                    "masks changed while they were being evaluated "
+                    "(is a run still writing?); nothing was stored",
+                    "stale",
+                )
+            )
+        store.state_path.unlink(
+            missing_ok=True
+        )  # the old record must not outlive the outputs it described
         files = write_outputs(result, store.root)
-        write_json(store.state_path, {
-            "format": STATE_FORMAT, "official": protocol.official, "split": data.split,
-            "protocol": json.loads(json.dumps(result.protocol_record(), default=str)),
-            "sequences": before, "listed": spec.get("listed"),
-            "outputs": {path.name: file_digest(path) for path in files.values()},
-            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        })
+        write_json(
+            store.state_path,
+            {
+                "format": STATE_FORMAT,
+                "official": protocol.official,
+                "split": data.split,
+                "protocol": json.loads(json.dumps(result.protocol_record(), default=str)),
+                "sequences": before,
+                "listed": spec.get("listed"),
+                "outputs": {path.name: file_digest(path) for path in files.values()},
+                "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
+        )
     return result
 
 
@@ -188,8 +228,9 @@ def is_run_protocol(options: Mapping[str, Any]) -> bool:
     from vosbench.metrics import Protocol
 
     defaults = {f.name: f.default for f in dataclasses.fields(Protocol)}
-    return all(value == defaults[name] for name, value in options.items() if name != "metrics") \
-        and not options.get("metrics")
+    return all(
+        value == defaults[name] for name, value in options.items() if name != "metrics"
+    ) and not options.get("metrics")
 
 
 def subset_folder(store: RunStore, key: Mapping[str, Any]) -> Path:
@@ -213,73 +254,150 @@ class EvaluationPlan:
     """
 
     masks_dir: Path
-    dataset: Dict[str, Any]  # load_dataset arguments: name, root, split, task, sequences, options
+    dataset: dict[str, Any]  # load_dataset arguments: name, root, split, task, sequences, options
     output: Path
-    store: Optional[RunStore] = None
+    store: RunStore | None = None
     own: bool = False
-    notes: List[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
-def plan_evaluation(results_dir: Path | str, *, dataset: Optional[str] = None, root: Any = None,
-                    split: Optional[str] = None, task: Optional[str] = None,
-                    sequences: Optional[Seq[str]] = None, options: Optional[Mapping[str, Any]] = None,
-                    output: Optional[Path | str] = None, official: bool = True) -> EvaluationPlan:
+def plan_evaluation(
+    results_dir: Path | str,
+    *,
+    dataset: str | None = None,
+    root: Any = None,
+    split: str | None = None,
+    task: str | None = None,
+    sequences: Seq[str] | None = None,
+    options: Mapping[str, Any] | None = None,
+    output: Path | str | None = None,
+    official: bool = True,
+) -> EvaluationPlan:
     """Decide what an evaluation request means (see :class:`EvaluationPlan`).
 
     A run folder (or its ``masks/``) names its dataset in its manifest; a plain results
     folder needs ``dataset``: nothing is assumed.
     """
     results_dir = Path(results_dir)
-    folder = results_dir.parent if results_dir.name == "masks" and (results_dir.parent / MANIFEST).is_file() \
+    folder = (
+        results_dir.parent
+        if results_dir.name == "masks" and (results_dir.parent / MANIFEST).is_file()
         else results_dir
+    )
     store = RunStore(folder)
     if not store.exists():
         if dataset is None:
-            raise ConfigError(f"{results_dir}: a plain results folder (no {MANIFEST}); pass --dataset (and --root) "
-                              "to say which ground truth to score it against")
-        args = {"name": dataset, "root": root, "split": split, "task": task,
-                "sequences": list(sequences) if sequences else None, "options": dict(options or {})}
-        return EvaluationPlan(results_dir, args, Path(output) if output is not None else results_dir)
-    return _plan_run(store, dataset=dataset, root=root, split=split, task=task, sequences=sequences,
-                     options=options, output=output, official=official)
+            raise ConfigError(
+                f"{results_dir}: a plain results folder (no {MANIFEST}); pass --dataset (and --root) "
+                "to say which ground truth to score it against"
+            )
+        args = {
+            "name": dataset,
+            "root": root,
+            "split": split,
+            "task": task,
+            "sequences": list(sequences) if sequences else None,
+            "options": dict(options or {}),
+        }
+        return EvaluationPlan(
+            results_dir, args, Path(output) if output is not None else results_dir
+        )
+    return _plan_run(
+        store,
+        dataset=dataset,
+        root=root,
+        split=split,
+        task=task,
+        sequences=sequences,
+        options=options,
+        output=output,
+        official=official,
+    )
 
 
-def _plan_run(store: RunStore, *, dataset: Optional[str], root: Any, split: Optional[str], task: Optional[str],
-              sequences: Optional[Seq[str]], options: Optional[Mapping[str, Any]], output: Optional[Path | str],
-              official: bool) -> EvaluationPlan:
+def _plan_run(
+    store: RunStore,
+    *,
+    dataset: str | None,
+    root: Any,
+    split: str | None,
+    task: str | None,
+    sequences: Seq[str] | None,
+    options: Mapping[str, Any] | None,
+    output: Path | str | None,
+    official: bool,
+) -> EvaluationPlan:
     spec = store.manifest()["dataset"]
     scan = store.scan()
     notes = [f"{problem} (that sequence is not evaluated)" for problem in scan.damaged]
     completed = scan.names
     if not completed:
-        raise InputError(Problem(store.root, "the run has no completed sequence to evaluate", "empty"))
+        raise InputError(
+            Problem(store.root, "the run has no completed sequence to evaluate", "empty")
+        )
     chosen = list(sequences) if sequences else completed
     unfinished = [name for name in chosen if name not in set(completed)]
     if unfinished:
-        raise InputError(Problem(store.root / "sequences", f"{len(unfinished)} requested sequence(s) are not "
-                                 f"complete in this run: {_preview(unfinished)}", "missing"))
-    args = {"name": dataset or spec["name"], "root": root if root is not None else spec.get("root"),
-            "split": split or spec.get("split"), "task": task or spec.get("task"), "sequences": chosen,
-            "options": {**dict(spec.get("options") or {}), **dict(options or {})}}
+        raise InputError(
+            Problem(
+                store.root / "sequences",
+                f"{len(unfinished)} requested sequence(s) are not "
+                f"complete in this run: {_preview(unfinished)}",
+                "missing",
+            )
+        )
+    args = {
+        "name": dataset or spec["name"],
+        "root": root if root is not None else spec.get("root"),
+        "split": split or spec.get("split"),
+        "task": task or spec.get("task"),
+        "sequences": chosen,
+        "options": {**dict(spec.get("options") or {}), **dict(options or {})},
+    }
     overridden = _differs(args, spec)
-    own = official and not overridden and set(chosen) == set(completed) and \
-        (output is None or Path(output).resolve() == store.root.resolve())
+    own = (
+        official
+        and not overridden
+        and set(chosen) == set(completed)
+        and (output is None or Path(output).resolve() == store.root.resolve())
+    )
     if own:
         return EvaluationPlan(store.masks_dir, args, store.root, store, True, notes)
-    target = Path(output) if output is not None else subset_folder(store, {**args, "official": official})
-    notes.append(f"a subset or non-official evaluation: written to {target}; the run's own evaluation is unchanged")
+    target = (
+        Path(output) if output is not None else subset_folder(store, {**args, "official": official})
+    )
+    notes.append(
+        f"a subset or non-official evaluation: written to {target}; the run's own evaluation is unchanged"
+    )
     return EvaluationPlan(store.masks_dir, args, target, store, False, notes)
 
 
 def _differs(args: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
     """Whether the requested ground truth is another than the run's (naming the same one is not)."""
-    def where(root: Any) -> Optional[str]:
+
+    def where(root: Any) -> str | None:
         return None if root is None else str(Path(root).expanduser().resolve())
 
-    return (args["name"] != spec.get("name") or where(args["root"]) != where(spec.get("root"))
-            or args["split"] != spec.get("split") or args["task"] != spec.get("task")
-            or args["options"] != dict(spec.get("options") or {}))
+    return (
+        args["name"] != spec.get("name")
+        or where(args["root"]) != where(spec.get("root"))
+        or args["split"] != spec.get("split")
+        or args["task"] != spec.get("task")
+        or args["options"] != dict(spec.get("options") or {})
+    )
 
 
-__all__ = ["EvaluationPlan", "EvaluationStatus", "plan_evaluation", "StaleEvaluationError", "evaluate_run", "evaluation_status",
-           "mask_fingerprints", "read_state", "run_dataset", "sequence_fingerprint", "subset_folder", "STATE_FILE"]
+__all__ = [
+    "EvaluationPlan",
+    "EvaluationStatus",
+    "plan_evaluation",
+    "StaleEvaluationError",
+    "evaluate_run",
+    "evaluation_status",
+    "mask_fingerprints",
+    "read_state",
+    "run_dataset",
+    "sequence_fingerprint",
+    "subset_folder",
+    "STATE_FILE",
+]

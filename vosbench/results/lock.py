@@ -18,7 +18,7 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any
 
 from vosbench.errors import VosbenchError
 
@@ -45,21 +45,25 @@ class FolderLock:
         self.path = Path(path)
         self.purpose = purpose
         self.shared = shared
-        self._handle: Optional[Any] = None
+        self._handle: Any | None = None
 
-    def acquire(self) -> "FolderLock":
+    def acquire(self) -> FolderLock:
         """Take the lock now or raise :class:`RunLockedError` naming its holder."""
         if fcntl is None:
             return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.path, "a+", encoding="utf-8")
         try:
-            fcntl.flock(handle.fileno(), (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+            fcntl.flock(
+                handle.fileno(), (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
+            )
         except BlockingIOError:
             holder = _describe(self._holder(handle))
             handle.close()
-            raise RunLockedError(f"{self.path.parent.parent} is in use: {holder}. Wait for it to finish or stop "
-                                 f"it, then run again (lock file {self.path}).") from None
+            raise RunLockedError(
+                f"{self.path.parent.parent} is in use: {holder}. Wait for it to finish or stop "
+                f"it, then run again (lock file {self.path})."
+            ) from None
         except OSError:  # a file system without flock (some network mounts): go on unprotected
             pass
         if not self.shared:
@@ -75,14 +79,14 @@ class FolderLock:
             self._handle.close()  # closing drops the flock; the file stays (removing it would race)
             self._handle = None
 
-    def __enter__(self) -> "FolderLock":
+    def __enter__(self) -> FolderLock:
         return self.acquire()
 
     def __exit__(self, *exc: Any) -> None:
         self.release()
 
     @staticmethod
-    def _holder(handle: Any) -> Dict[str, Any]:
+    def _holder(handle: Any) -> dict[str, Any]:
         try:
             handle.seek(0)
             value = json.loads(handle.read(4096) or "{}")
@@ -91,16 +95,23 @@ class FolderLock:
             return {}
 
 
-def _me(purpose: str) -> Dict[str, Any]:
-    return {"pid": os.getpid(), "host": socket.gethostname(), "purpose": purpose,
-            "command": " ".join(sys.argv)[:500], "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+def _me(purpose: str) -> dict[str, Any]:
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "purpose": purpose,
+        "command": " ".join(sys.argv)[:500],
+        "since": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
 
 
-def _describe(holder: Dict[str, Any]) -> str:
+def _describe(holder: dict[str, Any]) -> str:
     if not holder:
         return "another process holds its lock (a run with a shared lock, or one that wrote nothing yet)"
-    return (f"{holder.get('purpose', 'another process')} by pid {holder.get('pid', '?')} on "
-            f"{holder.get('host', '?')} since {holder.get('since', '?')} ({holder.get('command', '')!s})")
+    return (
+        f"{holder.get('purpose', 'another process')} by pid {holder.get('pid', '?')} on "
+        f"{holder.get('host', '?')} since {holder.get('since', '?')} ({holder.get('command', '')!s})"
+    )
 
 
 class RunLocks:
@@ -110,8 +121,11 @@ class RunLocks:
         self.root = Path(root) / ".locks"
 
     def folder(self, *, exclusive: bool = False) -> FolderLock:
-        return FolderLock(self.root / "folder.lock", "replacing the run (--force)" if exclusive else "a run",
-                          shared=not exclusive)
+        return FolderLock(
+            self.root / "folder.lock",
+            "replacing the run (--force)" if exclusive else "a run",
+            shared=not exclusive,
+        )
 
     def worker(self, worker: str) -> FolderLock:
         return FolderLock(self.root / f"{worker}.lock", f"`vosbench run` ({worker})")

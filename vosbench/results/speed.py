@@ -6,13 +6,14 @@ Torch-free, so that the report can recompute a summary (merged shards) without t
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Mapping
-from typing import Sequence as Seq
+from collections.abc import Mapping
+from collections.abc import Sequence as Seq
+from typing import Any
 
 import numpy as np
 
 
-def summarize(records: Seq[Mapping[str, Any]]) -> Dict[str, Any]:
+def summarize(records: Seq[Mapping[str, Any]]) -> dict[str, Any]:
     """Run-level speed figures from per-sequence records (``model_ms`` / ``e2e_ms`` lists).
 
     ``fps`` (the headline) = Σ frames / Σ model time, the init frame included;
@@ -27,7 +28,9 @@ def summarize(records: Seq[Mapping[str, Any]]) -> Dict[str, Any]:
     e2e_total = sum(sum(r["e2e_ms"]) for r in records) / 1e3
     propagated = np.array([t for r in records for t in r["model_ms"][1:]], dtype=np.float64)
     e2e_propagated = np.array([t for r in records for t in r["e2e_ms"][1:]], dtype=np.float64)
-    per_sequence = [len(r["model_ms"]) / (sum(r["model_ms"]) / 1e3) for r in records if sum(r["model_ms"]) > 0]
+    per_sequence = [
+        len(r["model_ms"]) / (sum(r["model_ms"]) / 1e3) for r in records if sum(r["model_ms"]) > 0
+    ]
     gpu = [r["peak_gpu_mb"] for r in records if r.get("peak_gpu_mb") is not None]
     return {
         "sequences": len(records),
@@ -77,14 +80,14 @@ def sequence_exclusive(load: Mapping[str, Any] | None) -> bool | None:
     return None if not isinstance(other, (int, float)) else other < BUSY_CORES
 
 
-def exclusivity(records: Seq[Mapping[str, Any]], shards: int = 1) -> Dict[str, Any]:
+def exclusivity(records: Seq[Mapping[str, Any]], shards: int = 1) -> dict[str, Any]:
     """Whether a run's speed was measured on a machine it had to itself, and where it was not.
 
     ``exclusive`` is True only when every sequence was timed alone and the run was not
     sharded over processes sharing machines; False when any was not; None when unknown.
     """
-    busy: List[str] = []
-    unknown: List[str] = []
+    busy: list[str] = []
+    unknown: list[str] = []
     peak = 0.0
     for record in records:
         load = record.get("load")
@@ -95,10 +98,16 @@ def exclusivity(records: Seq[Mapping[str, Any]], shards: int = 1) -> Dict[str, A
             unknown.append(str(record.get("sequence")))
         if isinstance(load, Mapping) and isinstance(load.get("other_cpu_cores"), (int, float)):
             peak = max(peak, float(load["other_cpu_cores"]))
-    sharded = shards > 1 or any(str(r.get("shard", "0/1")).split("/")[-1] not in ("1", "") for r in records)
+    sharded = shards > 1 or any(
+        str(r.get("shard", "0/1")).split("/")[-1] not in ("1", "") for r in records
+    )
     exclusive: bool | None = False if (busy or sharded) else (None if unknown else True)
-    return {"exclusive": exclusive, "busy_sequences": busy, "sharded": sharded,
-            "other_cpu_cores_max": round(peak, 2)}
+    return {
+        "exclusive": exclusive,
+        "busy_sequences": busy,
+        "sharded": sharded,
+        "other_cpu_cores_max": round(peak, 2),
+    }
 
 
 def exclusivity_note(info: Mapping[str, Any], total: int | None = None) -> str:
@@ -108,8 +117,10 @@ def exclusivity_note(info: Mapping[str, Any], total: int | None = None) -> str:
     busy = info.get("busy_sequences") or []
     if busy:
         of = f" of {total}" if total else ""
-        return (f"speed not exclusive: the machine was busy during {len(busy)}{of} sequence(s) (other "
-                f"processes used up to {info.get('other_cpu_cores_max', 0):.1f} cores, or the GPU was shared)")
+        return (
+            f"speed not exclusive: the machine was busy during {len(busy)}{of} sequence(s) (other "
+            f"processes used up to {info.get('other_cpu_cores_max', 0):.1f} cores, or the GPU was shared)"
+        )
     if info.get("sharded"):
         return "speed not exclusive: sharded run (processes may have shared a machine)"
     return "speed exclusivity unknown: the machine's load was not recorded"

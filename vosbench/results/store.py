@@ -33,9 +33,10 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Any
 
 from vosbench.errors import ConfigError, InputError, Problem
 from vosbench.io.atomic import atomic_write_text
@@ -47,8 +48,16 @@ MANIFEST = "manifest.json"
 STATE_FILE = "evaluation-state.json"
 TIMING_COLUMNS = ("sequence", "frame", "index", "init", "num_objects", "model_ms", "e2e_ms")
 # What a run writes at the top of its folder; --force deletes exactly these (and STORE_FOLDERS).
-RUN_FILES = (MANIFEST, "summary.json", "timing.csv", STATE_FILE, "evaluation-*.json",
-             "global_results-*.csv", "global_metrics-*.csv", "per-*_results-*.csv")
+RUN_FILES = (
+    MANIFEST,
+    "summary.json",
+    "timing.csv",
+    STATE_FILE,
+    "evaluation-*.json",
+    "global_results-*.csv",
+    "global_metrics-*.csv",
+    "per-*_results-*.csv",
+)
 STORE_FOLDERS = ("masks", "sequences", "failures", "viz", "evaluations", ".tmp")
 # Manifest fields that identify a run: a folder is reused only when all of them match.
 IDENTITY_FIELDS = ("method", "config_hash", "dataset_id")
@@ -77,7 +86,9 @@ def read_json(path: Path | str, recovery: str = "") -> Any:
     path = Path(path)
     try:
         if path.stat().st_size > MAX_RECORD_BYTES:
-            raise _damaged(path, f"{path.stat().st_size} bytes, more than a record can hold", recovery)
+            raise _damaged(
+                path, f"{path.stat().st_size} bytes, more than a record can hold", recovery
+            )
         return json.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise DamagedFileError(Problem(path, "file not found", "missing")) from None
@@ -86,10 +97,12 @@ def read_json(path: Path | str, recovery: str = "") -> Any:
     except UnicodeDecodeError:
         raise _damaged(path, "not UTF-8 text", recovery) from None
     except json.JSONDecodeError as error:
-        raise _damaged(path, f"not valid JSON ({error.msg} at line {error.lineno})", recovery) from None
+        raise _damaged(
+            path, f"not valid JSON ({error.msg} at line {error.lineno})", recovery
+        ) from None
 
 
-def read_object(path: Path, fields: Mapping[str, Any], recovery: str) -> Dict[str, Any]:
+def read_object(path: Path, fields: Mapping[str, Any], recovery: str) -> dict[str, Any]:
     """A JSON object with ``fields`` (name → type or tuple of types); anything else is damaged."""
     value = read_json(path, recovery)
     if not isinstance(value, dict):
@@ -97,23 +110,31 @@ def read_object(path: Path, fields: Mapping[str, Any], recovery: str) -> Dict[st
     for name, kind in fields.items():
         if name not in value:
             raise _damaged(path, f"has no {name!r} field", recovery)
-        if not isinstance(value[name], kind) or isinstance(value[name], bool) and bool not in _types(kind):
+        if (
+            not isinstance(value[name], kind)
+            or isinstance(value[name], bool)
+            and bool not in _types(kind)
+        ):
             raise _damaged(path, f"field {name!r} holds {_json_kind(value[name])}", recovery)
     return value
 
 
-def _types(kind: Any) -> Tuple[type, ...]:
+def _types(kind: Any) -> tuple[type, ...]:
     return kind if isinstance(kind, tuple) else (kind,)
 
 
 def _json_kind(value: Any) -> str:
     if value is None:
         return "null"
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(type(value), "a number")
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "a number"
+    )
 
 
 def _damaged(path: Path, reason: str, recovery: str) -> DamagedFileError:
-    return DamagedFileError(Problem(path, f"damaged: {reason}" + (f"; {recovery}" if recovery else ""), "damaged"))
+    return DamagedFileError(
+        Problem(path, f"damaged: {reason}" + (f"; {recovery}" if recovery else ""), "damaged")
+    )
 
 
 def child_path(folder: Path, name: str, what: str, suffix: str = "") -> Path:
@@ -129,8 +150,12 @@ def child_path(folder: Path, name: str, what: str, suffix: str = "") -> Path:
     return folder / f"{name}{suffix}"
 
 
-def _unsafe(path: Path, what: str, value: Any, recovery: str) -> Optional[DamagedFileError]:
-    reason = check_name(value, what=what) if isinstance(value, str) else f"not a string ({_json_kind(value)})"
+def _unsafe(path: Path, what: str, value: Any, recovery: str) -> DamagedFileError | None:
+    reason = (
+        check_name(value, what=what)
+        if isinstance(value, str)
+        else f"not a string ({_json_kind(value)})"
+    )
     return None if reason is None else _damaged(path, f"{what} name {value!r}: {reason}", recovery)
 
 
@@ -138,18 +163,29 @@ def _unsafe(path: Path, what: str, value: Any, recovery: str) -> Optional[Damage
 MANIFEST_FIELDS = {"format": str, "method": str, "config_hash": str, "dataset": dict}
 
 
-def check_manifest(path: Path, manifest: Any) -> Dict[str, Any]:
+def check_manifest(path: Path, manifest: Any) -> dict[str, Any]:
     """``manifest`` if it is a vosbench run manifest whose names are safe to build paths from."""
-    recovery = ("restore it, or pass --force to `vosbench run` to start the run over "
-                "(its masks and markers are replaced)")
+    recovery = (
+        "restore it, or pass --force to `vosbench run` to start the run over "
+        "(its masks and markers are replaced)"
+    )
     if not isinstance(manifest, dict):
-        raise _damaged(path, f"holds {_json_kind(manifest)} where a run manifest is expected", recovery)
+        raise _damaged(
+            path, f"holds {_json_kind(manifest)} where a run manifest is expected", recovery
+        )
     if not str(manifest.get("format", "")).startswith(RUN_FORMAT_PREFIX):
-        raise ForeignFileError(Problem(path, f"not a vosbench run manifest (format {manifest.get('format')!r})",
-                                       "foreign"))
+        raise ForeignFileError(
+            Problem(
+                path, f"not a vosbench run manifest (format {manifest.get('format')!r})", "foreign"
+            )
+        )
     for name, kind in MANIFEST_FIELDS.items():
         if not isinstance(manifest.get(name), kind):
-            raise _damaged(path, f"field {name!r} is missing or holds {_json_kind(manifest.get(name))}", recovery)
+            raise _damaged(
+                path,
+                f"field {name!r} is missing or holds {_json_kind(manifest.get(name))}",
+                recovery,
+            )
     dataset = manifest["dataset"]
     for key, what in (("name", "dataset"), ("split", "split")):
         error = _unsafe(path, what, dataset.get(key), recovery)
@@ -159,18 +195,26 @@ def check_manifest(path: Path, manifest: Any) -> Dict[str, Any]:
     if error is not None:
         raise error
     listed = dataset.get("sequences")
-    if listed is not None and not (isinstance(listed, list) and all(isinstance(n, str) and check_name(n) is None
-                                                                    for n in listed)):
+    if listed is not None and not (
+        isinstance(listed, list)
+        and all(isinstance(n, str) and check_name(n) is None for n in listed)
+    ):
         raise _damaged(path, "dataset.sequences is not a list of safe sequence names", recovery)
     return manifest
 
 
 # -- markers ------------------------------------------------------------------------------------
-MARKER_FIELDS = {"sequence": str, "frames": list, "model_ms": list, "e2e_ms": list, "num_objects": int,
-                 "config_hash": str}
+MARKER_FIELDS = {
+    "sequence": str,
+    "frames": list,
+    "model_ms": list,
+    "e2e_ms": list,
+    "num_objects": int,
+    "config_hash": str,
+}
 
 
-def check_marker(path: Path, record: Dict[str, Any]) -> Dict[str, Any]:
+def check_marker(path: Path, record: dict[str, Any]) -> dict[str, Any]:
     """A completion marker whose names are safe and whose per-frame lists agree."""
     recovery = f"run `vosbench run` again with the same options to redo sequence {path.stem!r}"
     if record["sequence"] != path.stem:
@@ -185,8 +229,9 @@ def check_marker(path: Path, record: Dict[str, Any]) -> Dict[str, Any]:
             raise error
     for key in ("model_ms", "e2e_ms"):
         values = record[key]
-        if len(values) != len(frames) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                 for v in values):
+        if len(values) != len(frames) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
+        ):
             raise _damaged(path, f"{key} does not hold one number per frame", recovery)
     return record
 
@@ -195,11 +240,11 @@ def check_marker(path: Path, record: Dict[str, Any]) -> Dict[str, Any]:
 class MarkerScan:
     """The completion markers of a run folder: the whole ones, and the problems of the others."""
 
-    records: List[Dict[str, Any]] = field(default_factory=list)
-    damaged: List[Problem] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    damaged: list[Problem] = field(default_factory=list)
 
     @property
-    def names(self) -> List[str]:
+    def names(self) -> list[str]:
         return [r["sequence"] for r in self.records]
 
 
@@ -250,11 +295,13 @@ class RunStore:
     def exists(self) -> bool:
         return self.manifest_path.is_file()
 
-    def manifest(self) -> Dict[str, Any]:
+    def manifest(self) -> dict[str, Any]:
         """The run manifest, checked (ForeignFileError / DamagedFileError name the file)."""
-        return check_manifest(self.manifest_path, read_json(self.manifest_path, "restore it or rerun with --force"))
+        return check_manifest(
+            self.manifest_path, read_json(self.manifest_path, "restore it or rerun with --force")
+        )
 
-    def open(self, manifest: Mapping[str, Any], *, force: bool = False) -> Dict[str, Any]:
+    def open(self, manifest: Mapping[str, Any], *, force: bool = False) -> dict[str, Any]:
         """Claim the folder for the run described by ``manifest``; returns the manifest written.
 
         An existing run with the same identity is resumed; one with another identity is a
@@ -275,8 +322,11 @@ class RunStore:
             old = self.manifest()
         except DamagedFileError as error:  # foreign too: only completion markers prove a run
             if not (force and self._has_run_outputs()):
-                hint = "; choose another --output (nothing there was changed)" \
-                    if isinstance(error, ForeignFileError) else ""
+                hint = (
+                    "; choose another --output (nothing there was changed)"
+                    if isinstance(error, ForeignFileError)
+                    else ""
+                )
                 raise RunMismatchError(f"{error}{hint}") from None
             old = None
         if force:
@@ -284,7 +334,10 @@ class RunStore:
             return manifest
         assert old is not None
         different = [key for key in IDENTITY_FIELDS if old.get(key) != manifest.get(key)]
-        old_root, new_root = (old.get("dataset") or {}).get("root"), (manifest.get("dataset") or {}).get("root")
+        old_root, new_root = (
+            (old.get("dataset") or {}).get("root"),
+            (manifest.get("dataset") or {}).get("root"),
+        )
         if old_root != new_root:
             different.append("dataset root")
         if different:
@@ -295,15 +348,19 @@ class RunStore:
         """Raise RunMismatchError when the folder is not ours to write into (checked before
         anything, a lock included, is created there)."""
         if self.holds_foreign_files():
-            raise RunMismatchError(f"{self.root}: the folder is not empty and holds no vosbench run "
-                                   f"({MANIFEST} missing); choose another --output (nothing there was changed)")
+            raise RunMismatchError(
+                f"{self.root}: the folder is not empty and holds no vosbench run "
+                f"({MANIFEST} missing); choose another --output (nothing there was changed)"
+            )
         if not self.exists():
             return
         try:
             self.manifest()
         except ForeignFileError as error:
             if not (force and self._has_run_outputs()):
-                raise RunMismatchError(f"{error}; choose another --output (nothing there was changed)") from None
+                raise RunMismatchError(
+                    f"{error}; choose another --output (nothing there was changed)"
+                ) from None
         except DamagedFileError:
             pass  # reported by open(), under the lock
 
@@ -313,7 +370,11 @@ class RunStore:
 
     def holds_foreign_files(self) -> bool:
         """A non-empty folder without a manifest: not ours to write into."""
-        return not self.exists() and self.root.is_dir() and any(p.name != ".locks" for p in self.root.iterdir())
+        return (
+            not self.exists()
+            and self.root.is_dir()
+            and any(p.name != ".locks" for p in self.root.iterdir())
+        )
 
     def clear(self) -> None:
         """Delete the run outputs in the folder (``--force``); other files are left alone."""
@@ -340,20 +401,30 @@ class RunStore:
             return scan
         for path in sorted(folder.glob("*.json")):
             try:
-                scan.records.append(check_marker(path, read_object(
-                    path, MARKER_FIELDS, f"run `vosbench run` again to redo sequence {path.stem!r}")))
+                scan.records.append(
+                    check_marker(
+                        path,
+                        read_object(
+                            path,
+                            MARKER_FIELDS,
+                            f"run `vosbench run` again to redo sequence {path.stem!r}",
+                        ),
+                    )
+                )
             except DamagedFileError as error:
                 scan.damaged.extend(error.problems)
         return scan
 
-    def records(self) -> List[Dict[str, Any]]:
+    def records(self) -> list[dict[str, Any]]:
         """The whole markers of every completed sequence, sorted by name."""
         return self.scan().records
 
-    def marker(self, sequence: str) -> Dict[str, Any]:
+    def marker(self, sequence: str) -> dict[str, Any]:
         """The checked completion marker of ``sequence`` (DamagedFileError names what is wrong)."""
         path = self.marker_path(sequence)
-        return check_marker(path, read_object(path, MARKER_FIELDS, f"run `vosbench run` again to redo {sequence!r}"))
+        return check_marker(
+            path, read_object(path, MARKER_FIELDS, f"run `vosbench run` again to redo {sequence!r}")
+        )
 
     def is_done(self, sequence: str, config_hash: str) -> bool:
         """Whether ``sequence`` has a whole marker of this configuration and its masks folder."""
@@ -364,7 +435,7 @@ class RunStore:
         except DamagedFileError:
             return False
 
-    def failures(self) -> List[Dict[str, Any]]:
+    def failures(self) -> list[dict[str, Any]]:
         """Failure records (damaged ones are reported as such rather than dropped)."""
         folder = self.root / "failures"
         if not folder.is_dir():
@@ -377,7 +448,7 @@ class RunStore:
                 found.append({"sequence": path.stem, "error": str(error)})
         return found
 
-    def staging(self, sequence: str) -> "SequenceWriter":
+    def staging(self, sequence: str) -> SequenceWriter:
         """A writer whose masks become visible only at :meth:`SequenceWriter.commit`."""
         return SequenceWriter(self, sequence)
 
@@ -394,15 +465,26 @@ class RunStore:
         shutil.rmtree(self.staging_root, ignore_errors=True)
         _remove_empty(self.root / ".tmp")
 
-    def write_timing_csv(self, records: Optional[List[Dict[str, Any]]] = None) -> Path:
+    def write_timing_csv(self, records: list[dict[str, Any]] | None = None) -> Path:
         """``timing.csv``: one row per frame of every completed sequence."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(TIMING_COLUMNS)
         for record in records if records is not None else self.records():
-            for index, (stem, model, e2e) in enumerate(zip(record["frames"], record["model_ms"], record["e2e_ms"])):
-                writer.writerow((record["sequence"], stem, index, int(index == 0), record["num_objects"],
-                                 f"{model:.4f}", f"{e2e:.4f}"))
+            for index, (stem, model, e2e) in enumerate(
+                zip(record["frames"], record["model_ms"], record["e2e_ms"])
+            ):
+                writer.writerow(
+                    (
+                        record["sequence"],
+                        stem,
+                        index,
+                        int(index == 0),
+                        record["num_objects"],
+                        f"{model:.4f}",
+                        f"{e2e:.4f}",
+                    )
+                )
         return atomic_write_text(self.root / "timing.csv", buffer.getvalue())
 
 
@@ -422,7 +504,7 @@ class SequenceWriter:
             handle.write(png)
         self.digest.update(png)
 
-    def commit(self, record: Dict[str, Any]) -> None:
+    def commit(self, record: dict[str, Any]) -> None:
         """Move the masks into place and write the completion marker (``record`` + digest).
 
         The marker goes first out of the way, so a kill between the steps never leaves a marker
@@ -436,7 +518,9 @@ class SequenceWriter:
         _remove_empty(self.store.staging_root)
         _remove_empty(self.store.root / ".tmp")
         self.store.failure_path(self.sequence).unlink(missing_ok=True)
-        write_json(self.store.marker_path(self.sequence), {**record, "digest": self.digest.hexdigest()})
+        write_json(
+            self.store.marker_path(self.sequence), {**record, "digest": self.digest.hexdigest()}
+        )
 
     def abandon(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -445,28 +529,41 @@ class SequenceWriter:
 
 
 # -- datasets of runs ---------------------------------------------------------------------------
-def dataset_spec(dataset: Any, options: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+def dataset_spec(dataset: Any, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """How to load ``dataset`` again (a manifest's ``dataset`` record): name, root, split, task,
     options, and how many sequences its split lists (``listed``)."""
     listed = getattr(dataset, "listed", None) or dataset.names
-    return {"name": dataset.name, "root": str(Path(dataset.root).resolve()) if dataset.root else None,
-            "split": dataset.split, "task": dataset.task, "options": dict(options or {}),
-            "listed": len(listed)}
+    return {
+        "name": dataset.name,
+        "root": str(Path(dataset.root).resolve()) if dataset.root else None,
+        "split": dataset.split,
+        "task": dataset.task,
+        "options": dict(options or {}),
+        "listed": len(listed),
+    }
 
 
-def load_dataset_spec(spec: Mapping[str, Any], sequences: Optional[List[str]] = None, *,
-                      allow_missing: bool = False) -> Any:
+def load_dataset_spec(
+    spec: Mapping[str, Any], sequences: list[str] | None = None, *, allow_missing: bool = False
+) -> Any:
     """The dataset a manifest's ``dataset`` record describes, restricted to ``sequences``."""
     from vosbench.datasets import load_dataset
 
     options = spec.get("options") or {}
     if not isinstance(options, dict):
         raise ConfigError(f"dataset options {options!r} are not a mapping")
-    return load_dataset(str(spec["name"]), spec.get("root"), spec.get("split"), task=spec.get("task"),
-                        sequences=sequences, allow_missing=allow_missing, **options)
+    return load_dataset(
+        str(spec["name"]),
+        spec.get("root"),
+        spec.get("split"),
+        task=spec.get("task"),
+        sequences=sequences,
+        allow_missing=allow_missing,
+        **options,
+    )
 
 
-def find_runs(results_dir: Path | str, warnings: Optional[List[str]] = None) -> Iterator[RunStore]:
+def find_runs(results_dir: Path | str, warnings: list[str] | None = None) -> Iterator[RunStore]:
     """Every vosbench run folder under ``results_dir``, sorted.
 
     A ``manifest.json`` that another program wrote is skipped (with a line in ``warnings``);
@@ -487,7 +584,7 @@ def find_runs(results_dir: Path | str, warnings: Optional[List[str]] = None) -> 
         yield store
 
 
-def _with_all_sequences(manifest: Mapping[str, Any], old: Mapping[str, Any]) -> Dict[str, Any]:
+def _with_all_sequences(manifest: Mapping[str, Any], old: Mapping[str, Any]) -> dict[str, Any]:
     """The manifest listing the sequences of every run into the folder (a subset, then more)."""
     before = (old.get("dataset") or {}).get("sequences") or []
     now = (manifest.get("dataset") or {}).get("sequences") or []
@@ -502,13 +599,22 @@ def _remove_empty(folder: Path) -> None:
         pass  # absent, or still in use by another shard
 
 
-def _mismatch_message(root: Path, old: Mapping[str, Any], new: Mapping[str, Any], different: List[str]) -> str:
-    lines = [f"{root} holds another run ({old.get('method')} {old.get('config_hash')} on "
-             f"{(old.get('dataset') or {}).get('label', '?')}); this run differs in {', '.join(different)}:"]
+def _mismatch_message(
+    root: Path, old: Mapping[str, Any], new: Mapping[str, Any], different: list[str]
+) -> str:
+    lines = [
+        f"{root} holds another run ({old.get('method')} {old.get('config_hash')} on "
+        f"{(old.get('dataset') or {}).get('label', '?')}); this run differs in {', '.join(different)}:"
+    ]
     for key in ("config", "weights", "precision"):
         if old.get(key) != new.get(key):
-            lines.append(f"  {key}: {json.dumps(old.get(key), default=str)} → {json.dumps(new.get(key), default=str)}")
-    old_root, new_root = (old.get("dataset") or {}).get("root"), (new.get("dataset") or {}).get("root")
+            lines.append(
+                f"  {key}: {json.dumps(old.get(key), default=str)} → {json.dumps(new.get(key), default=str)}"
+            )
+    old_root, new_root = (
+        (old.get("dataset") or {}).get("root"),
+        (new.get("dataset") or {}).get("root"),
+    )
     if old_root != new_root:
         lines.append(f"  dataset root: {old_root} → {new_root}")
     lines.append("Choose another --output, or pass --force to replace it.")

@@ -7,8 +7,9 @@ entry-point group ``vosbench.method_cards``) without loading a network.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any
 
 TASKS = ("semi-supervised", "unsupervised")
 PRECISIONS = ("fp32", "tf32", "amp-bf16", "amp-fp16", "fp16")
@@ -55,27 +56,33 @@ class MethodCard:
     weights_help: str = ""
     weights_url: str = ""
     weights_sha256: str = ""
-    devices: Tuple[str, ...] = ("cpu", "cuda")
-    precisions: Tuple[str, ...] = ("fp32",)
+    devices: tuple[str, ...] = ("cpu", "cuda")
+    precisions: tuple[str, ...] = ("fp32",)
     multi_object: bool = True
     offline: bool = False
     input_policy: str = "native resolution"
     protocol: str = "online, one frame at a time"
     reference: Mapping[str, str] = field(default_factory=dict)
-    aliases: Tuple[str, ...] = ()
-    config: Optional[type] = None
+    aliases: tuple[str, ...] = ()
+    config: type | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
-            raise ValueError(f"method {self.name!r}: unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
+            raise ValueError(
+                f"method {self.name!r}: unknown task {self.task!r}; choose one of {', '.join(TASKS)}"
+            )
         unknown = [p for p in self.precisions if p not in PRECISIONS]
         if unknown:
             raise ValueError(f"method {self.name!r}: unknown precision(s) {unknown}")
         if self.config is not None and not dataclasses.is_dataclass(self.config):
-            raise ValueError(f"method {self.name!r}: config must be a dataclass, not {self.config!r}")
+            raise ValueError(
+                f"method {self.name!r}: config must be a dataclass, not {self.config!r}"
+            )
 
-    def as_record(self) -> Dict[str, Any]:
+    def as_record(self) -> dict[str, Any]:
         """The card as JSON-ready facts (the config is recorded on its own, with its values)."""
-        record = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "config"}
+        record = {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "config"
+        }
         record["reference"] = dict(self.reference)
         return record

@@ -70,8 +70,10 @@ def load_file(path: Path | str, *, allow_pickle: bool = False) -> Any:
         return torch.load(path, map_location="cpu", weights_only=not allow_pickle)
     except Exception as error:  # unpickling errors come in many types
         if allow_pickle or "weights only load failed" not in str(error).lower():
-            raise WeightsError(path, f"cannot be read as a PyTorch file, truncated or corrupt? "
-                                     f"({_first_line(error)})") from error
+            raise WeightsError(
+                path,
+                f"cannot be read as a PyTorch file, truncated or corrupt? ({_first_line(error)})",
+            ) from error
         raise WeightsError(
             path,
             f"needs pickled code to load, which a safe load refuses ({_first_line(error)}). If it is a "
@@ -104,11 +106,18 @@ def read_state_dict(
     """
     path = Path(path)
     obj = load_file(path, allow_pickle=allow_pickle)
-    if method and isinstance(obj, Mapping) and obj.get("format") == CHECKPOINT_FORMAT and obj.get("method") != method:
-        raise WeightsError(path, f"is a vosbench checkpoint for {obj.get('method')!r}, not {method!r}")
+    if (
+        method
+        and isinstance(obj, Mapping)
+        and obj.get("format") == CHECKPOINT_FORMAT
+        and obj.get("method") != method
+    ):
+        raise WeightsError(
+            path, f"is a vosbench checkpoint for {obj.get('method')!r}, not {method!r}"
+        )
     state = _unwrap(obj, path)
     if state and all(k.startswith("module.") for k in state):
-        state = OrderedDict((k[len("module."):], v) for k, v in state.items())
+        state = OrderedDict((k[len("module.") :], v) for k, v in state.items())
     drop = tuple(drop)
     state = OrderedDict((k, v) for k, v in state.items() if not (drop and k.startswith(drop)))
     return OrderedDict((_rename(k, rename or {}), v) for k, v in state.items())
@@ -130,7 +139,7 @@ def _unwrap(obj: object, path: Path) -> OrderedDict[str, Tensor]:
 def _rename(key: str, rename: Mapping[str, str]) -> str:
     for old, new in rename.items():
         if key.startswith(old):
-            return new + key[len(old):]
+            return new + key[len(old) :]
     return key
 
 
@@ -186,7 +195,9 @@ def load_state_dict_file(
     state = read_state_dict(path, rename=rename, drop=drop, method=method)
     own = model.state_dict()
     fitted = fit_state_dict(own, state, path, strict=strict, what=method or type(model).__name__)
-    model.load_state_dict({k: v for k, v in fitted.items() if k in state or k.endswith(COUNTER)}, strict=False)
+    model.load_state_dict(
+        {k: v for k, v in fitted.items() if k in state or k.endswith(COUNTER)}, strict=False
+    )
     missing = [k for k in own if k not in state and not k.endswith(COUNTER)]
     return missing, [k for k in state if k not in own]
 
@@ -200,8 +211,13 @@ def sha256_file(path: Path | str) -> str:
 
 
 def save_checkpoint(
-    path: Path | str, state_dict: Mapping[str, Tensor], *, method: str, source: Path | str | None = None,
-    source_sha256: str | None = None, training: Mapping[str, Any] | None = None,
+    path: Path | str,
+    state_dict: Mapping[str, Tensor],
+    *,
+    method: str,
+    source: Path | str | None = None,
+    source_sha256: str | None = None,
+    training: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a vosbench checkpoint atomically (zip format; loads with ``weights_only=True``).
 
@@ -213,10 +229,15 @@ def save_checkpoint(
     record: dict[str, Any] = {
         "format": CHECKPOINT_FORMAT,
         "method": method,
-        "state_dict": OrderedDict((k, v.detach().cpu().contiguous()) for k, v in state_dict.items()),
+        "state_dict": OrderedDict(
+            (k, v.detach().cpu().contiguous()) for k, v in state_dict.items()
+        ),
     }
     if source is not None:
-        record["source"] = {"file": Path(source).name, "sha256": source_sha256 or sha256_file(source)}
+        record["source"] = {
+            "file": Path(source).name,
+            "sha256": source_sha256 or sha256_file(source),
+        }
     if training is not None:
         record["training"] = dict(training)
     return atomic_write(path, lambda tmp: torch.save(record, tmp))
@@ -235,8 +256,14 @@ class Conversion:
     sha256: str
 
 
-def convert_checkpoint(method: str, source: Path | str, destination: Path | str, *,
-                       allow_pickle: bool = False, force: bool = False) -> Conversion:
+def convert_checkpoint(
+    method: str,
+    source: Path | str,
+    destination: Path | str,
+    *,
+    allow_pickle: bool = False,
+    force: bool = False,
+) -> Conversion:
     """Turn a released weights file into a vosbench checkpoint for ``method`` (strict, atomic).
 
     Raises:
@@ -257,12 +284,20 @@ def convert_checkpoint(method: str, source: Path | str, destination: Path | str,
     state = method_class.convert_weights(source, allow_pickle=allow_pickle)
     name, source_sha256 = method_class.card.name, sha256_file(source)
     save_checkpoint(destination, state, method=name, source=source, source_sha256=source_sha256)
-    return Conversion(name, source, destination, len(state), sum(v.numel() for v in state.values()),
-                      source_sha256, sha256_file(destination))
+    return Conversion(
+        name,
+        source,
+        destination,
+        len(state),
+        sum(v.numel() for v in state.values()),
+        source_sha256,
+        sha256_file(destination),
+    )
 
 
-def convert_for(build: Callable[[], nn.Module], source: Path | str, method: str, *,
-                allow_pickle: bool = False) -> OrderedDict[str, Tensor]:
+def convert_for(
+    build: Callable[[], nn.Module], source: Path | str, method: str, *, allow_pickle: bool = False
+) -> OrderedDict[str, Tensor]:
     """A released file's state dict fitted strictly to the network ``build()`` makes (built on the
     meta device: only names and shapes are needed)."""
     with torch.device("meta"):

@@ -29,9 +29,14 @@ def precision_context(device: torch.device, precision: str) -> Iterator[None]:
     with contextlib.ExitStack() as stack:
         if device.type == "cuda":
             cudnn = torch.backends.cudnn
-            stack.enter_context(cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark,
-                                            deterministic=cudnn.deterministic,
-                                            allow_tf32=precision == "tf32"))
+            stack.enter_context(
+                cudnn.flags(
+                    enabled=cudnn.enabled,
+                    benchmark=cudnn.benchmark,
+                    deterministic=cudnn.deterministic,
+                    allow_tf32=precision == "tf32",
+                )
+            )
         if precision in AUTOCAST_DTYPES:
             stack.enter_context(torch.autocast(device.type, dtype=AUTOCAST_DTYPES[precision]))
         elif precision not in ("fp32", "tf32", "fp16"):

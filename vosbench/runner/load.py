@@ -12,10 +12,10 @@ import os
 import shutil
 import subprocess
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 
-def _system_busy_ticks() -> Optional[int]:
+def _system_busy_ticks() -> int | None:
     try:
         with open("/proc/stat", encoding="ascii") as stat:
             fields = stat.readline().split()
@@ -27,31 +27,36 @@ def _system_busy_ticks() -> Optional[int]:
     return sum(values) - values[3] - values[4]
 
 
-def _own_ticks() -> Optional[int]:
+def _own_ticks() -> int | None:
     try:
         with open("/proc/self/stat", encoding="ascii") as stat:
             text = stat.read()
     except OSError:
         return None
-    fields = text[text.rindex(")") + 2:].split()  # the command name may hold spaces
+    fields = text[text.rindex(")") + 2 :].split()  # the command name may hold spaces
     return int(fields[11]) + int(fields[12])  # utime + stime, all threads
 
 
-def _load_average() -> Optional[float]:
+def _load_average() -> float | None:
     try:
         return round(os.getloadavg()[0], 2)
     except (OSError, AttributeError):
         return None
 
 
-def other_gpu_processes(timeout: float = 5.0) -> Optional[List[int]]:
+def other_gpu_processes(timeout: float = 5.0) -> list[int] | None:
     """Pids of compute processes on the GPUs other than this one (None: not known)."""
     tool = shutil.which("nvidia-smi")
     if tool is None:
         return None
     try:
-        out = subprocess.run([tool, "--query-compute-apps=pid", "--format=csv,noheader"], capture_output=True,
-                             text=True, timeout=timeout, check=True).stdout
+        out = subprocess.run(
+            [tool, "--query-compute-apps=pid", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=True,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     pids = {int(line) for line in out.split() if line.strip().isdigit()}
@@ -63,14 +68,19 @@ class LoadProbe:
 
     def __init__(self, gpu: bool = False):
         self.gpu = gpu
-        self._start: Tuple[float, Optional[int], Optional[int], Optional[float], Optional[List[int]]] = (
-            0.0, None, None, None, None)
+        self._start: tuple[float, int | None, int | None, float | None, list[int] | None] = (
+            0.0,
+            None,
+            None,
+            None,
+            None,
+        )
 
     def start(self) -> None:
         gpu = other_gpu_processes() if self.gpu else None
         self._start = (time.monotonic(), _system_busy_ticks(), _own_ticks(), _load_average(), gpu)
 
-    def stop(self) -> Dict[str, Any]:
+    def stop(self) -> dict[str, Any]:
         began, busy0, own0, load0, gpu0 = self._start
         elapsed = time.monotonic() - began
         busy1, own1 = _system_busy_ticks(), _own_ticks()
@@ -84,5 +94,10 @@ class LoadProbe:
             other = round(max(0.0, others / os.sysconf("SC_CLK_TCK") / elapsed), 3)
         gpu1 = other_gpu_processes() if self.gpu else None
         gpu = None if gpu0 is None and gpu1 is None else sorted(set(gpu0 or []) | set(gpu1 or []))
-        return {"other_cpu_cores": other, "load_average_before": load0, "load_average_after": _load_average(),
-                "other_gpu_processes": gpu, "seconds": round(elapsed, 3)}
+        return {
+            "other_cpu_cores": other,
+            "load_average_before": load0,
+            "load_average_after": _load_average(),
+            "other_gpu_processes": gpu,
+            "seconds": round(elapsed, 3),
+        }

@@ -27,19 +27,29 @@ import dataclasses
 import hashlib
 import json
 import typing
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple, Type
-from typing import Sequence as Seq
+from collections.abc import Mapping
+from collections.abc import Sequence as Seq
+from typing import TYPE_CHECKING, Any
 
 from vosbench.errors import ConfigError, PluginError, VosbenchError
 from vosbench.registry import Entry, Registry
 from vosbench.runner.card import MethodCard
-from vosbench.runner.options import check_options, check_value, describe_options
+from vosbench.runner.options import check_options, check_value, describe_options, is_union
 
 if TYPE_CHECKING:
     from vosbench.runner.protocol import VOSMethod
 
-__all__ = ["METHODS", "METHOD_CARDS", "config_hash", "config_record", "describe_options", "get_method",
-           "make_config", "method_card", "parse_overrides"]
+__all__ = [
+    "METHODS",
+    "METHOD_CARDS",
+    "config_hash",
+    "config_record",
+    "describe_options",
+    "get_method",
+    "make_config",
+    "method_card",
+    "parse_overrides",
+]
 
 METHOD_CARDS: Registry = Registry("method card", entry_point_group="vosbench.method_cards")
 
@@ -57,15 +67,19 @@ def _card_aliases(methods: Registry) -> None:
                 methods.add_alias(alias, card.name)
 
 
-METHODS: Registry = Registry("method", entry_point_group="vosbench.methods", after_plugins=_card_aliases)
+METHODS: Registry = Registry(
+    "method", entry_point_group="vosbench.methods", after_plugins=_card_aliases
+)
 
 
 def _checked_card(entry: Entry) -> MethodCard:
     """The card of a card entry, refused unless it is a MethodCard of the method it is registered for."""
     card = entry.load()
     if not isinstance(card, MethodCard):
-        raise PluginError(f"method card {entry.name!r} ({entry.origin}) is {type(card).__name__}, "
-                          "not a vosbench.runner.MethodCard")
+        raise PluginError(
+            f"method card {entry.name!r} ({entry.origin}) is {type(card).__name__}, "
+            "not a vosbench.runner.MethodCard"
+        )
     if card.name.strip().lower() != entry.name:
         raise PluginError(f"method card {entry.name!r} ({entry.origin}) describes {card.name!r}")
     return card
@@ -86,7 +100,7 @@ def method_card(name: str) -> MethodCard:
     return dataclasses.replace(method.card, config=method.Config)
 
 
-def get_method(method: "str | Type[VOSMethod]") -> Type["VOSMethod"]:
+def get_method(method: str | type[VOSMethod]) -> type[VOSMethod]:
     """The method class registered as ``method`` (raises with "did you mean" suggestions), or
     ``method`` itself when it is a :class:`~vosbench.runner.protocol.VOSMethod` subclass.
 
@@ -100,21 +114,27 @@ def get_method(method: "str | Type[VOSMethod]") -> Type["VOSMethod"]:
     if isinstance(method, type):
         return _checked_class(method)
     if not isinstance(method, str):
-        raise ConfigError(f"a method is a registered name or a vosbench.runner.VOSMethod subclass, "
-                          f"not {type(method).__name__} {method!r}")
+        raise ConfigError(
+            f"a method is a registered name or a vosbench.runner.VOSMethod subclass, "
+            f"not {type(method).__name__} {method!r}"
+        )
     entry = METHODS.entry(method)
     loaded = entry.load()
     if not (isinstance(loaded, type) and issubclass(loaded, VOSMethod)):
-        raise PluginError(f"method {method!r} ({entry.origin}) is not a vosbench.runner.VOSMethod subclass")
+        raise PluginError(
+            f"method {method!r} ({entry.origin}) is not a vosbench.runner.VOSMethod subclass"
+        )
     if entry.name in METHOD_CARDS:
         card = _checked_card(METHOD_CARDS.entry(entry.name))
         if loaded.card != card or card.config not in (None, loaded.Config):
-            raise PluginError(f"method {method!r} ({entry.origin}): its card entry point describes another method "
-                              "than its class (card and Config must be the class's own)")
+            raise PluginError(
+                f"method {method!r} ({entry.origin}): its card entry point describes another method "
+                "than its class (card and Config must be the class's own)"
+            )
     return loaded
 
 
-def _checked_class(method: type) -> Type["VOSMethod"]:
+def _checked_class(method: type) -> type[VOSMethod]:
     """A method class handed in directly, checked as the catalogue checks a registered one."""
     import inspect
 
@@ -125,24 +145,30 @@ def _checked_class(method: type) -> Type["VOSMethod"]:
         raise ConfigError(f"method class {label} is not a vosbench.runner.VOSMethod subclass")
     card = getattr(method, "card", None)
     if not isinstance(card, MethodCard):
-        raise ConfigError(f"method class {label} has no card: set `card = MethodCard(name=..., task=..., summary=...)`")
+        raise ConfigError(
+            f"method class {label} has no card: set `card = MethodCard(name=..., task=..., summary=...)`"
+        )
     if inspect.isabstract(method):
         missing = ", ".join(sorted(method.__abstractmethods__))
         raise ConfigError(f"method class {label} does not implement {missing}")
     if card.config not in (None, method.Config):
-        raise ConfigError(f"method class {label}: its card names config {card.config.__qualname__}, "
-                          f"its Config is {method.Config.__qualname__} (they must be the same)")
+        raise ConfigError(
+            f"method class {label}: its card names config {card.config.__qualname__}, "
+            f"its Config is {method.Config.__qualname__} (they must be the same)"
+        )
     if card.name in METHODS:
         registered = METHODS.entry(card.name)
         if registered.load() is not method:
-            raise ConfigError(f"method class {label} is named {card.name!r}, the name of the registered method "
-                              f"{registered.name!r} ({registered.origin}); give its card another name")
+            raise ConfigError(
+                f"method class {label} is named {card.name!r}, the name of the registered method "
+                f"{registered.name!r} ({registered.origin}); give its card another name"
+            )
     return method
 
 
-def parse_overrides(items: Seq[str]) -> Dict[str, str]:
+def parse_overrides(items: Seq[str]) -> dict[str, str]:
     """``["scales=0.5,1.0", "preset=fast"]`` → ``{"scales": "0.5,1.0", "preset": "fast"}``."""
-    overrides: Dict[str, str] = {}
+    overrides: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
@@ -151,11 +177,11 @@ def parse_overrides(items: Seq[str]) -> Dict[str, str]:
     return overrides
 
 
-def make_config(config_class: type, overrides: Optional[Mapping[str, Any]] = None) -> Any:
+def make_config(config_class: type, overrides: Mapping[str, Any] | None = None) -> Any:
     """An instance of the dataclass ``config_class`` with ``overrides`` applied.
 
     String values are converted to the field's declared type (bool, int, float, str, tuples of
-    those, Optional of those); unknown keys, unconvertible values and values outside a field's
+    those, or `None` beside one of those); unknown keys, unconvertible values and values outside a field's
     declared range (overrides and defaults alike: a default can be wrong too) are a
     :class:`ConfigError` naming the option.
     """
@@ -164,12 +190,22 @@ def make_config(config_class: type, overrides: Optional[Mapping[str, Any]] = Non
     unknown = [key for key in overrides if key not in fields]
     if unknown:
         known = ", ".join(fields) or "none"
-        raise ConfigError(f"{config_class.__qualname__}: unknown option(s) {', '.join(unknown)} (options: {known})")
+        raise ConfigError(
+            f"{config_class.__qualname__}: unknown option(s) {', '.join(unknown)} (options: {known})"
+        )
     hints = typing.get_type_hints(config_class)
-    values = {key: _convert(value, hints[key], f"{config_class.__qualname__}.{key}") for key, value in overrides.items()}
+    values = {
+        key: _convert(value, hints[key], f"{config_class.__qualname__}.{key}")
+        for key, value in overrides.items()
+    }
     for key, value in values.items():  # before construction, so the message shows the text as typed
         raw = overrides[key]
-        check_value(config_class, fields[key], value, raw if isinstance(raw, str) and _scalar(value) else None)
+        check_value(
+            config_class,
+            fields[key],
+            value,
+            raw if isinstance(raw, str) and _scalar(value) else None,
+        )
     try:
         config = config_class(**values)
     except ConfigError:
@@ -184,16 +220,27 @@ def _scalar(value: Any) -> bool:
     return not isinstance(value, (tuple, list))
 
 
-def config_record(config: Any) -> Dict[str, Any]:
+def config_record(config: Any) -> dict[str, Any]:
     """A JSON-ready dict of a config dataclass (tuples become lists)."""
     return json.loads(json.dumps(dataclasses.asdict(config), default=str))
 
 
-def config_hash(method: str, config: Any, *, weights_sha256: str = "", precision: str = "fp32",
-                extra: Optional[Mapping[str, Any]] = None) -> str:
+def config_hash(
+    method: str,
+    config: Any,
+    *,
+    weights_sha256: str = "",
+    precision: str = "fp32",
+    extra: Mapping[str, Any] | None = None,
+) -> str:
     """A short, stable digest of everything that changes a method's output."""
-    record = {"method": method, "config": config_record(config), "weights_sha256": weights_sha256,
-              "precision": precision, **dict(extra or {})}
+    record = {
+        "method": method,
+        "config": config_record(config),
+        "weights_sha256": weights_sha256,
+        "precision": precision,
+        **dict(extra or {}),
+    }
     text = json.dumps(record, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -202,7 +249,7 @@ def _convert(value: Any, kind: Any, where: str) -> Any:
     if not isinstance(value, str):
         return value
     origin, args = typing.get_origin(kind), typing.get_args(kind)
-    if origin is typing.Union:
+    if is_union(kind):
         if value.lower() in ("none", "null", "") and type(None) in args:
             return None
         inner = [a for a in args if a is not type(None)]
@@ -210,7 +257,7 @@ def _convert(value: Any, kind: Any, where: str) -> Any:
     if kind in (tuple, list):  # bare annotation: items read as numbers where they are numbers
         items = tuple(_number_or_text(p) for p in value.replace(" ", "").split(",") if p)
         return items if kind is tuple else list(items)
-    if origin in (tuple, Tuple, list):
+    if origin in (tuple, list):
         item = args[0] if args else str
         parts = [p for p in value.replace(" ", "").split(",") if p]
         converted = [_convert(p, item, where) for p in parts]

@@ -7,14 +7,14 @@ value and the range instead of allocating gigabytes later::
     @dataclass(frozen=True)
     class MyConfig:
         smooth: float = option(0.0, low=0, high=50)
-        scales: Tuple[float, ...] = option((1.0,), low=0.1, high=2, length=(1, 8))
+        scales: tuple[float, ...] = option((1.0,), low=0.1, high=2, length=(1, 8))
         mode: str = option("fast", choices=("fast", "exact"))
 
         def __post_init__(self) -> None:
             check_options(self)
 
 Bounds are inclusive; for tuple fields they apply to every item and ``length`` bounds the count.
-NaN and infinity fall outside every finite range. ``None`` is always accepted (Optional fields).
+NaN and infinity fall outside every finite range. ``None`` is always accepted (fields typed `X | None`).
 This module imports no torch, so catalogues and the CLI can describe options cheaply.
 """
 
@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import types
 import typing
+from collections.abc import Sequence as Seq
 from dataclasses import dataclass
-from typing import Any, List, Optional, Tuple
-from typing import Sequence as Seq
+from typing import Any
 
 from vosbench.errors import ConfigError
 
@@ -40,12 +41,12 @@ class OptionRangeError(ConfigError, ValueError):
 class ValidRange:
     """What one option accepts: inclusive numeric bounds or a set of choices, per item for tuples."""
 
-    low: Optional[float] = None
-    high: Optional[float] = None
-    choices: Optional[Tuple[Any, ...]] = None
-    length: Optional[Tuple[int, int]] = None
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[Any, ...] | None = None
+    length: tuple[int, int] | None = None
 
-    def problem(self, value: Any, shown: Optional[str] = None) -> Optional[str]:
+    def problem(self, value: Any, shown: str | None = None) -> str | None:
         """Why ``value`` is refused (``shown``: how the user wrote it), or None when it is valid."""
         if value is None:
             return None
@@ -57,7 +58,7 @@ class ValidRange:
         found = self._item_problem(value)
         return f"{shown} {found}" if found else None
 
-    def _sequence_problem(self, values: Seq[Any]) -> Optional[str]:
+    def _sequence_problem(self, values: Seq[Any]) -> str | None:
         if self.length is None:
             return f"{show(values)} is a list; one value expected ({self.describe()})"
         fewest, most = self.length
@@ -69,7 +70,7 @@ class ValidRange:
                 return f"{show(item)} (item {index + 1}) {found}"
         return None
 
-    def _item_problem(self, value: Any) -> Optional[str]:
+    def _item_problem(self, value: Any) -> str | None:
         """The refusal of one value after its text (``is outside 0 … 50``), or None."""
         if self.choices is not None:
             return None if value in self.choices else f"is not one of {_listed(self.choices)}"
@@ -77,8 +78,11 @@ class ValidRange:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"is not a number ({self._bounds()})"
-        if math.isnan(value) or (self.low is not None and value < self.low) or \
-                (self.high is not None and value > self.high):
+        if (
+            math.isnan(value)
+            or (self.low is not None and value < self.low)
+            or (self.high is not None and value > self.high)
+        ):
             return f"is outside {self._bounds()}"
         return None
 
@@ -101,8 +105,14 @@ class ValidRange:
         return str(fewest) if fewest == most else f"{fewest} … {most}"
 
 
-def option(default: Any, *, low: Optional[float] = None, high: Optional[float] = None,
-           choices: Optional[Seq[Any]] = None, length: Optional[Tuple[int, int]] = None) -> Any:
+def option(
+    default: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    choices: Seq[Any] | None = None,
+    length: tuple[int, int] | None = None,
+) -> Any:
     """A dataclass field with ``default`` and its valid range (see the module docstring)."""
     if choices is not None and (low is not None or high is not None):
         raise ValueError("an option takes either choices or low/high bounds, not both")
@@ -113,12 +123,14 @@ def option(default: Any, *, low: Optional[float] = None, high: Optional[float] =
     return dataclasses.field(default=default, metadata={METADATA_KEY: valid})
 
 
-def valid_range(field: dataclasses.Field) -> Optional[ValidRange]:
+def valid_range(field: dataclasses.Field) -> ValidRange | None:
     """The range declared for ``field`` with :func:`option`, or None."""
     return field.metadata.get(METADATA_KEY)
 
 
-def check_value(owner: type, field: dataclasses.Field, value: Any, shown: Optional[str] = None) -> None:
+def check_value(
+    owner: type, field: dataclasses.Field, value: Any, shown: str | None = None
+) -> None:
     """Raise :class:`OptionRangeError` ``Owner.field: value … range`` when ``value`` is refused."""
     valid = valid_range(field)
     found = valid.problem(value, shown) if valid is not None else None
@@ -132,7 +144,7 @@ def check_options(config: Any) -> None:
         check_value(type(config), field, getattr(config, field.name))
 
 
-def describe_options(config_class: type) -> List[str]:
+def describe_options(config_class: type) -> list[str]:
     """One line per option: ``name=default (range)``, the default as ``-c`` takes it.
 
     For listings such as ``vosbench methods -v``; fields without a declared range show their type.
@@ -145,7 +157,11 @@ def describe_options(config_class: type) -> List[str]:
         if _optional(hints.get(field.name)):
             accepted = f"none or {accepted}"
         default = _default(field)
-        lines.append(f"{field.name}={default} ({accepted})" if default is not None else f"{field.name} ({accepted})")
+        lines.append(
+            f"{field.name}={default} ({accepted})"
+            if default is not None
+            else f"{field.name} ({accepted})"
+        )
     return lines
 
 
@@ -168,7 +184,7 @@ def _listed(choices: Seq[Any]) -> str:
     return ", ".join(show(choice) for choice in choices)
 
 
-def _default(field: dataclasses.Field) -> Optional[str]:
+def _default(field: dataclasses.Field) -> str | None:
     if field.default is not dataclasses.MISSING:
         return "none" if field.default is None else show(field.default)
     if field.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
@@ -176,8 +192,13 @@ def _default(field: dataclasses.Field) -> Optional[str]:
     return None
 
 
+def is_union(kind: Any) -> bool:
+    """True for ``X | Y`` and ``Optional[X]`` alike (two distinct origins before Python 3.14)."""
+    return typing.get_origin(kind) in (typing.Union, types.UnionType)
+
+
 def _optional(kind: Any) -> bool:
-    return typing.get_origin(kind) is typing.Union and type(None) in typing.get_args(kind)
+    return is_union(kind) and type(None) in typing.get_args(kind)
 
 
 def _type_name(kind: Any) -> str:

@@ -21,10 +21,11 @@ inside ``step`` and are therefore timed as the method's own work.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable, Mapping
+from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Dict, Mapping, Optional, Tuple
-from typing import Sequence as Seq
+from typing import Any, ClassVar
 
 import torch
 
@@ -52,10 +53,12 @@ class SequenceMeta:
 
     name: str
     num_frames: int
-    size: Tuple[int, int]
-    object_ids: Tuple[int, ...] = ()
+    size: tuple[int, int]
+    object_ids: tuple[int, ...] = ()
     dataset: str = ""
-    frame_reader: Optional[Callable[[int], torch.Tensor]] = field(default=None, compare=False, repr=False)
+    frame_reader: Callable[[int], torch.Tensor] | None = field(
+        default=None, compare=False, repr=False
+    )
 
 
 class VOSMethod(abc.ABC):
@@ -73,8 +76,14 @@ class VOSMethod(abc.ABC):
     card: ClassVar[MethodCard]
     Config: ClassVar[type] = NoConfig
 
-    def __init__(self, config: Any = None, *, device: str | torch.device = "cpu",
-                 weights: Optional[str] = None, precision: str = "fp32"):
+    def __init__(
+        self,
+        config: Any = None,
+        *,
+        device: str | torch.device = "cpu",
+        weights: str | None = None,
+        precision: str = "fp32",
+    ):
         self.config = config if config is not None else self.Config()
         self.device = torch.device(device)
         self.weights = weights
@@ -85,8 +94,9 @@ class VOSMethod(abc.ABC):
         """Forget the previous sequence and get ready for ``meta``."""
 
     @abc.abstractmethod
-    def step(self, frame: torch.Tensor, mask: Optional[torch.Tensor] = None,
-             obj_ids: Optional[Seq[int]] = None) -> torch.Tensor:
+    def step(
+        self, frame: torch.Tensor, mask: torch.Tensor | None = None, obj_ids: Seq[int] | None = None
+    ) -> torch.Tensor:
         """Segment one frame.
 
         Args:
@@ -107,14 +117,18 @@ class VOSMethod(abc.ABC):
         return False
 
     @classmethod
-    def convert_weights(cls, source: Path, *, allow_pickle: bool = False) -> Mapping[str, torch.Tensor]:
+    def convert_weights(
+        cls, source: Path, *, allow_pickle: bool = False
+    ) -> Mapping[str, torch.Tensor]:
         """Read a released weights file and return the state dict this method loads (``vosbench convert``).
 
         Implementations must consume every key of the file and fill every parameter of the
         network, raising a :class:`vosbench.errors.ConfigError` naming the file otherwise.
         """
-        raise ConfigError(f"{cls.card.name} has no weights conversion (it loads no released weights)")
+        raise ConfigError(
+            f"{cls.card.name} has no weights conversion (it loads no released weights)"
+        )
 
-    def describe(self) -> Dict[str, Any]:
+    def describe(self) -> dict[str, Any]:
         """Settings worth recording with speed figures (input size, scales …); default none."""
         return {}

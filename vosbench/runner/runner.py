@@ -16,11 +16,12 @@ import hashlib
 import json
 import os
 import traceback
+from collections.abc import Callable, Mapping
+from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
-from typing import Sequence as Seq
+from typing import Any
 
 import numpy as np
 import torch
@@ -63,7 +64,7 @@ class Shard:
             raise ConfigError(f"invalid shard {self.index}/{self.count}: need 0 <= K < N")
 
     @classmethod
-    def parse(cls, text: Optional[str], environ: Mapping[str, str] = os.environ) -> "Shard":
+    def parse(cls, text: str | None, environ: Mapping[str, str] = os.environ) -> Shard:
         """``"K/N"`` (0-based), else torchrun's ``RANK`` / ``WORLD_SIZE``, else the whole run."""
         if text:
             index, sep, count = text.partition("/")
@@ -74,7 +75,7 @@ class Shard:
             return cls(int(environ["RANK"]), int(environ["WORLD_SIZE"]))
         return cls()
 
-    def select(self, sequences: Seq[Sequence]) -> List[Sequence]:
+    def select(self, sequences: Seq[Sequence]) -> list[Sequence]:
         """Longest-first order, then every N-th sequence from K (balances uneven lengths)."""
         if self.count == 1:
             return list(sequences)
@@ -94,7 +95,7 @@ class RunProgress:
 
     def frame(self) -> None: ...
 
-    def sequence_end(self, name: str, error: Optional[str]) -> None: ...
+    def sequence_end(self, name: str, error: str | None) -> None: ...
 
 
 @dataclass
@@ -102,15 +103,17 @@ class RunResult:
     """What a run did: where, which sequences ran / were already done / failed, speed, accuracy."""
 
     store: RunStore
-    manifest: Dict[str, Any]
-    ran: List[str] = field(default_factory=list)
-    resumed: List[str] = field(default_factory=list)
-    failures: Dict[str, str] = field(default_factory=dict)
-    summary: Dict[str, Any] = field(default_factory=dict)
+    manifest: dict[str, Any]
+    ran: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
     evaluation: Any = None
     evaluation_note: str = ""
     warmup_s: float = 0.0
-    damaged: List[str] = field(default_factory=list)  # markers found damaged (their sequences rerun)
+    damaged: list[str] = field(
+        default_factory=list
+    )  # markers found damaged (their sequences rerun)
 
     @property
     def completed(self) -> int:
@@ -118,7 +121,7 @@ class RunResult:
         return int(self.summary.get("sequences", 0))
 
     @property
-    def listed(self) -> Optional[int]:
+    def listed(self) -> int | None:
         """How many sequences the dataset's split lists (the N of "k/N")."""
         value = (self.manifest.get("dataset") or {}).get("listed")
         return value if isinstance(value, int) else None
@@ -134,20 +137,27 @@ class RunSettings:
 
     device: str = "auto"
     precision: str = "fp32"
-    weights: Optional[Path] = None
+    weights: Path | None = None
     random_init: bool = False
     warmup_frames: int = 10
     io_workers: int = 1
     shard: Shard = Shard()
     force: bool = False
     evaluate: bool = True
-    eval_workers: Optional[int] = None
+    eval_workers: int | None = None
 
 
-def run(method: "str | type[VOSMethod]", dataset: Dataset, *, config: Optional[Mapping[str, Any]] = None,
-        settings: RunSettings = RunSettings(), output: Optional[Path | str] = None,
-        results_root: Path | str = "results", progress: Optional[RunProgress] = None,
-        dataset_spec: Optional[Mapping[str, Any]] = None) -> RunResult:
+def run(
+    method: str | type[VOSMethod],
+    dataset: Dataset,
+    *,
+    config: Mapping[str, Any] | None = None,
+    settings: RunSettings = RunSettings(),
+    output: Path | str | None = None,
+    results_root: Path | str = "results",
+    progress: RunProgress | None = None,
+    dataset_spec: Mapping[str, Any] | None = None,
+) -> RunResult:
     """Run ``method`` on ``dataset`` and store masks, timings, manifest (and the evaluation).
 
     Args:
@@ -167,35 +177,72 @@ def run(method: "str | type[VOSMethod]", dataset: Dataset, *, config: Optional[M
     """
     progress = progress or RunProgress()
     method_class, method_config, device, weights = _resolve(method, dataset, config, settings)
-    manifest = _manifest(method_class.card.name, method_class, method_config, weights, settings, device, dataset,
-                         dataset_spec)
-    folder = _run_folder(output, results_root, dataset, method_class, method_config, weights, settings, manifest)
+    manifest = _manifest(
+        method_class.card.name,
+        method_class,
+        method_config,
+        weights,
+        settings,
+        device,
+        dataset,
+        dataset_spec,
+    )
+    folder = _run_folder(
+        output, results_root, dataset, method_class, method_config, weights, settings, manifest
+    )
     store = RunStore(folder, worker=f"shard-{settings.shard.index}-of-{settings.shard.count}")
-    store.refuse_foreign(force=settings.force)  # before a lock file is made in someone else's folder
+    store.refuse_foreign(
+        force=settings.force
+    )  # before a lock file is made in someone else's folder
     locks = RunLocks(folder)
     with locks.folder(exclusive=settings.force), locks.worker(store.worker):
         manifest = store.open(manifest, force=settings.force)
-        result = _run_sequences(store, manifest, method_class, method_config, device, weights, dataset, settings,
-                                progress)
+        result = _run_sequences(
+            store,
+            manifest,
+            method_class,
+            method_config,
+            device,
+            weights,
+            dataset,
+            settings,
+            progress,
+        )
         _write_run_files(result, settings)
     if settings.evaluate:
         _evaluate_if_possible(result, dataset, settings)
     return result
 
 
-def _run_sequences(store: RunStore, manifest: Dict[str, Any], method_class: type, method_config: Any,
-                   device: torch.device, weights: Optional[Path], dataset: Dataset, settings: RunSettings,
-                   progress: RunProgress) -> RunResult:
+def _run_sequences(
+    store: RunStore,
+    manifest: dict[str, Any],
+    method_class: type,
+    method_config: Any,
+    device: torch.device,
+    weights: Path | None,
+    dataset: Dataset,
+    settings: RunSettings,
+    progress: RunProgress,
+) -> RunResult:
     """Run every sequence of this shard that is not done yet (under the folder's locks)."""
     damaged = store.scan().damaged
     todo = settings.shard.select(dataset.sequences)
     pending = [s for s in todo if not store.is_done(s.name, manifest["config_hash"])]
-    result = RunResult(store, manifest, resumed=[s.name for s in todo if s not in pending],
-                       damaged=[str(problem) for problem in damaged])
+    result = RunResult(
+        store,
+        manifest,
+        resumed=[s.name for s in todo if s not in pending],
+        damaged=[str(problem) for problem in damaged],
+    )
     progress.run_start(len(todo), len(result.resumed))
     if pending:
-        instance = method_class(method_config, device=device, weights=str(weights) if weights else None,
-                                precision=settings.precision)
+        instance = method_class(
+            method_config,
+            device=device,
+            weights=str(weights) if weights else None,
+            precision=settings.precision,
+        )
         timer = Timer(device)
         warmup_started = timer.now()
         for sequence in _warm_up_sequences(instance, pending):
@@ -207,7 +254,12 @@ def _run_sequences(store: RunStore, manifest: Dict[str, Any], method_class: type
     return result
 
 
-def _resolve(method: "str | type[VOSMethod]", dataset: Dataset, config: Optional[Mapping[str, Any]], settings: RunSettings):
+def _resolve(
+    method: str | type[VOSMethod],
+    dataset: Dataset,
+    config: Mapping[str, Any] | None,
+    settings: RunSettings,
+):
     """The method class, its config, the device and the weights file, all checked."""
     method_class = get_method(method)
     card = method_class.card
@@ -215,43 +267,83 @@ def _resolve(method: "str | type[VOSMethod]", dataset: Dataset, config: Optional
     method_config = make_config(method_class.Config, config)
     device = resolve_device(settings.device, card.devices, card.name)
     if settings.precision not in card.precisions:
-        raise ConfigError(f"{card.name} supports precision {', '.join(card.precisions)}, not {settings.precision!r}")
-    return method_class, method_config, device, resolve_weights(card, settings.weights, settings.random_init)
+        raise ConfigError(
+            f"{card.name} supports precision {', '.join(card.precisions)}, not {settings.precision!r}"
+        )
+    return (
+        method_class,
+        method_config,
+        device,
+        resolve_weights(card, settings.weights, settings.random_init),
+    )
 
 
-def _run_folder(output: Optional[Path | str], results_root: Path | str, dataset: Dataset, method_class: type,
-                method_config: Any, weights: Optional[Path], settings: RunSettings, manifest: Dict[str, Any]) -> Path:
+def _run_folder(
+    output: Path | str | None,
+    results_root: Path | str,
+    dataset: Dataset,
+    method_class: type,
+    method_config: Any,
+    weights: Path | None,
+    settings: RunSettings,
+    manifest: dict[str, Any],
+) -> Path:
     """The run folder (default settings get the plain method name)."""
     if output is not None:
         return Path(output)
-    default = method_config == method_class.Config() and weights is None and settings.precision == "fp32"
-    return default_output(results_root, dataset, method_class.card.name, None if default else manifest["config_hash"])
+    default = (
+        method_config == method_class.Config() and weights is None and settings.precision == "fp32"
+    )
+    return default_output(
+        results_root, dataset, method_class.card.name, None if default else manifest["config_hash"]
+    )
 
 
 def _write_run_files(result: RunResult, settings: RunSettings) -> None:
     """summary.json and timing.csv over every completed sequence (all shards so far)."""
     records = result.store.records()
-    result.summary = {**summarize(records), **exclusivity(records, settings.shard.count),
-                      "warmup_s": round(result.warmup_s, 3)}  # this invocation's, compilation included
+    result.summary = {
+        **summarize(records),
+        **exclusivity(records, settings.shard.count),
+        "warmup_s": round(result.warmup_s, 3),
+    }  # this invocation's, compilation included
     result.store.write_timing_csv(records)
     write_json(result.store.root / "summary.json", result.summary)
 
 
-def _run_one(method: VOSMethod, sequence: Sequence, dataset: Dataset, store: RunStore, timer: Timer,
-             settings: RunSettings, result: RunResult, progress: RunProgress, probe: LoadProbe) -> None:
+def _run_one(
+    method: VOSMethod,
+    sequence: Sequence,
+    dataset: Dataset,
+    store: RunStore,
+    timer: Timer,
+    settings: RunSettings,
+    result: RunResult,
+    progress: RunProgress,
+    probe: LoadProbe,
+) -> None:
     """Run one sequence and commit it, or record its failure; the run goes on either way."""
     progress.sequence_start(sequence.name, len(sequence))
     writer = store.staging(sequence.name)
     try:
         probe.start()
-        record = run_sequence(method, sequence, dataset, timer, writer.write, settings.io_workers, progress)
+        record = run_sequence(
+            method, sequence, dataset, timer, writer.write, settings.io_workers, progress
+        )
         load = probe.stop()
     except Exception as error:  # noqa: BLE001 - a crashing method must not end the run
         writer.abandon()
         message = f"{type(error).__name__}: {error}"
-        store.record_failure(sequence.name, {
-            "sequence": sequence.name, "error": message, "traceback": traceback.format_exc(),
-            "config_hash": result.manifest["config_hash"], "time": _now()})
+        store.record_failure(
+            sequence.name,
+            {
+                "sequence": sequence.name,
+                "error": message,
+                "traceback": traceback.format_exc(),
+                "config_hash": result.manifest["config_hash"],
+                "time": _now(),
+            },
+        )
         result.failures[sequence.name] = message
         progress.sequence_end(sequence.name, message)
         return
@@ -259,17 +351,29 @@ def _run_one(method: VOSMethod, sequence: Sequence, dataset: Dataset, store: Run
         writer.abandon()
         raise
     alone = sequence_exclusive(load)
-    record.update(config_hash=result.manifest["config_hash"], shard=str(settings.shard), load=load,
-                  exclusive=settings.shard.count == 1 and alone is not False,
-                  io_workers=settings.io_workers, finished=_now())
+    record.update(
+        config_hash=result.manifest["config_hash"],
+        shard=str(settings.shard),
+        load=load,
+        exclusive=settings.shard.count == 1 and alone is not False,
+        io_workers=settings.io_workers,
+        finished=_now(),
+    )
     writer.commit(record)
     result.ran.append(sequence.name)
     progress.sequence_end(sequence.name, None)
 
 
-def run_sequence(method: VOSMethod, sequence: Sequence, dataset: Dataset, timer: Timer,
-                 write: Optional[Callable[[str, bytes], None]] = None, io_workers: int = 1,
-                 progress: Optional[RunProgress] = None, limit: Optional[int] = None) -> Dict[str, Any]:
+def run_sequence(
+    method: VOSMethod,
+    sequence: Sequence,
+    dataset: Dataset,
+    timer: Timer,
+    write: Callable[[str, bytes], None] | None = None,
+    io_workers: int = 1,
+    progress: RunProgress | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
     """Run ``method`` over one sequence; ``write(stem, png_bytes)`` receives each answer.
 
     Returns the sequence's record: frames, object count, per-frame model / end-to-end times,
@@ -283,10 +387,12 @@ def run_sequence(method: VOSMethod, sequence: Sequence, dataset: Dataset, timer:
     size = sequence.size
     object_ids = tuple(i for _, ids in prompts.values() for i in ids)
     reader = _frame_reader(sequence, stems, device) if method.card.offline else None
-    meta = SequenceMeta(sequence.name, len(stems), size, object_ids, dataset.label, frame_reader=reader)
-    handed: List[int] = []
+    meta = SequenceMeta(
+        sequence.name, len(stems), size, object_ids, dataset.label, frame_reader=reader
+    )
+    handed: list[int] = []
     lookup = torch.zeros(256, dtype=torch.uint8, device=device)
-    id_lookup: Optional[torch.Tensor] = None  # None while channel k is object id k
+    id_lookup: torch.Tensor | None = None  # None while channel k is object id k
     method.reset(meta)
     timer.begin_sequence()
     frames = prefetch(stems, sequence.read_frame, workers=io_workers)
@@ -298,14 +404,20 @@ def run_sequence(method: VOSMethod, sequence: Sequence, dataset: Dataset, timer:
             if mask is not None:
                 mask = mask.to(device, non_blocking=True)
                 handed.extend(new_ids)
-                lookup[1:len(handed) + 1] = torch.tensor(handed, dtype=torch.uint8)
+                lookup[1 : len(handed) + 1] = torch.tensor(handed, dtype=torch.uint8)
                 id_lookup = None if handed == list(range(1, len(handed) + 1)) else lookup
             timer.model_begin()
             with torch.inference_mode():
                 answer = method.step(frame, mask, new_ids)
             timer.model_end()
-            labels = _to_labels(answer, id_lookup, size, sequence.name, stem,
-                                channels=len(handed) + 1 if semi else None)
+            labels = _to_labels(
+                answer,
+                id_lookup,
+                size,
+                sequence.name,
+                stem,
+                channels=len(handed) + 1 if semi else None,
+            )
             timer.frame_end(started)
             if write is not None:
                 write(stem, encode_mask(labels))
@@ -315,15 +427,24 @@ def run_sequence(method: VOSMethod, sequence: Sequence, dataset: Dataset, timer:
         frames.close()
     timing = timer.end_sequence()
     return {
-        "sequence": sequence.name, "frames": list(stems), "num_frames": len(stems),
-        "num_objects": len(meta.object_ids), "object_ids": list(meta.object_ids), "size": list(size),
-        "model_ms": timing.model_ms, "e2e_ms": timing.e2e_ms, "init_ms": timing.model_ms[0] if stems else None,
-        "peak_host_mb": timing.peak_host_mb, "peak_gpu_mb": timing.peak_gpu_mb,
+        "sequence": sequence.name,
+        "frames": list(stems),
+        "num_frames": len(stems),
+        "num_objects": len(meta.object_ids),
+        "object_ids": list(meta.object_ids),
+        "size": list(size),
+        "model_ms": timing.model_ms,
+        "e2e_ms": timing.e2e_ms,
+        "init_ms": timing.model_ms[0] if stems else None,
+        "peak_host_mb": timing.peak_host_mb,
+        "peak_gpu_mb": timing.peak_gpu_mb,
         "method_settings": method.describe(),
     }
 
 
-def _frame_reader(sequence: Sequence, stems: Seq[str], device: torch.device) -> Callable[[int], torch.Tensor]:
+def _frame_reader(
+    sequence: Sequence, stems: Seq[str], device: torch.device
+) -> Callable[[int], torch.Tensor]:
     """Frame index → RGB uint8 tensor on ``device``, decoded on demand (offline methods' references)."""
 
     def read(index: int) -> torch.Tensor:
@@ -334,54 +455,73 @@ def _frame_reader(sequence: Sequence, stems: Seq[str], device: torch.device) -> 
     return read
 
 
-def _load_prompts(sequence: Sequence) -> Dict[str, Tuple[torch.Tensor, Tuple[int, ...]]]:
+def _load_prompts(sequence: Sequence) -> dict[str, tuple[torch.Tensor, tuple[int, ...]]]:
     """The annotation of each prompt frame, restricted to the objects that appear there."""
     prompts = {}
     for stem, ids in sequence.prompts().items():
         labels = sequence.read_annotation(stem)
         keep = np.isin(labels, ids)
-        prompts[stem] = (torch.from_numpy(np.where(keep, labels, 0).astype(np.uint8)), tuple(sorted(ids)))
+        prompts[stem] = (
+            torch.from_numpy(np.where(keep, labels, 0).astype(np.uint8)),
+            tuple(sorted(ids)),
+        )
     return prompts
 
 
-def _to_labels(answer: torch.Tensor, lookup: Optional[torch.Tensor], size: Tuple[int, int],
-               sequence: str, stem: str, channels: Optional[int] = None) -> np.ndarray:
+def _to_labels(
+    answer: torch.Tensor,
+    lookup: torch.Tensor | None,
+    size: tuple[int, int],
+    sequence: str,
+    stem: str,
+    channels: int | None = None,
+) -> np.ndarray:
     """A method's answer (id map, or probabilities over background + handed objects) → host ids.
 
     ``channels``: the number of probability channels expected (background + objects handed
     in), None for unsupervised proposals.
     """
     if not isinstance(answer, torch.Tensor):
-        raise MethodError(f"{sequence}/{stem}: step returned {type(answer).__name__}, expected a torch.Tensor")
+        raise MethodError(
+            f"{sequence}/{stem}: step returned {type(answer).__name__}, expected a torch.Tensor"
+        )
     if answer.is_floating_point():
         if answer.ndim != 3 or tuple(answer.shape[1:]) != tuple(size):
-            raise MethodError(f"{sequence}/{stem}: probabilities of shape {tuple(answer.shape)}, "
-                              f"expected (K+1, {size[0]}, {size[1]})")
+            raise MethodError(
+                f"{sequence}/{stem}: probabilities of shape {tuple(answer.shape)}, "
+                f"expected (K+1, {size[0]}, {size[1]})"
+            )
         if channels is not None and answer.shape[0] != channels:
-            raise MethodError(f"{sequence}/{stem}: {answer.shape[0]} probability channels, expected {channels} "
-                              f"(background + {channels - 1} object(s) handed in)")
+            raise MethodError(
+                f"{sequence}/{stem}: {answer.shape[0]} probability channels, expected {channels} "
+                f"(background + {channels - 1} object(s) handed in)"
+            )
         index = answer.max(0).indices  # as argmax(0) (first maximum), but ~10× faster on CPU
         labels = index.to(torch.uint8) if lookup is None else lookup[index]
     else:
         if tuple(answer.shape) != tuple(size):
-            raise MethodError(f"{sequence}/{stem}: id map of shape {tuple(answer.shape)}, expected {tuple(size)}")
+            raise MethodError(
+                f"{sequence}/{stem}: id map of shape {tuple(answer.shape)}, expected {tuple(size)}"
+            )
         labels = answer if answer.dtype == torch.uint8 else answer.to(torch.uint8)
     return labels.cpu().numpy()
 
 
-def _warm_up_sequences(method: VOSMethod, pending: Seq[Sequence]) -> List[Sequence]:
+def _warm_up_sequences(method: VOSMethod, pending: Seq[Sequence]) -> list[Sequence]:
     """The first pending sequence, or for shape-specialised methods the first of each frame size
     and object count (methods batch objects), so compilation or autotuning stays untimed."""
     if not method.shape_specialised:
         return list(pending[:1])
-    by_shape: Dict[Tuple[Tuple[int, int], int], Sequence] = {}
+    by_shape: dict[tuple[tuple[int, int], int], Sequence] = {}
     for sequence in pending:
         objects = sum(len(ids) for ids in sequence.prompts().values())
         by_shape.setdefault((tuple(sequence.size), objects), sequence)
     return list(by_shape.values())
 
 
-def _warm_up(method: VOSMethod, sequence: Sequence, dataset: Dataset, device: torch.device, frames: int) -> None:
+def _warm_up(
+    method: VOSMethod, sequence: Sequence, dataset: Dataset, device: torch.device, frames: int
+) -> None:
     """Run the first frames of a sequence untimed (caches, allocator, lazy initialisation)."""
     if frames <= 0:
         return
@@ -418,18 +558,22 @@ def resolve_device(requested: str, supported: Seq[str], method: str) -> torch.de
     if device.type not in supported:
         raise ConfigError(f"{method} runs on {', '.join(supported)}, not {device.type}")
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"--device {requested}: CUDA is not available here (torch {torch.__version__})")
+        raise ConfigError(
+            f"--device {requested}: CUDA is not available here (torch {torch.__version__})"
+        )
     return device
 
 
-def resolve_weights(card, weights: Optional[Path], random_init: bool) -> Optional[Path]:
+def resolve_weights(card, weights: Path | None, random_init: bool) -> Path | None:
     """The weights file to use, or an error saying how to get one."""
     if weights is not None and random_init:
         raise ConfigError("--weights and --random-init exclude each other")
     if weights is None:
         if card.needs_weights and not random_init:
-            raise ConfigError(f"{card.name} needs weights. {card.weights_help or 'See its README.'} "
-                              "Pass --weights FILE, or --random-init for speed tests only.")
+            raise ConfigError(
+                f"{card.name} needs weights. {card.weights_help or 'See its README.'} "
+                "Pass --weights FILE, or --random-init for speed tests only."
+            )
         return None
     weights = Path(weights)
     if not weights.is_file():
@@ -437,34 +581,62 @@ def resolve_weights(card, weights: Optional[Path], random_init: bool) -> Optiona
     return weights
 
 
-def default_output(results_root: Path | str, dataset: Dataset, method: str, variant: Optional[str]) -> Path:
+def default_output(
+    results_root: Path | str, dataset: Dataset, method: str, variant: str | None
+) -> Path:
     """``<root>/<dataset>-<split>/<method>``, suffixed with the config hash for non-default settings."""
     name = method if variant is None else f"{method}-{variant}"
     return Path(results_root) / f"{dataset.name}-{dataset.split}" / name
 
 
-def _manifest(name: str, method_class: type, config: Any, weights: Optional[Path], settings: RunSettings,
-              device: torch.device, dataset: Dataset, spec: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+def _manifest(
+    name: str,
+    method_class: type,
+    config: Any,
+    weights: Path | None,
+    settings: RunSettings,
+    device: torch.device,
+    dataset: Dataset,
+    spec: Mapping[str, Any] | None,
+) -> dict[str, Any]:
     spec = dict(spec) if spec is not None else dataset_spec(dataset)
     weights_sha = sha256_file(weights) if weights else ""
-    identity = {key: spec.get(key) for key in ("name", "split", "task", "options")}  # the root is compared apart
+    identity = {
+        key: spec.get(key) for key in ("name", "split", "task", "options")
+    }  # the root is compared apart
     return {
         "format": RUN_FORMAT,
         "method": name,
         "card": method_class.card.as_record(),
         "config": config_record(config),
-        "config_hash": config_hash(name, config, weights_sha256=weights_sha, precision=settings.precision,
-                                   extra={"random_init": settings.random_init}),
+        "config_hash": config_hash(
+            name,
+            config,
+            weights_sha256=weights_sha,
+            precision=settings.precision,
+            extra={"random_init": settings.random_init},
+        ),
         "weights": {"path": str(weights), "sha256": weights_sha} if weights else None,
         "random_init": settings.random_init,
-        "dataset": {**spec, "label": dataset.label, "binary": dataset.binary, "sequences": dataset.names},
-        "dataset_id": hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12],
+        "dataset": {
+            **spec,
+            "label": dataset.label,
+            "binary": dataset.binary,
+            "sequences": dataset.names,
+        },
+        "dataset_id": hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[
+            :12
+        ],
         "device": str(device),
         "device_name": device_name(device),
         "precision": settings.precision,
-        "settings": {"warmup_frames": settings.warmup_frames, "io_workers": settings.io_workers,
-                     "batch_size": 1, "torch_threads": torch.get_num_threads(),
-                     "shards": settings.shard.count},
+        "settings": {
+            "warmup_frames": settings.warmup_frames,
+            "io_workers": settings.io_workers,
+            "batch_size": 1,
+            "torch_threads": torch.get_num_threads(),
+            "shards": settings.shard.count,
+        },
         "environment": environment(device),
         "created": _now(),
     }
@@ -473,10 +645,10 @@ def _manifest(name: str, method_class: type, config: Any, weights: Optional[Path
 def _check_task(task: str, dataset: Dataset) -> None:
     if task != dataset.task:
         hint = "--task unsupervised" if task == "unsupervised" else "--task semi-supervised"
-        raise ConfigError(f"the method is {task} but {dataset.label} was loaded for the {dataset.task} task; pass {hint}")
+        raise ConfigError(
+            f"the method is {task} but {dataset.label} was loaded for the {dataset.task} task; pass {hint}"
+        )
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
+    return datetime.now(UTC).isoformat(timespec="seconds")

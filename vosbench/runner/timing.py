@@ -13,7 +13,7 @@ import resource
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, List, Optional
+from typing import Any
 
 import torch
 
@@ -24,10 +24,10 @@ from vosbench.results.speed import summarize  # noqa: F401  (re-exported: the ru
 class SequenceTiming:
     """Per-frame times of one sequence (frame 0 is the init frame) and peak memory."""
 
-    model_ms: List[float]
-    e2e_ms: List[float]
+    model_ms: list[float]
+    e2e_ms: list[float]
     peak_host_mb: float
-    peak_gpu_mb: Optional[float]
+    peak_gpu_mb: float | None
 
 
 class Timer:
@@ -36,8 +36,8 @@ class Timer:
     def __init__(self, device: torch.device | str = "cpu"):
         self.device = torch.device(device)
         self.cuda = self.device.type == "cuda"
-        self._model: List[Any] = []
-        self._e2e: List[float] = []
+        self._model: list[Any] = []
+        self._e2e: list[float] = []
         self._model_start: Any = None
 
     now = staticmethod(time.perf_counter)
@@ -102,7 +102,7 @@ def peak_host_mb() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
-def peak_gpu_mb(device: torch.device) -> Optional[float]:
+def peak_gpu_mb(device: torch.device) -> float | None:
     if device.type != "cuda":
         return None
     return torch.cuda.max_memory_allocated(device) / 2**20

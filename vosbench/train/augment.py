@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -83,7 +82,7 @@ class StaticAugmentation:
     """
 
     rotation: float = 30.0
-    scale: Tuple[float, float] = (0.75, 1.25)
+    scale: tuple[float, float] = (0.75, 1.25)
     translation: float = 0.1
     shear: float = 5.0
     tps_points: int = 4
@@ -95,7 +94,7 @@ class StaticAugmentation:
     hue: float = 0.02
     paste_probability: float = 0.5
     occluder_probability: float = 0.25
-    occluder_scale: Tuple[float, float] = (0.3, 0.6)
+    occluder_scale: tuple[float, float] = (0.3, 0.6)
     previous_scale: float = 0.05
     previous_rotation: float = 5.0
     previous_translation: float = 0.1
@@ -111,35 +110,62 @@ class StaticAugmentation:
             raise ConfigError("invalid static augmentation: " + "; ".join(problems))
 
     @classmethod
-    def none(cls, **overrides) -> "StaticAugmentation":
+    def none(cls, **overrides) -> StaticAugmentation:
         """Every transform off (identity frames, previous mask = target mask), then ``overrides``."""
         off = dict(
-            rotation=0.0, scale=(1.0, 1.0), translation=0.0, shear=0.0, tps_points=0, tps_shift=0.0,
-            mirror_probability=0.0, brightness=0.0, contrast=0.0, saturation=0.0, hue=0.0,
-            paste_probability=0.0, occluder_probability=0.0, previous_scale=0.0,
-            previous_rotation=0.0, previous_translation=0.0, previous_tps_points=0,
-            previous_tps_shift=0.0, previous_max_shift=0.0, previous_morph=0,
+            rotation=0.0,
+            scale=(1.0, 1.0),
+            translation=0.0,
+            shear=0.0,
+            tps_points=0,
+            tps_shift=0.0,
+            mirror_probability=0.0,
+            brightness=0.0,
+            contrast=0.0,
+            saturation=0.0,
+            hue=0.0,
+            paste_probability=0.0,
+            occluder_probability=0.0,
+            previous_scale=0.0,
+            previous_rotation=0.0,
+            previous_translation=0.0,
+            previous_tps_points=0,
+            previous_tps_shift=0.0,
+            previous_max_shift=0.0,
+            previous_morph=0,
         )
         off.update(overrides)
         return cls(**off)
 
-    def previous_bound_px(self, size: Tuple[int, int]) -> float:
+    def previous_bound_px(self, size: tuple[int, int]) -> float:
         """The largest displacement (px) of a previous-mask pixel for output ``size`` (H, W)."""
         return self.previous_max_shift * min(size)
 
 
 # name -> (smallest, largest) allowed value; ranges are (low, high) pairs checked apart
 _LIMITS = {
-    "rotation": (0, 180), "translation": (0, 1), "shear": (0, 60), "tps_shift": (0, 0.49),
-    "mirror_probability": (0, 1), "brightness": (0, 0.99), "contrast": (0, 0.99), "saturation": (0, 0.99),
-    "hue": (0, 0.5), "paste_probability": (0, 1), "occluder_probability": (0, 1),
-    "previous_scale": (0, 0.99), "previous_rotation": (0, 180), "previous_translation": (0, 1),
-    "previous_tps_shift": (0, 0.49), "previous_max_shift": (0, 1), "previous_morph": (0, 64),
+    "rotation": (0, 180),
+    "translation": (0, 1),
+    "shear": (0, 60),
+    "tps_shift": (0, 0.49),
+    "mirror_probability": (0, 1),
+    "brightness": (0, 0.99),
+    "contrast": (0, 0.99),
+    "saturation": (0, 0.99),
+    "hue": (0, 0.5),
+    "paste_probability": (0, 1),
+    "occluder_probability": (0, 1),
+    "previous_scale": (0, 0.99),
+    "previous_rotation": (0, 180),
+    "previous_translation": (0, 1),
+    "previous_tps_shift": (0, 0.49),
+    "previous_max_shift": (0, 1),
+    "previous_morph": (0, 64),
     "max_objects": (0, 254),
 }
 
 
-def _parameter_problems(p: StaticAugmentation) -> List[str]:
+def _parameter_problems(p: StaticAugmentation) -> list[str]:
     problems = []
     for name, (low, high) in _LIMITS.items():
         value = getattr(p, name)
@@ -148,7 +174,9 @@ def _parameter_problems(p: StaticAugmentation) -> List[str]:
     for name in ("scale", "occluder_scale"):
         value = tuple(getattr(p, name))
         if len(value) != 2 or not 0 < value[0] <= value[1]:
-            problems.append(f"{name} must be (low, high) with 0 < low <= high, got {getattr(p, name)!r}")
+            problems.append(
+                f"{name} must be (low, high) with 0 < low <= high, got {getattr(p, name)!r}"
+            )
     for name in ("tps_points", "previous_tps_points"):
         value = getattr(p, name)
         if not (isinstance(value, int) and (value == 0 or 2 <= value <= 16)):
@@ -169,42 +197,63 @@ def mirror_matrix(width: int) -> np.ndarray:
     return np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
 
 
-def cover_matrix(source_hw: Tuple[int, int], output_hw: Tuple[int, int]) -> np.ndarray:
+def cover_matrix(source_hw: tuple[int, int], output_hw: tuple[int, int]) -> np.ndarray:
     """Scale the source (keeping its aspect) so that it covers the output, centres aligned."""
     (h, w), (oh, ow) = source_hw, output_hw
     s = max(oh / h, ow / w)
-    return (translation_matrix((ow - 1) / 2, (oh - 1) / 2) @ np.diag([s, s, 1.0])
-            @ translation_matrix(-(w - 1) / 2, -(h - 1) / 2))
+    return (
+        translation_matrix((ow - 1) / 2, (oh - 1) / 2)
+        @ np.diag([s, s, 1.0])
+        @ translation_matrix(-(w - 1) / 2, -(h - 1) / 2)
+    )
 
 
-def affine_matrix(*, scale: float = 1.0, rotation: float = 0.0, shear: float = 0.0,
-                  translation: Tuple[float, float] = (0.0, 0.0),
-                  centre: Tuple[float, float] = (0.0, 0.0),
-                  aspect: Tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
+def affine_matrix(
+    *,
+    scale: float = 1.0,
+    rotation: float = 0.0,
+    shear: float = 0.0,
+    translation: tuple[float, float] = (0.0, 0.0),
+    centre: tuple[float, float] = (0.0, 0.0),
+    aspect: tuple[float, float] = (1.0, 1.0),
+) -> np.ndarray:
     """Rotation (degrees) · horizontal shear (degrees) · scale about ``centre``, then a shift.
 
     ``aspect`` scales x and y apart (relative scale change of the previous mask).
     """
     cx, cy = centre
     theta, phi = math.radians(rotation), math.radians(shear)
-    rotate = np.array([[math.cos(theta), -math.sin(theta), 0.0],
-                       [math.sin(theta), math.cos(theta), 0.0], [0.0, 0.0, 1.0]])
+    rotate = np.array(
+        [
+            [math.cos(theta), -math.sin(theta), 0.0],
+            [math.sin(theta), math.cos(theta), 0.0],
+            [0.0, 0.0, 1.0],
+        ]
+    )
     shear_m = np.array([[1.0, math.tan(phi), 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     zoom = np.diag([scale * aspect[0], scale * aspect[1], 1.0])
-    return (translation_matrix(cx + translation[0], cy + translation[1]) @ rotate @ shear_m @ zoom
-            @ translation_matrix(-cx, -cy))
+    return (
+        translation_matrix(cx + translation[0], cy + translation[1])
+        @ rotate
+        @ shear_m
+        @ zoom
+        @ translation_matrix(-cx, -cy)
+    )
 
 
-def random_frame_affine(rng: np.random.Generator, params: StaticAugmentation,
-                        output_hw: Tuple[int, int]) -> np.ndarray:
+def random_frame_affine(
+    rng: np.random.Generator, params: StaticAugmentation, output_hw: tuple[int, int]
+) -> np.ndarray:
     """One frame's random rotation, scale, shear and translation about the output centre."""
     oh, ow = output_hw
     return affine_matrix(
         scale=float(rng.uniform(*params.scale)),
         rotation=float(rng.uniform(-params.rotation, params.rotation)),
         shear=float(rng.uniform(-params.shear, params.shear)),
-        translation=(float(rng.uniform(-1, 1) * params.translation * ow),
-                     float(rng.uniform(-1, 1) * params.translation * oh)),
+        translation=(
+            float(rng.uniform(-1, 1) * params.translation * ow),
+            float(rng.uniform(-1, 1) * params.translation * oh),
+        ),
         centre=((ow - 1) / 2, (oh - 1) / 2),
     )
 
@@ -251,7 +300,7 @@ def _tps_kernel(r2: np.ndarray) -> np.ndarray:
     return r2 * np.log(np.maximum(r2, tiny))
 
 
-def fit_tps(centres: np.ndarray, values: np.ndarray, unit: Optional[float] = None) -> ThinPlateSpline:
+def fit_tps(centres: np.ndarray, values: np.ndarray, unit: float | None = None) -> ThinPlateSpline:
     """The thin-plate spline through ``values`` (n, k) at ``centres`` (n, 2 px).
 
     Solves [[K, P], [Pᵀ, 0]] [w; a] = [v; 0] with K_ij = U(|c_i - c_j|), P = [1, x, y].
@@ -268,9 +317,9 @@ def fit_tps(centres: np.ndarray, values: np.ndarray, unit: Optional[float] = Non
     system = np.zeros((n + 3, n + 3))
     system[:n, :n] = _tps_kernel(_squared_distances(c, c))
     system[:n, n] = 1.0
-    system[:n, n + 1:] = c
+    system[:n, n + 1 :] = c
     system[n, :n] = 1.0
-    system[n + 1:, :n] = c.T
+    system[n + 1 :, :n] = c.T
     rhs = np.zeros((n + 3, values.shape[1]))
     rhs[:n] = values
     solution = np.linalg.solve(system, rhs)
@@ -287,7 +336,9 @@ def control_grid(x0: float, y0: float, x1: float, y1: float, points: int) -> np.
 def node_step(centres: np.ndarray, nodes_per_spacing: float = 12) -> int:
     """Node spacing for a spline through ``centres``: the closest control points' distance
     over ``nodes_per_spacing``, rounded down to a power of two in 2 … FIELD_STEP."""
-    spacing = float(np.sqrt(_squared_distances(centres, centres) + np.eye(len(centres)) * 1e18).min())
+    spacing = float(
+        np.sqrt(_squared_distances(centres, centres) + np.eye(len(centres)) * 1e18).min()
+    )
     step = FIELD_STEP
     while step > 2 and step > spacing / nodes_per_spacing:
         step //= 2
@@ -320,12 +371,15 @@ def upsample_nodes(values: np.ndarray, height: int, width: int, step: int) -> np
     ny, nx = values.shape[:2]
     if (ny, nx) != (_node_count(height, step), _node_count(width, step)):
         raise ValueError(f"{ny}x{nx} nodes do not match a {height}x{width} image with step {step}")
-    full = cv2.resize(values.astype(np.float32), (nx * step, ny * step), interpolation=cv2.INTER_LINEAR)
-    return full[step:step + height, step:step + width]
+    full = cv2.resize(
+        values.astype(np.float32), (nx * step, ny * step), interpolation=cv2.INTER_LINEAR
+    )
+    return full[step : step + height, step : step + width]
 
 
-def tps_field(centres: np.ndarray, shifts: np.ndarray, height: int, width: int,
-              step: Optional[int] = None) -> np.ndarray:
+def tps_field(
+    centres: np.ndarray, shifts: np.ndarray, height: int, width: int, step: int | None = None
+) -> np.ndarray:
     """(H, W, 2) float32 displacement (dx, dy) interpolating ``shifts`` (n, 2) at ``centres``.
 
     The spline is evaluated on nodes every ``step`` px (default :func:`node_step`) and
@@ -338,8 +392,13 @@ def tps_field(centres: np.ndarray, shifts: np.ndarray, height: int, width: int,
     return upsample_nodes(spline(nodes.reshape(-1, 2)).reshape(nodes.shape), height, width, step)
 
 
-def _random_spline(rng: np.random.Generator, box: Tuple[float, float, float, float], points: int,
-                   shift: Tuple[float, float], unit: float) -> Optional[ThinPlateSpline]:
+def _random_spline(
+    rng: np.random.Generator,
+    box: tuple[float, float, float, float],
+    points: int,
+    shift: tuple[float, float],
+    unit: float,
+) -> ThinPlateSpline | None:
     """A spline moving a points-by-points control grid over ``box`` by ± ``shift`` (x, y) px."""
     if points < 2 or (shift[0] <= 0 and shift[1] <= 0):
         return None
@@ -348,8 +407,12 @@ def _random_spline(rng: np.random.Generator, box: Tuple[float, float, float, flo
     return fit_tps(centres, shifts, unit=unit)
 
 
-def _spline_step(spline: Optional[ThinPlateSpline], nodes_per_spacing: float = 12) -> int:
-    return node_step(spline.centres * spline.unit, nodes_per_spacing) if spline is not None else FIELD_STEP
+def _spline_step(spline: ThinPlateSpline | None, nodes_per_spacing: float = 12) -> int:
+    return (
+        node_step(spline.centres * spline.unit, nodes_per_spacing)
+        if spline is not None
+        else FIELD_STEP
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -366,8 +429,9 @@ def pixel_grid(height: int, width: int) -> np.ndarray:
     return grid
 
 
-def backward_map(forward: np.ndarray, output_hw: Tuple[int, int],
-                 field: Optional[np.ndarray] = None) -> np.ndarray:
+def backward_map(
+    forward: np.ndarray, output_hw: tuple[int, int], field: np.ndarray | None = None
+) -> np.ndarray:
     """(H, W, 2) float32 input coordinates sampled for each output pixel p: forward⁻¹(p + field(p))."""
     points = pixel_grid(*output_hw)
     if field is not None:
@@ -377,23 +441,36 @@ def backward_map(forward: np.ndarray, output_hw: Tuple[int, int],
 
 def remap_image(image: np.ndarray, coordinates: np.ndarray) -> np.ndarray:
     """Bilinear sampling at (H, W, 2) float32 input coordinates; outside the input is black."""
-    return cv2.remap(image, coordinates, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return cv2.remap(
+        image, coordinates, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+    )
 
 
 def remap_labels(labels: np.ndarray, coordinates: np.ndarray) -> np.ndarray:
     """Nearest-neighbour sampling of a label map; outside the input is background (0)."""
-    return cv2.remap(labels, coordinates, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return cv2.remap(
+        labels, coordinates, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+    )
 
 
-def random_frame_map(rng: np.random.Generator, params: StaticAugmentation, placement: np.ndarray,
-                     output_hw: Tuple[int, int]) -> np.ndarray:
+def random_frame_map(
+    rng: np.random.Generator,
+    params: StaticAugmentation,
+    placement: np.ndarray,
+    output_hw: tuple[int, int],
+) -> np.ndarray:
     """One simulated frame's backward map: forward⁻¹(p + tps(p)), forward = a random affine
     after ``placement``. With a TPS the map is computed on nodes and interpolated (the
     affine part commutes with the interpolation)."""
     oh, ow = output_hw
     inverse = np.linalg.inv(random_frame_affine(rng, params, output_hw) @ placement)[:2]
-    spline = _random_spline(rng, (0.0, 0.0, ow - 1.0, oh - 1.0), params.tps_points,
-                            (params.tps_shift * ow, params.tps_shift * oh), float(max(oh, ow)))
+    spline = _random_spline(
+        rng,
+        (0.0, 0.0, ow - 1.0, oh - 1.0),
+        params.tps_points,
+        (params.tps_shift * ow, params.tps_shift * oh),
+        float(max(oh, ow)),
+    )
     if spline is None:
         return cv2.transform(pixel_grid(oh, ow), inverse)
     step = _spline_step(spline)
@@ -406,7 +483,9 @@ def random_frame_map(rng: np.random.Generator, params: StaticAugmentation, place
 # Colour
 
 
-def colour_jitter(image: np.ndarray, rng: np.random.Generator, params: StaticAugmentation) -> np.ndarray:
+def colour_jitter(
+    image: np.ndarray, rng: np.random.Generator, params: StaticAugmentation
+) -> np.ndarray:
     """Brightness, contrast, saturation and hue, applied as one affine colour transform.
 
     With luma y = w·x (BT.601 weights) and the image's mean luma m: brightness scales by b,
@@ -429,7 +508,9 @@ def colour_jitter(image: np.ndarray, rng: np.random.Generator, params: StaticAug
 
 
 _LUMA = np.array([0.299, 0.587, 0.114])
-_RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]])
+_RGB_TO_YIQ = np.array(
+    [[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]]
+)
 _YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ)
 
 
@@ -438,8 +519,13 @@ def _hue_rotation(turns: float) -> np.ndarray:
     if turns == 0:
         return np.eye(3)
     angle = 2 * math.pi * turns
-    rotate = np.array([[1.0, 0.0, 0.0], [0.0, math.cos(angle), -math.sin(angle)],
-                       [0.0, math.sin(angle), math.cos(angle)]])
+    rotate = np.array(
+        [
+            [1.0, 0.0, 0.0],
+            [0.0, math.cos(angle), -math.sin(angle)],
+            [0.0, math.sin(angle), math.cos(angle)],
+        ]
+    )
     return _YIQ_TO_RGB @ rotate @ _RGB_TO_YIQ
 
 
@@ -447,15 +533,19 @@ def _hue_rotation(turns: float) -> np.ndarray:
 # Previous mask
 
 
-def object_ids(labels: np.ndarray) -> Tuple[int, ...]:
+def object_ids(labels: np.ndarray) -> tuple[int, ...]:
     """Ids present in a label map, background and void excluded, ascending."""
     present = np.flatnonzero(cv2.calcHist([labels], [0], None, [256], [0, 256]).ravel())
     return tuple(int(i) for i in present if i not in (0, VOID_LABEL))
 
 
-def previous_displacement(rng: np.random.Generator, params: StaticAugmentation,
-                          box: Tuple[int, int, int, int], crop_hw: Tuple[int, int],
-                          bound: float) -> np.ndarray:
+def previous_displacement(
+    rng: np.random.Generator,
+    params: StaticAugmentation,
+    box: tuple[int, int, int, int],
+    crop_hw: tuple[int, int],
+    bound: float,
+) -> np.ndarray:
     """(h, w, 2) displacement of one object's crop: affine + TPS around ``box`` (x, y, w, h in
     crop coordinates), each vector's length at most ``bound`` px.
 
@@ -466,23 +556,31 @@ def previous_displacement(rng: np.random.Generator, params: StaticAugmentation,
     x, y, bw, bh = box
     centre = (x + (bw - 1) / 2, y + (bh - 1) / 2)
     forward = affine_matrix(
-        aspect=tuple(float(v) for v in rng.uniform(1 - params.previous_scale, 1 + params.previous_scale, 2)),
+        aspect=tuple(
+            float(v) for v in rng.uniform(1 - params.previous_scale, 1 + params.previous_scale, 2)
+        ),
         rotation=float(rng.uniform(-params.previous_rotation, params.previous_rotation)),
-        translation=(float(rng.uniform(-1, 1) * params.previous_translation * bw),
-                     float(rng.uniform(-1, 1) * params.previous_translation * bh)),
+        translation=(
+            float(rng.uniform(-1, 1) * params.previous_translation * bw),
+            float(rng.uniform(-1, 1) * params.previous_translation * bh),
+        ),
         centre=centre,
     )
     half_w, half_h = max(bw - 1, MIN_TPS_SPAN) / 2, max(bh - 1, MIN_TPS_SPAN) / 2
-    spline = _random_spline(rng, (centre[0] - half_w, centre[1] - half_h, centre[0] + half_w, centre[1] + half_h),
-                            params.previous_tps_points,
-                            (params.previous_tps_shift * bw, params.previous_tps_shift * bh), float(max(ch, cw)))
+    spline = _random_spline(
+        rng,
+        (centre[0] - half_w, centre[1] - half_h, centre[0] + half_w, centre[1] + half_h),
+        params.previous_tps_points,
+        (params.previous_tps_shift * bw, params.previous_tps_shift * bh),
+        float(max(ch, cw)),
+    )
     step = _spline_step(spline, PREVIOUS_NODES_PER_SPACING)
     nodes = node_grid(ch, cw, step)
     points = nodes.reshape(-1, 2)
     shift = cv2.transform(nodes, forward[:2]).reshape(-1, 2) - points
     if spline is not None:
         shift += spline(points)
-    length = np.sqrt((shift ** 2).sum(axis=1))
+    length = np.sqrt((shift**2).sum(axis=1))
     too_long = length > bound
     shift[too_long] *= (bound / length[too_long])[:, None]
     return upsample_nodes(shift.reshape(nodes.shape), ch, cw, step)
@@ -496,7 +594,9 @@ def morph(mask: np.ndarray, radius: int) -> np.ndarray:
     return (cv2.dilate if radius > 0 else cv2.erode)(mask, kernel)
 
 
-def deform_previous(labels: np.ndarray, rng: np.random.Generator, params: StaticAugmentation) -> np.ndarray:
+def deform_previous(
+    labels: np.ndarray, rng: np.random.Generator, params: StaticAugmentation
+) -> np.ndarray:
     """A simulated previous-frame mask: every object of ``labels`` warped on its own.
 
     Each object is moved by a random affine + TPS displacement (every pixel by at most

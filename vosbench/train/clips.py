@@ -8,7 +8,6 @@ method's loss never needs to know where its frames came from.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -30,18 +29,26 @@ class Clip:
 
     frames: np.ndarray
     masks: np.ndarray
-    previous: Optional[np.ndarray] = None
+    previous: np.ndarray | None = None
     source: str = ""
 
     def __post_init__(self) -> None:
         frames, masks = self.frames, self.masks
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-            raise ValueError(f"clip {self.source!r}: frames must be (T, H, W, 3) uint8, got {frames.shape} {frames.dtype}")
+            raise ValueError(
+                f"clip {self.source!r}: frames must be (T, H, W, 3) uint8, got {frames.shape} {frames.dtype}"
+            )
         if masks.shape != frames.shape[:3] or masks.dtype != np.uint8:
-            raise ValueError(f"clip {self.source!r}: masks must be {frames.shape[:3]} uint8, got {masks.shape} {masks.dtype}")
-        if self.previous is not None and (self.previous.shape != masks.shape or self.previous.dtype != np.uint8):
-            raise ValueError(f"clip {self.source!r}: previous must be {masks.shape} uint8, "
-                             f"got {self.previous.shape} {self.previous.dtype}")
+            raise ValueError(
+                f"clip {self.source!r}: masks must be {frames.shape[:3]} uint8, got {masks.shape} {masks.dtype}"
+            )
+        if self.previous is not None and (
+            self.previous.shape != masks.shape or self.previous.dtype != np.uint8
+        ):
+            raise ValueError(
+                f"clip {self.source!r}: previous must be {masks.shape} uint8, "
+                f"got {self.previous.shape} {self.previous.dtype}"
+            )
 
     def __len__(self) -> int:
         return int(self.frames.shape[0])

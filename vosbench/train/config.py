@@ -27,12 +27,13 @@ import difflib
 import os
 import re
 import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any
 
 from vosbench.errors import ConfigError
-from vosbench.runner.options import check_options
+from vosbench.runner.options import check_options, is_union
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULERS = ("constant", "poly", "step")
@@ -50,7 +51,7 @@ class SourceConfig:
 
     kind: str
     weight: float = 1.0
-    options: Dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.weight > 0:
@@ -61,7 +62,7 @@ class SourceConfig:
 class DataConfig:
     """Clips per step, loading processes, and the clip sources."""
 
-    sources: Tuple[SourceConfig, ...] = ()
+    sources: tuple[SourceConfig, ...] = ()
     batch_size: int = 4
     workers: int = 0
 
@@ -77,12 +78,14 @@ class InitConfig:
     """Where the weights start: a vosbench checkpoint (e.g. of static pretraining) or an ImageNet
     backbone file with torchvision's keys; neither gives the seeded random initialisation."""
 
-    weights: Optional[str] = None
-    imagenet: Optional[str] = None
+    weights: str | None = None
+    imagenet: str | None = None
 
     def __post_init__(self) -> None:
         if self.weights and self.imagenet:
-            raise ValueError("weights and imagenet exclude each other (a checkpoint already holds a backbone)")
+            raise ValueError(
+                "weights and imagenet exclude each other (a checkpoint already holds a backbone)"
+            )
 
 
 @dataclass(frozen=True)
@@ -98,19 +101,23 @@ class OptimConfig:
     lr: float = 1e-4
     momentum: float = 0.9
     weight_decay: float = 0.0
-    betas: Tuple[float, float] = (0.9, 0.999)
+    betas: tuple[float, float] = (0.9, 0.999)
     scheduler: str = "constant"
     power: float = 0.9
     step_size: int = 1000
     gamma: float = 0.1
     warmup_steps: int = 0
-    clip_grad_norm: Optional[float] = None
+    clip_grad_norm: float | None = None
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
+            raise ValueError(
+                f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}"
+            )
         if self.scheduler not in SCHEDULERS:
-            raise ValueError(f"scheduler must be one of {', '.join(SCHEDULERS)}, not {self.scheduler!r}")
+            raise ValueError(
+                f"scheduler must be one of {', '.join(SCHEDULERS)}, not {self.scheduler!r}"
+            )
         if not self.lr > 0 or self.weight_decay < 0 or self.step_size < 1 or self.warmup_steps < 0:
             raise ValueError("need lr > 0, weight_decay >= 0, step_size >= 1, warmup_steps >= 0")
         if self.clip_grad_norm is not None and not self.clip_grad_norm > 0:
@@ -133,14 +140,21 @@ class TrainConfig:
     checkpoint_every: int = 500
     keep_checkpoints: int = 2
     log_every: int = 10
-    time_budget: Optional[float] = None
+    time_budget: float | None = None
     threads: int = 0
     deterministic: bool = False
 
     def __post_init__(self) -> None:
         if self.precision not in TRAIN_PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(TRAIN_PRECISIONS)}, not {self.precision!r}")
-        if self.steps < 1 or self.checkpoint_every < 1 or self.log_every < 1 or self.keep_checkpoints < 1:
+            raise ValueError(
+                f"precision must be one of {', '.join(TRAIN_PRECISIONS)}, not {self.precision!r}"
+            )
+        if (
+            self.steps < 1
+            or self.checkpoint_every < 1
+            or self.log_every < 1
+            or self.keep_checkpoints < 1
+        ):
             raise ValueError("steps, checkpoint_every, log_every and keep_checkpoints must be >= 1")
         if self.seed < 0 or self.threads < 0:
             raise ValueError("seed and threads must be >= 0")
@@ -157,11 +171,11 @@ class ValidationConfig:
 
     every: int = 0
     dataset: str = "synthetic"
-    root: Optional[str] = None
-    split: Optional[str] = None
-    sequences: Optional[Tuple[str, ...]] = None
-    options: Dict[str, Any] = field(default_factory=dict)
-    config: Dict[str, Any] = field(default_factory=dict)
+    root: str | None = None
+    split: str | None = None
+    sequences: tuple[str, ...] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.every < 0:
@@ -172,9 +186,9 @@ class ValidationConfig:
 class TrainingConfig:
     """A whole training configuration (see the module docstring)."""
 
-    method: Optional[str] = None
-    model: Dict[str, Any] = field(default_factory=dict)
-    trainer: Dict[str, Any] = field(default_factory=dict)
+    method: str | None = None
+    model: dict[str, Any] = field(default_factory=dict)
+    trainer: dict[str, Any] = field(default_factory=dict)
     init: InitConfig = InitConfig()
     data: DataConfig = field(default_factory=lambda: DataConfig(sources=(SourceConfig("video"),)))
     optim: OptimConfig = OptimConfig()
@@ -182,7 +196,7 @@ class TrainingConfig:
     validation: ValidationConfig = ValidationConfig()
 
 
-def load_config(path: Path | str) -> Tuple[TrainingConfig, Dict[str, Any]]:
+def load_config(path: Path | str) -> tuple[TrainingConfig, dict[str, Any]]:
     """Read a YAML training config; returns the typed config and the raw mapping (recorded in runs)."""
     import yaml
 
@@ -213,14 +227,19 @@ def expand_variables(value: Any, path: Path | str, where: str = "") -> Any:
     def lookup(match: re.Match) -> str:
         name = match.group(1)
         if name not in os.environ:
-            raise ConfigError(f"{path}: {where}: environment variable {name} is not set (the config reads ${{{name}}})")
+            raise ConfigError(
+                f"{path}: {where}: environment variable {name} is not set (the config reads ${{{name}}})"
+            )
         return os.environ[name]
 
     return _VARIABLE.sub(lookup, value)
 
 
-def check_clip_sizes(sizes: Mapping[str, Optional[Tuple[int, int]]],
-                     problem: Callable[[Tuple[int, int]], Optional[str]], path: Path | str) -> None:
+def check_clip_sizes(
+    sizes: Mapping[str, tuple[int, int] | None],
+    problem: Callable[[tuple[int, int]], str | None],
+    path: Path | str,
+) -> None:
     """Refuse the first clip size the trainer cannot train on (``problem(size)``: why, or None).
 
     ``sizes`` maps each source's key (``data.sources[0].size``) to its (H, W), None when the source
@@ -282,27 +301,29 @@ def _source(raw: Mapping[str, Any], path: str, where: str) -> SourceConfig:
 
 def _value(value: Any, kind: Any, path: str, where: str) -> Any:
     origin, args = typing.get_origin(kind), typing.get_args(kind)
-    if origin is typing.Union:
+    if is_union(kind):
         if value is None and type(None) in args:
             return None
         inner = [a for a in args if a is not type(None)]
         return _value(value, inner[0], path, where)
     if dataclasses.is_dataclass(kind):
         return _build(kind, value, path, where)
-    if origin in (tuple, Tuple, list, List):
+    if origin in (tuple, tuple, list, list):
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{path}: {where}: expected a list, got {_kind(value)}")
-        if origin in (tuple, Tuple) and len(args) == 2 and args[1] is Ellipsis:
+        if origin in (tuple, tuple) and len(args) == 2 and args[1] is Ellipsis:
             items = [_value(v, args[0], path, f"{where}[{i}]") for i, v in enumerate(value)]
-        elif origin in (tuple, Tuple) and args:
+        elif origin in (tuple, tuple) and args:
             if len(value) != len(args):
                 raise ConfigError(f"{path}: {where}: expected {len(args)} values, got {len(value)}")
-            items = [_value(v, a, path, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args))]
+            items = [
+                _value(v, a, path, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args))
+            ]
         else:
             item = args[0] if args else Any
             items = [_value(v, item, path, f"{where}[{i}]") for i, v in enumerate(value)]
-        return tuple(items) if origin in (tuple, Tuple) else items
-    if origin in (dict, Dict, Mapping) or kind in (dict, Dict):
+        return tuple(items) if origin in (tuple, tuple) else items
+    if origin in (dict, dict, Mapping) or kind in (dict, dict):
         if not isinstance(value, Mapping):
             raise ConfigError(f"{path}: {where}: expected a mapping, got {_kind(value)}")
         return {str(k): v for k, v in value.items()}
@@ -339,4 +360,8 @@ def _join(where: str, key: str) -> str:
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
-    return f"{type(value).__name__} {value!r}" if not isinstance(value, (dict, list)) else type(value).__name__
+    return (
+        f"{type(value).__name__} {value!r}"
+        if not isinstance(value, (dict, list))
+        else type(value).__name__
+    )

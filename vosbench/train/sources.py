@@ -14,9 +14,10 @@ uninterrupted one would, whatever the number of loading processes.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -27,10 +28,16 @@ from vosbench.train.clips import Clip
 from vosbench.train.config import SourceConfig
 
 CLIP_SOURCES: Registry = Registry("clip source", entry_point_group="vosbench.clip_sources")
-CLIP_SOURCES.register("video", "vosbench.train.video:VideoClips",
-                      description="clips of T frames in temporal order from any vosbench dataset")
-CLIP_SOURCES.register("static", "vosbench.train.static:StaticClips",
-                      description="clips simulated from still images with instance masks (pretraining)")
+CLIP_SOURCES.register(
+    "video",
+    "vosbench.train.video:VideoClips",
+    description="clips of T frames in temporal order from any vosbench dataset",
+)
+CLIP_SOURCES.register(
+    "static",
+    "vosbench.train.static:StaticClips",
+    description="clips simulated from still images with instance masks (pretraining)",
+)
 
 
 @runtime_checkable
@@ -50,7 +57,9 @@ def build_source(config: SourceConfig, seed: int, path: Path | str, where: str) 
     try:
         cls = CLIP_SOURCES.get(config.kind)
     except ImportError as error:
-        raise ConfigError(f"{path}: {where}.kind: source {config.kind!r} cannot be loaded ({error})") from None
+        raise ConfigError(
+            f"{path}: {where}.kind: source {config.kind!r} cannot be loaded ({error})"
+        ) from None
     except (ConfigError, UnknownNameError) as error:
         raise ConfigError(f"{path}: {where}.kind: {error}") from None
     accepted = inspect.signature(cls).parameters
@@ -58,14 +67,18 @@ def build_source(config: SourceConfig, seed: int, path: Path | str, where: str) 
         unknown = [k for k in config.options if k not in accepted]
         if unknown:
             known = ", ".join(k for k in accepted if k != "seed")
-            raise ConfigError(f"{path}: {where}.{unknown[0]}: unknown option of source {config.kind!r} "
-                              f"(options: {known})")
+            raise ConfigError(
+                f"{path}: {where}.{unknown[0]}: unknown option of source {config.kind!r} "
+                f"(options: {known})"
+            )
     try:
         source = cls(**config.options, seed=seed)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{path}: {where}: {error}") from None
     if not isinstance(source, ClipSource):
-        raise ConfigError(f"{path}: {where}.kind: {config.kind!r} builds no clip source (no sample(rng) method)")
+        raise ConfigError(
+            f"{path}: {where}.kind: {config.kind!r} builds no clip source (no sample(rng) method)"
+        )
     return source
 
 
@@ -78,23 +91,33 @@ class ClipBatch:
     masks: torch.Tensor
     previous: torch.Tensor
     has_previous: torch.Tensor
-    sources: List[str]
+    sources: list[str]
 
     def __len__(self) -> int:
         return int(self.frames.shape[0])
 
-    def to(self, device: torch.device) -> "ClipBatch":
+    def to(self, device: torch.device) -> ClipBatch:
         move = {"non_blocking": device.type == "cuda"}
-        return ClipBatch(self.frames.to(device, **move), self.masks.to(device, **move),
-                         self.previous.to(device, **move), self.has_previous.to(device, **move), self.sources)
+        return ClipBatch(
+            self.frames.to(device, **move),
+            self.masks.to(device, **move),
+            self.previous.to(device, **move),
+            self.has_previous.to(device, **move),
+            self.sources,
+        )
 
     def rgb(self) -> torch.Tensor:
         """Frames as float (B, T, 3, H, W) in [0, 1]."""
         return self.frames.permute(0, 1, 4, 2, 3).float().div_(255.0)
 
-    def pin_memory(self) -> "ClipBatch":
-        return ClipBatch(self.frames.pin_memory(), self.masks.pin_memory(), self.previous.pin_memory(),
-                         self.has_previous.pin_memory(), self.sources)
+    def pin_memory(self) -> ClipBatch:
+        return ClipBatch(
+            self.frames.pin_memory(),
+            self.masks.pin_memory(),
+            self.previous.pin_memory(),
+            self.has_previous.pin_memory(),
+            self.sources,
+        )
 
 
 def collate(clips: Sequence[Clip]) -> ClipBatch:
@@ -102,14 +125,18 @@ def collate(clips: Sequence[Clip]) -> ClipBatch:
     shapes = {c.frames.shape for c in clips}
     if len(shapes) > 1:
         listed = ", ".join(f"{c.source or '?'} {tuple(c.frames.shape[:3])}" for c in clips)
-        raise ConfigError(f"clips of one batch must share frames and size (T, H, W); got {listed}. "
-                          "Give every source the same frames and size.")
+        raise ConfigError(
+            f"clips of one batch must share frames and size (T, H, W); got {listed}. "
+            "Give every source the same frames and size."
+        )
     previous = [c.previous if c.previous is not None else np.zeros_like(c.masks) for c in clips]
-    return ClipBatch(torch.from_numpy(np.stack([c.frames for c in clips])),
-                     torch.from_numpy(np.stack([c.masks for c in clips])),
-                     torch.from_numpy(np.stack(previous)),
-                     torch.tensor([c.previous is not None for c in clips]),
-                     [c.source for c in clips])
+    return ClipBatch(
+        torch.from_numpy(np.stack([c.frames for c in clips])),
+        torch.from_numpy(np.stack([c.masks for c in clips])),
+        torch.from_numpy(np.stack(previous)),
+        torch.tensor([c.previous is not None for c in clips]),
+        [c.source for c in clips],
+    )
 
 
 class ClipStream(torch.utils.data.Dataset):
@@ -128,7 +155,11 @@ class ClipStream(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> Clip:
         rng = clip_rng(self.seed, index)
-        choice = 0 if len(self.sources) == 1 else int(np.searchsorted(self.cumulative, rng.random(), side="right"))
+        choice = (
+            0
+            if len(self.sources) == 1
+            else int(np.searchsorted(self.cumulative, rng.random(), side="right"))
+        )
         return self.sources[min(choice, len(self.sources) - 1)].sample(rng)
 
     def batch(self, step: int, batch_size: int) -> ClipBatch:
@@ -149,8 +180,14 @@ class StepSampler(torch.utils.data.Sampler):
         return max(0, self.stop - self.start) * self.batch_size
 
 
-def batches(stream: ClipStream, start: int, stop: int, batch_size: int, workers: int,
-            pin_memory: bool = False) -> Iterator[ClipBatch]:
+def batches(
+    stream: ClipStream,
+    start: int,
+    stop: int,
+    batch_size: int,
+    workers: int,
+    pin_memory: bool = False,
+) -> Iterator[ClipBatch]:
     """The batches of steps ``start`` … ``stop - 1``, loaded by ``workers`` processes (0: inline).
 
     The loader gets its own generator, so it never draws from (and never shifts) torch's global
@@ -159,13 +196,20 @@ def batches(stream: ClipStream, start: int, stop: int, batch_size: int, workers:
     if workers == 0:
         return (stream.batch(step, batch_size) for step in range(start, stop))
     loader = torch.utils.data.DataLoader(
-        stream, batch_size=batch_size, sampler=StepSampler(start, stop, batch_size), num_workers=workers,
-        collate_fn=collate, pin_memory=pin_memory, generator=torch.Generator().manual_seed(stream.seed),
-        persistent_workers=False, prefetch_factor=2)
+        stream,
+        batch_size=batch_size,
+        sampler=StepSampler(start, stop, batch_size),
+        num_workers=workers,
+        collate_fn=collate,
+        pin_memory=pin_memory,
+        generator=torch.Generator().manual_seed(stream.seed),
+        persistent_workers=False,
+        prefetch_factor=2,
+    )
     return iter(loader)
 
 
-def describe_source(source: Any) -> Optional[dict]:
+def describe_source(source: Any) -> dict | None:
     """A source's own description for the run record, when it offers one."""
     describe = getattr(source, "describe", None)
     return describe() if callable(describe) else None

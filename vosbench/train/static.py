@@ -32,9 +32,10 @@ from __future__ import annotations
 import abc
 import bisect
 import dataclasses
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any
 
 import cv2
 import numpy as np
@@ -56,7 +57,7 @@ from vosbench.train.augment import (
 )
 from vosbench.train.clips import VOID_LABEL, Clip
 
-PathLike = Union[str, Path]
+PathLike = str | Path
 SALIENCY_THRESHOLD = 128
 _LISTED_PROBLEMS = 10  # a layout error names this many files, then counts the rest
 
@@ -93,15 +94,22 @@ class ImageSet(abc.ABC):
         return f"{type(self).__name__}({self.name!r}, {len(self)} images)"
 
 
-def _checked_pair(image: np.ndarray, labels: np.ndarray, image_path: Optional[Path],
-                  mask_path: Optional[Path], key: str) -> StaticImage:
+def _checked_pair(
+    image: np.ndarray, labels: np.ndarray, image_path: Path | None, mask_path: Path | None, key: str
+) -> StaticImage:
     if labels.shape != image.shape[:2]:
-        raise DatasetError(Problem(mask_path, f"mask is {labels.shape[1]}x{labels.shape[0]} but its image "
-                                              f"{image_path} is {image.shape[1]}x{image.shape[0]}", "size"))
+        raise DatasetError(
+            Problem(
+                mask_path,
+                f"mask is {labels.shape[1]}x{labels.shape[0]} but its image "
+                f"{image_path} is {image.shape[1]}x{image.shape[0]}",
+                "size",
+            )
+        )
     return StaticImage(image, labels, key)
 
 
-def _problems_capped(problems: List[Problem]) -> List[Problem]:
+def _problems_capped(problems: list[Problem]) -> list[Problem]:
     if len(problems) <= _LISTED_PROBLEMS:
         return problems
     rest = len(problems) - _LISTED_PROBLEMS
@@ -135,14 +143,27 @@ class PascalVOCObjects(ImageSet):
         list_path = self.root / "ImageSets" / "Segmentation" / f"{split}.txt"
         if not list_path.is_file():
             known = sorted(p.stem for p in list_path.parent.glob("*.txt"))
-            raise DatasetError(Problem(list_path, f"split list for {split!r} is missing"
-                                                  f" (lists found: {', '.join(known) or 'none'})", "missing"))
-        self.ids = [line.strip() for line in list_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            raise DatasetError(
+                Problem(
+                    list_path,
+                    f"split list for {split!r} is missing"
+                    f" (lists found: {', '.join(known) or 'none'})",
+                    "missing",
+                )
+            )
+        self.ids = [
+            line.strip()
+            for line in list_path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
         if not self.ids:
             raise DatasetError(Problem(list_path, "split list is empty", "format"))
-        missing = [Problem(path, f"listed in {list_path.name} but missing", "missing")
-                   for stem in self.ids for path in (self._image_path(stem), self._mask_path(stem))
-                   if not path.is_file()]
+        missing = [
+            Problem(path, f"listed in {list_path.name} but missing", "missing")
+            for stem in self.ids
+            for path in (self._image_path(stem), self._mask_path(stem))
+            if not path.is_file()
+        ]
         if missing:
             raise DatasetError(_problems_capped(missing))
 
@@ -161,7 +182,9 @@ class PascalVOCObjects(ImageSet):
     def read(self, index: int) -> StaticImage:
         stem = self.ids[index]
         image_path, mask_path = self._image_path(stem), self._mask_path(stem)
-        return _checked_pair(read_frame(image_path), read_mask(mask_path), image_path, mask_path, stem)
+        return _checked_pair(
+            read_frame(image_path), read_mask(mask_path), image_path, mask_path, stem
+        )
 
 
 def _voc_root(root: Path) -> Path:
@@ -171,12 +194,24 @@ def _voc_root(root: Path) -> Path:
         if (candidate / "JPEGImages").is_dir() or (candidate / "SegmentationObject").is_dir():
             absent = [name for name in VOC_SUBFOLDERS if not (candidate / name).is_dir()]
             if absent:
-                raise DatasetError(Problem(candidate, f"is not a Pascal VOC 2012 folder: {', '.join(absent)} "
-                                                      "missing (SegmentationObject/ comes with the "
-                                                      "VOCtrainval_11-May-2012 archive)", "layout"))
+                raise DatasetError(
+                    Problem(
+                        candidate,
+                        f"is not a Pascal VOC 2012 folder: {', '.join(absent)} "
+                        "missing (SegmentationObject/ comes with the "
+                        "VOCtrainval_11-May-2012 archive)",
+                        "layout",
+                    )
+                )
             return candidate
-    raise DatasetError(Problem(root, "is not a Pascal VOC 2012 folder: expected VOC2012/ (or VOCdevkit/VOC2012/) "
-                                     f"holding {', '.join(name + '/' for name in VOC_SUBFOLDERS)}", "layout"))
+    raise DatasetError(
+        Problem(
+            root,
+            "is not a Pascal VOC 2012 folder: expected VOC2012/ (or VOCdevkit/VOC2012/) "
+            f"holding {', '.join(name + '/' for name in VOC_SUBFOLDERS)}",
+            "layout",
+        )
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -192,8 +227,8 @@ class SaliencyLayout:
 
     images: str
     masks: str
-    image_suffixes: Tuple[str, ...] = (".jpg", ".jpeg")
-    mask_suffixes: Tuple[str, ...] = (".png",)
+    image_suffixes: tuple[str, ...] = (".jpg", ".jpeg")
+    mask_suffixes: tuple[str, ...] = (".png",)
     example: str = ""
 
 
@@ -217,13 +252,16 @@ class SaliencyFolder(ImageSet):
         name: the set's name in clip sources (default: the layout's name or the folder's).
     """
 
-    def __init__(self, root: PathLike, layout: Union[str, SaliencyLayout] = "msra10k",
-                 name: Optional[str] = None):
+    def __init__(
+        self, root: PathLike, layout: str | SaliencyLayout = "msra10k", name: str | None = None
+    ):
         self.root = Path(root).expanduser()
         if isinstance(layout, str):
             if layout not in SALIENCY_LAYOUTS:
-                raise ConfigError(f"unknown saliency layout {layout!r}; choose one of "
-                                  f"{', '.join(SALIENCY_LAYOUTS)} or pass a SaliencyLayout")
+                raise ConfigError(
+                    f"unknown saliency layout {layout!r}; choose one of "
+                    f"{', '.join(SALIENCY_LAYOUTS)} or pass a SaliencyLayout"
+                )
             self.name = name or layout
             layout = SALIENCY_LAYOUTS[layout]
         else:
@@ -233,16 +271,39 @@ class SaliencyFolder(ImageSet):
         image_dir, mask_dir = self.root / layout.images, self.root / layout.masks
         for folder, what in ((image_dir, "image"), (mask_dir, "mask")):
             if not folder.is_dir():
-                raise DatasetError(Problem(folder, f"{what} folder does not exist; {self._layout_hint()}", "layout"))
+                raise DatasetError(
+                    Problem(
+                        folder, f"{what} folder does not exist; {self._layout_hint()}", "layout"
+                    )
+                )
         images = _files_by_stem(image_dir, layout.image_suffixes)
         masks = _files_by_stem(mask_dir, layout.mask_suffixes)
         if not images:
-            raise DatasetError(Problem(image_dir, f"holds no images ({'/'.join(layout.image_suffixes)}); "
-                                                  f"{self._layout_hint()}", "layout"))
-        problems = [Problem(path, f"image has no mask {path.stem}{layout.mask_suffixes[0]} in {mask_dir}", "missing")
-                    for stem, path in images.items() if stem not in masks]
-        problems += [Problem(path, f"mask has no image {path.stem}{layout.image_suffixes[0]} in {image_dir}",
-                             "missing") for stem, path in masks.items() if stem not in images]
+            raise DatasetError(
+                Problem(
+                    image_dir,
+                    f"holds no images ({'/'.join(layout.image_suffixes)}); {self._layout_hint()}",
+                    "layout",
+                )
+            )
+        problems = [
+            Problem(
+                path,
+                f"image has no mask {path.stem}{layout.mask_suffixes[0]} in {mask_dir}",
+                "missing",
+            )
+            for stem, path in images.items()
+            if stem not in masks
+        ]
+        problems += [
+            Problem(
+                path,
+                f"mask has no image {path.stem}{layout.image_suffixes[0]} in {image_dir}",
+                "missing",
+            )
+            for stem, path in masks.items()
+            if stem not in images
+        ]
         if problems:
             raise DatasetError(_problems_capped(problems))
         self.stems = sorted(images)
@@ -250,12 +311,17 @@ class SaliencyFolder(ImageSet):
 
     def _layout_hint(self) -> str:
         layout = self.layout
-        where = ("images (*.jpg) and masks (*.png) with the same stem in one folder"
-                 if layout.images == layout.masks else f"images in {layout.images}/ and masks in {layout.masks}/")
+        where = (
+            "images (*.jpg) and masks (*.png) with the same stem in one folder"
+            if layout.images == layout.masks
+            else f"images in {layout.images}/ and masks in {layout.masks}/"
+        )
         hint = f"expected {where}"
         if layout.example:
             hint += f", e.g. {layout.example}"
-        below = sorted(p.name for p in self.root.iterdir() if p.is_dir()) if self.root.is_dir() else []
+        below = (
+            sorted(p.name for p in self.root.iterdir() if p.is_dir()) if self.root.is_dir() else []
+        )
         return hint + (f" (sub-folders here: {', '.join(below[:5])})" if below else "")
 
     def __len__(self) -> int:
@@ -267,8 +333,13 @@ class SaliencyFolder(ImageSet):
     def read(self, index: int) -> StaticImage:
         stem = self.stems[index]
         image_path, mask_path = self._images[stem], self._masks[stem]
-        return _checked_pair(read_frame(image_path), binarise_saliency(read_mask(mask_path, grey_rgb=True)),
-                             image_path, mask_path, stem)
+        return _checked_pair(
+            read_frame(image_path),
+            binarise_saliency(read_mask(mask_path, grey_rgb=True)),
+            image_path,
+            mask_path,
+            stem,
+        )
 
 
 def binarise_saliency(mask: np.ndarray) -> np.ndarray:
@@ -284,8 +355,14 @@ def _files_by_stem(folder: Path, suffixes: Sequence[str]) -> dict:
     by_stem: dict = {}
     for path in files:
         if path.stem in by_stem:
-            raise DatasetError(Problem(path, f"two files share the stem {path.stem!r} "
-                                             f"({by_stem[path.stem].name} and {path.name})", "layout"))
+            raise DatasetError(
+                Problem(
+                    path,
+                    f"two files share the stem {path.stem!r} "
+                    f"({by_stem[path.stem].name} and {path.name})",
+                    "layout",
+                )
+            )
         by_stem[path.stem] = path
     return by_stem
 
@@ -312,9 +389,13 @@ class DatasetFrames(ImageSet):
             raise ConfigError(f"stride must be >= 1, got {stride}")
         self.dataset = dataset
         self.name = f"{dataset.name}/{dataset.split}"
-        self._items = [(sequence, stem) for sequence in dataset for stem in sequence.annotated[::stride]]
+        self._items = [
+            (sequence, stem) for sequence in dataset for stem in sequence.annotated[::stride]
+        ]
         if not self._items:
-            raise DatasetError(Problem(dataset.root, f"{self.name} has no annotated frames", "missing"))
+            raise DatasetError(
+                Problem(dataset.root, f"{self.name} has no annotated frames", "missing")
+            )
 
     def __len__(self) -> int:
         return len(self._items)
@@ -325,20 +406,27 @@ class DatasetFrames(ImageSet):
 
     def read(self, index: int) -> StaticImage:
         sequence, stem = self._items[index]
-        return _checked_pair(sequence.read_frame(stem), sequence.read_annotation(stem),
-                             sequence.frame_path(stem), sequence.annotation_path(stem), self.key(index))
+        return _checked_pair(
+            sequence.read_frame(stem),
+            sequence.read_annotation(stem),
+            sequence.frame_path(stem),
+            sequence.annotation_path(stem),
+            self.key(index),
+        )
 
 
-def dataset_frames(root: Optional[PathLike], dataset: str, split: Optional[str] = None, *, stride: int = 1,
-                   **options) -> DatasetFrames:
+def dataset_frames(
+    root: PathLike | None, dataset: str, split: str | None = None, *, stride: int = 1, **options
+) -> DatasetFrames:
     """Annotated frames of a catalogue dataset (``davis2017``, ``synthetic``, …) as still images."""
     from vosbench.datasets import load_dataset
 
     return DatasetFrames(load_dataset(dataset, root, split, **options), stride=stride)
 
 
-def synthetic_images(root: Optional[PathLike] = None, split: str = "train", *, stride: int = 1,
-                     **options) -> DatasetFrames:
+def synthetic_images(
+    root: PathLike | None = None, split: str = "train", *, stride: int = 1, **options
+) -> DatasetFrames:
     """Frames rendered by the synthetic generator (in memory without ``root``; ``preset`` and
     generator options as for the ``synthetic`` dataset)."""
     return dataset_frames(root, "synthetic", split, stride=stride, **options)
@@ -357,7 +445,7 @@ class ConcatImageSet(ImageSet):
     def __len__(self) -> int:
         return self._ends[-1]
 
-    def _locate(self, index: int) -> Tuple[ImageSet, int]:
+    def _locate(self, index: int) -> tuple[ImageSet, int]:
         if not 0 <= index < len(self):
             raise IndexError(index)
         k = bisect.bisect_right(self._ends, index)
@@ -377,16 +465,28 @@ class ConcatImageSet(ImageSet):
 
 
 IMAGE_SETS: Registry = Registry("static image set", entry_point_group="vosbench.image_sets")
-IMAGE_SETS.register("voc", PascalVOCObjects, aliases=("pascal-voc", "voc2012"),
-                    description="Pascal VOC 2012 SegmentationObject: instances 1…N, 255 void boundaries")
-IMAGE_SETS.register("msra10k", msra10k, description="MSRA10K: <n>.jpg and <n>.png in one folder, masks >= 128")
-IMAGE_SETS.register("ecssd", ecssd, description="ECSSD: images/ and ground_truth_mask/, masks >= 128")
+IMAGE_SETS.register(
+    "voc",
+    PascalVOCObjects,
+    aliases=("pascal-voc", "voc2012"),
+    description="Pascal VOC 2012 SegmentationObject: instances 1…N, 255 void boundaries",
+)
+IMAGE_SETS.register(
+    "msra10k", msra10k, description="MSRA10K: <n>.jpg and <n>.png in one folder, masks >= 128"
+)
+IMAGE_SETS.register(
+    "ecssd", ecssd, description="ECSSD: images/ and ground_truth_mask/, masks >= 128"
+)
 IMAGE_SETS.register("saliency", SaliencyFolder, description="any saliency set in a SaliencyLayout")
-IMAGE_SETS.register("synthetic", synthetic_images, description="frames of the synthetic generator (no files)")
-IMAGE_SETS.register("frames", dataset_frames, description="annotated frames of any catalogue dataset")
+IMAGE_SETS.register(
+    "synthetic", synthetic_images, description="frames of the synthetic generator (no files)"
+)
+IMAGE_SETS.register(
+    "frames", dataset_frames, description="annotated frames of any catalogue dataset"
+)
 
 
-def open_image_set(name: str, root: Optional[PathLike] = None, **options) -> ImageSet:
+def open_image_set(name: str, root: PathLike | None = None, **options) -> ImageSet:
     """An image set by name: ``open_image_set("voc", "/data/VOCdevkit", split="train")``."""
     return IMAGE_SETS.get(name)(root, **options)
 
@@ -395,9 +495,16 @@ def open_image_set(name: str, root: Optional[PathLike] = None, **options) -> Ima
 # The clip simulator
 
 
-def simulate_clip(item: StaticImage, length: int, size: Tuple[int, int], params: StaticAugmentation,
-                  rng: np.random.Generator, *, background: Optional[StaticImage] = None,
-                  occluder: Optional[StaticImage] = None) -> Optional[Clip]:
+def simulate_clip(
+    item: StaticImage,
+    length: int,
+    size: tuple[int, int],
+    params: StaticAugmentation,
+    rng: np.random.Generator,
+    *,
+    background: StaticImage | None = None,
+    occluder: StaticImage | None = None,
+) -> Clip | None:
     """A clip of ``length`` frames simulated from one image and its mask; None when the
     reference frame ends up showing no object (the caller draws again).
 
@@ -414,17 +521,25 @@ def simulate_clip(item: StaticImage, length: int, size: Tuple[int, int], params:
     height, width = size
     labels = _keep_objects(item.labels, params.max_objects, rng)
     placement = _placement(rng, params, item.image.shape[:2], size)
-    background_placement = (_placement(rng, params, background.image.shape[:2], size)
-                            if background is not None else None)
-    occluder_placement = (_occluder_placement(rng, params, occluder.image.shape[:2], size)
-                          if occluder is not None else None)
+    background_placement = (
+        _placement(rng, params, background.image.shape[:2], size)
+        if background is not None
+        else None
+    )
+    occluder_placement = (
+        _occluder_placement(rng, params, occluder.image.shape[:2], size)
+        if occluder is not None
+        else None
+    )
     frames = np.empty((length, height, width, 3), dtype=np.uint8)
     masks = np.empty((length, height, width), dtype=np.uint8)
     for t in range(length):
         maps = random_frame_map(rng, params, placement, size)
         frame, mask = remap_image(item.image, maps), remap_labels(labels, maps)
         if background is not None:
-            behind = remap_image(background.image, random_frame_map(rng, params, background_placement, size))
+            behind = remap_image(
+                background.image, random_frame_map(rng, params, background_placement, size)
+            )
             cv2.copyTo(behind, (mask == 0).view(np.uint8), frame)
         if occluder is not None:
             occluder_maps = random_frame_map(rng, params, occluder_placement, size)
@@ -460,23 +575,33 @@ def _keep_objects(labels: np.ndarray, max_objects: int, rng: np.random.Generator
     return np.where(np.isin(labels, dropped), 0, labels).astype(np.uint8)
 
 
-def _placement(rng: np.random.Generator, params: StaticAugmentation, source_hw: Tuple[int, int],
-               size: Tuple[int, int]) -> np.ndarray:
+def _placement(
+    rng: np.random.Generator,
+    params: StaticAugmentation,
+    source_hw: tuple[int, int],
+    size: tuple[int, int],
+) -> np.ndarray:
     """Source → output: optional mirror, then the scale that covers the output, centred."""
     mirror = rng.random() < params.mirror_probability
     fit = cover_matrix(source_hw, size)
     return fit @ mirror_matrix(source_hw[1]) if mirror else fit
 
 
-def _occluder_placement(rng: np.random.Generator, params: StaticAugmentation, source_hw: Tuple[int, int],
-                        size: Tuple[int, int]) -> np.ndarray:
+def _occluder_placement(
+    rng: np.random.Generator,
+    params: StaticAugmentation,
+    source_hw: tuple[int, int],
+    size: tuple[int, int],
+) -> np.ndarray:
     """The occluder's image shrunk by ``occluder_scale`` about a random point of the output."""
     base = _placement(rng, params, source_hw, size)
     height, width = size
     shrink = float(rng.uniform(*params.occluder_scale))
     cx, cy = rng.uniform(0.2, 0.8) * (width - 1), rng.uniform(0.2, 0.8) * (height - 1)
     centre = translation_matrix((width - 1) / 2, (height - 1) / 2)
-    return translation_matrix(cx, cy) @ np.diag([shrink, shrink, 1.0]) @ np.linalg.inv(centre) @ base
+    return (
+        translation_matrix(cx, cy) @ np.diag([shrink, shrink, 1.0]) @ np.linalg.inv(centre) @ base
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -496,8 +621,16 @@ class StaticClipSampler:
         max_attempts: images tried before giving up on a set whose masks hold no object.
     """
 
-    def __init__(self, source: ImageSet, length: int = 3, size: Tuple[int, int] = (384, 384),
-                 augmentation: Optional[StaticAugmentation] = None, seed: int = 0, *, max_attempts: int = 50):
+    def __init__(
+        self,
+        source: ImageSet,
+        length: int = 3,
+        size: tuple[int, int] = (384, 384),
+        augmentation: StaticAugmentation | None = None,
+        seed: int = 0,
+        *,
+        max_attempts: int = 50,
+    ):
         if length < 2:
             raise ConfigError(f"a training clip needs at least 2 frames, got {length}")
         if len(size) != 2 or min(size) < 8:
@@ -521,15 +654,23 @@ class StaticClipSampler:
                 continue
             background = self._other(rng, index, params.paste_probability, need_objects=False)
             occluder = self._other(rng, index, params.occluder_probability, need_objects=True)
-            clip = simulate_clip(item, self.length, self.size, params, rng, background=background,
-                                 occluder=occluder)
+            clip = simulate_clip(
+                item, self.length, self.size, params, rng, background=background, occluder=occluder
+            )
             if clip is not None:
                 return clip
-        raise DatasetError(Problem(None, f"{self.max_attempts} draws from {self.source.name!r} gave no clip with an "
-                                         "object in its reference frame: are the masks empty?", "empty"))
+        raise DatasetError(
+            Problem(
+                None,
+                f"{self.max_attempts} draws from {self.source.name!r} gave no clip with an "
+                "object in its reference frame: are the masks empty?",
+                "empty",
+            )
+        )
 
-    def _other(self, rng: np.random.Generator, index: int, probability: float,
-               need_objects: bool) -> Optional[StaticImage]:
+    def _other(
+        self, rng: np.random.Generator, index: int, probability: float, need_objects: bool
+    ) -> StaticImage | None:
         """Another image of the set with ``probability`` (never the same image)."""
         if rng.random() >= probability or len(self.source) < 2:
             return None
@@ -565,16 +706,31 @@ class StaticClips(StaticClipSampler):
         seed: seed of :meth:`__iter__`.
     """
 
-    def __init__(self, images: str = "synthetic", root: Optional[PathLike] = None, *, frames: int = 3,
-                 size: Sequence[int] = (384, 384), augmentation: Optional[Mapping[str, Any]] = None,
-                 options: Optional[Mapping[str, Any]] = None, seed: int = 0):
+    def __init__(
+        self,
+        images: str = "synthetic",
+        root: PathLike | None = None,
+        *,
+        frames: int = 3,
+        size: Sequence[int] = (384, 384),
+        augmentation: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        seed: int = 0,
+    ):
         changes = dict(augmentation or {})
         known = {f.name for f in dataclasses.fields(StaticAugmentation)}
         unknown = sorted(set(changes) - known)
         if unknown:
-            raise ValueError(f"augmentation: unknown option(s) {', '.join(unknown)} (options: {', '.join(sorted(known))})")
-        super().__init__(open_image_set(images, root, **dict(options or {})), frames, tuple(size),
-                         StaticAugmentation(**changes), seed)
+            raise ValueError(
+                f"augmentation: unknown option(s) {', '.join(unknown)} (options: {', '.join(sorted(known))})"
+            )
+        super().__init__(
+            open_image_set(images, root, **dict(options or {})),
+            frames,
+            tuple(size),
+            StaticAugmentation(**changes),
+            seed,
+        )
 
 
 __all__ = [

@@ -9,7 +9,7 @@ checkpoints, validation, export.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Dict, List, Optional, Tuple, Type
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -48,7 +48,7 @@ class MethodTrainer:
         """The network in training form (the caller seeds the initialisation)."""
         raise NotImplementedError
 
-    def clip_size_problem(self, size: Tuple[int, int]) -> Optional[str]:
+    def clip_size_problem(self, size: tuple[int, int]) -> str | None:
         """Why clips of ``size`` (H, W) cannot be trained on, or None; checked before the network is
         built, so that a bad size is a config error rather than a shape error deep inside torch."""
         return None
@@ -57,29 +57,39 @@ class MethodTrainer:
         """Start the backbone from an ImageNet file with torchvision's keys."""
         raise ConfigError(f"{self.method}: no ImageNet initialisation is defined for this trainer")
 
-    def parameter_groups(self, model: nn.Module) -> List[Dict[str, Any]]:
+    def parameter_groups(self, model: nn.Module) -> list[dict[str, Any]]:
         """``[{"params": [...], "lr_scale": 1.0, "name": ...}]``; default: every trainable parameter."""
-        return [{"name": "all", "params": [p for p in model.parameters() if p.requires_grad], "lr_scale": 1.0}]
+        return [
+            {
+                "name": "all",
+                "params": [p for p in model.parameters() if p.requires_grad],
+                "lr_scale": 1.0,
+            }
+        ]
 
-    def loss(self, model: nn.Module, batch: ClipBatch) -> Dict[str, Tensor]:
+    def loss(self, model: nn.Module, batch: ClipBatch) -> dict[str, Tensor]:
         """Loss terms of one batch (already on the model's device); ``"loss"`` is the one minimised."""
         raise NotImplementedError
 
-    def export_state(self, model: nn.Module) -> Dict[str, Tensor]:
+    def export_state(self, model: nn.Module) -> dict[str, Tensor]:
         """The state dict written as the method's weights (keys as the method loads them)."""
         return model.state_dict()
 
-    def describe(self) -> Dict[str, Any]:
+    def describe(self) -> dict[str, Any]:
         return {"trainer": type(self).__name__}
 
 
-def get_trainer(method: str) -> Type[MethodTrainer]:
+def get_trainer(method: str) -> type[MethodTrainer]:
     """The trainer class of ``method`` (an error naming the methods that have one)."""
     if method not in TRAINERS:
-        raise ConfigError(f"method {method!r} has no trainer yet; trainers exist for {', '.join(TRAINERS.names())}")
+        raise ConfigError(
+            f"method {method!r} has no trainer yet; trainers exist for {', '.join(TRAINERS.names())}"
+        )
     trainer = TRAINERS.get(method)
     if not (isinstance(trainer, type) and issubclass(trainer, MethodTrainer)):
-        raise PluginError(f"trainer of {method!r} ({TRAINERS.entry(method).origin}) is not a MethodTrainer subclass")
+        raise PluginError(
+            f"trainer of {method!r} ({TRAINERS.entry(method).origin}) is not a MethodTrainer subclass"
+        )
     return trainer
 
 
@@ -101,7 +111,7 @@ def object_targets(labels: Tensor, ids: Tensor) -> Tensor:
     return (labels.unsqueeze(-3) == ids.view(-1, 1, 1).to(labels.dtype)).float()
 
 
-def first_frame_objects(labels: Tensor, limit: Optional[int], void: int = 255) -> List[Tensor]:
+def first_frame_objects(labels: Tensor, limit: int | None, void: int = 255) -> list[Tensor]:
     """Per clip, the ids present in its first frame (void excluded), ascending, at most ``limit``."""
     out = []
     for clip in labels[:, 0]:

@@ -18,8 +18,9 @@ The first frame of a clip is the reference: it always contains at least one obje
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
-from typing import Sequence as Seq
+from collections.abc import Mapping
+from collections.abc import Sequence as Seq
+from typing import Any
 
 import cv2
 import numpy as np
@@ -28,7 +29,7 @@ from vosbench.datasets import Dataset, load_dataset
 from vosbench.datasets.base import Sequence
 from vosbench.train.clips import VOID_LABEL, Clip
 
-SkipSpec = Union[None, int, Seq[Optional[int]]]
+SkipSpec = None | int | Seq[int | None]
 CROP_TRIES = 10
 
 
@@ -54,16 +55,31 @@ class VideoClips:
         seed: seed of :meth:`__iter__` (the engine passes its own generator to :meth:`sample`).
     """
 
-    def __init__(self, dataset: Union[str, Dataset] = "synthetic", root: Optional[str] = None,
-                 split: Optional[str] = "train", *, frames: int = 3, size: Seq[int] = (256, 448),
-                 max_skip: SkipSpec = 5, scale: Seq[float] = (1.0, 1.3), crop: str = "cover", flip: float = 0.5,
-                 reverse: float = 0.0, min_object_pixels: int = 16, max_objects: Optional[int] = None,
-                 sequences: Optional[Seq[str]] = None,
-                 options: Optional[Mapping[str, Any]] = None, seed: int = 0):
+    def __init__(
+        self,
+        dataset: str | Dataset = "synthetic",
+        root: str | None = None,
+        split: str | None = "train",
+        *,
+        frames: int = 3,
+        size: Seq[int] = (256, 448),
+        max_skip: SkipSpec = 5,
+        scale: Seq[float] = (1.0, 1.3),
+        crop: str = "cover",
+        flip: float = 0.5,
+        reverse: float = 0.0,
+        min_object_pixels: int = 16,
+        max_objects: int | None = None,
+        sequences: Seq[str] | None = None,
+        options: Mapping[str, Any] | None = None,
+        seed: int = 0,
+    ):
         if isinstance(dataset, Dataset):
             self.dataset = dataset.select(list(sequences)) if sequences else dataset
         else:
-            self.dataset = load_dataset(dataset, root, split, sequences=sequences, **dict(options or {}))
+            self.dataset = load_dataset(
+                dataset, root, split, sequences=sequences, **dict(options or {})
+            )
         self.frames = int(frames)
         self.size = _pair(size, "size")
         self.gaps = _gaps(max_skip, self.frames)
@@ -72,22 +88,35 @@ class VideoClips:
             raise ValueError(f"crop must be cover or native, not {crop!r}")
         self.crop = crop
         if not (0.0 <= flip <= 1.0 and 0.0 <= reverse <= 1.0):
-            raise ValueError(f"flip and reverse are probabilities in [0, 1], got {flip} and {reverse}")
+            raise ValueError(
+                f"flip and reverse are probabilities in [0, 1], got {flip} and {reverse}"
+            )
         self.flip, self.reverse = float(flip), float(reverse)
         self.min_object_pixels = int(min_object_pixels)
         if max_objects is not None and int(max_objects) < 1:
             raise ValueError(f"max_objects must be >= 1 (or null), got {max_objects}")
         self.max_objects = None if max_objects is None else int(max_objects)
         self.seed = seed
-        self.sequences: List[Sequence] = [s for s in self.dataset if s.annotated]
+        self.sequences: list[Sequence] = [s for s in self.dataset if s.annotated]
         if not self.sequences:
-            raise ValueError(f"dataset {self.dataset.label} has no annotated sequence to draw clips from")
+            raise ValueError(
+                f"dataset {self.dataset.label} has no annotated sequence to draw clips from"
+            )
 
-    def describe(self) -> Dict[str, Any]:
-        return {"kind": "video", "dataset": self.dataset.label, "sequences": len(self.sequences),
-                "frames": self.frames, "size": list(self.size), "max_skip": self.gaps,
-                "scale": list(self.scale), "crop": self.crop, "flip": self.flip, "reverse": self.reverse,
-                "max_objects": self.max_objects}
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": "video",
+            "dataset": self.dataset.label,
+            "sequences": len(self.sequences),
+            "frames": self.frames,
+            "size": list(self.size),
+            "max_skip": self.gaps,
+            "scale": list(self.scale),
+            "crop": self.crop,
+            "flip": self.flip,
+            "reverse": self.reverse,
+            "max_objects": self.max_objects,
+        }
 
     def __iter__(self):
         rng = np.random.default_rng(self.seed)
@@ -103,16 +132,24 @@ class VideoClips:
         stems = [sequence.annotated[p] for p in positions]
         masks = np.stack([sequence.read_annotation(s) for s in stems])
         transform = self._transform(masks[0], rng)
-        frames = np.stack([_warp(sequence.read_frame(s), transform, self.size, cv2.INTER_LINEAR, 0)
-                           for s in stems])
-        masks = np.stack([_warp(m, transform, self.size, cv2.INTER_NEAREST, VOID_LABEL) for m in masks])
+        frames = np.stack(
+            [
+                _warp(sequence.read_frame(s), transform, self.size, cv2.INTER_LINEAR, 0)
+                for s in stems
+            ]
+        )
+        masks = np.stack(
+            [_warp(m, transform, self.size, cv2.INTER_NEAREST, VOID_LABEL) for m in masks]
+        )
         if self.max_objects is not None:
             masks = _keep_objects(masks, self.max_objects, rng)
-        return Clip(frames, masks, source=f"{self.dataset.label}:{sequence.name}[{','.join(stems)}]")
+        return Clip(
+            frames, masks, source=f"{self.dataset.label}:{sequence.name}[{','.join(stems)}]"
+        )
 
     # -- choices --------------------------------------------------------------------------
 
-    def _positions(self, count: int, rng: np.random.Generator) -> List[int]:
+    def _positions(self, count: int, rng: np.random.Generator) -> list[int]:
         """T indices into the annotated frames, increasing, with gaps drawn per :attr:`gaps`."""
         if self.frames == 1:
             return [int(rng.integers(count))]
@@ -137,13 +174,17 @@ class VideoClips:
         height, width = first_mask.shape
         out_h, out_w = self.size
         cover = max(out_h / height, out_w / width)
-        zoom = (cover if self.crop == "cover" else max(cover, 1.0)) * float(rng.uniform(*self.scale))
+        zoom = (cover if self.crop == "cover" else max(cover, 1.0)) * float(
+            rng.uniform(*self.scale)
+        )
         span_y, span_x = height * zoom - out_h, width * zoom - out_w
         flip = rng.random() < self.flip
         objects = (first_mask != 0) & (first_mask != VOID_LABEL)
         transform = None
         for _ in range(CROP_TRIES):
-            transform = _affine(zoom, float(rng.uniform(0, span_y)), float(rng.uniform(0, span_x)), out_w, flip)
+            transform = _affine(
+                zoom, float(rng.uniform(0, span_y)), float(rng.uniform(0, span_x)), out_w, flip
+            )
             if _object_pixels(objects, transform, self.size) >= self.min_object_pixels:
                 return transform
         if objects.any():  # centre the crop on the objects
@@ -179,32 +220,43 @@ def _affine(zoom: float, offset_y: float, offset_x: float, out_w: int, flip: boo
     return matrix
 
 
-def _warp(image: np.ndarray, transform: np.ndarray, size: Tuple[int, int], interpolation: int,
-          border: int) -> np.ndarray:
+def _warp(
+    image: np.ndarray, transform: np.ndarray, size: tuple[int, int], interpolation: int, border: int
+) -> np.ndarray:
     height, width = size
     value = (border,) * (3 if image.ndim == 3 else 1)
-    return cv2.warpAffine(image, transform, (width, height), flags=interpolation,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=value)
+    return cv2.warpAffine(
+        image,
+        transform,
+        (width, height),
+        flags=interpolation,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=value,
+    )
 
 
-def _object_pixels(objects: np.ndarray, transform: np.ndarray, size: Tuple[int, int]) -> int:
-    return int(np.count_nonzero(_warp(objects.view(np.uint8), transform, size, cv2.INTER_NEAREST, 0)))
+def _object_pixels(objects: np.ndarray, transform: np.ndarray, size: tuple[int, int]) -> int:
+    return int(
+        np.count_nonzero(_warp(objects.view(np.uint8), transform, size, cv2.INTER_NEAREST, 0))
+    )
 
 
-def _pair(value: Seq[int], name: str) -> Tuple[int, int]:
+def _pair(value: Seq[int], name: str) -> tuple[int, int]:
     if len(value) != 2 or any(int(v) < 8 for v in value):
         raise ValueError(f"{name} must be [height, width] of at least 8 px, got {list(value)}")
     return int(value[0]), int(value[1])
 
 
-def _range(value: Seq[float]) -> Tuple[float, float]:
+def _range(value: Seq[float]) -> tuple[float, float]:
     if len(value) != 2 or not 1.0 <= float(value[0]) <= float(value[1]):
-        raise ValueError(f"scale must be [min, max] with 1 <= min <= max (zoom over the base scale), "
-                         f"got {list(value)}")
+        raise ValueError(
+            f"scale must be [min, max] with 1 <= min <= max (zoom over the base scale), "
+            f"got {list(value)}"
+        )
     return float(value[0]), float(value[1])
 
 
-def _gaps(max_skip: SkipSpec, frames: int) -> List[Optional[int]]:
+def _gaps(max_skip: SkipSpec, frames: int) -> list[int | None]:
     if frames < 1:
         raise ValueError(f"frames must be >= 1, got {frames}")
     if max_skip is None or isinstance(max_skip, int):
@@ -212,7 +264,9 @@ def _gaps(max_skip: SkipSpec, frames: int) -> List[Optional[int]]:
     else:
         gaps = list(max_skip)
         if len(gaps) != frames - 1:
-            raise ValueError(f"max_skip lists one gap per pair of frames: {frames - 1} values, got {len(gaps)}")
+            raise ValueError(
+                f"max_skip lists one gap per pair of frames: {frames - 1} values, got {len(gaps)}"
+            )
     if any(g is not None and int(g) < 1 for g in gaps):
         raise ValueError(f"max_skip values must be >= 1 (or null), got {max_skip!r}")
     return [None if g is None else int(g) for g in gaps]
