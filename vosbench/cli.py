@@ -30,7 +30,8 @@ def _split_names(values: Seq[str]) -> list | None:
 
 
 def _dataset_options(function=None, *, default: str | None = "synthetic"):
-    """--dataset/--root/--split/--task/--sequences/--resolution/--allow-missing, shared by dataset commands."""
+    """--dataset/--root/--split/--task/--sequences/--resolution/--allow-missing, shared by dataset
+    commands."""
 
     def apply(function):
         options = [
@@ -109,7 +110,8 @@ def cli() -> None:
     "--output",
     "-o",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where to write the CSVs (default: RESULTS_DIR; for a subset of a run, RUN/evaluations/<id>).",
+    help="Where to write the CSVs (default: RESULTS_DIR; for a subset of a run, "
+    "RUN/evaluations/<id>).",
 )
 @click.option(
     "--workers", "-j", type=click.IntRange(min=1), help="Processes (default: number of cores)."
@@ -148,14 +150,16 @@ def cli() -> None:
     type=float,
     default=0.008,
     show_default=True,
-    help="F tolerance: fraction of the diagonal, or whole pixels if ≥ 1 (non-default is non-official).",
+    help="F tolerance: fraction of the diagonal, or whole pixels if ≥ 1 (non-default is "
+    "non-official).",
 )
 @click.option(
     "--metrics",
     "-m",
     "metric_names",
     multiple=True,
-    help="Metrics to compute, e.g. J,F,T (default: the dataset's official set; see `vosbench metrics`).",
+    help="Metrics to compute, e.g. J,F,T (default: the dataset's official set; see `vosbench "
+    "metrics`).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the global table.")
 def eval_command(
@@ -178,7 +182,8 @@ def eval_command(
     metric_names: Seq[str],
     quiet: bool,
 ) -> None:
-    """Score RESULTS_DIR (<sequence>/<frame>.png, or a `vosbench run` folder) with the official DAVIS J and F.
+    """Score RESULTS_DIR (<sequence>/<frame>.png, or a `vosbench run` folder) with the official
+    DAVIS J and F.
 
     A run folder names its dataset in its manifest and is scored over every completed
     sequence; a plain results folder needs --dataset (and --root).
@@ -222,7 +227,8 @@ def eval_command(
     protocol = Protocol.for_dataset(data, **protocol_options)
     click.echo(
         f"Evaluating {plan.masks_dir} on {data.label} ({_count(len(data), data)} sequences, "
-        f"{protocol.task}, {protocol.frame_rule}{'' if protocol.official else '; NON-OFFICIAL settings'})",
+        f"{protocol.task}, "
+        f"{protocol.frame_rule}{'' if protocol.official else '; NON-OFFICIAL settings'})",
         err=True,
     )
     for note in plan.notes:
@@ -252,7 +258,8 @@ def eval_command(
         click.echo(f"warning: {warning}", err=True)
     if not quiet:
         click.echo(
-            f"\n--------------------------- Per-sequence results for {data.label} ---------------------------"
+            f"\n--------------------------- Per-sequence results for {data.label} "
+            "---------------------------"
         )
         click.echo(format_table(per_sequence_rows(result)))
     click.echo(
@@ -264,8 +271,8 @@ def eval_command(
         )
     )
     click.echo(
-        f"\n{len(result.objects)} objects in {len(result.sequences)} sequences scored in {elapsed:.2f} s; "
-        f"wrote the tables to {plan.output}",
+        f"\n{len(result.objects)} objects in {len(result.sequences)} sequences scored in "
+        f"{elapsed:.2f} s; wrote the tables to {plan.output}",
         err=True,
     )
 
@@ -463,7 +470,8 @@ def run_command(
     Examples:
       vosbench run --method flow                                   # synthetic data
       vosbench run --method flow --dataset davis2016 --root /data/DAVIS-2016
-      vosbench run --method rgmp --weights rgmp.pth --dataset davis2017 --root /data/DAVIS --shard 0/4
+      vosbench run --method rgmp --weights rgmp.pth --dataset davis2017 --root /data/DAVIS \\
+        --shard 0/4
     """
     from vosbench.results import dataset_spec
     from vosbench.runner import RunSettings, Shard, get_method, parse_overrides, run
@@ -485,7 +493,8 @@ def run_command(
     spec = dataset_spec(data, {"resolution": resolution} if resolution else {})
     if data.sequences and settings.shard.count > 1:
         click.echo(
-            f"shard {settings.shard}: {len(settings.shard.select(data.sequences))} of {len(data)} sequences",
+            f"shard {settings.shard}: {len(settings.shard.select(data.sequences))} of {len(data)} "
+            "sequences",
             err=True,
         )
     with _RunBars() as bars:
@@ -502,7 +511,8 @@ def run_command(
     _print_run(result)
     if not result.ok:
         click.echo(
-            f"\n{len(result.failures)} sequence(s) failed (details in {result.store.root / 'failures'}):",
+            f"\n{len(result.failures)} sequence(s) failed (details in "
+            f"{result.store.root / 'failures'}):",
             err=True,
         )
         for name, error in result.failures.items():
@@ -517,8 +527,8 @@ def _print_run(result) -> None:
     summary, manifest = result.summary, result.manifest
     click.echo(
         f"{manifest['method']} on {manifest['dataset']['label']} ({manifest['device_name']}, "
-        f"{manifest['precision']}): {len(result.ran)} sequence(s) run, {len(result.resumed)} already done; "
-        f"output {result.store.root}",
+        f"{manifest['precision']}): {len(result.ran)} sequence(s) run, {len(result.resumed)} "
+        f"already done; output {result.store.root}",
         err=True,
     )
     for problem in result.damaged:
@@ -541,8 +551,9 @@ def _print_run(result) -> None:
     click.echo(format_table([row]))
     if listed and result.completed < listed:
         click.echo(
-            f"partial: {result.completed} of the {listed} sequences of {manifest['dataset']['label']} are "
-            "complete; accuracy and speed above cover those only",
+            f"partial: {result.completed} of the {listed} sequences of "
+            f"{manifest['dataset']['label']} are complete; accuracy and speed above cover those "
+            "only",
             err=True,
         )
     note = exclusivity_note(summary, result.completed)
@@ -595,13 +606,15 @@ def train_command(
     time_budget: float | None,
     device: str,
 ) -> None:
-    """Train a network: checkpoints, logs and validation in a run folder, weights for `vosbench run`.
+    """Train a network: checkpoints, logs and validation in a run folder, weights for
+    `vosbench run`.
 
     \b
     Examples:
       vosbench train --method rgmp --config rgmp_tiny              # CPU, synthetic videos
       vosbench train --method rgmp --config configs/train/rgmp_davis2017.yaml --device cuda
-      vosbench run --method rgmp -c size=tiny -c scales=0.5 --weights results/train/rgmp_tiny/weights.pth
+      vosbench run --method rgmp -c size=tiny -c scales=0.5 \\
+        --weights results/train/rgmp_tiny/weights.pth
     """
     from vosbench.train.engine import find_config, train
 
@@ -631,8 +644,8 @@ def train_command(
         )
         click.echo(f"validation at step {record['step']}: {scores}", err=True)
     click.echo(
-        f"weights: {result.weights}  (vosbench run --method {result.method} --weights {result.weights}"
-        f"{_option_text(result.method_options)})"
+        f"weights: {result.weights}  (vosbench run --method {result.method} --weights "
+        f"{result.weights}{_option_text(result.method_options)})"
     )
 
 
@@ -688,7 +701,8 @@ class _TrainBar:
 @click.option(
     "--allow-pickle",
     is_flag=True,
-    help="Let SRC run pickled code while loading (only for a trusted file that a safe load refuses).",
+    help="Let SRC run pickled code while loading (only for a trusted file that a safe load "
+    "refuses).",
 )
 @click.option("--force", is_flag=True, help="Replace DESTINATION if it exists.")
 def convert_command(
@@ -709,7 +723,8 @@ def convert_command(
     done = convert_checkpoint(method, source, destination, allow_pickle=allow_pickle, force=force)
     click.echo(
         f"{done.method}: {done.tensors} tensors ({done.values:,} values) from {done.source} "
-        f"(sha256 {done.source_sha256[:16]}…) written to {done.destination} (sha256 {done.sha256[:16]}…)"
+        f"(sha256 {done.source_sha256[:16]}…) written to {done.destination} (sha256 "
+        f"{done.sha256[:16]}…)"
     )
 
 
@@ -758,7 +773,8 @@ def methods_command(verbose: bool) -> None:
 
 
 def _card_details(card) -> str:
-    """The ``methods -v`` paragraph of one card: summary, aliases, options, protocol, input, weights."""
+    """The ``methods -v`` paragraph of one card: summary, aliases, options, protocol, input,
+    weights."""
     from vosbench.runner.options import describe_options
 
     options = ", ".join(describe_options(card.config))

@@ -35,7 +35,8 @@ class ConfigError(VosbenchError):
 
 
 class PluginError(ConfigError):
-    """A catalogue entry (built-in or plug-in) whose target cannot be imported or is not what it must be."""
+    """A catalogue entry (built-in or plug-in) whose target cannot be imported or is not what it
+    must be."""
 
 
 class UnknownNameError(VosbenchError, KeyError):

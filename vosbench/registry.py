@@ -65,7 +65,8 @@ class Entry(Generic[T]):
     kind: str = "entry"
 
     def load(self) -> T:
-        """The target, imported on first use; any failure of that import is a :class:`PluginError`."""
+        """The target, imported on first use; any failure of that import is a
+        :class:`PluginError`."""
         if isinstance(self.target, str):
             try:
                 self.target = import_object(self.target)
@@ -89,7 +90,8 @@ class Registry(Generic[T]):
         *,
         after_plugins: Callable[[Registry[T]], None] | None = None,
     ):
-        """``after_plugins`` runs once the entry points are registered (e.g. to add aliases they declare)."""
+        """``after_plugins`` runs once the entry points are registered (e.g. to add aliases they
+        declare)."""
         self.kind = kind
         self.entry_point_group = entry_point_group
         self._after_plugins = after_plugins
@@ -125,7 +127,8 @@ class Registry(Generic[T]):
         return target
 
     def add_alias(self, alias: str, name: str) -> None:
-        """Let ``alias`` name the registered entry ``name`` too (refused when ``alias`` is taken)."""
+        """Let ``alias`` name the registered entry ``name`` too (refused when ``alias`` is
+        taken)."""
         key, target = self._normalise(alias), self._normalise(name)
         with self._lock:
             if key in self._entries or key in self._aliases:

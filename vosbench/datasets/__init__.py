@@ -28,7 +28,8 @@ DATASETS.register(
 DATASETS.register(
     "davis2017",
     "vosbench.datasets.davis:load_davis2017",
-    description="DAVIS-2017: multi-object palette masks with void 255; Annotations_unsupervised for the unsupervised task",
+    description="DAVIS-2017: multi-object palette masks with void 255; Annotations_unsupervised "
+    "for the unsupervised task",
     splits=("train", "val", "test-dev", "test-challenge"),
     default_split="val",
     default_task="semi-supervised",
@@ -37,7 +38,8 @@ DATASETS.register(
     "segtrackv2",
     "vosbench.datasets.segtrack:load_segtrackv2",
     aliases=("segtrack",),
-    description="SegTrackv2: mixed extensions, soft RGB masks binarised at 128, objects in numbered sub-folders",
+    description="SegTrackv2: mixed extensions, soft RGB masks binarised at 128, objects in "
+    "numbered sub-folders",
     splits=("all",),
     default_split="all",
     default_task="semi-supervised",
@@ -53,7 +55,8 @@ DATASETS.register(
 DATASETS.register(
     "synthetic",
     "vosbench.datasets.synthetic:load_synthetic",
-    description="seeded procedural videos, in memory or written in the DAVIS-2017 layout (the embedded default)",
+    description="seeded procedural videos, in memory or written in the DAVIS-2017 layout (the "
+    "embedded default)",
     splits=("val", "train"),
     default_split="val",
     default_task="semi-supervised",

@@ -26,7 +26,8 @@ TASKS = ("semi-supervised", "unsupervised")
 MASK_RULES = {
     "index": "pixel value = object id, 255 = void",
     "nonzero": "binary: any non-zero value is the object (id 1)",
-    "threshold128": "binary: channel 0 >= 128 is the object; several objects come from numbered sub-folders",
+    "threshold128": "binary: channel 0 >= 128 is the object; several objects come from numbered "
+    "sub-folders",
 }
 
 
@@ -83,7 +84,8 @@ class Sequence:
 
     @cached_property
     def size(self) -> tuple[int, int]:
-        """(H, W) of the annotations (a DatasetError for a sequence without any: no size to answer at)."""
+        """(H, W) of the annotations (a DatasetError for a sequence without any: no size to answer
+        at)."""
         if not self.annotated:
             raise DatasetError(
                 Problem(
@@ -108,7 +110,10 @@ class Sequence:
         return len(self.frames)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.name!r}, {len(self.frames)} frames, {len(self.annotated)} annotated)"
+        return (
+            f"{type(self).__name__}({self.name!r}, {len(self.frames)} frames, "
+            f"{len(self.annotated)} annotated)"
+        )
 
 
 Decoder = Callable[[Path], np.ndarray]

@@ -138,8 +138,8 @@ def _labels_from_mode(path: Path, mode: str, array: np.ndarray, grey_rgb: bool) 
         raise MaskFormatError(
             Problem(
                 path,
-                f"{mode} PNG: expected an indexed (palette) or greyscale PNG whose pixel values are "
-                "object ids; save masks with vosbench.io.write_mask or PIL mode 'P'",
+                f"{mode} PNG: expected an indexed (palette) or greyscale PNG whose pixel values "
+                "are object ids; save masks with vosbench.io.write_mask or PIL mode 'P'",
                 "format",
             )
         )
@@ -172,7 +172,8 @@ def write_mask(path: PathLike, labels: np.ndarray, palette: np.ndarray = DAVIS_P
 
 
 def encode_mask(labels: np.ndarray, palette: np.ndarray = DAVIS_PALETTE) -> bytes:
-    """A label map as the bytes of an indexed PNG with ``palette`` (what :func:`write_mask` writes)."""
+    """A label map as the bytes of an indexed PNG with ``palette`` (what :func:`write_mask`
+    writes)."""
     labels = np.asarray(labels)
     if labels.ndim != 2:
         raise ValueError(f"a label map must be 2-D, got shape {labels.shape}")

@@ -13,7 +13,8 @@ from vosbench.metrics.region import jaccard_from_counts
 
 
 class RegionSimilarity(Metric):
-    """J: intersection over union of the object's prediction and ground truth (1 when both empty)."""
+    """J: intersection over union of the object's prediction and ground truth (1 when both
+    empty)."""
 
     name = "J"
     description = "region similarity (Jaccard index)"

@@ -96,7 +96,8 @@ class Protocol:
             )
         if self.extra_ids not in EXTRA_ID_POLICIES:
             raise ConfigError(
-                f"unknown extra-id policy {self.extra_ids!r}; choose one of {', '.join(EXTRA_ID_POLICIES)}"
+                f"unknown extra-id policy {self.extra_ids!r}; choose one of "
+                f"{', '.join(EXTRA_ID_POLICIES)}"
             )
         if self.bound_th <= 0:
             raise ConfigError("the boundary tolerance must be positive")
@@ -182,7 +183,8 @@ class SequenceScores:
 
 @dataclass
 class EvaluationResult:
-    """Scores of a whole results folder; tables and files come from :mod:`vosbench.metrics.outputs`."""
+    """Scores of a whole results folder; tables and files come from
+    :mod:`vosbench.metrics.outputs`."""
 
     dataset: str
     split: str
@@ -228,7 +230,8 @@ class EvaluationResult:
 
     @property
     def extra_metrics(self) -> tuple[Metric, ...]:
-        """The metrics beyond J and F that this evaluation ran (their columns follow J's and F's)."""
+        """The metrics beyond J and F that this evaluation ran (their columns follow J's and
+        F's)."""
         return self.protocol.resolved_metrics()[2:]
 
     def protocol_record(self) -> dict[str, object]:
@@ -641,8 +644,9 @@ def evaluate(
 class Evaluator:
     """A dataset and a protocol, applied to any number of results folders (several methods).
 
-    >>> evaluator = Evaluator(dataset, Protocol(task="semi-supervised"), workers=4)  # doctest: +SKIP
-    >>> scores = {name: evaluator(folder) for name, folder in runs.items()}          # doctest: +SKIP
+    >>> protocol = Protocol(task="semi-supervised")
+    >>> evaluator = Evaluator(dataset, protocol, workers=4)  # doctest: +SKIP
+    >>> scores = {name: evaluator(folder) for name, folder in runs.items()}  # doctest: +SKIP
     """
 
     def __init__(

@@ -5,9 +5,10 @@ empty cell): ``global_results-<split>.csv`` and ``per-sequence_results-<split>.c
 vosbench adds ``global_metrics-<split>.csv`` (every metric that ran, full precision),
 ``per-frame_results-<split>.csv`` (full precision), ``per-object_results-<split>.csv``
 (each metric's statistics per object) and ``evaluation-<split>.json`` (protocol, inputs'
-digests, versions). Columns beyond J and F follow from the metrics that ran (T on DAVIS-2016). Every file is written atomically, and every run rewrites all of them: nothing is
-ever reused from an earlier run. The files are written as one set (all staged, then all
-renamed), so a full disk never leaves new and old tables side by side.
+digests, versions). Columns beyond J and F follow from the metrics that ran (T on DAVIS-2016). Every
+file is written atomically, and every run rewrites all of them: nothing is ever reused from an
+earlier run. The files are written as one set (all staged, then all renamed), so a full disk never
+leaves new and old tables side by side.
 """
 
 from __future__ import annotations

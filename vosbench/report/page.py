@@ -31,10 +31,10 @@ from vosbench.report.tables import (
 )
 
 CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px;color:#1d2330;background:#fff;
- font-size:14px;line-height:1.4}
-h1{font-size:24px;margin:0 0 4px}h2{font-size:19px;margin:32px 0 8px;border-bottom:2px solid #dde3ec;
- padding-bottom:4px}h3{font-size:15px;margin:20px 0 6px}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px;color:#1d2330;
+ background:#fff;font-size:14px;line-height:1.4}
+h1{font-size:24px;margin:0 0 4px}h2{font-size:19px;margin:32px 0 8px;
+ border-bottom:2px solid #dde3ec;padding-bottom:4px}h3{font-size:15px;margin:20px 0 6px}
 .meta{color:#5b6476;margin:0 0 12px}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;margin:6px 0 14px;font-size:12.5px}
@@ -49,7 +49,8 @@ td.status{white-space:normal;min-width:160px;max-width:420px;font-size:11.5px}
 .seq{margin:10px 0 18px}
 .thumbs{display:grid;gap:3px;align-items:center}
 .thumbs img{display:block;border-radius:2px}
-.thumbs .lab{font-size:11.5px;padding-right:6px;text-align:right;color:#3b4456;overflow-wrap:anywhere}
+.thumbs .lab{font-size:11.5px;padding-right:6px;text-align:right;color:#3b4456;
+ overflow-wrap:anywhere}
 .thumbs .col{font-size:11px;color:#5b6476;text-align:center}
 .missing{color:#a0a7b4;font-size:11px;text-align:center}
 details{margin:6px 0}summary{cursor:pointer;font-weight:600}
@@ -118,7 +119,10 @@ def html_table(
             cells.append(f"<td{attr}>{esc(text) if text else '–'}</td>")
         row_class = ' class="muted"' if muted and muted[i] else ""
         body.append(f"<tr{row_class}>{''.join(cells)}</tr>")
-    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+    return (
+        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 # -- sections -----------------------------------------------------------------------------------
@@ -142,7 +146,10 @@ def per_sequence_html(group: Seq[RunReport]) -> str:
         for c, value in zip(table.columns, values):
             cells.append(_score_cell(row[c], value, len(values) > 1 and value == top))
         body.append(f"<tr>{''.join(cells)}</tr>")
-    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+    return (
+        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 def _score_cell(text: str, value: float, best: bool) -> str:
@@ -199,7 +206,10 @@ def sequence_thumbnails(
         stems = pick_stems(list(video.frames), count)
         frames = {stem: video.read_frame(stem) for stem in stems}
     except VosbenchError as error:
-        return f'<p class="missing">{esc(sequence)}: frames unavailable ({esc(str(error).splitlines()[0])})</p>'
+        return (
+            f'<p class="missing">{esc(sequence)}: frames unavailable '
+            f"({esc(str(error).splitlines()[0])})</p>"
+        )
     annotated = set(video.annotated)
     cells = ["<div></div>"] + [f'<div class="col">{esc(stem)}</div>' for stem in stems]
     cells.append('<div class="lab">ground truth</div>')
@@ -231,7 +241,10 @@ def thumbnails_html(group: Seq[RunReport], count: int, width: int) -> str:
         return ""
     dataset = next((r.dataset for r in group if r.dataset is not None), None)
     if dataset is None:
-        return '<p class="meta">Frames unavailable (the dataset could not be loaded): no thumbnails.</p>'
+        return (
+            '<p class="meta">Frames unavailable (the dataset could not be loaded): no '
+            "thumbnails.</p>"
+        )
     names = set(getattr(dataset, "names", []))
     sequences = sorted({s for run in group for s in run.completed if s in names})
     if not sequences:
@@ -339,7 +352,8 @@ def render_html(
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
         f"<h1>{esc(title)}</h1>"
-        f'<p class="meta">{len(runs)} run(s) on {len(groups)} dataset(s){where}; generated {esc(created)}. '
+        f'<p class="meta">{len(runs)} run(s) on {len(groups)} dataset(s){where}; '
+        f"generated {esc(created)}. "
         "J and F are fractions in [0, 1] (official DAVIS definitions); FPS = frames / model time "
         f"(init frame included).</p><p>{nav}</p>{body}</body></html>\n"
     )

@@ -141,7 +141,8 @@ def per_sequence_figure(
 
 
 def j_over_time(per_frame: pd.DataFrame, bins: int = 10) -> np.ndarray:
-    """Mean J per normalised-time bin: each object's frames map onto [0, 1], objects weigh equally."""
+    """Mean J per normalised-time bin: each object's frames map onto [0, 1], objects weigh
+    equally."""
     frame = per_frame[["Sequence", "Object", "J"]].copy()
     keys = [frame["Sequence"], frame["Object"]]
     position = frame.groupby(keys, sort=False).cumcount()

@@ -53,7 +53,8 @@ def leaderboard_columns(runs: Seq[RunReport]) -> tuple[str, ...]:
 
 
 def higher_is_better(column: str) -> bool | None:
-    """The direction of a metric column from its metric's declaration (None: not a metric column)."""
+    """The direction of a metric column from its metric's declaration (None: not a metric
+    column)."""
     from vosbench.metrics.api import METRICS, get_metric
 
     name = column.rsplit("-", 1)[0]

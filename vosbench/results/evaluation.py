@@ -106,7 +106,8 @@ def read_state(store: RunStore) -> dict[str, Any]:
 
 
 def evaluation_status(store: RunStore, completed: Seq[str] | None = None) -> EvaluationStatus:
-    """Whether the stored evaluation was computed from exactly the current masks (see module doc)."""
+    """Whether the stored evaluation was computed from exactly the current masks (see module
+    doc)."""
     if not store.state_path.is_file():
         return EvaluationStatus(False, "not evaluated yet")
     try:
@@ -167,7 +168,8 @@ def evaluate_run(
     collect_problems: bool = False,
     progress: Callable[[Any], None] | None = None,
 ) -> Any:
-    """Evaluate every completed sequence of a run, store the outputs in its folder, mark them current.
+    """Evaluate every completed sequence of a run, store the outputs in its folder, mark them
+    current.
 
     ``dataset`` (optional) is the loaded ground truth; sequences it lacks are loaded from the
     manifest. The masks are fingerprinted before and after scoring: when they changed in
@@ -288,8 +290,8 @@ def plan_evaluation(
     if not store.exists():
         if dataset is None:
             raise ConfigError(
-                f"{results_dir}: a plain results folder (no {MANIFEST}); pass --dataset (and --root) "
-                "to say which ground truth to score it against"
+                f"{results_dir}: a plain results folder (no {MANIFEST}); pass --dataset (and "
+                "--root) to say which ground truth to score it against"
             )
         args = {
             "name": dataset,
@@ -367,7 +369,8 @@ def _plan_run(
         Path(output) if output is not None else subset_folder(store, {**args, "official": official})
     )
     notes.append(
-        f"a subset or non-official evaluation: written to {target}; the run's own evaluation is unchanged"
+        f"a subset or non-official evaluation: written to {target}; the run's own evaluation is "
+        "unchanged"
     )
     return EvaluationPlan(store.masks_dir, args, target, store, False, notes)
 

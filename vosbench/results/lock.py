@@ -107,10 +107,14 @@ def _me(purpose: str) -> dict[str, Any]:
 
 def _describe(holder: dict[str, Any]) -> str:
     if not holder:
-        return "another process holds its lock (a run with a shared lock, or one that wrote nothing yet)"
+        return (
+            "another process holds its lock (a run with a shared lock, or one that wrote "
+            "nothing yet)"
+        )
     return (
         f"{holder.get('purpose', 'another process')} by pid {holder.get('pid', '?')} on "
-        f"{holder.get('host', '?')} since {holder.get('since', '?')} ({holder.get('command', '')!s})"
+        f"{holder.get('host', '?')} since {holder.get('since', '?')} "
+        f"({holder.get('command', '')!s})"
     )
 
 

@@ -119,7 +119,8 @@ def exclusivity_note(info: Mapping[str, Any], total: int | None = None) -> str:
         of = f" of {total}" if total else ""
         return (
             f"speed not exclusive: the machine was busy during {len(busy)}{of} sequence(s) (other "
-            f"processes used up to {info.get('other_cpu_cores_max', 0):.1f} cores, or the GPU was shared)"
+            f"processes used up to {info.get('other_cpu_cores_max', 0):.1f} cores, or the GPU was "
+            "shared)"
         )
     if info.get("sharded"):
         return "speed not exclusive: sharded run (processes may have shared a machine)"

@@ -82,7 +82,8 @@ def write_json(path: Path, record: Mapping[str, Any]) -> Path:
 
 
 def read_json(path: Path | str, recovery: str = "") -> Any:
-    """A JSON file's value; unreadable, oversized, non-UTF-8 or invalid JSON is a DamagedFileError."""
+    """A JSON file's value; unreadable, oversized, non-UTF-8 or invalid JSON is a
+    DamagedFileError."""
     path = Path(path)
     try:
         if path.stat().st_size > MAX_RECORD_BYTES:
@@ -604,12 +605,14 @@ def _mismatch_message(
 ) -> str:
     lines = [
         f"{root} holds another run ({old.get('method')} {old.get('config_hash')} on "
-        f"{(old.get('dataset') or {}).get('label', '?')}); this run differs in {', '.join(different)}:"
+        f"{(old.get('dataset') or {}).get('label', '?')}); this run differs in "
+        f"{', '.join(different)}:"
     ]
     for key in ("config", "weights", "precision"):
         if old.get(key) != new.get(key):
             lines.append(
-                f"  {key}: {json.dumps(old.get(key), default=str)} → {json.dumps(new.get(key), default=str)}"
+                f"  {key}: {json.dumps(old.get(key), default=str)} → "
+                f"{json.dumps(new.get(key), default=str)}"
             )
     old_root, new_root = (
         (old.get("dataset") or {}).get("root"),

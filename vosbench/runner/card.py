@@ -40,7 +40,8 @@ class MethodCard:
         offline: looks at future frames (not causal; recorded with speed figures).
         input_policy: how frames are brought to the network's input size.
         protocol: the default test protocol, in words (scales, references, post-processing).
-        reference: published numbers and their source, e.g. ``{"davis2016/val J-Mean": "81.5 (paper)"}``.
+        reference: published numbers and their source, e.g.
+            ``{"davis2016/val J-Mean": "81.5 (paper)"}``.
         aliases: other names the catalogue accepts for the method.
         config: the method's ``Config`` dataclass, so that a listing reading the card alone shows
             the options; None leaves it to the method class (which must then be imported).
@@ -69,7 +70,8 @@ class MethodCard:
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ValueError(
-                f"method {self.name!r}: unknown task {self.task!r}; choose one of {', '.join(TASKS)}"
+                f"method {self.name!r}: unknown task {self.task!r}; choose one of "
+                f"{', '.join(TASKS)}"
             )
         unknown = [p for p in self.precisions if p not in PRECISIONS]
         if unknown:

@@ -76,8 +76,9 @@ def load_file(path: Path | str, *, allow_pickle: bool = False) -> Any:
             ) from error
         raise WeightsError(
             path,
-            f"needs pickled code to load, which a safe load refuses ({_first_line(error)}). If it is a "
-            "trusted file (e.g. the authors' release), convert it once with `vosbench convert --allow-pickle`",
+            f"needs pickled code to load, which a safe load refuses ({_first_line(error)}). If it "
+            "is a trusted file (e.g. the authors' release), convert it once with `vosbench convert "
+            "--allow-pickle`",
         ) from error
 
 

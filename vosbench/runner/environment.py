@@ -1,4 +1,5 @@
-"""The environment record stored once per run (versions, hardware), so a figure can be reproduced."""
+"""The environment record stored once per run (versions, hardware), so a figure can be
+reproduced."""
 
 from __future__ import annotations
 
@@ -60,7 +61,8 @@ def device_name(device: torch.device) -> str:
 
 @lru_cache(maxsize=1)
 def git_revision() -> str | None:
-    """The git commit of the vosbench checkout (None for an installed release), '+dirty' if edited."""
+    """The git commit of the vosbench checkout (None for an installed release), '+dirty' if
+    edited."""
     root = Path(vosbench.__file__).resolve().parent.parent
     if not (root / ".git").exists():
         return None

@@ -73,7 +73,8 @@ METHODS: Registry = Registry(
 
 
 def _checked_card(entry: Entry) -> MethodCard:
-    """The card of a card entry, refused unless it is a MethodCard of the method it is registered for."""
+    """The card of a card entry, refused unless it is a MethodCard of the method it is registered
+    for."""
     card = entry.load()
     if not isinstance(card, MethodCard):
         raise PluginError(
@@ -128,8 +129,8 @@ def get_method(method: str | type[VOSMethod]) -> type[VOSMethod]:
         card = _checked_card(METHOD_CARDS.entry(entry.name))
         if loaded.card != card or card.config not in (None, loaded.Config):
             raise PluginError(
-                f"method {method!r} ({entry.origin}): its card entry point describes another method "
-                "than its class (card and Config must be the class's own)"
+                f"method {method!r} ({entry.origin}): its card entry point describes another "
+                "method than its class (card and Config must be the class's own)"
             )
     return loaded
 
@@ -146,7 +147,8 @@ def _checked_class(method: type) -> type[VOSMethod]:
     card = getattr(method, "card", None)
     if not isinstance(card, MethodCard):
         raise ConfigError(
-            f"method class {label} has no card: set `card = MethodCard(name=..., task=..., summary=...)`"
+            f"method class {label} has no card: set `card = MethodCard(name=..., task=..., "
+            "summary=...)`"
         )
     if inspect.isabstract(method):
         missing = ", ".join(sorted(method.__abstractmethods__))
@@ -181,8 +183,8 @@ def make_config(config_class: type, overrides: Mapping[str, Any] | None = None) 
     """An instance of the dataclass ``config_class`` with ``overrides`` applied.
 
     String values are converted to the field's declared type (bool, int, float, str, tuples of
-    those, or `None` beside one of those); unknown keys, unconvertible values and values outside a field's
-    declared range (overrides and defaults alike: a default can be wrong too) are a
+    those, or `None` beside one of those); unknown keys, unconvertible values and values outside a
+    field's declared range (overrides and defaults alike: a default can be wrong too) are a
     :class:`ConfigError` naming the option.
     """
     overrides = dict(overrides or {})
@@ -191,7 +193,8 @@ def make_config(config_class: type, overrides: Mapping[str, Any] | None = None) 
     if unknown:
         known = ", ".join(fields) or "none"
         raise ConfigError(
-            f"{config_class.__qualname__}: unknown option(s) {', '.join(unknown)} (options: {known})"
+            f"{config_class.__qualname__}: unknown option(s) {', '.join(unknown)} (options: "
+            f"{known})"
         )
     hints = typing.get_type_hints(config_class)
     values = {

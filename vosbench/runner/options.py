@@ -14,8 +14,8 @@ value and the range instead of allocating gigabytes later::
             check_options(self)
 
 Bounds are inclusive; for tuple fields they apply to every item and ``length`` bounds the count.
-NaN and infinity fall outside every finite range. ``None`` is always accepted (fields typed `X | None`).
-This module imports no torch, so catalogues and the CLI can describe options cheaply.
+NaN and infinity fall outside every finite range. ``None`` is always accepted (fields typed
+`X | None`). This module imports no torch, so catalogues and the CLI can describe options cheaply.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ class OptionRangeError(ConfigError, ValueError):
 
 @dataclass(frozen=True)
 class ValidRange:
-    """What one option accepts: inclusive numeric bounds or a set of choices, per item for tuples."""
+    """What one option accepts: inclusive numeric bounds or a set of choices, per item for
+    tuples."""
 
     low: float | None = None
     high: float | None = None
@@ -87,7 +88,8 @@ class ValidRange:
         return None
 
     def describe(self) -> str:
-        """The range in words, e.g. ``0 … 50``, ``one of dis, farneback``, ``1 … 8 values, each 0.1 … 2``."""
+        """The range in words, e.g. ``0 … 50``, ``one of dis, farneback``,
+        ``1 … 8 values, each 0.1 … 2``."""
         item = f"one of {_listed(self.choices)}" if self.choices is not None else self._bounds()
         if self.length is None:
             return item
@@ -139,7 +141,8 @@ def check_value(
 
 
 def check_options(config: Any) -> None:
-    """Check every field of the dataclass instance ``config`` (defaults included) against its range."""
+    """Check every field of the dataclass instance ``config`` (defaults included) against its
+    range."""
     for field in dataclasses.fields(config):
         check_value(type(config), field, getattr(config, field.name))
 

@@ -120,7 +120,8 @@ class VOSMethod(abc.ABC):
     def convert_weights(
         cls, source: Path, *, allow_pickle: bool = False
     ) -> Mapping[str, torch.Tensor]:
-        """Read a released weights file and return the state dict this method loads (``vosbench convert``).
+        """Read a released weights file and return the state dict this method loads
+        (``vosbench convert``).
 
         Implementations must consume every key of the file and fill every parameter of the
         network, raising a :class:`vosbench.errors.ConfigError` naming the file otherwise.

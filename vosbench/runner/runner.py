@@ -161,8 +161,9 @@ def run(
     """Run ``method`` on ``dataset`` and store masks, timings, manifest (and the evaluation).
 
     Args:
-        method: a registered name (``flow``) or a :class:`VOSMethod` subclass (``run(MyMethod, dataset)``:
-            no registration needed; its card's name names the run folder).
+        method: a registered name (``flow``) or a :class:`VOSMethod` subclass
+            (``run(MyMethod, dataset)``: no registration needed; its card's name names the run
+            folder).
         dataset: the loaded dataset (its sequences, possibly a selection).
         config: option overrides for the method's config dataclass (strings are converted).
         settings: device, precision, weights, warm-up, prefetch, shard, force, evaluation.
@@ -268,7 +269,8 @@ def _resolve(
     device = resolve_device(settings.device, card.devices, card.name)
     if settings.precision not in card.precisions:
         raise ConfigError(
-            f"{card.name} supports precision {', '.join(card.precisions)}, not {settings.precision!r}"
+            f"{card.name} supports precision {', '.join(card.precisions)}, not "
+            f"{settings.precision!r}"
         )
     return (
         method_class,
@@ -445,7 +447,8 @@ def run_sequence(
 def _frame_reader(
     sequence: Sequence, stems: Seq[str], device: torch.device
 ) -> Callable[[int], torch.Tensor]:
-    """Frame index → RGB uint8 tensor on ``device``, decoded on demand (offline methods' references)."""
+    """Frame index → RGB uint8 tensor on ``device``, decoded on demand (offline methods'
+    references)."""
 
     def read(index: int) -> torch.Tensor:
         if not 0 <= index < len(stems):
@@ -584,7 +587,8 @@ def resolve_weights(card, weights: Path | None, random_init: bool) -> Path | Non
 def default_output(
     results_root: Path | str, dataset: Dataset, method: str, variant: str | None
 ) -> Path:
-    """``<root>/<dataset>-<split>/<method>``, suffixed with the config hash for non-default settings."""
+    """``<root>/<dataset>-<split>/<method>``, suffixed with the config hash for non-default
+    settings."""
     name = method if variant is None else f"{method}-{variant}"
     return Path(results_root) / f"{dataset.name}-{dataset.split}" / name
 
@@ -646,7 +650,8 @@ def _check_task(task: str, dataset: Dataset) -> None:
     if task != dataset.task:
         hint = "--task unsupervised" if task == "unsupervised" else "--task semi-supervised"
         raise ConfigError(
-            f"the method is {task} but {dataset.label} was loaded for the {dataset.task} task; pass {hint}"
+            f"the method is {task} but {dataset.label} was loaded for the {dataset.task} task; "
+            f"pass {hint}"
         )
 
 

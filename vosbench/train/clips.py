@@ -36,11 +36,13 @@ class Clip:
         frames, masks = self.frames, self.masks
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
             raise ValueError(
-                f"clip {self.source!r}: frames must be (T, H, W, 3) uint8, got {frames.shape} {frames.dtype}"
+                f"clip {self.source!r}: frames must be (T, H, W, 3) uint8, got {frames.shape} "
+                f"{frames.dtype}"
             )
         if masks.shape != frames.shape[:3] or masks.dtype != np.uint8:
             raise ValueError(
-                f"clip {self.source!r}: masks must be {frames.shape[:3]} uint8, got {masks.shape} {masks.dtype}"
+                f"clip {self.source!r}: masks must be {frames.shape[:3]} uint8, got {masks.shape} "
+                f"{masks.dtype}"
             )
         if self.previous is not None and (
             self.previous.shape != masks.shape or self.previous.dtype != np.uint8

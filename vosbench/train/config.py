@@ -13,7 +13,8 @@ A config has the sections below (every key optional except ``data.sources``)::
         - {kind: video, weight: 1, dataset: synthetic, split: train, frames: 3, size: [128, 224]}
     optim: {optimizer: adam, lr: 1.0e-4, scheduler: poly, clip_grad_norm: 5.0}
     train: {steps: 1000, seed: 0, precision: fp32, checkpoint_every: 200, log_every: 10}
-    validation: {every: 0, dataset: synthetic, split: val, sequences: [...], config: {scales: "1.0"}}
+    validation: {every: 0, dataset: synthetic, split: val, sequences: [...],
+                 config: {scales: "1.0"}}
 
 String values may name environment variables (``root: ${DAVIS_ROOT}``), so a config can be
 shared without editing its paths. Unknown keys, wrong types, bad values and unset variables raise
@@ -164,7 +165,8 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class ValidationConfig:
-    """J&F on a held-out dataset every ``every`` steps (0: never), through ``vosbench run``'s runner.
+    """J&F on a held-out dataset every ``every`` steps (0: never), through ``vosbench run``'s
+    runner.
 
     ``config``: method option overrides for validation only (e.g. ``scales: "1.0"``).
     """
@@ -197,7 +199,8 @@ class TrainingConfig:
 
 
 def load_config(path: Path | str) -> tuple[TrainingConfig, dict[str, Any]]:
-    """Read a YAML training config; returns the typed config and the raw mapping (recorded in runs)."""
+    """Read a YAML training config; returns the typed config and the raw mapping (recorded in
+    runs)."""
     import yaml
 
     path = Path(path)
@@ -228,7 +231,8 @@ def expand_variables(value: Any, path: Path | str, where: str = "") -> Any:
         name = match.group(1)
         if name not in os.environ:
             raise ConfigError(
-                f"{path}: {where}: environment variable {name} is not set (the config reads ${{{name}}})"
+                f"{path}: {where}: environment variable {name} is not set (the config reads "
+                f"${{{name}}})"
             )
         return os.environ[name]
 
@@ -261,7 +265,8 @@ def parse_config(raw: Any, path: Path | str = "<config>") -> TrainingConfig:
 
 
 def build_options(cls: type, raw: Any, path: Path | str, where: str) -> Any:
-    """A trainer's or source's options dataclass from a mapping, with the same checks and messages."""
+    """A trainer's or source's options dataclass from a mapping, with the same checks and
+    messages."""
     return _build(cls, raw, str(path), where)
 
 

@@ -251,7 +251,8 @@ def _option_value(value: Any) -> str:
 def _check_precision(precision: str, device: torch.device, path: Path) -> None:
     if precision == "amp-fp16" and device.type != "cuda":
         raise ConfigError(
-            f"{path}: train.precision: amp-fp16 trains on CUDA only; use amp-bf16 or fp32 on {device}"
+            f"{path}: train.precision: amp-fp16 trains on CUDA only; use amp-bf16 or fp32 on "
+            f"{device}"
         )
     if precision == "tf32" and device.type != "cuda":
         raise ConfigError(
@@ -560,8 +561,9 @@ def _optimise(
     """One optimizer step; the gradient norm (before clipping) when clipping is on."""
     if not torch.isfinite(loss.detach()):
         raise TrainingError(
-            f"the loss is {float(loss.detach())} at step {step + 1} (clips: {', '.join(batch.sources)}); "
-            "lower the learning rate or clip gradients (optim.clip_grad_norm)"
+            f"the loss is {float(loss.detach())} at step {step + 1} (clips: "
+            f"{', '.join(batch.sources)}); lower the learning rate or clip gradients "
+            "(optim.clip_grad_norm)"
         )
     run.optimizer.zero_grad(set_to_none=True)
     run.scaler.scale(loss).backward()
@@ -711,7 +713,8 @@ def find_config(name: str) -> Path:
         {p.stem for folder in bundled_configs() if folder.is_dir() for p in folder.glob("*.yaml")}
     )
     raise ConfigError(
-        f"{name}: no such config file, nor a bundled config name (bundled: {', '.join(known) or 'none'})"
+        f"{name}: no such config file, nor a bundled config name (bundled: "
+        f"{', '.join(known) or 'none'})"
     )
 
 

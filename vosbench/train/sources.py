@@ -85,7 +85,8 @@ def build_source(config: SourceConfig, seed: int, path: Path | str, where: str) 
 @dataclass
 class ClipBatch:
     """B clips stacked: frames (B, T, H, W, 3) uint8, masks (B, T, H, W) uint8 ids (255 void),
-    previous (B, T, H, W) uint8 simulated previous masks where ``has_previous`` (zeros elsewhere)."""
+    previous (B, T, H, W) uint8 simulated previous masks where ``has_previous`` (zeros
+    elsewhere)."""
 
     frames: torch.Tensor
     masks: torch.Tensor
@@ -140,7 +141,8 @@ def collate(clips: Sequence[Clip]) -> ClipBatch:
 
 
 class ClipStream(torch.utils.data.Dataset):
-    """Clip ``i`` → a deterministic clip from one of the weighted sources (see the module docstring)."""
+    """Clip ``i`` → a deterministic clip from one of the weighted sources (see the module
+    docstring)."""
 
     def __init__(self, sources: Sequence[ClipSource], weights: Sequence[float], seed: int):
         if len(sources) != len(weights) or not sources:

@@ -382,7 +382,8 @@ def ecssd(root: PathLike, **options) -> SaliencyFolder:
 
 
 class DatasetFrames(ImageSet):
-    """The annotated frames of a vosbench :class:`~vosbench.datasets.base.Dataset` as still images."""
+    """The annotated frames of a vosbench :class:`~vosbench.datasets.base.Dataset` as still
+    images."""
 
     def __init__(self, dataset, stride: int = 1):
         if stride < 1:
@@ -722,7 +723,8 @@ class StaticClips(StaticClipSampler):
         unknown = sorted(set(changes) - known)
         if unknown:
             raise ValueError(
-                f"augmentation: unknown option(s) {', '.join(unknown)} (options: {', '.join(sorted(known))})"
+                f"augmentation: unknown option(s) {', '.join(unknown)} (options: "
+                f"{', '.join(sorted(known))})"
             )
         super().__init__(
             open_image_set(images, root, **dict(options or {})),

@@ -58,7 +58,8 @@ class MethodTrainer:
         raise ConfigError(f"{self.method}: no ImageNet initialisation is defined for this trainer")
 
     def parameter_groups(self, model: nn.Module) -> list[dict[str, Any]]:
-        """``[{"params": [...], "lr_scale": 1.0, "name": ...}]``; default: every trainable parameter."""
+        """``[{"params": [...], "lr_scale": 1.0, "name": ...}]``; default: every trainable
+        parameter."""
         return [
             {
                 "name": "all",
@@ -68,7 +69,8 @@ class MethodTrainer:
         ]
 
     def loss(self, model: nn.Module, batch: ClipBatch) -> dict[str, Tensor]:
-        """Loss terms of one batch (already on the model's device); ``"loss"`` is the one minimised."""
+        """Loss terms of one batch (already on the model's device); ``"loss"`` is the one
+        minimised."""
         raise NotImplementedError
 
     def export_state(self, model: nn.Module) -> dict[str, Tensor]:
@@ -83,12 +85,14 @@ def get_trainer(method: str) -> type[MethodTrainer]:
     """The trainer class of ``method`` (an error naming the methods that have one)."""
     if method not in TRAINERS:
         raise ConfigError(
-            f"method {method!r} has no trainer yet; trainers exist for {', '.join(TRAINERS.names())}"
+            f"method {method!r} has no trainer yet; trainers exist for "
+            f"{', '.join(TRAINERS.names())}"
         )
     trainer = TRAINERS.get(method)
     if not (isinstance(trainer, type) and issubclass(trainer, MethodTrainer)):
         raise PluginError(
-            f"trainer of {method!r} ({TRAINERS.entry(method).origin}) is not a MethodTrainer subclass"
+            f"trainer of {method!r} ({TRAINERS.entry(method).origin}) is not a MethodTrainer "
+            "subclass"
         )
     return trainer
 
@@ -112,7 +116,8 @@ def object_targets(labels: Tensor, ids: Tensor) -> Tensor:
 
 
 def first_frame_objects(labels: Tensor, limit: int | None, void: int = 255) -> list[Tensor]:
-    """Per clip, the ids present in its first frame (void excluded), ascending, at most ``limit``."""
+    """Per clip, the ids present in its first frame (void excluded), ascending, at most
+    ``limit``."""
     out = []
     for clip in labels[:, 0]:
         ids = torch.unique(clip)

@@ -1,6 +1,7 @@
 """Training clips from real (or synthetic) videos: T frames in temporal order with random skips.
 
-A clip is drawn as follows, every random choice from the generator handed to :meth:`VideoClips.sample`:
+A clip is drawn as follows, every random choice from the generator handed to
+:meth:`VideoClips.sample`:
 
 1. a sequence, uniformly;
 2. T annotated frames in temporal order: gaps between consecutive frames drawn uniformly in
@@ -37,7 +38,8 @@ class VideoClips:
     """Clips of ``frames`` frames at ``size`` (H, W) from the sequences of a vosbench dataset.
 
     Args:
-        dataset: a catalogue name (``davis2017``, ``davis2016``, ``synthetic`` …) or a loaded Dataset.
+        dataset: a catalogue name (``davis2017``, ``davis2016``, ``synthetic`` …) or a loaded
+            Dataset.
         root, split, sequences, options: as for :func:`vosbench.datasets.load_dataset`
             (``options`` are loader options, e.g. ``{height: 128, width: 224}`` for synthetic).
         frames: T, frames per clip (≥ 1).
@@ -211,7 +213,8 @@ def _keep_objects(masks: np.ndarray, limit: int, rng: np.random.Generator) -> np
 def _affine(zoom: float, offset_y: float, offset_x: float, out_w: int, flip: bool) -> np.ndarray:
     """Frame → clip: scale by ``zoom``, shift the crop origin to 0, mirror if ``flip``.
 
-    Pixel centres map as ``x' = zoom·(x + ½) − ½ − offset`` (half-pixel convention, as resizing does).
+    Pixel centres map as ``x' = zoom·(x + ½) − ½ − offset`` (half-pixel convention, as resizing
+    does).
     """
     shift = 0.5 * zoom - 0.5
     matrix = np.array([[zoom, 0.0, shift - offset_x], [0.0, zoom, shift - offset_y]])
