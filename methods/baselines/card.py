@@ -1,4 +1,5 @@
-"""The baselines' cards and options: what ``vosbench methods`` shows, importable without torch or OpenCV."""
+"""The baselines' cards and options: what ``vosbench methods`` shows, importable without torch or
+OpenCV."""
 
 from __future__ import annotations
 
@@ -48,7 +49,8 @@ class FlowConfig:
 FIRST_FRAME = MethodCard(
     name="first-frame",
     task="semi-supervised",
-    summary="repeats the annotated masks unchanged (objects appearing later are added when they appear)",
+    summary="repeats the annotated masks unchanged (objects appearing later are added when they "
+    "appear)",
     licence="BSD-3-Clause (vosbench)",
     aliases=("copy-first-mask",),
     config=NoConfig,

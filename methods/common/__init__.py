@@ -1,4 +1,5 @@
-"""Building blocks shared by several methods: the ResNet backbone, weights files, inference set-up."""
+"""Building blocks shared by several methods: the ResNet backbone, weights files, inference
+set-up."""
 
 from __future__ import annotations
 

@@ -132,7 +132,8 @@ class PermutohedralLattice:
         self._alpha = np.float32(1.0 / (1.0 + 2.0 ** (-self.dim)))
 
     def filter(self, values: np.ndarray) -> np.ndarray:
-        """Filter values of shape (N,) or (C, N), channel by channel; returns float32, same shape."""
+        """Filter values of shape (N,) or (C, N), channel by channel; returns float32, same
+        shape."""
         values = np.asarray(values, dtype=np.float32)
         if values.shape[-1] != self.size or values.ndim > 2:
             raise ValueError(
@@ -495,7 +496,8 @@ def _check_inputs(image: np.ndarray, probabilities: np.ndarray) -> tuple[np.ndar
 def _check_probability(probability: np.ndarray) -> None:
     if not np.issubdtype(probability.dtype, np.floating):
         raise ValueError(
-            f"dense CRF probabilities must be floating point in [0, 1], got dtype {probability.dtype}"
+            "dense CRF probabilities must be floating point in [0, 1], got dtype "
+            f"{probability.dtype}"
         )
     if probability.size == 0:
         raise ValueError("dense CRF probability map is empty")

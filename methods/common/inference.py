@@ -43,7 +43,8 @@ def _fold(conv: nn.Conv2d, norm: FrozenBatchNorm2d) -> nn.Conv2d:
 
 
 def fold_batchnorm(module: nn.Module) -> nn.Module:
-    """An inference copy of ``module`` whose bottlenecks' frozen BatchNorms are folded into the convs.
+    """An inference copy of ``module`` whose bottlenecks' frozen BatchNorms are folded into the
+    convs.
 
     Saves three full-size passes over the activations per bottleneck. Only
     :class:`FrozenBatchNorm2d` is folded (its statistics are fixed by construction); the

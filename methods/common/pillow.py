@@ -97,7 +97,8 @@ def _resample(image: Tensor, out_size: int, kind: str) -> Tensor:
 
 
 def pillow_resize(image: Tensor, size: tuple[int, int], kind: str = "bilinear") -> Tensor:
-    """``PIL.Image.fromarray(image).resize((w, h), kind)`` for a uint8 (H, W, C) tensor → uint8 (h, w, C).
+    """``PIL.Image.fromarray(image).resize((w, h), kind)`` for a uint8 (H, W, C) tensor → uint8
+    (h, w, C).
 
     Horizontal pass first, as Pillow; a dimension whose size does not change is not resampled.
     """

@@ -177,7 +177,8 @@ class Bottleneck(nn.Module):
 
 
 class ResNet(nn.Module):
-    """Bottleneck ResNet with torchvision's module names (``conv1``, ``bn1``, ``layer1..4``, ``fc``).
+    """Bottleneck ResNet with torchvision's module names (``conv1``, ``bn1``, ``layer1..4``,
+    ``fc``).
 
     Args:
         layers: blocks per stage, e.g. ``(3, 4, 6, 3)`` for ResNet-50.

@@ -1,4 +1,5 @@
-"""COSNet's card and options: what ``vosbench methods`` shows, importable without torch or the network."""
+"""COSNet's card and options: what ``vosbench methods`` shows, importable without torch or the
+network."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ INIT_WEIGHTS_URL = "https://drive.google.com/open?id=1hy0-BAEestT9H4a3Sv78xrHrzm
 # Memory bounds. For input size S the features are (S/8)^2 positions x 256 channels (3.7 MB at
 # 473, 6.6 MB at 640, per cached frame) and a pair's co-attention affinity (S/8)^4 floats (52 MB
 # at 473, 164 MB at 640); the group variant holds one affinity per reference at once, twice
-# (softmax). At the largest values: 10 references in a group pass about 3.3 GB, 256 cached frames 1.7 GB.
+# (softmax). At the largest values: 10 references in a group pass about 3.3 GB, 256 cached frames
+# 1.7 GB.
 MAX_INPUT_SIZE = 640
 MAX_FEATURE_CACHE = 256
 MAX_REFERENCES = 10
@@ -34,7 +36,8 @@ class COSNetConfig:
         group: the released group variant (feature-level fusion of all references in one head
             pass) instead of averaging the pairs' maps.
         feature_cache: frames whose encoder features are kept (least recently used dropped first;
-            about 3.7 MB each in fp32, at most 256); 0 re-encodes both frames of every pair, as released.
+            about 3.7 MB each in fp32, at most 256); 0 re-encodes both frames of every pair, as
+            released.
         crf: refine each frame with the dense CRF (``vosbench_methods.common.densecrf``).
         crf_iterations … crf_bilateral_compat: the CRF's parameters (iterations 0 … 100, kernel
             widths 0.1 … 100 px (gaussian), 0.1 … 200 px and 0.1 … 255 levels (bilateral),
@@ -79,12 +82,12 @@ CARD = MethodCard(
     precisions=("fp32", "tf32", "amp-bf16", "amp-fp16"),
     multi_object=False,
     offline=True,
-    input_policy="every frame warped to 473x473 (Pillow bilinear on uint8, aspect ratio not kept), BGR, "
-    "Caffe mean subtraction; the answer resized back to the frame's size",
-    protocol="per frame, 5 reference frames drawn with random.sample over the whole video (seeded and "
-    "recorded); x1 of each (frame, reference) pair averaged; binarised at 0.5 (id 1). Paper "
-    "numbers add a dense CRF (-c crf=true). Reference frames are read inside step (timed); "
-    "x2 and the saliency map are not computed; each frame is encoded once (feature cache)",
+    input_policy="every frame warped to 473x473 (Pillow bilinear on uint8, aspect ratio not kept), "
+    "BGR, Caffe mean subtraction; the answer resized back to the frame's size",
+    protocol="per frame, 5 reference frames drawn with random.sample over the whole video (seeded "
+    "and recorded); x1 of each (frame, reference) pair averaged; binarised at 0.5 (id 1). Paper "
+    "numbers add a dense CRF (-c crf=true). Reference frames are read inside step (timed); x2 and "
+    "the saliency map are not computed; each frame is encoded once (feature cache)",
     reference={
         "davis2016/val J-Mean": "80.5 (DAVIS leaderboard, with CRF; ~78.3-79.0 without, issue #22)",
         "davis2016/val F-Mean": "79.5 (DAVIS leaderboard, with CRF)",

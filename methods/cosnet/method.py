@@ -126,7 +126,8 @@ class COSNet(VOSMethod):
 
     @classmethod
     def build_network(cls, config: Any, weights: str | Path | None = None) -> COSNetNet:
-        """The network (eval mode, CPU) with ``weights`` loaded strictly, or seeded random weights."""
+        """The network (eval mode, CPU) with ``weights`` loaded strictly, or seeded random
+        weights."""
         with seeded(config.seed):
             net = COSNetNet()
         if weights is not None:
@@ -227,8 +228,8 @@ class COSNet(VOSMethod):
     # -- internals ------------------------------------------------------------------------
 
     def probability(self, index: int, frame: Tensor, references: Seq[int]) -> Tensor:
-        """Foreground probability (1, 1, S, S) of frame ``index`` (S = ``input_size``): the mean of the
-        pairs' x1 maps (summed in reference order), or the group variant's single map."""
+        """Foreground probability (1, 1, S, S) of frame ``index`` (S = ``input_size``): the mean of
+        the pairs' x1 maps (summed in reference order), or the group variant's single map."""
         size = (self.config.input_size, self.config.input_size)
         if self.config.group:
             features = self._features(index, frame)
@@ -274,8 +275,9 @@ class COSNet(VOSMethod):
         return DenseCRFParams(**{name: value for name, value in given.items() if value is not None})
 
     def _refine(self, frame: Tensor, probability: Tensor) -> Tensor:
-        """Dense-CRF labels (H, W) uint8 0/1 from the map as the released CRF script reads it: quantised
-        to 8 bits (the saved PNG); the CRF min-max normalises it per frame (a constant map left as it is)."""
+        """Dense-CRF labels (H, W) uint8 0/1 from the map as the released CRF script reads it:
+        quantised to 8 bits (the saved PNG); the CRF min-max normalises it per frame (a constant map
+        left as it is)."""
         from vosbench_methods.common.densecrf import dense_crf
 
         saved = (probability.float() * 255.0).to(torch.uint8).cpu().numpy()

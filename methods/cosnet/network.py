@@ -1,4 +1,5 @@
-"""The COSNet network (Lu et al., CVPR 2019): a DeepLabv3 encoder shared by two frames, co-attention.
+"""The COSNet network (Lu et al., CVPR 2019): a DeepLabv3 encoder shared by two frames,
+co-attention.
 
 Module and parameter names are those of the authors' released checkpoint (``encoder.*``,
 ``linear_e``, ``gate``, ``conv1`` … ``main_classifier2``), registered in the same order, so the
@@ -151,8 +152,9 @@ class COSNetNet(nn.Module):
         return torch.bmm(self.linear_e(flat_a.transpose(1, 2).contiguous()), flat_b)
 
     def attend(self, affinity: Tensor, values: Tensor, like: Tensor) -> Tensor:
-        """values (N, C, ·) weighted by ``affinity`` (N, positions of values, positions of ``like``),
-        a softmax over the values' positions, gated, shaped like ``like`` (N, C, h, w)."""
+        """values (N, C, ·) weighted by ``affinity`` (N, positions of values, positions of
+        ``like``), a softmax over the values' positions, gated, shaped like ``like``
+        (N, C, h, w)."""
         attended = torch.bmm(values.flatten(2), F.softmax(affinity, dim=1)).view_as(like)
         return attended * torch.sigmoid(self.gate(attended))
 
@@ -164,7 +166,8 @@ class COSNetNet(nn.Module):
     # -- heads ------------------------------------------------------------------------------------
 
     def head1(self, attended: Tensor, features: Tensor, size: tuple[int, int]) -> Tensor:
-        """x1: the frame-a probability at ``size`` from its gated attended map and its own features."""
+        """x1: the frame-a probability at ``size`` from its gated attended map and its own
+        features."""
         x = self.prelu(self.bn1(self.conv1(torch.cat([attended, features], 1))))
         return torch.sigmoid(bilinear_resize(self.main_classifier1(x), size))
 
@@ -175,7 +178,8 @@ class COSNetNet(nn.Module):
     def segment(
         self, va: Tensor, vb: Tensor, size: tuple[int, int] = (INPUT_SIZE, INPUT_SIZE)
     ) -> Tensor:
-        """x1 alone (N, 1, *size) from the encoder features of the frame (``va``) and a reference (``vb``).
+        """x1 alone (N, 1, *size) from the encoder features of the frame (``va``) and a reference
+        (``vb``).
 
         Equal to ``forward(input1, input2)[0]`` when ``va``/``vb`` are those inputs' features;
         x2 and the saliency map are not computed.
@@ -189,7 +193,8 @@ class COSNetNet(nn.Module):
         references: Sequence[Tensor],
         size: tuple[int, int] = (INPUT_SIZE, INPUT_SIZE),
     ) -> Tensor:
-        """The released group variant: x1 from the references' features concatenated along the height.
+        """The released group variant: x1 from the references' features concatenated along the
+        height.
 
         As released, the affinity is normalised twice: a softmax over the frame's positions, then a
         softmax of that result over the references' positions gives the weights with which the

@@ -1,4 +1,5 @@
-"""RANet's card and options: what ``vosbench methods`` shows, importable without torch or the network."""
+"""RANet's card and options: what ``vosbench methods`` shows, importable without torch or the
+network."""
 
 from __future__ import annotations
 
@@ -48,8 +49,8 @@ CARD = MethodCard(
     code_url="https://github.com/Storife/RANet",
     licence="Apache-2.0 (authors' code)",
     needs_weights=True,
-    weights_help=f"Download RANet_video_single.pth (DAVIS-2016) or RANet_video_multi.pth (DAVIS-2017) "
-    f"from {WEIGHTS_URL} and convert it once: `vosbench convert --method ranet "
+    weights_help="Download RANet_video_single.pth (DAVIS-2016) or RANet_video_multi.pth "
+    f"(DAVIS-2017) from {WEIGHTS_URL} and convert it once: `vosbench convert --method ranet "
     "RANet_video_single.pth ranet-single.pth`.",
     weights_url=WEIGHTS_URL,
     precisions=("fp32", "tf32", "amp-bf16", "amp-fp16", "fp16"),
@@ -64,8 +65,8 @@ CARD = MethodCard(
         "davis2016/val F-Mean": "85.4 (paper)",
         "davis2017/val J-Mean": "63.2 (paper; DAVIS leaderboard .6325)",
         "davis2017/val F-Mean": "68.2 (DAVIS leaderboard .6819)",
-        "davis2016/val ms/frame": "33 (paper, TITAN Xp, unsynchronised, fp16, batch 4; 45 synchronised "
-        "batch 1 on a GTX 1080 Ti per the authors' issue #7)",
+        "davis2016/val ms/frame": "33 (paper, TITAN Xp, unsynchronised, fp16, batch 4; 45 "
+        "synchronised batch 1 on a GTX 1080 Ti per the authors' issue #7)",
     },
     config=RANetConfig,
 )

@@ -166,7 +166,8 @@ def crop_box(mask: Tensor) -> tuple[int, int, int, int]:
 
 
 def crop_resize(x: Tensor, box: tuple[int, int, int, int], mode: str) -> Tensor:
-    """Crop (N, C, 480, 864) to ``box`` and resize to 480×864 (bilinear without aligned corners, or nearest)."""
+    """Crop (N, C, 480, 864) to ``box`` and resize to 480×864 (bilinear without aligned corners, or
+    nearest)."""
     top, left, bottom, right = box
     x = x[..., top:bottom, left:right]
     if mode == "nearest":
@@ -175,7 +176,8 @@ def crop_resize(x: Tensor, box: tuple[int, int, int, int], mode: str) -> Tensor:
 
 
 def uncrop(x: Tensor, box: tuple[int, int, int, int]) -> Tensor:
-    """Network output (N, C, 480, 864) back into the box (bilinear, corners aligned), zero elsewhere."""
+    """Network output (N, C, 480, 864) back into the box (bilinear, corners aligned), zero
+    elsewhere."""
     top, left, bottom, right = box
     x = F.interpolate(x, size=(bottom - top, right - left), mode="bilinear", align_corners=True)
     return F.pad(x, (left, INPUT_HW[1] - right, top, INPUT_HW[0] - bottom))
@@ -217,7 +219,8 @@ class RANet(VOSMethod):
 
     @classmethod
     def convert_weights(cls, source: Path, *, allow_pickle: bool = False) -> Mapping[str, Tensor]:
-        """Any of the three released files (video single, image single, video multi) → our keys, strictly.
+        """Any of the three released files (video single, image single, video multi) → our keys,
+        strictly.
 
         The dead modules' weights are kept: every key of the file is consumed.
         """
@@ -321,7 +324,8 @@ class RANet(VOSMethod):
         return torch.cat([probs * (1.0 - new_masks.sum(0, keepdim=True)).clamp_min(0.0), new_masks])
 
     def _object_masks(self, labels: Tensor, box: tuple[int, int, int, int]) -> Tensor:
-        """Per-object masks (K, 480, 864) of the hard labels cropped to ``box`` (nearest neighbour)."""
+        """Per-object masks (K, 480, 864) of the hard labels cropped to ``box``
+        (nearest neighbour)."""
         cropped = crop_resize(labels[None, None].float(), box, "nearest")[0, 0]
         ids = torch.arange(1, self.num_objects + 1, device=cropped.device, dtype=cropped.dtype)
         return (cropped[None] == ids[:, None, None]).to(self.dtype)
@@ -340,7 +344,8 @@ class RANet(VOSMethod):
 
 
 def _labels(probs: Tensor) -> Tensor:
-    """Hard labels (480, 864): object k where p_k > 0.5 and p_k is the largest (the later object on ties)."""
+    """Hard labels (480, 864): object k where p_k > 0.5 and p_k is the largest (the later object on
+    ties)."""
     labels = torch.zeros(probs.shape[1:], dtype=torch.long, device=probs.device)
     top = probs.max(0, keepdim=True).values
     for k in range(probs.shape[0]):

@@ -17,7 +17,8 @@ strictly. Shapes below are for the fixed 480×864 input.
 * Decoder: three levels (R1 at 1/8, R2 at 1/4, R3 at 1/2 → full size) fed with low-level
   features (``ls*``), the merged maps and the previous mask; sigmoid output.
 * ``rank_A``, ``p_1b``, ``res_1b``, ``p_2b`` are stored in the checkpoints but never used by the
-  authors' evaluation: kept so loading stays strict (:data:`vosbench_methods.ranet.card.DEAD_MODULES`).
+  authors' evaluation: kept so loading stays strict
+  (:data:`vosbench_methods.ranet.card.DEAD_MODULES`).
 
 Upsampling conventions follow the released code: ``UpsamplingBilinear2d`` (corners aligned)
 inside the ``ls*`` and decoder blocks, ``F.upsample`` (corners not aligned) for L5 and the
@@ -73,7 +74,8 @@ class ResBlock(nn.Module):
 
 
 class MultiScaleBlock(nn.Module):
-    """Sum of three 3×3 convolutions with dilations 1, 3, 6 (the code; the supplement says 1, 6, 9)."""
+    """Sum of three 3×3 convolutions with dilations 1, 3, 6 (the code; the supplement
+    says 1, 6, 9)."""
 
     def __init__(self, cin: int, cout: int, dilations: Sequence[int] = (1, 3, 6)):
         super().__init__()
@@ -179,7 +181,8 @@ class RANetNet(nn.Module):
         return F.normalize(self.L_g(torch.cat([f3, f4, f5], dim=1)))
 
     def template(self, x: Tensor) -> Tensor:
-        """Template kernels (N, 512, h, w): matching features average-pooled 2×2 (15×27 at 480×864)."""
+        """Template kernels (N, 512, h, w): matching features average-pooled 2×2
+        (15×27 at 480×864)."""
         return F.avg_pool2d(self.matching(self.backbone(x)), 2)
 
     @staticmethod
@@ -242,7 +245,8 @@ class RANetNet(nn.Module):
     def forward_single(
         self, x: Tensor, kernels: Tensor, template_mask: Tensor, previous: Tensor
     ) -> Tensor:
-        """Single-object head: binary template and previous masks (N, 1, H, W) → probability (N, 1, H, W).
+        """Single-object head: binary template and previous masks (N, 1, H, W) → probability
+        (N, 1, H, W).
 
         Foreground cells are weighted by their object fraction; background cells are those with
         at most 10 % object (hard weights), as released.

@@ -70,8 +70,8 @@ class PairTrainer(MethodTrainer):
         if tuple(size) == INPUT_HW:
             return None
         return (
-            f"RANet trains at {INPUT_HW[0]}x{INPUT_HW[1]} only (its ranking module has one channel per "
-            f"template cell): set the size to {list(INPUT_HW)}"
+            f"RANet trains at {INPUT_HW[0]}x{INPUT_HW[1]} only (its ranking module has one channel "
+            f"per template cell): set the size to {list(INPUT_HW)}"
         )
 
     def load_imagenet(self, model: nn.Module, path: str) -> None:

@@ -45,7 +45,8 @@ EPS = 1e-7
 
 
 def pad_amounts(height: int, width: int) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right): always adds 1–32 px to reach a multiple of 32, split floor/ceil."""
+    """(top, bottom, left, right): always adds 1–32 px to reach a multiple of 32, split
+    floor/ceil."""
     ph, pw = STRIDE - height % STRIDE, STRIDE - width % STRIDE
     return ph // 2, ph - ph // 2, pw // 2, pw - pw // 2
 
@@ -60,13 +61,15 @@ def scaled_size(height: int, width: int, scale: float) -> tuple[int, int]:
 
 
 def aggregate(foreground: Tensor) -> Tensor:
-    """Soft aggregation: [background pass, object passes] foregrounds (M+1, H, W) → normalised (M+1, H, W)."""
+    """Soft aggregation: [background pass, object passes] foregrounds (M+1, H, W) → normalised
+    (M+1, H, W)."""
     estimates = torch.cat([1.0 - foreground[:1], foreground[1:]]).clamp(EPS, 1.0 - EPS)
     return torch.softmax(torch.log(estimates / (1.0 - estimates)), dim=0)
 
 
 class RGMP(VOSMethod):
-    """Reference-guided mask propagation with the released 3-scale, soft-aggregation test protocol."""
+    """Reference-guided mask propagation with the released 3-scale, soft-aggregation test
+    protocol."""
 
     card: ClassVar[MethodCard] = CARD
     Config: ClassVar[type] = RGMPConfig
@@ -99,7 +102,8 @@ class RGMP(VOSMethod):
 
     @classmethod
     def build_network(cls, config: Any, weights: str | Path | None = None) -> RGMPNet:
-        """The network (eval mode, CPU) with ``weights`` loaded strictly, or seeded random weights."""
+        """The network (eval mode, CPU) with ``weights`` loaded strictly, or seeded random
+        weights."""
         with seeded(config.seed):
             net = cls.network_class(align_corners=config.align_corners, size=config.size)
         if weights is not None:
@@ -108,7 +112,8 @@ class RGMP(VOSMethod):
 
     @classmethod
     def convert_weights(cls, source: Path, *, allow_pickle: bool = False) -> Mapping[str, Tensor]:
-        """The authors' checkpoint (``module.`` keys, legacy pickle, no BatchNorm counters) → our keys.
+        """The authors' checkpoint (``module.`` keys, legacy pickle, no BatchNorm counters) → our
+        keys.
 
         Every key of the file must be consumed and every parameter of the network filled.
         """
@@ -171,7 +176,8 @@ class RGMP(VOSMethod):
         return [self._encode_at(rgb, masks, size).r5 for size in self.sizes]
 
     def _pass_masks(self) -> Tensor:
-        """Previous masks of this frame's passes: [union, objects] for M >= 2, [object] for M = 1."""
+        """Previous masks of this frame's passes: [union, objects] for M >= 2, [object] for
+        M = 1."""
         objects = self.probs[1:]
         if len(objects) == 1:
             return objects
@@ -203,7 +209,8 @@ class RGMP(VOSMethod):
         return aggregate(foreground)
 
     def _after_propagation(self, target_r5: list[Tensor]) -> None:
-        """Hook after each propagated frame (FAN's ``reference=previous`` replaces the references)."""
+        """Hook after each propagated frame (FAN's ``reference=previous`` replaces the
+        references)."""
 
     def _add_objects(self, rgb: Tensor, mask: Tensor, obj_ids: Seq[int]) -> None:
         """Hand in new objects: their masks become their probabilities and their references."""

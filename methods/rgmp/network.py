@@ -1,4 +1,5 @@
-"""The RGMP network (Oh et al., CVPR 2018): siamese mask-aware encoder, global convolution, refine decoder.
+"""The RGMP network (Oh et al., CVPR 2018): siamese mask-aware encoder, global convolution, refine
+decoder.
 
 Module and parameter names are those of the authors' released ``weights.pth`` (without the
 DataParallel ``module.`` prefix): ``Encoder.conv1_p``, ``Encoder.res2`` … ``Encoder.res5``,
@@ -41,7 +42,8 @@ DECODER_CHANNELS = 256
 
 @dataclass(frozen=True)
 class NetworkSize:
-    """Widths of an RGMP-family network: encoder stem width and blocks per stage, decoder channels."""
+    """Widths of an RGMP-family network: encoder stem width and blocks per stage, decoder
+    channels."""
 
     width: int = 64
     blocks: tuple[int, int, int, int] = (3, 4, 6, 3)
@@ -142,7 +144,8 @@ def _conv3x3(cin: int, cout: int) -> nn.Conv2d:
 
 
 class Refine(nn.Module):
-    """Skip branch (``convFS1`` + residual ``convFS2/3``) plus ×2 coarse map, then residual ``convMM1/2``.
+    """Skip branch (``convFS1`` + residual ``convFS2/3``) plus ×2 coarse map, then residual
+    ``convMM1/2``.
 
     :meth:`attend` is the hook FAN fills with CBAM attention on the skip branch's residual path.
     """
@@ -217,11 +220,13 @@ class RGMPNet(nn.Module):
         self.Decoder = self.decoder_class(align_corners, widths)
 
     def forward(self, rgb: Tensor, mask: Tensor, reference_r5: Tensor) -> Tensor:
-        """Logits for target frames ``rgb`` with previous masks ``mask`` against reference features."""
+        """Logits for target frames ``rgb`` with previous masks ``mask`` against reference
+        features."""
         return self.Decoder(self.Encoder(rgb, mask), reference_r5)
 
     def for_inference(self) -> RGMPNet:
-        """A copy with every frozen BatchNorm folded into its convolution (same outputs, fewer passes).
+        """A copy with every frozen BatchNorm folded into its convolution (same outputs, fewer
+        passes).
 
         The stem's ``bn1`` folds into both ``conv1`` and ``conv1_p``, whose outputs it normalises
         together. The copy is for inference only: its state dict no longer matches the file.

@@ -1,4 +1,5 @@
-"""Recurrent training of RGMP and FAN: back-propagation through T frames with the soft previous mask.
+"""Recurrent training of RGMP and FAN: back-propagation through T frames with the soft previous
+mask.
 
 Per clip (rgmp.md §6.1 step 2, fan.md §4): the first frame and its ground-truth masks are the
 reference; for t = 1 … T−1 frame t is encoded with the previous mask and decoded against the
@@ -284,7 +285,8 @@ class RecurrentTrainer(MethodTrainer):
     @staticmethod
     def _next_previous(foreground: Tensor, passes: Passes, merged: list[Tensor | None]) -> Tensor:
         """The next frame's previous masks: per clip, its passes' foregrounds, or where the clip
-        aggregates, [union, objects] of its soft-aggregated map (``merged``, :func:`_soft_aggregates`)."""
+        aggregates, [union, objects] of its soft-aggregated map (``merged``,
+        :func:`_soft_aggregates`)."""
         if not any(passes.aggregated):
             return foreground
         parts = []
@@ -298,8 +300,8 @@ class RecurrentTrainer(MethodTrainer):
 
 
 def _confuse(previous: Tensor, passes: Passes, probability: float) -> Tensor:
-    """With ``probability``, an object pass's previous mask joined (max) with another object's of its
-    clip (torch's global generator, as :func:`_perturb`)."""
+    """With ``probability``, an object pass's previous mask joined (max) with another object's of
+    its clip (torch's global generator, as :func:`_perturb`)."""
     rows = list(previous)
     for group, both in zip(passes.groups, passes.aggregated):
         objects = group[1:] if both else group
@@ -354,7 +356,8 @@ def _translate(mask: Tensor, dy: int, dx: int) -> Tensor:
 
 
 def _pad(rgb: Tensor, labels: Tensor, batch: ClipBatch):
-    """The clip zero-padded as :func:`pad_amounts` pads test frames; labels void, previous masks empty there."""
+    """The clip zero-padded as :func:`pad_amounts` pads test frames; labels void, previous masks
+    empty there."""
     top, bottom, left, right = pad_amounts(*rgb.shape[-2:])
     sides = (left, right, top, bottom)
     previous = F.pad(batch.previous, sides)

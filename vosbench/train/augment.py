@@ -433,8 +433,8 @@ def pixel_grid(height: int, width: int) -> np.ndarray:
 def backward_map(
     forward: np.ndarray, output_hw: tuple[int, int], field: np.ndarray | None = None
 ) -> np.ndarray:
-    """(H, W, 2) float32 input coordinates sampled for each output pixel p: forward⁻¹(p +
-    field(p))."""
+    """(H, W, 2) float32 input coordinates sampled for each output pixel p:
+    forward⁻¹(p + field(p))."""
     points = pixel_grid(*output_hw)
     if field is not None:
         points = points + field
