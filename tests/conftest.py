@@ -51,7 +51,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @contextlib.contextmanager
 def restored(registry) -> Iterator:
-    """Whatever a test registers in ``registry`` (or loads from entry points) vanishes afterwards."""
+    """Whatever a test registers in ``registry`` (or loads from entry points) vanishes
+    afterwards."""
     saved = dict(registry._entries), dict(registry._aliases), registry._plugins_loaded
     try:
         yield registry

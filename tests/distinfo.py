@@ -41,7 +41,8 @@ def installed_entry_points(distribution: str) -> EntryPoints:
 
 
 def write_dist_info(site: Path, name: str, entry_points: EntryPoints, version: str = "1.0") -> Path:
-    """``site/<name>-<version>.dist-info`` with METADATA and entry_points.txt; returns the folder."""
+    """``site/<name>-<version>.dist-info`` with METADATA and entry_points.txt; returns the
+    folder."""
     folder = site / f"{name.replace('-', '_')}-{version}.dist-info"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "METADATA").write_text(

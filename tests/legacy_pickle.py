@@ -61,7 +61,8 @@ class _LegacyPickler(pickle.Pickler):
 def save_like_pytorch03(
     state: Mapping[str, torch.Tensor], path: Path | str, location: str = "cuda:0"
 ) -> None:
-    """Write ``state`` (float tensors) in PyTorch 0.3's legacy format, storages tagged ``location``."""
+    """Write ``state`` (float tensors) in PyTorch 0.3's legacy format, storages tagged
+    ``location``."""
     with open(path, "wb") as handle:
         pickle.dump(MAGIC_NUMBER, handle, protocol=2)
         pickle.dump(PROTOCOL_VERSION, handle, protocol=2)

@@ -1,4 +1,5 @@
-"""Deterministic synthetic regression scenarios (metrics.md §12.4), written in the DAVIS-2017 layout.
+"""Deterministic synthetic regression scenarios (metrics.md §12.4), written in the DAVIS-2017
+layout.
 
 Every builder draws shapes with numpy only (fixed seeds) and writes:
 
@@ -186,7 +187,8 @@ class _Layout:
 
 
 def drift_ellipse(root: PathLike) -> dict:
-    """854x480, 12 frames, 2 ellipses; the prediction drifts more and more (Decay > 0), bound_pix 8."""
+    """854x480, 12 frames, 2 ellipses; the prediction drifts more and more (Decay > 0),
+    bound_pix 8."""
     h, w, T = 480, 854, 12
     rng = np.random.default_rng(1001)
     L = _Layout(root)
@@ -516,7 +518,8 @@ def _small_seq(h: int = 60, w: int = 80, T: int = 5, n_obj: int = 2):
 
 
 def err_extra_id(root: PathLike) -> dict:
-    """A prediction uses id 3 while GT frame 0 has 2 objects (official: message, sys.exit, status 0)."""
+    """A prediction uses id 3 while GT frame 0 has 2 objects (official: message, sys.exit,
+    status 0)."""
     L = _Layout(root)
     gt, pred = _small_seq()
     pred[2] = pred[2].copy()

@@ -1,5 +1,5 @@
-"""The method and trainer catalogues: filled from entry points only, vosbench's own as any package's;
-the listing reads torch-free cards and shows a broken entry as a row."""
+"""The method and trainer catalogues: filled from entry points only, vosbench's own as any
+package's; the listing reads torch-free cards and shows a broken entry as a row."""
 
 from __future__ import annotations
 
@@ -174,7 +174,9 @@ BROKEN_PLUGIN = textwrap.dedent("""
     from vosbench.runner import MethodCard, NoConfig, VOSMethod
 
     TWIN_CARD = MethodCard(name="twin", task="semi-supervised", summary="what the listing says")
-    LAZY_CARD = MethodCard(name="lazy", task="unsupervised", summary="listed from its card", config=NoConfig)
+    LAZY_CARD = MethodCard(
+        name="lazy", task="unsupervised", summary="listed from its card", config=NoConfig
+    )
     OTHER_CARD = MethodCard(name="someone-else", task="semi-supervised", summary="another method")
 
     class Twin(VOSMethod):

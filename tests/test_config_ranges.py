@@ -1,4 +1,5 @@
-"""Hostile config values: declared option ranges, training clip sizes, missing annotation folders."""
+"""Hostile config values: declared option ranges, training clip sizes, missing annotation
+folders."""
 
 from __future__ import annotations
 
@@ -321,7 +322,8 @@ def test_trainer_option_ranges_name_the_file(tmp_path):
 # -- a DAVIS-2017 folder without the unsupervised annotations ------------------------------
 @pytest.fixture(scope="module")
 def davis2017_root(tmp_path_factory):
-    """A synthetic DAVIS-2017 layout as `vosbench synth` writes it: Annotations, no Annotations_unsupervised."""
+    """A synthetic DAVIS-2017 layout as `vosbench synth` writes it: Annotations, no
+    Annotations_unsupervised."""
     root = tmp_path_factory.mktemp("synth") / "davis"
     assert main(["synth", str(root), "--preset", "small"]) == 0
     assert (root / "Annotations" / "480p").is_dir() and not (

@@ -512,7 +512,8 @@ def _release(keys: str, value: float = 0.5) -> OrderedDict:
 
 
 def _deeplab_init(value: float = 0.25) -> OrderedDict:
-    """deeplab_davis_12_0.pth's layout: the encoder's keys without ``encoder.``, DataParallel-prefixed."""
+    """deeplab_davis_12_0.pth's layout: the encoder's keys without ``encoder.``,
+    DataParallel-prefixed."""
     return OrderedDict(
         (f"module.{k[len('module.encoder.') :]}", v)
         for k, v in _release("COSNet_DataParallel_state_dict_keys.txt", value).items()

@@ -1,4 +1,5 @@
-"""`vosbench eval` end to end: outputs, staleness, protocols, and every bad input's message and exit code."""
+"""`vosbench eval` end to end: outputs, staleness, protocols, and every bad input's message and exit
+code."""
 
 from __future__ import annotations
 
@@ -561,8 +562,9 @@ def test_davis2016_scores_t_on_its_eval_t_sequences_by_default(davis2016_root, c
         "the official columns stay as they are"
     )
     header, values = read_csv(tmp_path / "global_metrics-val.csv")
-    # Per-sequence T of the ground truth from the DAVIS-2016 toolkit (fperazzi/davis @ aaee12c, built and
-    # run side by side; results/t_stability.md): blackswan 0.013085, scooter-black 0.056525.
+    # Per-sequence T of the ground truth from the DAVIS-2016 toolkit (fperazzi/davis @ aaee12c,
+    # built and run side by side; results/t_stability.md): blackswan 0.013085, scooter-black
+    # 0.056525.
     assert float(values[header.index("T-Mean")]) == pytest.approx(
         (0.013085 + 0.056525) / 2, abs=2e-5
     )

@@ -151,7 +151,7 @@ def test_eval_of_a_run_folder_reads_its_dataset_from_the_manifest(root, tmp_path
     assert evaluation_status(RunStore(out)).current
 
 
-# -- split lists and roots ---------------------------------------------------------------------------
+# -- split lists and roots -------------------------------------------------------------------------
 def test_a_split_list_naming_absent_sequences_is_an_error_unless_allowed(root, tmp_path, capsys):
     (root / "ImageSets" / "2017" / "val.txt").write_text(
         "synth-000\nsynth-001\nsynth-002\nghost-a\nghost-b\n"
@@ -220,7 +220,7 @@ def test_force_never_empties_a_folder_that_holds_no_run(root, tmp_path, capsys):
     )
 
 
-# -- damaged and foreign files ----------------------------------------------------------------------
+# -- damaged and foreign files ---------------------------------------------------------------------
 DAMAGES = {
     "not UTF-8": b"\xff\xfe\x00garbage",
     "null": b"null",
@@ -351,7 +351,7 @@ def test_a_full_disk_while_writing_the_tables_leaves_the_old_ones_whole(
     assert not list(predictions.glob(".*.tmp")), "no staged file is left behind"
 
 
-# -- locks ------------------------------------------------------------------------------------------
+# -- locks -----------------------------------------------------------------------------------------
 def test_a_second_run_on_a_locked_folder_names_the_holder(root, tmp_path, capsys):
     out = tmp_path / "run"
     with RunLocks(out).worker("shard-0-of-1"):
@@ -399,7 +399,7 @@ def test_folder_lock_is_exclusive_within_one_process_too(tmp_path):
     FolderLock(tmp_path / "x.lock", "again").acquire().release()
 
 
-# -- speed on a busy machine --------------------------------------------------------------------------
+# -- speed on a busy machine -----------------------------------------------------------------------
 def test_the_load_probe_sees_another_process_burning_a_core():
     from vosbench.runner.load import LoadProbe
 
@@ -442,7 +442,7 @@ def test_speed_on_an_idle_machine_is_exclusive(root, tmp_path, capsys, idle_mach
     assert json.loads((out / "summary.json").read_text())["exclusive"] is True
 
 
-# -- small things ------------------------------------------------------------------------------------
+# -- small things ----------------------------------------------------------------------------------
 def test_ctrl_c_says_that_rerunning_resumes(root, tmp_path, capsys, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

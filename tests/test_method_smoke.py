@@ -1,5 +1,6 @@
 """Every registered method runs: built with random weights at its tiniest size, two frames of a
-tiny synthetic video through the real runner. A method that stops importing or running fails here."""
+tiny synthetic video through the real runner. A method that stops importing or running fails
+here."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The worked plug-in examples of docs/plugins.md run as written, so the page cannot drift from the API.
+"""The worked plug-in examples of docs/plugins.md run as written, so the page cannot drift from the
+API.
 
 The page marks each code block with an HTML comment above it:
 
@@ -156,7 +157,8 @@ def test_the_example_runs_as_written(
 
 
 def check_commands(entry_points: dict[str, dict[str, str]], capsys) -> None:
-    """The commands the page promises take the plug-ins: listings show them, validate reads the dataset."""
+    """The commands the page promises take the plug-ins: listings show them, validate reads the
+    dataset."""
     from vosbench.cli import main
 
     capsys.readouterr()

@@ -1,4 +1,5 @@
-"""RANet: layout against the spec's key list, the crop-and-track geometry, conversion, runner runs."""
+"""RANet: layout against the spec's key list, the crop-and-track geometry, conversion, runner
+runs."""
 
 from __future__ import annotations
 

@@ -14,7 +14,8 @@ from vosbench.registry import Registry, import_object
 
 
 def test_lazy_entries_import_on_first_use(tmp_path, monkeypatch):
-    """The target module is one nothing else imports, so only the registry's own import can load it."""
+    """The target module is one nothing else imports, so only the registry's own import can load
+    it."""
     module = "vosbench_lazy_target_probe"
     (tmp_path / f"{module}.py").write_text("def join(*parts):\n    return '/'.join(parts)\n")
     monkeypatch.syspath_prepend(str(tmp_path))

@@ -273,7 +273,8 @@ def test_autocast_runs_and_stays_close(precision):
 
 
 def _release_state(keys: str, values=None) -> OrderedDict:
-    """A state dict with the spec's keys and shapes (random values, or one broadcast value: tiny files)."""
+    """A state dict with the spec's keys and shapes (random values, or one broadcast value: tiny
+    files)."""
     generator = torch.Generator().manual_seed(0)
     state = OrderedDict()
     for key, shape in spec_keys(keys):
@@ -290,7 +291,8 @@ def _release_state(keys: str, values=None) -> OrderedDict:
 
 @pytest.fixture(scope="module")
 def rgmp_release(tmp_path_factory):
-    """The authors' file as released: ``module.`` keys, PyTorch 0.3 legacy pickle, no BN counters."""
+    """The authors' file as released: ``module.`` keys, PyTorch 0.3 legacy pickle, no BN
+    counters."""
     folder = tmp_path_factory.mktemp("rgmp-release")
     state = _release_state("RGMP_DataParallel_state_dict_keys.txt")
     save_like_pytorch03(state, folder / "weights.pth")

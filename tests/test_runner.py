@@ -128,7 +128,8 @@ class TooManyChannels(Probabilities):
 
 
 class LooksAhead(VOSMethod):
-    """Offline: segments each frame by differencing it with the last frame, read through the reader."""
+    """Offline: segments each frame by differencing it with the last frame, read through the
+    reader."""
 
     card = MethodCard(name="test-offline", task="unsupervised", summary="test method", offline=True)
 
@@ -391,7 +392,8 @@ def test_unknown_method_and_option_errors(tmp_path, capsys):
 
 # -- protocol details -----------------------------------------------------------------------
 class LateObjectSequence(Sequence):
-    """Object 1 from frame 0, object 3 handed in when it appears at frame 3 (ids need not be contiguous)."""
+    """Object 1 from frame 0, object 3 handed in when it appears at frame 3 (ids need not be
+    contiguous)."""
 
     def __init__(self):
         self.name, self.frames, self.annotated = (

@@ -1,4 +1,5 @@
-"""Training: clip sampling, config errors, losses that learn, checkpoints, bit-identical resume, CLI."""
+"""Training: clip sampling, config errors, losses that learn, checkpoints, bit-identical resume,
+CLI."""
 
 from __future__ import annotations
 
@@ -539,7 +540,8 @@ def test_simulated_previous_masks_replace_the_prediction():
 
 
 class _RecordingRANet(torch.nn.Module):
-    """Stands in for RANetNet: records what the trainer feeds it, answers a learnable constant map."""
+    """Stands in for RANetNet: records what the trainer feeds it, answers a learnable constant
+    map."""
 
     def __init__(self):
         super().__init__()
