@@ -160,11 +160,13 @@ def render(rows: list[dict[str, Any]], source: str, backends: list[str], args) -
     lines = [
         "# Dense CRF speed (CPU, one thread)",
         "",
-        f"Machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
-        f"numpy {np.__version__}; {source}; median of {args.repeats} repeat(s). First frame includes building the "
-        "spatial kernel; later frames reuse it. Backends: " + ", ".join(backends) + ".",
+        f"Machine: {platform.processor() or platform.machine()}, Python "
+        f"{platform.python_version()}, numpy {np.__version__}; {source}; median of {args.repeats} "
+        "repeat(s). First frame includes building the spatial kernel; later frames reuse it. "
+        "Backends: " + ", ".join(backends) + ".",
         "",
-        "| setting | size | numpy first s | numpy later s | pydensecrf first s | pydensecrf later s | max abs dQ | labels differing |",
+        "| setting | size | numpy first s | numpy later s | pydensecrf first s | "
+        "pydensecrf later s | max abs dQ | labels differing |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:

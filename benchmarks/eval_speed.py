@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Evaluation speed and memory: ``vosbench eval`` vs the official DAVIS-2017 evaluator and vos-benchmark.
+"""Evaluation speed and memory: ``vosbench eval`` vs the official DAVIS-2017 evaluator and
+vos-benchmark.
 
 Workload (generated once and reused): the synthetic ``bench`` preset, 30 sequences x 70 frames at
 854x480 with 1-3 objects (``vosbench.datasets.synthetic.write_synthetic``) and its ``noisy``
@@ -782,15 +783,15 @@ def render(rows: list[dict], work: dict, a: argparse.Namespace, gt: Path, pred: 
             + " (run from their checkouts, not part of vosbench)."
         )
     lines.append(
-        f"Each cell: median wall time of {a.repeats} end-to-end runs in a fresh subprocess; memory = peak "
-        f"over the run of the summed PSS (RSS) of the tool's whole process tree, RSS polled every "
-        f"{a.poll_ms:g} ms, PSS every {a.poll_ms * a.pss_every:g} ms. Per-frame check: max |Δ| of J and F against the official per-frame values, "
-        "joined on (sequence, object, frame)."
+        f"Each cell: median wall time of {a.repeats} end-to-end runs in a fresh subprocess; memory "
+        "= peak over the run of the summed PSS (RSS) of the tool's whole process tree, RSS polled "
+        f"every {a.poll_ms:g} ms, PSS every {a.poll_ms * a.pss_every:g} ms. Per-frame check: max "
+        "|Δ| of J and F against the official per-frame values, joined on (sequence, object, frame)."
     )
     lines.append("")
     lines.append(
-        "| tool | workers | median time (s) | runs (s) | speed-up vs official | peak PSS (MB) | peak RSS (MB) "
-        "| J&F | per-frame max abs ΔJ / ΔF | rows matched |"
+        "| tool | workers | median time (s) | runs (s) | speed-up vs official | peak PSS (MB) | "
+        "peak RSS (MB) | J&F | per-frame max abs ΔJ / ΔF | rows matched |"
     )
     lines.append("|---|---:|---:|---|---:|---:|---:|---:|---|---:|")
     for r in rows:
@@ -827,9 +828,10 @@ def render(rows: list[dict], work: dict, a: argparse.Namespace, gt: Path, pred: 
         notes.append("The official evaluator is single-process; it has no worker option.")
     if any(r["tool"] == "vos-benchmark" for r in rows):
         notes.append(
-            "vos-benchmark's per-frame values come from an untimed pass through its `Evaluator`; it scores "
-            "an object only from its first appearance and adds GT ids the official protocol ignores "
-            "(e.g. 255), so rows can differ in number; its J&F is over its own object set."
+            "vos-benchmark's per-frame values come from an untimed pass through its `Evaluator`; "
+            "it scores an object only from its first appearance and adds GT ids the official "
+            "protocol ignores (e.g. 255), so rows can differ in number; its J&F is over its own "
+            "object set."
         )
     for n in notes:
         lines.append(f"* {n}")

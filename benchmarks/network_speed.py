@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""RGMP / FAN / RANet / COSNet inference speed at 480p: vosbench's runner against the authors' own inference code.
+"""RGMP / FAN / RANet / COSNet inference speed at 480p: vosbench's runner against the authors' own
+inference code.
 
 Workload: synthetic 854x480 sequences (``--frames`` frames each; one with a single object and
 one with several), the same frames and the same random weights for both sides (the authors'
@@ -25,10 +26,12 @@ Each case is timed ``--repeats`` times, alternating sides; the table gives media
 
 Usage::
 
-    python benchmarks/network_speed.py --methods rgmp,fan --rgmp-repo /path/RGMP --fan-repo /path/FANforVOS \\
-        --out results/rgmp_fan_speed.md
-    python benchmarks/network_speed.py --methods ranet --ranet-repo /path/RANet --out results/ranet_speed.md
-    python benchmarks/network_speed.py --methods cosnet --cosnet-repo /path/COSNet --out results/cosnet_speed.md
+    python benchmarks/network_speed.py --methods rgmp,fan --rgmp-repo /path/RGMP \\
+        --fan-repo /path/FANforVOS --out results/rgmp_fan_speed.md
+    python benchmarks/network_speed.py --methods ranet --ranet-repo /path/RANet \\
+        --out results/ranet_speed.md
+    python benchmarks/network_speed.py --methods cosnet --cosnet-repo /path/COSNet \\
+        --out results/cosnet_speed.md
 
 COSNet cases: 5 references (the paper's protocol) and 1, vosbench's default (each frame encoded
 once, x1 alone) and the released computation (``feature_cache=0``: both frames of every pair
@@ -98,7 +101,8 @@ CASES = [
         None,
     ),
     ("ranet crop-and-track", "ranet", {}, "fp16", 1, "single_object/fp16", None),
-    # COSNet (unsupervised: no objects handed in); the authors' slot holds their number of references
+    # COSNet (unsupervised: no objects handed in); the authors' slot holds their number of
+    # references
     ("cosnet 5 references", "cosnet", {}, "fp32", 0, 5, None),
     ("cosnet 1 reference", "cosnet", {"references": "1"}, "fp32", 0, 1, None),
     (
@@ -115,7 +119,8 @@ CASES = [
 
 
 def clip(objects: int, frames: int):
-    """A synthetic 854x480 sequence with exactly ``objects`` objects in frame 0 (0: the unsupervised task)."""
+    """A synthetic 854x480 sequence with exactly ``objects`` objects in frame 0 (0: the unsupervised
+    task)."""
     if objects == 0:
         data = load_dataset(
             "synthetic", None, "val", preset="val", num_frames=frames, task="unsupervised"
@@ -309,26 +314,32 @@ def write_report(rows: list[dict[str, Any]], args) -> None:
     lines = [
         f"# {', '.join(m.upper() for m in args.methods.split(','))} inference speed (CPU)",
         "",
-        f"Machine: {cpu_model()}, {torch.get_num_threads()} torch threads, Python {platform.python_version()}, "
-        f"torch {torch.__version__}; `python benchmarks/network_speed.py --methods {args.methods}` (854x480 synthetic frames padded to 864x512 (RGMP, FAN), letterboxed to 864x480 (RANet) or warped to 473x473 (COSNet), "
-        f"frames per sequence as listed, incl. the annotated one; batch 1; median of {args.repeats}).",
+        f"Machine: {cpu_model()}, {torch.get_num_threads()} torch threads, Python "
+        f"{platform.python_version()}, torch {torch.__version__}; `python "
+        f"benchmarks/network_speed.py --methods {args.methods}` (854x480 synthetic frames padded "
+        "to 864x512 (RGMP, FAN), letterboxed to 864x480 (RANet) or warped to 473x473 (COSNet), "
+        "frames per sequence as listed, incl. the annotated one; batch 1; median of "
+        f"{args.repeats}).",
         "",
-        "vosbench: frames / (init + propagation) in the runner's model region. Authors: their inference function, "
-        "frames / elapsed as in their demo, under `torch.no_grad()`. Same frames, same weights. "
-        "Warm-up: the untimed frames before timing, where `torch.compile` compiles (each repeat is a fresh "
-        "runner invocation in the same process; inductor's cache makes later compilations shorter). "
-        "This shared 2-core machine's speed drifts by up to 30 % over minutes: compare the two sides "
-        "within a row (they alternate), not rows with each other.",
+        "vosbench: frames / (init + propagation) in the runner's model region. Authors: their "
+        "inference function, frames / elapsed as in their demo, under `torch.no_grad()`. Same "
+        "frames, same weights. Warm-up: the untimed frames before timing, where `torch.compile` "
+        "compiles (each repeat is a fresh runner invocation in the same process; inductor's cache "
+        "makes later compilations shorter). This shared 2-core machine's speed drifts by up to "
+        "30 % over minutes: compare the two sides within a row (they alternate), not rows with "
+        "each other.",
         "",
-        "| case | objects | frames | precision | vosbench FPS | authors' FPS | vosbench / authors | vosbench warm-up s |",
+        "| case | objects | frames | precision | vosbench FPS | authors' FPS | "
+        "vosbench / authors | vosbench warm-up s |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         ours, theirs = median(row["ours_fps"]), median(row["theirs_fps"])
         ratio = f"{ours / theirs:.2f}x" if theirs else "-"
         lines.append(
-            f"| {row['case']} | {row['objects']} | {row['frames']} | {row['precision']} | {ours:.3f} | "
-            f"{f'{theirs:.3f}' if theirs else '-'} | {ratio} | {median(row['ours_warmup_s']):.0f} |"
+            f"| {row['case']} | {row['objects']} | {row['frames']} | {row['precision']} | "
+            f"{ours:.3f} | {f'{theirs:.3f}' if theirs else '-'} | {ratio} | "
+            f"{median(row['ours_warmup_s']):.0f} |"
         )
     lines += [
         "",

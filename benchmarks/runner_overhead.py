@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Runner overhead and memory: what ``vosbench run`` costs beyond decoding frames and encoding masks.
+"""Runner overhead and memory: what ``vosbench run`` costs beyond decoding frames and encoding
+masks.
 
 Overhead. Workload: a synthetic dataset written to disk in the DAVIS-2017 layout (JPEG
 frames at 854x480, palette PNG annotations; ``--preset``, default ``bench`` with
@@ -123,8 +124,8 @@ def report(overhead: dict[str, object], memory: dict[int, dict[str, float]], arg
         "",
         f"Machine: {cpu_model()}, {os.cpu_count()} logical cores, "
         f"Python {platform.python_version()}; `python benchmarks/runner_overhead.py` "
-        f"(preset `{args.preset}`, {overhead['sequences']} sequences, {overhead['frames']} frames at "
-        f"{args.width}x{args.height}, median of {args.repeats}).",
+        f"(preset `{args.preset}`, {overhead['sequences']} sequences, {overhead['frames']} frames "
+        f"at {args.width}x{args.height}, median of {args.repeats}).",
         "",
         "| loop | median s | frames/s | ratio to decode+encode |",
         "|---|---|---|---|",
@@ -133,7 +134,8 @@ def report(overhead: dict[str, object], memory: dict[int, dict[str, float]], arg
         lines.append(f"| {name} | {seconds:.2f} | {fps[name]:.0f} | {fps[name] / base:.2f} |")
     lines += [
         "",
-        "Peak resident memory of a fresh process running `first-frame` over one synthetic sequence:",
+        "Peak resident memory of a fresh process running `first-frame` over one synthetic "
+        "sequence:",
         "",
         "| frames | process peak MiB | peak during the sequence MiB |",
         "|---|---|---|",

@@ -61,7 +61,8 @@ def main() -> None:
         wall, cpu = np.array(wall[skip:]), np.array(cpu[skip:])
         print(
             f"{height}x{width} T={args.length} {label:>18}: median {np.median(wall):6.1f} ms "
-            f"(CPU {np.median(cpu):6.1f} ms), p90 {np.percentile(wall, 90):6.1f} ms over {len(wall)} clips"
+            f"(CPU {np.median(cpu):6.1f} ms), p90 {np.percentile(wall, 90):6.1f} ms over "
+            f"{len(wall)} clips"
         )
 
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""A tiny RGMP-style network learns on a CPU: train within a wall-clock budget, then J on held-out videos.
+"""A tiny RGMP-style network learns on a CPU: train within a wall-clock budget, then J on held-out
+videos.
 
 Workload (all through the command line, as a user would do it):
 
@@ -165,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{values['first-frame J-Mean']:.3f}) on {args.val_sequences} held-out videos"
         )
     print(
-        f"after {record['steps']} steps in {record['training_s']:.0f} s of training ({args.threads} threads)"
+        f"after {record['steps']} steps in {record['training_s']:.0f} s of training "
+        f"({args.threads} threads)"
     )
     _write_report(args, record, scores, commands, config_path)
     return 0
@@ -227,7 +229,8 @@ def _write_report(
         "|---|---:|---:|---:|---:|---:|",
         *(
             f"| {LABELS[name]} ({args.val_sequences} videos) | **{v['J-Mean']:.3f}** | "
-            f"{v['J&F-Mean']:.3f} | {v['F-Mean']:.3f} | {v['J-Decay']:.3f} | {v['first-frame J-Mean']:.3f} |"
+            f"{v['J&F-Mean']:.3f} | {v['F-Mean']:.3f} | {v['J-Decay']:.3f} | "
+            f"{v['first-frame J-Mean']:.3f} |"
             for name, v in scores.items()
         ),
         "",
@@ -240,13 +243,14 @@ def _write_report(
         f"| final training loss | {record['final_loss']} |",
         f"| writing the videos (not counted) | {record['data_s']:.0f} s |",
         "",
-        f"Conditions: {args.threads} torch thread(s), time budget {_budget(args)}, synthetic videos "
-        f"{args.size}, 40 frames ({args.train_sequences} training videos with 1-3 objects; held-out videos from "
-        f"the generator's `val` seed stream), CPU {cpu_model()} ({os.cpu_count()} cores), load average at the end "
-        f"{', '.join(f'{v:.2f}' if isinstance(v, float) else str(v) for v in load)}, "
-        f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}. Test protocol: RGMP's at the scale "
-        "the config's validation section names (single scale), "
-        "soft aggregation of several objects; J and F by `vosbench eval` (DAVIS semi-supervised protocol).",
+        f"Conditions: {args.threads} torch thread(s), time budget {_budget(args)}, synthetic "
+        f"videos {args.size}, 40 frames ({args.train_sequences} training videos with 1-3 objects; "
+        f"held-out videos from the generator's `val` seed stream), CPU {cpu_model()} "
+        f"({os.cpu_count()} cores), load average at the end "
+        f"{', '.join(f'{v:.2f}' if isinstance(v, float) else str(v) for v in load)}, Python "
+        f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}. Test protocol: RGMP's at the "
+        "scale the config's validation section names (single scale), soft aggregation of several "
+        "objects; J and F by `vosbench eval` (DAVIS semi-supervised protocol).",
         "",
         "Commands run:",
         "",

@@ -5,7 +5,8 @@ parameter counts, a tiny random sequence through their inference code (padding d
 own DAVIS loader), outputs are probabilities, and that ``align_corners=True`` (PyTorch 0.3.1
 behaviour) changes the outputs relative to the modern default with identical weights.
 
-    python tools/parity/check_reference.py --rgmp-repo /work/refs/RGMP --fan-repo /work/refs/FANforVOS
+    python tools/parity/check_reference.py --rgmp-repo /work/refs/RGMP \\
+        --fan-repo /work/refs/FANforVOS
 """
 
 from __future__ import annotations
@@ -104,7 +105,8 @@ def run_rgmp(check: Checker, repo: Path, keys_dir: Path, scales: Sequence[float]
     modern = reference.load_rgmp(repo, align_corners=None, seed=0)
     legacy = reference.load_rgmp(repo, align_corners=True, seed=0)
     print(
-        f"  commit {modern.commit}, device {modern.device}, built in {time.perf_counter() - t0:.1f}s"
+        f"  commit {modern.commit}, device {modern.device}, built in "
+        f"{time.perf_counter() - t0:.1f}s"
     )
     check(
         isinstance(modern.model, torch.nn.DataParallel) and not modern.model.training,
@@ -159,7 +161,8 @@ def run_fan(check: Checker, repo: Path, keys_dir: Path) -> None:
     modern = reference.load_fan(repo, align_corners=None, seed=0)
     legacy = reference.load_fan(repo, align_corners=True, seed=0)
     print(
-        f"  commit {modern.commit}, device {modern.device}, built in {time.perf_counter() - t0:.1f}s"
+        f"  commit {modern.commit}, device {modern.device}, built in "
+        f"{time.perf_counter() - t0:.1f}s"
     )
     check(
         not isinstance(modern.model, torch.nn.DataParallel) and not modern.model.training,

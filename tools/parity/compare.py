@@ -1,10 +1,12 @@
-"""Side-by-side check: vosbench's RGMP / FAN / RANet / COSNet against the authors' code, same weights, same inputs.
+"""Side-by-side check: vosbench's RGMP / FAN / RANet / COSNet against the authors' code, same
+weights, same inputs.
 
 Usage (the authors' repositories checked out anywhere; no torchvision needed)::
 
     python tools/parity/compare.py --method rgmp --repo /path/to/RGMP [--davis /path/to/DAVIS-2016]
     python tools/parity/compare.py --method fan  --repo /path/to/FANforVOS
-    python tools/parity/compare.py --method cosnet --repo /path/to/COSNet [--davis /path/to/DAVIS-2016]
+    python tools/parity/compare.py --method cosnet --repo /path/to/COSNet \\
+        [--davis /path/to/DAVIS-2016]
 
 Both networks get the same random weights: the authors' model is built with a seed, its state
 dict is written the way their release was (DataParallel ``module.`` keys, legacy pickle,
@@ -54,7 +56,8 @@ TOLERANCE = 1e-5
 
 
 def relative_difference(ours: torch.Tensor, theirs: torch.Tensor) -> float:
-    """max |ours − theirs| / max |theirs| (an element-wise ratio explodes where values cross zero)."""
+    """max |ours − theirs| / max |theirs| (an element-wise ratio explodes where values cross
+    zero)."""
     ours, theirs = ours.detach().double(), theirs.detach().double()
     if ours.shape != theirs.shape:
         raise AssertionError(
@@ -65,7 +68,8 @@ def relative_difference(ours: torch.Tensor, theirs: torch.Tensor) -> float:
 
 
 def tame_head(model: torch.nn.Module) -> float:
-    """Scale the final head so the logits' spread is about 2 on a probe input; returns the factor."""
+    """Scale the final head so the logits' spread is about 2 on a probe input; returns the
+    factor."""
     module = model.module if hasattr(model, "module") else model
     rgb = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(2))
     mask = torch.rand(1, 96, 128, generator=torch.Generator().manual_seed(3))
@@ -81,8 +85,8 @@ def tame_head(model: torch.nn.Module) -> float:
 def export_release(
     model: torch.nn.Module, path: Path, *, legacy: bool, prefix: bool = True
 ) -> None:
-    """Write the authors' model state as their release was: ``module.`` keys (``prefix``), optionally
-    a legacy pickle without BatchNorm counters."""
+    """Write the authors' model state as their release was: ``module.`` keys (``prefix``),
+    optionally a legacy pickle without BatchNorm counters."""
     state = model.state_dict()
     if prefix and not next(iter(state)).startswith("module."):
         state = {f"module.{k}": v for k, v in state.items()}
@@ -105,7 +109,8 @@ def build_ours(method: str, release: Path, workdir: Path, **config):
 
 
 def network_rows(theirs_model, ours_net, sizes, masks: int) -> list[tuple[str, float]]:
-    """Encoder maps and decoder logits, theirs vs ours plain and ours as run (folded, channels-last)."""
+    """Encoder maps and decoder logits, theirs vs ours plain and ours as run
+    (folded, channels-last)."""
     theirs_module = theirs_model.module if hasattr(theirs_model, "module") else theirs_model
     folded = ours_net.for_inference().to(memory_format=torch.channels_last)
     rows = []
@@ -143,7 +148,8 @@ def network_rows(theirs_model, ours_net, sizes, masks: int) -> list[tuple[str, f
 def run_ours(
     method_class, config: dict, weights: Path, frames: np.ndarray, labels0: np.ndarray
 ) -> torch.Tensor:
-    """Probabilities (T, K+1, H, W) from the vosbench method, fed frame by frame as the runner does."""
+    """Probabilities (T, K+1, H, W) from the vosbench method, fed frame by frame as the runner
+    does."""
     from vosbench.runner import make_config
 
     ids = tuple(int(i) for i in np.unique(labels0) if i != 0)
@@ -247,7 +253,8 @@ def compare_fan(
 def compare_ranet(
     repo: Path, davis: Path | None, davis_frames: int, workdir: Path
 ) -> list[tuple[str, float]]:
-    """Both released heads: network outputs, then whole sequences through the crop-and-track loop."""
+    """Both released heads: network outputs, then whole sequences through the crop-and-track
+    loop."""
     from vosbench.datasets import load_dataset
 
     rows: list[tuple[str, float]] = []
@@ -381,7 +388,8 @@ def run_cosnet(method, frames: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, 
 def compare_cosnet(
     repo: Path, davis: Path | None, davis_frames: int, workdir: Path
 ) -> list[tuple[str, float]]:
-    """Network outputs at 97x97 and 473x473, the DeepLabv3 initialisation, whole videos through the test loop."""
+    """Network outputs at 97x97 and 473x473, the DeepLabv3 initialisation, whole videos through the
+    test loop."""
     from vosbench.datasets import load_dataset
     from vosbench.runner import make_config
 
@@ -465,7 +473,10 @@ def compare_cosnet(
         )
         ours_averaged, ours_probs, draws = run_cosnet(method, frames)
         their_averaged, their_probs = (torch.from_numpy(x) for x in theirs.test_loop(frames, draws))
-        tag = f"protocol 2 references, {name} ({len(frames)} frames, {frames.shape[2]}x{frames.shape[1]})"
+        tag = (
+            f"protocol 2 references, {name} ({len(frames)} frames, "
+            f"{frames.shape[2]}x{frames.shape[1]})"
+        )
         rows.append(
             (f"{tag}: averaged 473x473 maps", relative_difference(ours_averaged, their_averaged))
         )
@@ -501,8 +512,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<{width}}  {difference:.2e}  {'ok' if difference <= TOLERANCE else 'FAIL'}")
     verdict = "PASS" if worst <= TOLERANCE else "FAIL"
     print(
-        f"{verdict}: {args.method} vs {args.repo} (commit {reference._git_commit(args.repo.resolve()) or '?'}), "
-        f"largest relative difference {worst:.2e} (tolerance {TOLERANCE:.0e}), {time.perf_counter() - started:.0f} s"
+        f"{verdict}: {args.method} vs {args.repo} (commit "
+        f"{reference._git_commit(args.repo.resolve()) or '?'}), largest relative difference "
+        f"{worst:.2e} (tolerance {TOLERANCE:.0e}), {time.perf_counter() - started:.0f} s"
     )
     return 0 if worst <= TOLERANCE else 1
 

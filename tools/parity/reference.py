@@ -1105,8 +1105,8 @@ class COSNetReference:
         draws: Sequence[Sequence[int]],
         input_size: int = COSNET_INPUT_SIZE,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Their test protocol on one video: the averaged maps (T, 473, 473) and the float probability
-        maps (T, H, W) at the frames' size.
+        """Their test protocol on one video: the averaged maps (T, 473, 473) and the float
+        probability maps (T, H, W) at the frames' size.
 
         frames: RGB uint8 (T, H, W, 3); draws: the reference indices of each frame (ours, replacing
         their unseeded ``random.sample``).  Their ``PairwiseImg`` test loader (OpenCV read, the
@@ -1199,7 +1199,8 @@ class COSNetReference:
 
 
 def _test_loop_code(path: Path) -> types.CodeType:
-    """The ``for index, batch in enumerate(testloader)`` loop of their ``main()``, compiled alone."""
+    """The ``for index, batch in enumerate(testloader)`` loop of their ``main()``, compiled
+    alone."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     main = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main"), None)
     if main is None:
@@ -1214,13 +1215,15 @@ def _test_loop_code(path: Path) -> types.CodeType:
     ]
     if len(loops) != 1:
         raise LookupError(
-            f"{path}: expected one `for ... in enumerate(testloader)` loop in main(), found {len(loops)}"
+            f"{path}: expected one `for ... in enumerate(testloader)` loop in main(), found "
+            f"{len(loops)}"
         )
     return compile(ast.Module(body=loops, type_ignores=[]), filename=str(path), mode="exec")
 
 
 def load_cosnet(repo: PathLike | None = None, *, seed: int | None = None) -> COSNetReference:
-    """Build their ``CoattentionNet(num_classes=2)`` (pair and group files) as their scripts do; eval, fp32.
+    """Build their ``CoattentionNet(num_classes=2)`` (pair and group files) as their scripts do;
+    eval, fp32.
 
     ``deeplab/siamese_model_conf.py`` and ``siamese_model_conf_try_single.py`` import only torch;
     ``dataloaders/PairwiseImg_test.py`` imports ``scipy.misc.imresize`` (removed in SciPy 1.3),

@@ -50,7 +50,8 @@ def _conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
 
 
 class Bottleneck(nn.Module):
-    """torchvision's ResNet v1.5 bottleneck: 1x1 -> 3x3 (carries the stride) -> 1x1, x4 expansion."""
+    """torchvision's ResNet v1.5 bottleneck: 1x1 -> 3x3 (carries the stride) -> 1x1, x4
+    expansion."""
 
     expansion: int = 4
 
@@ -68,7 +69,8 @@ class Bottleneck(nn.Module):
         super().__init__()
         norm_layer = norm_layer or nn.BatchNorm2d
         width = int(planes * (base_width / 64.0)) * groups
-        # Registration order fixes the state-dict key order: conv1 bn1 conv2 bn2 conv3 bn3 relu downsample.
+        # Registration order fixes the state-dict key order: conv1 bn1 conv2 bn2 conv3 bn3 relu
+        # downsample.
         self.conv1 = _conv1x1(inplanes, width)
         self.bn1 = norm_layer(width)
         self.conv2 = _conv3x3(width, width, stride, groups, dilation)
