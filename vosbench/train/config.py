@@ -313,12 +313,12 @@ def _value(value: Any, kind: Any, path: str, where: str) -> Any:
         return _value(value, inner[0], path, where)
     if dataclasses.is_dataclass(kind):
         return _build(kind, value, path, where)
-    if origin in (tuple, tuple, list, list):
+    if origin in (tuple, list):
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{path}: {where}: expected a list, got {_kind(value)}")
-        if origin in (tuple, tuple) and len(args) == 2 and args[1] is Ellipsis:
+        if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
             items = [_value(v, args[0], path, f"{where}[{i}]") for i, v in enumerate(value)]
-        elif origin in (tuple, tuple) and args:
+        elif origin is tuple and args:
             if len(value) != len(args):
                 raise ConfigError(f"{path}: {where}: expected {len(args)} values, got {len(value)}")
             items = [
@@ -327,8 +327,8 @@ def _value(value: Any, kind: Any, path: str, where: str) -> Any:
         else:
             item = args[0] if args else Any
             items = [_value(v, item, path, f"{where}[{i}]") for i, v in enumerate(value)]
-        return tuple(items) if origin in (tuple, tuple) else items
-    if origin in (dict, dict, Mapping) or kind in (dict, dict):
+        return tuple(items) if origin is tuple else items
+    if origin in (dict, Mapping) or kind is dict:
         if not isinstance(value, Mapping):
             raise ConfigError(f"{path}: {where}: expected a mapping, got {_kind(value)}")
         return {str(k): v for k, v in value.items()}
