@@ -117,14 +117,15 @@ def cli() -> None:
 @click.option(
     "--decay-compat",
     "decay_mode",
-    flag_value="davis2017",
+    flag_value="compat",
     default=None,
-    help="Reproduce the official evaluator's Decay (wrong for objects with ≥ 256 frames).",
+    help="Reproduce the official evaluator's Decay (DAVIS: wrong for objects with ≥ 256 "
+    "frames; LVOS: always 0).",
 )
 @click.option(
     "--decay-mode",
     "decay_mode",
-    type=click.Choice(["exact", "davis2017", "davis2017-numpy1"]),
+    type=click.Choice(["exact", "davis2017", "davis2017-numpy1", "lvos"]),
     help="Decay computation (default: exact).",
 )
 @click.option(

@@ -62,6 +62,8 @@ class BenchmarkRules:
         metrics: the metric catalogue names scored by default (empty: the dataset's official
             set from :data:`vosbench.metrics.api.OFFICIAL_METRICS`, i.e. J and F, DAVIS-2016's
             T).
+        decay_compat: the decay mode (:data:`vosbench.metrics.statistics.DECAY_MODES`) that
+            reproduces the official evaluator's Decay, what ``--decay-compat`` selects.
     """
 
     name: str = "davis"
@@ -70,6 +72,7 @@ class BenchmarkRules:
         "global = mean over (sequence, object)"
     )
     metrics: tuple[str, ...] = ()
+    decay_compat: str = "davis2017"
 
     # -- what is scored -------------------------------------------------------------------
     def scored_objects(self, sequence: Sequence, protocol: Protocol) -> list[ScoredObject]:

@@ -50,6 +50,17 @@ DATASETS.register(
     default_task="semi-supervised",
 )
 DATASETS.register(
+    "lvos",
+    "vosbench.datasets.lvos:load_lvos",
+    description="LVOS v1/v2 (long-term): <split>_meta.json frame ranges per object, "
+    "annotations every 5th frame, seen/unseen videos",
+    splits=("valid", "test", "train"),
+    default_split="valid",
+    default_task="semi-supervised",
+    rules="vosbench.benchmarks.lvos:LVOS_RULES",
+    synthetic="vosbench.benchmarks.lvos:write_synthetic",
+)
+DATASETS.register(
     "folder",
     "vosbench.datasets.folder:load_folder",
     description="any JPEGImages/<seq> + Annotations/<seq> folder with indexed masks",

@@ -56,7 +56,9 @@ class Protocol:
         task: ``semi-supervised`` (frames 1 … T−2, void counts as background) or
             ``unsupervised`` (all frames, void excluded, proposals matched by Hungarian).
         bound_th: F tolerance (fraction of the diagonal, or whole pixels if ≥ 1).
-        decay_mode: ``exact`` (default) or the official evaluator's ``davis2017`` overflow.
+        decay_mode: ``exact`` (default), or the official evaluator's (``davis2017``: its
+            uint8 overflow; ``lvos``); :meth:`for_dataset` turns ``compat`` into the dataset's
+            rules' official mode.
         extra_ids: ``error`` (official: ids beyond the ground truth's are an error) or
             ``ignore`` (drop them, as vos-benchmark; non-official).
         all_frames: score every frame in the semi-supervised task (non-official).
@@ -84,7 +86,10 @@ class Protocol:
         """The official rules for ``dataset``'s task (``options`` override them); the metrics
         default to those its benchmark rules name, else the dataset's official set."""
         options.setdefault("unsupervised_drop_ends", dataset.name == "davis2016")
-        chosen = options.get("metrics") or rules_for(dataset).metrics or None
+        rules = rules_for(dataset)
+        if options.get("decay_mode") == "compat":  # the official Decay, whatever it is
+            options["decay_mode"] = rules.decay_compat
+        chosen = options.get("metrics") or rules.metrics or None
         options["metrics"] = metric_names(chosen, dataset.name)
         return cls(task=dataset.task, **options)
 
