@@ -125,8 +125,8 @@ def cli() -> None:
 @click.option(
     "--decay-mode",
     "decay_mode",
-    type=click.Choice(["exact", "davis2017", "davis2017-numpy1", "lvos"]),
-    help="Decay computation (default: exact).",
+    type=click.Choice(["exact", "davis2017", "davis2017-numpy1", "lvos", "compat"]),
+    help="Decay computation (default: exact; compat: the dataset's official evaluator's).",
 )
 @click.option(
     "--extra-ids",
