@@ -1,5 +1,10 @@
 """Dataset catalogue: names → lazy loaders, plus the entry-point group ``vosbench.datasets``.
 
+An entry's metadata may name, lazily as ``"module:Object"`` strings (see
+:mod:`vosbench.benchmarks`): ``rules`` (the benchmark's scoring rules; default DAVIS's),
+``synthetic`` (``writer(out_dir, preset, *, split)``, what ``vosbench synth --layout NAME``
+calls) and ``synthetic_predictions`` (``write(root, split, out_dir, *, overwrite)``).
+
 A loader is called as ``loader(root, split, task=..., **options)`` and returns a
 :class:`~vosbench.datasets.base.Dataset`. ``root`` may be None only for datasets that need no
 files (``synthetic``). Loaders report listed sequences absent on disk as problems;
@@ -33,6 +38,8 @@ DATASETS.register(
     splits=("train", "val", "test-dev", "test-challenge"),
     default_split="val",
     default_task="semi-supervised",
+    synthetic="vosbench.datasets.synthetic:write_synthetic",
+    synthetic_predictions="vosbench.datasets.synthetic:write_davis_predictions",
 )
 DATASETS.register(
     "segtrackv2",
@@ -43,6 +50,17 @@ DATASETS.register(
     splits=("all",),
     default_split="all",
     default_task="semi-supervised",
+)
+DATASETS.register(
+    "lvos",
+    "vosbench.datasets.lvos:load_lvos",
+    description="LVOS v1/v2 (long-term): <split>_meta.json frame ranges per object, "
+    "annotations every 5th frame, seen/unseen videos",
+    splits=("valid", "test", "train"),
+    default_split="valid",
+    default_task="semi-supervised",
+    rules="vosbench.benchmarks.lvos:LVOS_RULES",
+    synthetic="vosbench.benchmarks.lvos:write_synthetic",
 )
 DATASETS.register(
     "folder",

@@ -3,7 +3,9 @@
 Decay compares the first and last of four temporal bins. The official evaluator casts the
 bin indices to ``uint8``, which breaks for objects with 256 or more evaluated frames (NaN or
 a wrong value). ``exact`` (the default) uses integer indices; ``davis2017`` reproduces the
-official value bit for bit under numpy ≥ 2, ``davis2017-numpy1`` under numpy 1.x.
+official value bit for bit under numpy ≥ 2, ``davis2017-numpy1`` under numpy 1.x. ``lvos`` is
+the LVOS evaluator's: it hands the statistics a (1, n) array, so every bin is the whole series
+and Decay is mean − mean (0, NaN when every value is NaN).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-DECAY_MODES = ("exact", "davis2017", "davis2017-numpy1")
+DECAY_MODES = ("exact", "davis2017", "davis2017-numpy1", "lvos")
 N_BINS = 4
 
 
@@ -44,6 +46,8 @@ def decay(values: np.ndarray, mode: str = "exact") -> float:
     """Mean of the first quarter minus mean of the last quarter (NaN frames ignored)."""
     if mode not in DECAY_MODES:
         raise ValueError(f"unknown decay mode {mode!r}; choose one of {', '.join(DECAY_MODES)}")
+    if mode == "lvos":
+        return _nanmean(values) - _nanmean(values)
     ids = decay_bin_ids(len(values))
     if mode == "exact":
         first, last = values[ids[0] : ids[1] + 1], values[ids[3] : ids[4] + 1]

@@ -1,0 +1,131 @@
+"""LVOS evaluation speed: ``vosbench eval`` vs the official lvos-evaluation, one worker each.
+
+Workload (generated once under --workdir and reused): ``vosbench synth --layout lvos`` with
+--videos videos of --frames frames at 854x480 (1-3 objects, annotations every 5th frame) and
+the synthetic ``noisy`` predictions. Each tool runs end to end in its own subprocess
+(interpreter start, imports, reading, scoring, writing its CSVs), --repeats times; the table
+shows the median wall time and the two tools' ``global_results-valid.csv`` must be identical.
+
+The official evaluator is NOT part of vosbench: pass --official PATH (a checkout of github
+LingyiHongfd/lvos-evaluation) and --python (an interpreter with numpy < 2, which its code
+needs). It runs as its own ``evaluation_method.py --mp_nums 1``, from a scratch folder holding
+the workload's ``unseen_videos.txt`` (it reads the list from its working folder).
+
+Usage::
+
+    python benchmarks/lvos_speed.py --official ../refs/lvos-evaluation \\
+        --python ../refs/lvos-venv/bin/python --out results/lvos_speed.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+VOSBENCH = [sys.executable, "-c", "import sys; from vosbench.cli import main; sys.exit(main())"]
+SPLIT = "valid"
+
+
+def workload(workdir: Path, videos: int, frames: int) -> tuple[Path, Path]:
+    from vosbench.benchmarks.lvos import write_synthetic
+    from vosbench.datasets import load_dataset
+    from vosbench.datasets.synthetic import SyntheticConfig, write_predictions
+
+    gt, pred = workdir / "gt", workdir / "pred"
+    if not (pred / "done").is_file():
+        print(f"generating the workload under {workdir} (once) ...", file=sys.stderr)
+        config = SyntheticConfig(num_sequences=videos, num_frames=frames, seed=11)
+        write_synthetic(gt, config, split=SPLIT)
+        write_predictions(load_dataset("lvos", gt, SPLIT), pred, overwrite=True)
+        (pred / "done").write_text("")
+    return gt, pred
+
+
+def timed(command: list[str], cwd: Path | None = None) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{command[0]} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--official", type=Path, required=True)
+    parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/vosbench-lvos-speed"))
+    parser.add_argument("--videos", type=int, default=4)
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path)
+    a = parser.parse_args()
+    gt, pred = workload(a.workdir, a.videos, a.frames)
+    scratch = a.workdir / "official-cwd"
+    scratch.mkdir(exist_ok=True)
+    shutil.copy(gt / SPLIT / "unseen_videos.txt", scratch / "unseen_videos.txt")
+    (scratch / "unsupervised_videos.txt").write_text("")
+    official_out = a.workdir / "official-results"
+    vosbench_out = a.workdir / "vosbench-results"
+    times: dict[str, list[float]] = {"official": [], "vosbench": []}
+    for _ in range(a.repeats):  # alternate, so that load on the machine hits both alike
+        shutil.rmtree(official_out, ignore_errors=True)
+        shutil.copytree(pred, official_out)  # it writes its CSVs into the results folder
+        times["official"].append(
+            timed(
+                [a.python, str(a.official.resolve() / "evaluation_method.py"), "--lvos_path",
+                 str(gt / SPLIT), "--set", SPLIT, "--mp_nums", "1", "--task", "semi-supervised",
+                 "--results_path", str(official_out)],
+                cwd=scratch,
+            )
+        )  # fmt: skip
+        times["vosbench"].append(
+            timed(
+                [*VOSBENCH, "eval", str(pred), "--dataset", "lvos", "--root", str(gt), "-j", "1",
+                 "-q", "-o", str(vosbench_out)]
+            )
+        )  # fmt: skip
+    name = f"global_results-{SPLIT}.csv"
+    same = (official_out / name).read_text() == (vosbench_out / name).read_text()
+    commit = subprocess.run(
+        ["git", "-C", str(a.official), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    official, ours = statistics.median(times["official"]), statistics.median(times["vosbench"])
+    lines = [
+        "# LVOS evaluation speed: vosbench vs the official lvos-evaluation",
+        "",
+        f"Workload: `vosbench synth --layout lvos`, {a.videos} videos x {a.frames} frames "
+        "(854x480, 1-3 objects, annotations every 5th frame), `noisy` predictions; "
+        f"official evaluator lvos-evaluation {commit} (`evaluation_method.py --mp_nums 1`).",
+        f"Machine: {platform.processor() or platform.machine()}, Python "
+        f"{platform.python_version()}, numpy {np.__version__} (vosbench). Median wall time of "
+        f"{a.repeats} alternating end-to-end runs, one worker each.",
+        "",
+        "| tool | median (s) | runs (s) | speed-up |",
+        "|---|---:|---|---:|",
+        f"| official | {official:.2f} | {', '.join(f'{t:.1f}' for t in times['official'])} | 1.0 |",
+        f"| vosbench | {ours:.2f} | {', '.join(f'{t:.2f}' for t in times['vosbench'])} | "
+        f"{official / ours:.1f}x |",
+        "",
+        f"`{name}` identical: {'yes' if same else 'NO'}",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if a.out:
+        a.out.write_text(text)
+    if not same:
+        raise SystemExit("the global tables differ")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Record the LVOS golden set: the official evaluator run on tests/lvos_cases.py's data.
+
+The official evaluator (github LingyiHongfd/lvos-evaluation) is NOT part of vosbench: pass the
+path of a checkout. It runs unchanged, in a subprocess, as its own ``evaluation_method.py``
+(``--mp_nums 1``, semi-supervised), from a scratch folder holding the case's
+``unseen_videos.txt`` (the script reads the list from its working folder). Its full-precision
+numbers are read from the script's globals after it ran; its two CSVs are copied as written.
+
+Two cases: ``noisy`` (tests/lvos_cases.py's predictions) and ``first-frame`` (what
+``vosbench run --method first-frame --dataset lvos`` writes, so the official evaluator is shown
+to read the runner's output). Usage::
+
+    python tools/lvos_golden.py --official /path/to/lvos-evaluation --python VENV/bin/python
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+DRIVER = r"""
+import json, runpy, sys
+repo, out = sys.argv[1], sys.argv[2]
+sys.argv = ["evaluation_method.py"] + sys.argv[3:]
+sys.path.insert(0, repo)
+g = runpy.run_path(repo + "/evaluation_method.py", run_name="__main__")
+def floats(xs): return [float(x) for x in xs]
+record = {
+    "global": dict(zip(g["g_measures"], floats(g["g_res"].ravel()))),
+    "objects": list(g["J"]["M_per_object"]),
+    "J": floats(g["J"]["M"]), "J_recall": floats(g["J"]["R"]), "J_decay": floats(g["J"]["D"]),
+    "F": floats(g["F"]["M"]), "F_recall": floats(g["F"]["R"]), "F_decay": floats(g["F"]["D"]),
+    "V": [float(g["V"]["M_per_object"][k]) for k in g["J"]["M_per_object"]],
+}
+json.dump(record, open(out, "w"), indent=1)
+"""
+
+
+def run_official(
+    python: str, official: Path, gt: Path, results: Path, split: str, scratch: Path
+) -> dict:
+    for name in (f"global_results-{split}.csv", f"per-sequence_results-{split}.csv"):
+        (results / name).unlink(missing_ok=True)  # it would reuse them instead of evaluating
+    scratch.mkdir(parents=True, exist_ok=True)
+    shutil.copy(gt / split / "unseen_videos.txt", scratch / "unseen_videos.txt")
+    (scratch / "unsupervised_videos.txt").write_text("")
+    out = scratch / "record.json"
+    args = [
+        "--lvos_path", str(gt / split), "--set", split, "--mp_nums", "1",
+        "--task", "semi-supervised", "--results_path", str(results),
+    ]  # fmt: skip
+    done = subprocess.run(
+        [python, "-c", DRIVER, str(official.resolve()), str(out), *args],
+        cwd=scratch,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"the official evaluator failed:\n{done.stdout}\n{done.stderr}")
+    record = json.loads(out.read_text())
+    record["csv"] = {
+        name: (results / name).read_text()
+        for name in (f"global_results-{split}.csv", f"per-sequence_results-{split}.csv")
+    }
+    return record
+
+
+def first_frame_run(gt: Path, work: Path) -> Path:
+    from vosbench.cli import main
+
+    run = work / "run"
+    code = main(
+        ["run", "--method", "first-frame", "--dataset", "lvos", "--root", str(gt), "--device",
+         "cpu", "--output", str(run), "--no-eval"]
+    )  # fmt: skip
+    if code != 0:
+        raise SystemExit("vosbench run failed")
+    return run / "masks"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--official", type=Path, required=True)
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        help="The interpreter for the official code (it needs numpy < 2: it stores 1-element "
+        "arrays into array cells, an error under numpy 2)",
+    )
+    parser.add_argument("--out", type=Path, default=HERE.parent / "tests" / "golden" / "lvos")
+    args = parser.parse_args()
+    import lvos_cases
+
+    commit = subprocess.run(
+        ["git", "-C", str(args.official), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        gt, pred = lvos_cases.build(work / "data")
+        cases = {"noisy": pred, "first-frame": first_frame_run(gt, work)}
+        args.out.mkdir(parents=True, exist_ok=True)
+        for name, results in cases.items():
+            record = run_official(
+                args.python, args.official, gt, results, lvos_cases.SPLIT, work / name
+            )
+            record["official_commit"] = commit
+            (args.out / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
+            print(f"{name}: {record['global']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+"""LVOS v1 / v2 scored as github LingyiHongfd/lvos-evaluation (commit 25cb02d) scores them.
+
+Rules learnt from its ``lvos/evaluation.py``, ``lvos/utils.py`` and ``evaluation_method.py``
+(docs/benchmarks/lvos.md lists each with its quirk):
+
+* each object is scored on its own range, every 5th frame ``start, start+5, …``, without the
+  range's first and last frame (``frame_nums - 2`` frames);
+* per object: J and F as DAVIS's, and V = sqrt(round(Σ(mean(JF) − JF)² / n, 4)) with
+  JF = (J + F) / 2 per frame (the rounding to 4 places before the root is the official's);
+* seen / unseen: by the unseen-videos list; every global number is the mean of the seen and
+  the unseen averages (each group's objects weigh by their group's size, not the whole's);
+* the official Decay is taken on a (1, n) array, so its bins span the whole series and it is
+  always 0; it reaches no official file. vosbench's exact Decay is the default,
+  ``--decay-compat`` gives the official 0;
+* official files: ``global_results-<split>.csv`` (J&F-Mean, J-Mean, J-seen-Mean, …,
+  V-unseen-Mean) and ``per-sequence_results-<split>.csv`` (one row per object,
+  ``<video>_<position in the meta file>``, J-Mean, F-Mean, V-Mean), ``%.3f``, NaN empty.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence as Seq
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from vosbench.benchmarks.rules import BenchmarkRules, ScoredObject
+from vosbench.errors import ConfigError, DatasetError, Problem
+
+if TYPE_CHECKING:
+    from vosbench.datasets.base import Sequence
+    from vosbench.metrics.evaluator import EvaluationResult, ObjectScores, Protocol
+
+GLOBAL_COLUMNS = (
+    "J&F-Mean",
+    "J-Mean",
+    "J-seen-Mean",
+    "J-unseen-Mean",
+    "F-Mean",
+    "F-seen-Mean",
+    "F-unseen-Mean",
+    "V-Mean",
+    "V-seen-Mean",
+    "V-unseen-Mean",
+)
+GROUPS = ("seen", "unseen")
+
+
+def variance_measure(j: np.ndarray, f: np.ndarray) -> float:
+    """LVOS's V of one object: the standard deviation of its per-frame (J + F) / 2 about their
+    mean, the variance rounded to 4 places first (as the official ``db_statistics_var``)."""
+    jf = (np.asarray(j, dtype=np.float64) + np.asarray(f, dtype=np.float64)) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nanmean(jf) if np.isfinite(jf).any() else np.nan
+        variance = np.nansum((mean - jf) ** 2) / jf.size
+    return math.sqrt(float(np.round(np.float64(variance), 4)))
+
+
+def _mean(values: Seq[float]) -> float:
+    """``np.mean`` of a possibly empty list: NaN for none (an empty group), as the official."""
+    return float(np.mean(values)) if len(values) else math.nan
+
+
+class LVOSRules(BenchmarkRules):
+    name = "lvos"
+    description = (
+        "LVOS: each object on its own frame range, every 5th frame, first and last dropped; "
+        "global = mean of the seen and unseen averages, V = per-object J&F deviation"
+    )
+    decay_compat = "lvos"
+
+    def scored_objects(self, sequence: Sequence, protocol: Protocol) -> list[ScoredObject]:
+        if protocol.task != "semi-supervised":
+            raise ConfigError("vosbench scores LVOS in the semi-supervised task only")
+        ranges = getattr(sequence, "ranges", None)
+        if ranges is None:
+            raise ConfigError(f"sequence {sequence.name!r} is not an LVOS sequence")
+        group = getattr(sequence, "group", "seen")
+        objects = []
+        for object_id, frames in ranges.items():
+            stems = frames.stems()
+            scored = stems if protocol.all_frames else stems[1:-1]
+            objects.append(ScoredObject(int(object_id), scored, group))
+        return objects
+
+    def frame_rule(self, protocol: Protocol) -> str:
+        if protocol.all_frames:
+            return "each object's whole frame range, every 5th frame"
+        return "each object's frame range, every 5th frame, first and last dropped"
+
+    def global_metrics(self, result: EvaluationResult) -> dict[str, float]:
+        """The official global table (full precision), then each other metric's mean."""
+        table = _official_table(result.objects)
+        for metric in result.extra_metrics:
+            from vosbench.benchmarks.rules import object_means
+
+            extra = object_means(result.objects, [metric])
+            table.update({k: v for k, v in extra.items() if k.startswith(f"{metric.name}-")})
+        return table
+
+    def official_outputs(self, result: EvaluationResult) -> dict[str, tuple[str, str]]:
+        from vosbench.metrics.outputs import csv_text, official_number
+
+        split = result.split
+        table = _official_table(result.objects)
+        rows = [
+            [
+                o.name,
+                official_number(o.j_stats.mean),
+                official_number(o.f_stats.mean),
+                official_number(variance_measure(o.j, o.f)),
+            ]
+            for o in result.objects
+        ]
+        return {
+            "global": (
+                f"global_results-{split}.csv",
+                csv_text(GLOBAL_COLUMNS, [[official_number(table[c]) for c in GLOBAL_COLUMNS]]),
+            ),
+            "per-sequence": (
+                f"per-sequence_results-{split}.csv",
+                csv_text(("Sequence", "J-Mean", "F-Mean", "V-Mean"), rows),
+            ),
+        }
+
+
+def _official_table(objects: Seq[ObjectScores]) -> dict[str, float]:
+    """The ten official numbers: each the mean of the seen and the unseen group's average."""
+    means: dict[str, dict[str, float]] = {}
+    for group in GROUPS:
+        members = [o for o in objects if o.group == group]
+        means[group] = {
+            "J": _mean([o.j_stats.mean for o in members]),
+            "F": _mean([o.f_stats.mean for o in members]),
+            "V": _mean([variance_measure(o.j, o.f) for o in members]),
+        }
+    seen, unseen = means["seen"], means["unseen"]
+    table = {"J&F-Mean": ((seen["J"] + seen["F"]) + (unseen["J"] + unseen["F"])) / 4.0}
+    for measure in ("J", "F", "V"):
+        table[f"{measure}-Mean"] = (seen[measure] + unseen[measure]) / 2
+        table[f"{measure}-seen-Mean"] = seen[measure]
+        table[f"{measure}-unseen-Mean"] = unseen[measure]
+    return {column: float(table[column]) for column in GLOBAL_COLUMNS}
+
+
+LVOS_RULES = LVOSRules()
+
+
+# --------------------------------------------------------------------------------------------
+# The synthetic layout
+
+
+LAYOUT_RECORD = "lvos-synthetic.json"
+
+
+def write_synthetic(
+    out_dir: Any, config_or_preset: Any = "val", *, split: str = "valid", unseen_every: int = 2
+) -> Path:
+    """A synthetic LVOS split under ``out_dir/<split>``: every frame as JPEG, annotations on
+    every 5th frame, ``<split>_meta.json`` with each object's range (from its first to its last
+    visible 5th frame; objects visible on fewer than 3 are left out of the meta file, as are
+    their prompts), and ``unseen_videos.txt`` listing every ``unseen_every``-th video."""
+    from vosbench.datasets.synthetic import resolve_config, synthetic_dataset
+
+    config = resolve_config(config_or_preset)
+    dataset = synthetic_dataset(config, "train" if split == "train" else "val")
+    out = Path(out_dir).expanduser()
+    record = {"generator": "vosbench.benchmarks.lvos", "config": config.__dict__, "split": split}
+    _claim(out, record)
+    folder = out / split
+    videos: dict[str, Any] = {}
+    for sequence in dataset:
+        videos[sequence.name] = {"objects": _write_video(folder, sequence)}
+    _write_text(folder / f"{split}_meta.json", json.dumps({"videos": videos}, indent=1) + "\n")
+    unseen = [name for i, name in enumerate(dataset.names) if unseen_every and i % unseen_every]
+    _write_text(folder / "unseen_videos.txt", "".join(f"{name}\n" for name in unseen))
+    return out
+
+
+def _claim(out: Path, record: dict[str, Any]) -> None:
+    """Refuse a folder holding anything but an earlier synthetic LVOS dataset."""
+    marker = out / LAYOUT_RECORD
+    if out.exists() and not out.is_dir():
+        raise DatasetError(Problem(out, "exists and is not a folder", "exists"))
+    if out.is_dir() and any(out.iterdir()) and not marker.is_file():
+        raise DatasetError(
+            Problem(
+                out,
+                f"is not empty and holds no {LAYOUT_RECORD}; refusing to write a synthetic "
+                "dataset over other files",
+                "exists",
+            )
+        )
+    _write_text(marker, json.dumps(record, indent=2, default=str) + "\n")
+
+
+def _write_text(path: Path, text: str) -> None:
+    from vosbench.io.atomic import atomic_write_text
+
+    atomic_write_text(path, text)
+
+
+def _write_video(folder: Path, sequence: Any) -> dict[str, Any]:
+    from vosbench.datasets.lvos import STEP, stem
+    from vosbench.datasets.synthetic import _write_jpeg
+    from vosbench.io import write_mask
+
+    visible: dict[int, list[int]] = {}
+    for t, source in enumerate(sequence.frames):
+        name = stem(t)
+        _write_jpeg(
+            folder / "JPEGImages" / sequence.name / f"{name}.jpg", sequence.read_frame(source)
+        )
+        if t % STEP:
+            continue
+        labels = sequence.read_annotation(source)
+        write_mask(folder / "Annotations" / sequence.name / f"{name}.png", labels)
+        for object_id in np.unique(labels):
+            if 0 < object_id < 255:
+                visible.setdefault(int(object_id), []).append(t)
+    objects = {}
+    for object_id in sorted(visible):
+        start, end = visible[object_id][0], visible[object_id][-1]
+        count = (end - start) // STEP + 1
+        if count >= 3:
+            objects[str(object_id)] = {
+                "frame_range": {"start": stem(start), "end": stem(end), "frame_nums": count}
+            }
+    return objects
