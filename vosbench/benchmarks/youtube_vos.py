@@ -88,7 +88,9 @@ def _refuse_foreign(out: Path, split: str) -> None:
     target = out / split
     if target.is_dir() and any(target.iterdir()) and not (target / META_FILE).is_file():
         raise DatasetError(
-            Problem(target, f"is not empty and holds no {META_FILE}; refusing to write there", "exists")
+            Problem(
+                target, f"is not empty and holds no {META_FILE}; refusing to write there", "exists"
+            )
         )
 
 
@@ -106,7 +108,9 @@ def _write_video(
         for oid in present:
             seen[oid].append(stem)
             first.setdefault(oid, stem)
-        _write_frame(out / split / "JPEGImages" / sequence.name / f"{stem}.jpg", sequence, stem, overwrite)
+        _write_frame(
+            out / split / "JPEGImages" / sequence.name / f"{stem}.jpg", sequence, stem, overwrite
+        )
         mask_path = out / split / "Annotations" / sequence.name / f"{stem}.png"
         if split == "train":
             write_mask(mask_path, labels)
@@ -280,7 +284,9 @@ def evaluate_holdout(
     result = YouTubeVOSResult(dataset.name, dataset.split, Path(results_dir))
     for sequence in dataset:
         if not isinstance(sequence, YouTubeVOSSequence):
-            raise EvaluationError(Problem(dataset.root, f"{sequence.name!r} is no YouTube-VOS video"))
+            raise EvaluationError(
+                Problem(dataset.root, f"{sequence.name!r} is no YouTube-VOS video")
+            )
         result.objects.extend(score_sequence(sequence, Path(results_dir), bound_th))
         if progress is not None:
             progress(sequence.name)

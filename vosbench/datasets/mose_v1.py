@@ -28,7 +28,9 @@ def load_mose(root: PathArg, split: str | None, *, task: str = "semi-supervised"
     split = split or "valid"
     if split not in SPLITS:
         raise DatasetError(
-            Problem(None, f"mose has no split {split!r}; choose one of {', '.join(SPLITS)}", "config")
+            Problem(
+                None, f"mose has no split {split!r}; choose one of {', '.join(SPLITS)}", "config"
+            )
         )
     if require_task(task) != "semi-supervised":
         raise DatasetError(

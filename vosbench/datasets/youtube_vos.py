@@ -125,7 +125,11 @@ def _load_json(path: Path) -> Any:
         raise DatasetError(Problem(path, f"cannot be read ({error.strerror})", "unreadable"))
     if len(data) > META_MAX_BYTES:
         raise DatasetError(
-            Problem(path, f"larger than the {META_MAX_BYTES:,} bytes a {META_FILE} may have", "too_large")
+            Problem(
+                path,
+                f"larger than the {META_MAX_BYTES:,} bytes a {META_FILE} may have",
+                "too_large",
+            )
         )
     try:
         return json.loads(data.decode("utf-8-sig"))
@@ -148,7 +152,9 @@ def _video_objects(
         object_id = _object_id(key)
         if object_id is None:
             problems.append(
-                Problem(path, f"{label}: object ids are whole numbers 1 … 254 (PNG values)", "format")
+                Problem(
+                    path, f"{label}: object ids are whole numbers 1 … 254 (PNG values)", "format"
+                )
             )
             continue
         parsed = _object_meta(path, label, entry, problems)
@@ -327,14 +333,22 @@ class YouTubeVOSSequence(FileSequence):
 
 
 def load_youtube_vos_2019(
-    root: PathArg, split: str | None, *, task: str = "semi-supervised", holdout_seed: int = HOLDOUT_SEED
+    root: PathArg,
+    split: str | None,
+    *,
+    task: str = "semi-supervised",
+    holdout_seed: int = HOLDOUT_SEED,
 ) -> Dataset:
     """YouTube-VOS 2019 (``youtube-vos``): see the module docstring for layout and splits."""
     return load_youtube_vos(root, split, task=task, year=2019, holdout_seed=holdout_seed)
 
 
 def load_youtube_vos_2018(
-    root: PathArg, split: str | None, *, task: str = "semi-supervised", holdout_seed: int = HOLDOUT_SEED
+    root: PathArg,
+    split: str | None,
+    *,
+    task: str = "semi-supervised",
+    holdout_seed: int = HOLDOUT_SEED,
 ) -> Dataset:
     """YouTube-VOS 2018 (``youtube-vos-2018``): the same layout as 2019, fewer videos."""
     return load_youtube_vos(root, split, task=task, year=2018, holdout_seed=holdout_seed)
@@ -353,7 +367,9 @@ def load_youtube_vos(
     split = split or "valid"
     if split not in SPLITS:
         raise DatasetError(
-            Problem(None, f"{name} has no split {split!r}; choose one of {', '.join(SPLITS)}", "config")
+            Problem(
+                None, f"{name} has no split {split!r}; choose one of {', '.join(SPLITS)}", "config"
+            )
         )
     if task != "semi-supervised":
         require_task(task)
@@ -394,13 +410,20 @@ def load_youtube_vos(
         "scoring": "server" if base in SERVER_SPLITS else "local" if base == "holdout" else "none",
     }
     if holdout is not None:
-        info["holdout"] = {"seed": holdout.seed, "unseen_categories": list(holdout.unseen_categories)}
-    return Dataset(name, split, task, list(sequences), root, problems=problems, info=info, listed=tuple(names))
+        info["holdout"] = {
+            "seed": holdout.seed,
+            "unseen_categories": list(holdout.unseen_categories),
+        }
+    return Dataset(
+        name, split, task, list(sequences), root, problems=problems, info=info, listed=tuple(names)
+    )
 
 
 def dataset_name(year: int) -> str:
     if year not in YEARS:
-        raise DatasetError(Problem(None, f"YouTube-VOS has the years {YEARS}, not {year!r}", "config"))
+        raise DatasetError(
+            Problem(None, f"YouTube-VOS has the years {YEARS}, not {year!r}", "config")
+        )
     return "youtube-vos" if year == 2019 else "youtube-vos-2018"
 
 
