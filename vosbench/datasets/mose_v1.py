@@ -80,12 +80,12 @@ def _folders(root: Path, split: str) -> tuple[Path, Path]:
         (root / split / "JPEGImages", root / split / "Annotations"),
         (root / "JPEGImages" / split, root / "Annotations" / split),
     ]
-    for images, annotations in layouts:
+    for images, masks in layouts:
         if images.is_dir():
-            if not annotations.is_dir():
+            if not masks.is_dir():
                 raise DatasetError(
-                    Problem(annotations, "folder not found; mose reads its masks there", "missing")
+                    Problem(masks, "folder not found; mose reads its masks there", "missing")
                 )
-            return images, annotations
+            return images, masks
     expected = " or ".join(str(images.relative_to(root)) for images, _ in layouts)
     raise DatasetError(Problem(root, f"mose/{split}: expected {expected}", "missing"))

@@ -26,7 +26,6 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from collections.abc import Sequence as Seq
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
