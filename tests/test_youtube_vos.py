@@ -383,3 +383,15 @@ def test_holdout_refuses_server_splits(tmp_path):
     data = load_dataset("youtube-vos", valid_layout(tmp_path), "valid")
     with pytest.raises(EvaluationError, match="scored by the CodaLab server only"):
         evaluate_holdout(data, tmp_path)
+
+
+def test_validate_accepts_sparse_annotations_and_names_absent_objects(tmp_path, capsys):
+    root = valid_layout(tmp_path)
+    args = ["validate", "--dataset", "youtube-vos", "--root", str(root), "--split", "valid"]
+    assert main(args) == 0
+    assert "0 error(s)" in capsys.readouterr().out
+    meta = json.loads((root / "valid/meta.json").read_text())
+    meta["videos"]["v1"]["objects"]["3"] = {"category": "owl", "frames": ["00010"]}
+    (root / "valid/meta.json").write_text(json.dumps(meta))
+    assert main(args) == 1
+    assert "object 3 appears in none of its annotation masks" in capsys.readouterr().out

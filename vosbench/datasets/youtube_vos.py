@@ -285,6 +285,7 @@ class YouTubeVOSSequence(FileSequence):
             object_ids=sorted(objects),
         )
         self.objects = dict(sorted(objects.items()))
+        self.sparse_annotations = True
         self.groups = dict(groups)
         self.meta_path = meta_path
         required = {f for o in objects.values() for f in o.frames}
@@ -313,6 +314,14 @@ class YouTubeVOSSequence(FileSequence):
                     )
                 )
         return found
+
+    def layout_problems(self) -> list[Problem]:
+        """An object of ``meta.json`` that none of its masks holds."""
+        try:
+            self.first_appearance
+        except DatasetError as error:
+            return list(error.problems)
+        return []
 
     def prompts(self) -> dict[str, tuple[int, ...]]:
         """Each first-appearance frame → the objects that appear there, in frame order."""
