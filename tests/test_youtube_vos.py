@@ -395,3 +395,20 @@ def test_validate_accepts_sparse_annotations_and_names_absent_objects(tmp_path, 
     (root / "valid/meta.json").write_text(json.dumps(meta))
     assert main(args) == 1
     assert "object 3 appears in none of its annotation masks" in capsys.readouterr().out
+
+
+def test_eval_and_datasets_commands(tmp_path, capsys):
+    root = constructed(tmp_path / "data")
+    data = load_dataset("youtube-vos", root, "holdout")
+    run("first-frame", data, settings=FAST, output=tmp_path / "run")
+    capsys.readouterr()
+    assert main(["eval", str(tmp_path / "run"), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "J-seen" in out and "J-unseen" in out
+    rows = (tmp_path / "run" / "global_results-holdout.csv").read_text().splitlines()
+    assert rows[0] == "G,J-seen,F-seen,J-unseen,F-unseen,objects-seen,objects-unseen"
+    assert rows[1].endswith(",1,1")
+    assert main(["datasets"]) == 0
+    listing = capsys.readouterr().out
+    assert "youtube-vos-2018" in listing and "G = mean of J-seen" in listing
+    assert "mose" in listing and "every frame" in listing

@@ -219,6 +219,9 @@ def eval_command(
         spec["options"].get("resolution"),
         allow_missing,
     )
+    if data.name in ("youtube-vos", "youtube-vos-2018"):
+        _eval_youtube_vos(data, plan.masks_dir, plan.output, bound_th, quiet)
+        return
     protocol = Protocol.for_dataset(data, **protocol_options)
     click.echo(
         f"Evaluating {plan.masks_dir} on {data.label} ({_count(len(data), data)} sequences, "
@@ -270,6 +273,24 @@ def eval_command(
     )
 
 
+def _eval_youtube_vos(data, masks_dir: Path, output: Path, bound_th: float, quiet: bool) -> None:
+    """YouTube-VOS's local rule (seen / unseen groups, G) on a split with ground truth."""
+    from vosbench.benchmarks.youtube_vos import RULE, evaluate_holdout, write_outputs
+    from vosbench.metrics.outputs import format_table
+
+    click.echo(f"Evaluating {masks_dir} on {data.label}: {RULE}", err=True)
+    with _progress(len(data), "sequences") as bar:
+        result = evaluate_holdout(
+            data, masks_dir, bound_th=bound_th, progress=lambda _: bar.update(1)
+        )
+    if not quiet:
+        click.echo(format_table(result.object_rows()))
+    click.echo(f"\n--- Global results for {data.label} ---")
+    click.echo(format_table([{**result.global_metrics(), "sequences": _count(len(data), data)}]))
+    write_outputs(result, output)
+    click.echo(f"wrote the tables to {output}", err=True)
+
+
 def _count(done: int, data) -> str:
     """``k/N``: sequences scored of those the split lists (N counts sequences missing on disk)."""
     listed = len(getattr(data, "listed", None) or data.names)
@@ -303,6 +324,8 @@ def datasets_command() -> None:
         splits = ", ".join(entry.info.get("splits", ()))
         click.echo(f"{entry.name:<12} {entry.info.get('description', '')}")
         click.echo(f"{'':<12} splits: {splits}; origin: {entry.origin}")
+        if entry.info.get("rule"):
+            click.echo(f"{'':<12} scored by: {entry.info['rule']}")
 
 
 @cli.command("validate")

@@ -298,3 +298,33 @@ def evaluate_holdout(
 def group_counts(result: YouTubeVOSResult) -> Mapping[str, int]:
     """Objects scored per group (for the report line under the table)."""
     return {g: sum(1 for o in result.objects if o.group == g and o.frames) for g in GROUPS}
+
+
+def write_outputs(result: YouTubeVOSResult, output_dir: str | Path) -> dict[str, Path]:
+    """``global_results-<split>.csv`` (G and the four group means) and
+    ``per-object_results-<split>.csv`` (one row per object), full precision, written whole."""
+    from vosbench.io.atomic import atomic_write_texts
+
+    split = result.split
+    rows = result.object_rows()
+    global_row = {
+        **result.global_metrics(),
+        **{f"objects-{g}": n for g, n in group_counts(result).items()},
+    }
+    files = {
+        f"global_results-{split}.csv": _csv([global_row]),
+        f"per-object_results-{split}.csv": _csv(rows),
+    }
+    return atomic_write_texts(Path(output_dir), files)
+
+
+def _csv(rows: Seq[Mapping[str, object]]) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else [], lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
+    return buffer.getvalue()

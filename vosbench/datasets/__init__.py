@@ -78,6 +78,10 @@ DATASETS.register(
     ),
     default_split="valid",
     default_task="semi-supervised",
+    rule="valid/test: the CodaLab server (submission: Annotations/<video>/<frame>.png for the "
+    "meta.json frames); holdout: J and F per object after its first appearance, seen/unseen "
+    "category groups, G = mean of J-seen, F-seen, J-unseen, F-unseen",
+    synthetic="vosbench.benchmarks.youtube_vos:write_synthetic",
 )
 DATASETS.register(
     "youtube-vos-2018",
@@ -97,6 +101,10 @@ DATASETS.register(
     ),
     default_split="valid",
     default_task="semi-supervised",
+    rule="valid/test: the CodaLab server (submission: Annotations/<video>/<frame>.png for the "
+    "meta.json frames); holdout: J and F per object after its first appearance, seen/unseen "
+    "category groups, G = mean of J-seen, F-seen, J-unseen, F-unseen",
+    synthetic="vosbench.benchmarks.youtube_vos:write_synthetic",
 )
 DATASETS.register(
     "mose",
@@ -107,6 +115,9 @@ DATASETS.register(
     splits=("valid", "train"),
     default_split="valid",
     default_task="semi-supervised",
+    rule="valid: the CodaLab server (submission: Annotations/<video>/<frame>.png, every frame); "
+    "train: the DAVIS-2017 rule",
+    synthetic="vosbench.benchmarks.mose_v1:write_synthetic",
 )
 
 
