@@ -376,7 +376,14 @@ def test_holdout_scores_by_hand(tmp_path):
         "F-unseen": value[unseen],
         "G": (3 / 5 + 2 / 3) / 2,
     }
-    assert result.global_metrics() == pytest.approx(expected, abs=1e-12)
+    metrics = result.global_metrics()
+    assert list(metrics)[:5] == ["G", "J-seen", "F-seen", "J-unseen", "F-unseen"]
+    assert {k: metrics[k] for k in expected} == pytest.approx(expected, abs=1e-12)
+    assert metrics["J-Mean"] == pytest.approx((3 / 5 + 2 / 3) / 2, abs=1e-12)  # over objects
+    assert [o.group for o in result.objects] == [
+        "unseen" if unseen == "cat" else "seen",
+        "unseen" if unseen == "dog" else "seen",
+    ]
 
 
 def test_holdout_refuses_server_splits(tmp_path):
@@ -406,9 +413,53 @@ def test_eval_and_datasets_commands(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "J-seen" in out and "J-unseen" in out
     rows = (tmp_path / "run" / "global_results-holdout.csv").read_text().splitlines()
-    assert rows[0] == "G,J-seen,F-seen,J-unseen,F-unseen,objects-seen,objects-unseen"
+    assert rows[0] == "G,J-seen,F-seen,J-unseen,F-unseen,Objects-seen,Objects-unseen"
     assert rows[1].endswith(",1,1")
+    per_object = (tmp_path / "run" / "per-object_results-holdout.csv").read_text()
+    assert "Group" in per_object.splitlines()[0]
     assert main(["datasets"]) == 0
     listing = capsys.readouterr().out
     assert "youtube-vos-2018" in listing and "G = mean of J-seen" in listing
     assert "mose" in listing and "every frame" in listing
+
+
+def test_synth_layout_commands(tmp_path, capsys):
+    out = tmp_path / "yt"
+    assert main(["synth", str(out), "--layout", "youtube-vos", "--preset", "small"]) == 0
+    assert (
+        main(
+            ["synth", str(out), "--layout", "youtube-vos", "--preset", "small", "--split", "train"]
+        )
+        == 0
+    )
+    assert (out / "valid" / "meta.json").is_file() and (out / "train" / "meta.json").is_file()
+    args = ["--dataset", "youtube-vos", "--root", str(out), "--warmup", "0"]
+    assert (
+        main(["run", "-m", "first-frame", *args, "--split", "valid", "-o", str(tmp_path / "v")])
+        == 0
+    )
+    assert (
+        main(["run", "-m", "first-frame", *args, "--split", "holdout", "-o", str(tmp_path / "h")])
+        == 0
+    )
+    captured = capsys.readouterr()
+    assert "J-unseen" in captured.out and "Traceback" not in captured.err
+    assert main(["eval", str(tmp_path / "v")]) == 1
+    assert "scored by the CodaLab server only" in capsys.readouterr().err
+
+
+def test_object_first_seen_on_the_last_annotated_frame(tmp_path):
+    """It is handed to the method there and never scored; the other objects still are."""
+    root = constructed(tmp_path / "data")
+    owl = square(14, 1, side=4)
+    labels = gt_labels("00025")
+    labels[owl] = 3
+    write_mask(root / "train/Annotations/v1/00025.png", labels)
+    meta = json.loads((root / "train/meta.json").read_text())
+    meta["videos"]["v1"]["objects"]["3"] = {"category": "owl", "frames": ["00025"]}
+    (root / "train/meta.json").write_text(json.dumps(meta))
+    data = load_dataset("youtube-vos", root, "holdout")
+    assert "v1" in data.names
+    run("first-frame", data, settings=FAST, output=tmp_path / "run")
+    result = evaluate_holdout(data, tmp_path / "run" / "masks")
+    assert [o.object_id for o in result.objects] == [1, 2]

@@ -183,6 +183,7 @@ def eval_command(
     A run folder names its dataset in its manifest and is scored over every completed
     sequence; a plain results folder needs --dataset (and --root).
     """
+    from vosbench.benchmarks import rules_for
     from vosbench.metrics import Protocol, evaluate, write_outputs
     from vosbench.metrics.outputs import format_table, per_sequence_rows
     from vosbench.results import evaluate_run
@@ -219,13 +220,11 @@ def eval_command(
         spec["options"].get("resolution"),
         allow_missing,
     )
-    if data.name in ("youtube-vos", "youtube-vos-2018"):
-        _eval_youtube_vos(data, plan.masks_dir, plan.output, bound_th, quiet)
-        return
     protocol = Protocol.for_dataset(data, **protocol_options)
+    frame_rule = rules_for(data).frame_rule(protocol)
     click.echo(
         f"Evaluating {plan.masks_dir} on {data.label} ({_count(len(data), data)} sequences, "
-        f"{protocol.task}, {protocol.frame_rule}{'' if protocol.official else '; NON-OFFICIAL settings'})",
+        f"{protocol.task}, {frame_rule}{'' if protocol.official else '; NON-OFFICIAL settings'})",
         err=True,
     )
     for note in plan.notes:
@@ -273,24 +272,6 @@ def eval_command(
     )
 
 
-def _eval_youtube_vos(data, masks_dir: Path, output: Path, bound_th: float, quiet: bool) -> None:
-    """YouTube-VOS's local rule (seen / unseen groups, G) on a split with ground truth."""
-    from vosbench.benchmarks.youtube_vos import RULE, evaluate_holdout, write_outputs
-    from vosbench.metrics.outputs import format_table
-
-    click.echo(f"Evaluating {masks_dir} on {data.label}: {RULE}", err=True)
-    with _progress(len(data), "sequences") as bar:
-        result = evaluate_holdout(
-            data, masks_dir, bound_th=bound_th, progress=lambda _: bar.update(1)
-        )
-    if not quiet:
-        click.echo(format_table(result.object_rows()))
-    click.echo(f"\n--- Global results for {data.label} ---")
-    click.echo(format_table([{**result.global_metrics(), "sequences": _count(len(data), data)}]))
-    write_outputs(result, output)
-    click.echo(f"wrote the tables to {output}", err=True)
-
-
 def _count(done: int, data) -> str:
     """``k/N``: sequences scored of those the split lists (N counts sequences missing on disk)."""
     listed = len(getattr(data, "listed", None) or data.names)
@@ -317,15 +298,15 @@ def metrics_command() -> None:
 
 @cli.command("datasets")
 def datasets_command() -> None:
-    """List the datasets vosbench can read."""
+    """List the datasets vosbench can read, their splits and the rules they are scored by."""
+    from vosbench.benchmarks import rules_for
     from vosbench.datasets import DATASETS
 
     for entry in DATASETS.entries():
         splits = ", ".join(entry.info.get("splits", ()))
         click.echo(f"{entry.name:<12} {entry.info.get('description', '')}")
         click.echo(f"{'':<12} splits: {splits}; origin: {entry.origin}")
-        if entry.info.get("rule"):
-            click.echo(f"{'':<12} scored by: {entry.info['rule']}")
+        click.echo(f"{'':<12} scored by: {rules_for(entry.name).description}")
 
 
 @cli.command("validate")
@@ -362,7 +343,16 @@ def validate_command(
     "--preset", default="val", show_default=True, help="Generator preset (small, val, bench, hard)."
 )
 @click.option(
-    "--split", default="val", show_default=True, help="Split name written to ImageSets/2017."
+    "--split",
+    default=None,
+    help="Split name (default: the layout's default split; davis2017: val, in ImageSets/2017).",
+)
+@click.option(
+    "--layout",
+    default="davis2017",
+    show_default=True,
+    help="The dataset whose on-disk layout to write (see `vosbench datasets`); read it back "
+    "with --dataset LAYOUT (davis2017's also with --dataset synthetic).",
 )
 @click.option(
     "--predictions",
@@ -373,17 +363,28 @@ def validate_command(
     "--force", is_flag=True, help="Let --predictions overwrite the masks of a non-empty folder."
 )
 def synth_command(
-    out_dir: Path, preset: str, split: str, predictions: Path | None, force: bool
+    out_dir: Path,
+    preset: str,
+    split: str | None,
+    layout: str,
+    predictions: Path | None,
+    force: bool,
 ) -> None:
-    """Write a synthetic dataset in the DAVIS-2017 layout (and optionally predictions)."""
-    from vosbench.datasets.synthetic import write_predictions, write_synthetic
+    """Write a synthetic dataset in a benchmark's layout (and optionally predictions).
 
-    root = write_synthetic(out_dir, preset, split=split)
-    click.echo(f"wrote synthetic dataset ({preset}, split {split}) to {root}")
+    The layouts are the datasets whose catalogue entry names a synthetic writer (the
+    ``synthetic`` metadata); the default is DAVIS-2017's.
+    """
+    from vosbench.benchmarks import synthetic_predictions_writer, synthetic_writer
+    from vosbench.datasets import DATASETS
+
+    entry = DATASETS.entry(layout)
+    writer = synthetic_writer(entry.name)
+    split = split or entry.info.get("default_split") or "val"
+    root = writer(out_dir, preset, split=split)
+    click.echo(f"wrote synthetic dataset ({preset}, {entry.name} layout, split {split}) to {root}")
     if predictions is not None:
-        from vosbench.datasets import load_dataset
-
-        write_predictions(load_dataset("synthetic", root, split), predictions, overwrite=force)
+        synthetic_predictions_writer(entry.name)(root, split, predictions, overwrite=force)
         click.echo(f"wrote predictions to {predictions}")
 
 

@@ -1,4 +1,4 @@
-"""MOSE v1: the synthetic layout (scores come from the CodaLab server; see submission.py).
+"""MOSE v1: its rules (the server scores valid) and the synthetic layout.
 
 MOSEv2, whose scorer runs locally with its own measures, lives in its own module.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from vosbench.benchmarks.rules import BenchmarkRules
 from vosbench.datasets.synthetic import (
     SyntheticConfig,
     SyntheticSequence,
@@ -17,7 +18,18 @@ from vosbench.datasets.synthetic import (
 from vosbench.errors import DatasetError, Problem
 from vosbench.io import write_mask
 
-RULE = "server only (CodaLab): every frame of each valid video submitted, scored by J and F"
+
+class MoseV1Rules(BenchmarkRules):
+    """The DAVIS-2017 rules (for ``train``); ``valid`` never reaches them: the server scores it."""
+
+    name = "mose"
+    description = (
+        "valid: the CodaLab server (vosbench submission packs Annotations/<video>/<frame>.png, "
+        "every frame); train: the DAVIS-2017 rule (annotated frames 1 … T-2)"
+    )
+
+
+MOSE_V1_RULES = MoseV1Rules()
 
 
 def write_synthetic(

@@ -11,14 +11,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Callable, Iterator, Mapping
 from collections.abc import Sequence as Seq
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vosbench.datasets.base import Dataset
+from vosbench.benchmarks.rules import BenchmarkRules, ScoredObject, object_means
+from vosbench.datasets.base import Dataset, Sequence
 from vosbench.datasets.synthetic import (
     SyntheticConfig,
     SyntheticSequence,
@@ -26,18 +26,15 @@ from vosbench.datasets.synthetic import (
     resolve_config,
 )
 from vosbench.datasets.youtube_vos import META_FILE, YouTubeVOSSequence
-from vosbench.errors import DatasetError, EvaluationError, Problem, SizeMismatchError
+from vosbench.errors import DatasetError, EvaluationError, Problem
 from vosbench.io import atomic_write_text, write_mask
-from vosbench.io.masks import read_mask
-from vosbench.metrics.boundary import BOUND_TH, boundary_radius, region_and_boundary
+
+if TYPE_CHECKING:
+    from vosbench.metrics.evaluator import EvaluationResult, Protocol
 
 FRAME_STEP = 5  # annotations (and the 6 fps frames) are every 5th frame of the 30 fps video
 GROUPS = ("seen", "unseen")
 GLOBAL_COLUMNS = ("G", "J-seen", "F-seen", "J-unseen", "F-unseen")
-RULE = (
-    "each object on the annotated frames after its first appearance; J and F per object, "
-    "means per seen/unseen category group, G = mean of J-seen, F-seen, J-unseen, F-unseen"
-)
 
 
 # --------------------------------------------------------------------------------------------
@@ -137,140 +134,98 @@ def _write_frame(path: Path, sequence: SyntheticSequence, stem: str, overwrite: 
 
 
 # --------------------------------------------------------------------------------------------
-# Local scoring
+# Local scoring: the benchmark rules
 
 
-@dataclass
-class ObjectResult:
-    """J and F of one object on the frames scored for it (after its first appearance)."""
+class YouTubeVOSRules(BenchmarkRules):
+    """Each object from the annotated frame after its first appearance to the end of the video;
+    global: J and F means per seen / unseen group and G, their mean."""
 
-    video: str
-    object_id: int
-    category: str
-    group: str
-    first_frame: str
-    frames: tuple[str, ...]
-    j: np.ndarray
-    f: np.ndarray
+    name = "youtube-vos"
+    description = (
+        "valid/test: the CodaLab server (vosbench submission packs Annotations/<video>/<frame>.png "
+        "for the meta.json frames); holdout: J and F per object on the annotated frames after "
+        "its first appearance, G = mean of J-seen, F-seen, J-unseen, F-unseen"
+    )
 
-    @property
-    def j_mean(self) -> float:
-        return float(np.mean(self.j)) if self.j.size else math.nan
+    def scored_objects(self, sequence: Sequence, protocol: Protocol) -> list[ScoredObject]:
+        if not isinstance(sequence, YouTubeVOSSequence):
+            return super().scored_objects(sequence, protocol)
+        if sequence.server_scored:
+            raise EvaluationError(
+                Problem(
+                    sequence.meta_path,
+                    f"video {sequence.name!r} belongs to a split scored by the CodaLab server "
+                    "only (its ground truth is not public): pack the run with `vosbench "
+                    "submission`, or score the local split --split holdout",
+                    "config",
+                )
+            )
+        frames = scored_frames(sequence, keep_first=protocol.all_frames)
+        return [
+            ScoredObject(object_id, stems, sequence.groups.get(object_id, ""))
+            for object_id, stems in frames.items()
+        ]
 
-    @property
-    def f_mean(self) -> float:
-        return float(np.mean(self.f)) if self.f.size else math.nan
+    def frame_rule(self, protocol: Protocol) -> str:
+        first = "from" if protocol.all_frames else "after"
+        return f"annotated frames {first} each object's first appearance"
 
-
-@dataclass
-class YouTubeVOSResult:
-    """Per-object results of a held-out evaluation and the published global numbers."""
-
-    dataset: str
-    split: str
-    results_dir: Path
-    objects: list[ObjectResult] = field(default_factory=list)
-
-    def global_metrics(self) -> dict[str, float]:
-        """J-seen, F-seen, J-unseen, F-unseen (unweighted means over the group's objects with at
-        least one scored frame) and G, their mean (NaN when a group has no such object)."""
+    def global_metrics(self, result: EvaluationResult) -> dict[str, float]:
+        """G, J-seen, F-seen, J-unseen, F-unseen (unweighted means over the group's objects of
+        their mean J and F; NaN for an empty group, and then G too), then the DAVIS columns
+        over every object."""
         metrics: dict[str, float] = {}
         for group in GROUPS:
-            scored = [o for o in self.objects if o.group == group and o.frames]
-            metrics[f"J-{group}"] = _mean([o.j_mean for o in scored])
-            metrics[f"F-{group}"] = _mean([o.f_mean for o in scored])
+            objects = [o for o in result.objects if o.group == group]
+            metrics[f"J-{group}"] = _mean([o.j_stats.mean for o in objects])
+            metrics[f"F-{group}"] = _mean([o.f_stats.mean for o in objects])
         parts = [metrics[c] for c in GLOBAL_COLUMNS[1:]]
         metrics["G"] = _mean(parts) if all(np.isfinite(parts)) else math.nan
-        return {column: metrics[column] for column in GLOBAL_COLUMNS}
+        ordered = {column: metrics[column] for column in GLOBAL_COLUMNS}
+        return {**ordered, **object_means(result.objects, result.extra_metrics)}
 
-    def object_rows(self) -> list[dict[str, object]]:
-        return [
-            {
-                "Video": o.video,
-                "Object": o.object_id,
-                "Category": o.category,
-                "Group": o.group,
-                "First frame": o.first_frame,
-                "Frames": len(o.frames),
-                "J-Mean": o.j_mean,
-                "F-Mean": o.f_mean,
-            }
-            for o in self.objects
-        ]
+    def official_outputs(self, result: EvaluationResult) -> dict[str, tuple[str, str]]:
+        """No official scorer exists: ``global_results-<split>.csv`` holds the published
+        columns (G and the four group means, ``%.3f`` like DAVIS's file) and the number of
+        objects in each group; per-object rows with their group are in vosbench's
+        ``per-object_results-<split>.csv``."""
+        metrics = self.global_metrics(result)
+        counts = {g: sum(1 for o in result.objects if o.group == g) for g in GROUPS}
+        header = [*GLOBAL_COLUMNS, "Objects-seen", "Objects-unseen"]
+        values = [f"{metrics[c]:.3f}" for c in GLOBAL_COLUMNS] + [str(counts[g]) for g in GROUPS]
+        text = ",".join(header) + "\n" + ",".join(values) + "\n"
+        return {"global": (f"global_results-{result.split}.csv", text)}
+
+
+YOUTUBE_VOS_RULES = YouTubeVOSRules()
 
 
 def _mean(values: Seq[float]) -> float:
     return float(np.mean(values)) if len(values) else math.nan
 
 
-def scored_frames(sequence: YouTubeVOSSequence) -> dict[int, tuple[str, ...]]:
-    """Object id → the annotated frames scored for it: every one after its first appearance."""
+def scored_frames(
+    sequence: YouTubeVOSSequence, *, keep_first: bool = False
+) -> dict[int, tuple[str, ...]]:
+    """Object id → the annotated frames scored for it: every one after its first appearance
+    (``keep_first``: from it, non-official)."""
     order = {stem: i for i, stem in enumerate(sequence.frames)}
     first = sequence.first_appearance
     return {
-        object_id: tuple(s for s in sequence.annotated if order[s] > order[stem])
+        object_id: tuple(
+            s for s in sequence.annotated if order[s] > order[stem] or (keep_first and s == stem)
+        )
         for object_id, stem in first.items()
     }
 
 
-def score_sequence(
-    sequence: YouTubeVOSSequence, results_dir: Path, bound_th: float = BOUND_TH
-) -> list[ObjectResult]:
-    """J and F of every object of one video, each frame read once."""
-    frames = scored_frames(sequence)
-    wanted = sorted({s for stems in frames.values() for s in stems}, key=sequence.frames.index)
-    values = {object_id: ([], []) for object_id in frames}
-    for stem, gt, pred in _frames(sequence, results_dir, wanted):
-        radius = boundary_radius(gt.shape, bound_th)
-        for object_id, stems in frames.items():
-            if stem in stems:
-                j, f = region_and_boundary(pred == object_id, gt == object_id, radius)
-                values[object_id][0].append(j)
-                values[object_id][1].append(f)
-    first = sequence.first_appearance
-    return [
-        ObjectResult(
-            sequence.name,
-            object_id,
-            sequence.objects[object_id].category,
-            sequence.groups.get(object_id, ""),
-            first[object_id],
-            frames[object_id],
-            np.asarray(values[object_id][0], dtype=np.float64),
-            np.asarray(values[object_id][1], dtype=np.float64),
-        )
-        for object_id in frames
-    ]
+def evaluate_holdout(dataset: Dataset, results_dir: str | Path, **options: Any) -> EvaluationResult:
+    """Score ``results_dir/<video>/<frame>.png`` on a YouTube-VOS split with ground truth
+    (``holdout``) under :data:`YOUTUBE_VOS_RULES`; ``options`` go to
+    :func:`vosbench.metrics.evaluate` (``workers``, ``collect_problems`` …)."""
+    from vosbench.metrics import Protocol, evaluate
 
-
-def _frames(
-    sequence: YouTubeVOSSequence, results_dir: Path, stems: Seq[str]
-) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
-    for stem in stems:
-        path = Path(results_dir) / sequence.name / f"{stem}.png"
-        pred = read_mask(path)
-        gt = sequence.read_annotation(stem)
-        if pred.shape != gt.shape:
-            raise SizeMismatchError(
-                Problem(
-                    path,
-                    f"prediction is {pred.shape[1]}×{pred.shape[0]} (W×H) but ground truth "
-                    f"{sequence.annotation_path(stem)} is {gt.shape[1]}×{gt.shape[0]}",
-                    "size",
-                )
-            )
-        yield stem, gt, pred
-
-
-def evaluate_holdout(
-    dataset: Dataset,
-    results_dir: str | Path,
-    *,
-    bound_th: float = BOUND_TH,
-    progress: Callable[[str], None] | None = None,
-) -> YouTubeVOSResult:
-    """Score ``results_dir/<video>/<frame>.png`` against a YouTube-VOS split with ground truth
-    (``holdout``; any split whose annotations go past each object's first frame)."""
     if dataset.info.get("scoring") == "server":
         raise EvaluationError(
             Problem(
@@ -281,50 +236,5 @@ def evaluate_holdout(
                 "config",
             )
         )
-    result = YouTubeVOSResult(dataset.name, dataset.split, Path(results_dir))
-    for sequence in dataset:
-        if not isinstance(sequence, YouTubeVOSSequence):
-            raise EvaluationError(
-                Problem(dataset.root, f"{sequence.name!r} is no YouTube-VOS video")
-            )
-        result.objects.extend(score_sequence(sequence, Path(results_dir), bound_th))
-        if progress is not None:
-            progress(sequence.name)
-    if not any(o.frames for o in result.objects):
-        raise EvaluationError(Problem(Path(results_dir), "no object has a frame to score", "empty"))
-    return result
-
-
-def group_counts(result: YouTubeVOSResult) -> Mapping[str, int]:
-    """Objects scored per group (for the report line under the table)."""
-    return {g: sum(1 for o in result.objects if o.group == g and o.frames) for g in GROUPS}
-
-
-def write_outputs(result: YouTubeVOSResult, output_dir: str | Path) -> dict[str, Path]:
-    """``global_results-<split>.csv`` (G and the four group means) and
-    ``per-object_results-<split>.csv`` (one row per object), full precision, written whole."""
-    from vosbench.io.atomic import atomic_write_texts
-
-    split = result.split
-    rows = result.object_rows()
-    global_row = {
-        **result.global_metrics(),
-        **{f"objects-{g}": n for g, n in group_counts(result).items()},
-    }
-    files = {
-        f"global_results-{split}.csv": _csv([global_row]),
-        f"per-object_results-{split}.csv": _csv(rows),
-    }
-    return atomic_write_texts(Path(output_dir), files)
-
-
-def _csv(rows: Seq[Mapping[str, object]]) -> str:
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else [], lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
-    return buffer.getvalue()
+    protocol = options.pop("protocol", None) or Protocol.for_dataset(dataset)
+    return evaluate(dataset, Path(results_dir), protocol, rules=YOUTUBE_VOS_RULES, **options)

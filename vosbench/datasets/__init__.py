@@ -1,5 +1,10 @@
 """Dataset catalogue: names → lazy loaders, plus the entry-point group ``vosbench.datasets``.
 
+An entry's metadata may name, lazily as ``"module:Object"`` strings (see
+:mod:`vosbench.benchmarks`): ``rules`` (the benchmark's scoring rules; default DAVIS's),
+``synthetic`` (``writer(out_dir, preset, *, split)``, what ``vosbench synth --layout NAME``
+calls) and ``synthetic_predictions`` (``write(root, split, out_dir, *, overwrite)``).
+
 A loader is called as ``loader(root, split, task=..., **options)`` and returns a
 :class:`~vosbench.datasets.base.Dataset`. ``root`` may be None only for datasets that need no
 files (``synthetic``). Loaders report listed sequences absent on disk as problems;
@@ -32,6 +37,8 @@ DATASETS.register(
     splits=("train", "val", "test-dev", "test-challenge"),
     default_split="val",
     default_task="semi-supervised",
+    synthetic="vosbench.datasets.synthetic:write_synthetic",
+    synthetic_predictions="vosbench.datasets.synthetic:write_davis_predictions",
 )
 DATASETS.register(
     "segtrackv2",
@@ -78,9 +85,7 @@ DATASETS.register(
     ),
     default_split="valid",
     default_task="semi-supervised",
-    rule="valid/test: the CodaLab server (submission: Annotations/<video>/<frame>.png for the "
-    "meta.json frames); holdout: J and F per object after its first appearance, seen/unseen "
-    "category groups, G = mean of J-seen, F-seen, J-unseen, F-unseen",
+    rules="vosbench.benchmarks.youtube_vos:YOUTUBE_VOS_RULES",
     synthetic="vosbench.benchmarks.youtube_vos:write_synthetic",
 )
 DATASETS.register(
@@ -101,9 +106,7 @@ DATASETS.register(
     ),
     default_split="valid",
     default_task="semi-supervised",
-    rule="valid/test: the CodaLab server (submission: Annotations/<video>/<frame>.png for the "
-    "meta.json frames); holdout: J and F per object after its first appearance, seen/unseen "
-    "category groups, G = mean of J-seen, F-seen, J-unseen, F-unseen",
+    rules="vosbench.benchmarks.youtube_vos:YOUTUBE_VOS_RULES",
     synthetic="vosbench.benchmarks.youtube_vos:write_synthetic",
 )
 DATASETS.register(
@@ -115,8 +118,7 @@ DATASETS.register(
     splits=("valid", "train"),
     default_split="valid",
     default_task="semi-supervised",
-    rule="valid: the CodaLab server (submission: Annotations/<video>/<frame>.png, every frame); "
-    "train: the DAVIS-2017 rule",
+    rules="vosbench.benchmarks.mose_v1:MOSE_V1_RULES",
     synthetic="vosbench.benchmarks.mose_v1:write_synthetic",
 )
 

@@ -272,6 +272,7 @@ class YouTubeVOSSequence(FileSequence):
         objects: Mapping[int, ObjectMeta],
         groups: Mapping[int, str],
         meta_path: Path,
+        server_scored: bool = False,
     ):
         categories = {str(i): o.category for i, o in sorted(objects.items())}
         super().__init__(
@@ -286,6 +287,7 @@ class YouTubeVOSSequence(FileSequence):
         )
         self.objects = dict(sorted(objects.items()))
         self.sparse_annotations = True
+        self.server_scored = server_scored
         self.groups = dict(groups)
         self.meta_path = meta_path
         required = {f for o in objects.values() for f in o.frames}
@@ -405,7 +407,9 @@ def load_youtube_vos(
         errors += _video_problems(video, meta[video], frames, annotations, meta_path, image_root)
         groups = {i: (holdout.group(o.category) if holdout else "") for i, o in meta[video].items()}
         sequences.append(
-            YouTubeVOSSequence(video, frames, annotations, meta[video], groups, meta_path)
+            YouTubeVOSSequence(
+                video, frames, annotations, meta[video], groups, meta_path, base in SERVER_SPLITS
+            )
         )
     if errors:
         raise DatasetError(_capped(errors))

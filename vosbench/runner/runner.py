@@ -553,12 +553,6 @@ def _evaluate_if_possible(result: RunResult, dataset: Dataset, settings: RunSett
     if any(len(s.annotated) < 2 for s in dataset.sequences if s.name in done):
         result.evaluation_note = "no ground truth beyond the first frame (test split)"
         return
-    if dataset.name in ("youtube-vos", "youtube-vos-2018"):
-        from vosbench.benchmarks.youtube_vos import evaluate_holdout
-
-        done_data = dataset.select([s.name for s in dataset if s.name in done])
-        result.evaluation = evaluate_holdout(done_data, result.store.masks_dir)
-        return
     result.evaluation = evaluate_run(result.store, dataset=dataset, workers=settings.eval_workers)
 
 
