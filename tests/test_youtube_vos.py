@@ -412,7 +412,7 @@ def test_eval_and_datasets_commands(tmp_path, capsys):
     assert main(["eval", str(tmp_path / "run"), "-q"]) == 0
     out = capsys.readouterr().out
     assert "J-seen" in out and "J-unseen" in out
-    rows = (tmp_path / "run" / "global_results-holdout.csv").read_text().splitlines()
+    rows = (tmp_path / "run" / "youtube-vos_results-holdout.csv").read_text().splitlines()
     assert rows[0] == "G,J-seen,F-seen,J-unseen,F-unseen,Objects-seen,Objects-unseen"
     assert rows[1].endswith(",1,1")
     per_object = (tmp_path / "run" / "per-object_results-holdout.csv").read_text()

@@ -186,16 +186,18 @@ class YouTubeVOSRules(BenchmarkRules):
         return {**ordered, **object_means(result.objects, result.extra_metrics)}
 
     def official_outputs(self, result: EvaluationResult) -> dict[str, tuple[str, str]]:
-        """No official scorer exists: ``global_results-<split>.csv`` holds the published
-        columns (G and the four group means, ``%.3f`` like DAVIS's file) and the number of
-        objects in each group; per-object rows with their group are in vosbench's
-        ``per-object_results-<split>.csv``."""
+        """No official scorer exists: DAVIS's two files (over every object, which the report
+        reads) and ``youtube-vos_results-<split>.csv`` with the published columns (G and the four
+        group means, ``%.3f`` like DAVIS's file) and the number of objects in each group."""
         metrics = self.global_metrics(result)
         counts = {g: sum(1 for o in result.objects if o.group == g) for g in GROUPS}
         header = [*GLOBAL_COLUMNS, "Objects-seen", "Objects-unseen"]
         values = [f"{metrics[c]:.3f}" for c in GLOBAL_COLUMNS] + [str(counts[g]) for g in GROUPS]
         text = ",".join(header) + "\n" + ",".join(values) + "\n"
-        return {"global": (f"global_results-{result.split}.csv", text)}
+        return {
+            **super().official_outputs(result),
+            "youtube-vos": (f"youtube-vos_results-{result.split}.csv", text),
+        }
 
 
 YOUTUBE_VOS_RULES = YouTubeVOSRules()

@@ -57,6 +57,8 @@ RUN_FILES = (
     "global_results-*.csv",
     "global_metrics-*.csv",
     "per-*_results-*.csv",
+    "youtube-vos_results-*.csv",
+    "submission.zip",
 )
 STORE_FOLDERS = ("masks", "sequences", "failures", "viz", "evaluations", "submission", ".tmp")
 # Manifest fields that identify a run: a folder is reused only when all of them match.
