@@ -588,6 +588,61 @@ def _print_run(result) -> None:
         click.echo(f"not evaluated: {result.evaluation_note}", err=True)
 
 
+@cli.command("submission")
+@click.argument("source", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The zip to write (default: SOURCE/submission.zip).",
+)
+@_dataset_options(default=None)
+@click.option(
+    "--allow-partial", is_flag=True, help="Pack the videos present when some have no masks."
+)
+@click.option("--force", is_flag=True, help="Replace the zip if it exists.")
+def submission_command(
+    source: Path,
+    output: Path | None,
+    dataset: str | None,
+    root: Path | None,
+    split: str | None,
+    task: str | None,
+    sequences: Seq[str],
+    resolution: str | None,
+    allow_missing: bool,
+    allow_partial: bool,
+    force: bool,
+) -> None:
+    """Pack a run (or a folder of <video>/<frame>.png masks) into the zip an evaluation server
+    takes: Annotations/<video>/<frame>.png for exactly the frames it scores.
+
+    \b
+    Examples:
+      vosbench submission results/youtube-vos-valid/flow -o flow-ytvos19.zip
+      vosbench submission MASKS --dataset mose --root /data/MOSE --split valid -o mose.zip
+    """
+    from vosbench.benchmarks.submission import write_submission
+
+    data = None
+    if dataset is not None:
+        data = _load(dataset, root, split, task, sequences, resolution, allow_missing)
+    target = output or source / "submission.zip"
+    packed = write_submission(
+        source, target, dataset=data, allow_partial=allow_partial, overwrite=force
+    )
+    click.echo(
+        f"wrote {target}: {len(packed.files)} masks of {len(packed.videos)} video(s) under "
+        "Annotations/<video>/<frame>.png"
+        + (f" ({packed.converted} re-encoded as palette PNGs)" if packed.converted else "")
+    )
+    if packed.missing_videos:
+        click.echo(
+            f"partial: {len(packed.missing_videos)} video(s) have no masks and are left out",
+            err=True,
+        )
+
+
 @cli.command("train")
 @click.option("--method", "-m", help="Method to train (default: the config's `method`).")
 @click.option(

@@ -80,6 +80,62 @@ DATASETS.register(
     default_task="semi-supervised",
 )
 
+DATASETS.register(
+    "youtube-vos",
+    "vosbench.datasets.youtube_vos:load_youtube_vos_2019",
+    aliases=("youtube-vos-2019", "ytvos"),
+    description="YouTube-VOS 2019: meta.json, annotations every 5th frame, objects that appear "
+    "late; valid/test scored by the CodaLab server (vosbench submission), holdout locally",
+    splits=(
+        "valid",
+        "test",
+        "train",
+        "valid_all_frames",
+        "test_all_frames",
+        "train_all_frames",
+        "holdout",
+        "holdout_all_frames",
+        "train_rest",
+    ),
+    default_split="valid",
+    default_task="semi-supervised",
+    rules="vosbench.benchmarks.youtube_vos:YOUTUBE_VOS_RULES",
+    synthetic="vosbench.benchmarks.youtube_vos:write_synthetic",
+)
+DATASETS.register(
+    "youtube-vos-2018",
+    "vosbench.datasets.youtube_vos:load_youtube_vos_2018",
+    aliases=("ytvos-2018",),
+    description="YouTube-VOS 2018: the 2019 layout and rules, the 2018 videos",
+    splits=(
+        "valid",
+        "test",
+        "train",
+        "valid_all_frames",
+        "test_all_frames",
+        "train_all_frames",
+        "holdout",
+        "holdout_all_frames",
+        "train_rest",
+    ),
+    default_split="valid",
+    default_task="semi-supervised",
+    rules="vosbench.benchmarks.youtube_vos:YOUTUBE_VOS_RULES",
+    synthetic="vosbench.benchmarks.youtube_vos:write_synthetic",
+)
+DATASETS.register(
+    "mose",
+    "vosbench.datasets.mose_v1:load_mose",
+    aliases=("mose-v1", "mosev1"),
+    description="MOSE v1: DAVIS-2017-like folders, every frame annotated in train, the first in "
+    "valid (scored by the CodaLab server: vosbench submission)",
+    splits=("valid", "train"),
+    default_split="valid",
+    default_task="semi-supervised",
+    rules="vosbench.benchmarks.mose_v1:MOSE_V1_RULES",
+    synthetic="vosbench.benchmarks.mose_v1:write_synthetic",
+)
+
 
 def load_dataset(
     name: str,

@@ -60,6 +60,9 @@ class Sequence:
     void_label: int | None = None
     mask_rule: str = "index"
     attributes: Mapping[str, object] = {}
+    # Annotations deliberately sparse (YouTube-VOS: every 5th frame, or only where objects first
+    # appear): frames between annotated ones are no gap, and frame 0 may have none.
+    sparse_annotations: bool = False
 
     def read_frame(self, stem: str) -> np.ndarray:
         """RGB ``uint8`` image of shape (H, W, 3)."""
@@ -105,6 +108,10 @@ class Sequence:
         appearance.
         """
         return {self.annotated[0]: self.object_ids} if self.annotated else {}
+
+    def layout_problems(self) -> list[Problem]:
+        """What this layout's own rules find wrong (``vosbench validate``); none by default."""
+        return []
 
     def __len__(self) -> int:
         return len(self.frames)

@@ -54,6 +54,7 @@ def validate_sequence(
         return [Problem(where, f"sequence {sequence.name!r} has no annotation files", "missing")]
     problems = _stem_problems(sequence, task, where)
     problems += _mask_problems(sequence, task)
+    problems += sequence.layout_problems()
     return problems
 
 
@@ -61,7 +62,7 @@ def _stem_problems(sequence: Sequence, task: str, where: Path | None) -> list[Pr
     """First-frame annotation, annotations without a frame, and gaps in dense annotation."""
     problems = []
     first = sequence.frames[0]
-    if task == "semi-supervised" and first not in sequence.annotated:
+    if task == "semi-supervised" and first not in sequence.annotated and not sparse(sequence):
         problems.append(
             Problem(
                 where,
@@ -93,8 +94,14 @@ def _stem_problems(sequence: Sequence, task: str, where: Path | None) -> list[Pr
     return problems
 
 
+def sparse(sequence: Sequence) -> bool:
+    return bool(getattr(sequence, "sparse_annotations", False))
+
+
 def _annotation_gaps(sequence: Sequence) -> list[str]:
     """Frames inside the annotated span that lack a mask (sparse first-frame-only GT has none)."""
+    if sparse(sequence):
+        return []
     annotated = set(sequence.annotated)
     positions = [i for i, stem in enumerate(sequence.frames) if stem in annotated]
     if not positions:

@@ -302,7 +302,11 @@ class _Scorer:
         metrics = protocol.resolved_metrics()
         self.region, self.boundary = metrics[0], metrics[1]
         self.extras = tuple(m for m in metrics[2:] if m.applies(sequence, dataset_name))
+        # Ids of ground-truth objects are never extra, scored here or not (an object first seen
+        # on the last annotated frame is handed to the method there but has no frame to score).
         self.top_id = max((o.object_id for o in scored), default=0)
+        if scored:
+            self.top_id = max(self.top_id, max(sequence.object_ids, default=0))
         self.stems, self.on_frame = _frame_plan(sequence, scored)
         # position of each stem in each object's own frames (its per-frame arrays' index)
         self.position = [{stem: t for t, stem in enumerate(o.frames)} for o in scored]

@@ -57,8 +57,10 @@ RUN_FILES = (
     "global_results-*.csv",
     "global_metrics-*.csv",
     "per-*_results-*.csv",
+    "youtube-vos_results-*.csv",
+    "submission.zip",
 )
-STORE_FOLDERS = ("masks", "sequences", "failures", "viz", "evaluations", ".tmp")
+STORE_FOLDERS = ("masks", "sequences", "failures", "viz", "evaluations", "submission", ".tmp")
 # Manifest fields that identify a run: a folder is reused only when all of them match.
 IDENTITY_FIELDS = ("method", "config_hash", "dataset_id")
 MAX_RECORD_BYTES = 64 * 2**20  # a marker of a 100,000-frame sequence is a few MB

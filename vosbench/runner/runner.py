@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from vosbench.benchmarks.submission import is_server_scored, write_submission_folder
 from vosbench.datasets.base import Dataset, Sequence
 from vosbench.errors import ConfigError, VosbenchError
 from vosbench.io.masks import encode_mask
@@ -114,6 +115,7 @@ class RunResult:
     damaged: list[str] = field(
         default_factory=list
     )  # markers found damaged (their sequences rerun)
+    submission: Path | None = None  # the server's layout, for server-scored splits
 
     @property
     def completed(self) -> int:
@@ -210,6 +212,8 @@ def run(
             progress,
         )
         _write_run_files(result, settings)
+        if is_server_scored(dataset) and settings.shard.count == 1 and result.store.records():
+            result.submission = write_submission_folder(result.store.root, dataset)
     if settings.evaluate:
         _evaluate_if_possible(result, dataset, settings)
     return result
@@ -536,6 +540,12 @@ def _warm_up(
 
 def _evaluate_if_possible(result: RunResult, dataset: Dataset, settings: RunSettings) -> None:
     """Evaluate every completed sequence of the folder (not only this invocation's)."""
+    if is_server_scored(dataset):
+        result.evaluation_note = (
+            f"{dataset.label} is scored by its evaluation server only; "
+            f"`vosbench submission {result.store.root}` packs the zip it takes"
+        )
+        return
     if settings.shard.count > 1:
         result.evaluation_note = "shard: `vosbench report` evaluates the merged run"
         return
