@@ -1,0 +1,1 @@
+"""Benchmark rules and layouts (VOST, SA-V …)."""
