@@ -328,3 +328,30 @@ def _masklets(labels: np.ndarray, count: int, parts: bool) -> list[np.ndarray]:
             part[:middle] = whole[:middle]
         masks.append(part)
     return masks
+
+
+OFFICIAL_FOLDER = "official"
+
+
+def export_predictions(sequence: Sequence, masks_dir: Path, out_dir: Path) -> None:
+    """Write one sequence's id-map predictions in the SA-V layout the official evaluator reads.
+
+    ``masks_dir/<stem>.png`` (one id map per frame, as ``vosbench run`` writes them) becomes
+    ``out_dir/<video>/<object>/<stem>.png`` for every object and each of its annotated frames
+    (first and last included, so ``--do_not_skip_first_and_last_frame`` works too): a 0/1
+    palette PNG whose 1 is ``id map == object id``, as ``tools/vos_inference.py
+    --per_obj_png_file`` writes. Masks written from one id map never overlap.
+    """
+    from vosbench.io import atomic_write_bytes, encode_mask
+    from vosbench.names import safe_join
+
+    if not isinstance(sequence, SavSequence):
+        raise TypeError(f"SA-V export needs a SavSequence, got {type(sequence).__name__}")
+    video = safe_join(out_dir, sequence.name)
+    for stem in sequence.annotated:
+        labels = read_mask(masks_dir / f"{stem}.png")
+        for object_id in sequence.object_ids:
+            if stem in sequence.object_frames(object_id):
+                mask = (labels == object_id).view(np.uint8)
+                path = video / object_folder(object_id) / f"{stem}.png"
+                atomic_write_bytes(path, encode_mask(mask))

@@ -78,6 +78,7 @@ DATASETS.register(
     default_split="sav_val",
     default_task="semi-supervised",
     synthetic="vosbench.benchmarks.sav:write_synthetic",
+    export="vosbench.benchmarks.sav:export_predictions",
 )
 
 
