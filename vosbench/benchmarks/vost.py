@@ -178,3 +178,62 @@ def write_synthetic(
     record["annotation_step"] = step
     save_record(out, record)
     return out
+
+
+# ------------------------------------------------------------------------------------------
+# Aggregates and official files (from each object's per-frame J)
+
+GLOBAL_COLUMNS = ("J-Mean", "J-Recall", "J-Decay", "J_last-Mean", "J_last-Recall", "J_last-Decay")
+
+
+def object_statistics(j: Any, decay_mode: str = "exact") -> dict[str, float]:
+    """J and J_last Mean / Recall / Decay of one object's per-frame J (evaluated frames)."""
+    import numpy as np
+
+    from vosbench.metrics.statistics import db_statistics
+
+    values = np.asarray(j, dtype=np.float64)
+    whole = db_statistics(values, decay_mode)
+    last = db_statistics(values[j_last_start(len(values)) :], decay_mode)
+    return {
+        "J-Mean": whole.mean,
+        "J-Recall": whole.recall,
+        "J-Decay": whole.decay,
+        "J_last-Mean": last.mean,
+        "J_last-Recall": last.recall,
+        "J_last-Decay": last.decay,
+    }
+
+
+def global_metrics(objects: Any) -> dict[str, float]:
+    """VOST's global table: each column the unweighted ``np.mean`` over all (video, object)
+    pairs (NaN propagates, as in the official table)."""
+    import numpy as np
+
+    rows = [object_statistics(o.j, o.decay_mode) for o in objects]
+    return {c: float(np.mean(np.array([r[c] for r in rows], dtype=np.float64))) for c in GLOBAL_COLUMNS}
+
+
+def official_files(objects: Any, split: str) -> dict[str, tuple[str, str]]:
+    """``global_results-<split>.csv`` and ``per-sequence_results-<split>.csv`` as the official
+    script writes them (pandas ``float_format="%.3f"``, NaN as an empty cell)."""
+    from vosbench.metrics.outputs import csv_text, official_number
+
+    objects = list(objects)
+    totals = global_metrics(objects)
+    rows = []
+    for o in objects:
+        stats = object_statistics(o.j, o.decay_mode)
+        rows.append(
+            [o.name, official_number(stats["J-Mean"]), official_number(stats["J_last-Mean"])]
+        )
+    return {
+        "global": (
+            f"global_results-{split}.csv",
+            csv_text(GLOBAL_COLUMNS, [[official_number(totals[c]) for c in GLOBAL_COLUMNS]]),
+        ),
+        "per-sequence": (
+            f"per-sequence_results-{split}.csv",
+            csv_text(("Sequence", "J-Mean", "J_last-Mean"), rows),
+        ),
+    }
