@@ -211,7 +211,9 @@ def global_metrics(objects: Any) -> dict[str, float]:
     import numpy as np
 
     rows = [object_statistics(o.j, o.decay_mode) for o in objects]
-    return {c: float(np.mean(np.array([r[c] for r in rows], dtype=np.float64))) for c in GLOBAL_COLUMNS}
+    return {
+        c: float(np.mean(np.array([r[c] for r in rows], dtype=np.float64))) for c in GLOBAL_COLUMNS
+    }
 
 
 def official_files(objects: Any, split: str) -> dict[str, tuple[str, str]]:
@@ -237,3 +239,29 @@ def official_files(objects: Any, split: str) -> dict[str, tuple[str, str]]:
             csv_text(("Sequence", "J-Mean", "J_last-Mean"), rows),
         ),
     }
+
+
+def _rules_base() -> type:
+    from vosbench.benchmarks.rules import BenchmarkRules
+
+    return BenchmarkRules
+
+
+class VostRules(_rules_base()):  # type: ignore[misc]
+    """VOST: DAVIS's objects and frames (ids 1 … max of the first annotation, annotated frames
+    1 … T-2, 255 as background), its own global table (J and J_last) and files."""
+
+    name = "vost"
+    description = (
+        "VOST: ids 1 … max of the first annotation on annotated frames 1 … T-2, 255 (ignore) "
+        "as background; J and J_last (last quarter), no F"
+    )
+
+    def global_metrics(self, result: Any) -> dict[str, float]:
+        return global_metrics(result.objects)
+
+    def official_outputs(self, result: Any) -> dict[str, tuple[str, str]]:
+        return official_files(result.objects, result.split)
+
+
+VOST_RULES = VostRules()

@@ -75,6 +75,7 @@ DATASETS.register(
     default_split="val",
     default_task="semi-supervised",
     synthetic="vosbench.benchmarks.vost:write_synthetic",
+    rules="vosbench.benchmarks.vost:VOST_RULES",
 )
 DATASETS.register(
     "sav",
