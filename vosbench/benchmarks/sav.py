@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from vosbench.benchmarks.synthetic_layouts import (
+from vosbench.benchmarks.layout_files import (
     claim_folder,
     generator_split,
     save_record,

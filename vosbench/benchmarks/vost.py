@@ -30,7 +30,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from vosbench.benchmarks.synthetic_layouts import (
+from vosbench.benchmarks.layout_files import (
     claim_folder,
     generator_split,
     save_record,
