@@ -59,6 +59,10 @@ def test_per_object_and_global_numbers_equal_official(scenarios):
     totals = vost.global_metrics(result.objects)
     for column in vost.GLOBAL_COLUMNS:
         assert same(totals[column], expected["global"][column]), column
+    assert result.rules is vost.VOST_RULES  # the catalogue entry's rules
+    for column, value in result.global_metrics().items():
+        assert same(value, expected["global"][column]), column
+    assert result.rules.official_outputs(result) == vost.official_files(result.objects, "val")
     files = vost.official_files(result.objects, "val")
     assert files["global"] == (
         "global_results-val.csv",
