@@ -135,6 +135,28 @@ DATASETS.register(
     rules="vosbench.benchmarks.mose_v1:MOSE_V1_RULES",
     synthetic="vosbench.benchmarks.mose_v1:write_synthetic",
 )
+DATASETS.register(
+    "vost",
+    "vosbench.benchmarks.vost:load_vost",
+    description="VOST: objects of the first annotation, J and J_last (last quarter), no F; "
+    "255 = ignore, scored as background",
+    splits=("train", "val", "test"),
+    default_split="val",
+    default_task="semi-supervised",
+    synthetic="vosbench.benchmarks.vost:write_synthetic",
+    rules="vosbench.benchmarks.vost:VOST_RULES",
+)
+DATASETS.register(
+    "sav",
+    "vosbench.benchmarks.sav:load_sav",
+    description="SA-V: one binary PNG per object (masks may overlap), 24 fps frames, 6 fps "
+    "ground truth; J&F per object without each object's first and last annotated frame",
+    splits=("sav_val", "sav_test"),
+    default_split="sav_val",
+    default_task="semi-supervised",
+    synthetic="vosbench.benchmarks.sav:write_synthetic",
+    export="vosbench.benchmarks.sav:export_predictions",
+)
 
 
 def load_dataset(

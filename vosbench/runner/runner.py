@@ -337,6 +337,7 @@ def _run_one(
             method, sequence, dataset, timer, writer.write, settings.io_workers, progress
         )
         load = probe.stop()
+        export_official(dataset, sequence, writer.folder, store.root)
     except Exception as error:  # noqa: BLE001 - a crashing method must not end the run
         writer.abandon()
         message = f"{type(error).__name__}: {error}"
@@ -368,6 +369,23 @@ def _run_one(
     writer.commit(record)
     result.ran.append(sequence.name)
     progress.sequence_end(sequence.name, None)
+
+
+def export_official(dataset: Dataset, sequence: Sequence, masks_dir: Path, run_root: Path) -> None:
+    """Also write a sequence's masks in the layout its benchmark's official evaluator reads,
+    under ``<run>/official/``, when the dataset's catalogue entry names an exporter
+    (``export="module:function"``, called as ``function(sequence, masks_dir, out_dir)``; SA-V's
+    one binary PNG per object). The run's own ``masks/`` keep one id map per frame."""
+    from vosbench.datasets import DATASETS
+    from vosbench.errors import UnknownNameError
+    from vosbench.registry import import_object
+
+    try:
+        spec = DATASETS.entry(dataset.name).info.get("export")
+    except UnknownNameError:
+        return
+    if spec:
+        import_object(spec)(sequence, masks_dir, run_root / "official")
 
 
 def run_sequence(

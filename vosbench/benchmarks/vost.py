@@ -1,0 +1,267 @@
+"""VOST (Video Object Segmentation under Transformations): its layout, rules and official files.
+
+Rules learnt from the official evaluator, github TRI-ML/VOST ``evaluation/`` at commit
+``fe274574cb03c8a3ea83e121dd76e20b703781fd`` (``evaluation_method.py``,
+``source/evaluation.py``, ``source/dataset.py``, ``source/results.py``, ``source/utils.py``);
+``docs/benchmarks/vost.md`` writes every one of them down:
+
+* layout: ``JPEGImages/<video>/<frame>.jpg``, ``Annotations/<video>/<frame>.png`` (palette
+  ids, 255 = ignore), ``ImageSets/<split>.txt``; the evaluator scores whichever frames have
+  an annotation file (VOST annotates every 6th frame of its 30 fps videos);
+* objects: ids 1 … max id of the first annotation (255 excluded), later ids never scored;
+* frames: the annotated frames without the first and the last;
+* ignore (255): turned into background in the ground truth and *not* excluded (the evaluator
+  builds the void masks but passes ``None`` to the Jaccard), so a prediction over an ignore
+  region counts as a false positive;
+* predictions: one id map per annotated frame; ids above the ground truth's objects are
+  dropped (the evaluator prints a warning and truncates);
+* J only (no F); J_last = the same statistics over the last quarter of the evaluated frames,
+  ``j[floor(0.75 · n):]``;
+* Decay: DAVIS's four bins with the uint8 index wrap past 256 evaluated frames (the exact
+  value by default, the official one under ``decay_mode="davis2017-numpy1"``, the numpy
+  version the code runs under: it uses ``np.bool``, removed in numpy 1.24);
+* files: ``global_results-<split>.csv`` (``J-Mean,J-Recall,J-Decay,J_last-Mean,J_last-Recall,
+  J_last-Decay``) and ``per-sequence_results-<split>.csv`` (``Sequence,J-Mean,J_last-Mean``,
+  rows ``<video>_<k>``), both ``%.3f``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from vosbench.benchmarks.layout_files import (
+    claim_folder,
+    generator_split,
+    save_record,
+    write_jpeg,
+)
+from vosbench.datasets.base import Dataset, FileSequence, decode_index, require_task
+from vosbench.datasets.davis import read_split_list
+from vosbench.datasets.folder import (
+    PathArg,
+    dataset_root,
+    folder_sequence,
+    present_sequences,
+    require_split,
+)
+from vosbench.errors import DatasetError, Problem
+from vosbench.io import atomic_write_text, write_mask
+
+__all__ = [
+    "ANNOTATION_STEP",
+    "COMMIT",
+    "IMAGE_FOLDERS",
+    "SPLITS",
+    "j_last_start",
+    "load_vost",
+    "write_synthetic",
+]
+
+COMMIT = "fe274574cb03c8a3ea83e121dd76e20b703781fd"
+SPLITS = ("train", "val", "test")
+IMAGE_FOLDERS = ("JPEGImages", "JPEGImages_10fps")
+ANNOTATION_FOLDER = "Annotations"
+VOID_LABEL = 255
+ANNOTATION_STEP = 6  # VOST annotates 5 of every 30 frames; the synthetic layout does the same
+FRAME_PREFIX = "frame"
+
+
+def j_last_start(evaluated: int) -> int:
+    """The first index of J_last among ``evaluated`` frames: ``int(floor(n * 0.75))``.
+
+    ``3n // 4`` is the same number (``n * 0.75`` is exact in binary floating point).
+
+    >>> [j_last_start(n) for n in (1, 2, 3, 4, 5, 7, 8)]
+    [0, 1, 2, 3, 3, 5, 6]
+    """
+    return (3 * evaluated) // 4
+
+
+def load_vost(
+    root: PathArg,
+    split: str | None = "val",
+    *,
+    task: str = "semi-supervised",
+    images: str = "JPEGImages",
+) -> Dataset:
+    """VOST: ``ImageSets/<split>.txt`` names the videos, ``Annotations/<video>/*.png`` hold
+    palette ids (255 = ignore), frames come from ``images`` (``JPEGImages`` at 30 fps, or
+    ``JPEGImages_10fps``, which the authors' baseline runs on; every annotated frame is in
+    both)."""
+    root = dataset_root(root, "vost")
+    split = require_split(split, "vost", SPLITS)
+    if require_task(task) != "semi-supervised":
+        raise DatasetError(Problem(None, "VOST defines only the semi-supervised task", "config"))
+    if images not in IMAGE_FOLDERS:
+        raise DatasetError(
+            Problem(
+                None,
+                f"unknown VOST image folder {images!r}; choose one of {', '.join(IMAGE_FOLDERS)}",
+                "config",
+            )
+        )
+    list_file = root / "ImageSets" / f"{split}.txt"
+    if not list_file.is_file():
+        found = sorted(p.stem for p in (root / "ImageSets").glob("*.txt"))
+        hint = f"; lists found there: {', '.join(found)}" if found else ""
+        raise DatasetError(Problem(list_file, f"no split list for vost/{split}{hint}", "missing"))
+    names = list(read_split_list(list_file))  # name lines, checked; duplicates once
+    if not names:
+        raise DatasetError(Problem(list_file, "split list names no video", "empty"))
+    image_root, annotation_root = root / images, root / ANNOTATION_FOLDER
+    if split != "test" and not annotation_root.is_dir():
+        raise DatasetError(
+            Problem(
+                annotation_root, "folder not found; VOST reads its annotations there", "missing"
+            )
+        )
+    present, problems = present_sequences(
+        names, lambda name: (annotation_root / name, image_root / name), f"vost/{split}"
+    )
+    sequences: list[FileSequence] = [
+        folder_sequence(
+            name,
+            image_root / name,
+            annotation_root / name,
+            decode=decode_index,
+            void_label=VOID_LABEL,
+            mask_rule="index",
+        )
+        for name in present
+    ]
+    info = {
+        "mask_rule": "index",
+        "void_label": VOID_LABEL,
+        "annotation_folder": ANNOTATION_FOLDER,
+        "image_folder": images,
+        "split_list": list_file.relative_to(root).as_posix(),
+        "official": f"github TRI-ML/VOST evaluation/ @ {COMMIT[:7]}",
+    }
+    return Dataset(
+        "vost", split, task, sequences, root, problems=problems, info=info, listed=tuple(names)
+    )
+
+
+def write_synthetic(
+    out_dir: str | Path,
+    preset: Any = "val",
+    *,
+    split: str = "val",
+    step: int = ANNOTATION_STEP,
+    overwrite: bool = False,
+) -> Path:
+    """A synthetic split in the VOST layout: every frame as ``frameNNNNN.jpg``, every
+    ``step``-th one annotated (``frameNNNNN.png``, the generator's void band as 255 = ignore),
+    ``ImageSets/<split>.txt``. Deterministic; existing files are kept unless ``overwrite``."""
+    from vosbench.datasets.synthetic import resolve_config, synthetic_dataset
+
+    if step < 1:
+        raise DatasetError(Problem(None, "the annotation step must be >= 1", "config"))
+    config = resolve_config(preset)
+    dataset = synthetic_dataset(config, generator_split(split, {"val": "val", "train": "train"}))
+    out = Path(out_dir).expanduser()
+    record = claim_folder(out, config, "vost")
+    out.mkdir(parents=True, exist_ok=True)
+    save_record(out, record)
+    for sequence in dataset:
+        for t, stem in enumerate(sequence.frames):
+            name = f"{FRAME_PREFIX}{t:05d}"
+            frame = out / "JPEGImages" / sequence.name / f"{name}.jpg"
+            if overwrite or not frame.is_file():
+                write_jpeg(frame, sequence.read_frame(stem))
+            mask = out / ANNOTATION_FOLDER / sequence.name / f"{name}.png"
+            if t % step == 0 and (overwrite or not mask.is_file()):
+                write_mask(mask, sequence.read_annotation(stem))
+    atomic_write_text(out / "ImageSets" / f"{split}.txt", "\n".join(dataset.names) + "\n")
+    record["splits"] = {**record.get("splits", {}), split: dataset.names}
+    record["annotation_step"] = step
+    save_record(out, record)
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Aggregates and official files (from each object's per-frame J)
+
+GLOBAL_COLUMNS = ("J-Mean", "J-Recall", "J-Decay", "J_last-Mean", "J_last-Recall", "J_last-Decay")
+
+
+def object_statistics(j: Any, decay_mode: str = "exact") -> dict[str, float]:
+    """J and J_last Mean / Recall / Decay of one object's per-frame J (evaluated frames)."""
+    import numpy as np
+
+    from vosbench.metrics.statistics import db_statistics
+
+    values = np.asarray(j, dtype=np.float64)
+    whole = db_statistics(values, decay_mode)
+    last = db_statistics(values[j_last_start(len(values)) :], decay_mode)
+    return {
+        "J-Mean": whole.mean,
+        "J-Recall": whole.recall,
+        "J-Decay": whole.decay,
+        "J_last-Mean": last.mean,
+        "J_last-Recall": last.recall,
+        "J_last-Decay": last.decay,
+    }
+
+
+def global_metrics(objects: Any) -> dict[str, float]:
+    """VOST's global table: each column the unweighted ``np.mean`` over all (video, object)
+    pairs (NaN propagates, as in the official table)."""
+    import numpy as np
+
+    rows = [object_statistics(o.j, o.decay_mode) for o in objects]
+    return {
+        c: float(np.mean(np.array([r[c] for r in rows], dtype=np.float64))) for c in GLOBAL_COLUMNS
+    }
+
+
+def official_files(objects: Any, split: str) -> dict[str, tuple[str, str]]:
+    """``global_results-<split>.csv`` and ``per-sequence_results-<split>.csv`` as the official
+    script writes them (pandas ``float_format="%.3f"``, NaN as an empty cell)."""
+    from vosbench.metrics.outputs import csv_text, official_number
+
+    objects = list(objects)
+    totals = global_metrics(objects)
+    rows = []
+    for o in objects:
+        stats = object_statistics(o.j, o.decay_mode)
+        rows.append(
+            [o.name, official_number(stats["J-Mean"]), official_number(stats["J_last-Mean"])]
+        )
+    return {
+        "global": (
+            f"global_results-{split}.csv",
+            csv_text(GLOBAL_COLUMNS, [[official_number(totals[c]) for c in GLOBAL_COLUMNS]]),
+        ),
+        "per-sequence": (
+            f"per-sequence_results-{split}.csv",
+            csv_text(("Sequence", "J-Mean", "J_last-Mean"), rows),
+        ),
+    }
+
+
+def _rules_base() -> type:
+    from vosbench.benchmarks.rules import BenchmarkRules
+
+    return BenchmarkRules
+
+
+class VostRules(_rules_base()):  # type: ignore[misc]
+    """VOST: DAVIS's objects and frames (ids 1 … max of the first annotation, annotated frames
+    1 … T-2, 255 as background), its own global table (J and J_last) and files."""
+
+    name = "vost"
+    description = (
+        "VOST: ids 1 … max of the first annotation on annotated frames 1 … T-2, 255 (ignore) "
+        "as background; J and J_last (last quarter), no F"
+    )
+
+    def global_metrics(self, result: Any) -> dict[str, float]:
+        return global_metrics(result.objects)
+
+    def official_outputs(self, result: Any) -> dict[str, tuple[str, str]]:
+        return official_files(result.objects, result.split)
+
+
+VOST_RULES = VostRules()
