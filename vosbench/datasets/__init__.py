@@ -43,6 +43,16 @@ DATASETS.register(
     default_task="semi-supervised",
 )
 DATASETS.register(
+    "mosev2",
+    "vosbench.datasets.mose_v2:load_mosev2",
+    aliases=("mose-v2", "mose2"),
+    description="MOSEv2 with every frame annotated: valid/{JPEGImages,Annotations}, "
+    "meta_valid.json; scored locally as its official score.py",
+    splits=("valid",),
+    default_split="valid",
+    default_task="semi-supervised",
+)
+DATASETS.register(
     "folder",
     "vosbench.datasets.folder:load_folder",
     description="any JPEGImages/<seq> + Annotations/<seq> folder with indexed masks",
