@@ -192,6 +192,81 @@ def write_official_files(
 
 
 # --------------------------------------------------------------------------------------------
+# Scoring a results folder
+
+
+def scored_stems(sequence) -> tuple[str, ...]:
+    """Frames 1 … length − 2 of a video (the first and the last are never scored)."""
+    return tuple(sequence.annotated[1:-1])
+
+
+def object_names(sequence) -> tuple[str, ...]:
+    """The official per-object row names ``<video>_<id as the meta spells it>``."""
+    names = (sequence.attributes or {}).get("object_names") or tuple(
+        str(i) for i in sequence.object_ids
+    )
+    return tuple(f"{sequence.name}_{name}" for name in names)
+
+
+def score_sequence(sequence, results_dir: str | Path) -> dict[str, ObjectSummary]:
+    """Row name → :class:`ObjectSummary` for one video's predictions in ``results_dir``.
+
+    Predictions are read as id maps; ids that are no object of the meta count as background
+    (the scorer compares pixels with each object's id only). A missing prediction, a size that
+    differs from the meta's, or an unreadable mask is an :class:`~vosbench.errors.EvaluationError`.
+    """
+    from vosbench.errors import EvaluationError, Problem, SizeMismatchError
+    from vosbench.io import read_mask
+    from vosbench.metrics.api import FrameContext, get_metric
+
+    metrics = [get_metric(name) for name in (*METRICS, "absent")]
+    stems = scored_stems(sequence)
+    ids = tuple(sequence.object_ids)
+    values = np.zeros((len(metrics), len(ids), len(stems)))
+    size = tuple((sequence.attributes or {}).get("meta_size") or (None, None))
+    for t, stem in enumerate(stems):
+        path = Path(results_dir) / sequence.name / f"{stem}.png"
+        if not path.is_file():
+            raise EvaluationError(Problem(path, "prediction file not found", "missing"))
+        gt, pred = sequence.read_annotation(stem), read_mask(path)
+        expected = gt.shape if None in size else size
+        for what, array, where in (
+            ("ground truth", gt, sequence.annotation_path(stem)),
+            ("prediction", pred, path),
+        ):
+            if array.shape != tuple(expected):
+                raise SizeMismatchError(
+                    Problem(
+                        where,
+                        f"{what} is {array.shape[1]}×{array.shape[0]} (W×H); the video is "
+                        f"{expected[1]}×{expected[0]}",
+                        "size",
+                    )
+                )
+        for k, oid in enumerate(ids):
+            context = FrameContext(pred == oid, gt == oid, 0, stem, t)
+            for m, metric in enumerate(metrics):
+                values[m, k, t] = metric.frame(context)
+    if not stems:
+        return {name: ObjectSummary(0.0, 0.0, 0.0) for name in object_names(sequence)}
+    return {
+        name: object_summary(values[0, k], values[1, k], values[2, k], values[3, k] > 0)
+        for k, name in enumerate(object_names(sequence))
+    }
+
+
+def score_folder(dataset, results_dir: str | Path) -> tuple[dict[str, ObjectSummary], float]:
+    """Every video of ``dataset`` scored against ``results_dir``; (rows, seconds spent)."""
+    import time
+
+    start = time.perf_counter()
+    rows: dict[str, ObjectSummary] = {}
+    for sequence in dataset:
+        rows.update(score_sequence(sequence, results_dir))
+    return rows, time.perf_counter() - start
+
+
+# --------------------------------------------------------------------------------------------
 # Synthetic MOSEv2 layout: the generator's videos, with objects that disappear and reappear
 
 CURTAIN_GREY = 118  # the occluder's flat colour in the frames

@@ -140,6 +140,11 @@ METRICS.register(
     description="MOSEv2's size-adaptive boundary F (F_new): tolerance ceil(0.1 x sqrt(area)), "
     "capped at 0.008 x diagonal",
 )
+METRICS.register(
+    "absent",
+    "vosbench.metrics.mose_v2:ObjectAbsent",
+    description="1 where the object's ground truth is empty (MOSEv2's disappearance segments)",
+)
 
 OFFICIAL_METRICS: dict[str, tuple[str, ...]] = {"davis2016": ("J", "F", "T")}
 DEFAULT_METRICS = ("J", "F")
