@@ -125,7 +125,8 @@ def boundary_pair(context: FrameContext) -> tuple[float, float]:
     if context.box is None:  # both masks empty: no boundary on either side
         pair = (1.0, 1.0)
     else:
-        fixed, adaptive = tolerances(context.gt.shape, int(np.count_nonzero(context.gt)))
+        area = cv2.countNonZero(context.crops[1])  # the crop holds all of the object
+        fixed, adaptive = tolerances(context.gt.shape, area)
         pred, gt = context.boundaries
         f_fixed = f_with_radius(pred, gt, fixed)
         pair = (f_fixed, f_fixed if adaptive == fixed else f_with_radius(pred, gt, adaptive))
