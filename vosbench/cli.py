@@ -183,6 +183,7 @@ def eval_command(
     A run folder names its dataset in its manifest and is scored over every completed
     sequence; a plain results folder needs --dataset (and --root).
     """
+    from vosbench.benchmarks import rules_for
     from vosbench.metrics import Protocol, evaluate, write_outputs
     from vosbench.metrics.outputs import format_table, per_sequence_rows
     from vosbench.results import evaluate_run
@@ -220,9 +221,10 @@ def eval_command(
         allow_missing,
     )
     protocol = Protocol.for_dataset(data, **protocol_options)
+    frame_rule = rules_for(data).frame_rule(protocol)
     click.echo(
         f"Evaluating {plan.masks_dir} on {data.label} ({_count(len(data), data)} sequences, "
-        f"{protocol.task}, {protocol.frame_rule}{'' if protocol.official else '; NON-OFFICIAL settings'})",
+        f"{protocol.task}, {frame_rule}{'' if protocol.official else '; NON-OFFICIAL settings'})",
         err=True,
     )
     for note in plan.notes:
@@ -296,13 +298,15 @@ def metrics_command() -> None:
 
 @cli.command("datasets")
 def datasets_command() -> None:
-    """List the datasets vosbench can read."""
+    """List the datasets vosbench can read, their splits and the rules they are scored by."""
+    from vosbench.benchmarks import rules_for
     from vosbench.datasets import DATASETS
 
     for entry in DATASETS.entries():
         splits = ", ".join(entry.info.get("splits", ()))
         click.echo(f"{entry.name:<12} {entry.info.get('description', '')}")
         click.echo(f"{'':<12} splits: {splits}; origin: {entry.origin}")
+        click.echo(f"{'':<12} scored by: {rules_for(entry.name).description}")
 
 
 @cli.command("validate")
@@ -339,7 +343,16 @@ def validate_command(
     "--preset", default="val", show_default=True, help="Generator preset (small, val, bench, hard)."
 )
 @click.option(
-    "--split", default="val", show_default=True, help="Split name written to ImageSets/2017."
+    "--split",
+    default=None,
+    help="Split name (default: the layout's default split; davis2017: val, in ImageSets/2017).",
+)
+@click.option(
+    "--layout",
+    default="davis2017",
+    show_default=True,
+    help="The dataset whose on-disk layout to write (see `vosbench datasets`); read it back "
+    "with --dataset LAYOUT (davis2017's also with --dataset synthetic).",
 )
 @click.option(
     "--predictions",
@@ -350,17 +363,28 @@ def validate_command(
     "--force", is_flag=True, help="Let --predictions overwrite the masks of a non-empty folder."
 )
 def synth_command(
-    out_dir: Path, preset: str, split: str, predictions: Path | None, force: bool
+    out_dir: Path,
+    preset: str,
+    split: str | None,
+    layout: str,
+    predictions: Path | None,
+    force: bool,
 ) -> None:
-    """Write a synthetic dataset in the DAVIS-2017 layout (and optionally predictions)."""
-    from vosbench.datasets.synthetic import write_predictions, write_synthetic
+    """Write a synthetic dataset in a benchmark's layout (and optionally predictions).
 
-    root = write_synthetic(out_dir, preset, split=split)
-    click.echo(f"wrote synthetic dataset ({preset}, split {split}) to {root}")
+    The layouts are the datasets whose catalogue entry names a synthetic writer (the
+    ``synthetic`` metadata); the default is DAVIS-2017's.
+    """
+    from vosbench.benchmarks import synthetic_predictions_writer, synthetic_writer
+    from vosbench.datasets import DATASETS
+
+    entry = DATASETS.entry(layout)
+    writer = synthetic_writer(entry.name)
+    split = split or entry.info.get("default_split") or "val"
+    root = writer(out_dir, preset, split=split)
+    click.echo(f"wrote synthetic dataset ({preset}, {entry.name} layout, split {split}) to {root}")
     if predictions is not None:
-        from vosbench.datasets import load_dataset
-
-        write_predictions(load_dataset("synthetic", root, split), predictions, overwrite=force)
+        synthetic_predictions_writer(entry.name)(root, split, predictions, overwrite=force)
         click.echo(f"wrote predictions to {predictions}")
 
 

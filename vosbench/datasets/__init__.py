@@ -1,5 +1,10 @@
 """Dataset catalogue: names → lazy loaders, plus the entry-point group ``vosbench.datasets``.
 
+An entry's metadata may name, lazily as ``"module:Object"`` strings (see
+:mod:`vosbench.benchmarks`): ``rules`` (the benchmark's scoring rules; default DAVIS's),
+``synthetic`` (``writer(out_dir, preset, *, split)``, what ``vosbench synth --layout NAME``
+calls) and ``synthetic_predictions`` (``write(root, split, out_dir, *, overwrite)``).
+
 A loader is called as ``loader(root, split, task=..., **options)`` and returns a
 :class:`~vosbench.datasets.base.Dataset`. ``root`` may be None only for datasets that need no
 files (``synthetic``). Loaders report listed sequences absent on disk as problems;
@@ -32,6 +37,8 @@ DATASETS.register(
     splits=("train", "val", "test-dev", "test-challenge"),
     default_split="val",
     default_task="semi-supervised",
+    synthetic="vosbench.datasets.synthetic:write_synthetic",
+    synthetic_predictions="vosbench.datasets.synthetic:write_davis_predictions",
 )
 DATASETS.register(
     "segtrackv2",

@@ -1025,6 +1025,16 @@ def predict_sequence(
         yield stem, perturb_labels(gt, ids, t / max(1, last), directions, rng, noise)
 
 
+def write_davis_predictions(
+    root: str | Path, split: str, out_dir: str | Path, *, overwrite: bool = False
+) -> Path:
+    """Demo predictions for a folder :func:`write_synthetic` wrote (``vosbench synth
+    --predictions``; the davis2017 layout's ``synthetic_predictions`` entry)."""
+    from vosbench.datasets import load_dataset
+
+    return write_predictions(load_dataset("synthetic", root, split), out_dir, overwrite=overwrite)
+
+
 def write_predictions(
     dataset_or_config: Dataset | SyntheticConfig | str,
     out_dir: str | Path,
@@ -1062,6 +1072,7 @@ def write_predictions(
 
 
 __all__ = [
+    "write_davis_predictions",
     "DEFAULT_PRESET",
     "GENERATOR_VERSION",
     "PRESETS",

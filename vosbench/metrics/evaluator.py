@@ -2,7 +2,9 @@
 
 Each sequence is scored independently (in worker processes when ``workers > 1``): its
 ground truth and predictions are decoded once, as ``uint8`` label maps, objects are split by
-comparison on the fly and scored on their own crops. Peak memory therefore does not grow
+comparison on the fly and scored on their own crops. Which objects are scored on which frames,
+how predictions are read, the global table and the official files are the dataset's
+:class:`~vosbench.benchmarks.BenchmarkRules` (DAVIS's unless its catalogue entry names others). Peak memory therefore does not grow
 with sequence length or object count, unlike the official evaluator's float64 one-hot
 arrays. Per-frame values equal the official ones exactly.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from collections.abc import Sequence as Seq
 from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from dataclasses import asdict, dataclass, field
@@ -20,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from vosbench.benchmarks import DAVIS_RULES, BenchmarkRules, ScoredObject, rules_for
 from vosbench.datasets.base import Dataset, Sequence
 from vosbench.datasets.folder import preview
 from vosbench.errors import (
@@ -31,7 +34,6 @@ from vosbench.errors import (
     SequenceTooShortError,
     SizeMismatchError,
 )
-from vosbench.io.masks import read_mask, read_mask_bytes
 from vosbench.metrics.api import FrameContext, Metric, metric_names, resolve_metrics, summary_names
 from vosbench.metrics.boundary import (
     BOUND_TH,
@@ -79,9 +81,11 @@ class Protocol:
 
     @classmethod
     def for_dataset(cls, dataset: Any, **options: Any) -> Protocol:
-        """The official rules for ``dataset``'s task (``options`` override them)."""
+        """The official rules for ``dataset``'s task (``options`` override them); the metrics
+        default to those its benchmark rules name, else the dataset's official set."""
         options.setdefault("unsupervised_drop_ends", dataset.name == "davis2016")
-        options["metrics"] = metric_names(options.get("metrics"), dataset.name)
+        chosen = options.get("metrics") or rules_for(dataset).metrics or None
+        options["metrics"] = metric_names(chosen, dataset.name)
         return cls(task=dataset.task, **options)
 
     def resolved_metrics(self) -> tuple[Metric, ...]:
@@ -135,6 +139,7 @@ class ObjectScores:
     bound_pix: int
     decay_mode: str = "exact"
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # other metrics' per-frame values
+    group: str = ""  # the benchmark's group of the object (seen / unseen), "" for none
 
     @property
     def name(self) -> str:
@@ -190,6 +195,7 @@ class EvaluationResult:
     results_dir: Path
     sequences: list[SequenceScores]
     info: dict[str, object] = field(default_factory=dict)
+    rules: BenchmarkRules = DAVIS_RULES
 
     @property
     def objects(self) -> list[ObjectScores]:
@@ -200,31 +206,12 @@ class EvaluationResult:
         return [w for seq in self.sequences for w in seq.warnings]
 
     def global_metrics(self) -> dict[str, float]:
-        """Official global numbers (unweighted means over all (sequence, object) pairs), then each
-        other metric's statistics (means over the objects it scored, e.g. T's ``eval_t`` ones)."""
-        objects = self.objects
-        if not objects:
+        """The benchmark's global numbers (:meth:`BenchmarkRules.global_metrics`; DAVIS: the
+        unweighted means over all (sequence, object) pairs, then each other metric's
+        statistics, means over the objects it scored, e.g. T's ``eval_t`` ones)."""
+        if not self.objects:
             raise EvaluationError(Problem(self.results_dir, "no object was evaluated", "empty"))
-        j = np.array([o.j_stats for o in objects], dtype=np.float64)
-        f = np.array([o.f_stats for o in objects], dtype=np.float64)
-        j_mean, f_mean = np.mean(j[:, 0]), np.mean(f[:, 0])
-        metrics = {
-            "J&F-Mean": float((j_mean + f_mean) / 2.0),
-            "J-Mean": float(j_mean),
-            "J-Recall": float(np.mean(j[:, 1])),
-            "J-Decay": float(np.mean(j[:, 2])),
-            "F-Mean": float(f_mean),
-            "F-Recall": float(np.mean(f[:, 1])),
-            "F-Decay": float(np.mean(f[:, 2])),
-        }
-        for metric in self.extra_metrics:
-            scored = [o.summary(metric) for o in objects if o.values(metric.name) is not None]
-            for column in summary_names(metric):
-                values = np.array([row[column] for row in scored], dtype=np.float64)
-                metrics[column] = (
-                    float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
-                )
-        return metrics
+        return self.rules.global_metrics(self)
 
     @property
     def extra_metrics(self) -> tuple[Metric, ...]:
@@ -233,7 +220,11 @@ class EvaluationResult:
 
     def protocol_record(self) -> dict[str, object]:
         record = asdict(self.protocol)
-        record.update(frame_rule=self.protocol.frame_rule, official=self.protocol.official)
+        record.update(
+            frame_rule=self.rules.frame_rule(self.protocol),
+            official=self.protocol.official,
+            rules=self.rules.name,
+        )
         return record
 
 
@@ -241,26 +232,16 @@ class EvaluationResult:
 # Reading predictions
 
 
-def prediction_path(results_dir: Path, sequence: str, stem: str) -> Path:
-    return Path(os.path.join(results_dir, sequence, f"{stem}.png"))
-
-
-def _read_prediction(path: Path, digest: hashlib._Hash, binary: bool) -> np.ndarray:
-    data = read_mask_bytes(path)
-    digest.update(data)
-    labels = read_mask(path, data=data)
-    return (labels != 0).view(np.uint8) if binary else labels
-
-
 def _check_ids(
-    labels: np.ndarray, n_objects: int, path: Path, policy: str
+    labels: np.ndarray, top_id: int, path: Path, policy: str
 ) -> tuple[np.ndarray, Problem | None]:
-    """Ids beyond the ground truth's objects: an error (official) or dropped (``ignore``)."""
+    """Ids beyond the ground truth's highest object id: an error (official) or dropped
+    (``ignore``)."""
     top = int(labels.max()) if labels.size else 0
-    if top <= n_objects:
+    if top <= top_id:
         return labels, None
     if policy == "ignore":
-        return np.where(labels > n_objects, 0, labels).astype(np.uint8), None
+        return np.where(labels > top_id, 0, labels).astype(np.uint8), None
     if top == 255:
         return labels, Problem(
             path,
@@ -268,13 +249,18 @@ def _check_ids(
             "write object ids 1 … K and 0 for background)",
             "extra-id",
         )
-    extra = sorted(int(v) for v in np.unique(labels) if v > n_objects)
+    extra = sorted(int(v) for v in np.unique(labels) if v > top_id)
     return labels, Problem(
         path,
         f"prediction holds object id(s) {extra} but the ground truth defines "
-        f"only {n_objects} object(s) (ids 1 … {n_objects})",
+        f"only {top_id} object(s) (ids 1 … {top_id})",
         "extra-id",
     )
+
+
+def _object_mask(pred: np.ndarray, layer: int, object_id: int) -> np.ndarray:
+    """One object's predicted mask: a layer of a per-object stack, or its pixels of an id map."""
+    return pred[layer] if pred.ndim == 3 else pred == object_id
 
 
 # --------------------------------------------------------------------------------------------
@@ -282,7 +268,8 @@ def _check_ids(
 
 
 class _Scorer:
-    """Shared per-sequence state: frames to read, problems, digest, the stop-or-collect rule."""
+    """Shared per-sequence state: the scored objects and their frames, problems, digest, the
+    stop-or-collect rule."""
 
     def __init__(
         self,
@@ -291,62 +278,122 @@ class _Scorer:
         protocol: Protocol,
         binary: bool,
         collect: bool,
-        dataset_name: str = "",
+        dataset_name: str,
+        rules: BenchmarkRules,
+        scored: list[ScoredObject],
     ):
         self.sequence = sequence
         self.results_dir = results_dir
         self.protocol = protocol
         self.binary = binary
         self.collect = collect
+        self.rules = rules
+        self.scored = scored
         self.digest = hashlib.blake2b(digest_size=16)
         self.result = SequenceScores(sequence.name)
         metrics = protocol.resolved_metrics()
         self.region, self.boundary = metrics[0], metrics[1]
         self.extras = tuple(m for m in metrics[2:] if m.applies(sequence, dataset_name))
+        self.top_id = max((o.object_id for o in scored), default=0)
+        self.stems, self.on_frame = _frame_plan(sequence, scored)
+        # position of each stem in each object's own frames (its per-frame arrays' index)
+        self.position = [{stem: t for t, stem in enumerate(o.frames)} for o in scored]
 
     def fail(self, error: InputError) -> None:
         if not self.collect:
             raise error
         self.result.problems.extend(error.problems)
 
-    def frames(self, stems: Iterable[str], *, again: bool = False):
-        """Yield (stem, ground truth, prediction) per frame; bad frames are reported, not yielded.
+    def frames(self, *, again: bool = False):
+        """Yield (stem, ground truth, prediction, indices of the objects scored there) per
+        frame; bad frames are reported, not yielded.
 
         ``again``: a second pass over frames already read (not added to the digest again).
         """
         digest = hashlib.blake2b(digest_size=16) if again else self.digest
-        for stem in stems:
-            path = prediction_path(self.results_dir, self.sequence.name, stem)
+        name = self.sequence.name
+        for stem in self.stems:
+            indices = self.on_frame[stem]
+            objects = [self.scored[k] for k in indices]
             try:
                 gt = self.sequence.read_annotation(stem)
-                pred = _read_prediction(path, digest, self.binary)
+                pred = self.rules.read_prediction(
+                    self.results_dir, name, stem, objects, digest, self.binary
+                )
             except InputError as error:
                 self.fail(error)
                 continue
-            if pred.shape != gt.shape:
-                gt_path = self.sequence.annotation_path(stem)
-                self.fail(
-                    SizeMismatchError(
-                        Problem(
-                            path,
-                            f"prediction is {pred.shape[1]}×{pred.shape[0]} (W×H) but "
-                            f"ground truth {gt_path or stem} is {gt.shape[1]}×{gt.shape[0]}",
-                            "size",
-                        )
-                    )
-                )
+            if pred.shape[-2:] != gt.shape:
+                self.fail(SizeMismatchError(self._size_problem(stem, objects, pred, gt)))
                 continue
-            yield stem, gt, pred
+            yield stem, gt, pred, indices
+
+    def prediction_file(self, stem: str) -> Path:
+        """The (first) prediction file of ``stem``, for problems."""
+        objects = [self.scored[k] for k in self.on_frame[stem]]
+        return self.rules.prediction_files(self.results_dir, self.sequence.name, stem, objects)[0]
+
+    def _size_problem(
+        self, stem: str, objects: list[ScoredObject], pred: np.ndarray, gt: np.ndarray
+    ) -> Problem:
+        gt_path = self.sequence.annotation_path(stem)
+        return Problem(
+            self.prediction_file(stem),
+            f"prediction is {pred.shape[-1]}×{pred.shape[-2]} (W×H) but "
+            f"ground truth {gt_path or stem} is {gt.shape[1]}×{gt.shape[0]}",
+            "size",
+        )
+
+    def object_scores(
+        self, k: int, j: np.ndarray, f: np.ndarray, radius: int, extra: dict[str, np.ndarray]
+    ) -> ObjectScores:
+        """The scores of the ``k``-th scored object (semi-supervised: it is its own match)."""
+        obj = self.scored[k]
+        return ObjectScores(
+            self.sequence.name,
+            k + 1,
+            obj.object_id,
+            None,
+            obj.frames,
+            j,
+            f,
+            radius,
+            self.protocol.decay_mode,
+            extra,
+            obj.group,
+        )
 
 
-def too_short(sequence: Sequence, protocol: Protocol) -> Problem:
+def _frame_plan(
+    sequence: Sequence, scored: list[ScoredObject]
+) -> tuple[tuple[str, ...], dict[str, list[int]]]:
+    """Every frame some object is scored on (each read once, in the sequence's order), and the
+    objects scored on each. DAVIS: every object on the same frames."""
+    if not scored:
+        return (), {}
+    first = scored[0].frames
+    if all(o.frames == first for o in scored):
+        everyone = list(range(len(scored)))
+        return first, {stem: everyone for stem in first}
+    on_frame: dict[str, list[int]] = {}
+    for k, obj in enumerate(scored):
+        for stem in obj.frames:
+            on_frame.setdefault(stem, []).append(k)
+    order = {stem: i for i, stem in enumerate(sequence.frames)}
+    stems = tuple(sorted(on_frame, key=lambda stem: (order.get(stem, len(order)), stem)))
+    return stems, on_frame
+
+
+def too_short(
+    sequence: Sequence, protocol: Protocol, rules: BenchmarkRules = DAVIS_RULES
+) -> Problem:
     """The problem of a sequence that leaves no frame to score under ``protocol``."""
     where = sequence.annotation_path(sequence.annotated[0]) if sequence.annotated else None
     return Problem(
         where,
         f"sequence {sequence.name!r} has {len(sequence.annotated)} annotated frame(s): too "
-        f"short for the {protocol.task} protocol ({protocol.frame_rule}); pass --skip-short "
-        "to skip it",
+        f"short for the {protocol.task} protocol ({rules.frame_rule(protocol)}); pass "
+        "--skip-short to skip it",
         "too-short",
     )
 
@@ -359,12 +406,13 @@ def score_sequence(
     binary: bool = False,
     collect: bool = False,
     dataset_name: str = "",
+    rules: BenchmarkRules = DAVIS_RULES,
 ) -> SequenceScores:
     """Score one sequence's predictions; raises at the first problem unless ``collect``."""
-    scorer = _Scorer(sequence, results_dir, protocol, binary, collect, dataset_name)
-    stems = protocol.evaluated_stems(sequence.annotated)
-    if not stems:
-        error = SequenceTooShortError(too_short(sequence, protocol))
+    scored = [o for o in rules.scored_objects(sequence, protocol) if o.frames]
+    scorer = _Scorer(sequence, results_dir, protocol, binary, collect, dataset_name, rules, scored)
+    if not scored:
+        error = SequenceTooShortError(too_short(sequence, protocol, rules))
         if protocol.skip_short:
             scorer.result.skipped = True
             scorer.result.warnings.append(f"{sequence.name}: skipped, too short for the protocol")
@@ -372,60 +420,51 @@ def score_sequence(
         scorer.fail(error)
         return scorer.result
     if protocol.task == "unsupervised":
-        _score_unsupervised(scorer, stems)
+        _score_unsupervised(scorer)
     else:
-        _score_semisupervised(scorer, stems)
+        _score_semisupervised(scorer)
     scorer.result.digest = scorer.digest.hexdigest()
     return scorer.result
 
 
-def _score_semisupervised(scorer: _Scorer, stems: tuple[str, ...]) -> None:
-    n_objects = len(scorer.sequence.object_ids)
-    j = np.zeros((n_objects, len(stems)))
-    f = np.zeros((n_objects, len(stems)))
-    extra = {m.name: np.full((n_objects, len(stems)), np.nan) for m in scorer.extras}
-    previous: list[np.ndarray | None] = [None] * n_objects
+def _score_semisupervised(scorer: _Scorer) -> None:
+    scored = scorer.scored
+    j = [np.zeros(len(o.frames)) for o in scored]
+    f = [np.zeros(len(o.frames)) for o in scored]
+    extra = [{m.name: np.full(len(o.frames), np.nan) for m in scorer.extras} for o in scored]
+    previous: list[np.ndarray | None] = [None] * len(scored)
     keep_previous = any(m.needs_previous for m in scorer.extras)
     radius, identical, empty = None, True, True
-    for t, (stem, gt, pred) in enumerate(scorer.frames(stems)):
-        pred, problem = _check_ids(
-            pred,
-            n_objects,
-            prediction_path(scorer.results_dir, scorer.sequence.name, stem),
-            scorer.protocol.extra_ids,
-        )
-        if problem:
-            scorer.fail(ExtraObjectError(problem))
-            continue
+    for stem, gt, pred, indices in scorer.frames():
+        if pred.ndim == 2:
+            pred, problem = _check_ids(
+                pred, scorer.top_id, scorer.prediction_file(stem), scorer.protocol.extra_ids
+            )
+            if problem:
+                scorer.fail(ExtraObjectError(problem))
+                continue
+            identical = identical and np.array_equal(pred, gt)
         radius = radius or boundary_radius(gt.shape, scorer.protocol.bound_th)
-        identical = identical and np.array_equal(pred, gt)
         empty = empty and not pred.any()
-        for k in range(n_objects):
+        for layer, k in enumerate(indices):
+            object_id = scored[k].object_id
+            t = scorer.position[k][stem]
             # Void (255) never equals an object id, so it counts as background here.
-            context = FrameContext(pred == k + 1, gt == k + 1, radius, stem, t, previous[k])
-            j[k, t], f[k, t] = scorer.region.frame(context), scorer.boundary.frame(context)
+            mask = _object_mask(pred, layer, object_id)
+            if pred.ndim == 3:
+                identical = identical and np.array_equal(mask, gt == object_id)
+            context = FrameContext(mask, gt == object_id, radius, stem, t, previous[k])
+            j[k][t], f[k][t] = scorer.region.frame(context), scorer.boundary.frame(context)
             for metric in scorer.extras:
-                extra[metric.name][k, t] = metric.frame(context)
+                extra[k][metric.name][t] = metric.frame(context)
             if keep_previous:
                 previous[k] = context.pred
     if scorer.result.problems:
         return
-    name = scorer.sequence.name
     scorer.result.objects = [
-        ObjectScores(
-            name,
-            k + 1,
-            k + 1,
-            None,
-            stems,
-            j[k],
-            f[k],
-            radius or 0,
-            scorer.protocol.decay_mode,
-            {m: v[k] for m, v in extra.items()},
-        )
-        for k in range(n_objects)
+        scorer.object_scores(k, j[k], f[k], radius or 0, extra[k]) for k in range(len(scored))
     ]
+    name = scorer.sequence.name
     if identical:
         scorer.result.warnings.append(
             f"{name}: predictions are identical to the ground truth "
@@ -452,36 +491,37 @@ def _far_apart(a: tuple | None, b: tuple | None) -> bool:
     )
 
 
-def _score_unsupervised(scorer: _Scorer, stems: tuple[str, ...]) -> None:
-    """Every proposal against every GT object, then the official Hungarian assignment."""
+def _score_unsupervised(scorer: _Scorer) -> None:
+    """Every proposal against every GT object (on that object's frames), then the official
+    Hungarian assignment on the mean of J and F."""
     from scipy.optimize import linear_sum_assignment
 
-    sequence, protocol = scorer.sequence, scorer.protocol
-    gt_ids = sequence.object_ids
-    n_gt, n_frames = len(gt_ids), len(stems)
-    empty_j = np.zeros((n_gt, n_frames))
-    empty_f = np.zeros((n_gt, n_frames))
+    sequence, protocol, scored = scorer.sequence, scorer.protocol, scorer.scored
+    n_gt = len(scored)
+    empty_j = [np.zeros(len(o.frames)) for o in scored]
+    empty_f = [np.zeros(len(o.frames)) for o in scored]
     pairs: dict[tuple[int, int, int], tuple[float, float]] = {}
     top_id, radius = 0, 0
-    for t, (_stem, gt, pred) in enumerate(scorer.frames(stems)):
+    for stem, gt, pred, indices in scorer.frames():
         radius = radius or boundary_radius(gt.shape, protocol.bound_th)
         keep = gt != 255 if sequence.void_label is not None else None
         frame_top = int(pred.max())
         top_id = max(top_id, frame_top)
         if frame_top > protocol.max_proposals:
             continue
-        gts = [_without(gt == g, keep) for g in gt_ids]
-        for g, mask in enumerate(gts):  # a proposal absent from this frame is an empty mask
-            empty_j[g, t] = float(not mask.any())
-            empty_f[g, t] = float(not seg2bmap(mask).any())
-        gt_boxes = [_grown_box(mask, radius) for mask in gts]
+        gts = {g: _without(gt == scored[g].object_id, keep) for g in indices}
+        for g, mask in gts.items():  # a proposal absent from this frame is an empty mask
+            t = scorer.position[g][stem]
+            empty_j[g][t] = float(not mask.any())
+            empty_f[g][t] = float(not seg2bmap(mask).any())
+        gt_boxes = {g: _grown_box(mask, radius) for g, mask in gts.items()}
         for p in range(1, frame_top + 1):
             proposal = _without(pred == p, keep)
             box = _grown_box(proposal, radius)
             if box is None:
                 continue
-            for g, mask in enumerate(gts):
-                pairs[p, g, t] = (
+            for g, mask in gts.items():
+                pairs[p, g, scorer.position[g][stem]] = (
                     (0.0, 0.0)
                     if _far_apart(box, gt_boxes[g])
                     else region_and_boundary(proposal, mask, radius)
@@ -500,52 +540,61 @@ def _score_unsupervised(scorer: _Scorer, stems: tuple[str, ...]) -> None:
     if scorer.result.problems:
         return
     n_proposals = max(top_id, n_gt)
-    j = np.broadcast_to(empty_j, (n_proposals, n_gt, n_frames)).copy()
-    f = np.broadcast_to(empty_f, (n_proposals, n_gt, n_frames)).copy()
+    j = [np.broadcast_to(e, (n_proposals, len(e))).copy() for e in empty_j]
+    f = [np.broadcast_to(e, (n_proposals, len(e))).copy() for e in empty_f]
     for (p, g, t), (jv, fv) in pairs.items():
-        j[p - 1, g, t], f[p - 1, g, t] = jv, fv
-    score = (np.mean(j, axis=2) + np.mean(f, axis=2)) / 2
+        j[g][p - 1, t], f[g][p - 1, t] = jv, fv
+    score = np.stack(
+        [(np.mean(j[g], axis=1) + np.mean(f[g], axis=1)) / 2 for g in range(n_gt)], axis=1
+    )
     rows, cols = linear_sum_assignment(-score)
     scorer.result.objects = [
         ObjectScores(
             sequence.name,
             i + 1,
-            int(gt_ids[c]),
+            scored[c].object_id,
             int(r) + 1,
-            stems,
-            j[r, c],
-            f[r, c],
+            scored[c].frames,
+            j[c][r],
+            f[c][r],
             radius,
             protocol.decay_mode,
+            group=scored[c].group,
         )
         for i, (r, c) in enumerate(zip(rows, cols))
     ]
     if scorer.extras:
-        _score_matched_extras(scorer, stems, radius)
+        _score_matched_extras(scorer, radius)
 
 
-def _score_matched_extras(scorer: _Scorer, stems: tuple[str, ...], radius: int) -> None:
+def _score_matched_extras(scorer: _Scorer, radius: int) -> None:
     """The metrics beyond J and F, for each matched (proposal, object) pair, in a second pass:
     only the matching needs every pair, and it is decided by J and F alone."""
     objects = scorer.result.objects
     keep_void = scorer.sequence.void_label is not None
-    previous: list[np.ndarray | None] = [None] * len(objects)
+    index = {obj.object_id: k for k, obj in enumerate(scorer.scored)}
+    matched = {index[obj.object_id]: obj for obj in objects}
+    previous: dict[int, np.ndarray | None] = dict.fromkeys(matched)
     for obj in objects:
-        obj.extra = {m.name: np.full(len(stems), np.nan) for m in scorer.extras}
-    for t, (stem, gt, pred) in enumerate(scorer.frames(stems, again=True)):
+        obj.extra = {m.name: np.full(len(obj.frames), np.nan) for m in scorer.extras}
+    for stem, gt, pred, indices in scorer.frames(again=True):
         keep = gt != 255 if keep_void else None
-        for i, obj in enumerate(objects):
+        for k in indices:
+            obj = matched.get(k)
+            if obj is None:
+                continue
+            t = scorer.position[k][stem]
             context = FrameContext(
                 _without(pred == obj.proposal_id, keep),
                 _without(gt == obj.object_id, keep),
                 radius,
                 stem,
                 t,
-                previous[i],
+                previous[k],
             )
             for metric in scorer.extras:
                 obj.extra[metric.name][t] = metric.frame(context)
-            previous[i] = context.pred
+            previous[k] = context.pred
 
 
 def _without(mask: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
@@ -556,17 +605,23 @@ def _without(mask: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
 # Checks before scoring and the parallel driver
 
 
-def missing_predictions(dataset: Dataset, results_dir: Path, protocol: Protocol) -> list[Problem]:
+def missing_predictions(
+    dataset: Dataset,
+    results_dir: Path,
+    protocol: Protocol,
+    rules: BenchmarkRules = DAVIS_RULES,
+) -> list[Problem]:
     """Every absent prediction, and every sequence too short, at once: one problem per sequence
     (an empty folder of 80 frames is one line, not 80)."""
     problems: list[Problem] = []
     if not results_dir.is_dir():
         return [Problem(results_dir, "results folder does not exist", "missing")]
     for sequence in dataset:
-        stems = protocol.evaluated_stems(sequence.annotated)
-        if not stems and not protocol.skip_short:
-            problems.append(too_short(sequence, protocol))
+        scored = [o for o in rules.scored_objects(sequence, protocol) if o.frames]
+        if not scored and not protocol.skip_short:
+            problems.append(too_short(sequence, protocol, rules))
             continue
+        stems, on_frame = _frame_plan(sequence, scored)
         folder = results_dir / sequence.name
         if not folder.is_dir():
             problems.append(
@@ -578,11 +633,34 @@ def missing_predictions(dataset: Dataset, results_dir: Path, protocol: Protocol)
                 )
             )
             continue
-        present = {entry.name for entry in os.scandir(folder)}
-        absent = [f"{stem}.png" for stem in stems if f"{stem}.png" not in present]
+        expected = [
+            path
+            for stem in stems
+            for path in rules.prediction_files(
+                results_dir, sequence.name, stem, [scored[k] for k in on_frame[stem]]
+            )
+        ]
+        absent = _absent(folder, expected)
         if absent:
-            problems.append(_missing_files(folder, absent, len(stems)))
+            problems.append(_missing_files(folder, absent, len(expected)))
     return problems
+
+
+def _absent(folder: Path, expected: list[Path]) -> list[str]:
+    """The expected files that do not exist, relative to ``folder``; one directory listing per
+    folder, not one stat per file."""
+    listings: dict[Path, set[str]] = {}
+    absent = []
+    for path in expected:
+        parent = path.parent
+        if parent not in listings:
+            try:
+                listings[parent] = {entry.name for entry in os.scandir(parent)}
+            except OSError:
+                listings[parent] = set()
+        if path.name not in listings[parent]:
+            absent.append(os.path.relpath(path, folder))
+    return absent
 
 
 def _missing_files(folder: Path, absent: list[str], expected: int) -> Problem:
@@ -604,8 +682,10 @@ def evaluate(
     workers: int | None = None,
     collect_problems: bool = False,
     progress: Callable[[SequenceScores], None] | None = None,
+    rules: BenchmarkRules | None = None,
 ) -> EvaluationResult:
-    """Score ``results_dir`` (``<seq>/<frame>.png``) against ``dataset``.
+    """Score ``results_dir`` (``<seq>/<frame>.png``, or the benchmark's own layout) against
+    ``dataset``.
 
     Args:
         dataset: the ground truth (its task must match the protocol's).
@@ -614,6 +694,8 @@ def evaluate(
         workers: processes scoring sequences in parallel (default: the number of cores).
         collect_problems: report every problem found instead of stopping at the first.
         progress: called with each finished sequence (for progress bars).
+        rules: the benchmark's rules (default: those the dataset's catalogue entry names,
+            else DAVIS's; see :func:`vosbench.benchmarks.rules_for`).
 
     Raises:
         EvaluationError: missing files, size mismatches, extra ids, unreadable or RGB
@@ -625,17 +707,24 @@ def evaluate(
         raise ConfigError(
             f"protocol task {protocol.task!r} differs from the dataset's {dataset.task!r}"
         )
-    missing = missing_predictions(dataset, results_dir, protocol)
+    rules = rules or rules_for(dataset)
+    missing = missing_predictions(dataset, results_dir, protocol, rules)
     if missing:
         raise EvaluationError(missing)
     scores = _run_all(
-        dataset, results_dir, protocol, workers or os.cpu_count() or 1, collect_problems, progress
+        dataset,
+        results_dir,
+        protocol,
+        rules,
+        workers or os.cpu_count() or 1,
+        collect_problems,
+        progress,
     )
     problems = [p for s in scores for p in s.problems]
     if problems:
         raise EvaluationError(problems)
     info = {"dataset_info": dict(dataset.info), "binary": dataset.binary}
-    return EvaluationResult(dataset.name, dataset.split, protocol, results_dir, scores, info)
+    return EvaluationResult(dataset.name, dataset.split, protocol, results_dir, scores, info, rules)
 
 
 class Evaluator:
@@ -675,6 +764,7 @@ def _run_all(
     dataset: Dataset,
     results_dir: Path,
     protocol: Protocol,
+    rules: BenchmarkRules,
     workers: int,
     collect: bool,
     progress: Callable[[SequenceScores], None] | None,
@@ -697,6 +787,7 @@ def _run_all(
                     binary=dataset.binary,
                     collect=collect,
                     dataset_name=dataset.name,
+                    rules=rules,
                 )
             )
     else:
@@ -711,6 +802,7 @@ def _run_all(
                     binary=dataset.binary,
                     collect=collect,
                     dataset_name=dataset.name,
+                    rules=rules,
                 )
                 for s in longest_first
             }

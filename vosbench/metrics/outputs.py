@@ -1,8 +1,9 @@
 """Result files and printed tables.
 
-Official files (same names, columns and ``%.3f`` rounding as the DAVIS evaluator, NaN as an
-empty cell): ``global_results-<split>.csv`` and ``per-sequence_results-<split>.csv``.
-vosbench adds ``global_metrics-<split>.csv`` (every metric that ran, full precision),
+Official files come from the benchmark's rules (:meth:`BenchmarkRules.official_outputs`); for
+DAVIS (same names, columns and ``%.3f`` rounding as its evaluator, NaN as an empty cell):
+``global_results-<split>.csv`` and ``per-sequence_results-<split>.csv``, written by
+:func:`global_csv` and :func:`per_sequence_csv` here. vosbench adds ``global_metrics-<split>.csv`` (every metric that ran, full precision),
 ``per-frame_results-<split>.csv`` (full precision), ``per-object_results-<split>.csv``
 (each metric's statistics per object) and ``evaluation-<split>.json`` (protocol, inputs'
 digests, versions). Columns beyond J and F follow from the metrics that ran (T on DAVIS-2016). Every file is written atomically, and every run rewrites all of them: nothing is
@@ -77,12 +78,15 @@ def per_frame_csv(result: EvaluationResult) -> str:
 
 
 def per_object_rows(result: EvaluationResult) -> list[dict[str, object]]:
+    """Each object's statistics; a ``Group`` column where the benchmark groups objects."""
     rows, extra = [], result.extra_metrics
+    grouped = any(o.group for o in result.objects)
     for o in result.objects:
         js, fs = o.j_stats, o.f_stats
         row: dict[str, object] = {
             "Sequence": o.sequence,
             "Object": o.object_id,
+            **({"Group": o.group} if grouped else {}),
             "Proposal": o.proposal_id or "",
             "Frames": len(o.frames),
             "J&F": (js.mean + fs.mean) / 2,
@@ -164,13 +168,13 @@ def metadata(result: EvaluationResult) -> dict[str, object]:
 
 
 def write_outputs(result: EvaluationResult, output_dir) -> dict[str, Path]:
-    """Write every result file into ``output_dir``; returns name → path."""
+    """Write every result file into ``output_dir``: the benchmark's official files (keys such
+    as ``global`` and ``per-sequence``), then vosbench's own; returns key → path."""
     output_dir = Path(output_dir)
     split = result.split
     files = {
-        "global": (f"global_results-{split}.csv", global_csv(result)),
+        **result.rules.official_outputs(result),
         "global-metrics": (f"global_metrics-{split}.csv", global_metrics_csv(result)),
-        "per-sequence": (f"per-sequence_results-{split}.csv", per_sequence_csv(result)),
         "per-frame": (f"per-frame_results-{split}.csv", per_frame_csv(result)),
         "per-object": (f"per-object_results-{split}.csv", per_object_csv(result)),
         "metadata": (

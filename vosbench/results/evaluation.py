@@ -40,6 +40,7 @@ from vosbench.results.store import (
 
 STATE_FORMAT = "vosbench-evaluation/1"
 _CHUNK = 1 << 20
+_MAX_DEPTH = 1  # <sequence>/<object>/<frame>.png: one level of sub-folders
 
 
 class StaleEvaluationError(InputError):
@@ -64,14 +65,28 @@ def sequence_fingerprint(folder: Path) -> str:
 
     Reading the bytes (not only sizes and times) is what makes a replaced mask visible even
     when a copy kept its time stamps; masks are small, so this costs a fraction of decoding.
+    Sub-folders (one per object, as SA-V stores predictions) are digested the same way, so a
+    flat folder's fingerprint is what it always was.
     """
     digest = hashlib.blake2b(digest_size=16)
+    if not _digest_folder(Path(folder), digest):
+        return "absent"
+    return digest.hexdigest()
+
+
+def _digest_folder(folder: Path, digest: Any, depth: int = 0) -> bool:
+    """Feed ``folder``'s entries to ``digest``; False when it does not exist."""
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except FileNotFoundError:
-        return "absent"
+        return False
     for entry in entries:
         digest.update(entry.name.encode("utf-8", "surrogateescape") + b"\0")
+        if entry.is_dir(follow_symlinks=False) and depth < _MAX_DEPTH:
+            digest.update(b"<folder>\0")
+            _digest_folder(Path(entry.path), digest, depth + 1)
+            digest.update(b"</folder>\0")
+            continue
         if not entry.is_file(follow_symlinks=False):
             digest.update(b"<not a file>\0")
             continue
@@ -79,7 +94,7 @@ def sequence_fingerprint(folder: Path) -> str:
             data = handle.read()
         digest.update(len(data).to_bytes(8, "little"))
         digest.update(data)
-    return digest.hexdigest()
+    return True
 
 
 def mask_fingerprints(store: RunStore, sequences: Seq[str]) -> dict[str, str]:
