@@ -6,7 +6,8 @@ Workload (generated once into ``--workdir``): synthetic videos in the MOSEv2 lay
 gaps) and perturbed-ground-truth predictions (``write_predictions``, quality ``noisy``).
 
 Each tool runs end to end in its own subprocess (interpreter start, imports, reading,
-scoring, writing ``metrics.json`` and ``scores.txt``), ``--repeats`` times; the table shows the
+scoring, writing ``metrics.json`` and ``scores.txt``; vosbench is ``vosbench eval --dataset
+mosev2 -j 1``, which also writes its own tables), ``--repeats`` times; the table shows the
 median wall time and the ratio. The official scorer (github henghuiding/MOSE-api,
 ``MOSEv2/sam2_rcms/tools/score.py``, NOT part of vosbench) runs unmodified from the checkout
 given as ``--official`` through ``tools/parity/mosev2_score.py``, which sets its worker count
@@ -54,15 +55,6 @@ def prepare(workdir: Path, args: argparse.Namespace) -> tuple[Path, Path]:
     return data, predictions
 
 
-def score_with_vosbench(data: str, predictions: str, out: str) -> None:
-    """The vosbench side of the comparison (run in its own process)."""
-    from vosbench.benchmarks.mose_v2 import score_folder, write_official_files
-    from vosbench.datasets import load_dataset
-
-    rows, seconds = score_folder(load_dataset("mosev2", data), predictions)
-    write_official_files(out, rows, seconds)
-
-
 def timed(command: list[str]) -> tuple[float, float]:
     """(wall, CPU) seconds of one run of ``command``, its child processes included."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -93,11 +85,7 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path)
-    parser.add_argument("--score-vosbench", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.score_vosbench:
-        score_with_vosbench(*args.score_vosbench)
-        return
     args.workdir.mkdir(parents=True, exist_ok=True)
     data, predictions = prepare(args.workdir, args)
     official_out, vosbench_out = args.workdir / "official", args.workdir / "vosbench"
@@ -106,8 +94,8 @@ def main() -> None:
     official += ["--tools", tools, "--workers", "1", "--", "--meta", str(data / "meta_valid.json")]
     official += ["--ann", str(data / "valid" / "Annotations"), "--pred", str(predictions)]
     official += ["--output", str(official_out)]
-    ours = [sys.executable, str(Path(__file__).resolve()), "--official", args.official]
-    ours += ["--score-vosbench", str(data), str(predictions), str(vosbench_out)]
+    ours = [sys.executable, "-m", "vosbench.cli", "eval", "--dataset", "mosev2"]
+    ours += ["--root", str(data), str(predictions), "-o", str(vosbench_out), "-j", "1", "-q"]
     times: dict[str, list[tuple[float, float]]] = {"official score.py": [], "vosbench": []}
     for _ in range(args.repeats):  # interleaved, so load changes hit both alike
         times["official score.py"].append(timed(official))

@@ -18,12 +18,14 @@ from vosbench.errors import DatasetError, EvaluationError
 from vosbench.io import write_mask
 from vosbench.metrics.api import FrameContext, get_metric
 from vosbench.metrics.boundary import seg2bmap
+from vosbench.metrics.evaluator import evaluate
 from vosbench.metrics.mose_v2 import (
     disk_offsets_kernel,
     f_with_radius,
     smoothed_jaccard,
     tolerances,
 )
+from vosbench.metrics.outputs import write_outputs
 
 # --------------------------------------------------------------------------------------------
 # The measures
@@ -187,7 +189,8 @@ def test_loader_reads_meta_order_ids_and_names(tmp_path):
     dataset = load_dataset("mosev2", _layout(tmp_path, {"a": _frames(3), "b": _frames(3)}, meta))
     assert dataset.names == ["b", "a"]
     assert dataset["b"].object_ids == (3, 7)
-    assert rules.object_names(dataset["b"]) == ("b_3", "b_7")
+    assert dataset["b"].attributes["object_names"] == ("3", "7")
+    assert "object_names" not in dataset.info  # only ids spelt other than as numbers
     assert dataset["a"].frames == ("00000", "00001", "00002")
     assert load_dataset("mose2", tmp_path).name == "mosev2"  # alias
 
@@ -251,18 +254,40 @@ def test_scoring_errors_name_the_file(tmp_path):
     results = tmp_path / "results"
     for name in ("a", "b"):
         for t in range(4):
-            write_mask(results / name / f"{t:05d}.png", _frames(1)[0])
-    rows, _ = rules.score_folder(dataset, results)
+            labels = _frames(1)[0].copy()
+            labels[0, 0] = 9  # no object of the meta: the scorer ignores it
+            write_mask(results / name / f"{t:05d}.png", labels)
+    result = evaluate(dataset, results, workers=1)
+    rows = rules.summaries(result)
     assert rows["a_1"].j == 1.0
     # On an 8x8 frame the capped radius 0.09 gives skimage an all-zero disk, which OpenCV
     # applies as a one-pixel shift: perfect masks score F = 1/6 (the official value too).
     assert rows["b_1"].f_new == rows["b_1"].f == pytest.approx(1 / 6, abs=1e-15)
     (results / "b" / "00002.png").unlink()
     with pytest.raises(EvaluationError, match="00002.png: prediction file not found"):
-        rules.score_folder(dataset, results)
+        evaluate(dataset, results, workers=1)
     write_mask(results / "b" / "00002.png", np.zeros((8, 9), np.uint8))
     with pytest.raises(EvaluationError, match="prediction is 9×8"):
-        rules.score_folder(dataset, results)
+        evaluate(dataset, results, workers=1)
+
+
+def test_cli_eval_writes_the_official_files(tmp_path):
+    from vosbench.cli import main
+
+    root = _layout(tmp_path / "data", {"a": _frames(5)})
+    meta = {"videos": {"a": {"length": 5, "height": 8, "width": 8, "objects": ["01"]}}}
+    (root / "meta_valid.json").write_text(json.dumps(meta))
+    for t in range(5):
+        write_mask(tmp_path / "res" / "a" / f"{t:05d}.png", np.zeros((8, 8), np.uint8))
+    out = tmp_path / "out"
+    args = ["eval", "--dataset", "mosev2", "--root", str(root), str(tmp_path / "res")]
+    assert main([*args, "-o", str(out), "-j", "1", "-q"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert list(metrics) == ["a_01", "total_time"]  # the meta's spelling of the id
+    # an empty prediction of a 9-pixel object: J = 1 / 10 on each of the 3 scored frames
+    assert metrics["a_01"]["J"] == 10.0 and metrics["a_01"]["F_new"] == 0.0
+    assert (out / "scores.txt").read_text().startswith("J&F_new: 5.0\nJ: 10.0\n")
+    assert main([*args, "-o", str(out / "bad"), "--metrics", "J,F"]) == 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,25 +328,16 @@ def test_golden_official_scorer(tmp_path, name):
     results = predictions(case, data, tmp_path)
     dataset = load_dataset("mosev2", data)
     raw = json.loads((GOLDEN / name / "raw.json").read_text())
+    result = evaluate(dataset, results, workers=1)
     # per frame: the official j_list (J), f_list (F_new), f_list_ (F) and empty_gt
-    for sequence in dataset:
-        stems = rules.scored_stems(sequence)
-        for oid, row in zip(sequence.object_ids, rules.object_names(sequence)):
-            expected = raw["frames"][row]
-            got = {m: [] for m in ("J-smoothed", "F-adaptive", "F-mosev2", "absent")}
-            from vosbench.io import read_mask
-
-            for stem in stems:
-                gt = sequence.read_annotation(stem)
-                pred = read_mask(results / sequence.name / f"{stem}.png")
-                context = FrameContext(pred == oid, gt == oid, 0)
-                for metric in got:
-                    got[metric].append(get_metric(metric).frame(context))
-            np.testing.assert_allclose(got["J-smoothed"], expected["j_list"], rtol=0, atol=1e-12)
-            np.testing.assert_allclose(got["F-adaptive"], expected["f_list"], rtol=0, atol=1e-12)
-            np.testing.assert_allclose(got["F-mosev2"], expected["f_list_"], rtol=0, atol=1e-12)
-            assert [bool(v) for v in got["absent"]] == expected["empty_gt"]
-    rows, seconds = rules.score_folder(dataset, results)
+    for o in result.objects:
+        expected = raw["frames"][f"{o.sequence}_{o.object_id}"]
+        assert o.frames == dataset[o.sequence].annotated[1:-1]
+        for metric, key in (("J-smoothed", "j_list"), ("F-adaptive", "f_list")):
+            np.testing.assert_allclose(o.values(metric), expected[key], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(o.values("F-mosev2"), expected["f_list_"], rtol=0, atol=1e-12)
+        assert [bool(v) for v in o.values("absent")] == expected["empty_gt"]
+    rows = rules.summaries(result)
     assert set(rows) == set(raw["objects"])
     for row, summary in rows.items():
         values = [
@@ -338,8 +354,15 @@ def test_golden_official_scorer(tmp_path, name):
                 assert got_value is None, row
             else:
                 assert got_value == pytest.approx(official, abs=1e-9), row
-    files = rules.official_files(rows, seconds)
-    assert files["scores.txt"] == (GOLDEN / name / "scores.txt").read_text()
-    metrics = json.loads(files["metrics.json"])
-    assert metrics.pop("total_time") == seconds
+    written = write_outputs(result, tmp_path / "out")
+    assert written["scores"].read_text() == (GOLDEN / name / "scores.txt").read_text()
+    metrics = json.loads(written["metrics"].read_text())
+    assert metrics.pop("total_time") is None
     assert metrics == json.loads((GOLDEN / name / "metrics.json").read_text())
+    official = {}
+    for line in (GOLDEN / name / "scores.txt").read_text().splitlines()[:7]:
+        key, value = line.split(": ")
+        official[key] = float(value)
+    for key, value in result.global_metrics().items():
+        if key in official and not math.isnan(official[key]):
+            assert round(value * 100, 2) == pytest.approx(official[key], abs=0.0051), key

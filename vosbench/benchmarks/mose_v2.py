@@ -27,6 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from vosbench.benchmarks.rules import BenchmarkRules, ScoredObject
+from vosbench.errors import ConfigError
+
 OFFICIAL_COMMIT = "241977ae2ceceee054fa2a2c8a2690838c451369"
 METRICS = ("J-smoothed", "F-adaptive", "F-mosev2")
 """The per-frame measures MOSEv2 scores by: its J, its Ḟ (F_new) and its F."""
@@ -150,11 +153,12 @@ def object_row(summary: ObjectSummary) -> dict[str, float | None]:
     }
 
 
-def metrics_json(rows: Mapping[str, ObjectSummary], total_time: float) -> str:
-    """``metrics.json``: ``<video>_<object>`` → :func:`object_row`, then ``total_time``
-    (seconds spent scoring), as ``json.dump(..., indent=4)`` writes it (no final newline)."""
+def metrics_json(rows: Mapping[str, ObjectSummary], total_time: float | None = None) -> str:
+    """``metrics.json``: ``<video>_<object>`` → :func:`object_row`, then ``total_time``, as
+    ``json.dump(..., indent=4)`` writes it (no final newline). The scorer's ``total_time`` is
+    its seconds of work; vosbench leaves it null, so the file depends on the scores alone."""
     document: dict[str, object] = {name: object_row(summary) for name, summary in rows.items()}
-    document["total_time"] = float(total_time)
+    document["total_time"] = total_time
     return json.dumps(document, indent=4)
 
 
@@ -171,99 +175,76 @@ def _number(value: float) -> str:
     return "nan" if math.isnan(value) else repr(value)
 
 
-def official_files(rows: Mapping[str, ObjectSummary], total_time: float) -> dict[str, str]:
+def official_files(
+    rows: Mapping[str, ObjectSummary], total_time: float | None = None
+) -> dict[str, str]:
     """File name → text of the scorer's two output files for these objects."""
     summary = global_summary(list(rows.values()))
     return {"metrics.json": metrics_json(rows, total_time), "scores.txt": scores_text(summary)}
 
 
-def write_official_files(
-    out_dir: str | Path, rows: Mapping[str, ObjectSummary], total_time: float
-) -> dict[str, Path]:
-    """Write :func:`official_files` into ``out_dir`` (atomically); returns the paths."""
-    from vosbench.io import atomic_write_text
-
-    out = Path(out_dir)
-    written = {}
-    for name, text in official_files(rows, total_time).items():
-        atomic_write_text(out / name, text)
-        written[name] = out / name
-    return written
-
-
 # --------------------------------------------------------------------------------------------
-# Scoring a results folder
+# The rules on the evaluator
 
 
-def scored_stems(sequence) -> tuple[str, ...]:
-    """Frames 1 … length − 2 of a video (the first and the last are never scored)."""
-    return tuple(sequence.annotated[1:-1])
+class MoseV2Rules(BenchmarkRules):
+    """MOSEv2's ``score.py``: every object of the meta on frames 1 … length − 2, its J, Ḟ and F,
+    disappearance / reappearance segments, unweighted means over objects, its two files."""
 
-
-def object_names(sequence) -> tuple[str, ...]:
-    """The official per-object row names ``<video>_<id as the meta spells it>``."""
-    names = (sequence.attributes or {}).get("object_names") or tuple(
-        str(i) for i in sequence.object_ids
+    name = "mosev2"
+    description = (
+        "MOSEv2 (score.py): objects of the meta on frames 1 … T-2; J = (I+1)/(U+1), F_new with a "
+        "size-adaptive tolerance, J&F over disappearance and reappearance segments; "
+        "global = mean over objects"
     )
-    return tuple(f"{sequence.name}_{name}" for name in names)
+    metrics = (*METRICS, "absent")
+
+    def scored_objects(self, sequence, protocol) -> list[ScoredObject]:
+        stems = protocol.evaluated_stems(sequence.annotated)
+        if not stems:
+            return []
+        return [ScoredObject(int(object_id), stems) for object_id in sequence.object_ids]
+
+    def read_prediction(self, results_dir, sequence, stem, objects, digest, binary):
+        """The id map with every id that is no scored object set to 0: the scorer compares each
+        object's id only, so other ids (an object the meta does not list) never count."""
+        labels = super().read_prediction(results_dir, sequence, stem, objects, digest, binary)
+        keep = np.zeros(256, np.uint8)
+        for scored in objects:
+            keep[scored.object_id] = scored.object_id
+        return keep[labels]
+
+    def global_metrics(self, result) -> dict[str, float]:
+        """The scorer's seven numbers (fractions, full precision), and ``J&F-Mean`` = J&F_new,
+        the headline number vosbench's reports rank by."""
+        summary = global_summary(list(summaries(result).values()))
+        return {"J&F-Mean": summary["J&F_new"], **summary}
+
+    def official_outputs(self, result) -> dict[str, tuple[str, str]]:
+        files = official_files(summaries(result))
+        return {
+            "metrics": ("metrics.json", files["metrics.json"]),
+            "scores": ("scores.txt", files["scores.txt"]),
+        }
 
 
-def score_sequence(sequence, results_dir: str | Path) -> dict[str, ObjectSummary]:
-    """Row name → :class:`ObjectSummary` for one video's predictions in ``results_dir``.
-
-    Predictions are read as id maps; ids that are no object of the meta count as background
-    (the scorer compares pixels with each object's id only). A missing prediction, a size that
-    differs from the meta's, or an unreadable mask is an :class:`~vosbench.errors.EvaluationError`.
-    """
-    from vosbench.errors import EvaluationError, Problem, SizeMismatchError
-    from vosbench.io import read_mask
-    from vosbench.metrics.api import FrameContext, get_metric
-
-    metrics = [get_metric(name) for name in (*METRICS, "absent")]
-    stems = scored_stems(sequence)
-    ids = tuple(sequence.object_ids)
-    values = np.zeros((len(metrics), len(ids), len(stems)))
-    size = tuple((sequence.attributes or {}).get("meta_size") or (None, None))
-    for t, stem in enumerate(stems):
-        path = Path(results_dir) / sequence.name / f"{stem}.png"
-        if not path.is_file():
-            raise EvaluationError(Problem(path, "prediction file not found", "missing"))
-        gt, pred = sequence.read_annotation(stem), read_mask(path)
-        expected = gt.shape if None in size else size
-        for what, array, where in (
-            ("ground truth", gt, sequence.annotation_path(stem)),
-            ("prediction", pred, path),
-        ):
-            if array.shape != tuple(expected):
-                raise SizeMismatchError(
-                    Problem(
-                        where,
-                        f"{what} is {array.shape[1]}×{array.shape[0]} (W×H); the video is "
-                        f"{expected[1]}×{expected[0]}",
-                        "size",
-                    )
-                )
-        for k, oid in enumerate(ids):
-            context = FrameContext(pred == oid, gt == oid, 0, stem, t)
-            for m, metric in enumerate(metrics):
-                values[m, k, t] = metric.frame(context)
-    if not stems:
-        return {name: ObjectSummary(0.0, 0.0, 0.0) for name in object_names(sequence)}
-    return {
-        name: object_summary(values[0, k], values[1, k], values[2, k], values[3, k] > 0)
-        for k, name in enumerate(object_names(sequence))
-    }
-
-
-def score_folder(dataset, results_dir: str | Path) -> tuple[dict[str, ObjectSummary], float]:
-    """Every video of ``dataset`` scored against ``results_dir``; (rows, seconds spent)."""
-    import time
-
-    start = time.perf_counter()
+def summaries(result) -> dict[str, ObjectSummary]:
+    """Row name (``<video>_<id>``) → :class:`ObjectSummary` of every scored object."""
+    spelled = (result.info.get("dataset_info") or {}).get("object_names") or {}
     rows: dict[str, ObjectSummary] = {}
-    for sequence in dataset:
-        rows.update(score_sequence(sequence, results_dir))
-    return rows, time.perf_counter() - start
+    for o in result.objects:
+        name = (spelled.get(o.sequence) or {}).get(str(o.object_id), str(o.object_id))
+        absent = o.values("absent")
+        if absent is None:
+            raise ConfigError("MOSEv2's segments need the 'absent' metric; keep it in --metrics")
+        values = [o.values(metric) for metric in METRICS]
+        if any(v is None for v in values):
+            raise ConfigError(f"MOSEv2's numbers need the metrics {', '.join(METRICS)}")
+        rows[f"{o.sequence}_{name}"] = object_summary(*values, absent > 0)
+    return rows
+
+
+MOSEV2_RULES = MoseV2Rules()
 
 
 # --------------------------------------------------------------------------------------------

@@ -58,6 +58,8 @@ DATASETS.register(
     splits=("valid",),
     default_split="valid",
     default_task="semi-supervised",
+    rules="vosbench.benchmarks.mose_v2:MOSEV2_RULES",
+    synthetic="vosbench.benchmarks.mose_v2:write_synthetic",
 )
 DATASETS.register(
     "folder",

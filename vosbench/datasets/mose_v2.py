@@ -218,15 +218,28 @@ def load_mosev2(
         _sequence(name, meta[name], image_root / name, annotation_root / name, path)
         for name in present
     ]
-    info = {
+    info: dict[str, object] = {
         "mask_rule": "index",
         "annotation_folder": annotation_root.relative_to(root).as_posix(),
         "image_folder": image_root.relative_to(root).as_posix(),
         "meta_file": path.relative_to(root).as_posix(),
     }
+    spelled = _unusual_spellings(meta, present)
+    if spelled:  # the official rows keep the meta's spelling of an id ("<video>_01")
+        info["object_names"] = spelled
     return Dataset(
         "mosev2", split, task, sequences, root, problems=problems, info=info, listed=tuple(meta)
     )
+
+
+def _unusual_spellings(meta: Mapping[str, Any], names: list[str]) -> dict[str, dict[str, str]]:
+    """Video → {id: spelling} for the ids the meta spells other than as plain numbers."""
+    spelled = {}
+    for name in names:
+        odd = {str(number): text for number, text in meta[name]["objects"] if text != str(number)}
+        if odd:
+            spelled[name] = odd
+    return spelled
 
 
 def _refuse_unlisted(annotation_root: Path, meta: Mapping[str, Any], path: Path) -> None:
