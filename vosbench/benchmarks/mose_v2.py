@@ -25,6 +25,7 @@ from collections.abc import Sequence as Seq
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from vosbench.benchmarks.rules import BenchmarkRules, ScoredObject
@@ -206,13 +207,16 @@ class MoseV2Rules(BenchmarkRules):
         return [ScoredObject(int(object_id), stems) for object_id in sequence.object_ids]
 
     def read_prediction(self, results_dir, sequence, stem, objects, digest, binary):
-        """The id map with every id that is no scored object set to 0: the scorer compares each
-        object's id only, so other ids (an object the meta does not list) never count."""
+        """The id map with ids above every scored object's set to 0: the scorer compares each
+        object's id only, so other ids (an object the meta does not list) never count (ids in
+        the gaps between objects' ids are left: no object mask can include them)."""
         labels = super().read_prediction(results_dir, sequence, stem, objects, digest, binary)
+        ids = [scored.object_id for scored in objects]
+        if not ids or int(labels.max()) <= max(ids):
+            return labels  # ids in the gaps never equal an object's id: nothing to clear
         keep = np.zeros(256, np.uint8)
-        for scored in objects:
-            keep[scored.object_id] = scored.object_id
-        return keep[labels]
+        keep[ids] = ids
+        return cv2.LUT(labels, keep)
 
     def global_metrics(self, result) -> dict[str, float]:
         """The scorer's seven numbers (fractions, full precision), and ``J&F-Mean`` = J&F_new,
