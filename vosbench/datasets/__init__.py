@@ -63,6 +63,18 @@ DATASETS.register(
     synthetic="vosbench.benchmarks.lvos:write_synthetic",
 )
 DATASETS.register(
+    "mosev2",
+    "vosbench.datasets.mose_v2:load_mosev2",
+    aliases=("mose-v2", "mose2"),
+    description="MOSEv2 with every frame annotated: valid/{JPEGImages,Annotations}, "
+    "meta_valid.json; scored locally as its official score.py",
+    splits=("valid",),
+    default_split="valid",
+    default_task="semi-supervised",
+    rules="vosbench.benchmarks.mose_v2:MOSEV2_RULES",
+    synthetic="vosbench.benchmarks.mose_v2:write_synthetic",
+)
+DATASETS.register(
     "folder",
     "vosbench.datasets.folder:load_folder",
     description="any JPEGImages/<seq> + Annotations/<seq> folder with indexed masks",

@@ -123,6 +123,28 @@ METRICS.register(
     description="DAVIS-2016 temporal stability (shape-context matching of consecutive "
     "predictions; lower is better; eval_t sequences only)",
 )
+METRICS.register(
+    "J-smoothed",
+    "vosbench.metrics.mose_v2:SmoothedRegionSimilarity",
+    description="MOSEv2's J: the Jaccard index with +1 smoothing, (I + 1) / (U + 1)",
+)
+METRICS.register(
+    "F-mosev2",
+    "vosbench.metrics.mose_v2:MoseBoundaryAccuracy",
+    description="MOSEv2's fixed-tolerance F (0.008 x diagonal; the raw non-integer radius "
+    "where the adaptive tolerance reaches it)",
+)
+METRICS.register(
+    "F-adaptive",
+    "vosbench.metrics.mose_v2:AdaptiveBoundaryAccuracy",
+    description="MOSEv2's size-adaptive boundary F (F_new): tolerance ceil(0.1 x sqrt(area)), "
+    "capped at 0.008 x diagonal",
+)
+METRICS.register(
+    "absent",
+    "vosbench.metrics.mose_v2:ObjectAbsent",
+    description="1 where the object's ground truth is empty (MOSEv2's disappearance segments)",
+)
 
 OFFICIAL_METRICS: dict[str, tuple[str, ...]] = {"davis2016": ("J", "F", "T")}
 DEFAULT_METRICS = ("J", "F")
