@@ -20,7 +20,8 @@ two CSV files byte for byte, SA-V's ``results.csv`` byte for byte.
 
 Usage::
 
-    python benchmarks/vost_sav_speed.py --vost ../refs/vost --vost-python ../refs/venv-vost/bin/python \\
+    python benchmarks/vost_sav_speed.py --vost ../refs/vost \\
+        --vost-python ../refs/venv-vost/bin/python \\
         --sam2 ../refs/sam2 --out results/vost_sav_speed.md
 """
 
@@ -140,7 +141,8 @@ def main() -> None:
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}.",
         "",
-        "| benchmark | official (median s) | vosbench (median s) | speed-up | official files identical |",
+        "| benchmark | official (median s) | vosbench (median s) | speed-up "
+        "| official files identical |",
         "|---|---|---|---|---|",
     ]
     for name, official, ours, same in rows:

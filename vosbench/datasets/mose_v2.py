@@ -1,4 +1,5 @@
-"""MOSEv2 loader: ``<split>/JPEGImages``, ``<split>/Annotations`` (every frame), ``meta_<split>.json``.
+"""MOSEv2 loader: ``<split>/JPEGImages``, ``<split>/Annotations`` (every frame) and
+``meta_<split>.json``.
 
 The layout MOSEv2's local scorer reads (henghuiding/MOSE-api ``MOSEv2/sam2_rcms/tools/score.py``,
 commit 241977ae2ceceee054fa2a2c8a2690838c451369)::
