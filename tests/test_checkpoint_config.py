@@ -132,14 +132,18 @@ def test_the_library_gives_the_same_folder_with_or_without_the_option(tiny_weigh
 
 
 def test_a_conflicting_option_names_both_values(tiny_weights, data_root, tmp_path, capsys):
-    code = main(_run_args(tiny_weights, data_root, "--output", str(tmp_path / "run"), "-c", "size=small"))
+    code = main(
+        _run_args(tiny_weights, data_root, "--output", str(tmp_path / "run"), "-c", "size=small")
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert str(tiny_weights) in err and "size=tiny" in err and "size=small" in err
     assert "-c size=small" in err and "missing keys" not in err and "Traceback" not in err
     assert not (tmp_path / "run").exists()  # refused before the run folder is made
     code = main(
-        _run_args(tiny_weights, data_root, "--output", str(tmp_path / "run"), "-c", "align_corners=0")
+        _run_args(
+            tiny_weights, data_root, "--output", str(tmp_path / "run"), "-c", "align_corners=0"
+        )
     )
     err = capsys.readouterr().err
     assert code == 1 and "align_corners=true" in err and "align_corners=false" in err
@@ -151,7 +155,18 @@ def test_an_older_checkpoint_loads_as_before(old_weights, data_root, tmp_path, c
     assert code == 1 and "does not fit rgmp" in err and "missing keys" in err
     assert "records no network configuration" in err and "size=full" in err
     assert "the weights fit size=tiny: pass it with -c" in err
-    code = main(_run_args(old_weights, data_root, "--output", str(tmp_path / "b"), "-c", "size=tiny", "-c", "scales=1.0"))
+    code = main(
+        _run_args(
+            old_weights,
+            data_root,
+            "--output",
+            str(tmp_path / "b"),
+            "-c",
+            "size=tiny",
+            "-c",
+            "scales=1.0",
+        )
+    )
     err = capsys.readouterr().err
     assert code == 0, err
     assert "records no network configuration" not in err
@@ -179,16 +194,16 @@ def test_a_damaged_record_is_a_clear_error(tmp_path, record, message):
         },
         path,
     )
-    data = load_dataset("synthetic", None, "val", num_sequences=1, num_frames=3, height=32, width=32)
+    data = load_dataset(
+        "synthetic", None, "val", num_sequences=1, num_frames=3, height=32, width=32
+    )
     with pytest.raises(ConfigError, match=message) as error:
         run("rgmp", data, settings=RunSettings(weights=path), output=tmp_path / "run")
     assert str(path) in str(error.value) and not (tmp_path / "run").exists()
 
 
 def test_options_the_record_leaves_out_stay_the_users():
-    config, taken = config_with_checkpoint(
-        RGMPConfig, {"scales": "1.0"}, {"size": "tiny"}, "w.pth"
-    )
+    config, taken = config_with_checkpoint(RGMPConfig, {"scales": "1.0"}, {"size": "tiny"}, "w.pth")
     assert (config.size, config.scales, config.align_corners) == ("tiny", (1.0,), True)
     assert taken == {"size": "tiny"}
     config, taken = config_with_checkpoint(RGMPConfig, {"size": "tiny"}, None, "w.pth")
