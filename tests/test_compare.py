@@ -75,6 +75,10 @@ def make_run(folder: Path, dataset, dropped: dict, *, evaluate: bool = True) -> 
                 "e2e_ms": [1.0] * T,
                 "num_objects": OBJECTS[name],
                 "config_hash": "test",
+                "num_frames": T,
+                "init_ms": 1.0,
+                "peak_host_mb": 10.0,
+                "peak_gpu_mb": None,
             },
         )
     spec = {
@@ -339,3 +343,19 @@ def test_compare_never_imports_torch(runs):
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0 and "torch-free" in done.stdout, done.stderr
+
+
+def test_report_page_shows_the_leaders_lead_with_its_interval(runs, tmp_path):
+    from vosbench.report import collect_runs, write_html
+    from vosbench.report.page import comparison_html
+
+    reports = collect_runs(runs[0].parent, evaluate=None)
+    page = write_html(reports, tmp_path / "report.html", thumbnails=0).read_text()
+    assert "Is the lead real?" in page
+    # the leader by official J&F (a mean over objects) is other: 6/8 against base's 6/9
+    low, high = compare.paired_bootstrap([DIFFS[s] for s in "abcd"], 10_000, 0)
+    row = f"[{compare.signed(low)}, {compare.signed(high)}]"
+    assert "+0.083" in page and row in page
+    section = page.split("Is the lead real?")[1].split("<h3>")[0]
+    assert section.index(">b<") < section.index(">d<") < section.index(">c<")
+    assert "Fewer than two evaluated runs" in comparison_html(reports[:1])

@@ -455,7 +455,7 @@ def _plain(value: float, digits: int = 3) -> str:
     return "" if math.isnan(value) else f"{value:.{digits}f}"
 
 
-def _p(value: float) -> str:
+def format_p(value: float) -> str:
     if math.isnan(value):
         return ""
     return f"{value:.2g}" if value < 0.001 else f"{value:.3f}"
@@ -483,8 +483,8 @@ def summary_rows(comparison: Comparison, digits: int = 3) -> list[dict[str, str]
                 "diff": signed(m.difference, digits),
                 "CI low": signed(m.low, digits),
                 "CI high": signed(m.high, digits),
-                "p sign-flip": _p(m.p_sign_flip),
-                "p Wilcoxon": _p(m.p_wilcoxon),
+                "p sign-flip": format_p(m.p_sign_flip),
+                "p Wilcoxon": format_p(m.p_wilcoxon),
             }
         )
     return rows
