@@ -359,3 +359,10 @@ def test_report_page_shows_the_leaders_lead_with_its_interval(runs, tmp_path):
     section = page.split("Is the lead real?")[1].split("<h3>")[0]
     assert section.index(">b<") < section.index(">d<") < section.index(">c<")
     assert "Fewer than two evaluated runs" in comparison_html(reports[:1])
+
+
+def test_a_table_with_words_for_numbers_is_named(runs, tmp_path):
+    broken = tmp_path / "per-object_results-val.csv"
+    broken.write_text("Sequence,Object,J-Mean,F-Mean\na,1,high,0.5\n")
+    with pytest.raises(compare.ReportError, match="per-object_results-val.csv: .*not numbers"):
+        compare.read_scores(tmp_path, "val")

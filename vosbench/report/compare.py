@@ -34,7 +34,7 @@ import pandas as pd
 
 from vosbench.errors import ConfigError, InputError, Problem
 from vosbench.io import atomic_write_text
-from vosbench.report.collect import RunReport, read_manifest, read_table
+from vosbench.report.collect import ReportError, RunReport, read_manifest, read_table
 from vosbench.report.tables import higher_is_better, to_csv, to_markdown
 from vosbench.results import RunStore, evaluation_status
 
@@ -100,6 +100,8 @@ def sequence_scores(per_object: pd.DataFrame) -> pd.DataFrame:
         if c not in ("Sequence", "J&F", *_NOT_METRICS)
         and pd.api.types.is_numeric_dtype(per_object[c])
     ]
+    if not {"J-Mean", "F-Mean"} <= set(metrics):
+        raise ReportError("the per-object table's J-Mean and F-Mean columns are not numbers")
     table = per_object.groupby("Sequence", sort=True)[metrics].mean()
     table.insert(0, "J&F", (table["J-Mean"] + table["F-Mean"]) / 2)
     table.index = table.index.astype(str)
@@ -111,7 +113,11 @@ def read_scores(run_dir: Path, split: str) -> pd.DataFrame:
     path = Path(run_dir) / f"per-object_results-{split}.csv"
     if not path.is_file():
         raise NotCurrentError(Problem(path, "evaluation file missing", "missing"))
-    return sequence_scores(read_table(path, ("Sequence", "J-Mean", "F-Mean")))
+    table = read_table(path, ("Sequence", "J-Mean", "F-Mean"))
+    try:
+        return sequence_scores(table)
+    except ReportError as error:
+        raise ReportError(f"{path}: {error}") from None
 
 
 def load_run(

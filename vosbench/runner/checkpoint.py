@@ -143,6 +143,8 @@ def read_architecture(path: Path | str, *, method: str | None = None) -> dict[st
     record that is not a mapping of option names to plain values.
     """
     path = Path(path)
+    if path.is_file() and not zipfile.is_zipfile(path):
+        return None  # vosbench writes zip files only: a legacy pickle is a released file
     obj = load_file(path, mmap=True)
     _check_method(obj, path, method)
     if not isinstance(obj, Mapping) or obj.get("format") != CHECKPOINT_FORMAT:
