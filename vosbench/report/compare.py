@@ -356,16 +356,16 @@ def compare_pair(
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     confidence: float = 0.95,
+    wilcoxon: bool = True,
 ) -> Comparison:
-    """``run`` against ``baseline`` (same dataset, split, task and options, else CompareError)."""
+    """``run`` against ``baseline`` (same dataset, split, task and options, else CompareError).
+
+    ``wilcoxon=False`` leaves the Wilcoxon p-value out (NaN) and scipy unimported.
+    """
     _check_resamples(resamples)
     if not 0 < confidence < 1:
         raise ConfigError(f"confidence: {confidence} is not between 0 and 1")
-    if baseline.identity != run.identity:
-        raise CompareError(
-            f"{run.run_dir} is a run on {run.dataset_label}{_options(run)}, {baseline.run_dir} on "
-            f"{baseline.dataset_label}{_options(baseline)}: compare runs of one dataset and split"
-        )
+    check_same_dataset(baseline, run)
     common = sorted(set(baseline.scores.index) & set(run.scores.index))
     if not common:
         raise CompareError(
@@ -380,7 +380,9 @@ def compare_pair(
         table[f"{name} baseline"], table[f"{name} run"], table[f"{name} diff"] = a, b, b - a
         both = a.notna() & b.notna() & np.isfinite(a) & np.isfinite(b)
         if both.any():
-            found.append(_metric_difference(name, a[both], b[both], resamples, seed, confidence))
+            found.append(
+                _metric_difference(name, a[both], b[both], resamples, seed, confidence, wilcoxon)
+            )
     return Comparison(
         baseline,
         run,
@@ -393,6 +395,15 @@ def compare_pair(
         sorted(set(baseline.scores.index) - set(common)),
         sorted(set(run.scores.index) - set(common)),
     )
+
+
+def check_same_dataset(baseline: RunScores, run: RunScores) -> None:
+    """CompareError unless both runs ran on one dataset, split, task and dataset options."""
+    if baseline.identity != run.identity:
+        raise CompareError(
+            f"{run.run_dir} is a run on {run.dataset_label}{_options(run)}, {baseline.run_dir} on "
+            f"{baseline.dataset_label}{_options(baseline)}: compare runs of one dataset and split"
+        )
 
 
 def _options(run: RunScores) -> str:
@@ -413,7 +424,13 @@ def _metric_names(baseline: RunScores, run: RunScores, asked: Seq[str] | None) -
 
 
 def _metric_difference(
-    name: str, a: pd.Series, b: pd.Series, resamples: int, seed: int, confidence: float
+    name: str,
+    a: pd.Series,
+    b: pd.Series,
+    resamples: int,
+    seed: int,
+    confidence: float,
+    wilcoxon: bool,
 ) -> MetricDifference:
     d = (b - a).to_numpy()
     low, high = paired_bootstrap(d, resamples, seed, confidence)
@@ -426,7 +443,7 @@ def _metric_difference(
         low,
         high,
         sign_flip_p(d, resamples, seed),
-        wilcoxon_p(d),
+        wilcoxon_p(d) if wilcoxon else math.nan,
     )
 
 
@@ -442,8 +459,7 @@ def compare_runs(
     if len(runs) < 2:
         raise CompareError("comparing needs at least two runs (the first is the baseline)")
     for run in runs[1:]:  # every dataset checked before any bootstrap
-        if run.identity != runs[0].identity:
-            compare_pair(runs[0], run, resamples=1)
+        check_same_dataset(runs[0], run)
     return [
         compare_pair(
             runs[0], run, metrics=metrics, resamples=resamples, seed=seed, confidence=confidence
@@ -520,7 +536,7 @@ def heading(comparison: Comparison) -> str:
 
 def method_note(comparison: Comparison) -> str:
     return (
-        f"{int(comparison.confidence * 100)}% paired bootstrap interval over sequences "
+        f"{comparison.confidence * 100:g}% paired bootstrap interval over sequences "
         f"({comparison.resamples} resamples, seed {comparison.seed}); p-values: sign-flip "
         f"{'(exact)' if len(comparison.sequences) <= EXACT_SIGN_FLIP else '(Monte Carlo)'} and "
         "Wilcoxon signed-rank, two-sided"

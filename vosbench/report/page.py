@@ -305,7 +305,9 @@ def comparison_html(group: Seq[RunReport]) -> str:
         return f'<p class="meta">{esc(leader.label)} cannot be compared: {esc(_line(error))}</p>'
     for run in evaluated[1 : REPORT_PAIRS + 1]:
         try:
-            pair = compare.compare_pair(compare.report_scores(run), best, metrics=["J&F"])
+            pair = compare.compare_pair(
+                compare.report_scores(run), best, metrics=["J&F"], wilcoxon=False
+            )
         except VosbenchError as error:
             notes.append(f"{run.label}: not compared ({_line(error)})")
             continue
@@ -328,7 +330,8 @@ def comparison_html(group: Seq[RunReport]) -> str:
         f'<p class="meta">{esc(leader.label)} (best J&amp;F) against the other runs, per '
         "sequence: lead = its J&amp;F − the other's, averaged over the sequences both scored "
         "(each sequence weighs the same, so it differs from the J&amp;F above, a mean over "
-        "objects); 95% paired bootstrap interval over sequences (10000 resamples, seed 0). "
+        f"objects); 95% paired bootstrap interval over sequences ({compare.DEFAULT_RESAMPLES} "
+        "resamples, seed 0). "
         "An interval that contains 0 does not show a real lead.</p>",
     ]
     if rows:
