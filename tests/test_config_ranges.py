@@ -185,7 +185,7 @@ def test_describe_options_lists_defaults_and_ranges():
     ]
     rgmp = describe_options(config_class("rgmp"))
     assert rgmp[0] == "scales=0.5,0.75,1.0 (1 … 8 values, each 0.1 … 2)"
-    assert "size=full (one of full, small, tiny)" in rgmp
+    assert "size=full (one of full, small, tiny) [architecture: from the checkpoint]" in rgmp
     assert "crf_iterations=none (none or 0 … 100)" in describe_options(config_class("cosnet"))
     assert "channels_last=none (none or true or false)" in describe_options(config_class("ranet"))
     assert describe_options(config_class("first-frame")) == []

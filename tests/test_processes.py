@@ -32,6 +32,7 @@ from vosbench.errors import (
     VosbenchError,
 )
 from vosbench.report.collect import ReportError
+from vosbench.report.compare import CompareError, NotCurrentError
 from vosbench.results import (
     DamagedFileError,
     ForeignFileError,
@@ -61,6 +62,7 @@ INPUT_ERRORS = [
     DamagedFileError,
     ForeignFileError,
     StaleEvaluationError,
+    NotCurrentError,
 ]
 MESSAGE_ERRORS = [
     VosbenchError,
@@ -72,6 +74,7 @@ MESSAGE_ERRORS = [
     RunLockedError,
     OptionRangeError,
     PluginError,
+    CompareError,
 ]
 
 

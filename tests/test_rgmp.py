@@ -306,6 +306,7 @@ def test_convert_rgmp_release_consumes_every_key(rgmp_release, tmp_path):
     saved = torch.load(tmp_path / "rgmp.pth", weights_only=True)
     assert saved["format"] == CHECKPOINT_FORMAT and saved["method"] == "rgmp"
     assert saved["source"] == {"file": "weights.pth", "sha256": done.source_sha256}
+    assert saved["architecture"] == {"align_corners": True, "size": "full"}  # the released net
     converted = saved["state_dict"]
     assert [k for k in converted if not k.endswith(COUNTER)] == [
         k.removeprefix("module.") for k in state
@@ -417,6 +418,8 @@ def test_fan_converts_an_authors_format_checkpoint(tmp_path):
     )
     done = convert_checkpoint("fan", tmp_path / "945.pth", tmp_path / "fan.pth")
     assert done.tensors == 381
+    saved = torch.load(tmp_path / "fan.pth", weights_only=True)
+    assert saved["architecture"] == {"align_corners": False, "size": "full"}
     net = FAN.build_network(FANConfig(), tmp_path / "fan.pth")
     assert torch.all(net.Decoder.RF2.sa.conv1.weight == 0.25)
 

@@ -711,8 +711,17 @@ def test_checkpoint_round_trip_and_exported_weights_load_into_the_method(tmp_pat
         )
     with pytest.raises(WeightsError, match="does not fit"):
         rgmp.build_network(rgmp.Config(), result.weights)  # the full-size network
-    saved = torch.load(result.weights, weights_only=True)["training"]
-    assert saved["method_config"]["size"] == "tiny" and saved["step"] == 2
+    saved = torch.load(result.weights, weights_only=True)
+    assert saved["training"]["method_config"]["size"] == "tiny" and saved["training"]["step"] == 2
+    assert saved["architecture"] == {"size": "tiny", "align_corners": True}
+    # initialising a full-size network from them names both sizes, not hundreds of keys
+    full = write_config(
+        tmp_path,
+        {"train.steps": 1, "model": {"size": "full"}, "init": {"weights": str(result.weights)}},
+        name="full.yaml",
+    )
+    with pytest.raises(ConfigError, match="holds weights for size=tiny .* model.size is full"):
+        train(full, output=tmp_path / "full", device="cpu")
 
 
 def test_a_folder_holding_another_run_is_refused(tmp_path):
@@ -821,8 +830,6 @@ def test_cli_trains_two_steps_and_vosbench_run_loads_the_weights(tmp_path, capsy
                 "--method",
                 "rgmp",
                 "-c",
-                "size=tiny",
-                "-c",
                 "scales=1.0",
                 "--weights",
                 str(out / "weights.pth"),
@@ -842,7 +849,9 @@ def test_cli_trains_two_steps_and_vosbench_run_loads_the_weights(tmp_path, capsy
         )
         == 0
     )
-    assert "J&F-Mean" in capsys.readouterr().out
+    assert "J&F-Mean" in capsys.readouterr().out  # no -c size=tiny: the checkpoint carries it
+    manifest = json.loads((tmp_path / "masks" / "manifest.json").read_text())
+    assert manifest["config"]["size"] == "tiny"
     assert (
         main(["train", "--config", str(config), "--output", str(tmp_path / "other"), "--resume"])
         == 1

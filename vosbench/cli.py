@@ -935,6 +935,100 @@ def report_command(
     )
 
 
+@cli.command("compare")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--metric",
+    "-m",
+    "metric_names",
+    multiple=True,
+    help="Metrics to compare, e.g. J-Mean,F-Mean (default: every one both evaluations hold).",
+)
+@click.option(
+    "--resamples",
+    "-B",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(1, 1_000_000),
+    help="Bootstrap resamples (and sign-flip patterns beyond 16 sequences).",
+)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
+@click.option(
+    "--confidence",
+    default=0.95,
+    show_default=True,
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    help="Level of the bootstrap interval.",
+)
+@click.option(
+    "--top",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Sequences listed per pair, largest |difference| first (0: all).",
+)
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the per-sequence values here, and the summary beside it as <name>-summary.csv.",
+)
+@click.option(
+    "--md", "md_path", type=click.Path(dir_okay=False, path_type=Path), help="Write Markdown here."
+)
+@click.option(
+    "--evaluate",
+    is_flag=True,
+    help="Evaluate runs whose evaluation is missing or stale (their ground truth must be there) "
+    "instead of refusing them.",
+)
+def compare_command(
+    runs: Seq[Path],
+    metric_names: Seq[str],
+    resamples: int,
+    seed: int,
+    confidence: float,
+    top: int,
+    csv_path: Path | None,
+    md_path: Path | None,
+    evaluate: bool,
+) -> None:
+    """Compare runs of one dataset per sequence: RUN_A is the baseline, every other run is
+    compared with it (J&F and each metric, differences, a paired bootstrap interval over
+    sequences and p-values).
+
+    \b
+    Examples:
+      vosbench compare results/davis2016-val/rgmp-1a2b3c results/davis2016-val/flow
+      vosbench compare RUN_A RUN_B RUN_C --csv compare.csv --md compare.md --seed 1
+    """
+    from vosbench.metrics.outputs import format_table
+    from vosbench.report import compare
+    from vosbench.report.collect import default_evaluate
+
+    scores = compare.load_runs(runs, evaluate=default_evaluate if evaluate else None)
+    comparisons = compare.compare_runs(
+        scores,
+        metrics=_split_names(metric_names),
+        resamples=resamples,
+        seed=seed,
+        confidence=confidence,
+    )
+    shown = top or None
+    click.echo(f"Unit: {compare.UNIT}.")
+    for comparison in comparisons:
+        click.echo(f"\n{compare.heading(comparison)}")
+        click.echo(f"{comparison.coverage_note}\n{compare.method_note(comparison)}")
+        click.echo(format_table(compare.summary_rows(comparison)))
+        rows = compare.sequence_rows(comparison, "J&F", shown)
+        listed = "all sequences" if len(rows) == len(comparison.sequences) else f"top {len(rows)}"
+        click.echo(f"\nJ&F per sequence, largest |diff| first ({listed}):")
+        click.echo(format_table(rows))
+    files = compare.write_comparison(comparisons, csv=csv_path, markdown=md_path, top=shown)
+    if files:
+        click.echo(f"wrote {', '.join(str(p) for p in files.values())}", err=True)
+
+
 @cli.command("viz")
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option(

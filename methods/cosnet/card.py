@@ -44,6 +44,10 @@ class COSNetConfig:
             compatibilities 0 … 100); None keeps its default.
         input_size: the square network input, 33 … 640 (473 as released; other sizes only for
             quick tests or speed ablations, which are then not the paper's protocol).
+
+    No option is an architecture option: the network is fully convolutional with one shape
+    (``input_size`` resizes the frames, ``group`` reuses the same modules), so any COSNet
+    checkpoint runs with any of them.
     """
 
     references: int = option(5, low=1, high=MAX_REFERENCES)

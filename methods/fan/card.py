@@ -1,5 +1,4 @@
-"""FAN's card and options: what ``vosbench methods`` shows, importable without torch or the
-network."""
+"""FAN's card and options: what ``vosbench methods`` shows, importable without torch or the network."""
 
 from __future__ import annotations
 
@@ -26,18 +25,20 @@ class FANConfig:
         reference: ``first`` (match against the annotated frame) or ``previous`` (the released
             script: the reference becomes the frame just processed).
         fold_bn, channels_last, compile, seed, size: as for ``rgmp``.
+
+    ``size`` and ``align_corners`` are architecture options, as for ``rgmp``.
     """
 
     scales: tuple[float, ...] = option(
         (1.0,), low=SCALE_RANGE[0], high=SCALE_RANGE[1], length=(1, MAX_SCALES)
     )
-    align_corners: bool = False
+    align_corners: bool = option(False, architecture=True)
     reference: str = option("first", choices=REFERENCES)
     fold_bn: bool = True
     channels_last: bool = True
     compile: bool = False
     seed: int = option(0, low=0, high=SEED_MAX)
-    size: str = option("full", choices=SIZE_NAMES)
+    size: str = option("full", choices=SIZE_NAMES, architecture=True)
 
     def __post_init__(self) -> None:
         check_options(self)
@@ -46,8 +47,7 @@ class FANConfig:
 CARD = MethodCard(
     name="fan",
     task="semi-supervised",
-    summary="RGMP's siamese encoder and decoder with CBAM channel + spatial attention in each "
-    "refine module",
+    summary="RGMP's siamese encoder and decoder with CBAM channel + spatial attention in each refine module",
     paper="Symmetry Encoder-Decoder Network with Attention Mechanism for Fast VOS, Symmetry 2019 "
     "(very likely FAN's paper)",
     code_url="https://github.com/djzgroup/FANforVOS",

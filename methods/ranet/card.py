@@ -28,6 +28,9 @@ class RANetConfig:
             differently, and the top-256 ranking turns that into other selected maps, so
             the released arithmetic (NCHW) stays the default.
         seed: seed of the random initialisation used with ``--random-init``.
+
+    No option is an architecture option: every released file (video single, image single,
+    video multi) holds the one network with both heads, and ``head`` picks one at test time.
     """
 
     crop: bool = True

@@ -1,5 +1,4 @@
-"""RGMP's card and options: what ``vosbench methods`` shows, importable without torch or the
-network."""
+"""RGMP's card and options: what ``vosbench methods`` shows, importable without torch or the network."""
 
 from __future__ import annotations
 
@@ -30,23 +29,27 @@ class RGMPConfig:
         fold_bn: fold the frozen BatchNorms into the convolutions (same outputs, faster).
         channels_last: NHWC memory layout (usually faster for convolutions on CPU and GPU).
         compile: ``torch.compile`` the encoder and decoder (inductor, weights frozen as constants);
-            compiled once per input shape, in the runner's warm-up of each frame size and object
-            count.
+            compiled once per input shape, in the runner's warm-up of each frame size and object count.
         seed: seed of the random initialisation used with ``--random-init``.
         size: network size: ``full`` is the released network (ResNet-50 encoder); ``small`` and
             ``tiny`` are narrower networks with the same layout, for weights trained by
             ``vosbench train`` on a CPU (weights fit only the size they were trained with).
+
+    ``size`` and ``align_corners`` are architecture options: they define the network the weights
+    were trained as (the keys, and the upsampling the weights learnt with), so vosbench
+    checkpoints record them and a run takes them from the checkpoint; the others are test-time
+    choices any weights accept.
     """
 
     scales: tuple[float, ...] = option(
         (0.5, 0.75, 1.0), low=SCALE_RANGE[0], high=SCALE_RANGE[1], length=(1, MAX_SCALES)
     )
-    align_corners: bool = True
+    align_corners: bool = option(True, architecture=True)
     fold_bn: bool = True
     channels_last: bool = True
     compile: bool = False
     seed: int = option(0, low=0, high=SEED_MAX)
-    size: str = option("full", choices=SIZE_NAMES)
+    size: str = option("full", choices=SIZE_NAMES, architecture=True)
 
     def __post_init__(self) -> None:
         check_options(self)

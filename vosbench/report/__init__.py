@@ -8,6 +8,7 @@ Library API (the CLI's ``vosbench report`` is a thin wrapper)::
     write_html(runs, "results/report.html")        # one self-contained page
     write_report("results")                        # all of the above
     write_overlay_video("results/davis2016-val/flow", "blackswan", "blackswan.mp4")
+    compare.compare_runs(compare.load_runs([run_a, run_b]))   # per sequence, bootstrap interval
 
 J and F are fractions in [0, 1] with 3 decimals, as in the official DAVIS CSV files.
 """

@@ -200,7 +200,7 @@ def read_summary(store: RunStore, records: list[dict[str, Any]]) -> dict[str, An
     return summary
 
 
-def _read_csv(path: Path, columns: tuple) -> pd.DataFrame:
+def read_table(path: Path, columns: tuple) -> pd.DataFrame:
     try:
         # Names stay text ("00000" is not 0, "NA" is not missing); only empty cells are NaN.
         frame = pd.read_csv(
@@ -222,14 +222,14 @@ def read_evaluation(run_dir: Path, split: str) -> tuple:
     missing = [p.name for p in (global_path, objects_path) if not p.is_file()]
     if missing:
         raise ReportError(f"{run_dir}: evaluation files missing: {', '.join(missing)}")
-    table = _read_csv(global_path, GLOBAL_COLUMNS)
+    table = read_table(global_path, GLOBAL_COLUMNS)
     if len(table) != 1:
         raise ReportError(f"{global_path}: expected one row of results, found {len(table)}")
     metrics = {c: float(table[c].iloc[0]) for c in GLOBAL_COLUMNS}
     metrics.update(_other_metrics(run_dir / f"global_metrics-{split}.csv"))
-    per_sequence = per_sequence_table(_read_csv(objects_path, ("Sequence", "J-Mean", "F-Mean")))
+    per_sequence = per_sequence_table(read_table(objects_path, ("Sequence", "J-Mean", "F-Mean")))
     per_frame = (
-        _read_csv(frames_path, ("Sequence", "Object", "Frame", "J", "F"))
+        read_table(frames_path, ("Sequence", "Object", "Frame", "J", "F"))
         if frames_path.is_file()
         else None
     )
@@ -240,7 +240,7 @@ def _other_metrics(path: Path) -> dict[str, float]:
     """The columns of ``global_metrics-<split>.csv`` beyond the official ones (T-Mean …)."""
     if not path.is_file():
         return {}
-    table = _read_csv(path, ())
+    table = read_table(path, ())
     if len(table) != 1:
         raise ReportError(f"{path}: expected one row of results, found {len(table)}")
     return {str(c): float(table[c].iloc[0]) for c in table.columns if c not in GLOBAL_COLUMNS}

@@ -19,7 +19,8 @@ import numpy as np
 
 from vosbench.errors import VosbenchError
 from vosbench.io import atomic_write_text, read_mask
-from vosbench.report.collect import RunReport, group_runs
+from vosbench.report import compare
+from vosbench.report.collect import RunReport, group_runs, rank_key
 from vosbench.report.overlay import encode_jpeg, thumbnail
 from vosbench.report.plots import PLOT_KINDS, render_plots
 from vosbench.report.tables import (
@@ -297,6 +298,74 @@ def run_details_html(run: RunReport, results_dir: Path | None) -> str:
     return f"<details><summary>{esc(run.label)}</summary><pre>{esc(text)}</pre></details>"
 
 
+REPORT_PAIRS = 10
+"""The leader is compared with at most this many runs of its dataset (the next best first)."""
+REPORT_SEQUENCES = 5
+"""Sequences listed for the leader against the runner-up, largest difference first."""
+
+
+def comparison_html(group: Seq[RunReport]) -> str:
+    """The best run by J&F against each of the next (at most :data:`REPORT_PAIRS`) evaluated
+    runs: its lead per sequence with a paired bootstrap interval, and against the runner-up
+    the sequences where they differ most (see :mod:`vosbench.report.compare`)."""
+    evaluated = sorted((run for run in group if run.evaluated), key=rank_key)
+    if len(evaluated) < 2:
+        return '<p class="meta">Fewer than two evaluated runs: nothing to compare.</p>'
+    leader, notes, rows, first = evaluated[0], [], [], None
+    try:
+        best = compare.report_scores(leader)
+    except VosbenchError as error:
+        return f'<p class="meta">{esc(leader.label)} cannot be compared: {esc(_line(error))}</p>'
+    for run in evaluated[1 : REPORT_PAIRS + 1]:
+        try:
+            pair = compare.compare_pair(
+                compare.report_scores(run), best, metrics=["J&F"], wilcoxon=False
+            )
+        except VosbenchError as error:
+            notes.append(f"{run.label}: not compared ({_line(error)})")
+            continue
+        first = first or pair
+        jf = pair.metric("J&F")
+        rows.append(
+            {
+                "against": run.label,
+                "sequences": str(jf.sequences),
+                "its J&F": f"{jf.baseline:.3f}",
+                f"{leader.label} J&F": f"{jf.run:.3f}",
+                "lead": compare.signed(jf.difference),
+                "95% CI": f"[{compare.signed(jf.low)}, {compare.signed(jf.high)}]",
+                "p sign-flip": compare.format_p(jf.p_sign_flip),
+            }
+        )
+    if len(evaluated) > REPORT_PAIRS + 1:
+        notes.append(f"{len(evaluated) - REPORT_PAIRS - 1} more run(s) not compared")
+    parts = [
+        f'<p class="meta">{esc(leader.label)} (best J&amp;F) against the other runs, per '
+        "sequence: lead = its J&amp;F − the other's, averaged over the sequences both scored "
+        "(each sequence weighs the same, so it differs from the J&amp;F above, a mean over "
+        f"objects); 95% paired bootstrap interval over sequences ({compare.DEFAULT_RESAMPLES} "
+        "resamples, seed 0). "
+        "An interval that contains 0 does not show a real lead.</p>",
+    ]
+    if rows:
+        parts.append(html_table(rows, list(rows[0]), best_columns=False))
+    if first is not None:
+        seq_rows = compare.sequence_rows(first, "J&F", REPORT_SEQUENCES)
+        parts += [
+            f'<p class="meta">Against {esc(first.baseline.label)}: the {len(seq_rows)} '
+            "sequence(s) where they differ most.</p>",
+            html_table(seq_rows, list(seq_rows[0]), best_columns=False) if seq_rows else "",
+        ]
+    if notes:
+        parts.append(f'<ul class="notes">{"".join(f"<li>{esc(n)}</li>" for n in notes)}</ul>')
+    return "".join(parts)
+
+
+def _line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def dataset_section(
     key: str,
     group: Seq[RunReport],
@@ -318,6 +387,8 @@ def dataset_section(
             plots_html(key, images),
             "<h3>J&amp;F per sequence</h3>",
             per_sequence_html(group),
+            "<h3>Is the lead real?</h3>",
+            comparison_html(group),
             thumbnails_html(group, thumbnails, thumbnail_width),
             "<h3>Runs</h3>",
             "".join(run_details_html(r, results_dir) for r in group),

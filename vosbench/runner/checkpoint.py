@@ -5,12 +5,15 @@ Authors release weights in many shapes (a bare state dict, ``{"model": …}``, D
 step (``vosbench convert``) reads such a file once, checks that *every* key fits the
 network (nothing missing, nothing left over, no shape mismatch) and writes a vosbench
 checkpoint: a zip-format file that ``torch.load(weights_only=True)`` reads, holding the
-state dict under the network's own names plus where it came from.
+state dict under the network's own names plus where it came from, and the architecture
+options of the network the weights belong to (``architecture``: e.g. RGMP's ``size``), which a
+run applies (:func:`read_architecture`). Files written before that record existed still load.
 """
 
 from __future__ import annotations
 
 import hashlib
+import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -42,7 +45,7 @@ class WeightsError(ConfigError):
         unexpected: Sequence[str] = (),
         mismatched: Sequence[str] = (),
     ):
-        self.path = Path(path)
+        self.path, self.reason = Path(path), reason
         self.missing, self.unexpected = list(missing), list(unexpected)
         self.mismatched = list(mismatched)
         lines = [f"{self.path}: {reason}"]
@@ -57,16 +60,20 @@ class WeightsError(ConfigError):
         super().__init__("\n".join(lines))
 
 
-def load_file(path: Path | str, *, allow_pickle: bool = False) -> Any:
+def load_file(path: Path | str, *, allow_pickle: bool = False, mmap: bool = False) -> Any:
     """``torch.load`` on the CPU, refusing arbitrary pickled code unless ``allow_pickle``.
 
     Plain tensor pickles (also PyTorch 0.3's legacy format) load safely; a file that needs
     more (pickled classes) is refused with an error saying how to opt in for a trusted file.
+    ``mmap``: map the tensors instead of reading them (zip-format files), for a look at the
+    record around them.
     """
     path = Path(path)
     if not path.is_file():
         raise WeightsError(path, "weights file not found")
     try:
+        if mmap and zipfile.is_zipfile(path):
+            return torch.load(path, map_location="cpu", weights_only=not allow_pickle, mmap=True)
         return torch.load(path, map_location="cpu", weights_only=not allow_pickle)
     except Exception as error:  # unpickling errors come in many types
         if allow_pickle or "weights only load failed" not in str(error).lower():
@@ -107,6 +114,16 @@ def read_state_dict(
     """
     path = Path(path)
     obj = load_file(path, allow_pickle=allow_pickle)
+    _check_method(obj, path, method)
+    state = _unwrap(obj, path)
+    if state and all(k.startswith("module.") for k in state):
+        state = OrderedDict((k[len("module.") :], v) for k, v in state.items())
+    drop = tuple(drop)
+    state = OrderedDict((k, v) for k, v in state.items() if not (drop and k.startswith(drop)))
+    return OrderedDict((_rename(k, rename or {}), v) for k, v in state.items())
+
+
+def _check_method(obj: object, path: Path, method: str | None) -> None:
     if (
         method
         and isinstance(obj, Mapping)
@@ -116,12 +133,39 @@ def read_state_dict(
         raise WeightsError(
             path, f"is a vosbench checkpoint for {obj.get('method')!r}, not {method!r}"
         )
-    state = _unwrap(obj, path)
-    if state and all(k.startswith("module.") for k in state):
-        state = OrderedDict((k[len("module.") :], v) for k, v in state.items())
-    drop = tuple(drop)
-    state = OrderedDict((k, v) for k, v in state.items() if not (drop and k.startswith(drop)))
-    return OrderedDict((_rename(k, rename or {}), v) for k, v in state.items())
+
+
+def read_architecture(path: Path | str, *, method: str | None = None) -> dict[str, Any] | None:
+    """The architecture options a vosbench checkpoint records (``{"size": "tiny", …}``), or None
+    for a file without that record (checkpoints of older vosbench versions, released files).
+
+    Reads the record only (the tensors are memory-mapped, not read). Raises
+    :class:`WeightsError` for an unreadable file, a checkpoint of another ``method`` or a
+    record that is not a mapping of option names to plain values.
+    """
+    path = Path(path)
+    if path.is_file() and not zipfile.is_zipfile(path):
+        return None  # vosbench writes zip files only: a legacy pickle is a released file
+    obj = load_file(path, mmap=True)
+    _check_method(obj, path, method)
+    if not isinstance(obj, Mapping) or obj.get("format") != CHECKPOINT_FORMAT:
+        return None
+    record = obj.get("architecture")
+    if record is None:
+        return None
+    plain = (str, int, float, bool, type(None))
+    if not isinstance(record, Mapping) or not all(
+        isinstance(k, str)
+        and (
+            isinstance(v, plain)
+            or (isinstance(v, (list, tuple)) and all(isinstance(i, plain) for i in v))
+        )
+        for k, v in record.items()
+    ):
+        raise WeightsError(
+            path, "damaged: its architecture record is not a mapping of option names to values"
+        )
+    return dict(record)
 
 
 def _unwrap(obj: object, path: Path) -> OrderedDict[str, Tensor]:
@@ -219,13 +263,15 @@ def save_checkpoint(
     source: Path | str | None = None,
     source_sha256: str | None = None,
     training: Mapping[str, Any] | None = None,
+    architecture: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a vosbench checkpoint atomically (zip format; loads with ``weights_only=True``).
 
     The file records the method, the format and, for a conversion, the source file's name and
     sha256 (hashed here unless ``source_sha256`` is given), or for weights trained by vosbench,
     ``training`` (config, steps, method options: plain JSON-like values), so a checkpoint says
-    where its numbers came from.
+    where its numbers came from. ``architecture``: the architecture options of the network the
+    weights belong to (:func:`vosbench.runner.methods.architecture_record`), which runs apply.
     """
     record: dict[str, Any] = {
         "format": CHECKPOINT_FORMAT,
@@ -241,6 +287,8 @@ def save_checkpoint(
         }
     if training is not None:
         record["training"] = dict(training)
+    if architecture is not None:
+        record["architecture"] = dict(architecture)
     return atomic_write(path, lambda tmp: torch.save(record, tmp))
 
 
@@ -267,12 +315,15 @@ def convert_checkpoint(
 ) -> Conversion:
     """Turn a released weights file into a vosbench checkpoint for ``method`` (strict, atomic).
 
+    The checkpoint records the released network's architecture options (the defaults of the
+    method's config, which ``convert_weights`` fits the file to).
+
     Raises:
         ConfigError: unknown method, no conversion for it, ``destination`` exists (without
             ``force``) or is the source, or a :class:`WeightsError` for a file that cannot be
             read or does not fit the network (every missing / unexpected / mis-shaped key listed).
     """
-    from vosbench.runner.methods import get_method
+    from vosbench.runner.methods import architecture_record, get_method
 
     method_class = get_method(method)
     source, destination = Path(source), Path(destination)
@@ -284,7 +335,14 @@ def convert_checkpoint(
         raise ConfigError(f"{destination} exists; pass --force to replace it")
     state = method_class.convert_weights(source, allow_pickle=allow_pickle)
     name, source_sha256 = method_class.card.name, sha256_file(source)
-    save_checkpoint(destination, state, method=name, source=source, source_sha256=source_sha256)
+    save_checkpoint(
+        destination,
+        state,
+        method=name,
+        source=source,
+        source_sha256=source_sha256,
+        architecture=architecture_record(method_class.Config()),
+    )
     return Conversion(
         name,
         source,

@@ -34,7 +34,14 @@ from typing import TYPE_CHECKING, Any
 from vosbench.errors import ConfigError, PluginError, VosbenchError
 from vosbench.registry import Entry, Registry
 from vosbench.runner.card import MethodCard
-from vosbench.runner.options import check_options, check_value, describe_options, is_union
+from vosbench.runner.options import (
+    architecture_options,
+    check_options,
+    check_value,
+    describe_options,
+    is_union,
+    show,
+)
 
 if TYPE_CHECKING:
     from vosbench.runner.protocol import VOSMethod
@@ -42,8 +49,10 @@ if TYPE_CHECKING:
 __all__ = [
     "METHODS",
     "METHOD_CARDS",
+    "architecture_record",
     "config_hash",
     "config_record",
+    "config_with_checkpoint",
     "describe_options",
     "get_method",
     "make_config",
@@ -226,6 +235,56 @@ def _scalar(value: Any) -> bool:
 def config_record(config: Any) -> dict[str, Any]:
     """A JSON-ready dict of a config dataclass (tuples become lists)."""
     return json.loads(json.dumps(dataclasses.asdict(config), default=str))
+
+
+def architecture_record(config: Any) -> dict[str, Any]:
+    """The architecture options of a config instance (JSON-ready): what a checkpoint records."""
+    record = config_record(config)
+    return {name: record[name] for name in architecture_options(type(config))}
+
+
+def config_with_checkpoint(
+    config_class: type,
+    overrides: Mapping[str, Any] | None,
+    recorded: Mapping[str, Any] | None,
+    checkpoint: Any,
+) -> tuple[Any, dict[str, Any]]:
+    """The config of a run on weights whose checkpoint records ``recorded`` (its architecture
+    options), and the options taken from it.
+
+    An architecture option the overrides leave out comes from the checkpoint; one they give must
+    equal the checkpoint's, else a :class:`ConfigError` names the checkpoint, the option and both
+    values (instead of the key dump a network of another shape would give). ``recorded`` None
+    (a file without the record: older vosbench checkpoints, released files) changes nothing.
+    """
+    overrides = dict(overrides or {})
+    if recorded is None:
+        return make_config(config_class, overrides), {}
+    names = set(architecture_options(config_class))
+    known = {f.name for f in dataclasses.fields(config_class)}
+    unknown = sorted(set(recorded) - known)
+    if unknown:
+        raise ConfigError(
+            f"{checkpoint}: the checkpoint records option(s) {', '.join(unknown)}, which "
+            f"{config_class.__qualname__} does not have (weights for another version of the method?)"
+        )
+    taken = {key: show(value) for key, value in recorded.items() if key in names}
+    try:
+        expected = make_config(config_class, taken)
+    except ConfigError as error:
+        raise ConfigError(
+            f"{checkpoint}: the checkpoint's recorded config is invalid: {error}"
+        ) from None
+    config = make_config(config_class, {**taken, **overrides})
+    for key in taken:
+        if key in overrides and getattr(config, key) != getattr(expected, key):
+            mine, theirs = show(getattr(config, key)), show(getattr(expected, key))
+            raise ConfigError(
+                f"{checkpoint} holds weights for {key}={theirs} (recorded in the checkpoint), "
+                f"but the run asks for {key}={mine} (-c {key}={show(overrides[key])}); drop "
+                f"-c {key} to use the checkpoint's, or pass weights made for {key}={mine}"
+            )
+    return config, {key: getattr(expected, key) for key in taken if key not in overrides}
 
 
 def config_hash(

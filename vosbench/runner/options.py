@@ -15,7 +15,13 @@ value and the range instead of allocating gigabytes later::
 
 Bounds are inclusive; for tuple fields they apply to every item and ``length`` bounds the count.
 NaN and infinity fall outside every finite range. ``None`` is always accepted (fields typed
-`X | None`). This module imports no torch, so catalogues and the CLI can describe options cheaply.
+`X | None`).
+
+``architecture=True`` marks an option that shapes the network the weights belong to (RGMP's
+``size``, the bilinear convention it was trained under): vosbench checkpoints record those
+options and a run applies them (:func:`vosbench.runner.methods.config_with_checkpoint`), while
+every other option is a test-time choice (scales, precision, caching) that any weights accept.
+This module imports no torch, so catalogues and the CLI can describe options cheaply.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from typing import Any
 from vosbench.errors import ConfigError
 
 METADATA_KEY = "vosbench.range"
+ARCHITECTURE_KEY = "vosbench.architecture"
 
 
 class OptionRangeError(ConfigError, ValueError):
@@ -114,20 +121,40 @@ def option(
     high: float | None = None,
     choices: Seq[Any] | None = None,
     length: tuple[int, int] | None = None,
+    architecture: bool = False,
 ) -> Any:
-    """A dataclass field with ``default`` and its valid range (see the module docstring)."""
+    """A dataclass field with ``default``, its valid range and whether it is an architecture
+    option (recorded in checkpoints; see the module docstring)."""
     if choices is not None and (low is not None or high is not None):
         raise ValueError("an option takes either choices or low/high bounds, not both")
     if low is not None and high is not None and low > high:
         raise ValueError(f"option bounds {low} … {high} are empty")
     counts = (int(length[0]), int(length[1])) if length is not None else None
-    valid = ValidRange(low, high, tuple(choices) if choices is not None else None, counts)
-    return dataclasses.field(default=default, metadata={METADATA_KEY: valid})
+    metadata: dict[str, Any] = {}
+    if low is not None or high is not None or choices is not None or counts is not None:
+        metadata[METADATA_KEY] = ValidRange(
+            low, high, tuple(choices) if choices is not None else None, counts
+        )
+    if architecture:
+        metadata[ARCHITECTURE_KEY] = True
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 def valid_range(field: dataclasses.Field) -> ValidRange | None:
     """The range declared for ``field`` with :func:`option`, or None."""
     return field.metadata.get(METADATA_KEY)
+
+
+def is_architecture(field: dataclasses.Field) -> bool:
+    """Whether ``field`` was declared with ``option(..., architecture=True)``."""
+    return bool(field.metadata.get(ARCHITECTURE_KEY))
+
+
+def architecture_options(config_class: type) -> tuple[str, ...]:
+    """The names of a config dataclass's architecture options, in field order."""
+    if not dataclasses.is_dataclass(config_class):
+        return ()
+    return tuple(f.name for f in dataclasses.fields(config_class) if is_architecture(f))
 
 
 def check_value(
@@ -150,7 +177,8 @@ def check_options(config: Any) -> None:
 def describe_options(config_class: type) -> list[str]:
     """One line per option: ``name=default (range)``, the default as ``-c`` takes it.
 
-    For listings such as ``vosbench methods -v``; fields without a declared range show their type.
+    For listings such as ``vosbench methods -v``; fields without a declared range show their type,
+    architecture options say that a checkpoint sets them.
     """
     hints = typing.get_type_hints(config_class)
     lines = []
@@ -160,11 +188,9 @@ def describe_options(config_class: type) -> list[str]:
         if _optional(hints.get(field.name)):
             accepted = f"none or {accepted}"
         default = _default(field)
-        lines.append(
-            f"{field.name}={default} ({accepted})"
-            if default is not None
-            else f"{field.name} ({accepted})"
-        )
+        line = f"{field.name}={default}" if default is not None else field.name
+        tag = " [architecture: from the checkpoint]" if is_architecture(field) else ""
+        lines.append(f"{line} ({accepted}){tag}")
     return lines
 
 

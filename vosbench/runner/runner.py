@@ -41,10 +41,16 @@ from vosbench.results import (
     write_json,
 )
 from vosbench.results.speed import sequence_exclusive
-from vosbench.runner.checkpoint import sha256_file
+from vosbench.runner.checkpoint import WeightsError, read_architecture, sha256_file
 from vosbench.runner.environment import device_name, environment
 from vosbench.runner.load import LoadProbe
-from vosbench.runner.methods import config_hash, config_record, get_method, make_config
+from vosbench.runner.methods import (
+    config_hash,
+    config_record,
+    config_with_checkpoint,
+    get_method,
+)
+from vosbench.runner.options import architecture_options, show
 from vosbench.runner.protocol import SequenceMeta, VOSMethod
 from vosbench.runner.timing import Timer, summarize
 
@@ -179,12 +185,14 @@ def run(
             method does not support, an output folder holding another run.
     """
     progress = progress or RunProgress()
-    method_class, method_config, device, weights = _resolve(method, dataset, config, settings)
+    method_class, method_config, device, weights, recorded = _resolve(
+        method, dataset, config, settings
+    )
     manifest = _manifest(
         method_class.card.name,
         method_class,
         method_config,
-        weights,
+        (weights, recorded),
         settings,
         device,
         dataset,
@@ -206,7 +214,7 @@ def run(
             method_class,
             method_config,
             device,
-            weights,
+            (weights, recorded),
             dataset,
             settings,
             progress,
@@ -225,12 +233,13 @@ def _run_sequences(
     method_class: type,
     method_config: Any,
     device: torch.device,
-    weights: Path | None,
+    checkpoint: tuple[Path | None, Mapping[str, Any] | None],
     dataset: Dataset,
     settings: RunSettings,
     progress: RunProgress,
 ) -> RunResult:
     """Run every sequence of this shard that is not done yet (under the folder's locks)."""
+    weights, recorded = checkpoint
     damaged = store.scan().damaged
     todo = settings.shard.select(dataset.sequences)
     pending = [s for s in todo if not store.is_done(s.name, manifest["config_hash"])]
@@ -242,12 +251,7 @@ def _run_sequences(
     )
     progress.run_start(len(todo), len(result.resumed))
     if pending:
-        instance = method_class(
-            method_config,
-            device=device,
-            weights=str(weights) if weights else None,
-            precision=settings.precision,
-        )
+        instance = _instantiate(method_class, method_config, device, weights, recorded, settings)
         timer = Timer(device)
         warmup_started = timer.now()
         for sequence in _warm_up_sequences(instance, pending):
@@ -257,6 +261,80 @@ def _run_sequences(
         for sequence in pending:
             _run_one(instance, sequence, dataset, store, timer, settings, result, progress, probe)
     return result
+
+
+def _instantiate(
+    method_class: type,
+    config: Any,
+    device: torch.device,
+    weights: Path | None,
+    recorded: Mapping[str, Any] | None,
+    settings: RunSettings,
+) -> VOSMethod:
+    """The method, built on ``weights``; a file without an architecture record that does not fit
+    gets a note on the options it may have been made for."""
+    try:
+        return method_class(
+            config,
+            device=device,
+            weights=str(weights) if weights else None,
+            precision=settings.precision,
+        )
+    except WeightsError as error:
+        names = architecture_options(method_class.Config)
+        if weights is None or recorded is not None or not names:
+            raise
+        current = ", ".join(f"{name}={show(getattr(config, name))}" for name in names)
+        fits = _fitting_choices(method_class, config, weights, names)
+        hint = (
+            f"; the weights fit {' or '.join(fits)}: pass it with -c"
+            if fits
+            else ": if the weights were made with other values, pass them with -c"
+        )
+        raise WeightsError(
+            error.path,
+            f"{error.reason}\n"
+            f"  warning: the file records no network configuration (a checkpoint written before "
+            f"vosbench recorded one, or not by vosbench); this run built {current}{hint}",
+            error.missing,
+            error.unexpected,
+            error.mismatched,
+        ) from None
+
+
+def _fitting_choices(method_class: type, config: Any, weights: Path, names: Seq[str]) -> list[str]:
+    """``name=value`` for each other choice of an architecture option whose network the file's
+    keys and shapes fit (networks built on the meta device: shapes only); [] when unknown."""
+    import dataclasses
+
+    from vosbench.runner.checkpoint import fit_state_dict, read_state_dict
+    from vosbench.runner.options import valid_range
+
+    build = getattr(method_class, "build_network", None)
+    if build is None:
+        return []
+    try:
+        state = read_state_dict(weights, method=method_class.card.name)
+    except WeightsError:
+        return []
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    fits = []
+    for name in names:
+        valid = valid_range(fields[name])
+        choices = valid.choices if valid is not None and valid.choices is not None else ()
+        if not choices and isinstance(getattr(config, name), bool):
+            choices = (False, True)
+        for choice in choices:
+            if choice == getattr(config, name):
+                continue
+            try:
+                with torch.device("meta"):
+                    expected = build(dataclasses.replace(config, **{name: choice})).state_dict()
+                fit_state_dict(expected, state, weights)
+            except (VosbenchError, TypeError, ValueError, RuntimeError):
+                continue
+            fits.append(f"{name}={show(choice)}")
+    return fits
 
 
 def _resolve(
@@ -269,19 +347,16 @@ def _resolve(
     method_class = get_method(method)
     card = method_class.card
     _check_task(card.task, dataset)
-    method_config = make_config(method_class.Config, config)
+    weights = resolve_weights(card, settings.weights, settings.random_init)
+    recorded = read_architecture(weights, method=card.name) if weights is not None else None
+    method_config, _ = config_with_checkpoint(method_class.Config, config, recorded, weights)
     device = resolve_device(settings.device, card.devices, card.name)
     if settings.precision not in card.precisions:
         raise ConfigError(
             f"{card.name} supports precision {', '.join(card.precisions)}, not "
             f"{settings.precision!r}"
         )
-    return (
-        method_class,
-        method_config,
-        device,
-        resolve_weights(card, settings.weights, settings.random_init),
-    )
+    return method_class, method_config, device, weights, recorded
 
 
 def _run_folder(
@@ -625,12 +700,13 @@ def _manifest(
     name: str,
     method_class: type,
     config: Any,
-    weights: Path | None,
+    checkpoint: tuple[Path | None, Mapping[str, Any] | None],
     settings: RunSettings,
     device: torch.device,
     dataset: Dataset,
     spec: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
+    weights, recorded = checkpoint
     spec = dict(spec) if spec is not None else dataset_spec(dataset)
     weights_sha = sha256_file(weights) if weights else ""
     identity = {
@@ -648,7 +724,11 @@ def _manifest(
             precision=settings.precision,
             extra={"random_init": settings.random_init},
         ),
-        "weights": {"path": str(weights), "sha256": weights_sha} if weights else None,
+        "weights": (
+            {"path": str(weights), "sha256": weights_sha, "architecture": recorded}
+            if weights
+            else None
+        ),
         "random_init": settings.random_init,
         "dataset": {
             **spec,

@@ -206,7 +206,7 @@ def _build(
     )
     with seeded(config.train.seed):
         model = trainer.build_model()
-    _initialise(trainer, model, config, path, method)
+    _initialise(trainer, model, config, path, method, method_config)
     model.to(device).train()
     optimizer = _optimizer(trainer.parameter_groups(model), config, path)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config))
@@ -261,9 +261,16 @@ def _check_precision(precision: str, device: torch.device, path: Path) -> None:
 
 
 def _initialise(
-    trainer: MethodTrainer, model: torch.nn.Module, config: TrainingConfig, path: Path, method: str
+    trainer: MethodTrainer,
+    model: torch.nn.Module,
+    config: TrainingConfig,
+    path: Path,
+    method: str,
+    method_config: Any,
 ) -> None:
-    from vosbench.runner.checkpoint import load_state_dict_file
+    from vosbench.runner.checkpoint import load_state_dict_file, read_architecture
+    from vosbench.runner.methods import architecture_record
+    from vosbench.runner.options import show
 
     init = config.init
     for key, value in (("weights", init.weights), ("imagenet", init.imagenet)):
@@ -272,7 +279,16 @@ def _initialise(
                 f"{path}: init.{key}: {value} not found (paths are relative to the working folder)"
             )
     if init.weights:
-        load_state_dict_file(model, Path(init.weights).expanduser(), method=method)
+        weights = Path(init.weights).expanduser()
+        recorded = read_architecture(weights, method=method) or {}
+        ours = architecture_record(method_config)
+        for key, value in recorded.items():
+            if key in ours and show(value) != show(ours[key]):
+                raise ConfigError(
+                    f"{path}: init.weights: {weights} holds weights for {key}={show(value)} "
+                    f"(recorded in the checkpoint), but model.{key} is {show(ours[key])}"
+                )
+        load_state_dict_file(model, weights, method=method)
     elif init.imagenet:
         trainer.load_imagenet(model, str(Path(init.imagenet).expanduser()))
 
@@ -629,7 +645,7 @@ def _close(loader: Any) -> None:
 def export_weights(run: _Run, path: Path, step: int) -> Path:
     """The trained weights as a vosbench checkpoint that ``vosbench run --weights`` loads."""
     from vosbench.runner.checkpoint import save_checkpoint
-    from vosbench.runner.methods import config_record
+    from vosbench.runner.methods import architecture_record, config_record
 
     training = {
         "format": TRAIN_FORMAT,
@@ -640,7 +656,11 @@ def export_weights(run: _Run, path: Path, step: int) -> Path:
         "method_config": config_record(run.method_config),
     }
     return save_checkpoint(
-        path, run.trainer.export_state(run.model), method=run.method, training=training
+        path,
+        run.trainer.export_state(run.model),
+        method=run.method,
+        training=training,
+        architecture=architecture_record(run.method_config),
     )
 
 
