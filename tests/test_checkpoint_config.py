@@ -1,4 +1,5 @@
-"""Checkpoints that carry their network configuration (architecture options) and runs that apply it."""
+"""Checkpoints that carry their network configuration (architecture options), and runs that
+apply it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""FAN's card and options: what ``vosbench methods`` shows, importable without torch or the network."""
+"""FAN's card and options: what ``vosbench methods`` shows, importable without torch or the
+network."""
 
 from __future__ import annotations
 
@@ -47,7 +48,8 @@ class FANConfig:
 CARD = MethodCard(
     name="fan",
     task="semi-supervised",
-    summary="RGMP's siamese encoder and decoder with CBAM channel + spatial attention in each refine module",
+    summary="RGMP's siamese encoder and decoder with CBAM channel + spatial attention in each "
+    "refine module",
     paper="Symmetry Encoder-Decoder Network with Attention Mechanism for Fast VOS, Symmetry 2019 "
     "(very likely FAN's paper)",
     code_url="https://github.com/djzgroup/FANforVOS",

@@ -1,4 +1,5 @@
-"""RGMP's card and options: what ``vosbench methods`` shows, importable without torch or the network."""
+"""RGMP's card and options: what ``vosbench methods`` shows, importable without torch or the
+network."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ class RGMPConfig:
         fold_bn: fold the frozen BatchNorms into the convolutions (same outputs, faster).
         channels_last: NHWC memory layout (usually faster for convolutions on CPU and GPU).
         compile: ``torch.compile`` the encoder and decoder (inductor, weights frozen as constants);
-            compiled once per input shape, in the runner's warm-up of each frame size and object count.
+            compiled once per input shape, in the runner's warm-up of each frame size and object
+            count.
         seed: seed of the random initialisation used with ``--random-init``.
         size: network size: ``full`` is the released network (ResNet-50 encoder); ``small`` and
             ``tiny`` are narrower networks with the same layout, for weights trained by

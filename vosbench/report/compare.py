@@ -336,7 +336,8 @@ class Comparison:
     def coverage_note(self) -> str:
         parts = [
             f"{len(self.sequences)} sequence(s) scored by both "
-            f"({self.baseline.label} {self.baseline.coverage}, {self.run.label} {self.run.coverage})"
+            f"({self.baseline.label} {self.baseline.coverage}, "
+            f"{self.run.label} {self.run.coverage})"
         ]
         for label, names in (
             (self.baseline.label, self.only_baseline),
@@ -418,7 +419,8 @@ def _metric_names(baseline: RunScores, run: RunScores, asked: Seq[str] | None) -
     unknown = [m for m in asked if m not in shared]
     if unknown:
         raise CompareError(
-            f"metric(s) {', '.join(unknown)} not in both evaluations (both have: {', '.join(shared)})"
+            f"metric(s) {', '.join(unknown)} not in both evaluations "
+            f"(both have: {', '.join(shared)})"
         )
     return list(dict.fromkeys(["J&F", *asked])) if "J&F" in shared else list(asked)
 

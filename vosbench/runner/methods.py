@@ -266,7 +266,8 @@ def config_with_checkpoint(
     if unknown:
         raise ConfigError(
             f"{checkpoint}: the checkpoint records option(s) {', '.join(unknown)}, which "
-            f"{config_class.__qualname__} does not have (weights for another version of the method?)"
+            f"{config_class.__qualname__} does not have "
+            "(weights for another version of the method?)"
         )
     taken = {key: show(value) for key, value in recorded.items() if key in names}
     try:
