@@ -769,7 +769,25 @@ def _card_details(card) -> str:
         f"\n  input: {card.input_policy}; devices: {', '.join(card.devices)}; "
         f"precisions: {', '.join(card.precisions)}"
         + (f"\n  weights: {card.weights_help}" if card.needs_weights else "")
+        + "".join(f"\n  {line}" for line in _weights_lines(card))
     )
+
+
+def _weights_lines(card) -> list[str]:
+    """The released checkpoints of a card with their published numbers, for ``methods -v``."""
+    from vosbench.weights.cards import reference_lines
+
+    lines = []
+    for weights in card.weights:
+        lines.append(
+            f"{weights.tag}: {weights.file} ({weights.summary}; "
+            f"{'for ' + ', '.join(weights.datasets) if weights.datasets else weights.purpose})"
+        )
+        lines += [f"  {line}" for line in reference_lines(weights.references)]
+    if card.reference:
+        lines.append("other published numbers:")
+        lines += [f"  {line}" for line in reference_lines(card.reference)]
+    return lines
 
 
 @cli.command("report")
