@@ -572,7 +572,9 @@ def resolve_weights(card, weights: Path | None, random_init: bool) -> Path | Non
         if card.needs_weights and not random_init:
             raise ConfigError(
                 f"{card.name} needs weights. {card.weights_help or 'See its README.'} "
-                "Pass --weights FILE, or --random-init for speed tests only."
+                "Pass --weights FILE"
+                + (", --weights TAG or --weights official" if card.weights else "")
+                + ", or --random-init for speed tests only."
             )
         return None
     weights = Path(weights)
