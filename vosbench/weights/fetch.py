@@ -95,7 +95,8 @@ def fetch_weights(
         return _cached(card, cache)
     if mirror is None:
         mirror = os.environ.get(MIRROR_ENV) or None
-    with cache.lock(on_wait=say):
+    lock = cache.lock(on_wait=say)
+    try:
         if cache.ready():  # another process finished it while we waited
             return _cached(card, cache)
         url, downloaded = "", False
@@ -129,6 +130,8 @@ def fetch_weights(
                 },
             }
         )
+    finally:
+        lock.release()
     return FetchResult(card, cache.converted, cache.source, sha256, checksum, downloaded, url)
 
 
