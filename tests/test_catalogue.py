@@ -153,6 +153,7 @@ LISTING = textwrap.dedent("""
     assert main(["methods", "-v"]) == 0
     print(f"elapsed {time.perf_counter() - began:.3f}")
     assert main(["datasets"]) == 0
+    assert main(["weights", "list"]) == 0
 """)
 
 
