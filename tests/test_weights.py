@@ -490,3 +490,37 @@ def test_weights_list_shows_tags_checksums_and_cache(fetched, monkeypatch, capsy
     assert "  no  " in rows["cosnet:davis"]
     assert "url: https://pan.baidu.com/s/16oFzRmn4Meuq83fCYr4boQ (access code xwup" in out
     assert "davis2016/val, paper: J-Mean 0.815, F-Mean 0.82" in out
+
+
+def test_a_second_process_waits_for_the_first_and_uses_its_result(server, tmp_path):
+    """The download lock is held (by "another process"); fetch waits, then finds the cache ready."""
+    import threading
+    import time
+
+    cache = WeightsCache(weight_card("rgmp:davis"), tmp_path)
+    held = cache.lock()
+
+    def finish() -> None:
+        time.sleep(0.6)
+        cache.converted.write_bytes(b"converted")
+        cache.write_record(
+            {
+                "sha256": "ab" * 32,
+                "checksum": "recorded on first download",
+                "converted": {"size": 9},
+            }
+        )
+        held.release()
+
+    worker = threading.Thread(target=finish)
+    worker.start()
+    notes: list[str] = []
+    result = fetch_weights(
+        "rgmp:davis", mirror=server.url("/files"), home=tmp_path, notes=notes.append
+    )
+    worker.join()
+    assert result.path == cache.converted and not result.downloaded
+    assert (
+        len(notes) == 1 and notes[0].startswith("waiting: ") and "fetching rgmp:davis" in notes[0]
+    )
+    assert server.requests() == []

@@ -480,6 +480,8 @@ def run_command(
     card = get_method(method).card
     data = _load(dataset, root, split, task or card.task, sequences, resolution, allow_missing)
     weights_path = None
+    if weights is not None and random_init:
+        raise click.UsageError("--weights and --random-init exclude each other")
     if weights is not None:
         from vosbench.weights import resolve_weights
 
