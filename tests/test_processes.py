@@ -43,6 +43,7 @@ from vosbench.runner.checkpoint import WeightsError
 from vosbench.runner.options import OptionRangeError
 from vosbench.runner.runner import MethodError
 from vosbench.train.engine import TrainingError
+from vosbench.weights.download import DownloadError, WeightsUnavailableError
 
 REPO = Path(vosbench.__file__).resolve().parents[1]
 PROBLEMS = [
@@ -72,6 +73,8 @@ MESSAGE_ERRORS = [
     RunLockedError,
     OptionRangeError,
     PluginError,
+    DownloadError,
+    WeightsUnavailableError,
 ]
 
 

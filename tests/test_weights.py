@@ -524,3 +524,16 @@ def test_a_second_process_waits_for_the_first_and_uses_its_result(server, tmp_pa
         len(notes) == 1 and notes[0].startswith("waiting: ") and "fetching rgmp:davis" in notes[0]
     )
     assert server.requests() == []
+
+
+def test_a_checksum_pinned_later_rechecks_a_cached_file(server, tmp_path, monkeypatch, release):
+    server.state.files["weights.pth"] = release
+    monkeypatch.setattr(fetch_module, "_convert", lambda card, cache, checksum: _Converted(cache))
+    first = fetch_weights("rgmp:davis", mirror=server.url("/files"), home=tmp_path)
+    assert first.checksum == "recorded on first download"
+    _pinned(monkeypatch, _sha(release))  # the card now pins the same file: still good
+    assert fetch_weights("rgmp:davis", home=tmp_path).checksum == "pinned"
+    _pinned(monkeypatch, "1" * 64)  # and a different one: the cached file is refused, deleted
+    with pytest.raises(WeightsUnavailableError, match="but the card pins 1111"):
+        fetch_weights("rgmp:davis", home=tmp_path)
+    assert not first.source.exists()

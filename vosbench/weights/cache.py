@@ -88,10 +88,14 @@ class WeightsCache:
         return value if isinstance(value, str) else ""
 
     def ready(self) -> bool:
-        """The converted checkpoint is here, as recorded: usable without any network."""
-        converted = self.record().get("converted")
+        """The converted checkpoint is here, as recorded (and of the checksum the card pins, if
+        it pins one): usable without any network."""
+        record = self.record()
+        converted = record.get("converted")
         if not isinstance(converted, dict) or not self.converted.is_file():
             return False
+        if self.card.sha256 and record.get("sha256") != self.card.sha256:
+            return False  # fetched before the card pinned its checksum: check the file again
         return converted.get("size") == self.converted.stat().st_size
 
     def lock(

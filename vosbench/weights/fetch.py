@@ -183,7 +183,7 @@ def _cached(card: WeightCard, cache: WeightsCache) -> FetchResult:
         cache.converted,
         cache.source,
         str(record.get("sha256", "")),
-        str(record.get("checksum", "")),
+        PINNED if card.sha256 else str(record.get("checksum", "")),  # ready() checked the pin
         False,
     )
 
