@@ -153,6 +153,7 @@ LISTING = textwrap.dedent("""
     assert main(["methods", "-v"]) == 0
     print(f"elapsed {time.perf_counter() - began:.3f}")
     assert main(["datasets"]) == 0
+    assert main(["weights", "list"]) == 0
 """)
 
 
@@ -166,7 +167,9 @@ def test_methods_and_datasets_list_without_torch_and_fast():
     rows = {line.split()[0] for line in done.stdout.splitlines() if line.strip()}
     assert BUILTIN_METHODS <= rows and "davis2017" in rows and "broken" not in done.stdout
     assert "rgmp: siamese" in done.stdout and "size=full (one of full, small, tiny)" in done.stdout
-    assert "weights: Download the authors' weights.pth" in done.stdout
+    assert "weights: `--weights official` downloads the authors' weights.pth" in done.stdout
+    assert "rgmp:davis: weights.pth" in done.stdout and "ranet:video-multi" in done.stdout
+    assert "davis2016/val, DAVIS-2016 leaderboard: J&F-Mean 0.818, J-Mean 0.815" in done.stdout
     assert wall < 3.0, f"vosbench methods -v and datasets took {wall:.2f} s (whole interpreter)"
 
 

@@ -44,6 +44,7 @@ from vosbench.runner.checkpoint import WeightsError
 from vosbench.runner.options import OptionRangeError
 from vosbench.runner.runner import MethodError
 from vosbench.train.engine import TrainingError
+from vosbench.weights.download import DownloadError, WeightsUnavailableError
 
 REPO = Path(vosbench.__file__).resolve().parents[1]
 PROBLEMS = [
@@ -75,6 +76,8 @@ MESSAGE_ERRORS = [
     OptionRangeError,
     PluginError,
     CompareError,
+    DownloadError,
+    WeightsUnavailableError,
 ]
 
 

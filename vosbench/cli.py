@@ -410,8 +410,15 @@ def synth_command(
 @click.option(
     "--weights",
     "-w",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Weights file (a vosbench checkpoint; see `vosbench convert`).",
+    metavar="FILE|TAG|official",
+    help="Weights: a vosbench checkpoint file, a released checkpoint's tag (downloaded and "
+    "converted once; see `vosbench weights list`) or `official` (the method's for the dataset).",
+)
+@click.option(
+    "--mirror",
+    metavar="URL|DIR",
+    help="Fetch released weights as <mirror>/<file name> instead of from their origin "
+    "(default $VOSBENCH_WEIGHTS_MIRROR).",
 )
 @click.option(
     "--random-init", is_flag=True, help="Run a network without weights (speed tests only)."
@@ -477,7 +484,8 @@ def run_command(
     allow_missing: bool,
     device: str,
     precision: str,
-    weights: Path | None,
+    weights: str | None,
+    mirror: str | None,
     random_init: bool,
     overrides: Seq[str],
     output: Path | None,
@@ -495,6 +503,7 @@ def run_command(
     Examples:
       vosbench run --method flow                                   # synthetic data
       vosbench run --method flow --dataset davis2016 --root /data/DAVIS-2016
+      vosbench run --method rgmp --weights official --dataset davis2016 --root /data/DAVIS-2016
       vosbench run --method rgmp --weights rgmp.pth --dataset davis2017 --root /data/DAVIS \\
         --shard 0/4
     """
@@ -503,10 +512,24 @@ def run_command(
 
     card = get_method(method).card
     data = _load(dataset, root, split, task or card.task, sequences, resolution, allow_missing)
+    weights_path = None
+    if weights is not None and random_init:
+        raise click.UsageError("--weights and --random-init exclude each other")
+    if weights is not None:
+        from vosbench.weights import resolve_weights
+
+        weights_path = resolve_weights(
+            weights,
+            card.name,
+            dataset=data.name,
+            mirror=mirror,
+            progress=_DownloadBar(),
+            notes=lambda note: click.echo(f"note: {note}", err=True),
+        )
     settings = RunSettings(
         device=device,
         precision=precision,
-        weights=weights,
+        weights=weights_path,
         random_init=random_init,
         warmup_frames=warmup,
         io_workers=io_workers,
@@ -808,6 +831,119 @@ def convert_command(
     )
 
 
+@cli.group("weights")
+def weights_group() -> None:
+    """The released checkpoints: list them, download and convert one into the cache."""
+
+
+@weights_group.command("list")
+@click.option("--method", "-m", help="Only this method's checkpoints.")
+@click.option(
+    "--verbose", "-v", is_flag=True, help="Also every URL, the format and the published numbers."
+)
+def weights_list_command(method: str | None, verbose: bool) -> None:
+    """Tag, method, file, size, checksum (or "not pinned") and whether it is in the cache."""
+    from vosbench.weights import WeightsCache, cache_root, weight_cards
+    from vosbench.weights.cards import reference_lines
+
+    rows, details = [], []
+    for tag, card in sorted(weight_cards().items()):
+        if method and card.method != method:
+            continue
+        cache = WeightsCache(card)
+        recorded = cache.recorded_sha256()
+        checksum = card.sha256[:16] or (
+            f"not pinned (recorded {recorded[:12]}…)" if recorded else "not pinned"
+        )
+        rows.append(
+            (
+                tag,
+                card.method,
+                card.file,
+                f"{card.size / 1e6:.1f} MB" if card.size else "?",
+                checksum,
+                "yes" if cache.ready() else "no",
+                ", ".join(card.datasets) or card.purpose,
+            )
+        )
+        if verbose:
+            details.append(
+                f"{tag}: {card.summary}\n  format: {card.format or '?'}"
+                + (f"\n  protocol: {card.protocol}" if card.protocol else "")
+                + "".join(f"\n  url: {source.describe()}" for source in card.sources)
+                + "".join(f"\n  {line}" for line in reference_lines(card.references))
+            )
+    header = ("tag", "method", "file", "size", "sha256", "cached", "for")
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    for row in [header] + rows:
+        click.echo("  ".join(str(value).ljust(width) for value, width in zip(row, widths)).rstrip())
+    for detail in details:
+        click.echo("\n" + detail)
+    click.echo(f"cache: {cache_root() / 'weights'}", err=True)
+
+
+@weights_group.command("fetch")
+@click.argument("tag")
+@click.option(
+    "--mirror",
+    metavar="URL|DIR",
+    help="Fetch <mirror>/<file name> instead of the origin (default $VOSBENCH_WEIGHTS_MIRROR).",
+)
+def weights_fetch_command(tag: str, mirror: str | None) -> None:
+    """Download TAG's file (resuming a partial one), check and convert it; print the path.
+
+    \b
+    Examples:
+      vosbench weights fetch rgmp:davis
+      vosbench weights fetch ranet:video-multi --mirror https://example.org/vos-weights
+    """
+    from vosbench.weights import fetch_weights
+
+    done = fetch_weights(
+        tag,
+        mirror=mirror,
+        progress=_DownloadBar(),
+        notes=lambda note: click.echo(f"note: {note}", err=True),
+    )
+    how = f"downloaded from {done.url}" if done.downloaded else "from the cache"
+    click.echo(
+        f"{done.card.tag}: {done.card.file} {how}, sha256 {done.sha256[:16]}… ({done.checksum})",
+        err=True,
+    )
+    click.echo(str(done.path))
+
+
+class _DownloadBar:
+    """A tqdm bar in bytes on stderr while a file downloads (silent when stderr is no terminal)."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def start(self, name: str, total: int | None, done: int) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=total,
+            initial=done,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=name,
+            file=sys.stderr,
+            disable=None,
+            leave=False,
+        )
+
+    def advance(self, done: int) -> None:
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+
+    def end(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
 @cli.command("methods")
 @click.option(
     "--verbose", "-v", is_flag=True, help="Also show each method's config options and defaults."
@@ -865,7 +1001,25 @@ def _card_details(card) -> str:
         f"\n  input: {card.input_policy}; devices: {', '.join(card.devices)}; "
         f"precisions: {', '.join(card.precisions)}"
         + (f"\n  weights: {card.weights_help}" if card.needs_weights else "")
+        + "".join(f"\n  {line}" for line in _weights_lines(card))
     )
+
+
+def _weights_lines(card) -> list[str]:
+    """The released checkpoints of a card with their published numbers, for ``methods -v``."""
+    from vosbench.weights.cards import reference_lines
+
+    lines = []
+    for weights in card.weights:
+        lines.append(
+            f"{weights.tag}: {weights.file} ({weights.summary}; "
+            f"{'for ' + ', '.join(weights.datasets) if weights.datasets else weights.purpose})"
+        )
+        lines += [f"  {line}" for line in reference_lines(weights.references)]
+    if card.reference:
+        lines.append("other published numbers:")
+        lines += [f"  {line}" for line in reference_lines(card.reference)]
+    return lines
 
 
 @cli.command("report")

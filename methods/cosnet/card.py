@@ -7,12 +7,76 @@ from dataclasses import dataclass
 
 from vosbench.runner.card import MethodCard
 from vosbench.runner.options import check_options, option
+from vosbench.weights.cards import Reference, Source, WeightCard
 
 INPUT_SIZE = 473
 """The released test input: every frame warped to 473×473."""
 REFERENCE_RULES = ("random", "deterministic")
 WEIGHTS_URL = "https://drive.google.com/open?id=14ya3ZkneeHsegCgDrvkuFtGoAfVRgErz"
 INIT_WEIGHTS_URL = "https://drive.google.com/open?id=1hy0-BAEestT9H4a3Sv78xrHrzmZga9mj"
+BAIDU_URL = "https://pan.baidu.com/s/16oFzRmn4Meuq83fCYr4boQ"
+DAVIS16 = "DAVIS-2016 leaderboard"
+WITH_CRF = "with the dense CRF (-c crf=true)"
+WEIGHTS = (
+    WeightCard(
+        tag="cosnet:davis",
+        method="cosnet",
+        file="co_attention.pth",
+        sources=(
+            Source(WEIGHTS_URL, note="the authors' README"),
+            Source(
+                BAIDU_URL,
+                access_code="xwup",
+                note="the authors' README; reported deleted in issue #39 (2021-01)",
+            ),
+        ),
+        summary="COSNet as released: DeepLabv3 saliency initialisation, co-attention trained "
+        "on DAVIS-2016 train video pairs and saliency images (MSRA10K, DUT)",
+        format="{'epoch', 'model'} with a DataParallel state dict (module. keys), PyTorch 1.0.1: "
+        "687 entries, 81,242,436 parameters",
+        datasets=("davis2016",),
+        protocol="unsupervised; 473x473 warp, 5 random references per frame averaged, "
+        "binarised at 0.5; the paper's numbers add the dense CRF",
+        max_bytes=450 * 1024**2,  # 325 MB of float32 parameters
+        references=(
+            Reference("davis2016/val", "J&F-Mean", 0.800, DAVIS16, WITH_CRF),
+            Reference("davis2016/val", "J-Mean", 0.805, DAVIS16, WITH_CRF),
+            Reference("davis2016/val", "J-Recall", 0.931, DAVIS16, WITH_CRF),
+            Reference("davis2016/val", "J-Decay", 0.044, DAVIS16, WITH_CRF),
+            Reference("davis2016/val", "F-Mean", 0.795, DAVIS16, WITH_CRF),
+            Reference("davis2016/val", "F-Recall", 0.895, DAVIS16, WITH_CRF),
+            Reference("davis2016/val", "F-Decay", 0.050, DAVIS16, WITH_CRF),
+            Reference("davis2016/val", "T-Mean", 0.184, DAVIS16, WITH_CRF),
+            Reference(
+                "davis2016/val",
+                "J-Mean",
+                0.790,
+                "authors' issue #22",
+                "without CRF, 5 references (0.783 with 2)",
+            ),
+            Reference(
+                "fbms/test", "J-Mean", 0.756, "paper, as quoted by paper aggregators (unconfirmed)"
+            ),
+            Reference(
+                "youtube-objects/test",
+                "mIoU",
+                0.705,
+                "paper, as quoted by paper aggregators (unconfirmed)",
+            ),
+        ),
+    ),
+    WeightCard(
+        tag="cosnet:deeplab-init",
+        method="cosnet",
+        file="deeplab_davis_12_0.pth",
+        sources=(Source(INIT_WEIGHTS_URL, note="the authors' README, training section"),),
+        summary="the DeepLabv3 (ResNet-101 + ASPP) saliency model COSNet's training starts from; "
+        "converts to an encoder-only checkpoint, which cannot segment",
+        format="{'model'} with module.-prefixed ResNet-101 + ASPP keys",
+        purpose="initialisation",
+        max_bytes=450 * 1024**2,
+    ),
+)
 # Memory bounds. For input size S the features are (S/8)^2 positions x 256 channels (3.7 MB at
 # 473, 6.6 MB at 640, per cached frame) and a pair's co-attention affinity (S/8)^4 floats (52 MB
 # at 473, 164 MB at 640); the group variant holds one affinity per reference at once, twice
@@ -78,11 +142,12 @@ CARD = MethodCard(
     code_url="https://github.com/carrierlxk/COSNet",
     licence="none stated (the authors' repository ships no licence file)",
     needs_weights=True,
-    weights_help=f"Download the authors' COSNet checkpoint ({WEIGHTS_URL}) and convert it once: "
-    "`vosbench convert --method cosnet cosnet-release.pth cosnet.pth` (the DeepLabv3 "
-    f"training initialisation deeplab_davis_12_0.pth, {INIT_WEIGHTS_URL}, converts to an "
-    "encoder-only file for training; it cannot segment).",
-    weights_url=WEIGHTS_URL,
+    weights_help="`--weights official` downloads the authors' co_attention.pth "
+    f"({WEIGHTS_URL}) and converts it once; by hand: `vosbench convert --method cosnet "
+    "co_attention.pth cosnet.pth`, then `--weights cosnet.pth` (the DeepLabv3 training "
+    f"initialisation deeplab_davis_12_0.pth, {INIT_WEIGHTS_URL}, `--weights "
+    "cosnet:deeplab-init`, converts to an encoder-only file for training; it cannot segment).",
+    weights=WEIGHTS,
     precisions=("fp32", "tf32", "amp-bf16", "amp-fp16"),
     multi_object=False,
     offline=True,
@@ -90,13 +155,16 @@ CARD = MethodCard(
     "BGR, Caffe mean subtraction; the answer resized back to the frame's size",
     protocol="per frame, 5 reference frames drawn with random.sample over the whole video (seeded "
     "and recorded); x1 of each (frame, reference) pair averaged; binarised at 0.5 (id 1). Paper "
-    "numbers add a dense CRF (-c crf=true). Reference frames are read inside step (timed); x2 and "
-    "the saliency map are not computed; each frame is encoded once (feature cache)",
-    reference={
-        "davis2016/val J-Mean": "80.5 (DAVIS leaderboard, with CRF; ~78.3-79.0 without, issue #22)",
-        "davis2016/val F-Mean": "79.5 (DAVIS leaderboard, with CRF)",
-        "davis2016/val J-Mean group": "81.1 (README, group co-attention)",
-        "fbms/test J-Mean": "75.6 (paper aggregators)",
-    },
+    "numbers add a dense CRF (-c crf=true). Reference frames are read inside step (timed); "
+    "x2 and the saliency map are not computed; each frame is encoded once (feature cache)",
+    reference=(
+        Reference(
+            "davis2016/val",
+            "J-Mean",
+            0.811,
+            "authors' README",
+            "group co-attention (-c group=true); no weights were released for it",
+        ),
+    ),
     config=COSNetConfig,
 )

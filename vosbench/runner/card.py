@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from vosbench.weights.cards import Reference, WeightCard
 
 TASKS = ("semi-supervised", "unsupervised")
 PRECISIONS = ("fp32", "tf32", "amp-bf16", "amp-fp16", "fp16")
@@ -33,15 +35,18 @@ class MethodCard:
         licence: the licence of the authors' code/weights ("" when they ship none).
         needs_weights: whether a meaningful run needs a weights file.
         weights_help: how to obtain and convert the weights (shown when they are missing).
-        weights_url, weights_sha256: where the released weights live and their checksum.
+        weights: the released checkpoints (:class:`~vosbench.weights.cards.WeightCard`), the
+            default first: ``--weights TAG`` downloads, checks and converts one, and
+            ``--weights official`` picks the first whose datasets hold the run's.
         devices: device types the method runs on (``cpu``, ``cuda``).
         precisions: precisions it supports (see :data:`PRECISIONS`).
         multi_object: handles several objects itself (otherwise one object only).
         offline: looks at future frames (not causal; recorded with speed figures).
         input_policy: how frames are brought to the network's input size.
         protocol: the default test protocol, in words (scales, references, post-processing).
-        reference: published numbers and their source, e.g.
-            ``{"davis2016/val J-Mean": "81.5 (paper)"}``.
+        reference: published numbers of the method that belong to no released checkpoint
+            (:class:`~vosbench.weights.cards.Reference`: a variant without weights, a speed
+            figure); each weight card carries its own. :meth:`references` gives them all.
         aliases: other names the catalogue accepts for the method.
         config: the method's ``Config`` dataclass, so that a listing reading the card alone shows
             the options; None leaves it to the method class (which must then be imported).
@@ -55,15 +60,14 @@ class MethodCard:
     licence: str = ""
     needs_weights: bool = False
     weights_help: str = ""
-    weights_url: str = ""
-    weights_sha256: str = ""
+    weights: tuple[WeightCard, ...] = ()
     devices: tuple[str, ...] = ("cpu", "cuda")
     precisions: tuple[str, ...] = ("fp32",)
     multi_object: bool = True
     offline: bool = False
     input_policy: str = "native resolution"
     protocol: str = "online, one frame at a time"
-    reference: Mapping[str, str] = field(default_factory=dict)
+    reference: tuple[Reference, ...] = ()
     aliases: tuple[str, ...] = ()
     config: type | None = None
 
@@ -80,11 +84,28 @@ class MethodCard:
             raise ValueError(
                 f"method {self.name!r}: config must be a dataclass, not {self.config!r}"
             )
+        if isinstance(self.reference, Mapping) or not all(
+            isinstance(r, Reference) for r in self.reference
+        ):
+            raise ValueError(f"method {self.name!r}: reference must be a tuple of Reference")
+        tags = [w.tag for w in self.weights]
+        if not all(isinstance(w, WeightCard) for w in self.weights) or len(set(tags)) < len(tags):
+            raise ValueError(
+                f"method {self.name!r}: weights must be WeightCards with distinct tags"
+            )
+        stray = [w.tag for w in self.weights if w.method != self.name]
+        if stray:
+            raise ValueError(f"method {self.name!r}: weight card(s) of another method: {stray}")
+
+    def references(self) -> tuple[Reference, ...]:
+        """Every published number: the method's own, then each checkpoint's."""
+        return tuple(self.reference) + tuple(r for w in self.weights for r in w.references)
 
     def as_record(self) -> dict[str, Any]:
         """The card as JSON-ready facts (the config is recorded on its own, with its values)."""
         record = {
             f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "config"
         }
-        record["reference"] = dict(self.reference)
+        record["reference"] = [r.as_record() for r in self.reference]
+        record["weights"] = [w.as_record() for w in self.weights]
         return record

@@ -12,7 +12,6 @@ run applies (:func:`read_architecture`). Files written before that record existe
 
 from __future__ import annotations
 
-import hashlib
 import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -25,6 +24,7 @@ from torch import Tensor, nn
 
 from vosbench.errors import ConfigError
 from vosbench.io.atomic import atomic_write
+from vosbench.weights.cache import sha256_file
 
 COUNTER = "num_batches_tracked"
 """BatchNorm's step counter: absent from files saved before PyTorch 0.4, unused at inference."""
@@ -245,14 +245,6 @@ def load_state_dict_file(
     )
     missing = [k for k in own if k not in state and not k.endswith(COUNTER)]
     return missing, [k for k in state if k not in own]
-
-
-def sha256_file(path: Path | str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def save_checkpoint(

@@ -347,7 +347,7 @@ def _resolve(
     method_class = get_method(method)
     card = method_class.card
     _check_task(card.task, dataset)
-    weights = resolve_weights(card, settings.weights, settings.random_init)
+    weights = required_weights_file(card, settings.weights, settings.random_init)
     recorded = read_architecture(weights, method=card.name) if weights is not None else None
     method_config, _ = config_with_checkpoint(method_class.Config, config, recorded, weights)
     device = resolve_device(settings.device, card.devices, card.name)
@@ -670,15 +670,18 @@ def resolve_device(requested: str, supported: Seq[str], method: str) -> torch.de
     return device
 
 
-def resolve_weights(card, weights: Path | None, random_init: bool) -> Path | None:
-    """The weights file to use, or an error saying how to get one."""
+def required_weights_file(card, weights: Path | None, random_init: bool) -> Path | None:
+    """The weights file to use (a path: tags are resolved by vosbench.weights before the run),
+    or an error saying how to get one."""
     if weights is not None and random_init:
         raise ConfigError("--weights and --random-init exclude each other")
     if weights is None:
         if card.needs_weights and not random_init:
             raise ConfigError(
                 f"{card.name} needs weights. {card.weights_help or 'See its README.'} "
-                "Pass --weights FILE, or --random-init for speed tests only."
+                "Pass --weights FILE"
+                + (", --weights TAG or --weights official" if card.weights else "")
+                + ", or --random-init for speed tests only."
             )
         return None
     weights = Path(weights)
