@@ -267,33 +267,37 @@ def _ensure(cells, row: int, lo: int, hi: int) -> None:
 
 
 @njit(**_JIT)
-def _ensure_rolled(cells, row: int, lo: int, hi: int, ox: int, oy: int) -> int:
-    """Make cells ``[lo, hi)`` of ``row`` of the matrix rolled by (ox, oy) computed; return
-    the underlying row."""
+def _rolled_row(cells, x: int, lo: int, hi: int, ox: int, oy: int, buf: np.ndarray) -> None:
+    """``buf[lo:hi]`` = cells ``[lo, hi)`` of row ``x`` of the χ² matrix rolled by (ox, oy),
+    computing those not computed yet."""
     out = cells[3]
     n1, n2 = out.shape
-    r = (row + ox) % n1
+    r = (x + ox) % n1
     start = (lo + oy) % n2
     end = start + (hi - lo)
     if end <= n2:
         _ensure(cells, r, start, end)
+        buf[lo:hi] = out[r, start:end]
     else:
+        split = lo + (n2 - start)
         _ensure(cells, r, start, n2)
         _ensure(cells, r, 0, end - n2)
-    return r
+        buf[lo:split] = out[r, start:n2]
+        buf[split:hi] = out[r, 0 : end - n2]
 
 
-# --- shortest path within a bound -----------------------------------------------------------
 @njit(**_JIT)
-def _bounded_costs(cells, ox, oy, bound, acc, glo, ghi) -> float:
-    """Cheapest-path costs (as ``temporal._path_costs``) of the matrix rolled by (ox, oy),
+def _bounded_costs(cells, ox, oy, bound, acc, glo, ghi, row_cost) -> float:
+    """Cheapest-path costs (as ``temporal._path_costs``) of the χ² matrix rolled by (ox, oy),
     for the cells whose cost is ≤ ``bound``: ``acc[x, glo[x]:ghi[x]]``, inf elsewhere.
 
+    Row by row: a cell is reached from above only within the previous row's range (plus one
+    to the right, diagonally), then from the left as long as the cost stays ≤ ``bound``.
     Returns the cost of the last cell, or, when it costs more than ``bound``, minus the
-    smallest cost above ``bound`` met (a lower bound of the last cell's cost).
+    smallest cost above ``bound`` met (no path is cheaper: it is a lower bound for the next
+    try).
     """
-    out = cells[3]
-    n1, n2 = out.shape
+    n1, n2 = acc.shape
     inf = math.inf
     over = inf
     for x in range(n1):
@@ -301,35 +305,47 @@ def _bounded_costs(cells, ox, oy, bound, acc, glo, ghi) -> float:
             lo, hi = 0, 1
         else:
             lo, hi = glo[x - 1], min(ghi[x - 1] + 1, n2)
-        r = _ensure_rolled(cells, x, lo, hi, ox, oy)
+            # inf just outside the previous row's range, so that up and diagonal need no test
+            if lo > 0:
+                acc[x - 1, lo - 1] = inf
+            if hi - 1 < n2 and ghi[x - 1] < n2:
+                acc[x - 1, ghi[x - 1]] = inf
+        _rolled_row(cells, x, lo, hi, ox, oy, row_cost)
         first, last = -1, -1
-        y = lo
         left = inf
-        while y < n2:
-            if y >= hi:
-                if left > bound:
-                    break
-                hi = min(hi + _CHUNK, n2)
-                _ensure_rolled(cells, x, y, hi, ox, oy)
-            if x == 0 and y == 0:
+        for y in range(lo, hi):
+            if x == 0:
                 g = 0.0
             else:
-                m = left
-                if x > 0 and glo[x - 1] <= y < ghi[x - 1]:
-                    m = min(m, acc[x - 1, y])
-                if x > 0 and y > 0 and glo[x - 1] <= y - 1 < ghi[x - 1]:
+                m = min(left, acc[x - 1, y])
+                if y > 0:
                     m = min(m, acc[x - 1, y - 1])
-                g = out[r, (y + oy) % n2] + m if m < inf else inf
+                g = row_cost[y] + m
             if g > bound:
                 over = min(over, g)
                 g = inf
-            elif first < 0:
-                first = y
-            if g < inf:
+            else:
                 last = y
+                if first < 0:
+                    first = y
             acc[x, y] = g
             left = g
-            y += 1
+        y = hi
+        while y < n2 and left <= bound:  # on along the row, from the left only
+            end = min(y + _CHUNK, n2)
+            _rolled_row(cells, x, y, end, ox, oy, row_cost)
+            while y < end and left <= bound:
+                g = row_cost[y] + left
+                if g > bound:
+                    over = min(over, g)
+                    g = inf
+                else:
+                    last = y
+                    if first < 0:
+                        first = y
+                acc[x, y] = g
+                left = g
+                y += 1
         if first < 0:
             return -over
         glo[x], ghi[x] = first, last + 1
@@ -371,9 +387,10 @@ def _trace_back(acc, glo, ghi) -> np.ndarray:
 def best_path(cells, ox: int, oy: int, acc, glo, ghi) -> tuple[np.ndarray, float]:
     """The cheapest path of the matrix rolled by (ox, oy) and its cost, found within a bound
     that doubles past the smallest cost that exceeded it until the last cell is reached."""
+    row_cost = np.empty(acc.shape[1])
     bound = 1.0
     while True:
-        total = _bounded_costs(cells, ox, oy, bound, acc, glo, ghi)
+        total = _bounded_costs(cells, ox, oy, bound, acc, glo, ghi, row_cost)
         if total >= 0:
             return _trace_back(acc, glo, ghi), total
         if -total == math.inf or bound == math.inf:
