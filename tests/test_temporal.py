@@ -232,8 +232,11 @@ def test_compiled_contour_cost_equal_numpy(seed, monkeypatch):
         h2 = rng.integers(0, 3, size=(int(rng.integers(2, 90)), 60)) * (rng.random((1, 60)) < 0.3)
     else:
         h1, h2 = (temporal.contour_descriptor(_blob(rng)) for _ in range(2))
+    # χ² cells are summed in another order than numpy's: equal within rounding, same path
     fast = temporal.contour_cost(h1, h2)
-    assert fast == _numpy_value(monkeypatch, temporal.contour_cost, h1, h2)
+    assert fast == pytest.approx(
+        _numpy_value(monkeypatch, temporal.contour_cost, h1, h2), abs=1e-12
+    )
 
 
 @compiled_only
@@ -246,7 +249,7 @@ def test_compiled_pairs_equal_numpy_on_random_masks(seed, monkeypatch):
     )
     fast = stability_pair(first, second)
     slow = _numpy_value(monkeypatch, stability_pair, first, second)
-    assert fast == slow or (math.isnan(fast) and math.isnan(slow))
+    assert fast == pytest.approx(slow, abs=1e-12) or (math.isnan(fast) and math.isnan(slow))
 
 
 def test_kernels_load_lazily():
@@ -357,9 +360,10 @@ def test_real_contours_equal_the_toolkit(davis2016_val, name, stem, count, size,
 @pytest.mark.slow
 def test_compiled_pairs_equal_numpy_on_real_masks(davis2016_val, monkeypatch):
     # Every 12th pair of two sequences (short contours; long ones with many junctions): equal
-    # to the bit (as on all 651 pairs, checked when the kernels were written).
+    # within 1e-12 (all 651 pairs: within 9.2e-16, benchmarks/t_speed.py).
     for name in ("car-shadow", "paragliding-launch"):
         masks = _inner(davis2016_val[name])
         for k in range(0, len(masks) - 1, 12):
             pair = masks[k], masks[k + 1]
-            assert stability_pair(*pair) == _numpy_value(monkeypatch, stability_pair, *pair)
+            slow = _numpy_value(monkeypatch, stability_pair, *pair)
+            assert stability_pair(*pair) == pytest.approx(slow, abs=1e-12)
