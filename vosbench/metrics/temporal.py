@@ -173,13 +173,17 @@ def _arrival_slot(grid: _Grid, before: int, at: int) -> int:
 
 def _trace_pieces(grid: _Grid) -> list[_Piece]:
     """All junction-to-junction pieces, each traced once from its tail."""
+    kernels = _kernels()
     nxt = grid.next.tolist()
     pieces = []
     for junction, exits in grid.exits.items():
         for slot, first in exits:
-            path = [junction, first]
-            while nxt[path[-1]] >= 0:
-                path.append(nxt[path[-1]])
+            if kernels is not None:
+                path = [junction, *kernels.follow(grid.next, first, -2).tolist()]
+            else:
+                path = [junction, first]
+                while nxt[path[-1]] >= 0:
+                    path.append(nxt[path[-1]])
             pieces.append(
                 _Piece(path, junction, slot, path[-1], _arrival_slot(grid, path[-2], path[-1]))
             )
@@ -208,6 +212,9 @@ def _loops(grid: _Grid, pieces: list[_Piece]) -> tuple[np.ndarray, np.ndarray]:
 
 def _walk_loop(grid: _Grid, start: int) -> list[int]:
     """Corners of a loop from its first corner back to it, object on the right."""
+    kernels = _kernels()
+    if kernels is not None:
+        return kernels.follow(grid.next, start, start).tolist()
     nxt = grid.next
     loop = [start]
     v = int(nxt[start])

@@ -134,6 +134,22 @@ def histograms(
     return hist
 
 
+# --- contour tracing ------------------------------------------------------------------------
+@njit(**_JIT)
+def follow(successor: np.ndarray, first: int, start: int) -> np.ndarray:
+    """Corners from ``first`` along ``successor`` up to a junction (successor −1, included) or,
+    for a loop, back to ``start`` (appended again): ``temporal._trace_pieces`` and
+    ``temporal._walk_loop`` corner by corner."""
+    path = [first]
+    v = first
+    while successor[v] >= 0 and successor[v] != start:
+        v = successor[v]
+        path.append(v)
+    if successor[v] == start:
+        path.append(start)
+    return np.array(path, dtype=np.int64)
+
+
 # --- polyline simplification ------------------------------------------------------------------
 @njit(**_JIT)
 def _radial_distance(points: np.ndarray, tolerance: float) -> np.ndarray:
