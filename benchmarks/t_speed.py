@@ -6,11 +6,17 @@ Workload: the ground truth of the DAVIS-2016 val sequences flagged ``eval_t`` in
 truth" row (T-Mean 0.088). Per sequence: the frames f_1 … f_{T−2} are evaluated and T is the
 nanmean over the pairs (f_t, f_{t+1}), as ``vosbench.metrics.temporal.sequence_stability``.
 
-Timings (median of ``--repeats`` runs, one process, one core):
+Timings (median of ``--repeats`` runs, all in this one process):
 
-* ``T``: reading the GT PNGs of the 10 sequences and computing T (also reported without reading);
-* ``J&F``: ``vosbench.metrics.evaluate`` of all 20 val sequences with ``workers=1``, the GT
-  folder scored as the results folder (reading included).
+* ``evaluate`` of all 20 val sequences, the GT folder scored as the results folder (reading
+  included), with the metrics J, F (``--metrics J,F``) and J, F, T (DAVIS-2016's default), at
+  ``workers=1`` and ``workers=2``; T's added time is the difference, side by side with the J&F
+  time it must not exceed;
+* ``T`` alone: reading the GT PNGs of the 10 ``eval_t`` sequences and computing T (also
+  without reading), with the compiled kernels and, once (``--numpy-runs``), with the numpy
+  code they replace;
+* the JIT warm-up: importing numba and loading the cached kernels in a fresh interpreter, up
+  to the first pair's value.
 
 The toolkit (github fperazzi/davis) is NOT part of vosbench. ``--toolkit-python PY
 --toolkit-lib DIR`` runs it side by side in its own interpreter: DIR must hold the built
@@ -28,6 +34,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -40,10 +47,12 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from vosbench.datasets import load_dataset  # noqa: E402
-from vosbench.metrics import evaluate  # noqa: E402
+from vosbench.metrics import evaluate, temporal  # noqa: E402
+from vosbench.metrics.evaluator import Protocol  # noqa: E402
 from vosbench.metrics.temporal import sequence_stability  # noqa: E402
 
 LEADERBOARD_TGT = 0.088  # DAVIS-2016 leaderboard, "ground truth" row, T-Mean
@@ -106,13 +115,17 @@ NOTES = """
 Per pair, the toolkit's definition compares every point of one contour with every point of
 the other: an `N × M` χ² matrix over 60 bins and two shortest-path passes over it. Up-sampled
 contours of these masks have 115–1,430 points (602 on average) and the toolkit does not
-subsample, so the 651 pairs need Σ N·M = 2.8e8 cells, 1.7e10 χ² terms; vosbench computes them
-with the toolkit's arithmetic in cache-sized numpy blocks (≈ 2 ns per term, about half of
-the time) and runs each shortest-path pass as one vectorised step per anti-diagonal (about a
-sixth); contours and shape contexts take most of the rest. A band around the diagonal does
-not help exactly: optimal paths stray up to 43 % of `N` from it (first pass, in a sample of
-pairs). Reaching the J&F time would take a compiled kernel or fewer contour points, which
-changes the values.
+subsample, so the 651 pairs span Σ N·M = 2.8e8 cells, 1.7e10 χ² terms. With numba, vosbench
+runs the shape contexts (angular sectors by comparisons, `atan2` only within 1e-9 rad of a
+sector edge), the polygon simplification and both passes as compiled kernels that repeat the
+numpy code's operations in its order (χ² bins summed as numpy's pairwise sum), so all 651
+values are equal to the bit. Each pass searches row by row within a cost bound that doubles
+until the last cell is reached; a cell whose cheapest predecessor exceeds the bound is never
+computed, which leaves about half of the χ² cells (the two passes' regions barely overlap;
+the valley of cheap cells around the optimal path is wide because neighbouring contour points
+have similar shape contexts). What remains: those χ² cells (≈ 15–20 ns each, 24 divisions
+where one histogram is non-zero), the contour tracing (junctions and Jordan curves, still
+Python), and the JIT warm-up per process.
 """
 
 
@@ -138,10 +151,37 @@ def vosbench_t(dataset, names: list[str]) -> tuple[dict[str, np.ndarray], float,
     return values, time.perf_counter() - start, compute
 
 
-def time_jf(root: Path) -> float:
+WARM_UP = r"""
+import time
+start = time.perf_counter()
+import numpy as np
+from vosbench.metrics import temporal
+a = np.zeros((60, 80), bool); a[10:40, 20:60] = True
+b = np.zeros((60, 80), bool); b[12:42, 20:61] = True
+temporal._kernels()
+loaded = time.perf_counter()
+temporal.stability_pair(a, b)
+print(loaded - start, time.perf_counter() - loaded)
+"""
+
+
+def time_evaluate(root: Path, metrics: tuple[str, ...], workers: int) -> float:
+    """Seconds of ``evaluate`` on DAVIS-2016 val with these metrics (reading included)."""
+    dataset = load_dataset("davis2016", root, "val")
+    protocol = Protocol.for_dataset(dataset, metrics=metrics)
     start = time.perf_counter()
-    evaluate(load_dataset("davis2016", root, "val"), root / "Annotations" / "480p", workers=1)
+    evaluate(dataset, root / "Annotations" / "480p", protocol, workers=workers)
     return time.perf_counter() - start
+
+
+def time_warm_up() -> tuple[float, float]:
+    """(numba import + kernels module, first pair) seconds in a fresh interpreter."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), *sys.path]))
+    done = subprocess.run(
+        [sys.executable, "-c", WARM_UP], check=True, capture_output=True, text=True, env=env
+    )
+    loaded, first = done.stdout.split()
+    return float(loaded), float(first)
 
 
 def run_toolkit(python: str, lib: str, root: Path, names: list[str]) -> dict[str, dict]:
@@ -159,7 +199,20 @@ def nanmean(values) -> float:
     return float(np.nanmean(arr)) if np.isfinite(arr).any() else math.nan
 
 
-def markdown(names, ours, toolkit, timings, args) -> str:
+@contextlib.contextmanager
+def numpy_only():
+    """Run T with the numpy code (as without numba)."""
+    saved = temporal._kernels
+    temporal._kernels = lambda: None
+    temporal._CACHE.clear()
+    try:
+        yield
+    finally:
+        temporal._kernels = saved
+        temporal._CACHE.clear()
+
+
+def markdown(names, ours, toolkit, timings, warm, args, numpy_diff=None) -> str:
     lines = ["# Temporal stability T: vosbench vs the DAVIS-2016 toolkit", ""]
     lines += [
         f"Data: DAVIS-2016 val ground truth scored as the prediction, the {len(names)} sequences "
@@ -207,7 +260,7 @@ def markdown(names, ours, toolkit, timings, args) -> str:
         "",
         "## Speed",
         "",
-        f"Median of {args.repeats} runs (all runs listed), one process; load average "
+        f"Median of {args.repeats} runs (all runs listed), all in one process; load average "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs when they ended (a shared "
         "machine: single runs vary by up to a quarter).",
         "",
@@ -218,15 +271,33 @@ def markdown(names, ours, toolkit, timings, args) -> str:
         lines.append(
             f"| {label} | {statistics.median(runs):.2f} | {', '.join(f'{r:.2f}' for r in runs)} |"
         )
-    t_all = statistics.median(timings["vosbench T, 10 eval_t sequences (reading + T)"])
-    jf = statistics.median(timings["vosbench J&F, 20 val sequences (evaluate, workers=1)"])
-    lines += ["", f"Ratio T / J&F: {t_all / jf:.1f}×."]
+    lines.append("")
+    for workers in (1, 2):
+        jf = statistics.median(timings[f"evaluate J,F (workers={workers})"])
+        jft = statistics.median(timings[f"evaluate J,F,T (workers={workers})"])
+        lines.append(
+            f"workers={workers}: J&F {jf:.2f} s, T adds {jft - jf:.2f} s "
+            f"({(jft - jf) / jf:.2f}× the J&F time)."
+        )
+    loaded, first = warm
+    lines += [
+        "",
+        f"JIT warm-up in a fresh interpreter (cached kernels): {loaded:.2f} s to import numba "
+        f"and the kernels module, {first:.2f} s more for the first pair (loading the cached "
+        "machine code); each evaluator worker pays it once.",
+    ]
+    compiled = statistics.median(timings["T alone, compiled kernels, compute only"])
+    if "T alone, numpy code, compute only" in timings:
+        slow = statistics.median(timings["T alone, numpy code, compute only"])
+        lines.append(
+            f"Compiled kernels vs the numpy code on the same pairs: {slow / compiled:.1f}×; "
+            f"largest per-pair difference {numpy_diff:.1e}."
+        )
     if toolkit:
         tk_s = sum(v["seconds"] for v in toolkit.values())
-        ours_s = statistics.median(timings["vosbench T, compute only"])
         lines.append(
             f"Toolkit T on the same pairs (one run, from --toolkit-json): {tk_s:.0f} s, "
-            f"{tk_s / ours_s:.0f}× vosbench's."
+            f"{tk_s / compiled:.0f}× vosbench's."
         )
     return "\n".join(lines) + "\n" + (NOTES if toolkit else "")
 
@@ -237,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
         "--root", type=Path, default=Path(os.environ.get("VOSBENCH_DATA", ".")) / "DAVIS-2016"
     )
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--numpy-runs", type=int, default=1, help="runs of T with the numpy code (≈ 1 min each)"
+    )
     parser.add_argument("--out", type=Path)
     parser.add_argument("--toolkit-python")
     parser.add_argument("--toolkit-lib")
@@ -254,18 +328,29 @@ def main(argv: list[str] | None = None) -> int:
         toolkit = run_toolkit(args.toolkit_python, args.toolkit_lib, args.root, names)
         if args.save_toolkit_json:
             args.save_toolkit_json.write_text(json.dumps(toolkit))
-    timings: dict[str, list[float]] = {
-        "vosbench T, 10 eval_t sequences (reading + T)": [],
-        "vosbench T, compute only": [],
-        "vosbench J&F, 20 val sequences (evaluate, workers=1)": [],
-    }
+    timings: dict[str, list[float]] = {}
+
+    def record(label: str, seconds: float) -> None:
+        timings.setdefault(label, []).append(seconds)
+
+    warm = time_warm_up()
     ours = {}
     for _ in range(args.repeats):
+        for workers in (1, 2):
+            for metrics in (("J", "F"), ("J", "F", "T")):
+                seconds = time_evaluate(args.root, metrics, workers)
+                record(f"evaluate {','.join(metrics)} (workers={workers})", seconds)
         ours, total, compute = vosbench_t(dataset, names)
-        timings["vosbench T, 10 eval_t sequences (reading + T)"].append(total)
-        timings["vosbench T, compute only"].append(compute)
-        timings["vosbench J&F, 20 val sequences (evaluate, workers=1)"].append(time_jf(args.root))
-    text = markdown(names, ours, toolkit, timings, args)
+        record("T alone, compiled kernels, reading + T", total)
+        record("T alone, compiled kernels, compute only", compute)
+    worst = None
+    for _ in range(args.numpy_runs):
+        with numpy_only():
+            reference, _, compute = vosbench_t(dataset, names)
+        record("T alone, numpy code, compute only", compute)
+        worst = max(float(np.nanmax(np.abs(reference[n] - ours[n]))) for n in names)
+        print(f"compiled vs numpy: largest per-pair difference {worst:.1e}")
+    text = markdown(names, ours, toolkit, timings, warm, args, worst)
     print(text)
     if args.out:
         args.out.write_text(text)

@@ -8,7 +8,10 @@ its ``t_stability.py`` run side by side (outside vosbench) under numpy 1.26; see
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -23,6 +26,29 @@ from vosbench.metrics.temporal import (
     upsample_contour,
 )
 
+compiled_only = pytest.mark.skipif(
+    importlib.util.find_spec("numba") is None, reason="numba is not installed: only numpy runs"
+)
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def code_path(request, monkeypatch):
+    """Run a test with the compiled kernels and with the numpy code (T without numba)."""
+    if request.param == "compiled" and importlib.util.find_spec("numba") is None:
+        pytest.skip("numba is not installed")
+    if request.param == "numpy":
+        monkeypatch.setattr(temporal, "_kernels", lambda: None)
+    monkeypatch.setattr(temporal, "_CACHE", type(temporal._CACHE)())
+    return request.param
+
+
+def _numpy_value(monkeypatch, function, *args):
+    """``function(*args)`` with the numpy code."""
+    with monkeypatch.context() as patch:
+        patch.setattr(temporal, "_kernels", lambda: None)
+        patch.setattr(temporal, "_CACHE", type(temporal._CACHE)())
+        return function(*args)
+
 
 def _ellipse(shape=(60, 80), centre=(30, 40), axes=(12, 20)) -> np.ndarray:
     yy, xx = np.mgrid[: shape[0], : shape[1]]
@@ -30,7 +56,7 @@ def _ellipse(shape=(60, 80), centre=(30, 40), axes=(12, 20)) -> np.ndarray:
 
 
 # --- shape contexts and χ², by hand ---------------------------------------------------------
-def test_square_corners_shape_contexts_by_hand():
+def test_square_corners_shape_contexts_by_hand(code_path):
     # Unit square (x, y) = (0,0), (1,0), (1,1), (0,1). Pairwise distances: 0 (itself), 1, 1, √2,
     # so the mean over the 4 × 4 matrix is (2 + √2) / 4 and the normalised distances are
     # 0, 1.17, 1.17, 1.66. Radial edges 1/8, 1/4, 1/2, 1, 2: distance 0 is in the innermost
@@ -44,7 +70,7 @@ def test_square_corners_shape_contexts_by_hand():
     assert hist.sum() == 16
 
 
-def test_far_points_are_not_counted():
+def test_far_points_are_not_counted(code_path):
     # Three points at 0, 1, 10 on a line: mean distance = 2(1 + 10 + 9)/9 = 4.44; the far
     # point is at 10/4.44 = 2.25 ≥ 2 from the first two, so each of those counts 2 points.
     hist = shape_contexts(np.array([[0, 0], [1, 0], [10, 0]], dtype=np.float32))
@@ -97,11 +123,11 @@ def _mask(*boxes, holes=(), shape=(12, 12)):
         ),
     ],
 )
-def test_contours_equal_the_toolkit(mask, expected):
+def test_contours_equal_the_toolkit(mask, expected, code_path):
     assert [c.tolist() for c in extract_contours(mask)] == expected
 
 
-def test_tiny_blobs_have_no_contour():
+def test_tiny_blobs_have_no_contour(code_path):
     # A 2 × 2 square simplifies (1.5 px tolerance) to a 3-point polygon, which polycont drops.
     assert extract_contours(_mask((3, 5, 3, 5))) == []
     assert math.isnan(stability_pair(_mask((3, 5, 3, 5)), _mask((2, 8, 2, 8))))
@@ -135,7 +161,7 @@ def test_translating_both_masks_changes_nothing():
     assert stability_pair(*shifted) == pytest.approx(stability_pair(a, b), abs=1e-9)
 
 
-def test_a_rotated_shape_is_unstable():
+def test_a_rotated_shape_is_unstable(code_path):
     # The ellipse turned by 90°: toolkit 1.7899356109830653.
     value = stability_pair(_ellipse(axes=(12, 20)), _ellipse(axes=(20, 12)))
     assert value == pytest.approx(1.7899356109830653, abs=1e-12)
@@ -143,7 +169,7 @@ def test_a_rotated_shape_is_unstable():
     assert 0 < small < value
 
 
-def test_sequence_indexing():
+def test_sequence_indexing(code_path):
     frames = [_ellipse(axes=(12, 20 + k)) for k in range(5)]
     values = sequence_stability(frames)
     assert len(values) == 5 and math.isnan(values[0])
@@ -156,6 +182,81 @@ def test_constants_are_the_toolkits():
     assert (c["contour_tolerance"], c["upsample_step"], c["t_scale"]) == (3.0, 3.0, 5.0)
     assert (c["r_inner"], c["r_outer"], c["n_bins_r"], c["n_bins_theta"]) == (0.125, 2.0, 5, 12)
     assert np.allclose(temporal._R_EDGES, [0.125, 0.25, 0.5, 1.0, 2.0], rtol=1e-12)
+
+
+# --- compiled kernels against the numpy code ---------------------------------------------------
+def _blob(rng, shape=(90, 120)) -> np.ndarray:
+    """A random lumpy object: a few overlapping ellipses, some touching only diagonally."""
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    mask = np.zeros(shape, dtype=bool)
+    for _ in range(rng.integers(1, 5)):
+        cy, cx = rng.uniform(20, shape[0] - 20), rng.uniform(20, shape[1] - 20)
+        ay, ax = rng.uniform(4, 25, size=2)
+        mask |= ((yy - cy) / ay) ** 2 + ((xx - cx) / ax) ** 2 <= 1
+    mask[rng.integers(0, shape[0], 30), rng.integers(0, shape[1], 30)] ^= True
+    return mask
+
+
+@compiled_only
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_shape_contexts_equal_numpy(seed, monkeypatch):
+    # Small integer grids put many pairs exactly on an axis, on the diagonal or on top of each
+    # other: the cases where the kernel falls back to the atan2 formula.
+    rng = np.random.default_rng(seed)
+    points = rng.integers(0, 12, size=(int(rng.integers(3, 200)), 2)).astype(np.float32)
+    points = np.concatenate([points, rng.normal(0, 40, size=(50, 2)).astype(np.float32)])
+    fast = temporal.shape_contexts(points)
+    assert np.array_equal(fast, _numpy_value(monkeypatch, temporal.shape_contexts, points))
+
+
+@compiled_only
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_simplification_equal_numpy(seed, monkeypatch):
+    rng = np.random.default_rng(seed)
+    steps = rng.integers(-3, 4, size=(int(rng.integers(3, 400)), 2)) * 2
+    points = np.cumsum(steps, axis=0).astype(np.float64)
+    for tolerance in (0.1, 3.0):
+        fast = temporal._douglas_peucker(points, tolerance)
+        slow = _numpy_value(monkeypatch, temporal._douglas_peucker, points, tolerance)
+        assert np.array_equal(fast, slow)
+
+
+@compiled_only
+@pytest.mark.parametrize("seed", range(8))
+def test_compiled_contour_cost_equal_numpy(seed, monkeypatch):
+    # Sparse random histograms (many exact ties in the χ² matrix) and real shape contexts of
+    # random blobs: the bounded search must find the full search's path, ties included.
+    rng = np.random.default_rng(seed)
+    if seed % 2:
+        h1 = rng.integers(0, 3, size=(int(rng.integers(2, 90)), 60)) * (rng.random((1, 60)) < 0.3)
+        h2 = rng.integers(0, 3, size=(int(rng.integers(2, 90)), 60)) * (rng.random((1, 60)) < 0.3)
+    else:
+        h1, h2 = (temporal.contour_descriptor(_blob(rng)) for _ in range(2))
+    # χ² cells are summed in another order than numpy's: equal within rounding, same path
+    fast = temporal.contour_cost(h1, h2)
+    assert fast == pytest.approx(
+        _numpy_value(monkeypatch, temporal.contour_cost, h1, h2), abs=1e-12
+    )
+
+
+@compiled_only
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_pairs_equal_numpy_on_random_masks(seed, monkeypatch):
+    rng = np.random.default_rng(100 + seed)
+    first = _blob(rng)
+    second = np.roll(first, tuple(rng.integers(-3, 4, 2)), axis=(0, 1)) ^ (
+        rng.random(first.shape) < 0.01
+    )
+    fast = stability_pair(first, second)
+    slow = _numpy_value(monkeypatch, stability_pair, first, second)
+    assert fast == pytest.approx(slow, abs=1e-12) or (math.isnan(fast) and math.isnan(slow))
+
+
+def test_kernels_load_lazily():
+    # numba takes ~0.5 s to import: vosbench must not pay it unless T is computed.
+    code = "import sys, vosbench.metrics.temporal; print('numba' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 
 # --- real data: DAVIS-2016 val ground truth scored as the prediction --------------------------
@@ -252,3 +353,17 @@ def test_real_contours_equal_the_toolkit(davis2016_val, name, stem, count, size,
     assert len(contours) == count
     assert np.array_equal(longest, temporal.longest_contour(contours))
     assert (len(longest), longest[:3].tolist(), int(longest.sum())) == (size, head, total)
+
+
+@compiled_only
+@pytest.mark.real_data
+@pytest.mark.slow
+def test_compiled_pairs_equal_numpy_on_real_masks(davis2016_val, monkeypatch):
+    # Every 12th pair of two sequences (short contours; long ones with many junctions): equal
+    # within 1e-12 (all 651 pairs: within 9.2e-16, benchmarks/t_speed.py).
+    for name in ("car-shadow", "paragliding-launch"):
+        masks = _inner(davis2016_val[name])
+        for k in range(0, len(masks) - 1, 12):
+            pair = masks[k], masks[k + 1]
+            slow = _numpy_value(monkeypatch, stability_pair, *pair)
+            assert stability_pair(*pair) == pytest.approx(slow, abs=1e-12)

@@ -1,0 +1,437 @@
+"""Compiled kernels of temporal stability T (numba), equal to the numpy formulation within 1e-15.
+
+:mod:`vosbench.metrics.temporal` imports this module lazily, the first time T is computed, and
+falls back to its numpy code when numba is not installed. The kernels repeat the numpy code's
+floating-point operations in the same order, except the χ² sums, so values do not change beyond
+rounding, only the time:
+
+* :func:`shape_contexts`: the angular sector of a point pair comes from two comparisons
+  instead of ``atan2``; pairs within 1e-9 rad of a sector edge (or on an axis) take the numpy
+  code's exact ``atan2`` formula, so every count is the same. Each pair is visited once for
+  both of its points.
+* :func:`simplify`: psimpl's radial-distance pass and Douglas–Peucker, point by point.
+* :func:`contour_cost`: the χ² matrix is computed only where the shortest-path search needs
+  it. A cell whose cheapest predecessor already costs more than a bound ``U`` cannot lie on a
+  path of cost ≤ ``U``, so neither its χ² nor its path cost is computed; if the last cell is
+  not reached within ``U``, ``U`` grows and the search runs again (computed χ² cells are
+  kept). Cells within ``U`` get exactly the values the full search gives them, so the path,
+  its ties and its cost are the full search's. A χ² cell is summed over the non-zero bins of
+  one histogram only (a correction of a per-column total), in another order than numpy's
+  pairwise sum of 60 bins: cells move by ~1e-16, per-pair T on the 651 DAVIS-2016 val pairs
+  by at most 9.2e-16 (equal rows and columns still get equal cells, so ties stay ties).
+
+Compiled functions are cached on disk (``cache=True``): the first call after installation
+compiles for a few seconds, later processes load them in well under a second.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from vosbench.metrics.temporal import HIST_EPS, N_BINS_THETA
+
+_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+_N_THETA = N_BINS_THETA
+_N_BINS = 60
+#: Pairs closer than this (relative, ≈ radians) to a sector edge use the exact atan2 formula;
+#: the numpy code's rounding moves an angle by < 1e-14.
+_EDGE_MARGIN = 1e-9
+_SQRT3 = math.sqrt(3.0)
+#: χ² cells computed at a time when a path runs on along a row.
+_CHUNK = 64
+
+
+# --- shape contexts ---------------------------------------------------------------------------
+@njit(**_JIT)
+def distances(p: np.ndarray) -> np.ndarray:
+    """Pairwise distances of float64 points, ``dist[i, j]`` from point i to point j."""
+    n = p.shape[0]
+    dist = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            dx = p[j, 0] - p[i, 0]
+            dy = p[j, 1] - p[i, 1]
+            dist[i, j] = math.sqrt(dx * dx + dy * dy)
+    return dist
+
+
+@njit(**_JIT)
+def _exact_sector(dx: float, dy: float, width: float) -> int:
+    """The numpy code's sector: atan2, shifted into [0, 2π), divided by 30°, floored."""
+    theta = math.atan2(dy, dx) + 2 * np.pi
+    if theta >= 2 * np.pi:
+        theta -= 2 * np.pi
+    sector = int(theta / width)
+    return 0 if sector == _N_THETA else sector
+
+
+@njit(**_JIT)
+def _quadrant_sector(ax: float, ay: float) -> int:
+    """0, 1 or 2: the 30° slice of ``atan(ay / ax)``, or −1 within the margin of an edge."""
+    scale = _EDGE_MARGIN * (ax + ay)
+    if ax <= scale or ay <= scale:
+        return -1
+    low = _SQRT3 * ay - ax  # > 0 above 30°
+    high = ay - _SQRT3 * ax  # > 0 above 60°
+    if abs(low) <= 2 * scale or abs(high) <= 2 * scale:
+        return -1
+    return 0 if low < 0 else (1 if high < 0 else 2)
+
+
+@njit(**_JIT)
+def _sector(q: int, dx: float, dy: float) -> int:
+    """Sector of the direction (dx, dy) from its quadrant slice ``q`` ≥ 0 (30° steps
+    counter-clockwise from +x, y down)."""
+    if dy > 0:
+        return q if dx > 0 else 5 - q
+    return 6 + q if dx < 0 else 11 - q
+
+
+@njit(**_JIT)
+def _ring(r: float, edges: np.ndarray) -> int:
+    """Number of radial edges above ``r`` (0: too far, not counted)."""
+    ring = 0
+    for edge in edges:
+        if r < edge:
+            ring += 1
+    return ring
+
+
+@njit(**_JIT)
+def histograms(
+    p: np.ndarray, dist: np.ndarray, mean: float, edges: np.ndarray, width: float
+) -> np.ndarray:
+    """Shape-context counts given the distances and their mean (``temporal.shape_contexts``).
+
+    The pair (i, j) is visited once: the distance is symmetric and the reverse direction lies
+    six sectors further, except near an edge, where both directions take the exact formula.
+    """
+    n = p.shape[0]
+    hist = np.zeros((n, _N_BINS), dtype=np.int64)
+    for i in range(n):
+        for j in range(i, n):
+            ring = _ring(dist[i, j] / mean, edges)
+            if ring == 0:
+                continue
+            dx = p[j, 0] - p[i, 0]
+            dy = p[j, 1] - p[i, 1]
+            q = _quadrant_sector(abs(dx), abs(dy))
+            if q >= 0:
+                forward = _sector(q, dx, dy)
+                backward = (forward + 6) % _N_THETA
+            else:
+                forward = _exact_sector(dx, dy, width)
+                # p_i − p_j, not −dx: equal points give +0.0, whose atan2 is 0, not −π
+                backward = _exact_sector(p[i, 0] - p[j, 0], p[i, 1] - p[j, 1], width)
+            base = (ring - 1) * _N_THETA
+            hist[i, base + forward] += 1
+            if j != i:
+                hist[j, base + backward] += 1
+    return hist
+
+
+# --- contour tracing ------------------------------------------------------------------------
+@njit(**_JIT)
+def follow(successor: np.ndarray, first: int, start: int) -> np.ndarray:
+    """Corners from ``first`` along ``successor`` up to a junction (successor −1, included) or,
+    for a loop, back to ``start`` (appended again): ``temporal._trace_pieces`` and
+    ``temporal._walk_loop`` corner by corner."""
+    path = [first]
+    v = first
+    while successor[v] >= 0 and successor[v] != start:
+        v = successor[v]
+        path.append(v)
+    if successor[v] == start:
+        path.append(start)
+    return np.array(path, dtype=np.int64)
+
+
+# --- polyline simplification ------------------------------------------------------------------
+@njit(**_JIT)
+def _radial_distance(points: np.ndarray, tolerance: float) -> np.ndarray:
+    """psimpl RadialDistance: drop points closer than ``tolerance`` to the last kept one."""
+    n = points.shape[0]
+    tol2 = tolerance * tolerance
+    keep = np.zeros(n, dtype=np.bool_)
+    keep[0] = keep[n - 1] = True
+    cx, cy = points[0, 0], points[0, 1]
+    for i in range(1, n - 1):
+        dx, dy = cx - points[i, 0], cy - points[i, 1]
+        if dx * dx + dy * dy < tol2:
+            continue
+        keep[i] = True
+        cx, cy = points[i, 0], points[i, 1]
+    return points[keep]
+
+
+@njit(**_JIT)
+def _find_key(points: np.ndarray, first: int, last: int) -> tuple[int, float]:
+    """Interior point farthest from the chord first–last and its squared distance (psimpl
+    FindKey: projection fraction in float32; ties go to the later point)."""
+    s1x, s1y = points[first, 0], points[first, 1]
+    vx, vy = points[last, 0] - s1x, points[last, 1] - s1y
+    cv = vx * vx + vy * vy
+    key, best = first, -1.0
+    for i in range(first + 1, last):
+        px, py = points[i, 0], points[i, 1]
+        wx, wy = px - s1x, py - s1y
+        cw = wx * vx + wy * vy
+        if cw <= 0:
+            tx, ty = s1x, s1y
+        elif cv <= cw:
+            tx, ty = points[last, 0], points[last, 1]
+        else:
+            fraction = np.float64(np.float32(cw) / np.float32(cv))
+            tx, ty = s1x + fraction * vx, s1y + fraction * vy
+        dx, dy = px - tx, py - ty
+        d2 = dx * dx + dy * dy
+        if d2 >= best:
+            key, best = i, d2
+    return key, best
+
+
+@njit(**_JIT)
+def douglas_peucker(points: np.ndarray, tolerance: float) -> np.ndarray:
+    """psimpl simplify_douglas_peucker (radial distance first), with an explicit stack."""
+    if points.shape[0] < 3:
+        return points
+    points = _radial_distance(points, tolerance)
+    n = points.shape[0]
+    keep = np.zeros(n, dtype=np.bool_)
+    keep[0] = keep[n - 1] = True
+    tol2 = tolerance * tolerance
+    stack = [(0, n - 1)]
+    while stack:
+        first, last = stack.pop()
+        if last - first < 2:
+            continue
+        key, d2 = _find_key(points, first, last)
+        if tol2 < d2:
+            keep[key] = True
+            stack.append((first, key))
+            stack.append((key, last))
+    return points[keep]
+
+
+# --- χ² cells -------------------------------------------------------------------------------
+@njit(**_JIT)
+def _chi2_cells(cells, row: int, lo: int, hi: int) -> None:
+    """χ² of histogram ``a[row]`` against columns lo … hi − 1 of ``bt``, into ``out[row]``.
+
+    Bin k adds ``(x − y)² / (x + y + eps)``, which is ``qb = y² / (y + eps)`` where ``x = 0``.
+    Histograms are sparse (≈ 23 of 60 bins non-zero on DAVIS-2016), so a cell is the column's
+    sum of ``qb`` over all bins (``qsum``, summed bin by bin) minus its sum over the row's
+    non-zero bins (summed in the same order, so equal histograms give exactly 0), plus the
+    row's non-zero bins' terms. One operation per column, no dependency between columns: the
+    loops compile to SIMD. The sum is formed in another order than numpy's, which moves a
+    cell by ~1e-16.
+    """
+    a, bt, qb, out, _, _, acc, qsum = cells
+    m = hi - lo
+    terms, zero_terms = acc[0, :m], acc[1, :m]
+    terms[:] = 0.0
+    zero_terms[:] = 0.0
+    for k in range(_N_BINS):
+        x = a[row, k]
+        if x == 0:
+            continue
+        y, qy = bt[k, lo:hi], qb[k, lo:hi]
+        for t in range(m):
+            d = x - y[t]
+            terms[t] += (d * d) / ((x + y[t]) + HIST_EPS)
+            zero_terms[t] += qy[t]
+    for t in range(m):
+        out[row, lo + t] = (terms[t] + (qsum[lo + t] - zero_terms[t])) * 0.5
+
+
+@njit(**_JIT)
+def _ensure(cells, row: int, lo: int, hi: int) -> None:
+    """Compute the χ² cells ``[lo, hi)`` of ``row`` not computed yet.
+
+    ``cells`` is the lazily filled matrix ``(a, bt, qb, out, clo, chi, scratch, qsum)``
+    (``qsum``: ``qb`` summed over bins): row r of ``out`` is computed on ``[clo[r], chi[r])``,
+    one interval per row (a gap between it and a request is filled too).
+    """
+    clo, chi = cells[4], cells[5]
+    if hi <= lo:
+        return
+    if chi[row] <= clo[row]:
+        _chi2_cells(cells, row, lo, hi)
+        clo[row], chi[row] = lo, hi
+        return
+    if lo < clo[row]:
+        _chi2_cells(cells, row, lo, clo[row])
+        clo[row] = lo
+    if hi > chi[row]:
+        _chi2_cells(cells, row, chi[row], hi)
+        chi[row] = hi
+
+
+@njit(**_JIT)
+def _rolled_row(cells, x: int, lo: int, hi: int, ox: int, oy: int, buf: np.ndarray) -> None:
+    """``buf[lo:hi]`` = cells ``[lo, hi)`` of row ``x`` of the χ² matrix rolled by (ox, oy),
+    computing those not computed yet."""
+    out = cells[3]
+    n1, n2 = out.shape
+    r = (x + ox) % n1
+    start = (lo + oy) % n2
+    end = start + (hi - lo)
+    if end <= n2:
+        _ensure(cells, r, start, end)
+        buf[lo:hi] = out[r, start:end]
+    else:
+        split = lo + (n2 - start)
+        _ensure(cells, r, start, n2)
+        _ensure(cells, r, 0, end - n2)
+        buf[lo:split] = out[r, start:n2]
+        buf[split:hi] = out[r, 0 : end - n2]
+
+
+@njit(**_JIT)
+def _bounded_costs(cells, ox, oy, bound, acc, glo, ghi, row_cost) -> float:
+    """Cheapest-path costs (as ``temporal._path_costs``) of the χ² matrix rolled by (ox, oy),
+    for the cells whose cost is ≤ ``bound``: ``acc[x, glo[x]:ghi[x]]``, inf elsewhere.
+
+    Row by row: a cell is reached from above only within the previous row's range (plus one
+    to the right, diagonally), then from the left as long as the cost stays ≤ ``bound``.
+    Returns the cost of the last cell, or, when it costs more than ``bound``, minus the
+    smallest cost above ``bound`` met (no path is cheaper: it is a lower bound for the next
+    try).
+    """
+    n1, n2 = acc.shape
+    inf = math.inf
+    over = inf
+    for x in range(n1):
+        if x == 0:
+            lo, hi = 0, 1
+        else:
+            lo, hi = glo[x - 1], min(ghi[x - 1] + 1, n2)
+            # inf just outside the previous row's range, so that up and diagonal need no test
+            if lo > 0:
+                acc[x - 1, lo - 1] = inf
+            if hi - 1 < n2 and ghi[x - 1] < n2:
+                acc[x - 1, ghi[x - 1]] = inf
+        _rolled_row(cells, x, lo, hi, ox, oy, row_cost)
+        first, last = -1, -1
+        left = inf
+        for y in range(lo, hi):
+            if x == 0:
+                g = 0.0
+            else:
+                m = min(left, acc[x - 1, y])
+                if y > 0:
+                    m = min(m, acc[x - 1, y - 1])
+                g = row_cost[y] + m
+            if g > bound:
+                over = min(over, g)
+                g = inf
+            else:
+                last = y
+                if first < 0:
+                    first = y
+            acc[x, y] = g
+            left = g
+        y = hi
+        while y < n2 and left <= bound:  # on along the row, from the left only
+            end = min(y + _CHUNK, n2)
+            _rolled_row(cells, x, y, end, ox, oy, row_cost)
+            while y < end and left <= bound:
+                g = row_cost[y] + left
+                if g > bound:
+                    over = min(over, g)
+                    g = inf
+                else:
+                    last = y
+                    if first < 0:
+                        first = y
+                acc[x, y] = g
+                left = g
+                y += 1
+        if first < 0:
+            return -over
+        glo[x], ghi[x] = first, last + 1
+    if ghi[n1 - 1] != n2:
+        return -over
+    return acc[n1 - 1, n2 - 1]
+
+
+@njit(**_JIT)
+def _cost_at(acc, glo, ghi, x: int, y: int) -> float:
+    return acc[x, y] if glo[x] <= y < ghi[x] else math.inf
+
+
+@njit(**_JIT)
+def _trace_back(acc, glo, ghi) -> np.ndarray:
+    """Cells of the cheapest path from the last cell back to (0, 0); ties: diagonal, up, left
+    (``temporal._best_path``)."""
+    x, y = acc.shape[0] - 1, acc.shape[1] - 1
+    path = np.empty((x + y + 1, 2), dtype=np.int64)
+    k = 0
+    path[0, 0], path[0, 1] = x, y
+    inf = math.inf
+    while x or y:
+        diag = _cost_at(acc, glo, ghi, x - 1, y - 1) if x and y else inf
+        up = _cost_at(acc, glo, ghi, x - 1, y) if x else inf
+        left = _cost_at(acc, glo, ghi, x, y - 1) if y else inf
+        if diag <= up and diag <= left:
+            x, y = x - 1, y - 1
+        elif up <= left:
+            x -= 1
+        else:
+            y -= 1
+        k += 1
+        path[k, 0], path[k, 1] = x, y
+    return path[: k + 1]
+
+
+@njit(**_JIT)
+def best_path(cells, ox: int, oy: int, acc, glo, ghi) -> tuple[np.ndarray, float]:
+    """The cheapest path of the matrix rolled by (ox, oy) and its cost, found within a bound
+    that doubles past the smallest cost that exceeded it until the last cell is reached."""
+    row_cost = np.empty(acc.shape[1])
+    bound = 1.0
+    while True:
+        total = _bounded_costs(cells, ox, oy, bound, acc, glo, ghi, row_cost)
+        if total >= 0:
+            return _trace_back(acc, glo, ghi), total
+        if -total == math.inf or bound == math.inf:
+            bound = math.inf
+        else:
+            bound = 2.0 * -total
+
+
+# --- entry points used by temporal.py -------------------------------------------------------
+def shape_contexts(points: np.ndarray, edges: np.ndarray, width: float) -> np.ndarray:
+    """``temporal.shape_contexts``: the same counts (the mean distance is numpy's, from the
+    same distance matrix, so it is the same to the bit)."""
+    p = np.ascontiguousarray(points, dtype=np.float32).astype(np.float64)
+    dist = distances(p)
+    return histograms(p, dist, float(np.mean(dist)), edges, width)
+
+
+def matched_pairs(hist1: np.ndarray, hist2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs ``temporal.contour_cost`` keeps before making them bijective, and the χ²
+    matrix, computed where the two shortest-path passes needed it (elsewhere undefined)."""
+    a = hist1 / (np.sum(hist1, axis=1, keepdims=True) + HIST_EPS)
+    b = hist2 / (np.sum(hist2, axis=1, keepdims=True) + HIST_EPS)
+    bt = np.ascontiguousarray(b.T)
+    qb = bt * bt / (bt + HIST_EPS)
+    n1, n2 = len(a), len(b)
+    cost = np.empty((n1, n2))
+    computed_lo, computed_hi = np.zeros(n1, dtype=np.int64), np.zeros(n1, dtype=np.int64)
+    qsum = np.zeros(n2)
+    for row in qb:  # bin by bin, as _chi2_cells sums a row's non-zero bins
+        qsum += row
+    cells = (a, bt, qb, cost, computed_lo, computed_hi, np.empty((2, n2)), qsum)
+    acc = np.empty((n1, n2))
+    lo, hi = np.empty(n1, dtype=np.int64), np.empty(n1, dtype=np.int64)
+    path, _ = best_path(cells, 0, 0, acc, lo, hi)
+    k = int(np.argmin(cost[path[:-1, 0], path[:-1, 1]]))
+    sx, sy = int(path[k, 0]) + 1, int(path[k, 1]) + 1
+    pairs, _ = best_path(cells, sx, sy, acc, lo, hi)
+    pairs = np.stack([(pairs[:, 0] + sx) % n1, (pairs[:, 1] + sy) % n2], axis=1)
+    return pairs, cost
