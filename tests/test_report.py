@@ -511,3 +511,23 @@ def test_plots_a_reader_understands_without_the_code(two_runs):
     assert len(lines) == 2 and all(line.get_linestyle() == "None" for line in lines), (
         "sequences are categories: markers, never lines between them"
     )
+
+
+@pytest.mark.parametrize("layout", ["lvos", "mosev2"])
+def test_benchmark_runs_reach_the_leaderboard_with_their_own_global_table(tmp_path, layout):
+    """LVOS's official global CSV has other columns than DAVIS's, MOSEv2 writes none: the
+    leaderboard reads vosbench's own global table, so both runs show their numbers."""
+    from vosbench.cli import main
+
+    data, results = tmp_path / "data", tmp_path / "results"
+    assert main(["synth", "--preset", "small", "--layout", layout, str(data)]) == 0
+    run = ["run", "--method", "first-frame", "--dataset", layout, "--root", str(data)]
+    assert main([*run, "--results", str(results), "--device", "cpu"]) == 0
+    run_dir = next(results.glob(f"{layout}-*/first-frame"))
+    own = pd.read_csv(next(run_dir.glob("global_metrics-*.csv")))
+    assert main(["report", str(results), "--no-html", "--no-plots"]) == 0
+    row = read_rows(results / "leaderboard.csv")[0]
+    assert row["status"].startswith("evaluated"), row["status"]
+    assert float(row["J&F"]) == pytest.approx(float(own["J&F-Mean"].iloc[0]), abs=5e-4)
+    extra = "J-seen-Mean" if layout == "lvos" else "F_new"
+    assert float(row[extra]) == pytest.approx(float(own[extra].iloc[0]), abs=5e-4)

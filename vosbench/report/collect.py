@@ -215,18 +215,23 @@ def read_table(path: Path, columns: tuple) -> pd.DataFrame:
 
 
 def read_evaluation(run_dir: Path, split: str) -> tuple:
-    """(global metrics, per-sequence table, per-frame table) from the evaluator's files."""
-    global_path = run_dir / f"global_results-{split}.csv"
+    """(global metrics, per-sequence table, per-frame table) from the evaluator's files.
+
+    The global numbers come from vosbench's own ``global_metrics-<split>.csv`` (every metric that
+    ran, under the benchmark's rules: LVOS's seen/unseen means, MOSEv2's measures …); the official
+    ``global_results`` file has a benchmark's own columns, or none, so it is read only for run
+    folders evaluated before vosbench wrote its own table.
+    """
+    metrics_path = run_dir / f"global_metrics-{split}.csv"
     objects_path = run_dir / f"per-object_results-{split}.csv"
     frames_path = run_dir / f"per-frame_results-{split}.csv"
+    global_path = (
+        metrics_path if metrics_path.is_file() else run_dir / f"global_results-{split}.csv"
+    )
     missing = [p.name for p in (global_path, objects_path) if not p.is_file()]
     if missing:
         raise ReportError(f"{run_dir}: evaluation files missing: {', '.join(missing)}")
-    table = read_table(global_path, GLOBAL_COLUMNS)
-    if len(table) != 1:
-        raise ReportError(f"{global_path}: expected one row of results, found {len(table)}")
-    metrics = {c: float(table[c].iloc[0]) for c in GLOBAL_COLUMNS}
-    metrics.update(_other_metrics(run_dir / f"global_metrics-{split}.csv"))
+    metrics = _global_row(global_path, () if global_path == metrics_path else GLOBAL_COLUMNS)
     per_sequence = per_sequence_table(read_table(objects_path, ("Sequence", "J-Mean", "F-Mean")))
     per_frame = (
         read_table(frames_path, ("Sequence", "Object", "Frame", "J", "F"))
@@ -236,14 +241,15 @@ def read_evaluation(run_dir: Path, split: str) -> tuple:
     return metrics, per_sequence, per_frame
 
 
-def _other_metrics(path: Path) -> dict[str, float]:
-    """The columns of ``global_metrics-<split>.csv`` beyond the official ones (T-Mean …)."""
-    if not path.is_file():
-        return {}
-    table = read_table(path, ())
+def _global_row(path: Path, required: tuple[str, ...]) -> dict[str, float]:
+    """The one row of a global table as numbers (a cell that is not a number: a ReportError)."""
+    table = read_table(path, required)
     if len(table) != 1:
         raise ReportError(f"{path}: expected one row of results, found {len(table)}")
-    return {str(c): float(table[c].iloc[0]) for c in table.columns if c not in GLOBAL_COLUMNS}
+    try:
+        return {str(c): float(table[c].iloc[0]) for c in table.columns}
+    except (TypeError, ValueError) as error:
+        raise ReportError(f"{path}: a global result is not a number ({error})") from None
 
 
 def per_sequence_table(objects: pd.DataFrame) -> pd.DataFrame:

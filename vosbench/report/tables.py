@@ -41,7 +41,9 @@ def extra_metric_columns(runs: Seq[RunReport]) -> list[str]:
     seen: dict[str, None] = {}
     for run in runs:
         for name in run.global_metrics or {}:
-            if name not in GLOBAL_COLUMNS:
+            # A benchmark's own "J&F" (MOSEv2) would overwrite the leaderboard's J&F column,
+            # which is J&F-Mean; it stays in the run's global_metrics and official files.
+            if name not in GLOBAL_COLUMNS and name not in METRIC_COLUMNS:
                 seen.setdefault(name, None)
     return list(seen)
 
