@@ -274,27 +274,27 @@ def reproduce(
     name = method_card(method).name
     benchmarks = select_benchmarks(name, options.dataset, options.split)
     roots = parse_roots(options.roots, benchmarks, options.environ)
-    if options.official_results is not None:
-        _check_archive(options.official_results, benchmarks)
-    outcomes: list[Outcome] = []
+    outcomes = [Outcome(benchmark, "") for benchmark in benchmarks]
     planned: list[tuple[Outcome, Any]] = []
-    for benchmark in benchmarks:  # every dataset loaded and every weight file had before any run
-        outcome = Outcome(benchmark, "")
-        outcomes.append(outcome)
-        data = _load(benchmark, roots.get(benchmark.dataset), options, name, outcome)
-        if data is None:
-            continue
+    for outcome in outcomes:  # every dataset loaded and every weight file had before any run
+        data = _load(
+            outcome.benchmark, roots.get(outcome.benchmark.dataset), options, name, outcome
+        )
+        if data is not None:
+            planned.append((outcome, data))
+    if options.official_results is not None:
+        _check_archive(options.official_results, [o.benchmark for o, _ in planned])
+    for outcome, _ in planned:
         outcome.weights = choose_weights(
             options.weights,
             name,
-            benchmark.dataset,
+            outcome.benchmark.dataset,
             mirror=options.mirror,
             home=options.home,
             progress=download_progress,
             notes=notes,
         )
-        outcome.references = references_for(name, benchmark, outcome.weights)
-        planned.append((outcome, data))
+        outcome.references = references_for(name, outcome.benchmark, outcome.weights)
     for outcome, data in planned:
         _run(name, outcome, data, options, progress)
         if outcome.ran and options.official_results is not None:
@@ -310,9 +310,9 @@ def _check_archive(folder: Path, benchmarks: Seq[Benchmark]) -> None:
     if not folder.is_dir():
         raise ConfigError(f"--official-results {folder}: no such folder")
     if len(benchmarks) != 1:
-        keys = ", ".join(b.key for b in benchmarks)
+        keys = ", ".join(b.key for b in benchmarks) or "none"
         raise ConfigError(
-            f"--official-results holds one benchmark's masks, but {len(benchmarks)} are in play "
+            f"--official-results holds one benchmark's masks, but {len(benchmarks)} would run "
             f"({keys}); choose one with --dataset (and --split)"
         )
 
@@ -414,8 +414,11 @@ def comparison_rows(outcome: Outcome) -> list[dict[str, str]]:
         row["measured"] = _number(measured)
         for source in sources:
             reference = values.get((source, metric))
+            digits = 1 if metric in SPEED_ORDER else 3
             row[f"Δ {source}"] = (
-                "" if reference is None or math.isnan(measured) else f"{measured - reference:+.3f}"
+                ""
+                if reference is None or math.isnan(measured)
+                else f"{measured - reference:+.{digits}f}"
             )
         rows.append(row)
     return rows
@@ -438,7 +441,6 @@ def import_official(
     frames of the dataset's sequences are taken. Returns the store and notes on what was left
     out. The target folder is replaced only when it holds an earlier import.
     """
-    from vosbench.io import read_mask
     from vosbench.names import check_name
 
     folder = Path(folder)
@@ -471,36 +473,21 @@ def import_official(
         },
         "dataset_id": f"{spec['name']}-{spec['split']}",
     }
+    chosen = _archive_files(folder, [s for s in data.sequences if s.name in names])
     store = RunStore(target)
     store.refuse_foreign(force=True)
-    copied = 0
-    with RunLocks(target).folder(exclusive=True):
+    with RunLocks(target).folder(exclusive=True):  # every file checked: replace the old import
         store.open(manifest, force=True)
-        for sequence in data.sequences:
-            if sequence.name not in names:
-                continue
+        for sequence, files in chosen:
             writer = store.staging(sequence.name)
-            stems = []
-            for stem in sequence.frames:
-                path = folder / sequence.name / f"{stem}.png"
-                if not path.is_file():
-                    continue
-                copied += 1
-                if copied > MAX_OFFICIAL_FILES:
-                    writer.abandon()
-                    raise InputError(
-                        Problem(folder, f"more than {MAX_OFFICIAL_FILES} mask files", "too_large")
-                    )
-                payload = path.read_bytes()
-                read_mask(path, data=payload)  # a mask, or a MaskFormatError naming the file
-                writer.write(stem, payload)
-                stems.append(stem)
+            for stem, path in files:
+                writer.write(stem, path.read_bytes())
             writer.commit(
                 {
                     "sequence": sequence.name,
-                    "frames": stems,
-                    "model_ms": [0.0] * len(stems),  # not timed: imported
-                    "e2e_ms": [0.0] * len(stems),
+                    "frames": [stem for stem, _ in files],
+                    "model_ms": [0.0] * len(files),  # not timed: imported
+                    "e2e_ms": [0.0] * len(files),
                     "num_objects": len(sequence.object_ids),
                     "config_hash": "official-results",
                     "imported": True,
@@ -510,6 +497,30 @@ def import_official(
     if missing:
         notes.append(f"the archive lacks {missing} of the {len(data.names)} sequences")
     return store, notes
+
+
+def _archive_files(folder: Path, sequences: Seq[Any]) -> list[tuple[Any, list[tuple[str, Path]]]]:
+    """Each sequence's ``<frame>.png`` files of the archive, every one checked as a mask
+    (a MaskFormatError names the first that is not) before anything is written."""
+    from vosbench.io import read_mask
+
+    chosen, count = [], 0
+    for sequence in sequences:
+        files = []
+        for stem in sequence.frames:
+            path = folder / sequence.name / f"{stem}.png"
+            if not path.is_file():
+                continue
+            count += 1
+            if count > MAX_OFFICIAL_FILES:
+                raise InputError(
+                    Problem(folder, f"more than {MAX_OFFICIAL_FILES} mask files", "too_large")
+                )
+            read_mask(path)
+            files.append((stem, path))
+        if files:
+            chosen.append((sequence, files))
+    return chosen
 
 
 def mask_agreement(ours: Path, theirs: Path, sequence: Any, binary: bool) -> tuple[float, int]:
