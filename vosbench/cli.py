@@ -1309,9 +1309,7 @@ def reproduce_command(
             click.echo(f"mean mask IoU with the official masks: {official.mean_agreement:.3f}")
         if outcome.report is not None:
             click.echo(f"wrote {outcome.report}", err=True)
-    if not any(o.ran for o in outcomes) or any(
-        o.weights is not None and not o.ran for o in outcomes
-    ):
+    if all(o.run_dir is None for o in outcomes) or any(o.failed for o in outcomes):
         raise click.exceptions.Exit(1)
 
 

@@ -94,8 +94,11 @@ class Outcome:
     official: OfficialComparison | None = None
     report: Path | None = None
 
+    failed: bool = False  # sequences of the run failed
+
     @property
     def ran(self) -> bool:
+        """Run and evaluated."""
         return self.status == "done"
 
 
@@ -376,6 +379,7 @@ def _run(name: str, outcome: Outcome, data: Any, options: ReproduceOptions, prog
     if result.failures:
         failed = ", ".join(sorted(result.failures))
         outcome.status = f"not evaluated: {len(result.failures)} sequence(s) failed ({failed})"
+        outcome.failed = True
     elif result.evaluation is None:
         outcome.status = f"not evaluated: {result.evaluation_note or 'no evaluation'}"
     else:
