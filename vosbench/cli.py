@@ -1183,6 +1183,136 @@ def compare_command(
         click.echo(f"wrote {', '.join(str(p) for p in files.values())}", err=True)
 
 
+@cli.command("reproduce")
+@click.option("--method", "-m", required=True, help="Method name (see `vosbench methods`).")
+@click.option(
+    "--dataset",
+    "-d",
+    help="Only this dataset (default: every benchmark the method's card publishes numbers for).",
+)
+@click.option("--split", help="Only this split (default: the card's, else the evaluation split).")
+@click.option(
+    "--root",
+    "roots",
+    multiple=True,
+    metavar="PATH|DATASET=PATH",
+    help="Dataset folder: PATH for the one dataset in play, DATASET=PATH for several "
+    "(repeatable); default $VOSBENCH_ROOT_<DATASET>, e.g. VOSBENCH_ROOT_DAVIS2016.",
+)
+@click.option(
+    "--weights",
+    "-w",
+    metavar="FILE|TAG|official",
+    help="Weights (default: official, the released checkpoint for each dataset).",
+)
+@click.option(
+    "--mirror",
+    metavar="URL|DIR",
+    help="Fetch released weights as <mirror>/<file name> (default $VOSBENCH_WEIGHTS_MIRROR).",
+)
+@click.option(
+    "--official-results",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="The DAVIS site's result archive of the method (<sequence>/<frame>.png): compared per "
+    "sequence and mask by mask.",
+)
+@click.option(
+    "--config",
+    "-c",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config option (the report records it; the published protocol is the default).",
+)
+@click.option(
+    "--sequences", "-s", multiple=True, help="Only these sequences (repeat or comma-separate)."
+)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--precision", default="fp32", show_default=True, type=click.Choice(list(PRECISIONS)))
+@click.option(
+    "--results",
+    "results_root",
+    default="results",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Results root: run folders, and reproduce/<method>-<dataset>.md.",
+)
+@click.option("--warmup", default=10, show_default=True, type=click.IntRange(min=0))
+@click.option(
+    "--workers", "-j", type=click.IntRange(min=1), help="Evaluation processes (default: cores)."
+)
+def reproduce_command(
+    method: str,
+    dataset: str | None,
+    split: str | None,
+    roots: Seq[str],
+    weights: str | None,
+    mirror: str | None,
+    official_results: Path | None,
+    overrides: Seq[str],
+    sequences: Seq[str],
+    device: str,
+    precision: str,
+    results_root: Path,
+    warmup: int,
+    workers: int | None,
+) -> None:
+    """Run a method's published protocol on the benchmarks its card lists, evaluate, and set
+    paper, leaderboard and measured numbers side by side (results/reproduce/<method>-<dataset>.md).
+
+    \b
+    Examples:
+      vosbench reproduce --method rgmp --dataset davis2016 --root /data/DAVIS-2016
+      vosbench reproduce --method rgmp --root davis2016=/data/DAVIS-2016 \\
+        --root davis2017=/data/DAVIS
+      vosbench reproduce --method rgmp --dataset davis2016 --root /data/DAVIS-2016 \\
+        --official-results /data/davis-results/RGMP
+    """
+    from vosbench.metrics.outputs import format_table
+    from vosbench.report import reproduce as rep
+    from vosbench.runner import parse_overrides
+
+    options = rep.ReproduceOptions(
+        dataset=dataset,
+        split=split,
+        roots=tuple(roots),
+        weights=weights,
+        mirror=mirror,
+        config=parse_overrides(overrides),
+        results_root=results_root,
+        official_results=official_results,
+        sequences=tuple(_split_names(sequences) or ()),
+        device=device,
+        precision=precision,
+        warmup_frames=warmup,
+        eval_workers=workers,
+    )
+    with _RunBars() as bars:
+        outcomes = rep.reproduce(
+            method,
+            options,
+            progress=bars,
+            download_progress=_DownloadBar(),
+            notes=lambda note: click.echo(f"note: {note}", err=True),
+        )
+    for outcome in outcomes:
+        click.echo(f"\n{method} on {outcome.benchmark.key}: {outcome.status}")
+        if outcome.run_dir is None:
+            continue
+        rows = rep.comparison_rows(outcome)
+        if rows:
+            click.echo(format_table(rows))
+        if outcome.official is not None:
+            official = outcome.official
+            click.echo(f"\nagainst the official masks ({official.comparison.coverage_note}):")
+            click.echo(format_table(rep.official_rows(official)))
+            click.echo(f"mean mask IoU with the official masks: {official.mean_agreement:.3f}")
+        if outcome.report is not None:
+            click.echo(f"wrote {outcome.report}", err=True)
+    if all(o.run_dir is None for o in outcomes) or any(o.failed for o in outcomes):
+        raise click.exceptions.Exit(1)
+
+
 @cli.command("viz")
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option(

@@ -23,6 +23,7 @@ _EXPORTS = {
     "FetchResult": "fetch",
     "fetch_weights": "fetch",
     "resolve_weights": "fetch",
+    "weights_tag": "fetch",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__ = lazy_attributes(__name__, _EXPORTS)

@@ -149,17 +149,25 @@ def resolve_weights(
     """What ``--weights VALUE`` names for ``method``: an existing file (it wins), ``official``
     (the method's checkpoint for ``dataset``), a tag (fetched), or else a path the runner
     checks. A string shaped like a tag that is none fails with "did you mean"."""
-    path = Path(value).expanduser()
-    if path.exists():
-        return path
+    tag = weights_tag(value, method, dataset=dataset)
+    if tag is None:
+        return Path(value).expanduser()
+    return fetch_weights(tag, mirror=mirror, home=home, progress=progress, notes=notes).path
+
+
+def weights_tag(value: str, method: str, *, dataset: str | None = None) -> str | None:
+    """The released checkpoint's tag ``--weights VALUE`` names for ``method``, or None when it
+    names a file (an existing file always wins); a tag of another method is refused."""
+    if Path(value).expanduser().exists():
+        return None
     if value.strip().lower() == OFFICIAL:
         tag = official_tag(method, dataset)
     elif looks_like_tag(value.strip()):
         tag = weight_card(value).tag
     else:
-        return path
+        return None
     check_method(weight_card(tag), method)
-    return fetch_weights(tag, mirror=mirror, home=home, progress=progress, notes=notes).path
+    return tag
 
 
 def manual_instructions(card: WeightCard, home: Path | str | None = None) -> str:
@@ -284,5 +292,6 @@ __all__ = [
     "fetch_weights",
     "manual_instructions",
     "resolve_weights",
+    "weights_tag",
     "cache_root",
 ]
