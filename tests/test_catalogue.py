@@ -61,6 +61,25 @@ def test_the_core_imports_and_names_no_plugin():
     assert offenders == []
 
 
+def test_the_architecture_page_names_every_package_and_module():
+    """docs/architecture.md is the newcomer's map: a module it does not name is a room the map
+    lacks (checked by name; what each module holds stays the page's prose)."""
+    import re
+
+    page = (CORE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    unnamed = [
+        str(path.relative_to(CORE.parent))
+        for path in sorted(CORE.rglob("*.py"))
+        if path.name != "__init__.py" and not re.search(rf"\b{re.escape(path.stem)}\b", page)
+    ]
+    unnamed += [
+        f"{folder.name}/"
+        for folder in sorted(CORE.iterdir())
+        if (folder / "__init__.py").is_file() and f"{folder.name}/" not in page
+    ]
+    assert unnamed == []
+
+
 def test_builtins_come_from_setup_cfg_entry_points_with_vosbench_as_origin():
     declared = declared_entry_points()
     assert set(declared["vosbench.methods"]) == BUILTIN_METHODS
