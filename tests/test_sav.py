@@ -13,6 +13,7 @@ from vost_sav_scenarios import build_sav
 
 from vosbench.benchmarks import sav
 from vosbench.datasets import load_dataset
+from vosbench.datasets.sav import binary_object_mask, object_folder
 from vosbench.datasets.synthetic import resolve_config
 from vosbench.errors import DatasetError, MaskFormatError
 from vosbench.io import read_mask, write_mask
@@ -71,7 +72,7 @@ def test_export_writes_the_official_layout(tmp_path):
         write_mask(ids / f"{stem}.png", video.read_annotation(stem))
     sav.export_predictions(video, ids, tmp_path / "official")
     for object_id in video.object_ids:
-        folder = tmp_path / "official" / video.name / sav.object_folder(object_id)
+        folder = tmp_path / "official" / video.name / object_folder(object_id)
         assert sorted(p.stem for p in folder.iterdir()) == list(video.object_frames(object_id))
         mask = read_mask(folder / "00004.png")
         assert set(np.unique(mask)) <= {0, 1}
@@ -82,9 +83,9 @@ def test_one_object_per_png(tmp_path):
     path = tmp_path / "m.png"
     write_mask(path, np.array([[0, 1], [2, 0]], np.uint8))
     with pytest.raises(MaskFormatError, match="one object per PNG"):
-        sav.binary_object_mask(path)
+        binary_object_mask(path)
     write_mask(path, np.array([[0, 255], [255, 0]], np.uint8))
-    assert sav.binary_object_mask(path).sum() == 2
+    assert binary_object_mask(path).sum() == 2
 
 
 def test_loader_errors(tmp_path):
@@ -131,7 +132,7 @@ def test_runner_writes_what_the_official_evaluator_read(method, tmp_path):
         for object_id in video.object_ids:
             for stem in video.object_frames(object_id):
                 exported = read_mask(
-                    official / video.name / sav.object_folder(object_id) / f"{stem}.png"
+                    official / video.name / object_folder(object_id) / f"{stem}.png"
                 )
                 assert np.array_equal(exported == 1, read_mask(masks / f"{stem}.png") == object_id)
     if digest(result.store.masks_dir) != golden["masks_blake2b"]:
