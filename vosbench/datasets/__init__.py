@@ -168,6 +168,7 @@ DATASETS.register(
     default_task="semi-supervised",
     synthetic="vosbench.benchmarks.sav:write_synthetic",
     export="vosbench.benchmarks.sav:export_predictions",
+    rules="vosbench.benchmarks.sav:SAV_RULES",
 )
 
 

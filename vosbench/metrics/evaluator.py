@@ -266,9 +266,10 @@ def _check_ids(
     )
 
 
-def _object_mask(pred: np.ndarray, layer: int, object_id: int) -> np.ndarray:
-    """One object's predicted mask: a layer of a per-object stack, or its pixels of an id map."""
-    return pred[layer] if pred.ndim == 3 else pred == object_id
+def _object_mask(masks: np.ndarray, layer: int, object_id: int) -> np.ndarray:
+    """One object's mask (predicted or ground truth): a layer of a per-object stack, or its
+    pixels of an id map."""
+    return masks[layer] if masks.ndim == 3 else masks == object_id
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,17 +329,24 @@ class _Scorer:
             indices = self.on_frame[stem]
             objects = [self.scored[k] for k in indices]
             try:
-                gt = self.sequence.read_annotation(stem)
+                gt = self._ground_truth(stem, objects)
                 pred = self.rules.read_prediction(
                     self.results_dir, name, stem, objects, digest, self.binary
                 )
             except InputError as error:
                 self.fail(error)
                 continue
-            if pred.shape[-2:] != gt.shape:
+            if pred.shape[-2:] != gt.shape[-2:]:
                 self.fail(SizeMismatchError(self._size_problem(stem, objects, pred, gt)))
                 continue
             yield stem, gt, pred, indices
+
+    def _ground_truth(self, stem: str, objects: list[ScoredObject]) -> np.ndarray:
+        """The id map of ``stem``, or, where the sequence stores one mask per object (masks may
+        overlap: SA-V), the (len(objects), H, W) stack of the objects scored there."""
+        if self.sequence.overlapping_objects:
+            return self.sequence.read_objects(stem, [o.object_id for o in objects])
+        return self.sequence.read_annotation(stem)
 
     def prediction_file(self, stem: str) -> Path:
         """The (first) prediction file of ``stem``, for problems."""
@@ -352,7 +360,7 @@ class _Scorer:
         return Problem(
             self.prediction_file(stem),
             f"prediction is {pred.shape[-1]}×{pred.shape[-2]} (W×H) but "
-            f"ground truth {gt_path or stem} is {gt.shape[1]}×{gt.shape[0]}",
+            f"ground truth {gt_path or stem} is {gt.shape[-1]}×{gt.shape[-2]}",
             "size",
         )
 
@@ -455,17 +463,19 @@ def _score_semisupervised(scorer: _Scorer) -> None:
             if problem:
                 scorer.fail(ExtraObjectError(problem))
                 continue
-            identical = identical and np.array_equal(pred, gt)
-        radius = radius or boundary_radius(gt.shape, scorer.protocol.bound_th)
+            if gt.ndim == 2:
+                identical = identical and np.array_equal(pred, gt)
+        radius = radius or boundary_radius(gt.shape[-2:], scorer.protocol.bound_th)
         empty = empty and not pred.any()
         for layer, k in enumerate(indices):
             object_id = scored[k].object_id
             t = scorer.position[k][stem]
             # Void (255) never equals an object id, so it counts as background here.
             mask = _object_mask(pred, layer, object_id)
-            if pred.ndim == 3:
-                identical = identical and np.array_equal(mask, gt == object_id)
-            context = FrameContext(mask, gt == object_id, radius, stem, t, previous[k])
+            truth = _object_mask(gt, layer, object_id)
+            if pred.ndim == 3 or gt.ndim == 3:
+                identical = identical and np.array_equal(mask, truth)
+            context = FrameContext(mask, truth, radius, stem, t, previous[k])
             j[k][t], f[k][t] = scorer.region.frame(context), scorer.boundary.frame(context)
             for metric in scorer.extras:
                 extra[k][metric.name][t] = metric.frame(context)
@@ -473,9 +483,18 @@ def _score_semisupervised(scorer: _Scorer) -> None:
                 previous[k] = context.pred
     if scorer.result.problems:
         return
-    scorer.result.objects = [
-        scorer.object_scores(k, j[k], f[k], radius or 0, extra[k]) for k in range(len(scored))
-    ]
+    for k in range(len(scored)):
+        try:  # the benchmark's count of the object's frames (SA-V drops leading empty ones)
+            scores = scorer.rules.object_result(
+                scorer.object_scores(k, j[k], f[k], radius or 0, extra[k]), scorer.sequence
+            )
+        except InputError as error:
+            scorer.fail(error)
+            continue
+        scorer.result.objects.append(scores)
+    if scorer.result.problems:
+        scorer.result.objects = []
+        return
     name = scorer.sequence.name
     if identical:
         scorer.result.warnings.append(
