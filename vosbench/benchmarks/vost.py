@@ -174,6 +174,7 @@ class VostRules(_rules_base()):  # type: ignore[misc]
     1 … T-2, 255 as background), its own global table (J and J_last) and files."""
 
     name = "vost"
+    extra_ids = "ignore"  # the official evaluator drops them with a warning
     description = (
         "VOST: ids 1 … max of the first annotation on annotated frames 1 … T-2, 255 (ignore) "
         "as background; J and J_last (last quarter), no F"

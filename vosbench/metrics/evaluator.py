@@ -59,8 +59,9 @@ class Protocol:
         decay_mode: ``exact`` (default), or the official evaluator's (``davis2017``: its
             uint8 overflow; ``lvos``); :meth:`for_dataset` turns ``compat`` into the dataset's
             rules' official mode.
-        extra_ids: ``error`` (official: ids beyond the ground truth's are an error) or
-            ``ignore`` (drop them, as vos-benchmark; non-official).
+        extra_ids: ``error`` (DAVIS's official rule: ids beyond the ground truth's are an
+            error) or ``ignore`` (drop them, with a warning); :meth:`for_dataset` takes the
+            dataset's rules' official policy (VOST's evaluator drops them) unless given.
         all_frames: score every frame in the semi-supervised task (non-official).
         skip_short: skip, with a warning, sequences too short for the protocol.
         max_proposals: the unsupervised task's proposal limit.
@@ -89,6 +90,8 @@ class Protocol:
         rules = rules_for(dataset)
         if options.get("decay_mode") == "compat":  # the official Decay, whatever it is
             options["decay_mode"] = rules.decay_compat
+        if options.get("extra_ids") is None:  # the benchmark's own rule
+            options["extra_ids"] = rules.extra_ids
         chosen = options.get("metrics") or rules.metrics or None
         options["metrics"] = metric_names(chosen, dataset.name)
         return cls(task=dataset.task, **options)
@@ -114,7 +117,14 @@ class Protocol:
     @property
     def official(self) -> bool:
         """Whether numbers follow the official DAVIS protocol (comparable with leaderboards)."""
-        return self.extra_ids == "error" and not self.all_frames and self.bound_th == BOUND_TH
+        return self.official_under(DAVIS_RULES)
+
+    def official_under(self, rules: BenchmarkRules) -> bool:
+        """Whether numbers follow ``rules``' official protocol: its extra-id policy, the
+        official frames and tolerance."""
+        return (
+            self.extra_ids == rules.extra_ids and not self.all_frames and self.bound_th == BOUND_TH
+        )
 
     @property
     def frame_rule(self) -> str:
@@ -230,7 +240,7 @@ class EvaluationResult:
         record = asdict(self.protocol)
         record.update(
             frame_rule=self.rules.frame_rule(self.protocol),
-            official=self.protocol.official,
+            official=self.protocol.official_under(self.rules),
             rules=self.rules.name,
         )
         return record
@@ -454,15 +464,18 @@ def _score_semisupervised(scorer: _Scorer) -> None:
     extra = [{m.name: np.full(len(o.frames), np.nan) for m in scorer.extras} for o in scored]
     previous: list[np.ndarray | None] = [None] * len(scored)
     keep_previous = any(m.needs_previous for m in scorer.extras)
-    radius, identical, empty = None, True, True
+    radius, identical, empty, dropped = None, True, True, ""
     for stem, gt, pred, indices in scorer.frames():
         if pred.ndim == 2:
+            top = int(pred.max()) if pred.size else 0
             pred, problem = _check_ids(
                 pred, scorer.top_id, scorer.prediction_file(stem), scorer.protocol.extra_ids
             )
             if problem:
                 scorer.fail(ExtraObjectError(problem))
                 continue
+            if top > scorer.top_id and not dropped:
+                dropped = f"{stem}.png (up to id {top})"
             if gt.ndim == 2:
                 identical = identical and np.array_equal(pred, gt)
         radius = radius or boundary_radius(gt.shape[-2:], scorer.protocol.bound_th)
@@ -496,6 +509,11 @@ def _score_semisupervised(scorer: _Scorer) -> None:
         scorer.result.objects = []
         return
     name = scorer.sequence.name
+    if dropped:
+        scorer.result.warnings.append(
+            f"{name}: prediction ids above the ground truth's {scorer.top_id} object(s) were "
+            f"dropped, first in {dropped}"
+        )
     if identical:
         scorer.result.warnings.append(
             f"{name}: predictions are identical to the ground truth "
