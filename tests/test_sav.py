@@ -1,21 +1,26 @@
-"""SA-V: the loader, the synthetic layout, the per-object export the runner writes, and the
-golden numbers of the official evaluator (``golden/sav/official.json``, see its README)."""
+"""SA-V: the loader, the synthetic layout, the per-object export the runner writes, the rules,
+and vosbench's numbers against the golden numbers of the official evaluator
+(``golden/sav/official.json``, see its README)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from vost_sav_scenarios import build_sav
 
-from vosbench.benchmarks import sav
+from vosbench.benchmarks import rules_for, sav
+from vosbench.cli import main
 from vosbench.datasets import load_dataset
+from vosbench.datasets.sav import binary_object_mask, object_folder
 from vosbench.datasets.synthetic import resolve_config
-from vosbench.errors import DatasetError, MaskFormatError
+from vosbench.errors import DatasetError, EvaluationError, MaskFormatError, SequenceTooShortError
 from vosbench.io import read_mask, write_mask
+from vosbench.metrics import Protocol, evaluate
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "sav" / "official.json").read_text())
 
@@ -71,7 +76,7 @@ def test_export_writes_the_official_layout(tmp_path):
         write_mask(ids / f"{stem}.png", video.read_annotation(stem))
     sav.export_predictions(video, ids, tmp_path / "official")
     for object_id in video.object_ids:
-        folder = tmp_path / "official" / video.name / sav.object_folder(object_id)
+        folder = tmp_path / "official" / video.name / object_folder(object_id)
         assert sorted(p.stem for p in folder.iterdir()) == list(video.object_frames(object_id))
         mask = read_mask(folder / "00004.png")
         assert set(np.unique(mask)) <= {0, 1}
@@ -82,9 +87,9 @@ def test_one_object_per_png(tmp_path):
     path = tmp_path / "m.png"
     write_mask(path, np.array([[0, 1], [2, 0]], np.uint8))
     with pytest.raises(MaskFormatError, match="one object per PNG"):
-        sav.binary_object_mask(path)
+        binary_object_mask(path)
     write_mask(path, np.array([[0, 255], [255, 0]], np.uint8))
-    assert sav.binary_object_mask(path).sum() == 2
+    assert binary_object_mask(path).sum() == 2
 
 
 def test_loader_errors(tmp_path):
@@ -131,8 +136,133 @@ def test_runner_writes_what_the_official_evaluator_read(method, tmp_path):
         for object_id in video.object_ids:
             for stem in video.object_frames(object_id):
                 exported = read_mask(
-                    official / video.name / sav.object_folder(object_id) / f"{stem}.png"
+                    official / video.name / object_folder(object_id) / f"{stem}.png"
                 )
                 assert np.array_equal(exported == 1, read_mask(masks / f"{stem}.png") == object_id)
     if digest(result.store.masks_dir) != golden["masks_blake2b"]:
         pytest.skip(f"{method} wrote other masks on this machine than when the golden was made")
+    # the official evaluator's numbers, from the run's id maps and from its per-object export
+    for folder in (result.store.masks_dir, official):
+        assert_golden(evaluate(dataset, folder, workers=1), golden)
+
+
+def assert_golden(result, golden) -> None:
+    """Per-object J and F and the global numbers to 1e-9, results.csv byte for byte."""
+    table = sav.object_percentages(result)
+    assert list(table) == list(golden["objects"])
+    for video, rows in golden["objects"].items():
+        assert list(table[video]) == list(rows)
+        for folder, expected in rows.items():
+            j, f = table[video][folder]
+            assert abs(j - expected["J"]) <= 1e-9 and abs(f - expected["F"]) <= 1e-9, (
+                video,
+                folder,
+            )
+    totals = result.global_metrics()
+    assert list(totals) == ["J&F-Mean", "J-Mean", "F-Mean"]
+    for key, name in (("J&F-Mean", "J&F"), ("J-Mean", "J"), ("F-Mean", "F")):
+        assert abs(totals[key] * 100 - golden["global"][name]) <= 1e-9, key
+    assert result.rules.official_outputs(result) == {
+        "results": ("results.csv", golden["results_csv"])
+    }
+
+
+@pytest.fixture
+def scenarios(tmp_path):
+    folders = build_sav(tmp_path)
+    assert digest(tmp_path) == GOLDEN["scenarios_blake2b"], "scenario data changed"
+    return folders
+
+
+def test_numbers_equal_the_official_evaluator(scenarios):
+    dataset = load_dataset("sav", scenarios["gt"], "sav_val")
+    result = evaluate(dataset, scenarios["results"], workers=1)
+    assert result.rules is sav.SAV_RULES and rules_for("sav") is sav.SAV_RULES
+    assert_golden(result, GOLDEN["scenarios"])
+    by_name = {(o.sequence, o.object_id): o for o in result.objects}
+    # the late object (folder 000 of sav_000002, empty GT and prediction on frames 1-3 of
+    # its evaluated frames) is counted from its 4th evaluated frame; the prediction firing
+    # before its object (folder 001) keeps every frame
+    late = by_name["sav_000002", 1]
+    assert late.frames[0] == "00016" and len(late.frames) == 4
+    assert len(by_name["sav_000002", 2].frames) == 7
+    assert by_name["sav_000003", 5].frames == ("00012", "00016", "00020")
+
+
+def test_overlapping_ground_truth_is_scored_per_object(scenarios):
+    """Folder 001 of sav_000001 lies inside folder 000: read as one id map it would lose
+    either; per object both keep their pixels, and a perfect prediction scores 100."""
+    dataset = load_dataset("sav", scenarios["gt"], "sav_val")
+    video = dataset["sav_000001"]
+    masks = video.read_objects("00004", (1, 2))
+    assert masks.shape[0] == 2 and (masks[0] & masks[1]).any()
+    perfect = scenarios["results"].parent / "perfect"
+    shutil.copytree(scenarios["gt"] / "Annotations_6fps", perfect)
+    result = evaluate(dataset, perfect, workers=1)
+    assert result.global_metrics() == {"J&F-Mean": 1.0, "J-Mean": 1.0, "F-Mean": 1.0}
+    assert any("identical to the ground truth" in w for w in result.warnings)
+
+
+def test_cli_writes_results_csv(scenarios, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["eval", str(scenarios["results"]), "--dataset", "sav", "--root",
+                 str(scenarios["gt"]), "-j", "1", "-q", "-o", str(out)])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert (out / "results.csv").read_text() == GOLDEN["scenarios"]["results_csv"]
+    assert not (out / "global_results-sav_val.csv").exists()  # DAVIS's files are not SA-V's
+    assert "each object's annotated frames without its first and its last" in captured.err
+    assert "NON-OFFICIAL" not in captured.err
+    main(["datasets"])
+    listing = capsys.readouterr().out
+    entry = listing.split("\nsav ")[1].splitlines()[:3]
+    assert entry[2].strip().startswith("scored by: SA-V (sav_evaluator.py)"), entry
+
+
+def test_object_empty_on_every_evaluated_frame_is_named(scenarios):
+    """The official evaluator stops on an assertion; vosbench names the object."""
+    folder = scenarios["annotations"] / "sav_000003" / "004"
+    for path in sorted(folder.iterdir())[1:-1]:
+        write_mask(path, np.zeros_like(read_mask(path)))
+    dataset = load_dataset("sav", scenarios["gt"], "sav_val")
+    with pytest.raises(EvaluationError, match=r"object 004 of video 'sav_000003' .*empty mask"):
+        evaluate(dataset, scenarios["results"], workers=1)
+    error = None
+    try:
+        evaluate(dataset, scenarios["results"], workers=1, collect_problems=True)
+    except EvaluationError as caught:
+        error = caught
+    assert error is not None and [p.path for p in error.problems] == [folder]
+
+
+def test_object_without_evaluated_frames_is_named(scenarios):
+    folder = scenarios["annotations"] / "sav_000003" / "004"
+    for path in sorted(folder.iterdir())[2:]:
+        path.unlink()
+    dataset = load_dataset("sav", scenarios["gt"], "sav_val")
+    with pytest.raises(SequenceTooShortError, match=r"object 004 of video 'sav_000003' has 2"):
+        evaluate(dataset, scenarios["results"], workers=1)
+    # every annotated frame (the official --do_not_skip_first_and_last_frame) scores it
+    result = evaluate(dataset, scenarios["results"], Protocol.for_dataset(dataset, all_frames=True))
+    assert len({(o.sequence, o.object_id): o for o in result.objects}["sav_000003", 5].frames) == 2
+
+
+def test_prediction_errors_name_the_file(scenarios):
+    dataset = load_dataset("sav", scenarios["gt"], "sav_val")
+    missing = scenarios["results"] / "sav_000002" / "003" / "00008.png"
+    missing.unlink()
+    with pytest.raises(EvaluationError, match="00008.png") as caught:
+        evaluate(dataset, scenarios["results"], workers=1)
+    assert caught.value.problems[0].path == missing
+    write_mask(missing, np.array([[0, 1], [2, 0]], np.uint8))
+    with pytest.raises(MaskFormatError, match="one object per PNG"):
+        evaluate(dataset, scenarios["results"], workers=1)
+
+
+def test_presence_metrics_are_required(scenarios):
+    from vosbench.errors import ConfigError
+
+    dataset = load_dataset("sav", scenarios["gt"], "sav_val")
+    protocol = Protocol.for_dataset(dataset, metrics=("J", "F"))
+    with pytest.raises(ConfigError, match="'absent' and 'pred-absent'"):
+        evaluate(dataset, scenarios["results"], protocol, workers=1)

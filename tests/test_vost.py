@@ -173,3 +173,17 @@ def test_loader_errors(tmp_path):
     with pytest.raises(DatasetError, match="1 of 2 sequences of vost/val"):
         load_dataset("vost", root)
     assert load_dataset("vost", root, allow_missing=True).names == ["synth-000"]
+
+
+def test_extra_ids_are_dropped_by_default_as_officially(scenarios):
+    """VOST's evaluator drops prediction ids above the ground truth's (with a warning): that is
+    the default its rules give, DAVIS's stays an error."""
+    dataset = load_dataset("vost", scenarios["gt"], "val")
+    protocol = Protocol.for_dataset(dataset, decay_mode="davis2017-numpy1")
+    assert protocol.extra_ids == "ignore" and protocol.official_under(vost.VOST_RULES)
+    assert Protocol.for_dataset(load_dataset("synthetic")).extra_ids == "error"
+    result = evaluate(dataset, scenarios["results"], protocol, workers=1)
+    for column, value in result.global_metrics().items():
+        assert same(value, GOLDEN["scenarios"]["global"][column]), column
+    assert any("were dropped" in warning for warning in result.warnings)
+    assert result.protocol_record()["official"] is True

@@ -133,9 +133,9 @@ def cli() -> None:
 @click.option(
     "--extra-ids",
     type=click.Choice(["error", "ignore"]),
-    default="error",
-    show_default=True,
-    help="Prediction ids beyond the ground truth's: an error (official) or dropped (non-official).",
+    default=None,
+    help="Prediction ids beyond the ground truth's: an error or dropped with a warning "
+    "(default: the benchmark's official rule: an error for DAVIS, dropped for VOST).",
 )
 @click.option("--all-frames", is_flag=True, help="Score first and last frames too (non-official).")
 @click.option(
@@ -175,7 +175,7 @@ def eval_command(
     output: Path | None,
     workers: int | None,
     decay_mode: str | None,
-    extra_ids: str,
+    extra_ids: str | None,
     all_frames: bool,
     skip_short: bool,
     all_problems: bool,
@@ -199,10 +199,11 @@ def eval_command(
     protocol_options = dict(
         bound_th=bound_th,
         decay_mode=decay_mode or "exact",
-        extra_ids=extra_ids,
         all_frames=all_frames,
         skip_short=skip_short,
     )
+    if extra_ids is not None:  # else the dataset's rules decide (Protocol.for_dataset)
+        protocol_options["extra_ids"] = extra_ids
     protocol_options["metrics"] = metrics
     official = is_run_protocol(protocol_options)
     plan = plan_evaluation(
@@ -227,11 +228,12 @@ def eval_command(
         allow_missing,
     )
     protocol = Protocol.for_dataset(data, **protocol_options)
-    frame_rule = rules_for(data).frame_rule(protocol)
+    rules = rules_for(data)
+    frame_rule = rules.frame_rule(protocol)
     click.echo(
         f"Evaluating {plan.masks_dir} on {data.label} ({_count(len(data), data)} sequences, "
         f"{protocol.task}, "
-        f"{frame_rule}{'' if protocol.official else '; NON-OFFICIAL settings'})",
+        f"{frame_rule}{'' if protocol.official_under(rules) else '; NON-OFFICIAL settings'})",
         err=True,
     )
     for note in plan.notes:

@@ -64,6 +64,9 @@ class BenchmarkRules:
             T).
         decay_compat: the decay mode (:data:`vosbench.metrics.statistics.DECAY_MODES`) that
             reproduces the official evaluator's Decay, what ``--decay-compat`` selects.
+        extra_ids: what the official evaluator does with prediction ids above the ground
+            truth's (``error``: DAVIS refuses them; ``ignore``: dropped, as VOST's does), the
+            default of ``--extra-ids``.
     """
 
     name: str = "davis"
@@ -73,6 +76,7 @@ class BenchmarkRules:
     )
     metrics: tuple[str, ...] = ()
     decay_compat: str = "davis2017"
+    extra_ids: str = "error"
 
     # -- what is scored -------------------------------------------------------------------
     def scored_objects(self, sequence: Sequence, protocol: Protocol) -> list[ScoredObject]:
@@ -119,6 +123,13 @@ class BenchmarkRules:
         digest.update(data)
         labels = read_mask(path, data=data)
         return (labels != 0).view(np.uint8) if binary else labels
+
+    def object_result(self, scores: ObjectScores, sequence: Sequence) -> ObjectScores:
+        """An object's scores as the benchmark counts them, from its values on every frame it
+        was scored on (DAVIS: unchanged). A benchmark may keep only some frames (SA-V: from
+        the first where the ground truth or the prediction is non-empty) or raise an
+        :class:`~vosbench.errors.InputError` for an object it cannot score."""
+        return scores
 
     # -- aggregates and official files ----------------------------------------------------
     def global_metrics(self, result: EvaluationResult) -> dict[str, float]:

@@ -1,34 +1,35 @@
-"""SA-V (Segment Anything Video) val and test: its layout, rules and official file.
+"""SA-V (Segment Anything Video) val and test: its rules, official file and synthetic layout.
 
-Rules learnt from the official evaluator, github facebookresearch/sam2 at commit
-``2b90b9f5ceec907a1c18123530e92e794ad901a4`` (``sav_dataset/sav_evaluator.py``,
-``sav_dataset/utils/sav_benchmark.py``; the per-object output layout from
-``tools/vos_inference.py --per_obj_png_file``); ``docs/benchmarks/sav.md`` writes every one
-of them down:
+The loader is :mod:`vosbench.datasets.sav`. Rules learnt from the official evaluator, github
+facebookresearch/sam2 at commit ``2b90b9f5ceec907a1c18123530e92e794ad901a4``
+(``sav_dataset/sav_evaluator.py``, ``sav_dataset/utils/sav_benchmark.py``; the per-object
+output layout from ``tools/vos_inference.py --per_obj_png_file``); ``docs/benchmarks/sav.md``
+writes every one of them down:
 
-* layout: ``<split>.txt``, ``JPEGImages_24fps/<video>/NNNNN.jpg``,
-  ``Annotations_6fps/<video>/<object>/NNNNN.png``: one binary PNG per object and annotated
-  frame (every 4th frame), so masks may overlap; objects are folders ``000``, ``001`` …;
+* ground truth: one binary PNG per object and annotated frame, so masks may overlap; the
+  evaluator reads each object's own mask (:meth:`SavSequence.read_objects`);
 * predictions: the same per-object layout (``<video>/<object>/NNNNN.png``, any non-zero
-  value is the object, at most one non-zero value per file);
+  value is the object, at most one non-zero value per file); a run's own id maps
+  (``<video>/NNNNN.png``, what ``vosbench run`` keeps) are read as ``id map == object id``,
+  which is what its per-object export holds;
 * frames: each object's own annotated frames without its first and its last;
 * per object, a frame counts from the first evaluated frame where the ground truth or the
-  prediction is non-empty (earlier frames where both are empty are not averaged); J and F
+  prediction is non-empty (earlier frames where both are empty are not averaged;
+  :meth:`SavRules.object_result`, from the ``absent`` and ``pred-absent`` records); J and F
   are the means over those frames, times 100; an object whose ground truth is empty on every
-  evaluated frame has no score (the evaluator stops on an assertion);
-* global J and F: the means over every object of every video; J&F = (J + F) / 2;
-* file: ``results.csv`` in the predictions folder: ``sequence,obj, J&F, J, F``, a ``Global
-  score`` row, one row per object (``<video>,<object folder>``), one decimal.
-
-vosbench's object ids are the folder numbers plus one (``000`` → id 1), so the id maps a
-method receives and returns keep the folder numbers; where masks overlap in a prompt, the
-lowest id is drawn on top (as ``tools/vos_inference.py`` composes them).
+  evaluated frame has no score (the official evaluator stops on an assertion; vosbench
+  reports the object);
+* global J and F: the means over every object of every video (videos in name order);
+  J&F = (J + F) / 2;
+* file: ``results.csv``: ``sequence,obj, J&F, J, F``, a ``Global score`` row, one row per
+  object (``<video>,<object folder>``), one decimal (:func:`results_csv`).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+import dataclasses
+import os
+from collections.abc import Sequence as Seq
 from pathlib import Path
 from typing import Any
 
@@ -40,232 +41,41 @@ from vosbench.benchmarks.layout_files import (
     save_record,
     write_jpeg,
 )
-from vosbench.datasets.base import Dataset, Sequence, require_task
-from vosbench.datasets.davis import read_split_list
-from vosbench.datasets.folder import (
-    IMAGE_EXTENSIONS,
-    MASK_EXTENSIONS,
-    PathArg,
-    dataset_root,
-    index_files,
-    present_sequences,
-    require_split,
-    subfolders,
+from vosbench.benchmarks.rules import BenchmarkRules, ScoredObject
+from vosbench.datasets.base import Sequence
+from vosbench.datasets.sav import (
+    ANNOTATION_FOLDER,
+    COMMIT,
+    IMAGE_FOLDER,
+    SPLITS,
+    SavSequence,
+    binary_object_mask,
+    object_folder,
 )
-from vosbench.errors import DatasetError, MaskFormatError, Problem
-from vosbench.io import atomic_write_text, read_frame, read_mask, write_mask
+from vosbench.errors import (
+    ConfigError,
+    DatasetError,
+    EvaluationError,
+    Problem,
+    SequenceTooShortError,
+    SizeMismatchError,
+)
+from vosbench.io import atomic_write_text, read_mask, write_mask
+from vosbench.io.masks import read_mask_bytes
 
 __all__ = [
     "ANNOTATION_STEP",
     "COMMIT",
+    "SAV_RULES",
     "SPLITS",
-    "SavSequence",
-    "binary_object_mask",
-    "load_sav",
-    "object_folder",
+    "SavRules",
+    "export_predictions",
+    "object_percentages",
+    "results_csv",
     "write_synthetic",
 ]
 
-COMMIT = "2b90b9f5ceec907a1c18123530e92e794ad901a4"
-SPLITS = ("sav_val", "sav_test")
-IMAGE_FOLDER = "JPEGImages_24fps"
-ANNOTATION_FOLDER = "Annotations_6fps"
 ANNOTATION_STEP = 4  # 6 fps annotations of 24 fps videos
-MAX_OBJECT_NUMBER = 254  # folder 254 is id 255, the largest an 8-bit id map holds
-_OBJECT_FOLDER = re.compile(r"[0-9]{3}")
-
-
-def object_folder(object_id: int) -> str:
-    """The folder of vosbench object ``object_id``: ``f"{object_id - 1:03d}"`` (id 1 → ``000``)."""
-    return f"{object_id - 1:03d}"
-
-
-def binary_object_mask(path: Path, data: bytes | None = None) -> np.ndarray:
-    """One object's mask from a SA-V PNG: non-zero is the object; a file holding more than one
-    non-zero value is refused, as the official evaluator refuses it (one object per file)."""
-    labels = read_mask(path, data=data)
-    top = int(labels.max()) if labels.size else 0
-    if top and bool(np.any((labels != 0) & (labels != top))):
-        values = [int(v) for v in np.unique(labels) if v]
-        raise MaskFormatError(
-            Problem(
-                path,
-                f"holds several non-zero values {values[:5]}; SA-V stores one object per PNG "
-                "(0 = background, one non-zero value = the object)",
-                "format",
-            )
-        )
-    return labels != 0
-
-
-class SavSequence(Sequence):
-    """One SA-V video: frames from ``JPEGImages_24fps``, one folder of masks per object.
-
-    Objects may be annotated on different frames; :attr:`annotated` is the union, and
-    :meth:`object_frames` each object's own. :meth:`read_annotation` composes an id map for
-    methods (lowest id on top where masks overlap); scoring reads each object's mask.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        frame_paths: Mapping[str, Path],
-        objects: Mapping[int, Mapping[str, Path]],
-        folder: Path,
-    ):
-        self.name = name
-        self.folder = folder
-        self._frame_paths = dict(frame_paths)
-        self._objects = {oid: dict(sorted(stems.items())) for oid, stems in sorted(objects.items())}
-        self.annotated = tuple(sorted({s for stems in self._objects.values() for s in stems}))
-        self.frames = tuple(self._frame_paths) or self.annotated
-        self.void_label = None
-        self.mask_rule = "one binary PNG per object (non-zero = object); masks may overlap"
-        self.attributes = {}
-        self.__dict__["object_ids"] = tuple(self._objects)
-
-    def object_frames(self, object_id: int) -> tuple[str, ...]:
-        """The annotated stems of one object, in order."""
-        return tuple(self._objects.get(object_id, ()))
-
-    def object_path(self, stem: str, object_id: int) -> Path:
-        return self.folder / object_folder(object_id) / f"{stem}.png"
-
-    def read_object(self, stem: str, object_id: int) -> np.ndarray | None:
-        """The boolean mask of one object at ``stem`` (None where it has no annotation)."""
-        path = self._objects.get(object_id, {}).get(stem)
-        return None if path is None else binary_object_mask(path)
-
-    def read_frame(self, stem: str) -> np.ndarray:
-        path = self._frame_paths.get(stem)
-        if path is None:
-            raise DatasetError(
-                Problem(None, f"video {self.name!r} has no frame {stem!r}", "missing")
-            )
-        return read_frame(path)
-
-    def read_annotation(self, stem: str) -> np.ndarray:
-        """An id map of the objects annotated at ``stem`` (lowest id on top)."""
-        if stem not in self.annotated:
-            raise DatasetError(
-                Problem(None, f"video {self.name!r} has no annotation for {stem!r}", "missing")
-            )
-        labels: np.ndarray | None = None
-        for object_id in reversed(self.object_ids):
-            mask = self.read_object(stem, object_id)
-            if mask is None:
-                continue
-            if labels is None:
-                labels = np.zeros(mask.shape, np.uint8)
-            elif mask.shape != labels.shape:
-                raise DatasetError(
-                    Problem(
-                        self.object_path(stem, object_id),
-                        f"is {mask.shape[1]}×{mask.shape[0]} (W×H) but the other objects' "
-                        f"masks of frame {stem} are {labels.shape[1]}×{labels.shape[0]}",
-                        "size",
-                    )
-                )
-            labels[mask] = object_id
-        assert labels is not None  # stem is annotated, so some object has a mask there
-        return labels
-
-    def annotation_path(self, stem: str) -> Path | None:
-        for stems in self._objects.values():
-            if stem in stems:
-                return stems[stem]
-        return None
-
-    def frame_path(self, stem: str) -> Path | None:
-        return self._frame_paths.get(stem)
-
-    def prompts(self) -> dict[str, tuple[int, ...]]:
-        """Each object at its first annotated frame where its mask is not empty (SA-V's objects
-        all start at frame 0; one that starts later is handed over when it appears)."""
-        prompts: dict[str, list[int]] = {}
-        for object_id in self.object_ids:
-            for stem in self.object_frames(object_id):
-                mask = self.read_object(stem, object_id)
-                if mask is not None and mask.any():
-                    prompts.setdefault(stem, []).append(object_id)
-                    break
-        return {stem: tuple(ids) for stem, ids in sorted(prompts.items())}
-
-
-def load_sav(
-    root: PathArg, split: str | None = "sav_val", *, task: str = "semi-supervised"
-) -> Dataset:
-    """SA-V val or test: ``root`` is the split's folder (``sav_val/``), holding
-    ``<split>.txt``, ``JPEGImages_24fps/`` and ``Annotations_6fps/``."""
-    root = dataset_root(root, "sav")
-    split = require_split(split, "sav", SPLITS)
-    if require_task(task) != "semi-supervised":
-        raise DatasetError(
-            Problem(None, "SA-V val/test define only the semi-supervised task", "config")
-        )
-    list_file = root / f"{split}.txt"
-    if not list_file.is_file():
-        found = sorted(p.stem for p in root.glob("*.txt"))
-        hint = f"; lists found there: {', '.join(found)}" if found else ""
-        raise DatasetError(
-            Problem(
-                list_file, f"no split list for sav/{split} (a video id per line){hint}", "missing"
-            )
-        )
-    names = list(read_split_list(list_file))
-    if not names:
-        raise DatasetError(Problem(list_file, "split list names no video", "empty"))
-    image_root, annotation_root = root / IMAGE_FOLDER, root / ANNOTATION_FOLDER
-    if not annotation_root.is_dir():
-        raise DatasetError(
-            Problem(annotation_root, "folder not found; SA-V reads its masks there", "missing")
-        )
-    present, problems = present_sequences(
-        names, lambda name: (annotation_root / name,), f"sav/{split}"
-    )
-    sequences = [_read_video(name, image_root / name, annotation_root / name) for name in present]
-    info = {
-        "mask_rule": "one binary PNG per object; masks may overlap",
-        "annotation_folder": ANNOTATION_FOLDER,
-        "image_folder": IMAGE_FOLDER,
-        "split_list": list_file.relative_to(root).as_posix(),
-        "official": f"github facebookresearch/sam2 sav_dataset/ @ {COMMIT[:7]}",
-    }
-    return Dataset(
-        "sav", split, task, sequences, root, problems=problems, info=info, listed=tuple(names)
-    )
-
-
-def _read_video(name: str, image_dir: Path, folder: Path) -> SavSequence:
-    """A video's frames and object folders; anything that is not a ``NNN`` folder is refused."""
-    stray = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-    objects: dict[int, dict[str, Path]] = {}
-    bad: list[Problem] = []
-    if stray:
-        bad.append(
-            Problem(
-                folder,
-                f"holds files ({', '.join(stray[:3])}{', …' if len(stray) > 3 else ''}) where SA-V "
-                "keeps one folder per object (000, 001, …)",
-                "format",
-            )
-        )
-    for entry in subfolders(folder, "object"):
-        if not _OBJECT_FOLDER.fullmatch(entry) or int(entry) > MAX_OBJECT_NUMBER:
-            bad.append(
-                Problem(
-                    folder / entry,
-                    f"object folder {entry!r}: SA-V object folders are three digits, 000 … "
-                    f"{MAX_OBJECT_NUMBER}",
-                    "format",
-                )
-            )
-            continue
-        objects[int(entry) + 1] = index_files(folder / entry, MASK_EXTENSIONS)
-    if bad:
-        raise DatasetError(bad)
-    frames = index_files(image_dir, IMAGE_EXTENSIONS)
-    return SavSequence(name, dict(sorted(frames.items())), objects, folder)
 
 
 def write_synthetic(
@@ -355,3 +165,200 @@ def export_predictions(sequence: Sequence, masks_dir: Path, out_dir: Path) -> No
                 mask = (labels == object_id).view(np.uint8)
                 path = video / object_folder(object_id) / f"{stem}.png"
                 atomic_write_bytes(path, encode_mask(mask))
+
+
+# ------------------------------------------------------------------------------------------
+# The rules on the evaluator
+
+PRESENCE_METRICS = ("absent", "pred-absent")
+"""The per-frame presence record SA-V counts frames by (ground truth empty, prediction empty)."""
+
+
+class SavRules(BenchmarkRules):
+    """``sav_evaluator.py``: every object folder on its own annotated frames without the first
+    and the last, counted from its first non-empty frame, J&F, J and F means over objects, its
+    ``results.csv``."""
+
+    name = "sav"
+    description = (
+        "SA-V (sav_evaluator.py): each object on its own annotated frames without its first and "
+        "last, counted from the first where its ground truth or prediction is non-empty; "
+        "global J, F = means over every object, J&F = (J + F) / 2"
+    )
+    metrics = ("J", "F", *PRESENCE_METRICS)
+    # The per-object layout holds no other ids, and in a run's id maps ids of no object are
+    # never read (its per-object export drops them): nothing for the policy to decide.
+    extra_ids = "ignore"
+
+    def scored_objects(self, sequence: Sequence, protocol: Any) -> list[ScoredObject]:
+        """Each object on :meth:`Protocol.evaluated_stems` of its own annotated frames. A video
+        where no object has a frame left is too short (``--skip-short`` skips it); one object
+        without frames is an error naming it (the official evaluator stops on an assertion)."""
+        frames = {oid: _object_stems(sequence, oid) for oid in sequence.object_ids}
+        scored = {oid: protocol.evaluated_stems(stems) for oid, stems in frames.items()}
+        if not any(scored.values()):
+            return []
+        short = [oid for oid, stems in scored.items() if not stems]
+        if short:
+            oid = short[0]
+            raise SequenceTooShortError(
+                Problem(
+                    _object_dir(sequence, oid),
+                    f"object {object_folder(oid)} of video {sequence.name!r} has "
+                    f"{len(frames[oid])} annotated frame(s): none is left to score "
+                    f"({self.frame_rule(protocol)}); the official SA-V evaluator stops on an "
+                    "assertion for such an object",
+                    "too-short",
+                )
+            )
+        return [ScoredObject(oid, stems) for oid, stems in scored.items()]
+
+    def frame_rule(self, protocol: Any) -> str:
+        if protocol.all_frames:
+            return "every annotated frame of each object"
+        return "each object's annotated frames without its first and its last"
+
+    def prediction_files(
+        self, results_dir: Path, sequence: str, stem: str, objects: Seq[ScoredObject]
+    ) -> list[Path]:
+        """A run's id map ``<video>/<stem>.png`` where it exists, else the official layout:
+        ``<video>/<object folder>/<stem>.png`` for each object scored on ``stem``."""
+        id_map = Path(os.path.join(results_dir, sequence, f"{stem}.png"))
+        if id_map.is_file():
+            return [id_map]
+        video = os.path.join(results_dir, sequence)
+        return [
+            Path(os.path.join(video, object_folder(o.object_id), f"{stem}.png")) for o in objects
+        ]
+
+    def read_prediction(
+        self,
+        results_dir: Path,
+        sequence: str,
+        stem: str,
+        objects: Seq[ScoredObject],
+        digest: Any,
+        binary: bool,
+    ) -> np.ndarray:
+        """The (len(objects), H, W) stack of the objects' predicted masks, overlaps kept."""
+        paths = self.prediction_files(results_dir, sequence, stem, objects)
+        if paths == [Path(os.path.join(results_dir, sequence, f"{stem}.png"))]:
+            data = read_mask_bytes(paths[0])  # a run's id map
+            digest.update(data)
+            labels = read_mask(paths[0], data=data)
+            return np.stack([labels == o.object_id for o in objects])
+        masks = []
+        for path in paths:
+            data = read_mask_bytes(path)
+            digest.update(data)
+            mask = binary_object_mask(path, data)
+            if masks and mask.shape != masks[0].shape:
+                raise SizeMismatchError(
+                    Problem(
+                        path,
+                        f"is {mask.shape[1]}×{mask.shape[0]} (W×H) but {paths[0].name} of "
+                        f"object {paths[0].parent.name} is {masks[0].shape[1]}×"
+                        f"{masks[0].shape[0]}",
+                        "size",
+                    )
+                )
+            masks.append(mask)
+        return np.stack(masks)
+
+    def object_result(self, scores: Any, sequence: Sequence) -> Any:
+        """The frames from the first where the object's ground truth or prediction is
+        non-empty (the official ``Evaluator`` starts an object's lists there); an object whose
+        ground truth is empty on every evaluated frame is an error naming it."""
+        absent, pred_absent = (scores.values(name) for name in PRESENCE_METRICS)
+        if absent is None or pred_absent is None:
+            raise ConfigError(
+                "SA-V counts frames by the metrics 'absent' and 'pred-absent'; keep them in "
+                "--metrics"
+            )
+        if np.all(absent > 0):
+            raise EvaluationError(
+                Problem(
+                    _object_dir(sequence, scores.object_id),
+                    f"object {object_folder(scores.object_id)} of video {scores.sequence!r} "
+                    f"has an empty mask on every evaluated frame ({len(scores.frames)}: "
+                    f"{scores.frames[0]} … {scores.frames[-1]}); SA-V scores an object only "
+                    "where it appears (the official evaluator stops on an assertion here)",
+                    "empty",
+                )
+            )
+        start = int(np.argmax((absent == 0) | (pred_absent == 0)))
+        if start == 0:
+            return scores
+        return dataclasses.replace(
+            scores,
+            frames=scores.frames[start:],
+            j=scores.j[start:],
+            f=scores.f[start:],
+            extra={name: values[start:] for name, values in scores.extra.items()},
+        )
+
+    def global_metrics(self, result: Any) -> dict[str, float]:
+        """J&F, J and F as the official ``benchmark`` averages them, as fractions (its
+        percentages / 100): ``J&F-Mean``, ``J-Mean``, ``F-Mean``."""
+        totals = global_percentages(object_percentages(result))
+        return {key: totals[name] / 100 for key, name in _GLOBAL_KEYS}
+
+    def official_outputs(self, result: Any) -> dict[str, tuple[str, str]]:
+        return {"results": ("results.csv", results_csv(object_percentages(result)))}
+
+
+SAV_RULES = SavRules()
+
+_GLOBAL_KEYS = (("J&F-Mean", "J&F"), ("J-Mean", "J"), ("F-Mean", "F"))
+
+
+def _object_stems(sequence: Sequence, object_id: int) -> tuple[str, ...]:
+    """An object's annotated stems (a sequence from another loader: the annotated frames)."""
+    frames = getattr(sequence, "object_frames", None)
+    return tuple(frames(object_id)) if frames else tuple(sequence.annotated)
+
+
+def _object_dir(sequence: Sequence, object_id: int) -> Path | None:
+    folder = getattr(sequence, "folder", None)
+    return Path(folder) / object_folder(object_id) if folder else None
+
+
+def object_percentages(result: Any) -> dict[str, dict[str, tuple[float, float]]]:
+    """video → object folder → (J, F) in percent, as the official evaluator computes them
+    (``np.mean`` of the counted frames' values, times 100); videos in name order, objects in
+    folder order, the order the official code lists and averages them in."""
+    table: dict[str, dict[str, tuple[float, float]]] = {}
+    for sequence in sorted(result.sequences, key=lambda s: s.name):
+        if not sequence.objects:
+            continue
+        rows = table.setdefault(sequence.name, {})
+        for o in sorted(sequence.objects, key=lambda o: o.object_id):
+            rows[object_folder(o.object_id)] = (
+                float(np.mean(o.j) * 100),
+                float(np.mean(o.f) * 100),
+            )
+    return table
+
+
+def global_percentages(table: dict[str, dict[str, tuple[float, float]]]) -> dict[str, float]:
+    """The official global numbers: J and F the means over every object, J&F their mean."""
+    pairs = [pair for rows in table.values() for pair in rows.values()]
+    j = float(np.array([p[0] for p in pairs]).mean())
+    f = float(np.array([p[1] for p in pairs]).mean())
+    return {"J&F": (j + f) / 2, "J": j, "F": f}
+
+
+def results_csv(table: dict[str, dict[str, tuple[float, float]]]) -> str:
+    """``results.csv`` as ``sav_benchmark.benchmark`` writes it: names padded to the longest
+    video name (at least ``Global score``), one decimal, ``, `` between the numbers."""
+    totals = global_percentages(table)
+    width = max([len("Global score"), *(len(name) for name in table)])
+    lines = [
+        f"{'sequence':<{width}},{'obj':>3}, {'J&F':>4}, {'J':>4}, {'F':>4}",
+        f"{'Global score':<{width}},{'':>3}, {totals['J&F']:.1f}, {totals['J']:.1f}, "
+        f"{totals['F']:.1f}",
+    ]
+    for video, rows in table.items():
+        for folder, (j, f) in rows.items():
+            lines.append(f"{video:<{width}},{folder:>3}, {(j + f) / 2:>4.1f}, {j:>4.1f}, {f:>4.1f}")
+    return "\n".join(lines) + "\n"

@@ -1,4 +1,5 @@
-"""VOST (Video Object Segmentation under Transformations): its layout, rules and official files.
+"""VOST (Video Object Segmentation under Transformations): its rules, official files and
+synthetic layout (the loader is :mod:`vosbench.datasets.vost`).
 
 Rules learnt from the official evaluator, github TRI-ML/VOST ``evaluation/`` at commit
 ``fe274574cb03c8a3ea83e121dd76e20b703781fd`` (``evaluation_method.py``,
@@ -36,33 +37,19 @@ from vosbench.benchmarks.layout_files import (
     save_record,
     write_jpeg,
 )
-from vosbench.datasets.base import Dataset, FileSequence, decode_index, require_task
-from vosbench.datasets.davis import read_split_list
-from vosbench.datasets.folder import (
-    PathArg,
-    dataset_root,
-    folder_sequence,
-    present_sequences,
-    require_split,
-)
+from vosbench.datasets.vost import ANNOTATION_FOLDER, COMMIT, SPLITS
 from vosbench.errors import DatasetError, Problem
 from vosbench.io import atomic_write_text, write_mask
 
 __all__ = [
     "ANNOTATION_STEP",
     "COMMIT",
-    "IMAGE_FOLDERS",
     "SPLITS",
+    "VOST_RULES",
     "j_last_start",
-    "load_vost",
     "write_synthetic",
 ]
 
-COMMIT = "fe274574cb03c8a3ea83e121dd76e20b703781fd"
-SPLITS = ("train", "val", "test")
-IMAGE_FOLDERS = ("JPEGImages", "JPEGImages_10fps")
-ANNOTATION_FOLDER = "Annotations"
-VOID_LABEL = 255
 ANNOTATION_STEP = 6  # VOST annotates 5 of every 30 frames; the synthetic layout does the same
 FRAME_PREFIX = "frame"
 
@@ -76,71 +63,6 @@ def j_last_start(evaluated: int) -> int:
     [0, 1, 2, 3, 3, 5, 6]
     """
     return (3 * evaluated) // 4
-
-
-def load_vost(
-    root: PathArg,
-    split: str | None = "val",
-    *,
-    task: str = "semi-supervised",
-    images: str = "JPEGImages",
-) -> Dataset:
-    """VOST: ``ImageSets/<split>.txt`` names the videos, ``Annotations/<video>/*.png`` hold
-    palette ids (255 = ignore), frames come from ``images`` (``JPEGImages`` at 30 fps, or
-    ``JPEGImages_10fps``, which the authors' baseline runs on; every annotated frame is in
-    both)."""
-    root = dataset_root(root, "vost")
-    split = require_split(split, "vost", SPLITS)
-    if require_task(task) != "semi-supervised":
-        raise DatasetError(Problem(None, "VOST defines only the semi-supervised task", "config"))
-    if images not in IMAGE_FOLDERS:
-        raise DatasetError(
-            Problem(
-                None,
-                f"unknown VOST image folder {images!r}; choose one of {', '.join(IMAGE_FOLDERS)}",
-                "config",
-            )
-        )
-    list_file = root / "ImageSets" / f"{split}.txt"
-    if not list_file.is_file():
-        found = sorted(p.stem for p in (root / "ImageSets").glob("*.txt"))
-        hint = f"; lists found there: {', '.join(found)}" if found else ""
-        raise DatasetError(Problem(list_file, f"no split list for vost/{split}{hint}", "missing"))
-    names = list(read_split_list(list_file))  # name lines, checked; duplicates once
-    if not names:
-        raise DatasetError(Problem(list_file, "split list names no video", "empty"))
-    image_root, annotation_root = root / images, root / ANNOTATION_FOLDER
-    if split != "test" and not annotation_root.is_dir():
-        raise DatasetError(
-            Problem(
-                annotation_root, "folder not found; VOST reads its annotations there", "missing"
-            )
-        )
-    present, problems = present_sequences(
-        names, lambda name: (annotation_root / name, image_root / name), f"vost/{split}"
-    )
-    sequences: list[FileSequence] = [
-        folder_sequence(
-            name,
-            image_root / name,
-            annotation_root / name,
-            decode=decode_index,
-            void_label=VOID_LABEL,
-            mask_rule="index",
-        )
-        for name in present
-    ]
-    info = {
-        "mask_rule": "index",
-        "void_label": VOID_LABEL,
-        "annotation_folder": ANNOTATION_FOLDER,
-        "image_folder": images,
-        "split_list": list_file.relative_to(root).as_posix(),
-        "official": f"github TRI-ML/VOST evaluation/ @ {COMMIT[:7]}",
-    }
-    return Dataset(
-        "vost", split, task, sequences, root, problems=problems, info=info, listed=tuple(names)
-    )
 
 
 def write_synthetic(
@@ -252,6 +174,7 @@ class VostRules(_rules_base()):  # type: ignore[misc]
     1 … T-2, 255 as background), its own global table (J and J_last) and files."""
 
     name = "vost"
+    extra_ids = "ignore"  # the official evaluator drops them with a warning
     description = (
         "VOST: ids 1 … max of the first annotation on annotated frames 1 … T-2, 255 (ignore) "
         "as background; J and J_last (last quarter), no F"

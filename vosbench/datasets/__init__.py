@@ -149,7 +149,7 @@ DATASETS.register(
 )
 DATASETS.register(
     "vost",
-    "vosbench.benchmarks.vost:load_vost",
+    "vosbench.datasets.vost:load_vost",
     description="VOST: objects of the first annotation, J and J_last (last quarter), no F; "
     "255 = ignore, scored as background",
     splits=("train", "val", "test"),
@@ -160,7 +160,7 @@ DATASETS.register(
 )
 DATASETS.register(
     "sav",
-    "vosbench.benchmarks.sav:load_sav",
+    "vosbench.datasets.sav:load_sav",
     description="SA-V: one binary PNG per object (masks may overlap), 24 fps frames, 6 fps "
     "ground truth; J&F per object without each object's first and last annotated frame",
     splits=("sav_val", "sav_test"),
@@ -168,6 +168,7 @@ DATASETS.register(
     default_task="semi-supervised",
     synthetic="vosbench.benchmarks.sav:write_synthetic",
     export="vosbench.benchmarks.sav:export_predictions",
+    rules="vosbench.benchmarks.sav:SAV_RULES",
 )
 
 

@@ -63,6 +63,9 @@ class Sequence:
     # Annotations deliberately sparse (YouTube-VOS: every 5th frame, or only where objects first
     # appear): frames between annotated ones are no gap, and frame 0 may have none.
     sparse_annotations: bool = False
+    # Ground truth stored one mask per object, so masks may overlap (SA-V): the evaluator then
+    # reads each object's mask with read_objects instead of comparing one id map.
+    overlapping_objects: bool = False
 
     def read_frame(self, stem: str) -> np.ndarray:
         """RGB ``uint8`` image of shape (H, W, 3)."""
@@ -75,6 +78,13 @@ class Sequence:
     def annotation_path(self, stem: str) -> Path | None:
         """The file behind an annotation, for error messages (None for in-memory data)."""
         return None
+
+    def read_objects(self, stem: str, object_ids: Seq[int]) -> np.ndarray:
+        """Boolean (len(object_ids), H, W) masks of the objects at ``stem``, layer ``i`` being
+        ``object_ids[i]``: from the id map here; a layout whose objects may overlap overrides
+        it (and sets :attr:`overlapping_objects`)."""
+        labels = self.read_annotation(stem)
+        return np.stack([labels == object_id for object_id in object_ids])
 
     def frame_path(self, stem: str) -> Path | None:
         return None

@@ -142,8 +142,14 @@ METRICS.register(
 )
 METRICS.register(
     "absent",
-    "vosbench.metrics.mose_v2:ObjectAbsent",
-    description="1 where the object's ground truth is empty (MOSEv2's disappearance segments)",
+    "vosbench.metrics.builtin:ObjectAbsent",
+    description="1 where the object's ground truth is empty (MOSEv2's disappearance segments, "
+    "SA-V's counted frames)",
+)
+METRICS.register(
+    "pred-absent",
+    "vosbench.metrics.builtin:PredictionAbsent",
+    description="1 where the object's prediction is empty (SA-V's counted frames)",
 )
 
 OFFICIAL_METRICS: dict[str, tuple[str, ...]] = {"davis2016": ("J", "F", "T")}

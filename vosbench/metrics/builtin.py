@@ -1,4 +1,5 @@
-"""The built-in metrics: J and F (exactly the official DAVIS values) and DAVIS-2016's T."""
+"""The built-in metrics: J and F (exactly the official DAVIS values), DAVIS-2016's T, and the
+per-frame presence record (``absent``, ``pred-absent``) benchmarks count frames by."""
 
 from __future__ import annotations
 
@@ -64,3 +65,30 @@ class TemporalStability(Metric):
         from vosbench.metrics.temporal import stability_pair
 
         return stability_pair(context.previous, context.pred)
+
+
+class ObjectAbsent(Metric):
+    """1 where the object's ground truth is empty in the frame, else 0: MOSEv2's disappearance
+    and reappearance segments are the runs of this flag; SA-V scores an object only if it is 0
+    somewhere."""
+
+    name = "absent"
+    description = "1 where the object's ground truth is empty (its mean: the share of frames)"
+    higher_is_better = False
+    statistics = ("Mean",)
+
+    def frame(self, context: FrameContext) -> float:
+        return 0.0 if context.box is not None and context.crops[1].any() else 1.0
+
+
+class PredictionAbsent(Metric):
+    """1 where the object's prediction is empty in the frame, else 0: with ``absent``, SA-V
+    counts an object's frames from the first where either is 0."""
+
+    name = "pred-absent"
+    description = "1 where the object's prediction is empty (its mean: the share of frames)"
+    higher_is_better = False
+    statistics = ("Mean",)
+
+    def frame(self, context: FrameContext) -> float:
+        return 0.0 if context.box is not None and context.crops[0].any() else 1.0

@@ -59,8 +59,9 @@ class Protocol:
         decay_mode: ``exact`` (default), or the official evaluator's (``davis2017``: its
             uint8 overflow; ``lvos``); :meth:`for_dataset` turns ``compat`` into the dataset's
             rules' official mode.
-        extra_ids: ``error`` (official: ids beyond the ground truth's are an error) or
-            ``ignore`` (drop them, as vos-benchmark; non-official).
+        extra_ids: ``error`` (DAVIS's official rule: ids beyond the ground truth's are an
+            error) or ``ignore`` (drop them, with a warning); :meth:`for_dataset` takes the
+            dataset's rules' official policy (VOST's evaluator drops them) unless given.
         all_frames: score every frame in the semi-supervised task (non-official).
         skip_short: skip, with a warning, sequences too short for the protocol.
         max_proposals: the unsupervised task's proposal limit.
@@ -89,6 +90,8 @@ class Protocol:
         rules = rules_for(dataset)
         if options.get("decay_mode") == "compat":  # the official Decay, whatever it is
             options["decay_mode"] = rules.decay_compat
+        if options.get("extra_ids") is None:  # the benchmark's own rule
+            options["extra_ids"] = rules.extra_ids
         chosen = options.get("metrics") or rules.metrics or None
         options["metrics"] = metric_names(chosen, dataset.name)
         return cls(task=dataset.task, **options)
@@ -114,7 +117,14 @@ class Protocol:
     @property
     def official(self) -> bool:
         """Whether numbers follow the official DAVIS protocol (comparable with leaderboards)."""
-        return self.extra_ids == "error" and not self.all_frames and self.bound_th == BOUND_TH
+        return self.official_under(DAVIS_RULES)
+
+    def official_under(self, rules: BenchmarkRules) -> bool:
+        """Whether numbers follow ``rules``' official protocol: its extra-id policy, the
+        official frames and tolerance."""
+        return (
+            self.extra_ids == rules.extra_ids and not self.all_frames and self.bound_th == BOUND_TH
+        )
 
     @property
     def frame_rule(self) -> str:
@@ -230,7 +240,7 @@ class EvaluationResult:
         record = asdict(self.protocol)
         record.update(
             frame_rule=self.rules.frame_rule(self.protocol),
-            official=self.protocol.official,
+            official=self.protocol.official_under(self.rules),
             rules=self.rules.name,
         )
         return record
@@ -266,9 +276,10 @@ def _check_ids(
     )
 
 
-def _object_mask(pred: np.ndarray, layer: int, object_id: int) -> np.ndarray:
-    """One object's predicted mask: a layer of a per-object stack, or its pixels of an id map."""
-    return pred[layer] if pred.ndim == 3 else pred == object_id
+def _object_mask(masks: np.ndarray, layer: int, object_id: int) -> np.ndarray:
+    """One object's mask (predicted or ground truth): a layer of a per-object stack, or its
+    pixels of an id map."""
+    return masks[layer] if masks.ndim == 3 else masks == object_id
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,17 +339,24 @@ class _Scorer:
             indices = self.on_frame[stem]
             objects = [self.scored[k] for k in indices]
             try:
-                gt = self.sequence.read_annotation(stem)
+                gt = self._ground_truth(stem, objects)
                 pred = self.rules.read_prediction(
                     self.results_dir, name, stem, objects, digest, self.binary
                 )
             except InputError as error:
                 self.fail(error)
                 continue
-            if pred.shape[-2:] != gt.shape:
+            if pred.shape[-2:] != gt.shape[-2:]:
                 self.fail(SizeMismatchError(self._size_problem(stem, objects, pred, gt)))
                 continue
             yield stem, gt, pred, indices
+
+    def _ground_truth(self, stem: str, objects: list[ScoredObject]) -> np.ndarray:
+        """The id map of ``stem``, or, where the sequence stores one mask per object (masks may
+        overlap: SA-V), the (len(objects), H, W) stack of the objects scored there."""
+        if self.sequence.overlapping_objects:
+            return self.sequence.read_objects(stem, [o.object_id for o in objects])
+        return self.sequence.read_annotation(stem)
 
     def prediction_file(self, stem: str) -> Path:
         """The (first) prediction file of ``stem``, for problems."""
@@ -352,7 +370,7 @@ class _Scorer:
         return Problem(
             self.prediction_file(stem),
             f"prediction is {pred.shape[-1]}×{pred.shape[-2]} (W×H) but "
-            f"ground truth {gt_path or stem} is {gt.shape[1]}×{gt.shape[0]}",
+            f"ground truth {gt_path or stem} is {gt.shape[-1]}×{gt.shape[-2]}",
             "size",
         )
 
@@ -446,26 +464,31 @@ def _score_semisupervised(scorer: _Scorer) -> None:
     extra = [{m.name: np.full(len(o.frames), np.nan) for m in scorer.extras} for o in scored]
     previous: list[np.ndarray | None] = [None] * len(scored)
     keep_previous = any(m.needs_previous for m in scorer.extras)
-    radius, identical, empty = None, True, True
+    radius, identical, empty, dropped = None, True, True, ""
     for stem, gt, pred, indices in scorer.frames():
         if pred.ndim == 2:
+            top = int(pred.max()) if pred.size else 0
             pred, problem = _check_ids(
                 pred, scorer.top_id, scorer.prediction_file(stem), scorer.protocol.extra_ids
             )
             if problem:
                 scorer.fail(ExtraObjectError(problem))
                 continue
-            identical = identical and np.array_equal(pred, gt)
-        radius = radius or boundary_radius(gt.shape, scorer.protocol.bound_th)
+            if top > scorer.top_id and not dropped:
+                dropped = f"{stem}.png (up to id {top})"
+            if gt.ndim == 2:
+                identical = identical and np.array_equal(pred, gt)
+        radius = radius or boundary_radius(gt.shape[-2:], scorer.protocol.bound_th)
         empty = empty and not pred.any()
         for layer, k in enumerate(indices):
             object_id = scored[k].object_id
             t = scorer.position[k][stem]
             # Void (255) never equals an object id, so it counts as background here.
             mask = _object_mask(pred, layer, object_id)
-            if pred.ndim == 3:
-                identical = identical and np.array_equal(mask, gt == object_id)
-            context = FrameContext(mask, gt == object_id, radius, stem, t, previous[k])
+            truth = _object_mask(gt, layer, object_id)
+            if pred.ndim == 3 or gt.ndim == 3:
+                identical = identical and np.array_equal(mask, truth)
+            context = FrameContext(mask, truth, radius, stem, t, previous[k])
             j[k][t], f[k][t] = scorer.region.frame(context), scorer.boundary.frame(context)
             for metric in scorer.extras:
                 extra[k][metric.name][t] = metric.frame(context)
@@ -473,10 +496,24 @@ def _score_semisupervised(scorer: _Scorer) -> None:
                 previous[k] = context.pred
     if scorer.result.problems:
         return
-    scorer.result.objects = [
-        scorer.object_scores(k, j[k], f[k], radius or 0, extra[k]) for k in range(len(scored))
-    ]
+    for k in range(len(scored)):
+        try:  # the benchmark's count of the object's frames (SA-V drops leading empty ones)
+            scores = scorer.rules.object_result(
+                scorer.object_scores(k, j[k], f[k], radius or 0, extra[k]), scorer.sequence
+            )
+        except InputError as error:
+            scorer.fail(error)
+            continue
+        scorer.result.objects.append(scores)
+    if scorer.result.problems:
+        scorer.result.objects = []
+        return
     name = scorer.sequence.name
+    if dropped:
+        scorer.result.warnings.append(
+            f"{name}: prediction ids above the ground truth's {scorer.top_id} object(s) were "
+            f"dropped, first in {dropped}"
+        )
     if identical:
         scorer.result.warnings.append(
             f"{name}: predictions are identical to the ground truth "

@@ -170,16 +170,3 @@ class AdaptiveBoundaryAccuracy(Metric):
 
     def frame(self, context: FrameContext) -> float:
         return boundary_pair(context)[1]
-
-
-class ObjectAbsent(Metric):
-    """1 where the object's ground truth is empty in the frame, else 0: MOSEv2's disappearance
-    and reappearance segments are the runs of this flag."""
-
-    name = "absent"
-    description = "1 where the object's ground truth is empty (its mean: the share of frames)"
-    higher_is_better = False
-    statistics = ("Mean",)
-
-    def frame(self, context: FrameContext) -> float:
-        return 0.0 if context.box is not None and context.crops[1].any() else 1.0

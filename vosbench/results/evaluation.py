@@ -227,7 +227,7 @@ def evaluate_run(
             store.state_path,
             {
                 "format": STATE_FORMAT,
-                "official": protocol.official,
+                "official": protocol.official_under(result.rules),
                 "split": data.split,
                 "protocol": json.loads(json.dumps(result.protocol_record(), default=str)),
                 "sequences": before,
