@@ -124,6 +124,9 @@ def test_synthetic_layout(tmp_path):
     )
     with pytest.raises(DatasetError, match="another synthetic dataset"):
         vost.write_synthetic(root, "small")
+    with pytest.raises(DatasetError, match="12 frames annotated every 6th leave no annotated"):
+        vost.write_synthetic(tmp_path / "short", "small")  # 2 annotations: nothing to score
+    assert not (tmp_path / "short").exists()
 
 
 @pytest.mark.slow

@@ -84,6 +84,16 @@ def write_synthetic(
     dataset = synthetic_dataset(config, generator_split(split, {"val": "val", "train": "train"}))
     out = Path(out_dir).expanduser()
     record = claim_folder(out, config, "vost")
+    if config.num_frames < 2 * step + 1:  # the first and last annotations are never scored
+        raise DatasetError(
+            Problem(
+                None,
+                f"{config.num_frames} frames annotated every {step}th leave no annotated frame "
+                f"to score in VOST's layout; use a preset of at least {2 * step + 1} frames "
+                "(val, bench)",
+                "config",
+            )
+        )
     out.mkdir(parents=True, exist_ok=True)
     save_record(out, record)
     for sequence in dataset:
