@@ -150,6 +150,238 @@ def follow(successor: np.ndarray, first: int, start: int) -> np.ndarray:
     return np.array(path, dtype=np.int64)
 
 
+@njit(**_JIT)
+def loops(successor: np.ndarray, free: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First corner and number of corners of each closed boundary made of ``free`` corners, in
+    raster order of the first corner (``temporal._loops``): each loop is walked once, from
+    its smallest corner index, where a scan in index order meets it first."""
+    seen = ~free
+    starts, sizes = [0], [0]
+    for v in range(successor.shape[0]):
+        if seen[v]:
+            continue
+        size, u = 0, v
+        while not seen[u]:
+            seen[u] = True
+            size += 1
+            u = successor[u]
+        starts.append(v)
+        sizes.append(size)
+    return np.array(starts[1:], dtype=np.int64), np.array(sizes[1:], dtype=np.int64)
+
+
+@njit(**_JIT)
+def _arrival_slot(step: int, width: int) -> int:
+    """``temporal._arrival_slot`` from the flat step between two corners (N, W, S, E = 0…3)."""
+    if step == width:
+        return 0
+    if step == -width:
+        return 2
+    return 1 if step == 1 else 3
+
+
+@njit(**_JIT)
+def _trace(flat, successor, junctions, exit_slot, exit_next, width):
+    """``temporal._trace_pieces``: piece ``2 j + e`` leaves junction number j (raster order)
+    through its exit e. Returns its corners (``corners[offset[k]:offset[k + 1]]``, tail
+    first), the slots of its tail and head (``slot[k]``) and their junction numbers
+    (``end[k]``)."""
+    n_junctions = junctions.shape[0]
+    number = np.full(successor.shape[0], -1, dtype=np.int64)
+    for j in range(n_junctions):
+        number[junctions[j]] = j
+    n_pieces = 2 * n_junctions
+    offset = np.zeros(n_pieces + 1, dtype=np.int64)
+    corners = [0]
+    slot = np.empty((n_pieces, 2), dtype=np.int64)
+    end = np.empty((n_pieces, 2), dtype=np.int64)
+    for j in range(n_junctions):
+        for e in range(2):
+            k = 2 * j + e
+            before, v = junctions[j], exit_next[j, e]
+            corners.append(before)
+            corners.append(v)
+            while successor[v] >= 0:
+                before, v = v, successor[v]
+                corners.append(v)
+            offset[k + 1] = len(corners) - 1
+            slot[k, 0], slot[k, 1] = exit_slot[j, e], _arrival_slot(flat[v] - flat[before], width)
+            end[k, 0], end[k, 1] = j, number[v]
+    return np.array(corners[1:], dtype=np.int64), offset, slot, end
+
+
+@njit(**_JIT)
+def _toolkit_order(slot, end, n_junctions):
+    """``temporal._toolkit_pieces``: polycont's piece order, as (piece, 1 if taken from its
+    head) per toolkit piece, from the last junction's slots N, W, S, E down to the first's."""
+    n_pieces = slot.shape[0]
+    at_slot = np.empty(4 * n_junctions, dtype=np.int64)  # 2 · piece + (head end) per slot
+    for k in range(n_pieces):
+        at_slot[4 * end[k, 0] + slot[k, 0]] = 2 * k
+        at_slot[4 * end[k, 1] + slot[k, 1]] = 2 * k + 1
+    order = np.empty((n_pieces, 2), dtype=np.int64)
+    done = np.zeros(n_pieces, dtype=np.bool_)
+    i = 0
+    for j in range(n_junctions - 1, -1, -1):
+        for s in range(4):
+            k, from_head = at_slot[4 * j + s] // 2, at_slot[4 * j + s] % 2
+            if not done[k]:
+                done[k] = True
+                order[i, 0], order[i, 1] = k, from_head
+                i += 1
+    return order
+
+
+@njit(**_JIT)
+def _smallest_two(remaining, j):
+    """The two smallest piece ids left at junction j (−1 where fewer)."""
+    first, second = -1, -1
+    for t in range(4):
+        v = remaining[j, t]
+        if v < 0:
+            continue
+        if first < 0 or v < first:
+            first, second = v, first
+        elif second < 0 or v < second:
+            second = v
+    return first, second
+
+
+@njit(**_JIT)
+def _discard(remaining, left, j, i):
+    for t in range(4):
+        if remaining[j, t] == i:
+            remaining[j, t] = -1
+            left[j] -= 1
+
+
+@njit(**_JIT)
+def _take(remaining, left, tips, i, junction) -> int:
+    """Remove toolkit piece i from both its junctions' lists; the junction it leads to.
+    ``tips[i]`` = (orig, end, orig slot, end slot); ``left[j]``: pieces still at junction j."""
+    nxt = tips[i, 1] if junction == tips[i, 0] else tips[i, 0]
+    for j in (junction, nxt):
+        for t in range(4):
+            if remaining[j, t] == i:
+                remaining[j, t] = -1
+                left[j] -= 1
+    return nxt
+
+
+@njit(**_JIT)
+def _slot_at(tips, i, junction) -> int:
+    return tips[i, 2] if junction == tips[i, 0] else tips[i, 3]
+
+
+@njit(**_JIT)
+def _jordan_walk(tips, n_junctions):
+    """``temporal._jordan_curves`` on toolkit pieces given by their ``tips``: the members
+    (piece, junction it is taken from) of all curves, one curve after the other, and the
+    curves' first members (``bounds[c]:bounds[c + 1]``)."""
+    n = tips.shape[0]
+    remaining = np.full((n_junctions, 4), -1, dtype=np.int64)
+    left = np.zeros(n_junctions, dtype=np.int64)
+    for i in range(n):
+        for j in (tips[i, 0], tips[i, 1]):
+            if j == tips[i, 1] and j == tips[i, 0] and left[j] and remaining[j, left[j] - 1] == i:
+                continue  # a piece from a junction back to it is listed there once
+            remaining[j, left[j]] = i
+            left[j] += 1
+    where = np.full(n_junctions, -1, dtype=np.int64)  # position in the walk of swept junctions
+    swept = np.empty((n + 1, 2), dtype=np.int64)  # (junction, piece) per step of the walk
+    members = np.empty((n, 2), dtype=np.int64)
+    bounds = [0]
+    n_members = 0
+    start = n_junctions - 1
+    while start >= 0:
+        if left[start] == 0:
+            start -= 1
+            continue
+        junction = start
+        current, _ = _smallest_two(remaining, junction)
+        nxt = _take(remaining, left, tips, current, junction)
+        swept[0, 0], swept[0, 1], depth = junction, current, 1
+        where[junction] = 0
+        closing = nxt == junction
+        while depth:
+            if not closing:
+                junction = nxt
+                pick, second = _smallest_two(remaining, junction)
+                here = _slot_at(tips, current, junction)
+                # polycont's "straight" test: both slots on one axis (N, S even; W, E odd)
+                if _slot_at(tips, pick, junction) % 2 == here % 2 and second >= 0:
+                    pick = second  # (a lone straight option is an assert in polycont)
+                current = pick
+                nxt = _take(remaining, left, tips, current, junction)
+                where[junction] = depth
+                swept[depth, 0], swept[depth, 1] = junction, current
+                depth += 1
+                closing = where[nxt] >= 0
+            if closing:  # the walk met a swept junction: its loop is a curve
+                first = where[nxt]
+                for t in range(first, depth):
+                    members[n_members, 0], members[n_members, 1] = swept[t, 1], swept[t, 0]
+                    n_members += 1
+                    where[swept[t, 0]] = -1
+                bounds.append(n_members)
+                depth = first
+                if depth:
+                    current = swept[depth - 1, 1]
+                closing = False
+    return members[:n_members], np.array(bounds, dtype=np.int64)
+
+
+@njit(**_JIT)
+def junction_curves(flat, successor, junctions, exit_slot, exit_next, width):
+    """The closed curves through junctions, as ``temporal._curves`` builds them from
+    ``_trace_pieces``, ``_toolkit_pieces``, ``_jordan_curves`` and ``_curve_corners``.
+
+    ``junctions``: corner indices of the junctions in raster order; ``exit_slot[j]``,
+    ``exit_next[j]``: their two exits (slot, next corner) as ``_Grid.exits``. Returns the
+    pieces' corners (to tell loops apart), all curves' corners one after the other
+    (``corners[bounds[c]:bounds[c + 1]]``, first = last) and whether polycont reverses each.
+    """
+    n_junctions = junctions.shape[0]
+    piece_corners, offset, slot, end = _trace(
+        flat, successor, junctions, exit_slot, exit_next, width
+    )
+    order = _toolkit_order(slot, end, n_junctions)
+    tips = np.empty((order.shape[0], 4), dtype=np.int64)
+    for i in range(order.shape[0]):
+        k, rev = order[i, 0], order[i, 1]
+        tips[i, 0], tips[i, 1] = end[k, rev], end[k, 1 - rev]
+        tips[i, 2], tips[i, 3] = slot[k, rev], slot[k, 1 - rev]
+    members, member_bounds = _jordan_walk(tips, n_junctions)
+    n_curves = member_bounds.shape[0] - 1
+    corners = np.empty(piece_corners.shape[0], dtype=np.int64)
+    bounds = np.zeros(n_curves + 1, dtype=np.int64)
+    flip = np.zeros(n_curves, dtype=np.bool_)
+    n = 0
+    for c in range(n_curves):
+        for t in range(member_bounds[c], member_bounds[c + 1]):
+            i, junction = members[t, 0], members[t, 1]
+            k = order[i, 0]
+            # the toolkit piece runs against piece k if taken from its head; the curve takes
+            # it backwards from its end
+            backwards = (order[i, 1] == 1) != (tips[i, 0] != junction)
+            lo, hi = offset[k], offset[k + 1]
+            skip = 0 if t == member_bounds[c] else 1
+            if backwards:
+                for u in range(hi - 1 - skip, lo - 1, -1):
+                    corners[n] = piece_corners[u]
+                    n += 1
+            else:
+                for u in range(lo + skip, hi):
+                    corners[n] = piece_corners[u]
+                    n += 1
+        bounds[c + 1] = n
+        # polycont reverses it unless its first step, out of its start junction j, has the
+        # object on the right (temporal._reversed_by_toolkit)
+        j, second = members[member_bounds[c], 1], corners[bounds[c] + 1]
+        flip[c] = exit_next[j, 0] != second and exit_next[j, 1] != second
+    return piece_corners, corners[:n], bounds, flip
+
+
 # --- polyline simplification ------------------------------------------------------------------
 @njit(**_JIT)
 def _radial_distance(points: np.ndarray, tolerance: float) -> np.ndarray:
