@@ -47,15 +47,16 @@ _CHUNK = 64
 
 # --- shape contexts ---------------------------------------------------------------------------
 @njit(**_JIT)
-def distances(p: np.ndarray) -> np.ndarray:
+def distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Pairwise distances of float64 points, ``dist[i, j]`` from point i to point j."""
-    n = p.shape[0]
+    n = x.shape[0]
     dist = np.empty((n, n))
     for i in range(n):
+        row, xi, yi = dist[i], x[i], y[i]
         for j in range(n):
-            dx = p[j, 0] - p[i, 0]
-            dy = p[j, 1] - p[i, 1]
-            dist[i, j] = math.sqrt(dx * dx + dy * dy)
+            dx = x[j] - xi
+            dy = y[j] - yi
+            row[j] = math.sqrt(dx * dx + dy * dy)
     return dist
 
 
@@ -70,64 +71,54 @@ def _exact_sector(dx: float, dy: float, width: float) -> int:
 
 
 @njit(**_JIT)
-def _quadrant_sector(ax: float, ay: float) -> int:
-    """0, 1 or 2: the 30° slice of ``atan(ay / ax)``, or −1 within the margin of an edge."""
-    scale = _EDGE_MARGIN * (ax + ay)
-    if ax <= scale or ay <= scale:
-        return -1
-    low = _SQRT3 * ay - ax  # > 0 above 30°
-    high = ay - _SQRT3 * ax  # > 0 above 60°
-    if abs(low) <= 2 * scale or abs(high) <= 2 * scale:
-        return -1
-    return 0 if low < 0 else (1 if high < 0 else 2)
-
-
-@njit(**_JIT)
-def _sector(q: int, dx: float, dy: float) -> int:
-    """Sector of the direction (dx, dy) from its quadrant slice ``q`` ≥ 0 (30° steps
-    counter-clockwise from +x, y down)."""
-    if dy > 0:
-        return q if dx > 0 else 5 - q
-    return 6 + q if dx < 0 else 11 - q
-
-
-@njit(**_JIT)
-def _ring(r: float, edges: np.ndarray) -> int:
-    """Number of radial edges above ``r`` (0: too far, not counted)."""
-    ring = 0
-    for edge in edges:
-        if r < edge:
-            ring += 1
-    return ring
+def _row_codes(x, y, dist_row, mean, edges, i, ring, sector) -> None:
+    """For the pairs (i, j ≥ i): ``ring[j]``, the number of radial edges above the normalised
+    distance (0: too far, not counted), and ``sector[j]``, the 30° sector of p_j − p_i
+    (counter-clockwise from +x, y down) by comparisons, or −1 within the margin of a sector
+    edge or an axis. Free of branches, so the loop runs in SIMD."""
+    e0, e1, e2, e3, e4 = edges[0], edges[1], edges[2], edges[3], edges[4]
+    xi, yi = x[i], y[i]
+    for j in range(i, x.shape[0]):
+        r = dist_row[j] / mean
+        ring[j] = (r < e0) + (r < e1) + (r < e2) + (r < e3) + (r < e4)
+        dx, dy = x[j] - xi, y[j] - yi
+        ax, ay = abs(dx), abs(dy)
+        scale = _EDGE_MARGIN * (ax + ay)
+        low = _SQRT3 * ay - ax  # > 0 above 30° from the x axis
+        high = ay - _SQRT3 * ax  # > 0 above 60°
+        q = (low > 0) + (high > 0)
+        up = q if dx > 0 else 5 - q
+        down = 6 + q if dx < 0 else 11 - q
+        near = (ax <= scale) | (ay <= scale) | (abs(low) <= 2 * scale) | (abs(high) <= 2 * scale)
+        sector[j] = -1 if near else (up if dy > 0 else down)
 
 
 @njit(**_JIT)
 def histograms(
-    p: np.ndarray, dist: np.ndarray, mean: float, edges: np.ndarray, width: float
+    x: np.ndarray, y: np.ndarray, dist: np.ndarray, mean: float, edges: np.ndarray, width: float
 ) -> np.ndarray:
     """Shape-context counts given the distances and their mean (``temporal.shape_contexts``).
 
     The pair (i, j) is visited once: the distance is symmetric and the reverse direction lies
     six sectors further, except near an edge, where both directions take the exact formula.
     """
-    n = p.shape[0]
+    n = x.shape[0]
     hist = np.zeros((n, _N_BINS), dtype=np.int64)
+    ring = np.empty(n, dtype=np.int64)
+    sector = np.empty(n, dtype=np.int64)
     for i in range(n):
+        _row_codes(x, y, dist[i], mean, edges, i, ring, sector)
         for j in range(i, n):
-            ring = _ring(dist[i, j] / mean, edges)
-            if ring == 0:
+            if ring[j] == 0:
                 continue
-            dx = p[j, 0] - p[i, 0]
-            dy = p[j, 1] - p[i, 1]
-            q = _quadrant_sector(abs(dx), abs(dy))
-            if q >= 0:
-                forward = _sector(q, dx, dy)
+            forward = sector[j]
+            if forward >= 0:
                 backward = (forward + 6) % _N_THETA
             else:
-                forward = _exact_sector(dx, dy, width)
+                forward = _exact_sector(x[j] - x[i], y[j] - y[i], width)
                 # p_i − p_j, not −dx: equal points give +0.0, whose atan2 is 0, not −π
-                backward = _exact_sector(p[i, 0] - p[j, 0], p[i, 1] - p[j, 1], width)
-            base = (ring - 1) * _N_THETA
+                backward = _exact_sector(x[i] - x[j], y[i] - y[j], width)
+            base = (ring[j] - 1) * _N_THETA
             hist[i, base + forward] += 1
             if j != i:
                 hist[j, base + backward] += 1
@@ -640,9 +631,10 @@ def best_path(cells, ox: int, oy: int, acc, glo, ghi) -> tuple[np.ndarray, float
 def shape_contexts(points: np.ndarray, edges: np.ndarray, width: float) -> np.ndarray:
     """``temporal.shape_contexts``: the same counts (the mean distance is numpy's, from the
     same distance matrix, so it is the same to the bit)."""
-    p = np.ascontiguousarray(points, dtype=np.float32).astype(np.float64)
-    dist = distances(p)
-    return histograms(p, dist, float(np.mean(dist)), edges, width)
+    p = np.asarray(points, dtype=np.float32).astype(np.float64)
+    x, y = np.ascontiguousarray(p[:, 0]), np.ascontiguousarray(p[:, 1])
+    dist = distances(x, y)
+    return histograms(x, y, dist, float(np.mean(dist)), edges, width)
 
 
 def matched_pairs(hist1: np.ndarray, hist2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
