@@ -612,11 +612,11 @@ def _trace_back(acc, glo, ghi) -> np.ndarray:
 
 
 @njit(**_JIT)
-def best_path(cells, ox: int, oy: int, acc, glo, ghi) -> tuple[np.ndarray, float]:
-    """The cheapest path of the matrix rolled by (ox, oy) and its cost, found within a bound
-    that doubles past the smallest cost that exceeded it until the last cell is reached."""
+def best_path(cells, ox: int, oy: int, acc, glo, ghi, bound: float) -> tuple[np.ndarray, float]:
+    """The cheapest path of the matrix rolled by (ox, oy) and its cost, found within
+    ``bound``, which doubles past the smallest cost that exceeded it until the last cell is
+    reached."""
     row_cost = np.empty(acc.shape[1])
-    bound = 1.0
     while True:
         total = _bounded_costs(cells, ox, oy, bound, acc, glo, ghi, row_cost)
         if total >= 0:
@@ -625,6 +625,31 @@ def best_path(cells, ox: int, oy: int, acc, glo, ghi) -> tuple[np.ndarray, float
             bound = math.inf
         else:
             bound = 2.0 * -total
+
+
+@njit(**_JIT)
+def rerooted_cost(cells, path, k: int, ox: int, oy: int) -> float:
+    """Cost, in the matrix rolled by (ox, oy) = cell ``path[k]`` + (1, 1), of the first pass's
+    path (``path``, from the last cell back to (0, 0)) re-rooted after its cell k: the part
+    after it, the wrap-around (a diagonal step), the part up to it, each cell clamped to
+    rows and columns ≥ 0 (the first one or two steps). It is a path of the second pass, so
+    its cost, summed in path order as the search sums, bounds the second pass's optimum
+    from above: a search within it needs no second try."""
+    out = cells[3]
+    n1, n2 = out.shape
+    total, px, py = 0.0, 0, 0
+    for t in range(k + path.shape[0]):
+        u = k - 1 - t if t < k else path.shape[0] - 1 - (t - k)
+        wrap = t >= k
+        x = max(path[u, 0] - ox + (n1 if wrap else 0), 0)
+        y = max(path[u, 1] - oy + (n2 if wrap else 0), 0)
+        if x == px and y == py:
+            continue
+        r, c = (x + ox) % n1, (y + oy) % n2
+        _ensure(cells, r, c, c + 1)
+        total += out[r, c]
+        px, py = x, y
+    return total
 
 
 # --- entry points used by temporal.py -------------------------------------------------------
@@ -653,9 +678,10 @@ def matched_pairs(hist1: np.ndarray, hist2: np.ndarray) -> tuple[np.ndarray, np.
     cells = (a, bt, qb, cost, computed_lo, computed_hi, np.empty((2, n2)), qsum)
     acc = np.empty((n1, n2))
     lo, hi = np.empty(n1, dtype=np.int64), np.empty(n1, dtype=np.int64)
-    path, _ = best_path(cells, 0, 0, acc, lo, hi)
+    path, _ = best_path(cells, 0, 0, acc, lo, hi, 1.0)
     k = int(np.argmin(cost[path[:-1, 0], path[:-1, 1]]))
     sx, sy = int(path[k, 0]) + 1, int(path[k, 1]) + 1
-    pairs, _ = best_path(cells, sx, sy, acc, lo, hi)
+    bound = rerooted_cost(cells, path, k, sx, sy)
+    pairs, _ = best_path(cells, sx, sy, acc, lo, hi, bound)
     pairs = np.stack([(pairs[:, 0] + sx) % n1, (pairs[:, 1] + sy) % n2], axis=1)
     return pairs, cost
