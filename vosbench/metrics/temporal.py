@@ -20,12 +20,13 @@ three ``N × M × 60`` arrays (≈ 2.4 GB for two 1,300-point contours; here ≈
 DP's two ``(N + M) × N`` arrays). Like the toolkit, nothing bounds ``N``: up-sampled contours
 of DAVIS-2016 480p masks have 115–1,430 points, and time grows as ``N · M``.
 
-Speed: where numba is installed, the shape contexts, the polygon simplification and the two
-shortest-path passes run as compiled kernels (:mod:`vosbench.metrics.temporal_kernels`) that
-repeat this module's arithmetic operation for operation except the order of the χ² sums, so
-values agree within rounding (≤ 1.7e-16 per pair on DAVIS-2016 val); the
-passes compute the χ² matrix only where a path within a cost bound can go (about half of
-it). The numpy code below is the definition and the fallback.
+Speed: where numba is installed, the contour tracing, the polygon simplification, the shape
+contexts and the two shortest-path passes run as compiled kernels
+(:mod:`vosbench.metrics.temporal_kernels`) that repeat this module's arithmetic operation for
+operation except the order of the χ² sums, so values agree within rounding (≤ 1.7e-16 per
+pair on DAVIS-2016 val); the passes compute the χ² matrix only where a path within a cost
+bound can go (about three quarters of it). The numpy code below is the definition and the
+fallback.
 """
 
 from __future__ import annotations
