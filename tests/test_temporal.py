@@ -222,6 +222,19 @@ def test_compiled_simplification_equal_numpy(seed, monkeypatch):
 
 
 @compiled_only
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_contours_equal_python(seed, monkeypatch):
+    # Speckled blobs and pure noise: hundreds of junctions, holes and loops, nested curves
+    # through shared junctions. Every contour, point for point and in order.
+    rng = np.random.default_rng(200 + seed)
+    mask = _blob(rng) ^ (rng.random((90, 120)) < 0.15) if seed % 2 else rng.random((40, 50)) < 0.5
+    fast = temporal.extract_contours(mask)
+    slow = _numpy_value(monkeypatch, temporal.extract_contours, mask)
+    assert len(fast) == len(slow) > 1
+    assert all(np.array_equal(a, b) for a, b in zip(fast, slow))
+
+
+@compiled_only
 @pytest.mark.parametrize("seed", range(8))
 def test_compiled_contour_cost_equal_numpy(seed, monkeypatch):
     # Sparse random histograms (many exact ties in the χ² matrix) and real shape contexts of

@@ -20,12 +20,13 @@ three ``N × M × 60`` arrays (≈ 2.4 GB for two 1,300-point contours; here ≈
 DP's two ``(N + M) × N`` arrays). Like the toolkit, nothing bounds ``N``: up-sampled contours
 of DAVIS-2016 480p masks have 115–1,430 points, and time grows as ``N · M``.
 
-Speed: where numba is installed, the shape contexts, the polygon simplification and the two
-shortest-path passes run as compiled kernels (:mod:`vosbench.metrics.temporal_kernels`) that
-repeat this module's arithmetic operation for operation except the order of the χ² sums, so
-values agree within rounding (≤ 1.7e-16 per pair on DAVIS-2016 val); the
-passes compute the χ² matrix only where a path within a cost bound can go (about half of
-it). The numpy code below is the definition and the fallback.
+Speed: where numba is installed, the contour tracing, the polygon simplification, the shape
+contexts and the two shortest-path passes run as compiled kernels
+(:mod:`vosbench.metrics.temporal_kernels`) that repeat this module's arithmetic operation for
+operation except the order of the χ² sums, so values agree within rounding (≤ 1.7e-16 per
+pair on DAVIS-2016 val); the passes compute the χ² matrix only where a path within a cost
+bound can go (about three quarters of it). The numpy code below is the definition and the
+fallback.
 """
 
 from __future__ import annotations
@@ -136,16 +137,19 @@ class _Grid:
 
     def _junction_exits(self) -> dict[int, tuple[tuple[int, int], tuple[int, int]]]:
         """Per junction, its two outgoing (slot, next corner): E and W where the object is
-        NW and SE (code 9), N and S where it is NE and SW (code 6)."""
-        junctions = np.flatnonzero(self.is_junction)
-        nine = self.code[junctions] == 9
-        at = self.corners[junctions]
+        NW and SE (code 9), N and S where it is NE and SW (code 6). Also kept as arrays
+        (``junctions``, ``exit_slot``, ``exit_next``, one row per junction) for the kernels."""
+        self.junctions = np.flatnonzero(self.is_junction)
+        nine = self.code[self.junctions] == 9
+        at = self.corners[self.junctions]
         first = np.searchsorted(self.corners, at + np.where(nine, 1, -self.width))
         second = np.searchsorted(self.corners, at + np.where(nine, -1, self.width))
+        self.exit_slot = np.stack([np.where(nine, _E, _N), np.where(nine, _W, _S)], axis=1)
+        self.exit_next = np.stack([first, second], axis=1)
         return {
             j: ((_E, a), (_W, b)) if n else ((_N, a), (_S, b))
             for j, n, a, b in zip(
-                junctions.tolist(), nine.tolist(), first.tolist(), second.tolist()
+                self.junctions.tolist(), nine.tolist(), first.tolist(), second.tolist()
             )
         }
 
@@ -376,16 +380,37 @@ def _curves(grid: _Grid) -> list[_Curve]:
     object-on-the-right direction for an outer boundary (which clockwise_sort then reverses
     back), along it for a hole.
     """
+    kernels = _kernels()
+    if kernels is not None:
+        return _compiled_curves(grid, kernels)
     pieces = _trace_pieces(grid)
-    starts, sizes = _loops(grid, pieces)
-    curves = []
-    for start, size in zip(starts[::-1].tolist(), sizes[::-1].tolist()):
-        down = grid.corners[grid.next[start]] - grid.corners[start] == grid.width
-        curves.append(_Curve(size + 1, loop_start=start, flip=not down))
+    curves = _loop_curves(grid, *_loops(grid, pieces))
     ordered = _toolkit_pieces(grid, pieces)
     for _, members in _jordan_curves(ordered):
         corners = _curve_corners(ordered, members)
         curves.append(_Curve(len(corners), corners, flip=_reversed_by_toolkit(grid, corners)))
+    return curves
+
+
+def _loop_curves(grid: _Grid, starts: np.ndarray, sizes: np.ndarray) -> list[_Curve]:
+    """The loops' curves, last loop first, walked lazily (few are simplified)."""
+    curves = []
+    for start, size in zip(starts[::-1].tolist(), sizes[::-1].tolist()):
+        down = grid.corners[grid.next[start]] - grid.corners[start] == grid.width
+        curves.append(_Curve(size + 1, loop_start=start, flip=not down))
+    return curves
+
+
+def _compiled_curves(grid: _Grid, kernels: ModuleType) -> list[_Curve]:
+    """:func:`_curves` with the junction pieces and Jordan curves built by a kernel."""
+    piece_corners, corners, bounds, flips = kernels.junction_curves(
+        grid.corners, grid.next, grid.junctions, grid.exit_slot, grid.exit_next, grid.width
+    )
+    free = np.ones(len(grid.corners), dtype=bool)
+    free[piece_corners] = False
+    curves = _loop_curves(grid, *kernels.loops(grid.next, free))
+    for lo, hi, flip in zip(bounds[:-1].tolist(), bounds[1:].tolist(), flips.tolist()):
+        curves.append(_Curve(hi - lo, corners[lo:hi], flip=flip))
     return curves
 
 

@@ -9,19 +9,26 @@ rounding, only the time:
   instead of ``atan2``; pairs within 1e-9 rad of a sector edge (or on an axis) take the numpy
   code's exact ``atan2`` formula, so every count is the same. Each pair is visited once for
   both of its points.
-* :func:`simplify`: psimpl's radial-distance pass and Douglas–Peucker, point by point.
-* :func:`contour_cost`: the χ² matrix is computed only where the shortest-path search needs
+* :func:`junction_curves`, :func:`loops`: the contour tracing (pieces between junctions,
+  polycont's piece numbering, its Jordan-curve walk, loops without junctions), integer work
+  that gives the same corners in the same order as the Python code.
+* :func:`douglas_peucker`: psimpl's radial-distance pass and Douglas–Peucker, point by point.
+* :func:`matched_pairs`: the χ² matrix is computed only where the shortest-path search needs
   it. A cell whose cheapest predecessor already costs more than a bound ``U`` cannot lie on a
   path of cost ≤ ``U``, so neither its χ² nor its path cost is computed; if the last cell is
   not reached within ``U``, ``U`` grows and the search runs again (computed χ² cells are
   kept). Cells within ``U`` get exactly the values the full search gives them, so the path,
-  its ties and its cost are the full search's. A χ² cell is summed over the non-zero bins of
-  one histogram only (a correction of a per-column total), in another order than numpy's
-  pairwise sum of 60 bins: cells move by ~1e-16, per-pair T on the 651 DAVIS-2016 val pairs
-  by at most 9.2e-16 (equal rows and columns still get equal cells, so ties stay ties).
+  its ties and its cost are the full search's. The first pass starts at ``U`` = 1 and doubles;
+  the second starts at the cost of the first pass's path re-rooted for it
+  (:func:`rerooted_cost`), which no optimum exceeds, so it needs one try. A χ² cell is
+  summed over the non-zero bins of one histogram only (a correction of a per-column total),
+  in another order than numpy's pairwise sum of 60 bins: cells move by ~1e-16, per-pair T on
+  the 651 DAVIS-2016 val pairs by at most 1.7e-16 (equal rows and columns still get equal
+  cells, so ties stay ties).
 
 Compiled functions are cached on disk (``cache=True``): the first call after installation
-compiles for a few seconds, later processes load them in well under a second.
+compiles them (about half a minute on a loaded 2-core machine), later processes load them in
+about a second.
 """
 
 from __future__ import annotations
@@ -47,15 +54,16 @@ _CHUNK = 64
 
 # --- shape contexts ---------------------------------------------------------------------------
 @njit(**_JIT)
-def distances(p: np.ndarray) -> np.ndarray:
+def distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Pairwise distances of float64 points, ``dist[i, j]`` from point i to point j."""
-    n = p.shape[0]
+    n = x.shape[0]
     dist = np.empty((n, n))
     for i in range(n):
+        row, xi, yi = dist[i], x[i], y[i]
         for j in range(n):
-            dx = p[j, 0] - p[i, 0]
-            dy = p[j, 1] - p[i, 1]
-            dist[i, j] = math.sqrt(dx * dx + dy * dy)
+            dx = x[j] - xi
+            dy = y[j] - yi
+            row[j] = math.sqrt(dx * dx + dy * dy)
     return dist
 
 
@@ -70,64 +78,54 @@ def _exact_sector(dx: float, dy: float, width: float) -> int:
 
 
 @njit(**_JIT)
-def _quadrant_sector(ax: float, ay: float) -> int:
-    """0, 1 or 2: the 30° slice of ``atan(ay / ax)``, or −1 within the margin of an edge."""
-    scale = _EDGE_MARGIN * (ax + ay)
-    if ax <= scale or ay <= scale:
-        return -1
-    low = _SQRT3 * ay - ax  # > 0 above 30°
-    high = ay - _SQRT3 * ax  # > 0 above 60°
-    if abs(low) <= 2 * scale or abs(high) <= 2 * scale:
-        return -1
-    return 0 if low < 0 else (1 if high < 0 else 2)
-
-
-@njit(**_JIT)
-def _sector(q: int, dx: float, dy: float) -> int:
-    """Sector of the direction (dx, dy) from its quadrant slice ``q`` ≥ 0 (30° steps
-    counter-clockwise from +x, y down)."""
-    if dy > 0:
-        return q if dx > 0 else 5 - q
-    return 6 + q if dx < 0 else 11 - q
-
-
-@njit(**_JIT)
-def _ring(r: float, edges: np.ndarray) -> int:
-    """Number of radial edges above ``r`` (0: too far, not counted)."""
-    ring = 0
-    for edge in edges:
-        if r < edge:
-            ring += 1
-    return ring
+def _row_codes(x, y, dist_row, mean, edges, i, ring, sector) -> None:
+    """For the pairs (i, j ≥ i): ``ring[j]``, the number of radial edges above the normalised
+    distance (0: too far, not counted), and ``sector[j]``, the 30° sector of p_j − p_i
+    (counter-clockwise from +x, y down) by comparisons, or −1 within the margin of a sector
+    edge or an axis. Free of branches, so the loop runs in SIMD."""
+    e0, e1, e2, e3, e4 = edges[0], edges[1], edges[2], edges[3], edges[4]
+    xi, yi = x[i], y[i]
+    for j in range(i, x.shape[0]):
+        r = dist_row[j] / mean
+        ring[j] = (r < e0) + (r < e1) + (r < e2) + (r < e3) + (r < e4)
+        dx, dy = x[j] - xi, y[j] - yi
+        ax, ay = abs(dx), abs(dy)
+        scale = _EDGE_MARGIN * (ax + ay)
+        low = _SQRT3 * ay - ax  # > 0 above 30° from the x axis
+        high = ay - _SQRT3 * ax  # > 0 above 60°
+        q = (low > 0) + (high > 0)
+        up = q if dx > 0 else 5 - q
+        down = 6 + q if dx < 0 else 11 - q
+        near = (ax <= scale) | (ay <= scale) | (abs(low) <= 2 * scale) | (abs(high) <= 2 * scale)
+        sector[j] = -1 if near else (up if dy > 0 else down)
 
 
 @njit(**_JIT)
 def histograms(
-    p: np.ndarray, dist: np.ndarray, mean: float, edges: np.ndarray, width: float
+    x: np.ndarray, y: np.ndarray, dist: np.ndarray, mean: float, edges: np.ndarray, width: float
 ) -> np.ndarray:
     """Shape-context counts given the distances and their mean (``temporal.shape_contexts``).
 
     The pair (i, j) is visited once: the distance is symmetric and the reverse direction lies
     six sectors further, except near an edge, where both directions take the exact formula.
     """
-    n = p.shape[0]
+    n = x.shape[0]
     hist = np.zeros((n, _N_BINS), dtype=np.int64)
+    ring = np.empty(n, dtype=np.int64)
+    sector = np.empty(n, dtype=np.int64)
     for i in range(n):
+        _row_codes(x, y, dist[i], mean, edges, i, ring, sector)
         for j in range(i, n):
-            ring = _ring(dist[i, j] / mean, edges)
-            if ring == 0:
+            if ring[j] == 0:
                 continue
-            dx = p[j, 0] - p[i, 0]
-            dy = p[j, 1] - p[i, 1]
-            q = _quadrant_sector(abs(dx), abs(dy))
-            if q >= 0:
-                forward = _sector(q, dx, dy)
+            forward = sector[j]
+            if forward >= 0:
                 backward = (forward + 6) % _N_THETA
             else:
-                forward = _exact_sector(dx, dy, width)
+                forward = _exact_sector(x[j] - x[i], y[j] - y[i], width)
                 # p_i − p_j, not −dx: equal points give +0.0, whose atan2 is 0, not −π
-                backward = _exact_sector(p[i, 0] - p[j, 0], p[i, 1] - p[j, 1], width)
-            base = (ring - 1) * _N_THETA
+                backward = _exact_sector(x[i] - x[j], y[i] - y[j], width)
+            base = (ring[j] - 1) * _N_THETA
             hist[i, base + forward] += 1
             if j != i:
                 hist[j, base + backward] += 1
@@ -148,6 +146,238 @@ def follow(successor: np.ndarray, first: int, start: int) -> np.ndarray:
     if successor[v] == start:
         path.append(start)
     return np.array(path, dtype=np.int64)
+
+
+@njit(**_JIT)
+def loops(successor: np.ndarray, free: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First corner and number of corners of each closed boundary made of ``free`` corners, in
+    raster order of the first corner (``temporal._loops``): each loop is walked once, from
+    its smallest corner index, where a scan in index order meets it first."""
+    seen = ~free
+    starts, sizes = [0], [0]
+    for v in range(successor.shape[0]):
+        if seen[v]:
+            continue
+        size, u = 0, v
+        while not seen[u]:
+            seen[u] = True
+            size += 1
+            u = successor[u]
+        starts.append(v)
+        sizes.append(size)
+    return np.array(starts[1:], dtype=np.int64), np.array(sizes[1:], dtype=np.int64)
+
+
+@njit(**_JIT)
+def _arrival_slot(step: int, width: int) -> int:
+    """``temporal._arrival_slot`` from the flat step between two corners (N, W, S, E = 0…3)."""
+    if step == width:
+        return 0
+    if step == -width:
+        return 2
+    return 1 if step == 1 else 3
+
+
+@njit(**_JIT)
+def _trace(flat, successor, junctions, exit_slot, exit_next, width):
+    """``temporal._trace_pieces``: piece ``2 j + e`` leaves junction number j (raster order)
+    through its exit e. Returns its corners (``corners[offset[k]:offset[k + 1]]``, tail
+    first), the slots of its tail and head (``slot[k]``) and their junction numbers
+    (``end[k]``)."""
+    n_junctions = junctions.shape[0]
+    number = np.full(successor.shape[0], -1, dtype=np.int64)
+    for j in range(n_junctions):
+        number[junctions[j]] = j
+    n_pieces = 2 * n_junctions
+    offset = np.zeros(n_pieces + 1, dtype=np.int64)
+    corners = [0]
+    slot = np.empty((n_pieces, 2), dtype=np.int64)
+    end = np.empty((n_pieces, 2), dtype=np.int64)
+    for j in range(n_junctions):
+        for e in range(2):
+            k = 2 * j + e
+            before, v = junctions[j], exit_next[j, e]
+            corners.append(before)
+            corners.append(v)
+            while successor[v] >= 0:
+                before, v = v, successor[v]
+                corners.append(v)
+            offset[k + 1] = len(corners) - 1
+            slot[k, 0], slot[k, 1] = exit_slot[j, e], _arrival_slot(flat[v] - flat[before], width)
+            end[k, 0], end[k, 1] = j, number[v]
+    return np.array(corners[1:], dtype=np.int64), offset, slot, end
+
+
+@njit(**_JIT)
+def _toolkit_order(slot, end, n_junctions):
+    """``temporal._toolkit_pieces``: polycont's piece order, as (piece, 1 if taken from its
+    head) per toolkit piece, from the last junction's slots N, W, S, E down to the first's."""
+    n_pieces = slot.shape[0]
+    at_slot = np.empty(4 * n_junctions, dtype=np.int64)  # 2 · piece + (head end) per slot
+    for k in range(n_pieces):
+        at_slot[4 * end[k, 0] + slot[k, 0]] = 2 * k
+        at_slot[4 * end[k, 1] + slot[k, 1]] = 2 * k + 1
+    order = np.empty((n_pieces, 2), dtype=np.int64)
+    done = np.zeros(n_pieces, dtype=np.bool_)
+    i = 0
+    for j in range(n_junctions - 1, -1, -1):
+        for s in range(4):
+            k, from_head = at_slot[4 * j + s] // 2, at_slot[4 * j + s] % 2
+            if not done[k]:
+                done[k] = True
+                order[i, 0], order[i, 1] = k, from_head
+                i += 1
+    return order
+
+
+@njit(**_JIT)
+def _smallest_two(remaining, j):
+    """The two smallest piece ids left at junction j (−1 where fewer)."""
+    first, second = -1, -1
+    for t in range(4):
+        v = remaining[j, t]
+        if v < 0:
+            continue
+        if first < 0 or v < first:
+            first, second = v, first
+        elif second < 0 or v < second:
+            second = v
+    return first, second
+
+
+@njit(**_JIT)
+def _discard(remaining, left, j, i):
+    for t in range(4):
+        if remaining[j, t] == i:
+            remaining[j, t] = -1
+            left[j] -= 1
+
+
+@njit(**_JIT)
+def _take(remaining, left, tips, i, junction) -> int:
+    """Remove toolkit piece i from both its junctions' lists; the junction it leads to.
+    ``tips[i]`` = (orig, end, orig slot, end slot); ``left[j]``: pieces still at junction j."""
+    nxt = tips[i, 1] if junction == tips[i, 0] else tips[i, 0]
+    for j in (junction, nxt):
+        for t in range(4):
+            if remaining[j, t] == i:
+                remaining[j, t] = -1
+                left[j] -= 1
+    return nxt
+
+
+@njit(**_JIT)
+def _slot_at(tips, i, junction) -> int:
+    return tips[i, 2] if junction == tips[i, 0] else tips[i, 3]
+
+
+@njit(**_JIT)
+def _jordan_walk(tips, n_junctions):
+    """``temporal._jordan_curves`` on toolkit pieces given by their ``tips``: the members
+    (piece, junction it is taken from) of all curves, one curve after the other, and the
+    curves' first members (``bounds[c]:bounds[c + 1]``)."""
+    n = tips.shape[0]
+    remaining = np.full((n_junctions, 4), -1, dtype=np.int64)
+    left = np.zeros(n_junctions, dtype=np.int64)
+    for i in range(n):
+        for j in (tips[i, 0], tips[i, 1]):
+            if j == tips[i, 1] and j == tips[i, 0] and left[j] and remaining[j, left[j] - 1] == i:
+                continue  # a piece from a junction back to it is listed there once
+            remaining[j, left[j]] = i
+            left[j] += 1
+    where = np.full(n_junctions, -1, dtype=np.int64)  # position in the walk of swept junctions
+    swept = np.empty((n + 1, 2), dtype=np.int64)  # (junction, piece) per step of the walk
+    members = np.empty((n, 2), dtype=np.int64)
+    bounds = [0]
+    n_members = 0
+    start = n_junctions - 1
+    while start >= 0:
+        if left[start] == 0:
+            start -= 1
+            continue
+        junction = start
+        current, _ = _smallest_two(remaining, junction)
+        nxt = _take(remaining, left, tips, current, junction)
+        swept[0, 0], swept[0, 1], depth = junction, current, 1
+        where[junction] = 0
+        closing = nxt == junction
+        while depth:
+            if not closing:
+                junction = nxt
+                pick, second = _smallest_two(remaining, junction)
+                here = _slot_at(tips, current, junction)
+                # polycont's "straight" test: both slots on one axis (N, S even; W, E odd)
+                if _slot_at(tips, pick, junction) % 2 == here % 2 and second >= 0:
+                    pick = second  # (a lone straight option is an assert in polycont)
+                current = pick
+                nxt = _take(remaining, left, tips, current, junction)
+                where[junction] = depth
+                swept[depth, 0], swept[depth, 1] = junction, current
+                depth += 1
+                closing = where[nxt] >= 0
+            if closing:  # the walk met a swept junction: its loop is a curve
+                first = where[nxt]
+                for t in range(first, depth):
+                    members[n_members, 0], members[n_members, 1] = swept[t, 1], swept[t, 0]
+                    n_members += 1
+                    where[swept[t, 0]] = -1
+                bounds.append(n_members)
+                depth = first
+                if depth:
+                    current = swept[depth - 1, 1]
+                closing = False
+    return members[:n_members], np.array(bounds, dtype=np.int64)
+
+
+@njit(**_JIT)
+def junction_curves(flat, successor, junctions, exit_slot, exit_next, width):
+    """The closed curves through junctions, as ``temporal._curves`` builds them from
+    ``_trace_pieces``, ``_toolkit_pieces``, ``_jordan_curves`` and ``_curve_corners``.
+
+    ``junctions``: corner indices of the junctions in raster order; ``exit_slot[j]``,
+    ``exit_next[j]``: their two exits (slot, next corner) as ``_Grid.exits``. Returns the
+    pieces' corners (to tell loops apart), all curves' corners one after the other
+    (``corners[bounds[c]:bounds[c + 1]]``, first = last) and whether polycont reverses each.
+    """
+    n_junctions = junctions.shape[0]
+    piece_corners, offset, slot, end = _trace(
+        flat, successor, junctions, exit_slot, exit_next, width
+    )
+    order = _toolkit_order(slot, end, n_junctions)
+    tips = np.empty((order.shape[0], 4), dtype=np.int64)
+    for i in range(order.shape[0]):
+        k, rev = order[i, 0], order[i, 1]
+        tips[i, 0], tips[i, 1] = end[k, rev], end[k, 1 - rev]
+        tips[i, 2], tips[i, 3] = slot[k, rev], slot[k, 1 - rev]
+    members, member_bounds = _jordan_walk(tips, n_junctions)
+    n_curves = member_bounds.shape[0] - 1
+    corners = np.empty(piece_corners.shape[0], dtype=np.int64)
+    bounds = np.zeros(n_curves + 1, dtype=np.int64)
+    flip = np.zeros(n_curves, dtype=np.bool_)
+    n = 0
+    for c in range(n_curves):
+        for t in range(member_bounds[c], member_bounds[c + 1]):
+            i, junction = members[t, 0], members[t, 1]
+            k = order[i, 0]
+            # the toolkit piece runs against piece k if taken from its head; the curve takes
+            # it backwards from its end
+            backwards = (order[i, 1] == 1) != (tips[i, 0] != junction)
+            lo, hi = offset[k], offset[k + 1]
+            skip = 0 if t == member_bounds[c] else 1
+            if backwards:
+                for u in range(hi - 1 - skip, lo - 1, -1):
+                    corners[n] = piece_corners[u]
+                    n += 1
+            else:
+                for u in range(lo + skip, hi):
+                    corners[n] = piece_corners[u]
+                    n += 1
+        bounds[c + 1] = n
+        # polycont reverses it unless its first step, out of its start junction j, has the
+        # object on the right (temporal._reversed_by_toolkit)
+        j, second = members[member_bounds[c], 1], corners[bounds[c] + 1]
+        flip[c] = exit_next[j, 0] != second and exit_next[j, 1] != second
+    return piece_corners, corners[:n], bounds, flip
 
 
 # --- polyline simplification ------------------------------------------------------------------
@@ -389,11 +619,11 @@ def _trace_back(acc, glo, ghi) -> np.ndarray:
 
 
 @njit(**_JIT)
-def best_path(cells, ox: int, oy: int, acc, glo, ghi) -> tuple[np.ndarray, float]:
-    """The cheapest path of the matrix rolled by (ox, oy) and its cost, found within a bound
-    that doubles past the smallest cost that exceeded it until the last cell is reached."""
+def best_path(cells, ox: int, oy: int, acc, glo, ghi, bound: float) -> tuple[np.ndarray, float]:
+    """The cheapest path of the matrix rolled by (ox, oy) and its cost, found within
+    ``bound``, which doubles past the smallest cost that exceeded it until the last cell is
+    reached."""
     row_cost = np.empty(acc.shape[1])
-    bound = 1.0
     while True:
         total = _bounded_costs(cells, ox, oy, bound, acc, glo, ghi, row_cost)
         if total >= 0:
@@ -404,13 +634,39 @@ def best_path(cells, ox: int, oy: int, acc, glo, ghi) -> tuple[np.ndarray, float
             bound = 2.0 * -total
 
 
+@njit(**_JIT)
+def rerooted_cost(cells, path, k: int, ox: int, oy: int) -> float:
+    """Cost, in the matrix rolled by (ox, oy) = cell ``path[k]`` + (1, 1), of the first pass's
+    path (``path``, from the last cell back to (0, 0)) re-rooted after its cell k: the part
+    after it, the wrap-around (a diagonal step), the part up to it, each cell clamped to
+    rows and columns ≥ 0 (the first one or two steps). It is a path of the second pass, so
+    its cost, summed in path order as the search sums, bounds the second pass's optimum
+    from above: a search within it needs no second try."""
+    out = cells[3]
+    n1, n2 = out.shape
+    total, px, py = 0.0, 0, 0
+    for t in range(k + path.shape[0]):
+        u = k - 1 - t if t < k else path.shape[0] - 1 - (t - k)
+        wrap = t >= k
+        x = max(path[u, 0] - ox + (n1 if wrap else 0), 0)
+        y = max(path[u, 1] - oy + (n2 if wrap else 0), 0)
+        if x == px and y == py:
+            continue
+        r, c = (x + ox) % n1, (y + oy) % n2
+        _ensure(cells, r, c, c + 1)
+        total += out[r, c]
+        px, py = x, y
+    return total
+
+
 # --- entry points used by temporal.py -------------------------------------------------------
 def shape_contexts(points: np.ndarray, edges: np.ndarray, width: float) -> np.ndarray:
     """``temporal.shape_contexts``: the same counts (the mean distance is numpy's, from the
     same distance matrix, so it is the same to the bit)."""
-    p = np.ascontiguousarray(points, dtype=np.float32).astype(np.float64)
-    dist = distances(p)
-    return histograms(p, dist, float(np.mean(dist)), edges, width)
+    p = np.asarray(points, dtype=np.float32).astype(np.float64)
+    x, y = np.ascontiguousarray(p[:, 0]), np.ascontiguousarray(p[:, 1])
+    dist = distances(x, y)
+    return histograms(x, y, dist, float(np.mean(dist)), edges, width)
 
 
 def matched_pairs(hist1: np.ndarray, hist2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -429,9 +685,10 @@ def matched_pairs(hist1: np.ndarray, hist2: np.ndarray) -> tuple[np.ndarray, np.
     cells = (a, bt, qb, cost, computed_lo, computed_hi, np.empty((2, n2)), qsum)
     acc = np.empty((n1, n2))
     lo, hi = np.empty(n1, dtype=np.int64), np.empty(n1, dtype=np.int64)
-    path, _ = best_path(cells, 0, 0, acc, lo, hi)
+    path, _ = best_path(cells, 0, 0, acc, lo, hi, 1.0)
     k = int(np.argmin(cost[path[:-1, 0], path[:-1, 1]]))
     sx, sy = int(path[k, 0]) + 1, int(path[k, 1]) + 1
-    pairs, _ = best_path(cells, sx, sy, acc, lo, hi)
+    bound = rerooted_cost(cells, path, k, sx, sy)
+    pairs, _ = best_path(cells, sx, sy, acc, lo, hi, bound)
     pairs = np.stack([(pairs[:, 0] + sx) % n1, (pairs[:, 1] + sy) % n2], axis=1)
     return pairs, cost
