@@ -1,7 +1,7 @@
 """The LVOS golden set's data: synthetic LVOS videos with crafted edge cases, rebuilt from seeds.
 
 Shared by tests/test_lvos.py (which compares vosbench with the recorded official numbers) and
-tools/lvos_golden.py (which runs the official evaluator on the same data to record them).
+tools/parity/lvos_golden.py (which runs the official evaluator on the same data to record them).
 
 Edge cases: objects that start late (their own ranges), an object that leaves and re-enters
 (ground truth empty in the middle of its range), non-contiguous ids listed out of order in the

@@ -1,5 +1,5 @@
 """LVOS: the loader and its errors, the rules against the official evaluator's recorded numbers
-(tests/golden/lvos, recorded by tools/lvos_golden.py from lvos-evaluation), the runner on the
+(tests/golden/lvos, recorded by tools/parity/lvos_golden.py from lvos-evaluation), the runner on the
 layout and `vosbench synth --layout lvos`."""
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ Two cases: ``noisy`` (tests/lvos_cases.py's predictions) and ``first-frame`` (wh
 ``vosbench run --method first-frame --dataset lvos`` writes, so the official evaluator is shown
 to read the runner's output). Usage::
 
-    python tools/lvos_golden.py --official /path/to/lvos-evaluation --python VENV/bin/python
+    python tools/parity/lvos_golden.py --official /path/to/lvos-evaluation --python VENV/bin/python
 """
 
 from __future__ import annotations
