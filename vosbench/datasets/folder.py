@@ -43,11 +43,14 @@ def index_files(folder: Path, extensions: Seq[str]) -> dict[str, Path]:
     if not folder.is_dir():
         return {}
     rank = {ext.lower(): i for i, ext in enumerate(extensions)}
-    files = [
-        p
-        for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.suffix[1:].lower() in rank
-    ]
+    with os.scandir(folder) as entries:  # the entry's type comes with the listing: no stat each
+        files = [
+            folder / entry.name
+            for entry in entries
+            if not entry.name.startswith(".")
+            and Path(entry.name).suffix[1:].lower() in rank
+            and entry.is_file()
+        ]
     refuse_unsafe_entries(folder, [p.stem for p in files], "frame")
     files.sort(key=lambda p: (p.stem, rank[p.suffix[1:].lower()], p.name))
     table: dict[str, Path] = {}

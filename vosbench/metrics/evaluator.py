@@ -43,7 +43,6 @@ from vosbench.metrics.boundary import (
     seg2bmap,
 )
 from vosbench.metrics.statistics import DECAY_MODES, Statistics, db_statistics, mean_only
-from vosbench.parallel import process_pool
 
 EXTRA_ID_POLICIES = ("error", "ignore")
 
@@ -841,6 +840,8 @@ def _run_all(
                 )
             )
     else:
+        from vosbench.parallel import process_pool  # multiprocessing only where it is used
+
         longest_first = sorted(sequences, key=lambda s: -len(s.annotated))
         with process_pool(min(workers, len(sequences))) as pool:
             pending = {
