@@ -840,7 +840,7 @@ def _run_all(
                 )
             )
     else:
-        from vosbench.parallel import process_pool  # multiprocessing only where it is used
+        from vosbench.parallel import process_pool  # the pool module loads only for -j > 1
 
         longest_first = sorted(sequences, key=lambda s: -len(s.annotated))
         with process_pool(min(workers, len(sequences))) as pool:
