@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -76,19 +78,19 @@ def test_exact_decay_and_the_long_object(cases):
 
 
 @pytest.mark.slow
-def test_runner_output_is_what_the_official_evaluator_read(cases, tmp_path, capsys):
+@pytest.mark.parametrize("method", ["first-frame", "flow"])
+def test_runner_output_is_what_the_official_evaluator_read(method, cases, tmp_path, capsys):
+    """Both baselines run on the layout; the official evaluator scored the same masks."""
     gt, _ = cases
     run = tmp_path / "run"
-    args = ["run", "--method", "first-frame", "--dataset", "lvos", "--root", str(gt)]
+    args = ["run", "--method", method, "--dataset", "lvos", "--root", str(gt)]
     assert main([*args, "--device", "cpu", "--output", str(run), "-j", "1"]) == 0
     capsys.readouterr()
     csv = (run / f"global_results-{SPLIT}.csv").read_text()
-    assert csv == golden("first-frame")["csv"][f"global_results-{SPLIT}.csv"]
+    assert csv == golden(method)["csv"][f"global_results-{SPLIT}.csv"]
     dataset = load_dataset("lvos", gt, SPLIT)
     protocol = Protocol.for_dataset(dataset, decay_mode="compat")
-    check_against(
-        evaluate(dataset, run / "masks", protocol, workers=1), golden("first-frame"), tmp_path
-    )
+    check_against(evaluate(dataset, run / "masks", protocol, workers=1), golden(method), tmp_path)
 
 
 def test_variance_measure_rounds_before_the_root():
@@ -159,3 +161,28 @@ def test_missing_files(small, capsys):
     path.unlink()
     assert main(["validate", "--dataset", "lvos", "--root", str(small)]) != 0
     assert "LVOS meta file not found" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_eval_loads_only_what_scoring_needs(cases, tmp_path):
+    """`vosbench eval -j 1` of LVOS masks: no Pillow (PNG masks have their own decoder), no
+    multiprocessing, no tqdm off a terminal, no numba kernels; its numbers are still the
+    official ones."""
+    gt, pred = cases
+    out = tmp_path / "out"
+    script = (
+        "import sys\n"
+        "from vosbench.cli import main\n"
+        f"code = main(['eval', {str(pred)!r}, '--dataset', 'lvos', '--root', {str(gt)!r}, "
+        f"'-j', '1', '-q', '-o', {str(out)!r}])\n"
+        "heavy = ('PIL', 'multiprocessing', 'tqdm', 'numba', 'vosbench.metrics.temporal_kernels')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    name = f"global_results-{SPLIT}.csv"
+    assert (out / name).read_text() == golden("noisy")["csv"][name]

@@ -1416,6 +1416,8 @@ class _progress:
         self.total, self.unit, self.bar = total, unit, None
 
     def __enter__(self):
+        if not _is_terminal(sys.stderr):  # what tqdm's disable=None decides, without importing it
+            return self
         from tqdm import tqdm
 
         self.bar = tqdm(
@@ -1423,8 +1425,19 @@ class _progress:
         )
         return self.bar
 
+    def update(self, _count: int = 1) -> None:
+        """The silent bar's step."""
+
     def __exit__(self, *exc) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # a closed or replaced stream
+        return False
 
 
 def main(argv: Seq[str] | None = None) -> int:

@@ -6,9 +6,9 @@ path of a checkout. It runs unchanged, in a subprocess, as its own ``evaluation_
 ``unseen_videos.txt`` (the script reads the list from its working folder). Its full-precision
 numbers are read from the script's globals after it ran; its two CSVs are copied as written.
 
-Two cases: ``noisy`` (tests/lvos_cases.py's predictions) and ``first-frame`` (what
-``vosbench run --method first-frame --dataset lvos`` writes, so the official evaluator is shown
-to read the runner's output). Usage::
+Three cases: ``noisy`` (tests/lvos_cases.py's predictions), ``first-frame`` and ``flow`` (what
+``vosbench run --method first-frame|flow --dataset lvos`` writes, so the official evaluator is
+shown to read the runner's output of both baselines). Usage::
 
     python tools/parity/lvos_golden.py --official /path/to/lvos-evaluation --python VENV/bin/python
 """
@@ -73,16 +73,17 @@ def run_official(
     return record
 
 
-def first_frame_run(gt: Path, work: Path) -> Path:
+def baseline_run(method: str, gt: Path, work: Path) -> Path:
+    """The masks ``vosbench run --method METHOD`` writes on the cases (not scored by it)."""
     from vosbench.cli import main
 
-    run = work / "run"
+    run = work / f"run-{method}"
     code = main(
-        ["run", "--method", "first-frame", "--dataset", "lvos", "--root", str(gt), "--device",
+        ["run", "--method", method, "--dataset", "lvos", "--root", str(gt), "--device",
          "cpu", "--output", str(run), "--no-eval"]
     )  # fmt: skip
     if code != 0:
-        raise SystemExit("vosbench run failed")
+        raise SystemExit(f"vosbench run --method {method} failed")
     return run / "masks"
 
 
@@ -105,7 +106,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         gt, pred = lvos_cases.build(work / "data")
-        cases = {"noisy": pred, "first-frame": first_frame_run(gt, work)}
+        cases = {"noisy": pred}
+        cases.update({method: baseline_run(method, gt, work) for method in ("first-frame", "flow")})
         args.out.mkdir(parents=True, exist_ok=True)
         for name, results in cases.items():
             record = run_official(

@@ -43,16 +43,19 @@ def index_files(folder: Path, extensions: Seq[str]) -> dict[str, Path]:
     if not folder.is_dir():
         return {}
     rank = {ext.lower(): i for i, ext in enumerate(extensions)}
-    files = [
-        p
-        for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.suffix[1:].lower() in rank
-    ]
-    refuse_unsafe_entries(folder, [p.stem for p in files], "frame")
-    files.sort(key=lambda p: (p.stem, rank[p.suffix[1:].lower()], p.name))
+    files: list[tuple[str, int, str]] = []  # (stem, rank of the extension, name)
+    with os.scandir(folder) as entries:  # the entry's type comes with the listing: no stat each
+        for entry in entries:
+            stem, suffix = os.path.splitext(entry.name)  # as Path.stem / Path.suffix split
+            ext = suffix[1:].lower()
+            if not entry.name.startswith(".") and ext in rank and entry.is_file():
+                files.append((stem, rank[ext], entry.name))
+    refuse_unsafe_entries(folder, [stem for stem, _, _ in files], "frame")
+    files.sort()
     table: dict[str, Path] = {}
-    for path in files:
-        table.setdefault(path.stem, path)
+    for stem, _, name in files:
+        if stem not in table:
+            table[stem] = folder / name
     return table
 
 

@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from vosbench.errors import MaskFormatError, Problem
 from vosbench.io.atomic import atomic_write_bytes
@@ -98,6 +97,8 @@ def _mask_format(path: Path, data: bytes) -> str:
 
 def _decode_with_pillow(path: Path, data: bytes, limit: int) -> tuple[str, np.ndarray]:
     """(mode, pixels) through Pillow, refusing a declared size above ``limit`` before decoding."""
+    from PIL import Image
+
     with _image_errors(path), Image.open(io.BytesIO(data)) as image:
         check_pixels(path, image.size, limit)
         return image.mode, np.asarray(image)
@@ -105,7 +106,13 @@ def _decode_with_pillow(path: Path, data: bytes, limit: int) -> tuple[str, np.nd
 
 @contextmanager
 def _image_errors(path: Path) -> Iterator[None]:
-    """Pillow's exceptions, bomb checks included, as a MaskFormatError naming ``path``."""
+    """Pillow's exceptions, bomb checks included, as a MaskFormatError naming ``path``.
+
+    Pillow is imported where it is used: the usual PNG mask never reaches it (the built-in
+    decoder reads it), and importing it costs a command that only scores masks.
+    """
+    from PIL import Image, UnidentifiedImageError
+
     try:
         yield
     except FileNotFoundError:
@@ -182,6 +189,8 @@ def encode_mask(labels: np.ndarray, palette: np.ndarray = DAVIS_PALETTE) -> byte
             raise ValueError("label values must lie in 0..255")
         labels = labels.astype(np.uint8)
     labels = np.ascontiguousarray(labels)
+    from PIL import Image
+
     image = Image.frombytes("P", (labels.shape[1], labels.shape[0]), labels.tobytes())
     image.putpalette(np.asarray(palette, dtype=np.uint8).reshape(-1).tolist())
     buffer = io.BytesIO()
@@ -212,5 +221,7 @@ def read_frame(path: PathLike, *, max_pixels: int | None = None) -> np.ndarray:
 
 def _frame_size(path: Path) -> tuple[int, int]:
     """(width, height) from the image header; Pillow reads headers without decoding pixels."""
+    from PIL import Image
+
     with _image_errors(path), Image.open(path) as image:
         return image.size

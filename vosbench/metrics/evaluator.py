@@ -43,7 +43,6 @@ from vosbench.metrics.boundary import (
     seg2bmap,
 )
 from vosbench.metrics.statistics import DECAY_MODES, Statistics, db_statistics, mean_only
-from vosbench.parallel import process_pool
 
 EXTRA_ID_POLICIES = ("error", "ignore")
 
@@ -468,14 +467,14 @@ def _score_semisupervised(scorer: _Scorer) -> None:
     for stem, gt, pred, indices in scorer.frames():
         if pred.ndim == 2:
             top = int(pred.max()) if pred.size else 0
-            pred, problem = _check_ids(
-                pred, scorer.top_id, scorer.prediction_file(stem), scorer.protocol.extra_ids
-            )
-            if problem:
-                scorer.fail(ExtraObjectError(problem))
-                continue
-            if top > scorer.top_id and not dropped:
-                dropped = f"{stem}.png (up to id {top})"
+            if top > scorer.top_id:  # the file is named only then (finding it costs a path)
+                pred, problem = _check_ids(
+                    pred, scorer.top_id, scorer.prediction_file(stem), scorer.protocol.extra_ids
+                )
+                if problem:
+                    scorer.fail(ExtraObjectError(problem))
+                    continue
+                dropped = dropped or f"{stem}.png (up to id {top})"
             if gt.ndim == 2:
                 identical = identical and np.array_equal(pred, gt)
         radius = radius or boundary_radius(gt.shape[-2:], scorer.protocol.bound_th)
@@ -841,6 +840,8 @@ def _run_all(
                 )
             )
     else:
+        from vosbench.parallel import process_pool  # the pool module loads only for -j > 1
+
         longest_first = sorted(sequences, key=lambda s: -len(s.annotated))
         with process_pool(min(workers, len(sequences))) as pool:
             pending = {
