@@ -463,3 +463,11 @@ def test_object_first_seen_on_the_last_annotated_frame(tmp_path):
     run("first-frame", data, settings=FAST, output=tmp_path / "run")
     result = evaluate_holdout(data, tmp_path / "run" / "masks")
     assert [o.object_id for o in result.objects] == [1, 2]
+
+
+def test_the_catalogue_lists_the_splits_the_loader_reads():
+    """The catalogue keeps its own copy (it must not import the loader): the two must agree."""
+    from vosbench.datasets import YOUTUBE_VOS_SPLITS
+    from vosbench.datasets.youtube_vos import SPLITS
+
+    assert sorted(YOUTUBE_VOS_SPLITS) == sorted(SPLITS)

@@ -92,23 +92,26 @@ DATASETS.register(
     default_task="semi-supervised",
 )
 
+# Both YouTube-VOS releases share one layout, hence one split list (listed here, not imported from
+# the loader, so that the catalogue loads no loader module).
+YOUTUBE_VOS_SPLITS = (
+    "valid",
+    "test",
+    "train",
+    "valid_all_frames",
+    "test_all_frames",
+    "train_all_frames",
+    "holdout",
+    "holdout_all_frames",
+    "train_rest",
+)
 DATASETS.register(
     "youtube-vos",
     "vosbench.datasets.youtube_vos:load_youtube_vos_2019",
     aliases=("youtube-vos-2019", "ytvos"),
     description="YouTube-VOS 2019: meta.json, annotations every 5th frame, objects that appear "
     "late; valid/test scored by the CodaLab server (vosbench submission), holdout locally",
-    splits=(
-        "valid",
-        "test",
-        "train",
-        "valid_all_frames",
-        "test_all_frames",
-        "train_all_frames",
-        "holdout",
-        "holdout_all_frames",
-        "train_rest",
-    ),
+    splits=YOUTUBE_VOS_SPLITS,
     default_split="valid",
     default_task="semi-supervised",
     rules="vosbench.benchmarks.youtube_vos:YOUTUBE_VOS_RULES",
@@ -119,17 +122,7 @@ DATASETS.register(
     "vosbench.datasets.youtube_vos:load_youtube_vos_2018",
     aliases=("ytvos-2018",),
     description="YouTube-VOS 2018: the 2019 layout and rules, the 2018 videos",
-    splits=(
-        "valid",
-        "test",
-        "train",
-        "valid_all_frames",
-        "test_all_frames",
-        "train_all_frames",
-        "holdout",
-        "holdout_all_frames",
-        "train_rest",
-    ),
+    splits=YOUTUBE_VOS_SPLITS,
     default_split="valid",
     default_task="semi-supervised",
     rules="vosbench.benchmarks.youtube_vos:YOUTUBE_VOS_RULES",
