@@ -35,21 +35,11 @@ from vosbench.report import compare
 from vosbench.report.tables import to_markdown
 from vosbench.results import RUN_FORMAT, RunLocks, RunStore, dataset_spec, evaluate_run
 from vosbench.results.speed import exclusivity_note
-from vosbench.weights.cards import Reference
+from vosbench.weights.cards import METRICS, Reference
 
 ROOT_ENV_PREFIX = "VOSBENCH_ROOT_"
 """``VOSBENCH_ROOT_DAVIS2016=/data/DAVIS-2016``: a dataset's root when ``--root`` names none."""
-METRIC_ORDER = (
-    "J&F-Mean",
-    "J-Mean",
-    "J-Recall",
-    "J-Decay",
-    "F-Mean",
-    "F-Recall",
-    "F-Decay",
-    "T-Mean",
-    "mIoU",
-)
+METRIC_ORDER = METRICS  # the accuracy measures a weight card may cite, in table order
 SPEED_ORDER = ("FPS", "ms/frame")
 MAX_OFFICIAL_FILES = 200_000
 """Bound on the files read from an official result archive (DAVIS-2017 val has ~2,000 frames)."""
