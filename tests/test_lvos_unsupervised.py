@@ -223,7 +223,7 @@ def test_task_errors(cases, tmp_path, capsys):
     saved = listed.read_text()
     listed.unlink()
     try:
-        with pytest.raises(DatasetError, match="unsupervised_videos.txt not found"):
+        with pytest.raises(DatasetError, match="unsupervised_videos.txt not found: the list"):
             load_dataset("lvos", gt, SPLIT, task="unsupervised-single")
         assert load_dataset("lvos", gt, SPLIT, task="unsupervised").names[-1] == "long-000"
     finally:

@@ -218,7 +218,8 @@ def write_synthetic(
     """A synthetic LVOS split under ``out_dir/<split>``: every frame as JPEG, annotations on
     every 5th frame, ``<split>_meta.json`` with each object's range (from its first to its last
     visible 5th frame; objects visible on fewer than 3 are left out of the meta file, as are
-    their prompts), and ``unseen_videos.txt`` listing every ``unseen_every``-th video."""
+    their prompts), ``unseen_videos.txt`` listing every ``unseen_every``-th video and
+    ``unsupervised_videos.txt`` (the unsupervised-single task's videos) listing every video."""
     from vosbench.datasets.synthetic import resolve_config, synthetic_dataset
 
     config = resolve_config(config_or_preset)
@@ -233,6 +234,7 @@ def write_synthetic(
     _write_text(folder / f"{split}_meta.json", json.dumps({"videos": videos}, indent=1) + "\n")
     unseen = [name for i, name in enumerate(dataset.names) if unseen_every and i % unseen_every]
     _write_text(folder / "unseen_videos.txt", "".join(f"{name}\n" for name in unseen))
+    _write_text(folder / "unsupervised_videos.txt", "".join(f"{n}\n" for n in dataset.names))
     return out
 
 

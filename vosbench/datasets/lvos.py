@@ -114,7 +114,7 @@ def load_lvos(
     listed = sorted(videos)  # the official evaluator walks the videos in sorted order
     info_list: dict[str, str] = {}
     if task == "unsupervised-single":
-        list_path = _list_file(folder, base, unsupervised, UNSUPERVISED_FILE, "unsupervised")
+        list_path = _list_file(folder, base, unsupervised, UNSUPERVISED_FILE)
         listed = _single_task_videos(list_path, videos, meta_path)
         info_list["unsupervised_list"] = _shown(list_path, base)
     unseen_names = _unseen(folder, base, unseen, split)
@@ -234,14 +234,15 @@ def _find_list(folder: Path, base: Path, given: Any, name: str) -> tuple[Path, P
     return candidates[0], next((c for c in candidates if c.is_file()), None)
 
 
-def _list_file(folder: Path, base: Path, given: Any, name: str, option: str) -> Path:
+def _list_file(folder: Path, base: Path, given: Any, name: str) -> Path:
     first, path = _find_list(folder, base, given, name)
     if path is None:
         raise DatasetError(
             Problem(
                 first,
-                f"{name} not found: LVOS's {option} list; put the official {name} (github "
-                f"LingyiHongfd/lvos-evaluation) here, or pass {option}=PATH",
+                f"{name} not found: the list of the videos LVOS's unsupervised-single task "
+                f"scores; put the official {name} (github LingyiHongfd/lvos-evaluation) here, "
+                "or pass unsupervised=PATH",
                 "missing",
             )
         )
