@@ -273,3 +273,21 @@ def test_extra_ids_policy_in_the_davis_unsupervised_task(tmp_path):
     result = evaluate(dataset, tmp_path / "pred", protocol, workers=1)
     assert result.global_metrics()["J-Mean"] == 1.0 and not protocol.official
     assert any("proposal ids above 20 were dropped" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("task", ["unsupervised", "unsupervised-single"])
+def test_a_range_of_one_frame_reads_nothing_and_scores_zero(tmp_path, task):
+    root = tmp_path / "lvos"
+    assert main(["synth", str(root), "--preset", "small", "--layout", "lvos"]) == 0
+    meta_path = root / SPLIT / f"{SPLIT}_meta.json"
+    meta = json.loads(meta_path.read_text())
+    video = next(iter(meta["videos"]))
+    one = {"frame_range": {"start": "00000005", "end": "00000005", "frame_nums": 1}}
+    meta["videos"] = {video: {"objects": {"1": one}}}
+    meta_path.write_text(json.dumps(meta))
+    dataset = load_dataset("lvos", root, task=task)
+    (tmp_path / "pred").mkdir()  # no frame is read: no prediction file is needed
+    result = evaluate(dataset, tmp_path / "pred", workers=1)
+    [obj] = result.objects
+    assert obj.frames == ("00000005",) and obj.j.tolist() == obj.f.tolist() == [0.0]
+    assert result.warnings == [] and result.global_metrics()["J-seen-Mean"] == 0.0

@@ -526,6 +526,8 @@ def _score_semisupervised(scorer: _Scorer) -> None:
             f"{name}: prediction ids above the ground truth's {scorer.top_id} object(s) were "
             f"dropped, first in {dropped}"
         )
+    if not scorer.stems:  # nothing read (LVOS's one-frame ranges): nothing to warn about
+        return
     if identical:
         scorer.result.warnings.append(
             f"{name}: predictions are identical to the ground truth "
