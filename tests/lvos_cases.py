@@ -95,3 +95,121 @@ def _leave_and_return(folder: Path, meta: dict, video: str) -> None:
         labels = read_mask(path).copy()
         labels[labels == int(key)] = 0
         write_mask(path, labels)
+
+
+# --------------------------------------------------------------------------------------------
+# The unsupervised tasks
+
+# The unsupervised-single task's list: out of sorted order, a video the meta file lacks (left
+# out), one unseen video and three seen ones; case-001 is not listed.
+SINGLE_LIST = ("case-003", "case-000", "ghost-000", "long-000", "case-002")
+
+
+def build_unsupervised(out: Path) -> tuple[Path, dict[str, Path]]:
+    """The unsupervised cases: the ground truth of :func:`build` (under ``out/gt``) with a void
+    band across case-000 (void is background in LVOS's unsupervised scoring) and two short
+    objects in case-003 (id 4 on 2 frames, id 6 on 1: too short for the semi-supervised rule,
+    scored in the unsupervised tasks), plus ``unsupervised_videos.txt``.
+
+    Predictions (every 5th frame, the frames the official evaluator reads):
+
+    * ``multiple``: proposal id maps. case-000: more proposals than objects (ids permuted,
+      object 2 split in two, a blob that matches nothing, a proposal over the void band);
+      case-001: fewer (one proposal for two objects); case-002: proposals 1 and 2 for its two
+      objects, but the object that leaves and returns is best matched by an absent id (an
+      empty proposal, from the 20 the official weighs; DAVIS's rule would weigh only 2);
+      case-003: non-contiguous ids (a blob that matches nothing, then 3, 4, 5, 6); long-000:
+      id 2 only.
+    * ``multiple-extra``: the same plus ids 21 and 255 on background pixels, which the
+      official evaluator drops (vosbench: an error unless ``extra_ids="ignore"``).
+    * ``single``: one foreground mask per frame in the encodings the official reads: 0/255
+      (case-000, one frame all 255, one all 0), a grey map of many values thresholded at 127
+      (case-002), an id map of several objects, which reads as empty (case-003), 0/1
+      (long-000).
+    """
+    gt, _ = build(out)
+    folder = gt / SPLIT
+    meta_path = folder / f"{SPLIT}_meta.json"
+    meta = json.loads(meta_path.read_text())
+    for path in sorted((folder / "Annotations" / "case-000").iterdir()):
+        labels = read_mask(path).copy()
+        labels[20:24, :] = 255
+        write_mask(path, labels)
+    for stem, ids in (("00000040", (4,)), ("00000045", (4, 6))):
+        path = folder / "Annotations" / "case-003" / f"{stem}.png"
+        labels = read_mask(path).copy()
+        for object_id in ids:
+            row = 2 + 8 * (object_id - 4)
+            labels[row : row + 6, 70:78] = object_id
+        write_mask(path, labels)
+    objects = meta["videos"]["case-003"]["objects"]
+    objects["4"] = {"frame_range": {"start": "00000040", "end": "00000045", "frame_nums": 2}}
+    objects["6"] = {"frame_range": {"start": "00000045", "end": "00000045", "frame_nums": 1}}
+    meta_path.write_text(json.dumps(meta, indent=1) + "\n")
+    (folder / "unsupervised_videos.txt").write_text("".join(f"{n}\n" for n in SINGLE_LIST))
+    from vosbench.datasets.synthetic import predict_sequence
+
+    dataset = load_dataset("lvos", gt, SPLIT, task="unsupervised")
+    folders = {name: out / name for name in ("multiple", "multiple-extra", "single")}
+    for sequence in dataset:
+        stems = set(sequence.annotated)
+        for t, (stem, base) in enumerate(predict_sequence(sequence, seed=11)):
+            if stem not in stems:
+                continue
+            proposals = _proposals(sequence.name, base, t)
+            write_mask(folders["multiple"] / sequence.name / f"{stem}.png", proposals)
+            extra = proposals.copy()
+            if t % 10 == 0:
+                extra[-1, :3] = np.where(extra[-1, :3] == 0, 21, extra[-1, :3])
+                extra[0, -2:] = np.where(extra[0, -2:] == 0, 255, extra[0, -2:])
+            write_mask(folders["multiple-extra"] / sequence.name / f"{stem}.png", extra)
+            if sequence.name in SINGLE_LIST:
+                single = _foreground(sequence.name, base, t)
+                write_mask(folders["single"] / sequence.name / f"{stem}.png", single)
+    return gt, folders
+
+
+def _proposals(video: str, base: np.ndarray, t: int) -> np.ndarray:
+    """One frame's proposal id map, from the noisy per-object map ``base``."""
+    out = np.zeros_like(base)
+    if video == "case-000":
+        out[base == 1], out[base == 3] = 4, 7
+        cols = np.arange(base.shape[1])[None, :]
+        out[(base == 2) & (cols < 40)], out[(base == 2) & (cols >= 40)] = 2, 3
+        out[40:46, 2:12] = 1  # matches nothing
+        out[20:24, 30:60] = np.where(out[20:24, 30:60] == 0, 9, out[20:24, 30:60])  # on void
+    elif video == "case-001":
+        out[base == 1] = 1  # object 5 has no proposal
+    elif video == "case-002":
+        out[base == 2] = 1
+        out[base == 1] = 2
+        out[2:10, 2 + t // 5 : 12 + t // 5] = 2  # a false positive while object 1 is away
+    elif video == "case-003":
+        out[44:47, 0:6] = 1  # matches nothing
+        for object_id, proposal in ((1, 3), (2, 4), (3, 5)):
+            out[base == object_id] = proposal
+        out[2:8, 69:77] = 6  # near object 4's square (frames 40 and 45)
+    else:
+        out[base == 1] = 2
+    return out
+
+
+def _foreground(video: str, base: np.ndarray, t: int) -> np.ndarray:
+    """One frame's unsupervised-single prediction, in the video's encoding."""
+    fg = base > 0
+    if video == "case-000":
+        if t == 25:
+            return np.full_like(base, 255)
+        if t == 30:
+            return np.zeros_like(base)
+        return np.where(fg, 255, 0).astype(np.uint8)
+    if video == "case-002":
+        rows = np.arange(base.shape[0], dtype=np.uint8)[:, None]
+        grey = np.broadcast_to(rows * 2 + 30, base.shape).copy()  # 30 … 124: background
+        grey[fg] = 127 + (t % 3)  # 127 is already foreground
+        return grey
+    if video == "case-003":
+        labels = base.copy()
+        labels[0, 0], labels[0, 1] = 2, 3  # always three values or more: read as empty
+        return labels
+    return fg.astype(np.uint8)

@@ -436,6 +436,27 @@ def test_unsupervised_probabilities_become_proposal_ids(tmp_path):
         run("test-unsup", small(num_sequences=1), output=tmp_path / "x", settings=FAST)
 
 
+def test_unsupervised_run_on_lvos_is_scored_as_the_official_unsupervised_multiple(tmp_path):
+    """An unsupervised method on LVOS's own layout: every frame written, the proposals scored by
+    the LVOS rules (20 proposal rows, each object's last frame counted as 0)."""
+    from vosbench.benchmarks.lvos import write_synthetic
+
+    root = write_synthetic(tmp_path / "lvos", "small")
+    data = load_dataset("lvos", root, task="unsupervised")
+    settings = RunSettings(warmup_frames=0, io_workers=0)
+    result = run("test-unsup", data, output=tmp_path / "run", settings=settings)
+    sequence = data.sequences[0]
+    written = sorted(p.stem for p in (result.store.masks_dir / sequence.name).glob("*.png"))
+    assert written == list(sequence.frames)
+    evaluation = result.evaluation
+    assert evaluation.protocol.task == "unsupervised" and evaluation.rules.name == "lvos"
+    for obj in evaluation.objects:
+        assert obj.proposal_id in range(1, 21) and obj.j[-1] == obj.f[-1] == 0.0
+    with pytest.raises(ConfigError, match="pass --task unsupervised"):
+        run("test-unsup", load_dataset("lvos", root, task="unsupervised-single"),
+            output=tmp_path / "x", settings=FAST)  # fmt: skip
+
+
 # -- sharding -------------------------------------------------------------------------------
 def test_shards_split_longest_first_and_merge_in_one_folder(tmp_path):
     data = small(num_sequences=5)

@@ -14,8 +14,9 @@ from pathlib import Path
 import click
 
 from vosbench import __version__
+from vosbench.datasets.base import TASKS
 from vosbench.errors import VosbenchError
-from vosbench.runner.card import PRECISIONS, TASKS
+from vosbench.runner.card import PRECISIONS
 
 TASK_CHOICE = click.Choice(list(TASKS))
 INTERRUPTED = (
@@ -51,7 +52,12 @@ def _dataset_options(function=None, *, default: str | None = "synthetic"):
             click.option(
                 "--split", help="Split (default: the dataset's evaluation split, e.g. val)."
             ),
-            click.option("--task", type=TASK_CHOICE, help="Task (default: semi-supervised)."),
+            click.option(
+                "--task",
+                type=TASK_CHOICE,
+                help="Task (default: semi-supervised; unsupervised-single: LVOS's one "
+                "foreground mask per frame).",
+            ),
             click.option(
                 "--sequences",
                 "-s",

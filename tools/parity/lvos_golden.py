@@ -2,13 +2,16 @@
 
 The official evaluator (github LingyiHongfd/lvos-evaluation) is NOT part of vosbench: pass the
 path of a checkout. It runs unchanged, in a subprocess, as its own ``evaluation_method.py``
-(``--mp_nums 1``, semi-supervised), from a scratch folder holding the case's
-``unseen_videos.txt`` (the script reads the list from its working folder). Its full-precision
-numbers are read from the script's globals after it ran; its two CSVs are copied as written.
+(``--mp_nums 1``), from a scratch folder holding the case's ``unseen_videos.txt`` and
+``unsupervised_videos.txt`` (the script reads both lists from its working folder). Its
+full-precision numbers are read from the script's globals after it ran; its two CSVs are
+copied as written.
 
-Three cases: ``noisy`` (tests/lvos_cases.py's predictions), ``first-frame`` and ``flow`` (what
-``vosbench run --method first-frame|flow --dataset lvos`` writes, so the official evaluator is
-shown to read the runner's output of both baselines). Usage::
+Semi-supervised cases: ``noisy`` (tests/lvos_cases.py's predictions), ``first-frame`` and
+``flow`` (what ``vosbench run --method first-frame|flow --dataset lvos`` writes, so the
+official evaluator is shown to read the runner's output of both baselines). Unsupervised cases
+(``lvos_cases.build_unsupervised``): ``unsup-multiple`` and ``unsup-multiple-extra`` (task
+``unsupervised_multiple``), ``unsup-single`` (``unsupervised_single``). Usage::
 
     python tools/parity/lvos_golden.py --official /path/to/lvos-evaluation --python VENV/bin/python
 """
@@ -23,8 +26,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
+ROOT = Path(__file__).resolve().parents[2]  # the repository: tools/parity/<this file>
+sys.path.insert(0, str(ROOT / "tests"))
 
 DRIVER = r"""
 import json, runpy, sys
@@ -45,17 +48,27 @@ json.dump(record, open(out, "w"), indent=1)
 
 
 def run_official(
-    python: str, official: Path, gt: Path, results: Path, split: str, scratch: Path
+    python: str,
+    official: Path,
+    gt: Path,
+    results: Path,
+    split: str,
+    scratch: Path,
+    task: str = "semi-supervised",
 ) -> dict:
     for name in (f"global_results-{split}.csv", f"per-sequence_results-{split}.csv"):
         (results / name).unlink(missing_ok=True)  # it would reuse them instead of evaluating
     scratch.mkdir(parents=True, exist_ok=True)
     shutil.copy(gt / split / "unseen_videos.txt", scratch / "unseen_videos.txt")
-    (scratch / "unsupervised_videos.txt").write_text("")
+    listed = gt / split / "unsupervised_videos.txt"
+    if listed.is_file():
+        shutil.copy(listed, scratch / "unsupervised_videos.txt")
+    else:
+        (scratch / "unsupervised_videos.txt").write_text("")
     out = scratch / "record.json"
     args = [
         "--lvos_path", str(gt / split), "--set", split, "--mp_nums", "1",
-        "--task", "semi-supervised", "--results_path", str(results),
+        "--task", task, "--results_path", str(results),
     ]  # fmt: skip
     done = subprocess.run(
         [python, "-c", DRIVER, str(official.resolve()), str(out), *args],
@@ -66,6 +79,7 @@ def run_official(
     if done.returncode != 0:
         raise SystemExit(f"the official evaluator failed:\n{done.stdout}\n{done.stderr}")
     record = json.loads(out.read_text())
+    record["task"] = task
     record["csv"] = {
         name: (results / name).read_text()
         for name in (f"global_results-{split}.csv", f"per-sequence_results-{split}.csv")
@@ -96,7 +110,7 @@ def main() -> None:
         help="The interpreter for the official code (it needs numpy < 2: it stores 1-element "
         "arrays into array cells, an error under numpy 2)",
     )
-    parser.add_argument("--out", type=Path, default=HERE.parent / "tests" / "golden" / "lvos")
+    parser.add_argument("--out", type=Path, default=ROOT / "tests" / "golden" / "lvos")
     args = parser.parse_args()
     import lvos_cases
 
@@ -106,12 +120,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         gt, pred = lvos_cases.build(work / "data")
-        cases = {"noisy": pred}
-        cases.update({method: baseline_run(method, gt, work) for method in ("first-frame", "flow")})
+        cases = {"noisy": (gt, pred, "semi-supervised")}
+        for method in ("first-frame", "flow"):
+            cases[method] = (gt, baseline_run(method, gt, work), "semi-supervised")
+        unsup_gt, unsup = lvos_cases.build_unsupervised(work / "unsupervised")
+        for name, task in (
+            ("multiple", "unsupervised_multiple"),
+            ("multiple-extra", "unsupervised_multiple"),
+            ("single", "unsupervised_single"),
+        ):
+            cases[f"unsup-{name}"] = (unsup_gt, unsup[name], task)
         args.out.mkdir(parents=True, exist_ok=True)
-        for name, results in cases.items():
+        for name, (truth, results, task) in cases.items():
             record = run_official(
-                args.python, args.official, gt, results, lvos_cases.SPLIT, work / name
+                args.python, args.official, truth, results, lvos_cases.SPLIT, work / name, task
             )
             record["official_commit"] = commit
             (args.out / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")

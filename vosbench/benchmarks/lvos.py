@@ -1,10 +1,19 @@
 """LVOS v1 / v2 scored as github LingyiHongfd/lvos-evaluation (commit 25cb02d) scores them.
 
-Rules learnt from its ``lvos/evaluation.py``, ``lvos/utils.py`` and ``evaluation_method.py``
-(docs/benchmarks/lvos.md lists each with its quirk):
+Rules learnt from its ``lvos/evaluation.py``, ``lvos/results.py``, ``lvos/utils.py`` and
+``evaluation_method.py`` (docs/benchmarks/lvos.md lists each with its quirk):
 
-* each object is scored on its own range, every 5th frame ``start, start+5, …``, without the
-  range's first and last frame (``frame_nums - 2`` frames);
+* each object is scored on its own range, every 5th frame ``start, start+5, …``; in the
+  semi-supervised task without the range's first and last frame (``frame_nums - 2`` frames);
+  in the unsupervised tasks (official ``unsupervised_multiple`` = vosbench's ``unsupervised``,
+  ``unsupervised_single`` = ``unsupervised-single``) from its first frame on, the last one
+  (``end``) never read but counted with J = F = 0 (``frame_nums`` values, one of them 0);
+* ``unsupervised``: proposals 1 … 20 of an id map, all 20 weighed against the objects (an
+  absent id is an empty proposal, which may win), matched by the Hungarian assignment on
+  J&F, void as background; higher ids are dropped by the official code (an error here unless
+  ``--extra-ids ignore``); a video with more than 20 objects fails there (an error here);
+* ``unsupervised-single``: the videos of ``unsupervised_videos.txt``, one foreground mask per
+  frame (:func:`salient_mask`) scored against every object;
 * per object: J and F as DAVIS's, and V = sqrt(round(Σ(mean(JF) − JF)² / n, 4)) with
   JF = (J + F) / 2 per frame (the rounding to 4 places before the root is the official's);
 * seen / unseen: by the unseen-videos list; every global number is the mean of the seen and
@@ -28,7 +37,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vosbench.benchmarks.rules import BenchmarkRules, ScoredObject
-from vosbench.errors import ConfigError, DatasetError, Problem
+from vosbench.errors import ConfigError, DatasetError, MaskFormatError, Problem
+from vosbench.io.masks import read_mask, read_mask_bytes
 
 if TYPE_CHECKING:
     from vosbench.datasets.base import Sequence
@@ -67,14 +77,15 @@ def _mean(values: Seq[float]) -> float:
 class LVOSRules(BenchmarkRules):
     name = "lvos"
     description = (
-        "LVOS: each object on its own frame range, every 5th frame, first and last dropped; "
-        "global = mean of the seen and unseen averages, V = per-object J&F deviation"
+        "LVOS: each object on its own frame range, every 5th frame, first and last dropped "
+        "(unsupervised: the last counted as 0); global = mean of the seen and unseen averages, "
+        "V = per-object J&F deviation"
     )
     decay_compat = "lvos"
+    tasks = ("semi-supervised", "unsupervised", "unsupervised-single")
+    unsupervised_void = "background"
 
     def scored_objects(self, sequence: Sequence, protocol: Protocol) -> list[ScoredObject]:
-        if protocol.task != "semi-supervised":
-            raise ConfigError("vosbench scores LVOS in the semi-supervised task only")
         ranges = getattr(sequence, "ranges", None)
         if ranges is None:
             raise ConfigError(f"sequence {sequence.name!r} is not an LVOS sequence")
@@ -82,14 +93,32 @@ class LVOSRules(BenchmarkRules):
         objects = []
         for object_id, frames in ranges.items():
             stems = frames.stems()
-            scored = stems if protocol.all_frames else stems[1:-1]
-            objects.append(ScoredObject(int(object_id), scored, group))
+            unread: tuple[str, ...] = ()
+            if protocol.all_frames:
+                scored = stems
+            elif protocol.task == "semi-supervised":
+                scored = stems[1:-1]
+            else:  # the official arrays hold frame_nums values, range(start, end) fills one less
+                scored, unread = stems, stems[-1:]
+            objects.append(ScoredObject(int(object_id), scored, group, unread))
         return objects
 
     def frame_rule(self, protocol: Protocol) -> str:
         if protocol.all_frames:
             return "each object's whole frame range, every 5th frame"
-        return "each object's frame range, every 5th frame, first and last dropped"
+        if protocol.task == "semi-supervised":
+            return "each object's frame range, every 5th frame, first and last dropped"
+        return "each object's frame range, every 5th frame, the last counted as 0 unread"
+
+    def proposal_rows(self, top_id: int, objects: int, protocol: Protocol) -> int:
+        """Always the protocol's limit (20): the official matrix has a row per id 1 … 20."""
+        return protocol.max_proposals
+
+    def read_foreground(self, results_dir: Path, sequence: str, stem: str, digest: Any):
+        path = self.prediction_files(results_dir, sequence, stem, ())[0]
+        data = read_mask_bytes(path)
+        digest.update(data)
+        return salient_mask(read_mask(path, data=data), path)
 
     def global_metrics(self, result: EvaluationResult) -> dict[str, float]:
         """The official global table (full precision), then each other metric's mean."""
@@ -127,6 +156,33 @@ class LVOSRules(BenchmarkRules):
         }
 
 
+def salient_mask(labels: np.ndarray, path: Path | None = None) -> np.ndarray:
+    """The foreground of an ``unsupervised-single`` prediction, by the official
+    ``read_mask_salient`` rule: a mask of more than two values is thresholded at 127 (so an id
+    map of several objects reads as empty); one of two values must be 0/1 or 0/255 (the
+    non-zero one is foreground); one value: 0 is empty, 1 or 255 all foreground. Other
+    masks are an error (the official code raises on them)."""
+    present = np.flatnonzero(np.bincount(labels.ravel(), minlength=256))
+    if len(present) > 2:
+        return labels >= 127
+    values = tuple(int(v) for v in present)
+    if values == (0,):
+        return np.zeros(labels.shape, dtype=bool)
+    if values in ((1,), (255,)):
+        return np.ones(labels.shape, dtype=bool)
+    if values in ((0, 1), (0, 255)):
+        return labels == values[1]
+    raise MaskFormatError(
+        Problem(
+            path,
+            f"foreground mask of the values {list(values)}: LVOS's unsupervised-single task "
+            "reads 0/1 or 0/255 masks (or a grey map of more than two values, thresholded at "
+            "127)",
+            "format",
+        )
+    )
+
+
 def _official_table(objects: Seq[ObjectScores]) -> dict[str, float]:
     """The ten official numbers: each the mean of the seen and the unseen group's average."""
     means: dict[str, dict[str, float]] = {}
@@ -162,7 +218,8 @@ def write_synthetic(
     """A synthetic LVOS split under ``out_dir/<split>``: every frame as JPEG, annotations on
     every 5th frame, ``<split>_meta.json`` with each object's range (from its first to its last
     visible 5th frame; objects visible on fewer than 3 are left out of the meta file, as are
-    their prompts), and ``unseen_videos.txt`` listing every ``unseen_every``-th video."""
+    their prompts), ``unseen_videos.txt`` listing every ``unseen_every``-th video and
+    ``unsupervised_videos.txt`` (the unsupervised-single task's videos) listing every video."""
     from vosbench.datasets.synthetic import resolve_config, synthetic_dataset
 
     config = resolve_config(config_or_preset)
@@ -177,6 +234,7 @@ def write_synthetic(
     _write_text(folder / f"{split}_meta.json", json.dumps({"videos": videos}, indent=1) + "\n")
     unseen = [name for i, name in enumerate(dataset.names) if unseen_every and i % unseen_every]
     _write_text(folder / "unseen_videos.txt", "".join(f"{name}\n" for name in unseen))
+    _write_text(folder / "unsupervised_videos.txt", "".join(f"{n}\n" for n in dataset.names))
     return out
 
 

@@ -46,11 +46,23 @@ class ScoredObject:
         object_id: its id in the ground truth's id maps (and in the predictions).
         frames: the frame stems it is scored on, in frame order (may differ per object).
         group: the benchmark's group of the object (``seen`` / ``unseen``); ``""`` for none.
+        unread: stems of ``frames`` that count in its statistics with J = F = 0 but are never
+            read (LVOS's unsupervised tasks size an object's arrays for one frame more than
+            they read).
     """
 
     object_id: int
     frames: tuple[str, ...]
     group: str = ""
+    unread: tuple[str, ...] = ()
+
+    @property
+    def read_frames(self) -> tuple[str, ...]:
+        """The stems whose ground truth and prediction are read: ``frames`` less ``unread``."""
+        if not self.unread:
+            return self.frames
+        skip = set(self.unread)
+        return tuple(stem for stem in self.frames if stem not in skip)
 
 
 class BenchmarkRules:
@@ -66,7 +78,13 @@ class BenchmarkRules:
             reproduces the official evaluator's Decay, what ``--decay-compat`` selects.
         extra_ids: what the official evaluator does with prediction ids above the ground
             truth's (``error``: DAVIS refuses them; ``ignore``: dropped, as VOST's does), the
-            default of ``--extra-ids``.
+            default of ``--extra-ids``; in the unsupervised task, with proposal ids above the
+            protocol's limit.
+        tasks: the tasks the benchmark scores (:data:`vosbench.datasets.base.TASKS`);
+            ``unsupervised-single`` only where a benchmark defines it (LVOS).
+        unsupervised_void: the unsupervised task's void pixels (255 in the ground truth):
+            ``exclude`` them from J and F (DAVIS-2017's evaluator) or count them as
+            ``background`` (LVOS's).
     """
 
     name: str = "davis"
@@ -77,6 +95,8 @@ class BenchmarkRules:
     metrics: tuple[str, ...] = ()
     decay_compat: str = "davis2017"
     extra_ids: str = "error"
+    tasks: tuple[str, ...] = ("semi-supervised", "unsupervised")
+    unsupervised_void: str = "exclude"
 
     # -- what is scored -------------------------------------------------------------------
     def scored_objects(self, sequence: Sequence, protocol: Protocol) -> list[ScoredObject]:
@@ -123,6 +143,23 @@ class BenchmarkRules:
         digest.update(data)
         labels = read_mask(path, data=data)
         return (labels != 0).view(np.uint8) if binary else labels
+
+    def read_foreground(
+        self, results_dir: Path, sequence: str, stem: str, digest: Any
+    ) -> np.ndarray:
+        """The ``unsupervised-single`` task's prediction of frame ``stem``: one boolean (H, W)
+        foreground mask, its bytes added to ``digest``; every object of the frame is scored
+        against it. The default: any non-zero value is foreground."""
+        path = self.prediction_files(results_dir, sequence, stem, ())[0]
+        data = read_mask_bytes(path)
+        digest.update(data)
+        return read_mask(path, data=data) != 0
+
+    def proposal_rows(self, top_id: int, objects: int, protocol: Protocol) -> int:
+        """How many proposals the unsupervised matching weighs against the ``objects`` of a
+        sequence whose highest proposal id is ``top_id`` (absent ids are empty proposals).
+        DAVIS: ``max(top_id, objects)``, its evaluator pads the proposals to the objects."""
+        return max(top_id, objects)
 
     def object_result(self, scores: ObjectScores, sequence: Sequence) -> ObjectScores:
         """An object's scores as the benchmark counts them, from its values on every frame it

@@ -184,16 +184,28 @@ def load_dataset(
         name: catalogue name (see ``vosbench datasets``).
         root: dataset folder; required except for ``synthetic``.
         split: split name; defaults to the dataset's usual evaluation split.
-        task: ``semi-supervised`` (default) or ``unsupervised``.
+        task: ``semi-supervised`` (default), ``unsupervised`` or, where the benchmark's rules
+            score it (LVOS), ``unsupervised-single``.
         sequences: restrict to these sequence names; names outside the split or missing on
             disk are an error, and other missing sequences no longer matter.
         allow_missing: score the sequences present even though the split lists more
             (``Dataset.missing`` names the rest, ``Dataset.listed`` the whole split).
         options: loader-specific options (``resolution``, ``seed`` …).
     """
+    from vosbench.benchmarks import rules_for
+
     entry = DATASETS.entry(name)
     split = split or entry.info.get("default_split")
-    task = require_task(task or entry.info.get("default_task", "semi-supervised"))
+    task = require_task(task or entry.info.get("default_task", "semi-supervised"), TASKS)
+    tasks = rules_for(entry.name).tasks
+    if task not in tasks:
+        raise DatasetError(
+            Problem(
+                None,
+                f"dataset {entry.name!r} has no {task!r} task; choose one of {', '.join(tasks)}",
+                "config",
+            )
+        )
     dataset = entry.load()(root, split, task=task, **options)  # each loader checks its root
     if sequences:
         return dataset.select(sequences)

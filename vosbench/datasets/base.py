@@ -20,7 +20,11 @@ import numpy as np
 from vosbench.errors import DatasetError, Problem
 from vosbench.io import read_frame, read_mask
 
-TASKS = ("semi-supervised", "unsupervised")
+# ``unsupervised``: object proposals (an id map), matched to the ground truth's objects;
+# ``unsupervised-single``: one foreground mask per frame, scored against every object (LVOS's
+# ``unsupervised_single``). Most datasets have only the first two (COMMON_TASKS).
+TASKS = ("semi-supervised", "unsupervised", "unsupervised-single")
+COMMON_TASKS = TASKS[:2]
 
 # How stored annotation values become object ids (recorded in result metadata).
 MASK_RULES = {
@@ -31,11 +35,22 @@ MASK_RULES = {
 }
 
 
-def require_task(task: str) -> str:
-    """The task name, or a DatasetError (checked early: it selects annotation folders)."""
+def require_task(task: str, allowed: Seq[str] = COMMON_TASKS) -> str:
+    """The task name, or a DatasetError (checked early: it selects annotation folders).
+
+    ``allowed``: the tasks the caller reads (a loader: those of its dataset)."""
     if task not in TASKS:
         raise DatasetError(
             Problem(None, f"unknown task {task!r}; choose one of {', '.join(TASKS)}", "config")
+        )
+    if task not in allowed:
+        raise DatasetError(
+            Problem(
+                None,
+                f"the {task!r} task is not available for this dataset; choose one of "
+                f"{', '.join(allowed)}",
+                "config",
+            )
         )
     return task
 
@@ -211,7 +226,7 @@ class Dataset:
     Attributes:
         name: catalogue name (``davis2017``).
         split: split name (``val``).
-        task: ``semi-supervised`` or ``unsupervised``.
+        task: ``semi-supervised``, ``unsupervised`` or ``unsupervised-single`` (:data:`TASKS`).
         sequences: the sequences, in the split list's order.
         root: the folder it was read from (None for in-memory data).
         binary: single-object data; predictions are binarised with ``> 0`` (DAVIS-2016).
@@ -233,7 +248,7 @@ class Dataset:
     listed: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        require_task(self.task)
+        require_task(self.task, TASKS)
         self.listed = tuple(self.listed) or tuple(self.names)
 
     @property

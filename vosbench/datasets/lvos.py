@@ -8,10 +8,14 @@ Layout, as the official evaluator (github LingyiHongfd/lvos-evaluation) reads it
                                                           {"<id>": {"frame_range": {"start",
                                                           "end", "frame_nums"}}}}}}
     <root>/<split>/unseen_videos.txt                     the videos of the unseen group
+    <root>/<split>/unsupervised_videos.txt               the videos of the unsupervised-single
+                                                         task (that task only)
 
 ``root`` may also be the split folder itself (what the official ``--lvos_path`` names). An
 object is annotated on ``start, start+5, … end``: ``frame_nums`` such frames. A semi-supervised
-method is given each object's mask on its ``start`` frame (:meth:`LVOSSequence.prompts`).
+method is given each object's mask on its ``start`` frame (:meth:`LVOSSequence.prompts`). All
+three tasks read the same ``Annotations``; the ``unsupervised-single`` task scores only the
+videos of its list, in the list's order.
 Everything read from the files is checked here (names, ids, ranges against the frames on
 disk), so scoring never meets a malformed range.
 """
@@ -24,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vosbench.datasets.base import Dataset, FileSequence, decode_index
+from vosbench.datasets.base import TASKS, Dataset, FileSequence, decode_index, require_task
 from vosbench.datasets.folder import (
     IMAGE_EXTENSIONS,
     MASK_EXTENSIONS,
@@ -42,6 +46,7 @@ from vosbench.names import check_name
 SPLITS = ("valid", "test", "train")
 STEP = 5  # LVOS annotates every 5th frame
 UNSEEN_FILE = "unseen_videos.txt"
+UNSUPERVISED_FILE = "unsupervised_videos.txt"
 MAX_META_BYTES = 64 << 20
 STEM_DIGITS = 8
 
@@ -83,31 +88,35 @@ def load_lvos(
     *,
     task: str = "semi-supervised",
     unseen: Any = None,
+    unsupervised: Any = None,
 ) -> Dataset:
     """LVOS (v1 or v2: the same layout) ``split`` under ``root``.
 
     Args:
         root: the LVOS folder (holding ``valid/`` …) or one split's folder.
         split: ``valid`` (default), ``test`` or ``train``.
-        task: only ``semi-supervised`` is scored by vosbench (see docs/benchmarks/lvos.md).
+        task: ``semi-supervised`` (default), ``unsupervised`` (the official
+            ``unsupervised_multiple``) or ``unsupervised-single`` (``unsupervised_single``).
         unseen: the unseen-videos list (default: ``unseen_videos.txt`` in the split folder,
             then in ``root``); required for ``valid`` and ``test``, whose global numbers
             average the seen and unseen groups.
+        unsupervised: the ``unsupervised-single`` task's list of videos (default:
+            ``unsupervised_videos.txt`` in the split folder, then in ``root``); its videos
+            that the meta file lacks are left out, as the official evaluator does.
     """
     split = require_split(split, "lvos", SPLITS)
+    task = require_task(task, TASKS)
     base = dataset_root(root, "lvos")
     folder = base / split if (base / split).is_dir() else base
-    if task != "semi-supervised":
-        raise DatasetError(
-            Problem(
-                folder,
-                f"vosbench scores LVOS in the semi-supervised task only, not {task!r}",
-                "config",
-            )
-        )
     meta_path = _meta_file(folder, split)
-    videos = read_meta(meta_path)
+    # a range needs frames left once the semi-supervised rule drops its first and last
+    videos = read_meta(meta_path, min_frames=3 if task == "semi-supervised" else 1)
     listed = sorted(videos)  # the official evaluator walks the videos in sorted order
+    info_list: dict[str, str] = {}
+    if task == "unsupervised-single":
+        list_path = _list_file(folder, base, unsupervised, UNSUPERVISED_FILE)
+        listed = _single_task_videos(list_path, videos, meta_path)
+        info_list["unsupervised_list"] = _shown(list_path, base)
     unseen_names = _unseen(folder, base, unseen, split)
     images, annotations = folder / "JPEGImages", folder / "Annotations"
     present, problems = present_sequences(
@@ -127,6 +136,7 @@ def load_lvos(
         "image_folder": images.relative_to(base).as_posix(),
         "split_list": meta_path.relative_to(base).as_posix(),
         "unseen": sorted(unseen_names & set(listed)),
+        **info_list,
     }
     return Dataset(
         "lvos", split, task, sequences, base, problems=problems, info=info, listed=listed
@@ -142,8 +152,11 @@ def _meta_file(folder: Path, split: str) -> Path:
     )
 
 
-def read_meta(path: Path) -> dict[str, dict[int, FrameRange]]:
-    """Video → object id → frame range, in the file's object order; every problem at once."""
+def read_meta(path: Path, *, min_frames: int = 3) -> dict[str, dict[int, FrameRange]]:
+    """Video → object id → frame range, in the file's object order; every problem at once.
+
+    ``min_frames``: the fewest annotated frames a range may have (the semi-supervised rule
+    drops two; the unsupervised tasks score ranges of any length)."""
     try:
         if path.stat().st_size > MAX_META_BYTES:
             raise DatasetError(Problem(path, f"larger than {MAX_META_BYTES >> 20} MiB", "invalid"))
@@ -166,7 +179,7 @@ def read_meta(path: Path) -> dict[str, dict[int, FrameRange]]:
             continue
         ranges = {}
         for key, entry in objects.items():
-            parsed = _object_range(video, key, entry)
+            parsed = _object_range(video, key, entry, min_frames)
             if isinstance(parsed, str):
                 problems.append(Problem(path, parsed, "invalid"))
             else:
@@ -187,7 +200,7 @@ def _integer(value: Any) -> int | None:
     return None
 
 
-def _object_range(video: str, key: Any, entry: Any) -> FrameRange | str:
+def _object_range(video: str, key: Any, entry: Any, min_frames: int = 3) -> FrameRange | str:
     """The object's range, or why it is not one (the message of a Problem)."""
     where = f"video {video!r}, object {key!r}"
     object_id = _integer(key)
@@ -206,38 +219,85 @@ def _object_range(video: str, key: Any, entry: Any) -> FrameRange | str:
             f"{where}: frame_nums {count} disagrees with start {start} and end {end} "
             f"(every {STEP}th frame gives {(end - start) // STEP + 1})"
         )
-    if count < 3:
+    if count < min_frames:
         return (
-            f"{where}: {count} annotated frame(s); the LVOS rule needs 3 (first and last dropped)"
+            f"{where}: {count} annotated frame(s); the semi-supervised rule needs 3 (first and "
+            "last dropped)"
         )
     return FrameRange(start, end, count)
 
 
+def _find_list(folder: Path, base: Path, given: Any, name: str) -> tuple[Path, Path | None]:
+    """(where it was looked for first, the list found or None): ``given``, else ``name`` in
+    the split folder, then in ``root``."""
+    candidates = [Path(given).expanduser()] if given is not None else [folder / name, base / name]
+    return candidates[0], next((c for c in candidates if c.is_file()), None)
+
+
+def _list_file(folder: Path, base: Path, given: Any, name: str) -> Path:
+    first, path = _find_list(folder, base, given, name)
+    if path is None:
+        raise DatasetError(
+            Problem(
+                first,
+                f"{name} not found: the list of the videos LVOS's unsupervised-single task "
+                f"scores; put the official {name} (github LingyiHongfd/lvos-evaluation) here, "
+                "or pass unsupervised=PATH",
+                "missing",
+            )
+        )
+    return path
+
+
+def _shown(path: Path, base: Path) -> str:
+    return path.relative_to(base).as_posix() if path.is_relative_to(base) else str(path)
+
+
+def _names(path: Path, what: str) -> list[tuple[int, str]]:
+    """(line number, name) of every non-empty line; unsafe names refuse the whole list."""
+    lines = [(n, line) for n, line in read_lines(path, what) if line]
+    require_safe_lines(unsafe_line(path, n, line) for n, line in lines)
+    return lines
+
+
+def _single_task_videos(path: Path, videos: Mapping[str, Any], meta: Path) -> list[str]:
+    """The videos the unsupervised-single task scores: those of its list that the meta file
+    has, in the list's order (the official evaluator walks the list, and a video the meta
+    lacks has no object to score). A name listed twice would count twice there: an error."""
+    lines = _names(path, "unsupervised-videos list")
+    first: dict[str, int] = {}
+    problems = []
+    for number, name in lines:
+        if name in first:
+            problems.append(
+                Problem(path, f"line {number}: video {name!r} listed again (line {first[name]})")
+            )
+        first.setdefault(name, number)
+    if problems:
+        raise DatasetError(problems)
+    chosen = [name for name in first if name in videos]
+    if not chosen:
+        raise DatasetError(
+            Problem(path, f"none of its {len(first)} videos is in {meta.name}", "empty")
+        )
+    return chosen
+
+
 def _unseen(folder: Path, base: Path, given: Any, split: str) -> set[str]:
-    candidates = (
-        [Path(given).expanduser()]
-        if given is not None
-        else [
-            folder / UNSEEN_FILE,
-            base / UNSEEN_FILE,
-        ]
-    )
-    path = next((c for c in candidates if c.is_file()), None)
+    first, path = _find_list(folder, base, given, UNSEEN_FILE)
     if path is None:
         if split == "train":
             return set()
         raise DatasetError(
             Problem(
-                candidates[0],
+                first,
                 "unseen-videos list not found: LVOS's global numbers average the seen and "
                 "unseen groups; put the official unseen_videos.txt (github "
                 "LingyiHongfd/lvos-evaluation) here, or pass unseen=PATH",
                 "missing",
             )
         )
-    lines = [(n, line) for n, line in read_lines(path, "unseen-videos list") if line]
-    require_safe_lines(unsafe_line(path, n, line) for n, line in lines)
-    return {line for _n, line in lines}
+    return {name for _n, name in _names(path, "unseen-videos list")}
 
 
 def _sequence(

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from vosbench.benchmarks import DAVIS_RULES, BenchmarkRules, ScoredObject, rules_for
-from vosbench.datasets.base import Dataset, Sequence
+from vosbench.datasets.base import TASKS, Dataset, Sequence
 from vosbench.datasets.folder import preview
 from vosbench.errors import (
     ConfigError,
@@ -52,8 +52,11 @@ class Protocol:
     """How a results folder is scored.
 
     Attributes:
-        task: ``semi-supervised`` (frames 1 … T−2, void counts as background) or
-            ``unsupervised`` (all frames, void excluded, proposals matched by Hungarian).
+        task: ``semi-supervised`` (frames 1 … T−2, void counts as background),
+            ``unsupervised`` (all frames, void excluded, proposals matched by Hungarian) or
+            ``unsupervised-single`` (one foreground mask per frame scored against each object,
+            where the benchmark's rules define it: LVOS). The benchmark's rules may change the
+            frames and the void (:class:`~vosbench.benchmarks.BenchmarkRules`).
         bound_th: F tolerance (fraction of the diagonal, or whole pixels if ≥ 1).
         decay_mode: ``exact`` (default), or the official evaluator's (``davis2017``: its
             uint8 overflow; ``lvos``); :meth:`for_dataset` turns ``compat`` into the dataset's
@@ -63,7 +66,8 @@ class Protocol:
             dataset's rules' official policy (VOST's evaluator drops them) unless given.
         all_frames: score every frame in the semi-supervised task (non-official).
         skip_short: skip, with a warning, sequences too short for the protocol.
-        max_proposals: the unsupervised task's proposal limit.
+        max_proposals: the unsupervised task's proposal limit (higher ids follow
+            ``extra_ids``: an error, or dropped).
         unsupervised_drop_ends: score frames 1 … T−2 in the unsupervised task too: the DAVIS-2016
             toolkit's rule, under which DAVIS-2016 unsupervised leaderboard numbers (COSNet's
             80.5 J) were computed; :meth:`for_dataset` sets it for ``davis2016``.
@@ -99,8 +103,8 @@ class Protocol:
         return resolve_metrics(self.metrics)
 
     def __post_init__(self) -> None:
-        if self.task not in ("semi-supervised", "unsupervised"):
-            raise ConfigError(f"unknown task {self.task!r}")
+        if self.task not in TASKS:
+            raise ConfigError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
         if self.decay_mode not in DECAY_MODES:
             raise ConfigError(
                 f"unknown decay mode {self.decay_mode!r}; choose one of {', '.join(DECAY_MODES)}"
@@ -333,15 +337,12 @@ class _Scorer:
         ``again``: a second pass over frames already read (not added to the digest again).
         """
         digest = hashlib.blake2b(digest_size=16) if again else self.digest
-        name = self.sequence.name
         for stem in self.stems:
             indices = self.on_frame[stem]
             objects = [self.scored[k] for k in indices]
             try:
                 gt = self._ground_truth(stem, objects)
-                pred = self.rules.read_prediction(
-                    self.results_dir, name, stem, objects, digest, self.binary
-                )
+                pred = self._prediction(stem, objects, digest)
             except InputError as error:
                 self.fail(error)
                 continue
@@ -349,6 +350,18 @@ class _Scorer:
                 self.fail(SizeMismatchError(self._size_problem(stem, objects, pred, gt)))
                 continue
             yield stem, gt, pred, indices
+
+    def _prediction(self, stem: str, objects: list[ScoredObject], digest: Any) -> np.ndarray:
+        """The rules' prediction of ``stem``; in the ``unsupervised-single`` task the one
+        foreground mask, as a read-only (len(objects), H, W) stack (each object scored
+        against it)."""
+        name = self.sequence.name
+        if self.protocol.task == "unsupervised-single":
+            foreground = self.rules.read_foreground(self.results_dir, name, stem, digest)
+            return np.broadcast_to(foreground, (len(objects), *foreground.shape))
+        return self.rules.read_prediction(
+            self.results_dir, name, stem, objects, digest, self.binary
+        )
 
     def _ground_truth(self, stem: str, objects: list[ScoredObject]) -> np.ndarray:
         """The id map of ``stem``, or, where the sequence stores one mask per object (masks may
@@ -396,17 +409,17 @@ class _Scorer:
 def _frame_plan(
     sequence: Sequence, scored: list[ScoredObject]
 ) -> tuple[tuple[str, ...], dict[str, list[int]]]:
-    """Every frame some object is scored on (each read once, in the sequence's order), and the
-    objects scored on each. DAVIS: every object on the same frames."""
+    """Every frame some object is read on (each read once, in the sequence's order), and the
+    objects read on each. DAVIS: every object on the same frames."""
     if not scored:
         return (), {}
-    first = scored[0].frames
-    if all(o.frames == first for o in scored):
+    first = scored[0].read_frames
+    if all(o.read_frames == first for o in scored):
         everyone = list(range(len(scored)))
         return first, {stem: everyone for stem in first}
     on_frame: dict[str, list[int]] = {}
     for k, obj in enumerate(scored):
-        for stem in obj.frames:
+        for stem in obj.read_frames:
             on_frame.setdefault(stem, []).append(k)
     order = {stem: i for i, stem in enumerate(sequence.frames)}
     stems = tuple(sorted(on_frame, key=lambda stem: (order.get(stem, len(order)), stem)))
@@ -513,6 +526,8 @@ def _score_semisupervised(scorer: _Scorer) -> None:
             f"{name}: prediction ids above the ground truth's {scorer.top_id} object(s) were "
             f"dropped, first in {dropped}"
         )
+    if not scorer.stems:  # nothing read (LVOS's one-frame ranges): nothing to warn about
+        return
     if identical:
         scorer.result.warnings.append(
             f"{name}: predictions are identical to the ground truth "
@@ -541,22 +556,33 @@ def _far_apart(a: tuple | None, b: tuple | None) -> bool:
 
 def _score_unsupervised(scorer: _Scorer) -> None:
     """Every proposal against every GT object (on that object's frames), then the official
-    Hungarian assignment on the mean of J and F."""
+    Hungarian assignment on the mean of J and F.
+
+    The rules decide the void (excluded, DAVIS; background, LVOS) and how many proposals are
+    weighed (:meth:`~vosbench.benchmarks.BenchmarkRules.proposal_rows`; absent ones are empty
+    masks). Ids above ``max_proposals`` are an error, or dropped with ``extra_ids="ignore"``.
+    """
     from scipy.optimize import linear_sum_assignment
 
     sequence, protocol, scored = scorer.sequence, scorer.protocol, scorer.scored
-    n_gt = len(scored)
+    n_gt, limit = len(scored), protocol.max_proposals
     empty_j = [np.zeros(len(o.frames)) for o in scored]
     empty_f = [np.zeros(len(o.frames)) for o in scored]
     pairs: dict[tuple[int, int, int], tuple[float, float]] = {}
-    top_id, radius = 0, 0
+    top_id, radius, over, dropped = 0, 0, "", ""
+    exclude_void = scorer.rules.unsupervised_void == "exclude" and sequence.void_label is not None
     for stem, gt, pred, indices in scorer.frames():
         radius = radius or boundary_radius(gt.shape, protocol.bound_th)
-        keep = gt != 255 if sequence.void_label is not None else None
+        keep = gt != 255 if exclude_void else None
         frame_top = int(pred.max())
+        if frame_top > limit:
+            if protocol.extra_ids != "ignore":
+                top_id, over = max(top_id, frame_top), over or stem
+                continue
+            pred = np.where(pred > limit, 0, pred).astype(np.uint8)
+            dropped = dropped or f"{stem}.png (up to id {frame_top})"
+            frame_top = int(pred.max())
         top_id = max(top_id, frame_top)
-        if frame_top > protocol.max_proposals:
-            continue
         gts = {g: _without(gt == scored[g].object_id, keep) for g in indices}
         for g, mask in gts.items():  # a proposal absent from this frame is an empty mask
             t = scorer.position[g][stem]
@@ -574,20 +600,27 @@ def _score_unsupervised(scorer: _Scorer) -> None:
                     if _far_apart(box, gt_boxes[g])
                     else region_and_boundary(proposal, mask, radius)
                 )
-    if top_id > protocol.max_proposals:
+    if over:
+        scorer.fail(ExtraObjectError(_too_many_proposals(scorer, over, top_id)))
+    n_proposals = scorer.rules.proposal_rows(top_id, n_gt, protocol)
+    if n_proposals < n_gt:
         scorer.fail(
-            ExtraObjectError(
+            EvaluationError(
                 Problem(
-                    scorer.results_dir / sequence.name,
-                    f"{top_id} proposals (highest id); the unsupervised protocol allows at most "
-                    f"{protocol.max_proposals}",
-                    "extra-id",
+                    sequence.annotation_path(sequence.annotated[0]) if sequence.annotated else None,
+                    f"sequence {sequence.name!r} has {n_gt} objects but the {scorer.rules.name} "
+                    f"unsupervised matching weighs {n_proposals} proposals: every object needs "
+                    "one (the official evaluator fails on such a sequence)",
+                    "too-many-objects",
                 )
             )
         )
     if scorer.result.problems:
         return
-    n_proposals = max(top_id, n_gt)
+    if dropped:
+        scorer.result.warnings.append(
+            f"{sequence.name}: proposal ids above {limit} were dropped, first in {dropped}"
+        )
     j = [np.broadcast_to(e, (n_proposals, len(e))).copy() for e in empty_j]
     f = [np.broadcast_to(e, (n_proposals, len(e))).copy() for e in empty_f]
     for (p, g, t), (jv, fv) in pairs.items():
@@ -615,11 +648,30 @@ def _score_unsupervised(scorer: _Scorer) -> None:
         _score_matched_extras(scorer, radius)
 
 
+def _too_many_proposals(scorer: _Scorer, stem: str, top_id: int) -> Problem:
+    """The problem of proposal ids above the protocol's limit, first seen in frame ``stem``."""
+    limit = scorer.protocol.max_proposals
+    if top_id == 255:
+        message = (
+            "prediction holds label 255 (void is not a proposal id; write proposals 1 … "
+            f"{limit} and 0 for background)"
+        )
+    else:
+        message = (
+            f"{top_id} proposals (highest id); the unsupervised protocol allows at most {limit}"
+        )
+    return Problem(
+        scorer.prediction_file(stem), f"{message}; --extra-ids ignore drops them", "extra-id"
+    )
+
+
 def _score_matched_extras(scorer: _Scorer, radius: int) -> None:
     """The metrics beyond J and F, for each matched (proposal, object) pair, in a second pass:
     only the matching needs every pair, and it is decided by J and F alone."""
     objects = scorer.result.objects
-    keep_void = scorer.sequence.void_label is not None
+    keep_void = (
+        scorer.rules.unsupervised_void == "exclude" and scorer.sequence.void_label is not None
+    )
     index = {obj.object_id: k for k, obj in enumerate(scorer.scored)}
     matched = {index[obj.object_id]: obj for obj in objects}
     previous: dict[int, np.ndarray | None] = dict.fromkeys(matched)
@@ -670,6 +722,8 @@ def missing_predictions(
             problems.append(too_short(sequence, protocol, rules))
             continue
         stems, on_frame = _frame_plan(sequence, scored)
+        if not stems:  # objects whose frames all go unread (LVOS's one-frame ranges)
+            continue
         folder = results_dir / sequence.name
         if not folder.is_dir():
             problems.append(
@@ -756,6 +810,11 @@ def evaluate(
             f"protocol task {protocol.task!r} differs from the dataset's {dataset.task!r}"
         )
     rules = rules or rules_for(dataset)
+    if protocol.task not in rules.tasks:
+        raise ConfigError(
+            f"{dataset.label} is scored by the {rules.name} rules, which have no "
+            f"{protocol.task!r} task (they score {', '.join(rules.tasks)})"
+        )
     missing = missing_predictions(dataset, results_dir, protocol, rules)
     if missing:
         raise EvaluationError(missing)
