@@ -19,8 +19,12 @@ rounding, only the time:
   not reached within ``U``, ``U`` grows and the search runs again (computed χ² cells are
   kept). Cells within ``U`` get exactly the values the full search gives them, so the path,
   its ties and its cost are the full search's. The first pass starts at ``U`` = 1 and doubles;
-  the second starts at the cost of the first pass's path re-rooted for it
-  (:func:`rerooted_cost`), which no optimum exceeds, so it needs one try. A χ² cell is
+  the second starts at the cheaper of two of its own paths, the first pass's path re-rooted
+  for it (:func:`rerooted_cost`) and the straight diagonal (:func:`diagonal_cost`), which no
+  optimum exceeds, so it needs one try. Computed cells are kept per row as one arc of the row
+  seen as a circle, so the second pass's rows, which wrap around, reuse the first pass's cells
+  without computing the row between them (on DAVIS-2016 val the two passes compute 44% of
+  the cells instead of 57%). A χ² cell is
   summed over the non-zero bins of one histogram only (a correction of a per-column total),
   in another order than numpy's pairwise sum of 60 bins: cells move by ~1e-16, per-pair T on
   the 651 DAVIS-2016 val pairs by at most 1.7e-16 (equal rows and columns still get equal
@@ -479,26 +483,60 @@ def _chi2_cells(cells, row: int, lo: int, hi: int) -> None:
 
 
 @njit(**_JIT)
-def _ensure(cells, row: int, lo: int, hi: int) -> None:
-    """Compute the χ² cells ``[lo, hi)`` of ``row`` not computed yet.
+def _compute_arc(cells, row: int, start: int, m: int) -> None:
+    """χ² cells ``start … start + m − 1`` of ``row``, columns taken modulo the row length."""
+    n2 = cells[3].shape[1]
+    end = start + m
+    if end <= n2:
+        _chi2_cells(cells, row, start, end)
+    else:
+        _chi2_cells(cells, row, start, n2)
+        _chi2_cells(cells, row, 0, end - n2)
 
-    ``cells`` is the lazily filled matrix ``(a, bt, qb, out, clo, chi, scratch, qsum)``
-    (``qsum``: ``qb`` summed over bins): row r of ``out`` is computed on ``[clo[r], chi[r])``,
-    one interval per row (a gap between it and a request is filled too).
+
+@njit(**_JIT)
+def _ensure(cells, row: int, start: int, m: int) -> None:
+    """Compute the χ² cells of ``row`` on the arc ``start … start + m − 1`` (columns modulo the
+    row length, ``0 ≤ start < n2``, ``m ≤ n2``) not computed yet.
+
+    ``cells`` is the lazily filled matrix ``(a, bt, qb, out, first, length, scratch, qsum)``
+    (``qsum``: ``qb`` summed over bins): row r of ``out`` is computed on one arc of the row
+    seen as a circle, ``length[r]`` cells from column ``first[r]``. The second search runs on
+    the matrix rolled by the first path's cheapest cell, so its rows wrap around; an arc
+    holds both searches' cells without computing the row between them. A request outside the
+    arc grows it at its end, or at its start (and at its end where it sticks out on both
+    sides), whichever computes fewer cells (gaps included).
     """
-    clo, chi = cells[4], cells[5]
-    if hi <= lo:
+    first, length = cells[4], cells[5]
+    n2 = cells[3].shape[1]
+    if m <= 0:
         return
-    if chi[row] <= clo[row]:
-        _chi2_cells(cells, row, lo, hi)
-        clo[row], chi[row] = lo, hi
+    have = length[row]
+    if have == 0:
+        _compute_arc(cells, row, start, m)
+        first[row], length[row] = start, m
         return
-    if lo < clo[row]:
-        _chi2_cells(cells, row, lo, clo[row])
-        clo[row] = lo
-    if hi > chi[row]:
-        _chi2_cells(cells, row, chi[row], hi)
-        chi[row] = hi
+    at = first[row]
+    d = start - at
+    if d < 0:
+        d += n2
+    if d + m <= have:
+        return
+    # seen from the arc's start, the request begins d cells after it, or b cells before it
+    forward = d + m - have  # grow past the arc's end (over any gap) to the request's end
+    b = n2 - d
+    after = max(0, m - b - have)  # seen from before: what also sticks out past the arc's end
+    if min(forward, b + after) >= n2 - have:  # every missing cell
+        _compute_arc(cells, row, (at + have) % n2, n2 - have)
+        length[row] = n2
+    elif forward <= b + after:
+        _compute_arc(cells, row, (at + have) % n2, forward)
+        length[row] = have + forward
+    else:
+        _compute_arc(cells, row, start, b)
+        if after:
+            _compute_arc(cells, row, (at + have) % n2, after)
+        first[row], length[row] = start, b + have + after
 
 
 @njit(**_JIT)
@@ -510,13 +548,11 @@ def _rolled_row(cells, x: int, lo: int, hi: int, ox: int, oy: int, buf: np.ndarr
     r = (x + ox) % n1
     start = (lo + oy) % n2
     end = start + (hi - lo)
+    _ensure(cells, r, start, hi - lo)
     if end <= n2:
-        _ensure(cells, r, start, end)
         buf[lo:hi] = out[r, start:end]
     else:
         split = lo + (n2 - start)
-        _ensure(cells, r, start, n2)
-        _ensure(cells, r, 0, end - n2)
         buf[lo:split] = out[r, start:n2]
         buf[split:hi] = out[r, 0 : end - n2]
 
@@ -653,9 +689,48 @@ def rerooted_cost(cells, path, k: int, ox: int, oy: int) -> float:
         if x == px and y == py:
             continue
         r, c = (x + ox) % n1, (y + oy) % n2
-        _ensure(cells, r, c, c + 1)
+        _ensure(cells, r, c, 1)
         total += out[r, c]
         px, py = x, y
+    return total
+
+
+@njit(**_JIT)
+def _chi2_cell(cells, row: int, col: int) -> float:
+    """One χ² cell, with :func:`_chi2_cells`' operations in its order (so the same value),
+    without storing it: a lone cell would grow its row's arc over the gap to it."""
+    a, bt, qb, _, _, _, _, qsum = cells
+    terms, zero_terms = 0.0, 0.0
+    for k in range(_N_BINS):
+        x = a[row, k]
+        if x == 0:
+            continue
+        y = bt[k, col]
+        d = x - y
+        terms += (d * d) / ((x + y) + HIST_EPS)
+        zero_terms += qb[k, col]
+    return (terms + (qsum[col] - zero_terms)) * 0.5
+
+
+@njit(**_JIT)
+def diagonal_cost(cells, ox: int, oy: int) -> float:
+    """Cost of the straight staircase from (0, 0) to the last cell of the matrix rolled by
+    (ox, oy) (each step advances the longer side by one, the other by 0 or 1), summed in path
+    order as the search sums: a path of the second pass, so no optimum exceeds it. After the
+    roll the contours' correspondence runs near this diagonal, where the re-rooted first path
+    (:func:`rerooted_cost`) can detour far from it."""
+    out, arc_first, arc_length = cells[3], cells[4], cells[5]
+    n1, n2 = out.shape
+    steps = max(n1, n2) - 1
+    total = 0.0
+    for t in range(1, steps + 1):
+        x = (t * (n1 - 1) + steps // 2) // steps
+        y = (t * (n2 - 1) + steps // 2) // steps
+        r, c = (x + ox) % n1, (y + oy) % n2
+        d = c - arc_first[r]
+        if d < 0:
+            d += n2
+        total += out[r, c] if d < arc_length[r] else _chi2_cell(cells, r, c)
     return total
 
 
@@ -678,17 +753,17 @@ def matched_pairs(hist1: np.ndarray, hist2: np.ndarray) -> tuple[np.ndarray, np.
     qb = bt * bt / (bt + HIST_EPS)
     n1, n2 = len(a), len(b)
     cost = np.empty((n1, n2))
-    computed_lo, computed_hi = np.zeros(n1, dtype=np.int64), np.zeros(n1, dtype=np.int64)
+    arc_first, arc_length = np.zeros(n1, dtype=np.int64), np.zeros(n1, dtype=np.int64)
     qsum = np.zeros(n2)
     for row in qb:  # bin by bin, as _chi2_cells sums a row's non-zero bins
         qsum += row
-    cells = (a, bt, qb, cost, computed_lo, computed_hi, np.empty((2, n2)), qsum)
+    cells = (a, bt, qb, cost, arc_first, arc_length, np.empty((2, n2)), qsum)
     acc = np.empty((n1, n2))
     lo, hi = np.empty(n1, dtype=np.int64), np.empty(n1, dtype=np.int64)
     path, _ = best_path(cells, 0, 0, acc, lo, hi, 1.0)
     k = int(np.argmin(cost[path[:-1, 0], path[:-1, 1]]))
     sx, sy = int(path[k, 0]) + 1, int(path[k, 1]) + 1
-    bound = rerooted_cost(cells, path, k, sx, sy)
+    bound = min(rerooted_cost(cells, path, k, sx, sy), diagonal_cost(cells, sx, sy))
     pairs, _ = best_path(cells, sx, sy, acc, lo, hi, bound)
     pairs = np.stack([(pairs[:, 0] + sx) % n1, (pairs[:, 1] + sy) % n2], axis=1)
     return pairs, cost
