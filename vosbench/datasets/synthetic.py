@@ -816,6 +816,8 @@ GENERATOR = "vosbench.datasets.synthetic"
 DEFAULT_LAYOUT = "davis2017"  # what a record without "layout" was written in
 # Records of earlier vosbench versions that did not guard a folder against a second config.
 _FORMER_RECORDS: Mapping[str, str] = MappingProxyType({"lvos-synthetic.json": "lvos"})
+_COMPARED = ("generator", "generator_version", "layout", "config")  # then a layout's options
+_ABSENT = object()  # a key the record lacks
 
 
 def claim_folder(
@@ -850,10 +852,7 @@ def claim_folder(
     record_path = out / META_FILE
     if record_path.is_file():
         record = _read_meta(record_path)
-        found = {key: record.get(key) for key in wanted}
-        found["layout"] = record.get("layout", DEFAULT_LAYOUT)
-        differ = [_difference(key, found[key], wanted[key]) for key in wanted]
-        differ = [text for text in differ if text]
+        differ = _record_differences(record, wanted, _preset_name(config))
         if differ:
             raise DatasetError(
                 Problem(
@@ -914,9 +913,29 @@ def _refuse_file_in_place(out: Path) -> None:
             return
 
 
+def _record_differences(
+    record: Mapping[str, Any], wanted: Mapping[str, Any], preset: str | None
+) -> list[str]:
+    """What ``record`` holds otherwise than ``wanted``, one phrase per field, in its order; a
+    layout's options are compared only within the same layout."""
+    found = {key: record.get(key, _ABSENT) for key in wanted}
+    found["layout"] = record.get("layout", DEFAULT_LAYOUT)
+    keys = list(wanted) if found["layout"] == wanted["layout"] else list(_COMPARED)
+    differ = []
+    for key in keys:
+        if key == "config" and found[key] != wanted[key]:
+            there = record.get("preset")
+            if there and preset and there != preset:  # the names first, when both have one
+                differ.append(f"preset: {there!r} there vs {preset!r} asked")
+        differ.append(_difference(key, found[key], wanted[key]))
+    return [text for text in differ if text]
+
+
 def _difference(key: str, found: Any, wanted: Any) -> str:
     if found == wanted:
         return ""
+    if found is _ABSENT:
+        return f"{key}: not recorded there vs {wanted!r} asked"
     if key == "config" and isinstance(found, dict):
         return f"config {_differences(found, wanted)}"
     return f"{key}: {found!r} there vs {wanted!r} asked"
