@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vosbench.benchmarks.rules import BenchmarkRules, ScoredObject
-from vosbench.errors import ConfigError, DatasetError, MaskFormatError, Problem
+from vosbench.errors import ConfigError, MaskFormatError, Problem
 from vosbench.io.masks import read_mask, read_mask_bytes
 
 if TYPE_CHECKING:
@@ -209,9 +209,6 @@ LVOS_RULES = LVOSRules()
 # The synthetic layout
 
 
-LAYOUT_RECORD = "lvos-synthetic.json"
-
-
 def write_synthetic(
     out_dir: Any, config_or_preset: Any = "val", *, split: str = "valid", unseen_every: int = 2
 ) -> Path:
@@ -220,13 +217,18 @@ def write_synthetic(
     visible 5th frame; objects visible on fewer than 3 are left out of the meta file, as are
     their prompts), ``unseen_videos.txt`` listing every ``unseen_every``-th video and
     ``unsupervised_videos.txt`` (the unsupervised-single task's videos) listing every video."""
-    from vosbench.datasets.synthetic import resolve_config, synthetic_dataset
+    from vosbench.datasets.synthetic import (
+        claim_folder,
+        resolve_config,
+        save_record,
+        synthetic_dataset,
+    )
 
     config = resolve_config(config_or_preset)
     dataset = synthetic_dataset(config, "train" if split == "train" else "val")
     out = Path(out_dir).expanduser()
-    record = {"generator": "vosbench.benchmarks.lvos", "config": config.__dict__, "split": split}
-    _claim(out, record)
+    record = claim_folder(out, config, "lvos")
+    save_record(out, record)  # claim the folder first
     folder = out / split
     videos: dict[str, Any] = {}
     for sequence in dataset:
@@ -235,24 +237,8 @@ def write_synthetic(
     unseen = [name for i, name in enumerate(dataset.names) if unseen_every and i % unseen_every]
     _write_text(folder / "unseen_videos.txt", "".join(f"{name}\n" for name in unseen))
     _write_text(folder / "unsupervised_videos.txt", "".join(f"{n}\n" for n in dataset.names))
+    save_record(out, record, split, dataset.names)
     return out
-
-
-def _claim(out: Path, record: dict[str, Any]) -> None:
-    """Refuse a folder holding anything but an earlier synthetic LVOS dataset."""
-    marker = out / LAYOUT_RECORD
-    if out.exists() and not out.is_dir():
-        raise DatasetError(Problem(out, "exists and is not a folder", "exists"))
-    if out.is_dir() and any(out.iterdir()) and not marker.is_file():
-        raise DatasetError(
-            Problem(
-                out,
-                f"is not empty and holds no {LAYOUT_RECORD}; refusing to write a synthetic "
-                "dataset over other files",
-                "exists",
-            )
-        )
-    _write_text(marker, json.dumps(record, indent=2, default=str) + "\n")
 
 
 def _write_text(path: Path, text: str) -> None:

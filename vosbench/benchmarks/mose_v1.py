@@ -13,7 +13,9 @@ from vosbench.datasets.synthetic import (
     SyntheticConfig,
     SyntheticSequence,
     _write_jpeg,
+    claim_folder,
     resolve_config,
+    save_record,
 )
 from vosbench.errors import DatasetError, Problem
 from vosbench.io import write_mask
@@ -49,16 +51,17 @@ def write_synthetic(
         raise DatasetError(
             Problem(None, f"synthetic mose writes train or valid, not {split!r}", "config")
         )
-    config = dataclasses.replace(resolve_config(config_or_preset), late_objects=False)
+    base = resolve_config(config_or_preset)
+    config = dataclasses.replace(base, late_objects=False)
     out = Path(out_dir).expanduser()
+    record = claim_folder(out, base, "mose")
+    save_record(out, record)  # claim the folder first
     target = out / split
-    if target.is_dir() and any(target.iterdir()) and not (target / "JPEGImages").is_dir():
-        raise DatasetError(
-            Problem(target, "is not empty and holds no MOSE layout; refusing to write", "exists")
-        )
     generator_split = "train" if split == "train" else "val"
+    names = []
     for index in range(config.num_sequences):
         sequence = SyntheticSequence(config, index, generator_split)
+        names.append(sequence.name)
         for t, stem in enumerate(sequence.frames):
             frame = target / "JPEGImages" / sequence.name / f"{stem}.jpg"
             if overwrite or not frame.is_file():
@@ -66,4 +69,5 @@ def write_synthetic(
             if split == "train" or t == 0:
                 mask = target / "Annotations" / sequence.name / f"{stem}.png"
                 write_mask(mask, sequence.read_annotation(stem))
+    save_record(out, record, split, names)
     return out

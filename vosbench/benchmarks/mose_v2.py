@@ -336,11 +336,18 @@ def write_synthetic(
     The videos are :mod:`vosbench.datasets.synthetic`'s; on top, occluders make objects
     disappear and reappear (gradually, so visible areas also shrink to slivers, where the
     adaptive tolerance is smallest), and object ids have gaps (1, 3, 5 …) from the second
-    video on. A non-empty folder that holds no MOSEv2 meta is refused; files are written
-    atomically and deterministically, so writing again gives the same bytes.
+    video on. A folder holding anything but this layout of the same config is refused
+    (:func:`~vosbench.datasets.synthetic.claim_folder`); files are written atomically and
+    deterministically, so writing again gives the same bytes.
     """
     from vosbench.datasets.mose_v2 import SPLITS
-    from vosbench.datasets.synthetic import _write_jpeg, resolve_config, synthetic_dataset
+    from vosbench.datasets.synthetic import (
+        _write_jpeg,
+        claim_folder,
+        resolve_config,
+        save_record,
+        synthetic_dataset,
+    )
     from vosbench.errors import DatasetError, Problem
     from vosbench.io import atomic_write_text, write_mask
 
@@ -351,12 +358,8 @@ def write_synthetic(
     config = resolve_config(config_or_preset)  # type: ignore[arg-type]
     out = Path(out_dir).expanduser()
     meta_file = out / f"meta_{split}.json"
-    if out.exists() and not out.is_dir():
-        raise DatasetError(Problem(out, "exists and is not a folder", "exists"))
-    if out.is_dir() and any(out.iterdir()) and not meta_file.is_file():
-        raise DatasetError(
-            Problem(out, f"is not empty and holds no {meta_file.name}; refusing to write", "exists")
-        )
+    record = claim_folder(out, config, "mosev2")
+    save_record(out, record)  # claim the folder first
     videos: dict[str, dict[str, object]] = {}
     for index, sequence in enumerate(synthetic_dataset(config, "val")):
         count = sequence.num_objects
@@ -381,4 +384,5 @@ def write_synthetic(
             "objects": [str(i) for i in ids],
         }
     atomic_write_text(meta_file, json.dumps({"videos": videos}, indent=2) + "\n")
+    save_record(out, record, split, list(videos))
     return out

@@ -100,9 +100,8 @@ def write_synthetic(
     source = generator_split(split, {"sav_val": "val", "sav_test": "train"})
     dataset = synthetic_dataset(config, source)
     out = Path(out_dir).expanduser()
-    record = claim_folder(out, config, "sav")
-    out.mkdir(parents=True, exist_ok=True)
-    save_record(out, record)
+    record = claim_folder(out, config, "sav", options={"annotation_step": step, "parts": parts})
+    save_record(out, record)  # claim the folder first
     names = []
     for sequence in dataset:
         video = f"sav_{sequence.name}"
@@ -119,10 +118,7 @@ def write_synthetic(
                 if overwrite or not path.is_file():
                     write_mask(path, mask.view(np.uint8))
     atomic_write_text(out / f"{split}.txt", "\n".join(names) + "\n")
-    record["splits"] = {**record.get("splits", {}), split: names}
-    record["annotation_step"] = step
-    record["parts"] = parts
-    save_record(out, record)
+    save_record(out, record, split, names)
     return out
 
 

@@ -83,7 +83,7 @@ def write_synthetic(
     config = resolve_config(preset)
     dataset = synthetic_dataset(config, generator_split(split, {"val": "val", "train": "train"}))
     out = Path(out_dir).expanduser()
-    record = claim_folder(out, config, "vost")
+    record = claim_folder(out, config, "vost", options={"annotation_step": step})
     if config.num_frames < 2 * step + 1:  # the first and last annotations are never scored
         raise DatasetError(
             Problem(
@@ -94,8 +94,7 @@ def write_synthetic(
                 "config",
             )
         )
-    out.mkdir(parents=True, exist_ok=True)
-    save_record(out, record)
+    save_record(out, record)  # claim the folder first
     for sequence in dataset:
         for t, stem in enumerate(sequence.frames):
             name = f"{FRAME_PREFIX}{t:05d}"
@@ -106,9 +105,7 @@ def write_synthetic(
             if t % step == 0 and (overwrite or not mask.is_file()):
                 write_mask(mask, sequence.read_annotation(stem))
     atomic_write_text(out / "ImageSets" / f"{split}.txt", "\n".join(dataset.names) + "\n")
-    record["splits"] = {**record.get("splits", {}), split: dataset.names}
-    record["annotation_step"] = step
-    save_record(out, record)
+    save_record(out, record, split, dataset.names)
     return out
 
 

@@ -23,7 +23,9 @@ from vosbench.datasets.synthetic import (
     SyntheticConfig,
     SyntheticSequence,
     _write_jpeg,
+    claim_folder,
     resolve_config,
+    save_record,
 )
 from vosbench.datasets.youtube_vos import META_FILE, YouTubeVOSSequence
 from vosbench.errors import DatasetError, EvaluationError, Problem
@@ -67,7 +69,8 @@ def write_synthetic(
         base, late_objects=True, num_frames=FRAME_STEP * (base.num_frames - 1) + 1
     )
     out = Path(out_dir).expanduser()
-    _refuse_foreign(out, split)
+    record = claim_folder(out, base, "youtube-vos")
+    save_record(out, record)  # claim the folder first
     generator_split = "train" if split == "train" else "val"
     videos = {}
     for index in range(config.num_sequences):
@@ -76,19 +79,8 @@ def write_synthetic(
             "objects": _write_video(out, split, sequence, all_frames, overwrite)
         }
     atomic_write_text(out / split / META_FILE, json.dumps({"videos": videos}, indent=1) + "\n")
+    save_record(out, record, split, list(videos))
     return out
-
-
-def _refuse_foreign(out: Path, split: str) -> None:
-    if out.exists() and not out.is_dir():
-        raise DatasetError(Problem(out, "exists and is not a folder", "exists"))
-    target = out / split
-    if target.is_dir() and any(target.iterdir()) and not (target / META_FILE).is_file():
-        raise DatasetError(
-            Problem(
-                target, f"is not empty and holds no {META_FILE}; refusing to write there", "exists"
-            )
-        )
 
 
 def _write_video(

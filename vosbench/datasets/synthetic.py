@@ -755,7 +755,18 @@ def _load_folder(root: Path, split: str, task: str, requested: SyntheticConfig |
     if not root.is_dir():
         raise DatasetError(Problem(root, "synthetic dataset folder does not exist", "missing"))
     meta_path = root / META_FILE
-    config = _meta_config(_read_meta(meta_path), meta_path) if meta_path.is_file() else None
+    meta = _read_meta(meta_path) if meta_path.is_file() else None
+    layout = meta.get("layout", DEFAULT_LAYOUT) if meta is not None else DEFAULT_LAYOUT
+    if layout != DEFAULT_LAYOUT:
+        raise DatasetError(
+            Problem(
+                root,
+                f"holds a synthetic dataset in the {layout} layout; read it with "
+                f"--dataset {layout}",
+                "format",
+            )
+        )
+    config = _meta_config(meta, meta_path) if meta is not None else None
     if requested is not None and config is not None and requested != config:
         diff = _differences(_config_dict(config), _config_dict(requested))
         raise DatasetError(Problem(root, f"holds a different synthetic dataset ({diff})", "config"))
@@ -798,46 +809,136 @@ def _write_jpeg(path: Path, rgb: np.ndarray) -> None:
     atomic_write_bytes(path, data.tobytes())
 
 
-def _check_target(out: Path, config: SyntheticConfig) -> dict[str, Any]:
-    """The folder's existing record, or a fresh one; refuses a folder holding anything else."""
-    meta_path = out / META_FILE
-    if out.exists() and not out.is_dir():
-        raise DatasetError(Problem(out, "exists and is not a folder", "exists"))
-    if meta_path.is_file():
-        meta = _read_meta(meta_path)
-        if (
-            meta.get("config") != _config_dict(config)
-            or meta.get("generator_version") != GENERATOR_VERSION
-        ):
-            diff = (
-                _differences(meta.get("config", {}), _config_dict(config))
-                or "generator version differs"
-            )
+# --------------------------------------------------------------------------------------------
+# The folder record: the one rule every synthetic writer (any layout) follows before writing
+
+GENERATOR = "vosbench.datasets.synthetic"
+DEFAULT_LAYOUT = "davis2017"  # what a record without "layout" was written in
+# Records of earlier vosbench versions that did not guard a folder against a second config.
+_FORMER_RECORDS: Mapping[str, str] = MappingProxyType({"lvos-synthetic.json": "lvos"})
+_COMPARED = ("generator", "generator_version", "layout", "config")  # then a layout's options
+_ABSENT = object()  # a key the record lacks
+
+
+def claim_folder(
+    out: str | Path,
+    config: SyntheticConfig,
+    layout: str = DEFAULT_LAYOUT,
+    *,
+    options: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The record of the output folder ``out`` (existing or new) for ``config`` in ``layout``.
+
+    A synthetic writer calls this before it writes anything (it creates nothing), then
+    :func:`save_record`. The record (``synthetic.json`` in ``out``) names the generator and its
+    version, the layout, the preset, the config, the layout's ``options`` (parameters that
+    shape the files, e.g. an annotation step) and the splits written so far. ``out`` may be
+    absent, empty, or hold the record of the same generator version, layout, config and
+    options (writing again resumes: the files are deterministic). Anything else is refused
+    with a :class:`DatasetError` naming the folder: a file in its place, a record that differs
+    (saying in what), a non-empty folder without a record, and a folder of an earlier record
+    that never guarded against a second config (``lvos-synthetic.json``). A record without
+    ``layout`` (DAVIS-2017 folders written before layouts were recorded) is DAVIS-2017's.
+    """
+    out = Path(out).expanduser()
+    wanted: dict[str, Any] = {
+        "generator": GENERATOR,
+        "generator_version": GENERATOR_VERSION,
+        "layout": layout,
+        "config": _config_dict(config),
+        **dict(options or {}),
+    }
+    _refuse_file_in_place(out)
+    record_path = out / META_FILE
+    if record_path.is_file():
+        record = _read_meta(record_path)
+        differ = _record_differences(record, wanted, _preset_name(config))
+        if differ:
             raise DatasetError(
                 Problem(
                     out,
-                    f"holds a different synthetic dataset ({diff}); "
-                    "choose another folder or delete this one",
+                    f"holds another synthetic dataset ({'; '.join(differ)}); write to another "
+                    "folder, or delete this one and write again",
                     "exists",
                 )
             )
-        return meta
+        splits = record.get("splits")
+        return {**record, **wanted, "splits": dict(splits) if isinstance(splits, dict) else {}}
     if out.is_dir() and any(out.iterdir()):
+        former = next((name for name in _FORMER_RECORDS if (out / name).is_file()), None)
+        if former is not None:
+            raise DatasetError(
+                Problem(
+                    out,
+                    f"holds a synthetic {_FORMER_RECORDS[former]} dataset written by an earlier "
+                    f"vosbench ({former}, a record that let a second config be written over the "
+                    "first, so the files may mix configs); delete this folder and write it "
+                    "again, or write to another folder",
+                    "exists",
+                )
+            )
         raise DatasetError(
             Problem(
                 out,
-                f"is not empty and holds no {META_FILE}; refusing to write a "
-                "synthetic dataset over other files",
+                f"is not empty and holds no {META_FILE}; refusing to write a synthetic dataset "
+                "over other files: choose a new or empty folder",
                 "exists",
             )
         )
-    return {
-        "generator": "vosbench.datasets.synthetic",
-        "generator_version": GENERATOR_VERSION,
-        "preset": _preset_name(config),
-        "config": _config_dict(config),
-        "splits": {},
-    }
+    return {**wanted, "preset": _preset_name(config), "splits": {}}
+
+
+def save_record(
+    out: str | Path,
+    record: dict[str, Any],
+    split: str | None = None,
+    names: Seq[str] | None = None,
+) -> None:
+    """Write ``record`` (from :func:`claim_folder`) to ``out``, creating the folder; with
+    ``split``, first note that ``split`` (its sequences ``names``) is written."""
+    out = Path(out).expanduser()
+    if split is not None:
+        record["splits"] = {**record.get("splits", {}), split: list(names or [])}
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / META_FILE, json.dumps(record, indent=2) + "\n")
+
+
+def _refuse_file_in_place(out: Path) -> None:
+    """Refuse ``out`` if it, or the nearest of its parents that exists, is not a folder."""
+    for path in (out, *out.parents):
+        if path.exists() or path.is_symlink():
+            if not path.is_dir():
+                where = "exists" if path == out else f"is in the way of {out}"
+                raise DatasetError(Problem(path, f"{where} and is not a folder", "exists"))
+            return
+
+
+def _record_differences(
+    record: Mapping[str, Any], wanted: Mapping[str, Any], preset: str | None
+) -> list[str]:
+    """What ``record`` holds otherwise than ``wanted``, one phrase per field, in its order; a
+    layout's options are compared only within the same layout."""
+    found = {key: record.get(key, _ABSENT) for key in wanted}
+    found["layout"] = record.get("layout", DEFAULT_LAYOUT)
+    keys = list(wanted) if found["layout"] == wanted["layout"] else list(_COMPARED)
+    differ = []
+    for key in keys:
+        if key == "config" and found[key] != wanted[key]:
+            there = record.get("preset")
+            if there and preset and there != preset:  # the names first, when both have one
+                differ.append(f"preset: {there!r} there vs {preset!r} asked")
+        differ.append(_difference(key, found[key], wanted[key]))
+    return [text for text in differ if text]
+
+
+def _difference(key: str, found: Any, wanted: Any) -> str:
+    if found == wanted:
+        return ""
+    if found is _ABSENT:
+        return f"{key}: not recorded there vs {wanted!r} asked"
+    if key == "config" and isinstance(found, dict):
+        return f"config {_differences(found, wanted)}"
+    return f"{key}: {found!r} there vs {wanted!r} asked"
 
 
 def write_synthetic(
@@ -851,22 +952,21 @@ def write_synthetic(
     """Write a synthetic split in the DAVIS-2017 layout under ``out_dir``; returns ``out_dir``.
 
     Files are written atomically; re-running with the same config skips existing files
-    (they are deterministic) unless ``overwrite``. A folder holding another dataset is refused.
+    (they are deterministic) unless ``overwrite``. A folder holding anything else is refused
+    (:func:`claim_folder`).
     ``predictions`` (True or a quality name) also writes perturbed-GT predictions to
     ``out_dir/predictions/<quality>/<seq>/<stem>.png``.
     """
     config = resolve_config(config_or_preset)
     dataset = synthetic_dataset(config, split)
     out = Path(out_dir).expanduser()
-    meta = _check_target(out, config)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / META_FILE, json.dumps(meta, indent=2) + "\n")  # claim the folder first
+    record = claim_folder(out, config, DEFAULT_LAYOUT)
+    save_record(out, record)  # claim the folder first
     for sequence in dataset:
         _write_sequence(out, sequence, overwrite)
     names = dataset.names
     atomic_write_text(out / "ImageSets" / "2017" / f"{split}.txt", "\n".join(names) + "\n")
-    meta["splits"] = {**meta.get("splits", {}), split: names}
-    atomic_write_text(out / META_FILE, json.dumps(meta, indent=2) + "\n")
+    save_record(out, record, split, names)
     if predictions:
         quality = "noisy" if predictions is True else str(predictions)
         write_predictions(
@@ -1073,6 +1173,7 @@ def write_predictions(
 
 __all__ = [
     "write_davis_predictions",
+    "DEFAULT_LAYOUT",
     "DEFAULT_PRESET",
     "GENERATOR_VERSION",
     "PRESETS",
@@ -1080,10 +1181,12 @@ __all__ = [
     "PredictionNoise",
     "SyntheticConfig",
     "SyntheticSequence",
+    "claim_folder",
     "load_synthetic",
     "perturb_labels",
     "predict_sequence",
     "resolve_config",
+    "save_record",
     "synthetic_dataset",
     "write_predictions",
     "write_synthetic",
