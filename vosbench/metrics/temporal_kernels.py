@@ -18,7 +18,8 @@ rounding, only the time:
   path of cost ≤ ``U``, so neither its χ² nor its path cost is computed; if the last cell is
   not reached within ``U``, ``U`` grows and the search runs again (computed χ² cells are
   kept). Cells within ``U`` get exactly the values the full search gives them, so the path,
-  its ties and its cost are the full search's. The first pass starts at ``U`` = 1 and doubles;
+  its ties and its cost are the full search's. The first pass starts at half the cost of the
+  straight diagonal (:func:`diagonal_cost`), a path of its own, so it needs at most two tries;
   the second starts at the cheaper of two of its own paths, the first pass's path re-rooted
   for it (:func:`rerooted_cost`) and the straight diagonal (:func:`diagonal_cost`), which no
   optimum exceeds, so it needs one try. Computed cells are kept per row as one arc of the row
@@ -760,7 +761,9 @@ def matched_pairs(hist1: np.ndarray, hist2: np.ndarray) -> tuple[np.ndarray, np.
     cells = (a, bt, qb, cost, arc_first, arc_length, np.empty((2, n2)), qsum)
     acc = np.empty((n1, n2))
     lo, hi = np.empty(n1, dtype=np.int64), np.empty(n1, dtype=np.int64)
-    path, _ = best_path(cells, 0, 0, acc, lo, hi, 1.0)
+    # half the diagonal's cost first: a second try, if needed, is bound by more than the
+    # diagonal itself, so it reaches the last cell
+    path, _ = best_path(cells, 0, 0, acc, lo, hi, 0.5 * diagonal_cost(cells, 0, 0))
     k = int(np.argmin(cost[path[:-1, 0], path[:-1, 1]]))
     sx, sy = int(path[k, 0]) + 1, int(path[k, 1]) + 1
     bound = min(rerooted_cost(cells, path, k, sx, sy), diagonal_cost(cells, sx, sy))
