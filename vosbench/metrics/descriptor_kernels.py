@@ -716,14 +716,24 @@ def _row_codes(x, y, xi, yi, b0, b1, b2, b3, b4, code) -> None:
 
 
 @njit(**_JIT)
+def _axis_direction(dx: float, dy: float) -> int:
+    """On an axis (dx or dy exactly 0): +x, −x, +y, −y, or 4 for equal points (+0, +0)."""
+    if dy == 0:
+        return 4 if dx == 0 else (1 if dx < 0 else 0)
+    return 2 if dy > 0 else 3
+
+
+@njit(**_JIT)
 def _histograms(x: np.ndarray, y: np.ndarray, edges: np.ndarray, width: float) -> np.ndarray:
     """``temporal.shape_contexts`` of float64 points (float32 values): the same counts.
 
-    Each pair (i, j > i) is binned once: the distance is symmetric and p_i − p_j lies six
-    sectors further than p_j − p_i, except near an edge, where both directions take the exact
-    formula. Row i's own counts go to four interleaved histograms (no chain of increments of
-    one counter); the reverse counts to a bins × points table, where consecutive points of a
-    contour mostly hit consecutive counters of one bin.
+    Each pair (i, j > i) is binned once (:func:`_row_codes`) for both directions: p_i − p_j
+    lies six sectors further than p_j − p_i, except near an edge, where both directions take
+    the numpy code's formula (on an axis, dx or dy exactly 0, its atan2 is exact, so each
+    axis direction has a constant sector). Row i's own counts go to four interleaved
+    histograms (no chain of increments of one counter), the reverse counts to a bins ×
+    points table, where consecutive points of a contour mostly hit consecutive counters of
+    one bin.
     """
     n = x.shape[0]
     hist = np.zeros((n, _N_BINS), dtype=np.int64)
@@ -733,10 +743,21 @@ def _histograms(x: np.ndarray, y: np.ndarray, edges: np.ndarray, width: float) -
     b0, b1 = _ring_bound(mean, edges[0]), _ring_bound(mean, edges[1])
     b2, b3 = _ring_bound(mean, edges[2]), _ring_bound(mean, edges[3])
     b4 = _ring_bound(mean, edges[4])
-    ring_self = _ring(0.0, b0, b1, b2, b3, b4)  # a point counts itself at angle 0
     reverse = np.empty(64, dtype=np.int64)  # bin of the opposite direction
     for c in range(64):
         reverse[c] = c if c >= _N_BINS else c - c % 12 + (c % 12 + 6) % 12
+    # sectors of +x, −x, +y, −y and of equal points, and of the opposite direction
+    axis = np.array(
+        [
+            _exact_sector(1.0, 0.0, width),
+            _exact_sector(-1.0, 0.0, width),
+            _exact_sector(0.0, 1.0, width),
+            _exact_sector(0.0, -1.0, width),
+            _exact_sector(0.0, 0.0, width),
+        ]
+    )
+    opposite = axis[np.array([1, 0, 3, 2, 4])]
+    self_ring = _ring(0.0, b0, b1, b2, b3, b4)
     code = np.empty(n, dtype=np.uint8)
     own = np.zeros(4 * 64, dtype=np.int32)
     back = np.zeros(64 * n, dtype=np.int32)  # back[b · n + j]: pairs (i < j) in bin b of j
@@ -754,18 +775,19 @@ def _histograms(x: np.ndarray, y: np.ndarray, edges: np.ndarray, width: float) -
                 ring = _ring(dx * dx + dy * dy, b0, b1, b2, b3, b4)
                 if ring == 0:
                     c, r = _FAR, _FAR
-                else:
-                    base = (ring - 1) * 12
-                    c = base + _exact_sector(dx, dy, width)
-                    # p_i − p_j, not −dx: equal points give +0.0, whose atan2 is 0, not −π
-                    r = base + _exact_sector(xi - x[j], yi - y[j], width)
+                elif dx == 0 or dy == 0:
+                    d = _axis_direction(dx, dy)
+                    c, r = (ring - 1) * 12 + axis[d], (ring - 1) * 12 + opposite[d]
+                else:  # p_i − p_j, not −dx (the same here, off an axis)
+                    c = (ring - 1) * 12 + _exact_sector(dx, dy, width)
+                    r = (ring - 1) * 12 + _exact_sector(xi - x[j], yi - y[j], width)
             own[(t & 3) * 64 + c] += 1
             back[r * n + j] += 1
         row = hist[i]
         for b in range(_N_BINS):
             row[b] = own[b] + own[64 + b] + own[128 + b] + own[192 + b] + back[b * n + i]
-        if ring_self:
-            row[(ring_self - 1) * 12] += 1
+        if self_ring:  # the point itself: distance 0, angle atan2(+0, +0)
+            row[(self_ring - 1) * 12 + axis[4]] += 1
     return hist
 
 
