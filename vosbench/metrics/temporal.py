@@ -20,8 +20,10 @@ three ``N × M × 60`` arrays (≈ 2.4 GB for two 1,300-point contours; here ≈
 DP's two ``(N + M) × N`` arrays). Like the toolkit, nothing bounds ``N``: up-sampled contours
 of DAVIS-2016 480p masks have 115–1,430 points, and time grows as ``N · M``.
 
-Speed: where numba is installed, the contour tracing, the polygon simplification, the shape
-contexts and the two shortest-path passes run as compiled kernels
+Speed: where numba is installed, a mask's descriptor (corner grid, contour tracing, polygon
+simplification, up-sampling, shape contexts) is one compiled call
+(:mod:`vosbench.metrics.descriptor_kernels`) whose contours and counts are this module's to
+the bit, and the two shortest-path passes run as compiled kernels
 (:mod:`vosbench.metrics.temporal_kernels`) that repeat this module's arithmetic operation for
 operation except the order of the χ² sums, so values agree within rounding (≤ 1.7e-16 per
 pair on DAVIS-2016 val); the passes compute the χ² matrix only where a path within a cost
@@ -810,10 +812,20 @@ def stability_pair(previous: np.ndarray, current: np.ndarray) -> float:
     shape-context cost; NaN when either mask has no contour (empty, or only blobs that
     simplify to ≤ 3 points).
 
-    Descriptors of the last few masks are kept, so that scoring frame after frame computes
-    each mask's contour and shape contexts once.
+    Descriptors of the last few masks are kept (keyed by the masks' pixels), so that scoring
+    frame after frame computes each mask's contour and shape contexts once. (The evaluator's
+    T keeps each frame's :func:`contour_descriptor` in its ``FrameContext.memo`` instead and
+    calls :func:`descriptor_stability`.)
     """
-    return _pair_value(_cached_descriptor(previous), _cached_descriptor(current))
+    return descriptor_stability(_cached_descriptor(previous), _cached_descriptor(current))
+
+
+def descriptor_stability(previous: np.ndarray | None, current: np.ndarray | None) -> float:
+    """T of one pair from the masks' :func:`contour_descriptor` values: 5 × the mean matched
+    shape-context cost; NaN when either is None (no contour)."""
+    if previous is None or current is None:
+        return math.nan
+    return T_SCALE * contour_cost(previous, current)
 
 
 _CACHE: OrderedDict[tuple[tuple[int, ...], bytes], np.ndarray | None] = OrderedDict()
@@ -836,12 +848,6 @@ def _cached_descriptor(mask: np.ndarray) -> np.ndarray | None:
     return value
 
 
-def _pair_value(h1: np.ndarray | None, h2: np.ndarray | None) -> float:
-    if h1 is None or h2 is None:
-        return math.nan
-    return T_SCALE * contour_cost(h1, h2)
-
-
 def sequence_stability(masks: Sequence[np.ndarray]) -> np.ndarray:
     """Per-frame T of the evaluated frames of a sequence, in the toolkit's indexing.
 
@@ -856,5 +862,5 @@ def sequence_stability(masks: Sequence[np.ndarray]) -> np.ndarray:
     out = np.full(len(masks), np.nan)
     descriptors = [contour_descriptor(m) for m in masks]
     for k in range(1, len(masks)):
-        out[k] = _pair_value(descriptors[k - 1], descriptors[k])
+        out[k] = descriptor_stability(descriptors[k - 1], descriptors[k])
     return out
