@@ -97,27 +97,33 @@ def _grid(mask, r0, r1, c0, c1):
         for c in range(w):
             dst[c] = np.uint8(src[c] != 0)
     width = w + 1
-    code = np.empty((h + 1, width), dtype=np.uint8)
+    size = (h + 1) * width
+    flat_code = np.zeros(size + 8 - size % 8, dtype=np.uint8)  # whole 8-byte words
     count = 0
     for r in range(h + 1):
-        up, down, out = pad[r], pad[r + 1], code[r]
+        up, down, out = pad[r], pad[r + 1], flat_code[r * width : (r + 1) * width]
         for c in range(width):
             v = up[c] | (up[c + 1] << 1) | (down[c] << 2) | (down[c + 1] << 3)
             out[c] = v
             count += (v != 0) & (v != 15)
-    flat_code = code.ravel()
     corners = np.empty(count, dtype=np.int64)
     codes = np.empty(count, dtype=np.uint8)
-    compact = np.empty(flat_code.shape[0], dtype=np.int32)  # read at boundary corners only
+    compact = np.empty(size, dtype=np.int32)  # read at boundary corners only
     k = 0
     n_junctions = 0
-    for f in range(flat_code.shape[0]):
-        v = flat_code[f]
-        if v != 0 and v != 15:
-            corners[k], codes[k] = f, v
-            compact[f] = k
-            k += 1
-            n_junctions += (v == 6) | (v == 9)
+    words = flat_code.view(np.uint64)
+    inside = np.uint64(0x0F0F0F0F0F0F0F0F)
+    for q in range(words.shape[0]):
+        word = words[q]
+        if word == 0 or word == inside:  # 8 corners off the boundary
+            continue
+        for f in range(8 * q, 8 * q + 8):
+            v = flat_code[f]
+            if v != 0 and v != 15:
+                corners[k], codes[k] = f, v
+                compact[f] = k
+                k += 1
+                n_junctions += (v == 6) | (v == 9)
     successor = np.empty(count, dtype=np.int64)
     junctions = np.empty(n_junctions, dtype=np.int64)
     exit_slot = np.empty((n_junctions, 2), dtype=np.int64)
@@ -393,29 +399,36 @@ def _radial_distance(points: np.ndarray, tolerance: float) -> np.ndarray:
 
 
 @njit(**_JIT)
-def _find_key(points: np.ndarray, first: int, last: int) -> tuple[int, float]:
+def _find_key(xs, ys, first: int, last: int, d2, bits) -> tuple[int, float]:
     """Interior point farthest from the chord first–last and its squared distance (psimpl
-    FindKey: projection fraction in float32; ties go to the later point)."""
-    s1x, s1y = points[first, 0], points[first, 1]
-    vx, vy = points[last, 0] - s1x, points[last, 1] - s1y
+    FindKey: projection fraction in float32; ties go to the later point).
+
+    The distances are computed without branches (SIMD) into ``d2``; squared distances are
+    ≥ +0, so their bit patterns (``bits``, a view of ``d2``) order as they do, and the
+    integer maximum vectorises where a float one would not."""
+    s1x, s1y, s2x, s2y = xs[first], ys[first], xs[last], ys[last]
+    vx, vy = s2x - s1x, s2y - s1y
     cv = vx * vx + vy * vy
-    key, best = first, -1.0
-    for i in range(first + 1, last):
-        px, py = points[i, 0], points[i, 1]
+    cv32 = np.float32(cv)
+    m = last - first - 1
+    at = np.uint64(first + 1)  # unsigned indices: no negative-index wrap, so SIMD
+    for t in range(m):
+        u = np.uint64(t)
+        px, py = xs[at + u], ys[at + u]
         wx, wy = px - s1x, py - s1y
         cw = wx * vx + wy * vy
-        if cw <= 0:
-            tx, ty = s1x, s1y
-        elif cv <= cw:
-            tx, ty = points[last, 0], points[last, 1]
-        else:
-            fraction = np.float64(np.float32(cw) / np.float32(cv))
-            tx, ty = s1x + fraction * vx, s1y + fraction * vy
+        fraction = np.float64(np.float32(cw) / cv32)
+        tx = s1x if cw <= 0 else (s2x if cv <= cw else s1x + fraction * vx)
+        ty = s1y if cw <= 0 else (s2y if cv <= cw else s1y + fraction * vy)
         dx, dy = px - tx, py - ty
-        d2 = dx * dx + dy * dy
-        if d2 >= best:
-            key, best = i, d2
-    return key, best
+        d2[u] = dx * dx + dy * dy
+    top = np.int64(0)
+    for t in range(m):
+        top = max(top, bits[np.uint64(t)])
+    t = m - 1
+    while bits[t] != top:
+        t -= 1
+    return first + 1 + t, d2[t]
 
 
 @njit(**_JIT)
@@ -426,19 +439,26 @@ def douglas_peucker(points: np.ndarray, tolerance: float) -> np.ndarray:
         return points
     points = _radial_distance(points, tolerance)
     n = points.shape[0]
+    xs, ys = points[:, 0].copy(), points[:, 1].copy()
+    d2 = np.empty(n)
+    bits = d2.view(np.int64)
     keep = np.zeros(n, dtype=np.bool_)
     keep[0] = keep[n - 1] = True
     tol2 = tolerance * tolerance
-    stack = [(0, n - 1)]
-    while stack:
-        first, last = stack.pop()
+    stack = np.empty((n, 2), dtype=np.int64)  # ranges still to split (at most n at once)
+    stack[0, 0], stack[0, 1] = 0, n - 1
+    depth = 1
+    while depth:
+        depth -= 1
+        first, last = stack[depth, 0], stack[depth, 1]
         if last - first < 2:
             continue
-        key, d2 = _find_key(points, first, last)
-        if tol2 < d2:
+        key, dist2 = _find_key(xs, ys, first, last, d2, bits)
+        if tol2 < dist2:
             keep[key] = True
-            stack.append((first, key))
-            stack.append((key, last))
+            stack[depth, 0], stack[depth, 1] = first, key
+            stack[depth + 1, 0], stack[depth + 1, 1] = key, last
+            depth += 2
     return points[keep]
 
 
