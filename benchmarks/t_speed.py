@@ -15,8 +15,12 @@ Timings (median of ``--repeats`` runs, all in this one process):
 * ``T`` alone: reading the GT PNGs of the 10 ``eval_t`` sequences and computing T (also
   without reading), with the compiled kernels and, once (``--numpy-runs``), with the numpy
   code they replace;
-* the JIT warm-up: importing numba and loading the cached kernels in a fresh interpreter, up
-  to the first pair's value.
+* the descriptors alone: ``contour_descriptor`` (longest contour, up-sampling, shape
+  contexts) of each of those inner masks, the part of T computed once per frame;
+  ``--check-descriptors`` also compares each with the numpy code's (every contour point and
+  histogram count);
+* the JIT warm-up: importing numba and the kernels module in a fresh interpreter, then the
+  first pair's value (numba's one-time set-up and loading the cached machine code).
 
 The toolkit (github fperazzi/davis) is NOT part of vosbench. ``--toolkit-python PY
 --toolkit-lib DIR`` runs it side by side in its own interpreter: DIR must hold the built
@@ -123,9 +127,10 @@ values are equal to the bit. Each pass searches row by row within a cost bound t
 until the last cell is reached; a cell whose cheapest predecessor exceeds the bound is never
 computed, which leaves about half of the χ² cells (the two passes' regions barely overlap;
 the valley of cheap cells around the optimal path is wide because neighbouring contour points
-have similar shape contexts). What remains: those χ² cells (≈ 15–20 ns each, 24 divisions
-where one histogram is non-zero), the contour tracing (junctions and Jordan curves, still
-Python), and the JIT warm-up per process.
+have similar shape contexts). A mask's descriptor (contour tracing, simplification,
+up-sampling, shape contexts) is one compiled call, equal to the numpy code to the bit, ≈ 1 ms
+a mask. What remains: those χ² cells (≈ 15–20 ns each, 24 divisions where one histogram is
+non-zero), and the JIT warm-up per process.
 """
 
 
@@ -136,6 +141,25 @@ def eval_t_sequences(dataset) -> list[str]:
 def read_inner_masks(sequence) -> list[np.ndarray]:
     """GT masks of the evaluated frames f_1 … f_{T−2} (non-zero = object)."""
     return [sequence.read_annotation(stem) != 0 for stem in sequence.annotated[1:-1]]
+
+
+def descriptor_seconds(masks: list[np.ndarray]) -> float:
+    """Seconds of ``contour_descriptor`` over the masks."""
+    start = time.perf_counter()
+    for mask in masks:
+        temporal.contour_descriptor(mask)
+    return time.perf_counter() - start
+
+
+def check_descriptors(masks: list[np.ndarray]) -> int:
+    """Number of masks whose longest contour or shape contexts differ from the numpy code's."""
+    compiled = [(temporal.mask_longest_contour(m), temporal.contour_descriptor(m)) for m in masks]
+    differ = 0
+    with numpy_only():
+        for mask, (contour, hist) in zip(masks, compiled):
+            same_contour = np.array_equal(temporal.mask_longest_contour(mask), contour)
+            differ += not (same_contour and np.array_equal(temporal.contour_descriptor(mask), hist))
+    return differ
 
 
 def vosbench_t(dataset, names: list[str]) -> tuple[dict[str, np.ndarray], float, float]:
@@ -283,9 +307,15 @@ def markdown(names, ours, toolkit, timings, warm, args, numpy_diff=None) -> str:
     lines += [
         "",
         f"JIT warm-up in a fresh interpreter (cached kernels): {loaded:.2f} s to import numba "
-        f"and the kernels module, {first:.2f} s more for the first pair (loading the cached "
-        "machine code); each evaluator worker pays it once.",
+        f"and the kernels module, {first:.2f} s more for the first pair (numba's one-time "
+        "set-up, then loading the cached machine code); each evaluator worker pays it once.",
     ]
+    if args.descriptor_check is not None:
+        masks, differ = args.descriptor_check
+        lines.append(
+            f"Descriptors (longest contour and shape contexts) of the {masks} inner masks, "
+            f"compiled vs the numpy code: {differ} differ."
+        )
     compiled = statistics.median(timings["T alone, compiled kernels, compute only"])
     if "T alone, numpy code, compute only" in timings:
         slow = statistics.median(timings["T alone, numpy code, compute only"])
@@ -317,7 +347,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--toolkit-json", type=Path)
     parser.add_argument("--save-toolkit-json", type=Path)
     parser.add_argument("--toolkit-commit", default="")
+    parser.add_argument(
+        "--check-descriptors",
+        action="store_true",
+        help="compare every inner mask's descriptor with the numpy code's (≈ 1 min)",
+    )
     args = parser.parse_args(argv)
+    args.descriptor_check = None
 
     dataset = load_dataset("davis2016", args.root, "val")
     names = eval_t_sequences(dataset)
@@ -334,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
         timings.setdefault(label, []).append(seconds)
 
     warm = time_warm_up()
+    inner = [mask for name in names for mask in read_inner_masks(dataset[name])]
     ours = {}
     for _ in range(args.repeats):
         for workers in (1, 2):
@@ -343,6 +380,10 @@ def main(argv: list[str] | None = None) -> int:
         ours, total, compute = vosbench_t(dataset, names)
         record("T alone, compiled kernels, reading + T", total)
         record("T alone, compiled kernels, compute only", compute)
+        record(f"descriptors alone ({len(inner)} inner masks)", descriptor_seconds(inner))
+    if args.check_descriptors:
+        args.descriptor_check = (len(inner), check_descriptors(inner))
+        print(f"descriptors: {args.descriptor_check[1]} of {len(inner)} differ from numpy's")
     worst = None
     for _ in range(args.numpy_runs):
         with numpy_only():

@@ -175,7 +175,8 @@ def test_eval_loads_only_what_scoring_needs(cases, tmp_path):
         "from vosbench.cli import main\n"
         f"code = main(['eval', {str(pred)!r}, '--dataset', 'lvos', '--root', {str(gt)!r}, "
         f"'-j', '1', '-q', '-o', {str(out)!r}])\n"
-        "heavy = ('PIL', 'multiprocessing', 'tqdm', 'numba', 'vosbench.metrics.temporal_kernels')\n"
+        "heavy = ('PIL', 'multiprocessing', 'tqdm', 'numba',\n"
+        "         'vosbench.metrics.temporal_kernels', 'vosbench.metrics.descriptor_kernels')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
         "sys.exit(code)\n"
     )

@@ -201,24 +201,141 @@ def _blob(rng, shape=(90, 120)) -> np.ndarray:
 @pytest.mark.parametrize("seed", range(6))
 def test_compiled_shape_contexts_equal_numpy(seed, monkeypatch):
     # Small integer grids put many pairs exactly on an axis, on the diagonal or on top of each
-    # other: the cases where the kernel falls back to the atan2 formula.
+    # other: the cases where the kernel takes the atan2 formula or an axis's constant.
     rng = np.random.default_rng(seed)
     points = rng.integers(0, 12, size=(int(rng.integers(3, 200)), 2)).astype(np.float32)
     points = np.concatenate([points, rng.normal(0, 40, size=(50, 2)).astype(np.float32)])
     fast = temporal.shape_contexts(points)
+    assert fast.dtype == np.int64 and fast.sum() > len(points)
     assert np.array_equal(fast, _numpy_value(monkeypatch, temporal.shape_contexts, points))
 
 
 @compiled_only
+@pytest.mark.parametrize(
+    "points",
+    [
+        [[3.5, 2.0]],  # one point: it counts itself
+        [[1.0, 1.0]] * 5,  # all equal: mean distance 0, numpy's 0/0 counts nothing
+        [[0.0, 0.0], [1.0, 0.0], [0.0, 0.0], [0.0, 1e-30]],  # duplicates, a tiny dy
+        [[0.0, 0.0], [np.sqrt(3.0), 1.0], [1.0, np.sqrt(3.0)], [-1.0, -1.0]],  # on 30°, 60°
+    ],
+)
+def test_compiled_shape_contexts_edge_cases(points, monkeypatch):
+    points = np.array(points, dtype=np.float32)
+    fast = temporal.shape_contexts(points)
+    with np.errstate(invalid="ignore"):
+        slow = _numpy_value(monkeypatch, temporal.shape_contexts, points)
+    assert np.array_equal(fast, slow)
+    assert fast.sum() == (0 if len(points) == 5 else slow.sum())
+
+
+@compiled_only
+def test_compiled_mean_distance_is_numpys_to_the_bit():
+    # numpy sums the N × N matrix pairwise (blocks of ≤ 128 in 8 lanes, halves at multiples
+    # of 8); the kernel repeats that order without the matrix. Any other order moves the mean
+    # by an ulp, and with it the ring of a pair on an edge: sizes around the block edges.
+    from vosbench.metrics import descriptor_kernels
+
+    rng = np.random.default_rng(0)
+    sizes = [*range(1, 40), 90, 91, 127, 128, 129, 181, 256, 600, 1001, 1430]
+    other_orders = 0
+    for n in sizes:
+        p = rng.normal(100, 60, size=(n, 2)).astype(np.float32).astype(np.float64)
+        dx = p[None, :, 0] - p[:, None, 0]
+        dy = p[None, :, 1] - p[:, None, 1]
+        dist = np.sqrt(dx * dx + dy * dy)
+        expected = np.mean(dist)
+        assert descriptor_kernels.mean_distance(p[:, 0].copy(), p[:, 1].copy()) == expected, n
+        other_orders += sum(dist.ravel().tolist()) / dist.size != expected
+    assert other_orders > 10  # a sequential sum would fail: the sizes tell the orders apart
+
+
+@compiled_only
 @pytest.mark.parametrize("seed", range(6))
-def test_compiled_simplification_equal_numpy(seed, monkeypatch):
+def test_compiled_simplification_equal_numpy(seed):
+    from vosbench.metrics import descriptor_kernels
+
     rng = np.random.default_rng(seed)
     steps = rng.integers(-3, 4, size=(int(rng.integers(3, 400)), 2)) * 2
     points = np.cumsum(steps, axis=0).astype(np.float64)
     for tolerance in (0.1, 3.0):
-        fast = temporal._douglas_peucker(points, tolerance)
-        slow = _numpy_value(monkeypatch, temporal._douglas_peucker, points, tolerance)
-        assert np.array_equal(fast, slow)
+        fast = descriptor_kernels.douglas_peucker(points, tolerance)
+        slow = temporal._douglas_peucker(points, tolerance)
+        assert len(slow) < len(points) and np.array_equal(fast, slow)
+
+
+@compiled_only
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_grid_equals_python(seed):
+    # corners, successors and junction exits of the box, as temporal._Grid builds them
+    from vosbench.metrics import descriptor_kernels
+
+    rng = np.random.default_rng(300 + seed)
+    mask = rng.random((30 + seed, 41)) < 0.5
+    mask[:, :2] = mask[:3] = False  # the box starts inside the mask
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    box = int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
+    assert descriptor_kernels._box(mask.view(np.uint8)) == box
+    corners, successor, junctions, slots, nexts, width = descriptor_kernels._grid(
+        mask.view(np.uint8), *box
+    )
+    grid = temporal._crop(mask)[0]
+    assert width == grid.width and np.array_equal(corners, grid.corners)
+    assert np.array_equal(successor, grid.next)
+    exits = {j: tuple(zip(s.tolist(), e.tolist())) for j, s, e in zip(junctions, slots, nexts)}
+    assert len(exits) > 10 and exits == grid.exits
+
+
+def _junction_rich(rng) -> np.ndarray:
+    """Noise, speckled blobs or checkerboard patches: junctions, holes, nested curves."""
+    kind = rng.integers(0, 3)
+    if kind == 0:
+        return rng.random((int(rng.integers(5, 70)), int(rng.integers(5, 70)))) < 0.5
+    if kind == 1:
+        return _blob(rng) ^ (rng.random((90, 120)) < 0.15)
+    mask = _blob(rng)
+    yy, xx = np.mgrid[:90, :120]
+    return mask ^ (((yy + xx) % 2 == 0) & (yy > 40) & (yy < 50))
+
+
+@compiled_only
+@pytest.mark.parametrize("seed", range(8))
+def test_compiled_descriptor_equals_numpy_on_random_masks(seed, monkeypatch):
+    # The one compiled call (mask → contours → longest → up-sampled shape contexts) against
+    # the numpy code: every contour point for point, every histogram count.
+    rng = np.random.default_rng(400 + seed)
+    mask = _junction_rich(rng)
+    fast = temporal.contour_descriptor(mask)
+    slow = _numpy_value(monkeypatch, temporal.contour_descriptor, mask)
+    assert fast.dtype == slow.dtype == np.int64 and np.array_equal(fast, slow)
+    longest = temporal.mask_longest_contour(mask)
+    assert np.array_equal(longest, _numpy_value(monkeypatch, temporal.mask_longest_contour, mask))
+    assert len(fast) == len(upsample_contour(longest))
+    contours = extract_contours(mask)
+    assert [c.tolist() for c in contours] == [
+        c.tolist() for c in _numpy_value(monkeypatch, extract_contours, mask)
+    ]
+
+
+@compiled_only
+def test_compiled_descriptor_takes_any_mask_layout():
+    # uint8 0/255, integer labels, a Fortran-ordered or sliced view, touching the border
+    rng = np.random.default_rng(7)
+    mask = _blob(rng)
+    mask[0, 10:20] = mask[-1, 30:40] = mask[20:30, 0] = mask[40:50, -1] = True
+    expected = temporal.contour_descriptor(mask)
+    wide = np.zeros((mask.shape[0], 2 * mask.shape[1]), dtype=bool)
+    wide[:, ::2] = mask
+    for variant in (
+        mask.astype(np.uint8) * 255,
+        mask.astype(np.int32) * 7,
+        np.asfortranarray(mask),
+        wide[:, ::2],
+    ):
+        assert np.array_equal(temporal.contour_descriptor(variant), expected)
+    assert temporal.contour_descriptor(np.zeros((5, 6), dtype=bool)) is None
+    with pytest.raises(ValueError, match="2-D"):
+        temporal.contour_descriptor(np.zeros((2, 5, 6), dtype=bool))
 
 
 @compiled_only
@@ -263,6 +380,29 @@ def test_compiled_pairs_equal_numpy_on_random_masks(seed, monkeypatch):
     fast = stability_pair(first, second)
     slow = _numpy_value(monkeypatch, stability_pair, first, second)
     assert fast == pytest.approx(slow, abs=1e-12) or (math.isnan(fast) and math.isnan(slow))
+
+
+def test_t_metric_computes_each_descriptor_once(monkeypatch):
+    # The evaluator hands each frame the previous frame's memo: T computes one descriptor per
+    # frame (not two per pair) and still gives stability_pair's values.
+    from vosbench.metrics import FrameContext, get_metric
+
+    metric = get_metric("T")
+    frames = [_ellipse(axes=(12, 20 + k)) for k in range(4)]
+    computed = []
+    original = temporal.contour_descriptor
+    monkeypatch.setattr(temporal, "contour_descriptor", lambda m: computed.append(1) or original(m))
+    values, previous, memo = [], None, None
+    for k, mask in enumerate(frames):
+        context = FrameContext(mask, mask, 1, index=k, previous=previous, previous_memo=memo)
+        values.append(metric.frame(context))
+        previous, memo = context.pred, context.memo
+    assert len(computed) == len(frames)
+    assert math.isnan(values[0])
+    assert values[1:] == [stability_pair(a, b) for a, b in zip(frames, frames[1:])]
+    assert values[2] != values[1] > 0
+    # a caller that keeps no memo still gets the pair's value
+    assert metric.frame(FrameContext(frames[2], frames[2], 1, previous=frames[1])) == values[2]
 
 
 def test_kernels_load_lazily():
@@ -366,6 +506,23 @@ def test_real_contours_equal_the_toolkit(davis2016_val, name, stem, count, size,
     assert len(contours) == count
     assert np.array_equal(longest, temporal.longest_contour(contours))
     assert (len(longest), longest[:3].tolist(), int(longest.sum())) == (size, head, total)
+
+
+@compiled_only
+@pytest.mark.real_data
+def test_compiled_descriptors_equal_numpy_on_real_masks(davis2016_val, monkeypatch):
+    # Every 8th frame of the eval_t sequences: the longest contour point for point and its
+    # shape contexts count for count (all 661 inner masks: benchmarks/t_speed.py --check).
+    for name in sorted(TOOLKIT_SEQUENCE_T):
+        sequence = davis2016_val[name]
+        for stem in sequence.annotated[1:-1:8]:
+            mask = sequence.read_annotation(stem)
+            fast = temporal.contour_descriptor(mask)
+            slow = _numpy_value(monkeypatch, temporal.contour_descriptor, mask)
+            assert np.array_equal(fast, slow), (name, stem)
+            longest = temporal.mask_longest_contour(mask)
+            numpy_longest = _numpy_value(monkeypatch, temporal.mask_longest_contour, mask)
+            assert np.array_equal(longest, numpy_longest), (name, stem)
 
 
 @compiled_only

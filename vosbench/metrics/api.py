@@ -38,6 +38,10 @@ class FrameContext:
         frame: the frame's stem; ``index``: its position among the evaluated frames.
         previous: the object's predicted mask at the previous evaluated frame (None at the
             first one); filled only when a metric declares ``needs_previous``.
+        memo: a dict where a metric may keep what it derived from this frame's masks, under
+            a key of its own (T keeps the prediction's contour descriptor).
+        previous_memo: the previous evaluated frame's ``memo`` (None where ``previous`` is),
+            so that a metric of pairs derives each frame's values once.
     """
 
     def __init__(
@@ -48,9 +52,12 @@ class FrameContext:
         frame: str = "",
         index: int = 0,
         previous: np.ndarray | None = None,
+        previous_memo: dict | None = None,
     ):
         self.pred, self.gt, self.radius = pred, gt, radius
         self.frame, self.index, self.previous = frame, index, previous
+        self.memo: dict = {}
+        self.previous_memo = previous_memo
 
     @cached_property
     def box(self) -> tuple[slice, slice] | None:
@@ -84,7 +91,8 @@ class Metric:
         name: the column name (``J``); tables add ``-Mean``, ``-Recall``, ``-Decay``.
         higher_is_better: the direction (T is lower-is-better).
         statistics: which of Mean / Recall / Decay make sense for it.
-        needs_previous: whether :attr:`FrameContext.previous` must be filled.
+        needs_previous: whether :attr:`FrameContext.previous` (and ``previous_memo``) must
+            be filled.
         in_mean: whether it joins the J&F average (only J and F do).
     """
 

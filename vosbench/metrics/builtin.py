@@ -42,12 +42,17 @@ class BoundaryAccuracy(Metric):
         return f_from_boundaries(pred, gt, context.radius)
 
 
+#: FrameContext.memo key of the prediction's contour descriptor (T).
+_T_DESCRIPTOR = "T:contour_descriptor"
+
+
 class TemporalStability(Metric):
     """T: how much the predicted shape changes between consecutive evaluated frames.
 
     The DAVIS-2016 definition (:mod:`vosbench.metrics.temporal`); only sequences flagged
     ``eval_t`` in DAVIS-2016's ``db_info.yml`` are scored, and only its Mean is defined.
-    The first evaluated frame has no pair and is NaN.
+    The first evaluated frame has no pair and is NaN. Each prediction's contour descriptor
+    is computed once and kept in the frame's memo for the next pair.
     """
 
     name = "T"
@@ -60,11 +65,17 @@ class TemporalStability(Metric):
         return dataset_name == "davis2016" and bool((sequence.attributes or {}).get("eval_t"))
 
     def frame(self, context: FrameContext) -> float:
+        from vosbench.metrics.temporal import contour_descriptor, descriptor_stability
+
+        current = context.memo[_T_DESCRIPTOR] = contour_descriptor(context.pred)
         if context.previous is None:
             return math.nan
-        from vosbench.metrics.temporal import stability_pair
-
-        return stability_pair(context.previous, context.pred)
+        memo = context.previous_memo
+        if memo is not None and _T_DESCRIPTOR in memo:
+            previous = memo[_T_DESCRIPTOR]
+        else:  # fed by a caller that keeps no memo
+            previous = contour_descriptor(context.previous)
+        return descriptor_stability(previous, current)
 
 
 class ObjectAbsent(Metric):

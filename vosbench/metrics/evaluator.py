@@ -475,6 +475,7 @@ def _score_semisupervised(scorer: _Scorer) -> None:
     f = [np.zeros(len(o.frames)) for o in scored]
     extra = [{m.name: np.full(len(o.frames), np.nan) for m in scorer.extras} for o in scored]
     previous: list[np.ndarray | None] = [None] * len(scored)
+    previous_memo: list[dict | None] = [None] * len(scored)
     keep_previous = any(m.needs_previous for m in scorer.extras)
     radius, identical, empty, dropped = None, True, True, ""
     for stem, gt, pred, indices in scorer.frames():
@@ -500,12 +501,12 @@ def _score_semisupervised(scorer: _Scorer) -> None:
             truth = _object_mask(gt, layer, object_id)
             if pred.ndim == 3 or gt.ndim == 3:
                 identical = identical and np.array_equal(mask, truth)
-            context = FrameContext(mask, truth, radius, stem, t, previous[k])
+            context = FrameContext(mask, truth, radius, stem, t, previous[k], previous_memo[k])
             j[k][t], f[k][t] = scorer.region.frame(context), scorer.boundary.frame(context)
             for metric in scorer.extras:
                 extra[k][metric.name][t] = metric.frame(context)
             if keep_previous:
-                previous[k] = context.pred
+                previous[k], previous_memo[k] = context.pred, context.memo
     if scorer.result.problems:
         return
     for k in range(len(scored)):
@@ -675,6 +676,7 @@ def _score_matched_extras(scorer: _Scorer, radius: int) -> None:
     index = {obj.object_id: k for k, obj in enumerate(scorer.scored)}
     matched = {index[obj.object_id]: obj for obj in objects}
     previous: dict[int, np.ndarray | None] = dict.fromkeys(matched)
+    previous_memo: dict[int, dict | None] = dict.fromkeys(matched)
     for obj in objects:
         obj.extra = {m.name: np.full(len(obj.frames), np.nan) for m in scorer.extras}
     for stem, gt, pred, indices in scorer.frames(again=True):
@@ -691,10 +693,11 @@ def _score_matched_extras(scorer: _Scorer, radius: int) -> None:
                 stem,
                 t,
                 previous[k],
+                previous_memo[k],
             )
             for metric in scorer.extras:
                 obj.extra[metric.name][t] = metric.frame(context)
-            previous[k] = context.pred
+            previous[k], previous_memo[k] = context.pred, context.memo
 
 
 def _without(mask: np.ndarray, keep: np.ndarray | None) -> np.ndarray:

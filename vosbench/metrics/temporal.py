@@ -20,8 +20,10 @@ three ``N × M × 60`` arrays (≈ 2.4 GB for two 1,300-point contours; here ≈
 DP's two ``(N + M) × N`` arrays). Like the toolkit, nothing bounds ``N``: up-sampled contours
 of DAVIS-2016 480p masks have 115–1,430 points, and time grows as ``N · M``.
 
-Speed: where numba is installed, the contour tracing, the polygon simplification, the shape
-contexts and the two shortest-path passes run as compiled kernels
+Speed: where numba is installed, a mask's descriptor (corner grid, contour tracing, polygon
+simplification, up-sampling, shape contexts) is one compiled call
+(:mod:`vosbench.metrics.descriptor_kernels`) whose contours and counts are this module's to
+the bit, and the two shortest-path passes run as compiled kernels
 (:mod:`vosbench.metrics.temporal_kernels`) that repeat this module's arithmetic operation for
 operation except the order of the χ² sums, so values agree within rounding (≤ 1.7e-16 per
 pair on DAVIS-2016 val); the passes compute the χ² matrix only where a path within a cost
@@ -89,13 +91,46 @@ _SLOT_ORDER = (_N, _W, _S, _E)
 
 @functools.cache
 def _kernels() -> ModuleType | None:
-    """The compiled kernels (:mod:`vosbench.metrics.temporal_kernels`), or None where numba is
-    not installed. Imported on first use, never with vosbench: numba takes ~0.5 s to load."""
+    """The compiled matching kernels (:mod:`vosbench.metrics.temporal_kernels`), or None where
+    numba is not installed. Imported on first use, never with vosbench: numba takes ~0.3 s to
+    load."""
     if importlib.util.find_spec("numba") is None:
         return None
     from vosbench.metrics import temporal_kernels
 
     return temporal_kernels
+
+
+def _descriptor_kernels() -> ModuleType | None:
+    """The compiled mask → descriptor kernels (:mod:`vosbench.metrics.descriptor_kernels`), or
+    None where :func:`_kernels` is None (so that one switch selects the numpy code)."""
+    if _kernels() is None:
+        return None
+    from vosbench.metrics import descriptor_kernels
+
+    return descriptor_kernels
+
+
+def _compiled_contours(mask: np.ndarray, mode: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """``descriptor_kernels.mask_contours`` of a mask: the contours and the histograms."""
+    kernels = _descriptor_kernels()
+    assert kernels is not None
+    points, bounds, hist = kernels.mask_contours(_as_uint8(mask), mode, _R_EDGES, _SECTOR_WIDTH)
+    contours = [points[lo:hi] for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
+    return contours, hist
+
+
+def _as_uint8(mask: np.ndarray) -> np.ndarray:
+    """The mask as a C-contiguous ``uint8`` array, non-zero = object (no copy for ``bool`` or
+    ``uint8`` masks, which the kernel reads as they are)."""
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise ValueError(f"a mask must be 2-D, got shape {mask.shape}")
+    if mask.dtype == np.bool_:
+        mask = mask.view(np.uint8)
+    elif mask.dtype != np.uint8:
+        mask = (mask != 0).view(np.uint8)
+    return np.ascontiguousarray(mask)
 
 
 # --- contours -------------------------------------------------------------------------------
@@ -137,19 +172,16 @@ class _Grid:
 
     def _junction_exits(self) -> dict[int, tuple[tuple[int, int], tuple[int, int]]]:
         """Per junction, its two outgoing (slot, next corner): E and W where the object is
-        NW and SE (code 9), N and S where it is NE and SW (code 6). Also kept as arrays
-        (``junctions``, ``exit_slot``, ``exit_next``, one row per junction) for the kernels."""
-        self.junctions = np.flatnonzero(self.is_junction)
-        nine = self.code[self.junctions] == 9
-        at = self.corners[self.junctions]
+        NW and SE (code 9), N and S where it is NE and SW (code 6)."""
+        junctions = np.flatnonzero(self.is_junction)
+        nine = self.code[junctions] == 9
+        at = self.corners[junctions]
         first = np.searchsorted(self.corners, at + np.where(nine, 1, -self.width))
         second = np.searchsorted(self.corners, at + np.where(nine, -1, self.width))
-        self.exit_slot = np.stack([np.where(nine, _E, _N), np.where(nine, _W, _S)], axis=1)
-        self.exit_next = np.stack([first, second], axis=1)
         return {
             j: ((_E, a), (_W, b)) if n else ((_N, a), (_S, b))
             for j, n, a, b in zip(
-                self.junctions.tolist(), nine.tolist(), first.tolist(), second.tolist()
+                junctions.tolist(), nine.tolist(), first.tolist(), second.tolist()
             )
         }
 
@@ -178,17 +210,13 @@ def _arrival_slot(grid: _Grid, before: int, at: int) -> int:
 
 def _trace_pieces(grid: _Grid) -> list[_Piece]:
     """All junction-to-junction pieces, each traced once from its tail."""
-    kernels = _kernels()
     nxt = grid.next.tolist()
     pieces = []
     for junction, exits in grid.exits.items():
         for slot, first in exits:
-            if kernels is not None:
-                path = [junction, *kernels.follow(grid.next, first, -2).tolist()]
-            else:
-                path = [junction, first]
-                while nxt[path[-1]] >= 0:
-                    path.append(nxt[path[-1]])
+            path = [junction, first]
+            while nxt[path[-1]] >= 0:
+                path.append(nxt[path[-1]])
             pieces.append(
                 _Piece(path, junction, slot, path[-1], _arrival_slot(grid, path[-2], path[-1]))
             )
@@ -217,9 +245,6 @@ def _loops(grid: _Grid, pieces: list[_Piece]) -> tuple[np.ndarray, np.ndarray]:
 
 def _walk_loop(grid: _Grid, start: int) -> list[int]:
     """Corners of a loop from its first corner back to it, object on the right."""
-    kernels = _kernels()
-    if kernels is not None:
-        return kernels.follow(grid.next, start, start).tolist()
     nxt = grid.next
     loop = [start]
     v = int(nxt[start])
@@ -380,9 +405,6 @@ def _curves(grid: _Grid) -> list[_Curve]:
     object-on-the-right direction for an outer boundary (which clockwise_sort then reverses
     back), along it for a hole.
     """
-    kernels = _kernels()
-    if kernels is not None:
-        return _compiled_curves(grid, kernels)
     pieces = _trace_pieces(grid)
     curves = _loop_curves(grid, *_loops(grid, pieces))
     ordered = _toolkit_pieces(grid, pieces)
@@ -398,19 +420,6 @@ def _loop_curves(grid: _Grid, starts: np.ndarray, sizes: np.ndarray) -> list[_Cu
     for start, size in zip(starts[::-1].tolist(), sizes[::-1].tolist()):
         down = grid.corners[grid.next[start]] - grid.corners[start] == grid.width
         curves.append(_Curve(size + 1, loop_start=start, flip=not down))
-    return curves
-
-
-def _compiled_curves(grid: _Grid, kernels: ModuleType) -> list[_Curve]:
-    """:func:`_curves` with the junction pieces and Jordan curves built by a kernel."""
-    piece_corners, corners, bounds, flips = kernels.junction_curves(
-        grid.corners, grid.next, grid.junctions, grid.exit_slot, grid.exit_next, grid.width
-    )
-    free = np.ones(len(grid.corners), dtype=bool)
-    free[piece_corners] = False
-    curves = _loop_curves(grid, *kernels.loops(grid.next, free))
-    for lo, hi, flip in zip(bounds[:-1].tolist(), bounds[1:].tolist(), flips.tolist()):
-        curves.append(_Curve(hi - lo, corners[lo:hi], flip=flip))
     return curves
 
 
@@ -464,6 +473,8 @@ def extract_contours(mask: np.ndarray) -> list[np.ndarray]:
     last point repeats the first; outer contours run clockwise on screen, holes
     counter-clockwise; contours of ≤ 3 points are dropped.
     """
+    if _descriptor_kernels() is not None:
+        return _compiled_contours(mask, 0)[0]
     cropped = _crop(mask)
     if cropped is None:
         return []
@@ -478,6 +489,9 @@ def mask_longest_contour(mask: np.ndarray) -> np.ndarray | None:
     Simplification never adds points, so a curve with fewer corners than the best simplified
     count so far cannot win (nor tie, if it comes earlier: ties go to the later contour).
     """
+    if _descriptor_kernels() is not None:
+        contours = _compiled_contours(mask, 1)[0]
+        return contours[0] if contours else None
     cropped = _crop(mask)
     if cropped is None:
         return None
@@ -514,9 +528,6 @@ def _douglas_peucker(points: np.ndarray, tolerance: float) -> np.ndarray:
     """
     if len(points) < 3:
         return points
-    kernels = _kernels()
-    if kernels is not None:
-        return kernels.douglas_peucker(np.ascontiguousarray(points, dtype=np.float64), tolerance)
     points = _radial_distance(points, tolerance)
     keep = np.zeros(len(points), dtype=bool)
     keep[0] = keep[-1] = True
@@ -622,9 +633,10 @@ def shape_contexts(points: np.ndarray) -> np.ndarray:
     θ ∈ [−π, π], ``t = θ + 2π`` lies in [π, 3π] and ``fmod(t, 2π)`` is exactly ``t − 2π`` or
     ``t``. The compiled kernel gives the same counts.
     """
-    kernels = _kernels()
+    kernels = _descriptor_kernels()
     if kernels is not None:
-        return kernels.shape_contexts(points, _R_EDGES, _SECTOR_WIDTH)
+        pts = np.ascontiguousarray(np.asarray(points, dtype=np.float32).reshape(-1, 2))
+        return kernels.shape_contexts(pts, _R_EDGES, _SECTOR_WIDTH)
     return _shape_contexts_numpy(points)
 
 
@@ -786,6 +798,9 @@ def contour_cost(hist1: np.ndarray, hist2: np.ndarray) -> float:
 # --- public API -----------------------------------------------------------------------------
 def contour_descriptor(mask: np.ndarray) -> np.ndarray | None:
     """Shape contexts of a mask's longest up-sampled contour; None if it has no contour."""
+    if _descriptor_kernels() is not None:
+        contours, hist = _compiled_contours(mask, 2)
+        return hist if contours else None
     contour = mask_longest_contour(mask)
     if contour is None:
         return None
@@ -797,10 +812,20 @@ def stability_pair(previous: np.ndarray, current: np.ndarray) -> float:
     shape-context cost; NaN when either mask has no contour (empty, or only blobs that
     simplify to ≤ 3 points).
 
-    Descriptors of the last few masks are kept, so that scoring frame after frame computes
-    each mask's contour and shape contexts once.
+    Descriptors of the last few masks are kept (keyed by the masks' pixels), so that scoring
+    frame after frame computes each mask's contour and shape contexts once. (The evaluator's
+    T keeps each frame's :func:`contour_descriptor` in its ``FrameContext.memo`` instead and
+    calls :func:`descriptor_stability`.)
     """
-    return _pair_value(_cached_descriptor(previous), _cached_descriptor(current))
+    return descriptor_stability(_cached_descriptor(previous), _cached_descriptor(current))
+
+
+def descriptor_stability(previous: np.ndarray | None, current: np.ndarray | None) -> float:
+    """T of one pair from the masks' :func:`contour_descriptor` values: 5 × the mean matched
+    shape-context cost; NaN when either is None (no contour)."""
+    if previous is None or current is None:
+        return math.nan
+    return T_SCALE * contour_cost(previous, current)
 
 
 _CACHE: OrderedDict[tuple[tuple[int, ...], bytes], np.ndarray | None] = OrderedDict()
@@ -823,12 +848,6 @@ def _cached_descriptor(mask: np.ndarray) -> np.ndarray | None:
     return value
 
 
-def _pair_value(h1: np.ndarray | None, h2: np.ndarray | None) -> float:
-    if h1 is None or h2 is None:
-        return math.nan
-    return T_SCALE * contour_cost(h1, h2)
-
-
 def sequence_stability(masks: Sequence[np.ndarray]) -> np.ndarray:
     """Per-frame T of the evaluated frames of a sequence, in the toolkit's indexing.
 
@@ -843,5 +862,5 @@ def sequence_stability(masks: Sequence[np.ndarray]) -> np.ndarray:
     out = np.full(len(masks), np.nan)
     descriptors = [contour_descriptor(m) for m in masks]
     for k in range(1, len(masks)):
-        out[k] = _pair_value(descriptors[k - 1], descriptors[k])
+        out[k] = descriptor_stability(descriptors[k - 1], descriptors[k])
     return out
