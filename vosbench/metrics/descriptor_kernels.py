@@ -7,12 +7,13 @@ shape contexts, so a process loads one entry point's machine code for the whole 
 side. Every step repeats the numpy code's arithmetic, so contours are the same point for point
 and histograms the same count for count:
 
-* the corner grid (:class:`temporal._Grid`: corner codes, successors, junction exits) in one
-  pass over the mask's bounding box;
+* the bounding box and the corner grid (:class:`temporal._Grid`: corner codes, successors,
+  junction exits), in a few linear passes over the box;
 * the contour tracing (:func:`junction_curves`, :func:`loops`): pieces between junctions,
   polycont's piece numbering, its Jordan-curve walk, loops without junctions, integer work that
   gives the same corners in the same order as the Python code;
-* :func:`douglas_peucker`: psimpl's radial-distance pass and Douglas–Peucker, point by point;
+* :func:`douglas_peucker`: psimpl's radial-distance pass and Douglas–Peucker (each chord's
+  distances without branches, its farthest point by an integer maximum);
 * the up-sampling, in single precision, one increment at a time as ``np.add.accumulate``;
 * :func:`shape_contexts`: the mean pairwise distance is summed in numpy's pairwise order
   (``np.mean`` of the ``N × N`` matrix: blocks of ≤ 128 in 8 lanes, halves rounded to a
@@ -21,8 +22,9 @@ and histograms the same count for count:
   normalised distance ``√s / mean`` reaches each radial edge (found by bisection over the
   doubles; rounding is monotonic, so the comparisons agree with the numpy code's for every
   distance). The angular sector comes from two comparisons instead of ``atan2``; pairs within
-  1e-9 rad of a sector edge (or on an axis) take the numpy code's exact ``atan2`` formula, so
-  every count is the same. Rows are counted into four interleaved small histograms.
+  1e-9 rad of a sector edge take the numpy code's exact ``atan2`` formula (on an axis, where
+  that ``atan2`` is exact, a constant per direction), so every count is the same. Each pair
+  is binned once for both of its points.
 
 Compiled functions are cached on disk (``cache=True``): the first call after installation
 compiles them (about half a minute on a loaded 2-core machine), later processes load them.
