@@ -166,8 +166,10 @@ def test_missing_files(small, capsys):
 @pytest.mark.slow
 def test_eval_loads_only_what_scoring_needs(cases, tmp_path):
     """`vosbench eval -j 1` of LVOS masks: no Pillow (PNG masks have their own decoder), no
-    multiprocessing, no tqdm off a terminal, no numba kernels; its numbers are still the
-    official ones."""
+    multiprocessing or concurrent.futures, no tqdm off a terminal, no numba kernels, no scan of
+    the installed distributions (importlib.metadata: the dataset and J and F are built in), no
+    socket (it names the host in run-folder locks only); its numbers are still the official
+    ones."""
     gt, pred = cases
     out = tmp_path / "out"
     script = (
@@ -175,7 +177,8 @@ def test_eval_loads_only_what_scoring_needs(cases, tmp_path):
         "from vosbench.cli import main\n"
         f"code = main(['eval', {str(pred)!r}, '--dataset', 'lvos', '--root', {str(gt)!r}, "
         f"'-j', '1', '-q', '-o', {str(out)!r}])\n"
-        "heavy = ('PIL', 'multiprocessing', 'tqdm', 'numba', 'vosbench.metrics.temporal_kernels')\n"
+        "heavy = ('PIL', 'multiprocessing', 'concurrent.futures', 'tqdm', 'numba',\n"
+        "         'vosbench.metrics.temporal_kernels', 'importlib.metadata', 'socket')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
         "sys.exit(code)\n"
     )
