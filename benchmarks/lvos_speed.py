@@ -1,10 +1,18 @@
 """LVOS evaluation speed: ``vosbench eval`` vs the official lvos-evaluation, one worker each.
 
-Workload (generated once under --workdir and reused): ``vosbench synth --layout lvos`` with
---videos videos of --frames frames at 854x480 (1-3 objects, annotations every 5th frame) and
-the synthetic ``noisy`` predictions. Each tool runs end to end in its own subprocess
-(interpreter start, imports, reading, scoring, writing its CSVs), --repeats times; the table
-shows the median wall time and the two tools' ``global_results-valid.csv`` must be identical.
+Workloads (each generated once under --workdir and reused): ``vosbench synth --layout lvos``
+with VIDEOS videos of FRAMES frames at 854x480 (1-3 objects, annotations every 5th frame) and
+the synthetic ``noisy`` predictions of every frame, one per ``--workload VIDEOSxFRAMES``. The
+default runs two: ``4x300``, a small one whose time is mostly each tool's start-up, and
+``50x574``, the size of LVOS v1's validation split (50 videos; LVOS v1 has 126,280 frames in
+220 videos, 574 per video, at 6 fps, and is scored at 480p). LVOS v2's validation split is
+larger still (140 videos; 296,401 frames in 720 videos, 412 per video).
+
+Each tool runs end to end in its own subprocess (interpreter start, imports, reading, scoring,
+writing its CSVs), --repeats times per workload, in turn; the tables show median wall times
+and the two tools' ``global_results-valid.csv`` must be identical. ``vosbench eval`` loads
+numpy with one OpenBLAS thread (scoring does no linear algebra), so the official code is timed
+twice in each turn: as it runs out of the box, and with ``OPENBLAS_NUM_THREADS=1`` too.
 
 The official evaluator is NOT part of vosbench: pass --official PATH (a checkout of github
 LingyiHongfd/lvos-evaluation) and --python (an interpreter with numpy < 2, which its code
@@ -14,17 +22,18 @@ the workload's ``unseen_videos.txt`` (it reads the list from its working folder)
 Both tools run as installed code runs: each child may cache its bytecode (in a scratch folder
 under --workdir, ``PYTHONPYCACHEPREFIX``, so nothing is written into either checkout, whatever
 ``PYTHONDONTWRITEBYTECODE`` says here), and one untimed warm-up run of each fills that cache
-and the file cache before the timed runs. The table reports the machine's load average.
+and the file cache before the timed runs. The tables report the machine's load average.
 
 Usage::
 
     python benchmarks/lvos_speed.py --official ../refs/lvos-evaluation \\
-        --python ../refs/lvos-venv/bin/python --out results/lvos_speed.md
+        --python ../refs/lvos-venv/bin/python --repeats 5 --out results/lvos_speed.md
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -56,9 +65,11 @@ def workload(workdir: Path, videos: int, frames: int) -> tuple[Path, Path]:
 
 
 def child_environment(workdir: Path) -> dict[str, str]:
-    """This environment, with bytecode cached under ``workdir`` (as an installed package has it)."""
+    """This environment, with bytecode cached under ``workdir`` (as an installed package has it)
+    and OpenBLAS left to its default thread count (each tool as it runs out of the box)."""
     env = dict(os.environ, PYTHONPYCACHEPREFIX=str(workdir / "pycache"))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("OPENBLAS_NUM_THREADS", None)
     return env
 
 
@@ -71,23 +82,42 @@ def timed(command: list[str], env: dict[str, str], cwd: Path | None = None) -> f
     return elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--official", type=Path, required=True)
-    parser.add_argument("--python", default=sys.executable)
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/vosbench-lvos-speed"))
-    parser.add_argument("--videos", type=int, default=4)
-    parser.add_argument("--frames", type=int, default=300)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path)
-    a = parser.parse_args()
-    gt, pred = workload(a.workdir, a.videos, a.frames)
-    scratch = a.workdir / "official-cwd"
+SHAPES = {
+    (4, 300): "a small workload: mostly each tool's start-up",
+    (50, 574): "the size of LVOS v1's validation split: 50 videos of its average length",
+}
+
+
+def parse_workload(text: str) -> tuple[int, int]:
+    """``VIDEOSxFRAMES`` as two positive integers."""
+    videos, sep, frames = text.lower().partition("x")
+    if not (sep and videos.isdigit() and frames.isdigit() and int(videos) and int(frames)):
+        raise argparse.ArgumentTypeError(f"expected VIDEOSxFRAMES (e.g. 4x300), got {text!r}")
+    return int(videos), int(frames)
+
+
+def scored_counts(gt: Path) -> tuple[int, int]:
+    """(objects, object-frames scored): each object's range loses its first and last frame."""
+    meta = json.loads((gt / SPLIT / f"{SPLIT}_meta.json").read_text())
+    ranges = [
+        int(o["frame_range"]["frame_nums"])
+        for video in meta["videos"].values()
+        for o in video["objects"].values()
+    ]
+    return len(ranges), sum(n - 2 for n in ranges)
+
+
+def measure(a: argparse.Namespace, videos: int, frames: int) -> dict:
+    """Time both tools on one workload; the tables' facts."""
+    workdir = a.workdir / f"{videos}x{frames}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    gt, pred = workload(workdir, videos, frames)
+    scratch = workdir / "official-cwd"
     scratch.mkdir(exist_ok=True)
     shutil.copy(gt / SPLIT / "unseen_videos.txt", scratch / "unseen_videos.txt")
     (scratch / "unsupervised_videos.txt").write_text("")
-    official_out = a.workdir / "official-results"
-    vosbench_out = a.workdir / "vosbench-results"
+    official_out = workdir / "official-results"
+    vosbench_out = workdir / "vosbench-results"
     env = child_environment(a.workdir)
     official_command = [
         a.python, str(a.official.resolve() / "evaluation_method.py"), "--lvos_path",
@@ -99,51 +129,108 @@ def main() -> None:
         "-o", str(vosbench_out),
     ]  # fmt: skip
 
-    def run_official() -> float:
+    one_thread = dict(env, OPENBLAS_NUM_THREADS="1")  # what vosbench eval asks for itself
+
+    def run_official(environment: dict[str, str]) -> float:
         shutil.rmtree(official_out, ignore_errors=True)
         shutil.copytree(pred, official_out)  # it writes its CSVs into the results folder
-        return timed(official_command, env, cwd=scratch)
+        return timed(official_command, environment, cwd=scratch)
 
-    run_official(), timed(vosbench_command, env)  # warm-up: bytecode and file caches
-    times: dict[str, list[float]] = {"official": [], "vosbench": []}
+    print(f"{videos}x{frames}: warm-up ...", file=sys.stderr)
+    run_official(env), timed(vosbench_command, env)  # warm-up: bytecode and file caches
+    times: dict[str, list[float]] = {"official": [], "official-blas1": [], "vosbench": []}
     loads = [os.getloadavg()[0]]
-    for _ in range(a.repeats):  # alternate, so that load on the machine hits both alike
-        times["official"].append(run_official())
+    for k in range(a.repeats):  # alternate, so that load on the machine hits all alike
+        times["official"].append(run_official(env))
+        times["official-blas1"].append(run_official(one_thread))
         times["vosbench"].append(timed(vosbench_command, env))
         loads.append(os.getloadavg()[0])
+        print(f"{videos}x{frames}: run {k + 1} of {a.repeats}", file=sys.stderr)
     name = f"global_results-{SPLIT}.csv"
-    same = (official_out / name).read_text() == (vosbench_out / name).read_text()
+    objects, object_frames = scored_counts(gt)
+    return {
+        "videos": videos,
+        "frames": frames,
+        "objects": objects,
+        "object_frames": object_frames,
+        "times": times,
+        "loads": loads,
+        "same": (official_out / name).read_text() == (vosbench_out / name).read_text(),
+    }
+
+
+def section(m: dict) -> list[str]:
+    official = statistics.median(m["times"]["official"])
+    official_blas1 = statistics.median(m["times"]["official-blas1"])
+    ours = statistics.median(m["times"]["vosbench"])
+    shape = SHAPES.get((m["videos"], m["frames"]))
+    what = f" ({shape})" if shape else ""
+    return [
+        f"## {m['videos']} videos x {m['frames']} frames",
+        "",
+        f"{m['videos'] * m['frames']} frames at 854x480, {m['objects']} objects, "
+        f"{m['object_frames']} object-frames scored{what}. Load average (1 min) during the "
+        f"runs: {min(m['loads']):.1f} to {max(m['loads']):.1f} on {os.cpu_count()} cores.",
+        "",
+        "| tool | median (s) | runs (s) | speed-up |",
+        "|---|---:|---|---:|",
+        f"| official | {official:.2f} | {runs(m, 'official')} | 1.0 |",
+        f"| official, `OPENBLAS_NUM_THREADS=1` | {official_blas1:.2f} | "
+        f"{runs(m, 'official-blas1')} | {official / official_blas1:.2f}x |",
+        f"| vosbench | {ours:.2f} | {runs(m, 'vosbench')} | {official / ours:.1f}x |",
+        "",
+        f"vosbench against the official code with one OpenBLAS thread, as `vosbench eval` "
+        f"loads numpy: {official_blas1 / ours:.1f}x.",
+        "",
+        f"`global_results-{SPLIT}.csv` identical: {'yes' if m['same'] else 'NO'}",
+        "",
+    ]
+
+
+def runs(m: dict, tool: str) -> str:
+    return ", ".join(f"{t:.2f}" for t in m["times"][tool])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--official", type=Path, required=True)
+    parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/vosbench-lvos-speed"))
+    parser.add_argument(
+        "--workload",
+        type=parse_workload,
+        action="append",
+        metavar="VIDEOSxFRAMES",
+        help="a workload to time (repeatable; default: 4x300 and 50x574)",
+    )
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path)
+    a = parser.parse_args()
+    measured = [measure(a, videos, frames) for videos, frames in a.workload or list(SHAPES)]
     commit = subprocess.run(
         ["git", "-C", str(a.official), "rev-parse", "--short", "HEAD"],
         capture_output=True,
         text=True,
     ).stdout.strip()
-    official, ours = statistics.median(times["official"]), statistics.median(times["vosbench"])
     lines = [
         "# LVOS evaluation speed: vosbench vs the official lvos-evaluation",
         "",
-        f"Workload: `vosbench synth --layout lvos`, {a.videos} videos x {a.frames} frames "
-        "(854x480, 1-3 objects, annotations every 5th frame), `noisy` predictions; "
-        f"official evaluator lvos-evaluation {commit} (`evaluation_method.py --mp_nums 1`).",
+        "Workloads: `vosbench synth --layout lvos` (854x480, 1-3 objects, annotations every 5th "
+        "frame), `noisy` predictions of every frame; official evaluator lvos-evaluation "
+        f"{commit} (`evaluation_method.py --mp_nums 1`).",
         f"Machine: {platform.processor() or platform.machine()}, Python "
         f"{platform.python_version()}, numpy {np.__version__} (vosbench). Median wall time of "
         f"{a.repeats} alternating end-to-end runs, one worker each, after one untimed warm-up "
-        "run of each (bytecode cached, as installed code runs). Load average (1 min) during "
-        f"the runs: {min(loads):.1f} to {max(loads):.1f} on {os.cpu_count()} cores.",
+        "run of each (bytecode cached, as installed code runs).",
         "",
-        "| tool | median (s) | runs (s) | speed-up |",
-        "|---|---:|---|---:|",
-        f"| official | {official:.2f} | {', '.join(f'{t:.1f}' for t in times['official'])} | 1.0 |",
-        f"| vosbench | {ours:.2f} | {', '.join(f'{t:.2f}' for t in times['vosbench'])} | "
-        f"{official / ours:.1f}x |",
-        "",
-        f"`{name}` identical: {'yes' if same else 'NO'}",
     ]
-    text = "\n".join(lines) + "\n"
+    for m in measured:
+        lines += section(m)
+    text = "\n".join(lines)
     print(text)
     if a.out:
         a.out.write_text(text)
-    if not same:
+    if not all(m["same"] for m in measured):
         raise SystemExit("the global tables differ")
 
 

@@ -4,7 +4,9 @@ code."""
 from __future__ import annotations
 
 import csv
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -613,3 +615,21 @@ def test_davis2016_unsupervised_follows_the_davis2016_toolkit(davis2016_root, tm
     )  # DAVIS-2017 rule
     assert every_frame.objects[0].frames == sequence.annotated
     assert every_frame.global_metrics()["J-Mean"] < 1.0
+
+
+def test_eval_lets_numpy_load_with_one_blas_thread(monkeypatch):
+    """Before numpy loads, eval asks OpenBLAS for one thread unless the user chose a number;
+    once numpy is loaded (eval called from a program) the environment is left alone."""
+    from vosbench import cli
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.delitem(sys.modules, "numpy")
+    cli._one_blas_thread()
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    cli._one_blas_thread()
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "3"
+    monkeypatch.setitem(sys.modules, "numpy", np)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    cli._one_blas_thread()
+    assert "OPENBLAS_NUM_THREADS" not in os.environ

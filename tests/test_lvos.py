@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -166,8 +167,10 @@ def test_missing_files(small, capsys):
 @pytest.mark.slow
 def test_eval_loads_only_what_scoring_needs(cases, tmp_path):
     """`vosbench eval -j 1` of LVOS masks: no Pillow (PNG masks have their own decoder), no
-    multiprocessing, no tqdm off a terminal, no numba kernels; its numbers are still the
-    official ones."""
+    multiprocessing or concurrent.futures, no tqdm off a terminal, no numba kernels, no scan of
+    the installed distributions (importlib.metadata: the dataset and J and F are built in), no
+    socket (it names the host in run-folder locks only); numpy loads with one OpenBLAS thread
+    (scoring does no linear algebra); its numbers are still the official ones."""
     gt, pred = cases
     out = tmp_path / "out"
     script = (
@@ -175,15 +178,22 @@ def test_eval_loads_only_what_scoring_needs(cases, tmp_path):
         "from vosbench.cli import main\n"
         f"code = main(['eval', {str(pred)!r}, '--dataset', 'lvos', '--root', {str(gt)!r}, "
         f"'-j', '1', '-q', '-o', {str(out)!r}])\n"
-        "heavy = ('PIL', 'multiprocessing', 'tqdm', 'numba',\n"
-        "         'vosbench.metrics.temporal_kernels', 'vosbench.metrics.descriptor_kernels')\n"
+        "heavy = ('PIL', 'multiprocessing', 'concurrent.futures', 'tqdm', 'numba',\n"
+        "         'vosbench.metrics.temporal_kernels', 'vosbench.metrics.descriptor_kernels',\n"
+        "         'importlib.metadata', 'socket')\n"
+        "print(os.environ.get('OPENBLAS_NUM_THREADS'))\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
         "sys.exit(code)\n"
     )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", "import os\n" + script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert done.stdout.strip().splitlines()[-2:] == ["1", "[]"]
     name = f"global_results-{SPLIT}.csv"
     assert (out / name).read_text() == golden("noisy")["csv"][name]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import string
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vosbench.errors import DatasetError
-from vosbench.names import MAX_NAME_BYTES, check_name, require_name, safe_join
+from vosbench.names import MAX_NAME_BYTES, _unsafe_reason, check_name, require_name, safe_join
 
 UNSAFE = [
     ("", "is empty"),
@@ -87,3 +90,20 @@ def test_names_imports_no_heavy_module():
     code = "import sys, vosbench.names; print(sorted({'torch', 'numpy'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+PLAIN_CHARACTERS = string.ascii_letters + string.digits + "._-"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(PLAIN_CHARACTERS, min_size=1, max_size=MAX_NAME_BYTES + 2))
+def test_the_plain_name_shortcut_agrees_with_every_rule(name):
+    """check_name answers ASCII names of letters, digits, '.', '_' and '-' without running the
+    rules one by one: its answer must be theirs (dot names and over-long names included)."""
+    assert check_name(name, what="frame") == _unsafe_reason(name, what="frame")
+
+
+def test_the_plain_name_shortcut_stops_at_the_length_limit():
+    assert check_name("7" * MAX_NAME_BYTES) is None
+    assert "256 bytes" in check_name("7" * (MAX_NAME_BYTES + 1))
+    assert check_name("..") == "is the parent folder, not a sequence"

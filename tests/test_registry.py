@@ -94,3 +94,24 @@ def test_aliases_added_after_the_entry_points_load(monkeypatch):
     assert registry.names() == ["outside"] and seen == [["outside"]], "the hook runs once"
     with pytest.raises(ValueError, match="already registered"):
         registry.add_alias("outside", "outside")
+
+
+def test_a_registered_name_is_found_without_scanning_the_entry_points(monkeypatch):
+    """Entry points never replace a registered entry, so a known name is answered before the
+    scan of the installed distributions (which costs every command that loads one dataset)."""
+    scans = []
+    points = [
+        SimpleNamespace(name="outside", value="math:sqrt", dist=SimpleNamespace(name="pkg")),
+        SimpleNamespace(name="inside", value="math:ceil", dist=SimpleNamespace(name="pkg")),
+    ]
+    monkeypatch.setattr(
+        registry_module, "_entry_points", lambda group: scans.append(group) or points
+    )
+    registry = Registry("thing", entry_point_group="demo.group")
+    registry.register("inside", "math:floor", aliases=("in",))
+    assert registry.get("INSIDE")(2.5) == 2 and registry.get("in")(3.5) == 3
+    assert "inside" in registry and scans == []
+    assert registry.get("outside")(9) == 3.0 and scans == ["demo.group"]
+    assert registry.get("inside")(2.5) == 2, "the entry point of the same name does not replace it"
+    assert registry.names() == ["inside", "outside"] and scans == ["demo.group"]
+    assert "nowhere" not in registry and scans == ["demo.group"], "the scan runs once"

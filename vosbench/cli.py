@@ -6,6 +6,7 @@ library (:class:`vosbench.errors.VosbenchError`) become a message on stderr and 
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Sequence as Seq
@@ -195,6 +196,7 @@ def eval_command(
     A run folder names its dataset in its manifest and is scored over every completed
     sequence; a plain results folder needs --dataset (and --root).
     """
+    _one_blas_thread()
     from vosbench.benchmarks import rules_for
     from vosbench.metrics import Protocol, evaluate, write_outputs
     from vosbench.metrics.outputs import format_table, per_sequence_rows
@@ -286,6 +288,18 @@ def eval_command(
         f"{elapsed:.2f} s; wrote the tables to {plan.output}",
         err=True,
     )
+
+
+def _one_blas_thread() -> None:
+    """Let numpy load with one OpenBLAS thread, unless ``OPENBLAS_NUM_THREADS`` says otherwise.
+
+    Scoring does no linear algebra, and OpenBLAS reads its thread count once, when numpy
+    loads: the threads it starts by default spin for a while after starting, CPU time taken
+    from the scoring on a busy machine. Workers at ``-j N`` inherit the setting. Where numpy is
+    loaded already (``main`` called from a program) nothing is changed.
+    """
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def _count(done: int, data) -> str:

@@ -16,7 +16,6 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib import metadata as importlib_metadata
 from typing import Any, Generic, TypeVar
 
 from vosbench.errors import PluginError, UnknownNameError
@@ -139,7 +138,10 @@ class Registry(Generic[T]):
 
     def entry(self, name: str) -> Entry[T]:
         key = self._normalise(name)
-        self._load_plugins()
+        if key not in self._entries and key not in self._aliases:
+            # Only an unknown name needs the entry points: they never replace a registered
+            # entry, and no alias takes a registered name, so a known one resolves the same.
+            self._load_plugins()
         key = self._aliases.get(key, key)
         if key not in self._entries:
             raise UnknownNameError(self._unknown_message(name))
@@ -159,8 +161,10 @@ class Registry(Generic[T]):
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
-        self._load_plugins()
         key = self._normalise(name)
+        if key in self._entries or key in self._aliases:
+            return True
+        self._load_plugins()
         return key in self._entries or key in self._aliases
 
     @staticmethod
@@ -202,7 +206,9 @@ def _origin(point: Any) -> str:
 
 
 def _entry_points(group: str) -> list:
-    points = importlib_metadata.entry_points()
+    from importlib import metadata  # scanning the installed distributions: only when needed
+
+    points = metadata.entry_points()
     if hasattr(points, "select"):
         return list(points.select(group=group))
     return list(points.get(group, []))  # Python < 3.10

@@ -15,10 +15,9 @@ import hashlib
 import os
 from collections.abc import Callable
 from collections.abc import Sequence as Seq
-from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,6 +42,9 @@ from vosbench.metrics.boundary import (
     seg2bmap,
 )
 from vosbench.metrics.statistics import DECAY_MODES, Statistics, db_statistics, mean_only
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 EXTRA_ID_POLICIES = ("error", "ignore")
 
@@ -902,6 +904,8 @@ def _run_all(
                 )
             )
     else:
+        from concurrent.futures import FIRST_EXCEPTION, wait
+
         from vosbench.parallel import process_pool  # the pool module loads only for -j > 1
 
         longest_first = sorted(sequences, key=lambda s: -len(s.annotated))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 import time
 from pathlib import Path
@@ -96,6 +95,8 @@ class FolderLock:
 
 
 def _me(purpose: str) -> dict[str, Any]:
+    import socket  # for the host name, only once a lock is taken
+
     return {
         "pid": os.getpid(),
         "host": socket.gethostname(),
