@@ -12,6 +12,7 @@ with more than 256 scored frames (the Decay wrap of the DAVIS code).
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from vosbench.datasets.synthetic import SyntheticConfig, write_predictions
 from vosbench.io import read_mask, write_mask
 
 SPLIT = "valid"
+GOLDEN = Path(__file__).parent / "golden" / "lvos"  # the recorded official numbers
 SHORT = SyntheticConfig(
     num_sequences=4,
     num_frames=46,
@@ -46,6 +48,14 @@ LONG = SyntheticConfig(
     seed=5,
     name_prefix="long",
 )
+
+
+def golden(name: str) -> dict:
+    return json.loads((GOLDEN / f"{name}.json").read_text())
+
+
+def same(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or abs(a - b) <= 1e-9
 
 
 def build(out: Path) -> tuple[Path, Path]:

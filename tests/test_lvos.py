@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lvos_cases import SPLIT, build
+from lvos_cases import SPLIT, build, golden, same
 
 from vosbench.benchmarks.lvos import variance_measure
 from vosbench.cli import main
@@ -22,16 +22,6 @@ from vosbench.datasets import load_dataset
 from vosbench.errors import DatasetError
 from vosbench.metrics import Protocol, evaluate
 from vosbench.metrics.statistics import db_statistics
-
-GOLDEN = Path(__file__).parent / "golden" / "lvos"
-
-
-def golden(name: str) -> dict:
-    return json.loads((GOLDEN / f"{name}.json").read_text())
-
-
-def same(a: float, b: float) -> bool:
-    return (math.isnan(a) and math.isnan(b)) or abs(a - b) <= 1e-9
 
 
 @pytest.fixture(scope="module")

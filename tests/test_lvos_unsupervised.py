@@ -6,13 +6,12 @@ data), each LVOS rule shown to matter, and bad input."""
 from __future__ import annotations
 
 import json
-import math
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from lvos_cases import SINGLE_LIST, SPLIT, build_unsupervised
+from lvos_cases import SINGLE_LIST, SPLIT, build_unsupervised, golden, same
 
 from vosbench.benchmarks.lvos import LVOSRules, salient_mask, variance_measure
 from vosbench.benchmarks.rules import BenchmarkRules, ScoredObject
@@ -22,21 +21,12 @@ from vosbench.errors import DatasetError, EvaluationError, MaskFormatError
 from vosbench.io import read_mask, write_mask
 from vosbench.metrics import Protocol, evaluate
 
-GOLDEN = Path(__file__).parent / "golden" / "lvos"
 OFFICIAL_COMMIT = "25cb02d1455b5d0c964a9836ff5242fb51df55ee"
 CASES = {  # golden record → (task, predictions, protocol options)
     "unsup-multiple": ("unsupervised", "multiple", {}),
     "unsup-multiple-extra": ("unsupervised", "multiple-extra", {"extra_ids": "ignore"}),
     "unsup-single": ("unsupervised-single", "single", {}),
 }
-
-
-def golden(name: str) -> dict:
-    return json.loads((GOLDEN / f"{name}.json").read_text())
-
-
-def same(a: float, b: float) -> bool:
-    return (math.isnan(a) and math.isnan(b)) or abs(a - b) <= 1e-9
 
 
 @pytest.fixture(scope="module")
