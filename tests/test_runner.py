@@ -21,6 +21,7 @@ from vosbench.datasets import load_dataset
 from vosbench.datasets.base import Dataset, Sequence
 from vosbench.errors import ConfigError
 from vosbench.io import read_mask
+from vosbench.metrics import Protocol, evaluate
 from vosbench.results.evaluation import evaluation_status, mask_fingerprints
 from vosbench.runner import (
     MethodCard,
@@ -452,9 +453,35 @@ def test_unsupervised_run_on_lvos_is_scored_as_the_official_unsupervised_multipl
     assert evaluation.protocol.task == "unsupervised" and evaluation.rules.name == "lvos"
     for obj in evaluation.objects:
         assert obj.proposal_id in range(1, 21) and obj.j[-1] == obj.f[-1] == 0.0
-    with pytest.raises(ConfigError, match="pass --task unsupervised"):
-        run("test-unsup", load_dataset("lvos", root, task="unsupervised-single"),
-            output=tmp_path / "x", settings=FAST)  # fmt: skip
+    with pytest.raises(ConfigError, match="pass --task semi-supervised"):
+        run("first-frame", data, output=tmp_path / "x", settings=FAST)
+
+
+def test_unsupervised_run_on_lvos_single_writes_the_proposals_union(tmp_path):
+    """LVOS's unsupervised-single task scores one foreground mask per frame: the runner writes
+    the union of an unsupervised method's proposals as 0/1, the videos of
+    unsupervised_videos.txt only, and the run is scored as a folder of those masks is."""
+    from vosbench.benchmarks.lvos import write_synthetic
+
+    root = write_synthetic(tmp_path / "lvos", "small")
+    (root / "valid" / "unsupervised_videos.txt").write_text("synth-001\n")
+    data = load_dataset("lvos", root, task="unsupervised-single")
+    assert data.names == ["synth-001"]
+    settings = RunSettings(warmup_frames=0, io_workers=0)
+    result = run("test-unsup", data, output=tmp_path / "run", settings=settings)
+    sequence = data.sequences[0]
+    written = sorted((result.store.masks_dir / sequence.name).glob("*.png"))
+    assert [p.stem for p in written] == list(sequence.frames)
+    for path in written[:3]:
+        assert np.array_equal(read_mask(path), np.ones(sequence.size, np.uint8)), path
+    evaluation = result.evaluation
+    assert evaluation.protocol.task == "unsupervised-single"
+    alone = evaluate(data, result.store.masks_dir, Protocol(task="unsupervised-single"))
+    assert len(evaluation.objects) == len(alone.objects) > 0
+    for ours, theirs in zip(evaluation.objects, alone.objects, strict=True):
+        assert np.array_equal(ours.j, theirs.j) and np.array_equal(ours.f, theirs.f)
+    with pytest.raises(ConfigError, match="pass --task semi-supervised"):
+        run("first-frame", data, output=tmp_path / "x", settings=FAST)
 
 
 # -- sharding -------------------------------------------------------------------------------

@@ -28,7 +28,8 @@ class MethodCard:
 
     Attributes:
         name: registry name (``flow``).
-        task: ``semi-supervised`` (first-frame masks given) or ``unsupervised``.
+        task: ``semi-supervised`` (first-frame masks given) or ``unsupervised`` (which also
+            serves LVOS's ``unsupervised-single``: the runner writes the proposals' union).
         summary: one line saying what the method does.
         paper: citation (title, venue, year) or "" for a baseline.
         code_url: the authors' code.

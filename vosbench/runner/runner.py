@@ -481,6 +481,7 @@ def run_sequence(
     """
     device = method.device
     semi = dataset.task == "semi-supervised"
+    foreground_only = dataset.task == "unsupervised-single"  # one mask: the proposals' union
     prompts = _load_prompts(sequence) if semi else {}
     stems = sequence.frames[:limit] if limit else sequence.frames
     size = sequence.size
@@ -517,6 +518,8 @@ def run_sequence(
                 stem,
                 channels=len(handed) + 1 if semi else None,
             )
+            if foreground_only:
+                labels = (labels > 0).view(np.uint8)
             timer.frame_end(started)
             if write is not None:
                 write(stem, encode_mask(labels))
@@ -758,7 +761,9 @@ def _manifest(
 
 
 def _check_task(task: str, dataset: Dataset) -> None:
-    if task != dataset.task:
+    """An unsupervised method also serves the ``unsupervised-single`` task (LVOS): the runner
+    writes the union of its proposals as the one foreground mask that task scores."""
+    if task != dataset.task and (task, dataset.task) != ("unsupervised", "unsupervised-single"):
         hint = "--task unsupervised" if task == "unsupervised" else "--task semi-supervised"
         raise ConfigError(
             f"the method is {task} but {dataset.label} was loaded for the {dataset.task} task; "
