@@ -3,6 +3,8 @@ per-object prediction folders, mask-folder fingerprints and `vosbench synth --la
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -158,6 +160,12 @@ def test_synth_layout(tmp_path, capsys):
     assert "did you mean" in capsys.readouterr().err
 
 
-def test_datasets_lists_the_rules(capsys):
+def test_datasets_lists_the_rules_and_tasks(capsys):
     assert main(["datasets"]) == 0
-    assert "scored by: DAVIS" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "scored by: DAVIS" in out
+    blocks = {block.split()[0]: block for block in re.split(r"\n(?=\S)", out)}
+    assert "tasks: semi-supervised, unsupervised, unsupervised-single" in blocks["lvos"]
+    assert "unsupervised-single" not in blocks["davis2017"]
+    name_column = {len(line) - len(line.lstrip()) for line in out.splitlines() if line[:1] == " "}
+    assert len(name_column) == 1 and min(name_column) > len("youtube-vos-2018")

@@ -215,8 +215,8 @@ def test_cli_writes_results_csv(scenarios, tmp_path, capsys):
     assert "NON-OFFICIAL" not in captured.err
     main(["datasets"])
     listing = capsys.readouterr().out
-    entry = listing.split("\nsav ")[1].splitlines()[:3]
-    assert entry[2].strip().startswith("scored by: SA-V (sav_evaluator.py)"), entry
+    entry = listing.split("\nsav ")[1].splitlines()[:4]
+    assert entry[3].strip().startswith("scored by: SA-V (sav_evaluator.py)"), entry
 
 
 def test_object_empty_on_every_evaluated_frame_is_named(scenarios):

@@ -329,15 +329,19 @@ def metrics_command() -> None:
 
 @cli.command("datasets")
 def datasets_command() -> None:
-    """List the datasets vosbench can read, their splits and the rules they are scored by."""
+    """List the datasets vosbench can read: their splits, tasks and the rules they are scored by."""
     from vosbench.benchmarks import rules_for
     from vosbench.datasets import DATASETS
 
-    for entry in DATASETS.entries():
+    entries = list(DATASETS.entries())
+    width = max(len(entry.name) for entry in entries) + 1
+    for entry in entries:
+        rules = rules_for(entry.name)
         splits = ", ".join(entry.info.get("splits", ()))
-        click.echo(f"{entry.name:<12} {entry.info.get('description', '')}")
-        click.echo(f"{'':<12} splits: {splits}; origin: {entry.origin}")
-        click.echo(f"{'':<12} scored by: {rules_for(entry.name).description}")
+        click.echo(f"{entry.name:<{width}} {entry.info.get('description', '')}")
+        click.echo(f"{'':<{width}} splits: {splits}; origin: {entry.origin}")
+        click.echo(f"{'':<{width}} tasks: {', '.join(rules.tasks)}")
+        click.echo(f"{'':<{width}} scored by: {rules.description}")
 
 
 @cli.command("validate")
